@@ -1,0 +1,49 @@
+#include "api/api_settings.hpp"
+
+#include "engine/core/settings_reader.hpp"
+
+namespace wfe::api {
+
+namespace {
+
+http_limits read_limits(core::settings_reader& r) {
+  using std::chrono::milliseconds;
+  http_limits l;
+  l.max_connections =
+      static_cast<std::size_t>(r.integer("pekko.workflow.http.max-connections", 1, 1'000'000));
+  // DESIGN.md §9: no looser than Pekko HTTP's defaults (URI 2 KiB, headers 8 KiB, body 8 MiB).
+  l.max_uri_bytes = r.bytes("pekko.workflow.http.max-uri-length", 64, 2048);
+  l.max_header_bytes = r.bytes("pekko.workflow.http.max-header-size", 512, 8192);
+  l.max_body_bytes = r.bytes("pekko.workflow.http.max-body-size", 0, 8ULL << 20);
+  l.header_read_timeout =
+      r.duration("pekko.workflow.http.header-read-timeout", milliseconds(10), milliseconds(600'000));
+  l.idle_timeout =
+      r.duration("pekko.workflow.http.idle-timeout", milliseconds(10), milliseconds(3'600'000));
+  l.request_timeout =
+      r.duration("pekko.workflow.http.request-timeout", milliseconds(10), milliseconds(600'000));
+  return l;
+}
+
+}  // namespace
+
+api_settings api_settings::read(core::settings_reader& r) {
+  api_settings s;
+  s.http.name = "api";
+  s.http.interface = r.non_empty_string("pekko.workflow.http.interface");
+  s.http.port = r.port("pekko.workflow.http.port", /*allow_zero=*/true);
+  s.http.io_threads =
+      static_cast<std::size_t>(r.integer("pekko.workflow.http.io-threads", 1, 64));
+  s.http.limits = read_limits(r);
+  s.metrics.name = "metrics";
+  s.metrics.interface = r.non_empty_string("pekko.workflow.metrics.interface");
+  s.metrics.port = r.port("pekko.workflow.metrics.port", /*allow_zero=*/true);
+  s.metrics.io_threads = 1;
+  s.metrics.limits = s.http.limits;
+  if (r.ok() && s.http.port != 0 && s.http.port == s.metrics.port &&
+      s.http.interface == s.metrics.interface) {
+    r.fail("pekko.workflow.metrics.port", "must differ from pekko.workflow.http.port");
+  }
+  return s;
+}
+
+}  // namespace wfe::api

@@ -1,0 +1,19 @@
+#pragma once
+// Validated settings of the node's two HTTP servers: the REST API and /metrics.
+
+#include "api/http/http_server.hpp"
+
+namespace wfe::core {
+class settings_reader;
+}
+
+namespace wfe::api {
+
+struct api_settings {
+  http_server_config http;     // pekko.workflow.http.*
+  http_server_config metrics;  // pekko.workflow.metrics.* (limits shared with http)
+
+  static api_settings read(core::settings_reader& r);
+};
+
+}  // namespace wfe::api

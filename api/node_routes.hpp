@@ -1,0 +1,26 @@
+#pragma once
+// Routes about the node itself: GET /health, GET /ready, GET /api/v1/cluster/stats.
+// Handlers never touch actor state: they message the gateway actor, which asks the
+// membership actor and completes the HTTP response when the answer arrives.
+
+#include <chrono>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "api/http/router.hpp"
+
+namespace wfe::api {
+
+struct node_routes_config {
+  caf::actor_system* system = nullptr;
+  caf::actor* membership = nullptr;  // answers cluster::get_view_atom
+  std::string version;
+  std::chrono::milliseconds ask_timeout{5000};  // bound on every actor request
+};
+
+// Spawns the gateway actor and adds the routes; returns the gateway so the caller
+// can stop it at shutdown.
+caf::actor add_node_routes(router& r, const node_routes_config& cfg);
+
+}  // namespace wfe::api

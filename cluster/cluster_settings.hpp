@@ -1,0 +1,42 @@
+#pragma once
+// Validated cluster settings: this node's address, seeds, roles, sharding.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/core/address.hpp"
+
+namespace wfe::core {
+class settings_reader;
+}
+
+namespace wfe::cluster {
+
+// The roles a node can carry (pekko.cluster.roles).
+inline constexpr std::string_view role_coordinator = "coordinator";
+inline constexpr std::string_view role_worker = "worker";
+inline constexpr std::string_view role_api_gateway = "api-gateway";
+
+struct sharding_settings {
+  std::uint32_t number_of_shards = 100;
+  std::chrono::milliseconds passivate_idle_entity_after{120'000};
+};
+
+struct cluster_settings {
+  std::string system_name;
+  core::address self;          // canonical address: how others reach this node
+  std::string bind_hostname;   // where to listen (defaults to self.host)
+  std::uint16_t bind_port = 0; // where to listen (defaults to self.port)
+  std::vector<core::address> seed_nodes;
+  std::vector<std::string> roles;  // validated, duplicates removed, config order
+  sharding_settings sharding;
+
+  [[nodiscard]] bool has_role(std::string_view role) const;
+
+  // pekko.actor.system-name, pekko.remote.artery.*, pekko.cluster.*
+  static cluster_settings read(core::settings_reader& r);
+};
+
+}  // namespace wfe::cluster

@@ -1,0 +1,89 @@
+#include "cluster/cluster_settings.hpp"
+
+#include <doctest/doctest.h>
+
+#include "tests/support/load_settings.hpp"
+
+using wfe::cluster::cluster_settings;
+using wfe::test::read_settings;
+
+TEST_CASE("a valid cluster config yields the canonical address, seeds and roles") {
+  auto [s, errors] = read_settings<cluster_settings>(R"(
+include classpath("application-prod.conf")
+pekko.cluster.seed-nodes = ["pekko://pekko-cluster-system-prod@node1:2551"]
+pekko.cluster.roles = ["coordinator", "worker", "worker"]
+pekko.remote.artery.canonical { hostname = "node1", port = 2552 }
+pekko.remote.artery.bind.hostname = "0.0.0.0"
+)");
+  REQUIRE(errors.empty());
+  CHECK(s.self.to_string() == "pekko://pekko-cluster-system-prod@node1:2552");
+  CHECK(s.bind_hostname == "0.0.0.0");
+  CHECK(s.bind_port == 2552);  // bind.port "" -> canonical port
+  REQUIRE(s.seed_nodes.size() == 1);
+  CHECK(s.seed_nodes[0].host == "node1");
+  CHECK(s.roles == std::vector<std::string>{"coordinator", "worker"});
+  CHECK(s.has_role("worker"));
+  CHECK_FALSE(s.has_role("api-gateway"));
+}
+
+TEST_CASE("an unknown role names the file, line and key") {
+  auto [s, errors] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [\"worker\"]\n"
+      "pekko.cluster.roles = [\"worker\", \"wroker\"]\n",
+      "roles.conf");
+  CHECK(errors.find("roles.conf:2") != std::string::npos);
+  CHECK(errors.find("pekko.cluster.roles") != std::string::npos);
+  CHECK(errors.find("wroker") != std::string::npos);
+}
+
+TEST_CASE("no role at all is refused") {
+  auto [s, errors] = read_settings<cluster_settings>("pekko.cluster.roles = []\n");
+  CHECK(errors.find("at least one role") != std::string::npos);
+}
+
+TEST_CASE("a port outside 1-65535 names the key and the value") {
+  auto [s, errors] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [worker]\npekko.remote.artery.canonical.port = 70000\n", "p.conf");
+  CHECK(errors.find("p.conf:2") != std::string::npos);
+  CHECK(errors.find("pekko.remote.artery.canonical.port") != std::string::npos);
+  CHECK(errors.find("70000") != std::string::npos);
+}
+
+TEST_CASE("a port of the wrong type is refused") {
+  auto [s, errors] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [worker]\npekko.remote.artery.canonical.port = \"twenty\"\n");
+  CHECK(errors.find("pekko.remote.artery.canonical.port") != std::string::npos);
+  CHECK(errors.find(":2") != std::string::npos);
+}
+
+TEST_CASE("roles given as a string instead of a list is a type error") {
+  auto [s, errors] = read_settings<cluster_settings>("pekko.cluster.roles = worker\n");
+  CHECK(errors.find("pekko.cluster.roles") != std::string::npos);
+  CHECK(errors.find(":1") != std::string::npos);
+}
+
+TEST_CASE("malformed seed URIs and a foreign system name are refused") {
+  SUBCASE("malformed") {
+    auto [s, errors] = read_settings<cluster_settings>(
+        "pekko.cluster.roles = [worker]\npekko.cluster.seed-nodes = [\"pekko://sys@host\"]\n");
+    CHECK(errors.find("malformed seed node") != std::string::npos);
+    CHECK(errors.find(":2") != std::string::npos);
+  }
+  SUBCASE("other system") {
+    auto [s, errors] = read_settings<cluster_settings>(
+        "pekko.cluster.roles = [worker]\n"
+        "pekko.cluster.seed-nodes = [\"pekko://other-system@host:2551\"]\n");
+    CHECK(errors.find("other-system") != std::string::npos);
+    CHECK(errors.find("pekko.actor.system-name") != std::string::npos);
+  }
+}
+
+TEST_CASE("sharding settings read the guide's tuning values") {
+  auto [s, errors] = read_settings<cluster_settings>(R"(
+pekko.cluster.roles = [worker]
+pekko.cluster.sharding { number-of-shards = 200, passivate-idle-entity-after = 2h }
+)");
+  REQUIRE(errors.empty());
+  CHECK(s.sharding.number_of_shards == 200);
+  CHECK(s.sharding.passivate_idle_entity_after == std::chrono::hours(2));
+}

@@ -1,0 +1,20 @@
+# Every third-party library comes from Debian's packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED COMPONENTS json url)
+find_package(spdlog CONFIG REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)
+find_package(pegtl CONFIG REQUIRED)
+find_package(doctest CONFIG REQUIRED)
+include(doctest)
+
+# CAF 0.17 ships neither a CMake config nor a .pc file.
+find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
+foreach(component core io)
+  find_library(CAF_${component}_LIBRARY caf_${component} REQUIRED)
+  add_library(caf::${component} UNKNOWN IMPORTED)
+  set_target_properties(caf::${component} PROPERTIES
+    IMPORTED_LOCATION "${CAF_${component}_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}")
+endforeach()
+set_property(TARGET caf::core PROPERTY INTERFACE_LINK_LIBRARIES Threads::Threads)
+set_property(TARGET caf::io PROPERTY INTERFACE_LINK_LIBRARIES caf::core)

@@ -1,0 +1,16 @@
+# Helpers shared by every module.
+
+# One doctest main, compiled once for every test binary.
+add_library(wfe_doctest_main OBJECT ${CMAKE_SOURCE_DIR}/tests/doctest_main.cpp)
+target_link_libraries(wfe_doctest_main PUBLIC doctest::doctest)
+
+# wfe_add_tests(NAME <exe> SOURCES <*.test.cpp...> LIBS <libs...>)
+# Builds one test binary per module and registers each test case with CTest.
+function(wfe_add_tests)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES} $<TARGET_OBJECTS:wfe_doctest_main>)
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} doctest::doctest)
+  target_include_directories(${T_NAME} PRIVATE ${CMAKE_SOURCE_DIR})
+  target_compile_definitions(${T_NAME} PRIVATE WFE_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  doctest_discover_tests(${T_NAME} WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+endfunction()

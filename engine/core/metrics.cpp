@@ -1,0 +1,96 @@
+#include "engine/core/metrics.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <prometheus/gauge.h>
+
+namespace wfe::core {
+
+namespace {
+
+prometheus::MetricFamily gauge_family(std::string name, std::string help, double value,
+                                      prometheus::MetricType type = prometheus::MetricType::Gauge) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  prometheus::ClientMetric m;
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+// Resident set size from /proc/self/statm (pages).
+double resident_bytes() {
+  std::ifstream in("/proc/self/statm");
+  long size = 0;
+  long resident = 0;
+  in >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// utime + stime from /proc/self/stat (fields 14 and 15, after the ")" of comm).
+double cpu_seconds() {
+  std::ifstream in("/proc/self/stat");
+  std::string line;
+  std::getline(in, line);
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double open_fds() {
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return 0;
+  double n = 0;
+  while (readdir(d) != nullptr) ++n;
+  closedir(d);
+  return n - 2;  // "." and ".."
+}
+
+}  // namespace
+
+metrics_registry::metrics_registry(std::string_view version)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      start_time_seconds_(std::chrono::duration<double>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count()) {
+  prometheus::BuildGauge()
+      .Name("workflow_build_info")
+      .Help("Build information of this workflow-engine binary")
+      .Register(*registry_)
+      .Add({{"version", std::string(version)}})
+      .Set(1);
+}
+
+std::vector<prometheus::MetricFamily> metrics_registry::Collect() const {
+  auto families = registry_->Collect();
+  families.push_back(gauge_family("process_resident_memory_bytes",
+                                  "Resident memory size in bytes", resident_bytes()));
+  families.push_back(gauge_family("process_cpu_seconds_total",
+                                  "Total user and system CPU time spent in seconds",
+                                  cpu_seconds(), prometheus::MetricType::Counter));
+  families.push_back(gauge_family("process_open_fds", "Number of open file descriptors",
+                                  open_fds()));
+  families.push_back(gauge_family("process_start_time_seconds",
+                                  "Start time of the process since the Unix epoch in seconds",
+                                  start_time_seconds_));
+  return families;
+}
+
+}  // namespace wfe::core

@@ -1,0 +1,186 @@
+// End-to-end: the real binary, real sockets on 127.0.0.1, real signals.
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "tests/support/node.hpp"
+
+using namespace wfe::test;
+namespace json = boost::json;
+
+namespace {
+
+json::object json_body(const std::optional<http_reply>& r) {
+  REQUIRE(r);
+  return json::parse(r->body).as_object();
+}
+
+}  // namespace
+
+TEST_CASE("a node serves health, readiness, cluster stats and metrics, then stops on SIGTERM") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+
+  auto health = n.get("/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(json_body(health).at("status") == "UP");
+
+  auto ready = n.get("/ready");
+  REQUIRE(ready);
+  CHECK(ready->status == 200);
+  CHECK(json_body(ready).at("ready") == true);
+
+  auto stats = n.get("/api/v1/cluster/stats");
+  REQUIRE(stats);
+  CHECK(stats->status == 200);
+  CHECK(stats->headers["content-type"] == "application/json");
+  auto s = json_body(stats);
+  auto expected_self =
+      "pekko://pekko-cluster-system@127.0.0.1:" + std::to_string(n.transport_port());
+  CHECK(s.at("members") == 1);
+  CHECK(s.at("status") == "Up");
+  CHECK(s.at("leader") == json::value(expected_self));
+  CHECK(s.at("self") == json::value(expected_self));
+  CHECK(s.at("roles") == json::parse(R"(["coordinator","worker","api-gateway"])"));
+  CHECK(s.at("unreachable").as_array().empty());
+
+  auto metrics = http_request(n.metrics_port(), "GET", "/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 200);
+  CHECK(metrics->headers["content-type"].find("text/plain") == 0);
+  CHECK(metrics->body.find("workflow_build_info{") != std::string::npos);
+  CHECK(metrics->body.find("process_resident_memory_bytes ") != std::string::npos);
+  // The requests above were counted by route and status.
+  CHECK(metrics->body.find("http_requests_total{") != std::string::npos);
+  CHECK(metrics->body.find("route=\"/api/v1/cluster/stats\"") != std::string::npos);
+
+  CHECK(std::filesystem::is_directory(n.dir().path() / "journal"));
+  CHECK(std::filesystem::is_directory(n.dir().path() / "snapshots"));
+
+  n.proc().signal(SIGTERM);
+  auto code = n.proc().wait(std::chrono::seconds(40));
+  REQUIRE(code);
+  CHECK(*code == 0);
+  auto out = n.proc().stdout_text();
+  CHECK(out.find("coordinated shutdown finished") != std::string::npos);
+  CHECK(out.find(R"("event":"CLUSTER_EVENT","type":"MemberUp")") != std::string::npos);
+}
+
+TEST_CASE("bad requests get JSON errors with the right status") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+
+  SUBCASE("unknown route is 404") {
+    auto r = n.get("/api/v1/nothing-here");
+    REQUIRE(r);
+    CHECK(r->status == 404);
+    CHECK(json_body(r).at("error").at("code") == "not_found");
+    CHECK(!json_body(r).at("error").at("message").as_string().empty());
+  }
+  SUBCASE("wrong method is 405 with Allow") {
+    auto r = http_request(n.http_port(), "POST", "/api/v1/cluster/stats", "{}");
+    REQUIRE(r);
+    CHECK(r->status == 405);
+    CHECK(r->headers["allow"] == "GET");
+    CHECK(json_body(r).at("error").at("code") == "method_not_allowed");
+  }
+  SUBCASE("a 20 KB header is 431") {
+    auto r = http_request(n.http_port(), "GET", "/health", "",
+                          "X-Big: " + std::string(20 * 1024, 'a') + "\r\n");
+    REQUIRE(r);
+    CHECK(r->status == 431);
+    CHECK(json_body(r).at("error").at("code") == "header_too_large");
+  }
+  SUBCASE("a 3 KB URI is 414") {
+    auto r = n.get("/health?x=" + std::string(3 * 1024, 'a'));
+    REQUIRE(r);
+    CHECK(r->status == 414);
+  }
+  SUBCASE("garbage is 400") {
+    auto r = http_raw(n.http_port(), "NOT HTTP AT ALL\r\n\r\n");
+    REQUIRE(r);
+    CHECK(r->status == 400);
+  }
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+TEST_CASE("SIGINT stops the node cleanly too") {
+  node n;
+  REQUIRE(n.wait_started());
+  n.proc().signal(SIGINT);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+TEST_CASE("a malformed config file fails start-up with exit 2 naming file and line") {
+  temp_dir dir;
+  auto conf = dir.write("bad.conf", "pekko {\n  cluster {\n    roles = [\"worker\"\n}\n");
+  process p(WFE_BINARY, {"-Dconfig.file=" + conf.string()}, dir.path());
+  auto code = p.wait(std::chrono::seconds(20));
+  REQUIRE(code);
+  CHECK(*code == 2);
+  CHECK(p.stderr_text().find(conf.string() + ":") != std::string::npos);
+}
+
+TEST_CASE("invalid settings fail start-up with exit 2 naming every bad key") {
+  temp_dir dir;
+  auto conf = dir.write("node.conf",
+                        "include classpath(\"application.conf\")\n"
+                        "pekko.cluster.roles = [\"worker\", \"boss\"]\n"
+                        "pekko.workflow.http.port = 99999\n"
+                        "pekko.cluster.seed-nodes = [\"pekko//broken\"]\n");
+  process p(WFE_BINARY, {"--config", conf.string()}, dir.path());
+  auto code = p.wait(std::chrono::seconds(20));
+  REQUIRE(code);
+  CHECK(*code == 2);
+  auto err = p.stderr_text();
+  CHECK(err.find("node.conf:2") != std::string::npos);
+  CHECK(err.find("boss") != std::string::npos);
+  CHECK(err.find("node.conf:3") != std::string::npos);
+  CHECK(err.find("pekko.workflow.http.port") != std::string::npos);
+  CHECK(err.find("node.conf:4") != std::string::npos);
+  CHECK(err.find("pekko.cluster.seed-nodes") != std::string::npos);
+}
+
+TEST_CASE("a bad environment override fails start-up naming the variable") {
+  temp_dir dir;
+  process p(WFE_BINARY, {}, dir.path(), {"PEKKO_PORT=notaport"});
+  auto code = p.wait(std::chrono::seconds(20));
+  REQUIRE(code);
+  CHECK(*code == 2);
+  CHECK(p.stderr_text().find("PEKKO_PORT") != std::string::npos);
+}
+
+TEST_CASE("environment overrides set the node's address and roles") {
+  node n({}, {"PEKKO_ROLES=[\"worker\"]"});
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+  auto s = json_body(n.get("/api/v1/cluster/stats"));
+  CHECK(s.at("roles") == json::parse(R"(["worker"])"));
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+TEST_CASE("a taken HTTP port fails start-up with a message naming the address") {
+  node first;
+  REQUIRE(first.wait_started());
+  node second({"-Dpekko.workflow.http.port=" + std::to_string(first.http_port())});
+  auto code = second.proc().wait(std::chrono::seconds(20));
+  REQUIRE(code);
+  CHECK(*code == 1);
+  CHECK(second.proc().stdout_text().find(std::to_string(first.http_port())) != std::string::npos);
+  first.proc().signal(SIGTERM);
+  CHECK(first.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+TEST_CASE("--help and --version answer without starting a node") {
+  temp_dir dir;
+  process help(WFE_BINARY, {"--help"}, dir.path());
+  CHECK(help.wait(std::chrono::seconds(10)) == 0);
+  CHECK(help.stdout_text().find("-Dconfig.file=PATH") != std::string::npos);
+  temp_dir dir2;
+  process version(WFE_BINARY, {"--version"}, dir2.path());
+  CHECK(version.wait(std::chrono::seconds(10)) == 0);
+  CHECK(version.stdout_text().find("workflow-engine ") == 0);
+}

@@ -1,0 +1,70 @@
+#pragma once
+// Starts a real workflow-engine node on 127.0.0.1 with a temp data dir, JSON logs
+// and ephemeral HTTP/metrics ports read back from its NODE_STARTED log line.
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace wfe::test {
+
+inline std::uint16_t port_of(const std::string& host_port) {
+  return static_cast<std::uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
+}
+
+class node {
+ public:
+  // `extra` args come after the defaults, so they may override them.
+  explicit node(std::vector<std::string> extra = {}, std::vector<std::string> env = {}) {
+    transport_port_ = free_port();
+    std::vector<std::string> args{
+        "-Dpekko.workflow.logging.format=json",
+        "-Dpekko.remote.artery.canonical.hostname=127.0.0.1",
+        "-Dpekko.remote.artery.canonical.port=" + std::to_string(transport_port_),
+        "-Dpekko.workflow.http.interface=127.0.0.1",
+        "-Dpekko.workflow.http.port=0",
+        "-Dpekko.workflow.metrics.interface=127.0.0.1",
+        "-Dpekko.workflow.metrics.port=0",
+        "-Dpekko.persistence.journal.rocksdb.dir=" + (dir_.path() / "journal").string(),
+        "-Dpekko.persistence.snapshot-store.rocksdb.dir=" + (dir_.path() / "snapshots").string(),
+    };
+    args.insert(args.end(), extra.begin(), extra.end());
+    proc_ = std::make_unique<process>(WFE_BINARY, args, dir_.path(), env);
+  }
+
+  // Waits for the NODE_STARTED line; false if the node exited or took too long.
+  bool wait_started() {
+    auto line = proc_->wait_for_line("NODE_STARTED", std::chrono::seconds(30));
+    if (!line) return false;
+    auto v = boost::json::parse(*line).as_object();
+    http_port_ = port_of(std::string(v.at("http").as_string()));
+    metrics_port_ = port_of(std::string(v.at("metrics").as_string()));
+    self_ = std::string(v.at("self").as_string());
+    return true;
+  }
+
+  std::optional<http_reply> get(const std::string& target) const {
+    return http_request(http_port_, "GET", target);
+  }
+
+  [[nodiscard]] process& proc() { return *proc_; }
+  [[nodiscard]] const temp_dir& dir() const { return dir_; }
+  [[nodiscard]] std::uint16_t http_port() const { return http_port_; }
+  [[nodiscard]] std::uint16_t metrics_port() const { return metrics_port_; }
+  [[nodiscard]] std::uint16_t transport_port() const { return transport_port_; }
+  [[nodiscard]] const std::string& self() const { return self_; }
+
+ private:
+  temp_dir dir_;
+  std::unique_ptr<process> proc_;
+  std::uint16_t transport_port_ = 0;
+  std::uint16_t http_port_ = 0;
+  std::uint16_t metrics_port_ = 0;
+  std::string self_;
+};
+
+}  // namespace wfe::test

@@ -1,0 +1,115 @@
+#pragma once
+// Runs the real workflow-engine binary as a child process with its stdout and
+// stderr captured in files (test helper for end-to-end tests).
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace wfe::test {
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class process {
+ public:
+  // Starts `binary args...` with extra "NAME=value" environment entries; output goes
+  // to <log_dir>/stdout and <log_dir>/stderr.
+  process(const std::string& binary, const std::vector<std::string>& args,
+          const std::filesystem::path& log_dir, const std::vector<std::string>& extra_env = {})
+      : out_(log_dir / "stdout"), err_(log_dir / "stderr") {
+    std::vector<std::string> argv_s{binary};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e != nullptr; ++e) env_s.emplace_back(*e);
+    env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid_, binary.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~process() {
+    if (pid_ > 0 && !exit_code_) {
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  [[nodiscard]] bool started() const { return pid_ > 0; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  void signal(int sig) const { ::kill(pid_, sig); }
+
+  // The exit code once the process ended within `timeout` (128+N for signal N).
+  std::optional<int> wait(std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!exit_code_) {
+      int st = 0;
+      auto r = ::waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= until) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return exit_code_;
+  }
+
+  [[nodiscard]] std::string stdout_text() const { return read_file(out_); }
+  [[nodiscard]] std::string stderr_text() const { return read_file(err_); }
+
+  // Waits until stdout contains `needle`; returns the whole line holding it.
+  std::optional<std::string> wait_for_line(std::string_view needle,
+                                           std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    do {
+      auto text = stdout_text();
+      auto at = text.find(needle);
+      if (at != std::string::npos) {
+        auto begin = text.rfind('\n', at);
+        begin = begin == std::string::npos ? 0 : begin + 1;
+        auto end = text.find('\n', at);
+        return text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+      }
+      if (wait(std::chrono::milliseconds(0))) return std::nullopt;  // exited
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < until);
+    return std::nullopt;
+  }
+
+ private:
+  std::filesystem::path out_;
+  std::filesystem::path err_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
+
+}  // namespace wfe::test
