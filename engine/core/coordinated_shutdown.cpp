@@ -1,6 +1,7 @@
 #include "engine/core/coordinated_shutdown.hpp"
 
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include "engine/core/logging.hpp"
@@ -65,9 +66,17 @@ std::chrono::milliseconds coordinated_shutdown::total_bound() const {
 void coordinated_shutdown::run(const std::string& reason) {
   auto log = logger("core");
   log->info("coordinated shutdown started, reason: {}", reason);
+  // The watchdog outlives this call only while the phases run; `done` releases it.
+  struct watchdog_state {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto wd = std::make_shared<watchdog_state>();
   auto bound = total_bound();
-  std::thread([bound, log] {
-    std::this_thread::sleep_for(bound);
+  std::thread([wd, bound, log] {
+    std::unique_lock lock(wd->mutex);
+    if (wd->cv.wait_for(lock, bound, [&] { return wd->done; })) return;
     log->error("coordinated shutdown exceeded {} ms; exiting hard", bound.count());
     flush_logs();
     std::_Exit(70);
@@ -84,6 +93,11 @@ void coordinated_shutdown::run(const std::string& reason) {
                 settings_.phase_timeout.count());
     }
   }
+  {
+    std::lock_guard lock(wd->mutex);
+    wd->done = true;
+  }
+  wd->cv.notify_all();
   log->info("coordinated shutdown finished");
 }
 

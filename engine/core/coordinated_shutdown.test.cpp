@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <thread>
 
 using namespace wfe::core;
@@ -43,4 +47,20 @@ TEST_CASE("the first trigger's reason wins and wakes the waiter") {
 TEST_CASE("the total bound covers every phase plus slack") {
   coordinated_shutdown cs(shutdown_settings{std::chrono::milliseconds(1000)});
   CHECK(cs.total_bound() == std::chrono::milliseconds(8000));
+}
+
+TEST_CASE("a hung shutdown task ends the process with exit code 70 after the bound") {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    coordinated_shutdown cs(shutdown_settings{std::chrono::milliseconds(20)});
+    cs.add_task(shutdown_phase::cluster_leave, "hangs",
+                [](auto) { std::this_thread::sleep_for(std::chrono::hours(1)); });
+    cs.run("test");
+    std::_Exit(0);  // not reached
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 70);
 }
