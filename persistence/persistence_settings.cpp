@@ -5,6 +5,30 @@
 #include "engine/core/settings_reader.hpp"
 
 namespace wfe::persistence {
+namespace {
+
+constexpr std::string_view k_tolerate_tail = "tolerate-corrupted-tail-records";
+constexpr std::string_view k_absolute = "absolute-consistency";
+
+void read_journal(core::settings_reader& r, persistence_settings& s) {
+  constexpr std::string_view k_fsync = "pekko.persistence.journal.rocksdb.fsync";
+  constexpr std::string_view k_verify = "pekko.persistence.journal.rocksdb.verify-on-start";
+  constexpr std::string_view k_wal = "pekko.persistence.journal.rocksdb.wal-recovery-mode";
+  constexpr std::string_view k_events = "pekko.persistence.journal.max-batch-events";
+  constexpr std::string_view k_bytes = "pekko.persistence.journal.max-batch-bytes";
+  constexpr std::string_view k_timeout = "pekko.persistence.journal.request-timeout";
+  s.journal_fsync = r.boolean(k_fsync);
+  s.journal_verify_on_start = r.boolean(k_verify);
+  s.journal_wal_recovery_mode = r.one_of(k_wal, {k_tolerate_tail, k_absolute}) == k_absolute
+                                    ? wal_recovery::absolute_consistency
+                                    : wal_recovery::tolerate_corrupted_tail_records;
+  s.journal_max_batch_events = static_cast<std::uint64_t>(r.integer(k_events, 1, 1'000'000));
+  s.journal_max_batch_bytes = r.bytes(k_bytes, 1024, 1ULL << 30);
+  s.journal_request_timeout =
+      r.duration(k_timeout, std::chrono::milliseconds(1), std::chrono::hours(1));
+}
+
+}  // namespace
 
 persistence_settings persistence_settings::read(core::settings_reader& r) {
   persistence_settings s;
@@ -19,6 +43,7 @@ persistence_settings persistence_settings::read(core::settings_reader& r) {
   }
   s.snapshot_every = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.event-sourcing.snapshot-every", 1, 1'000'000));
+  read_journal(r, s);
   return s;
 }
 
@@ -29,6 +54,18 @@ std::string persistence_settings::prepare_dirs() const {
     if (ec) return "cannot create data directory " + dir.string() + ": " + ec.message();
   }
   return {};
+}
+
+rocksdb_journal_config persistence_settings::journal_config() const {
+  return rocksdb_journal_config{.dir = journal_dir,
+                                .fsync = journal_fsync,
+                                .verify_on_start = journal_verify_on_start,
+                                .wal_recovery_mode = journal_wal_recovery_mode};
+}
+
+journal_actor_config persistence_settings::journal_actor() const {
+  return journal_actor_config{.max_batch_events = journal_max_batch_events,
+                              .max_batch_bytes = journal_max_batch_bytes};
 }
 
 }  // namespace wfe::persistence

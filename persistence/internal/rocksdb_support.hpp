@@ -1,0 +1,34 @@
+#pragma once
+// Helpers of rocksdb_journal: the one adapter from rocksdb::Status to our errors,
+// envelope and metadata encoding with their checks.
+
+#include <string>
+#include <string_view>
+
+#include <rocksdb/status.h>
+
+#include "persistence/journal.hpp"
+
+namespace wfe::persistence::internal {
+
+// Corruption -> errc::corruption, everything else -> errc::io_error (a full disk
+// reads "IO error: No space left on device"). `context` says what was being done.
+[[nodiscard]] error from_status(const rocksdb::Status& s, const std::string& context);
+
+struct metadata {
+  std::uint64_t highest = 0;
+  std::uint64_t deleted_to = 0;
+};
+
+[[nodiscard]] std::string encode_metadata(const metadata& m);
+[[nodiscard]] result<metadata> decode_metadata(std::string_view bytes, const persistence_id& pid);
+
+// Serializes `e` with the CRC32C of its payload.
+[[nodiscard]] std::string encode_envelope(const event& e);
+
+// Parses and checks an envelope stored under (pid, sequence_nr): parse errors, a
+// CRC mismatch, or a sequence number differing from the key are errc::corruption.
+[[nodiscard]] result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,
+                                            std::uint64_t sequence_nr);
+
+}  // namespace wfe::persistence::internal

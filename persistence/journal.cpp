@@ -1,0 +1,44 @@
+#include "persistence/journal.hpp"
+
+#include <utility>
+
+namespace wfe::persistence {
+
+result<std::uint64_t> journal::write(const persistence_id& pid, std::vector<event> events) {
+  std::vector<write_request> requests;
+  requests.push_back(write_request{pid, std::move(events)});
+  auto results = write_many(std::move(requests));
+  if (results.size() != 1) return fail(errc::internal, "write_many returned no result");
+  return std::move(results.front());
+}
+
+result<done> validate_write(const write_request& request, std::uint64_t current_highest) {
+  const auto& pid = request.pid;
+  if (pid.id().empty() || pid.id().size() > persistence_id::max_size_bytes) {
+    return fail(errc::invalid_argument, "persistence id must have 1.." +
+                                            std::to_string(persistence_id::max_size_bytes) +
+                                            " bytes: " + pid.describe());
+  }
+  if (request.events.empty()) {
+    return fail(errc::invalid_argument, "empty batch for " + pid.describe());
+  }
+  const auto first = request.events.front().sequence_nr;
+  if (first != current_highest + 1) {
+    return fail(errc::sequence_conflict, "sequence conflict for " + pid.describe() +
+                                             ": batch starts at " + std::to_string(first) +
+                                             " but highest is " + std::to_string(current_highest) +
+                                             " (expected " + std::to_string(current_highest + 1) +
+                                             "; another writer for this id?)");
+  }
+  for (std::size_t i = 1; i < request.events.size(); ++i) {
+    if (request.events[i].sequence_nr != first + i) {
+      return fail(errc::invalid_argument,
+                  "batch for " + pid.describe() + " is not contiguous: event " + std::to_string(i) +
+                      " has sequence number " + std::to_string(request.events[i].sequence_nr) +
+                      ", expected " + std::to_string(first + i));
+    }
+  }
+  return done{};
+}
+
+}  // namespace wfe::persistence

@@ -1,0 +1,103 @@
+#pragma once
+// The journal: the plugin seam every event store implements (memory, RocksDB, and
+// later a replicated one). Every implementation must pass the conformance suite in
+// tests/conformance/journal_spec.hpp (a port of Pekko's persistence TCK JournalSpec).
+//
+// Contract
+// - Sequence numbers of an id start at 1 and are contiguous. A write must start at
+//   highest_sequence_nr + 1 and continue without gaps, else errc::sequence_conflict
+//   and nothing of that batch is written: this is how a second writer is rejected.
+// - A batch for one id is atomic: after any failure, all or none of it is visible.
+// - A successful write is durable when it returns (for stores that sync).
+// - delete_to never lowers highest_sequence_nr; deleted events are never replayed.
+// - Corruption is never skipped: replay fails with errc::corruption naming the
+//   persistence id and sequence number.
+// - Nothing throws; failures are values.
+// Thread-safety: implementations are safe to call from several threads. Entities do
+// not call a journal directly; they go through the journal actor (journal_actor.hpp),
+// which serializes writes and batches them into one synced write (group commit).
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "persistence/errc.hpp"
+#include "persistence/persistence_id.hpp"
+
+namespace wfe::persistence {
+
+inline constexpr std::uint64_t max_sequence_nr = std::numeric_limits<std::uint64_t>::max();
+
+struct event {
+  std::uint64_t sequence_nr = 0;
+  std::string manifest;   // event type, chosen by the writer
+  std::string payload;    // serialized event, opaque to the journal
+  std::string writer_id;  // incarnation of the writing entity
+  std::int64_t timestamp_ms = 0;
+
+  bool operator==(const event&) const = default;
+
+  template <class Inspector>
+  friend auto inspect(Inspector& f, event& x) {
+    return f(x.sequence_nr, x.manifest, x.payload, x.writer_id, x.timestamp_ms);
+  }
+};
+
+// Events of one id to append atomically.
+struct write_request {
+  persistence_id pid;
+  std::vector<event> events;
+};
+
+using replay_callback = std::function<void(const event&)>;
+
+class journal {
+ public:
+  virtual ~journal() = default;
+  journal() = default;
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  // Appends `events` atomically; returns the new highest sequence number.
+  [[nodiscard]] result<std::uint64_t> write(const persistence_id& pid, std::vector<event> events);
+
+  // Appends every request in ONE atomic (and, where the store syncs, one synced) write:
+  // the group commit of the journal actor. Each request is checked on its own: a
+  // request that conflicts or is invalid gets its error and is left out, the others
+  // are written. If the store write fails, every valid request gets that error and
+  // nothing is written. Several requests for one id are applied in order.
+  // Returns one result per request, in order: the id's new highest sequence number.
+  [[nodiscard]] virtual std::vector<result<std::uint64_t>> write_many(
+      std::vector<write_request> requests) = 0;
+
+  // Calls `on_event` for events from..to (inclusive) that are not deleted, in order,
+  // at most `max` of them. Returns how many were replayed.
+  [[nodiscard]] virtual result<std::uint64_t> replay(const persistence_id& pid,
+                                                     std::uint64_t from_sequence_nr,
+                                                     std::uint64_t to_sequence_nr,
+                                                     std::uint64_t max,
+                                                     const replay_callback& on_event) = 0;
+
+  // 0 for an id that never wrote. Never decreases, not even after delete_to.
+  [[nodiscard]] virtual result<std::uint64_t> highest_sequence_nr(const persistence_id& pid) = 0;
+
+  // Deletes events 1..min(to, highest). Deleting beyond highest is allowed.
+  [[nodiscard]] virtual result<done> delete_to(const persistence_id& pid,
+                                               std::uint64_t to_sequence_nr) = 0;
+
+  // Every id that ever wrote (also those whose events are all deleted), ordered by
+  // shard, then id.
+  [[nodiscard]] virtual result<std::vector<persistence_id>> persistence_ids() = 0;
+
+  // The ids of one shard, ordered by id.
+  [[nodiscard]] virtual result<std::vector<persistence_id>> persistence_ids(shard_id shard) = 0;
+};
+
+// Checks one request against the id's current highest sequence number; shared by
+// implementations so they reject exactly the same things with the same messages.
+[[nodiscard]] result<done> validate_write(const write_request& request,
+                                          std::uint64_t current_highest);
+
+}  // namespace wfe::persistence

@@ -1,0 +1,260 @@
+#include "persistence/journal_actor.hpp"
+
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/blocking_actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "engine/core/logging.hpp"
+#include "persistence/journal_metrics.hpp"
+
+namespace wfe::persistence::internal {
+
+// Local-only messages: they never cross the wire (a replicated journal will have its
+// own protocol with inspect()able types).
+using write_result = result<std::uint64_t>;
+using replay_result = result<std::vector<event>>;
+using done_result = result<done>;
+
+using write_atom = caf::atom_constant<caf::atom("jwrite")>;
+using replay_atom = caf::atom_constant<caf::atom("jreplay")>;
+using highest_atom = caf::atom_constant<caf::atom("jhighest")>;
+using delete_atom = caf::atom_constant<caf::atom("jdelete")>;
+
+}  // namespace wfe::persistence::internal
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::write_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::internal::write_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::internal::replay_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::internal::done_result)
+
+namespace wfe::persistence {
+
+using namespace internal;
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::uint64_t payload_bytes(const write_request& r) {
+  std::uint64_t n = 0;
+  for (const auto& e : r.events) n += e.payload.size() + e.manifest.size() + e.writer_id.size();
+  return n;
+}
+
+// The group-commit state: requests received but not yet written.
+class group_commit {
+ public:
+  group_commit(journal_actor_deps deps, journal_actor_config cfg)
+      : deps_(std::move(deps)), cfg_(cfg) {}
+
+  void add(caf::response_promise promise, write_request request) {
+    const auto events = static_cast<std::uint64_t>(request.events.size());
+    const auto bytes = payload_bytes(request);
+    if (events > cfg_.max_batch_events || bytes > cfg_.max_batch_bytes) {
+      answer(promise, fail(errc::invalid_argument, oversize(request, events, bytes)));
+      return;
+    }
+    if (pending_events_ + events > cfg_.max_batch_events ||
+        pending_bytes_ + bytes > cfg_.max_batch_bytes) {
+      flush();
+    }
+    pending_events_ += events;
+    pending_bytes_ += bytes;
+    promises_.push_back(pending_reply{std::move(promise), clock::now(), events});
+    requests_.push_back(std::move(request));
+  }
+
+  // Writes every pending request in one journal write, then answers each requester.
+  void flush() {
+    if (requests_.empty()) return;
+    const auto start = clock::now();
+    auto results = deps_.store->write_many(std::move(requests_));
+    const auto end = clock::now();
+    observe_batch(pending_events_, end - start);
+    for (std::size_t i = 0; i < promises_.size(); ++i) {
+      auto& p = promises_[i];
+      auto r = i < results.size() ? std::move(results[i])
+                                  : write_result(fail(errc::internal, "missing write result"));
+      if (r) record_persisted(p, end);
+      answer(p.promise, std::move(r));
+    }
+    requests_.clear();
+    promises_.clear();
+    pending_events_ = 0;
+    pending_bytes_ = 0;
+  }
+
+  [[nodiscard]] journal& store() { return *deps_.store; }
+
+ private:
+  struct pending_reply {
+    caf::response_promise promise;
+    clock::time_point received;
+    std::uint64_t events = 0;
+  };
+
+  void answer(caf::response_promise& promise, write_result r) {
+    if (deps_.stats) deps_.stats->requests.fetch_add(1, std::memory_order_relaxed);
+    promise.deliver(std::move(r));
+  }
+
+  void observe_batch(std::uint64_t events, clock::duration took) {
+    if (deps_.stats) deps_.stats->writes.fetch_add(1, std::memory_order_relaxed);
+    if (!deps_.metrics) return;
+    deps_.metrics->batch_size(events);
+    deps_.metrics->sync_seconds(std::chrono::duration<double>(took).count());
+  }
+
+  void record_persisted(const pending_reply& p, clock::time_point now) {
+    if (deps_.stats) deps_.stats->events.fetch_add(p.events, std::memory_order_relaxed);
+    if (!deps_.metrics) return;
+    deps_.metrics->events_persisted(p.events);
+    deps_.metrics->write_seconds(std::chrono::duration<double>(now - p.received).count());
+  }
+
+  std::string oversize(const write_request& r, std::uint64_t events, std::uint64_t bytes) const {
+    return "batch for " + r.pid.describe() + " has " + std::to_string(events) + " events and " +
+           std::to_string(bytes) + " bytes; the journal takes at most " +
+           std::to_string(cfg_.max_batch_events) + " events and " +
+           std::to_string(cfg_.max_batch_bytes) + " bytes per write";
+  }
+
+  journal_actor_deps deps_;
+  journal_actor_config cfg_;
+  std::vector<write_request> requests_;
+  std::vector<pending_reply> promises_;  // parallel to requests_
+  std::uint64_t pending_events_ = 0;
+  std::uint64_t pending_bytes_ = 0;
+};
+
+// Handlers shared by the blocking receive (wait for work) and the polling receive
+// (drain the mailbox): reads and deletes first write what is pending.
+template <class... Extra>
+caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& running,
+                            Extra&&... extra) {
+  return {
+      [self, &gc](write_atom, write_request& request) {
+        gc.add(self->make_response_promise(), std::move(request));
+      },
+      [&gc](replay_atom, const persistence_id& pid, std::uint64_t from, std::uint64_t to,
+            std::uint64_t max) -> replay_result {
+        gc.flush();
+        std::vector<event> events;
+        auto r =
+            gc.store().replay(pid, from, to, max, [&](const event& e) { events.push_back(e); });
+        if (!r) return core::unexpected<error>{std::move(r).error()};
+        return events;
+      },
+      [&gc](highest_atom, const persistence_id& pid) -> write_result {
+        gc.flush();
+        return gc.store().highest_sequence_nr(pid);
+      },
+      [&gc](delete_atom, const persistence_id& pid, std::uint64_t to) -> done_result {
+        gc.flush();
+        return gc.store().delete_to(pid, to);
+      },
+      [self, &gc, &running](caf::exit_msg& msg) {
+        gc.flush();
+        running = false;
+        self->fail_state(std::move(msg.reason));
+      },
+      std::forward<Extra>(extra)...,
+  };
+}
+
+void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
+                        journal_actor_config cfg) {
+  group_commit gc(std::move(deps), cfg);
+  bool running = true;
+  auto wait = make_handlers(self, gc, running);
+  bool idle = false;
+  // after(0): handle what is queued, time out at once when the mailbox is empty.
+  auto drain = make_handlers(
+      self, gc, running, caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
+  while (running) {
+    self->receive(wait);  // sleeps until there is work
+    idle = false;
+    // Everything that arrived meanwhile joins the batch (add() flushes at the bounds).
+    while (running && !idle) self->receive(drain);
+    gc.flush();
+  }
+}
+
+error unavailable(const caf::error& e) {
+  return error{errc::unavailable, "journal actor did not answer: " + caf::to_string(e)};
+}
+
+}  // namespace
+
+caf::actor spawn_journal_actor(caf::actor_system& sys, journal_actor_deps deps,
+                               const journal_actor_config& cfg) {
+  core::logger("persistence")
+      ->info("journal actor started (max-batch-events {}, max-batch-bytes {})",
+             cfg.max_batch_events, cfg.max_batch_bytes);
+  return sys.spawn(journal_actor_loop, std::move(deps), cfg);
+}
+
+void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
+                   timeout_ms timeout, write_request request,
+                   std::function<void(result<std::uint64_t>)> on_done) {
+  self->request(journal_actor, timeout, write_atom::value, std::move(request))
+      .then([on_done](write_result& r) { on_done(std::move(r)); },
+            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+}
+
+void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,
+                    timeout_ms timeout, const persistence_id& pid, std::uint64_t from_sequence_nr,
+                    std::uint64_t to_sequence_nr, std::uint64_t max,
+                    std::function<void(result<std::vector<event>>)> on_done) {
+  self->request(journal_actor, timeout, replay_atom::value, pid, from_sequence_nr, to_sequence_nr,
+                max)
+      .then([on_done](replay_result& r) { on_done(std::move(r)); },
+            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+}
+
+void request_highest(caf::event_based_actor* self, const caf::actor& journal_actor,
+                     timeout_ms timeout, const persistence_id& pid,
+                     std::function<void(result<std::uint64_t>)> on_done) {
+  self->request(journal_actor, timeout, highest_atom::value, pid)
+      .then([on_done](write_result& r) { on_done(std::move(r)); },
+            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+}
+
+void request_delete(caf::event_based_actor* self, const caf::actor& journal_actor,
+                    timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
+                    std::function<void(result<done>)> on_done) {
+  self->request(journal_actor, timeout, delete_atom::value, pid, to_sequence_nr)
+      .then([on_done](done_result& r) { on_done(std::move(r)); },
+            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+}
+
+result<std::uint64_t> write_blocking(caf::actor_system& sys, const caf::actor& journal_actor,
+                                     timeout_ms timeout, write_request request) {
+  caf::scoped_actor self{sys};
+  write_result out = fail(errc::unavailable, "no answer");
+  self->request(journal_actor, timeout, write_atom::value, std::move(request))
+      .receive([&](write_result& r) { out = std::move(r); },
+               [&](caf::error& e) { out = core::unexpected<error>{unavailable(e)}; });
+  return out;
+}
+
+result<std::vector<event>> replay_blocking(caf::actor_system& sys, const caf::actor& journal_actor,
+                                           timeout_ms timeout, const persistence_id& pid,
+                                           std::uint64_t from_sequence_nr,
+                                           std::uint64_t to_sequence_nr, std::uint64_t max) {
+  caf::scoped_actor self{sys};
+  replay_result out = fail(errc::unavailable, "no answer");
+  self->request(journal_actor, timeout, replay_atom::value, pid, from_sequence_nr, to_sequence_nr,
+                max)
+      .receive([&](replay_result& r) { out = std::move(r); },
+               [&](caf::error& e) { out = core::unexpected<error>{unavailable(e)}; });
+  return out;
+}
+
+}  // namespace wfe::persistence

@@ -1,0 +1,91 @@
+#pragma once
+// The journal actor: group commit in front of a journal. Entities never call a
+// journal directly; they ask this actor, which
+// - gathers every write request waiting in its mailbox into ONE journal write_many
+//   (one atomic, synced RocksDB write), bounded by max_batch_events/max_batch_bytes,
+// - replies to every requester only after that write returned, i.e. after the batch
+//   is durable (an event is acknowledged only once it is synced),
+// - serves replay / highest / delete requests in mailbox order (pending writes are
+//   written first, so a request sees every write sent before it).
+// It is a blocking actor on its own thread (CAF's blocking actors are detached), so
+// RocksDB I/O and fsync never stall the shared scheduler.
+//
+// Lifetime: it runs until it receives an exit message; whoever spawns it must send
+// one at shutdown (the actor system waits for it). Pending writes are written first.
+//
+// This header stays light (caf/fwd.hpp only); the message types are private to
+// journal_actor.cpp and reached through the request_* functions below.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "persistence/journal.hpp"
+
+namespace wfe::persistence {
+
+class journal_metrics;
+
+struct journal_actor_config {
+  // At most this many events, and this many payload bytes, in one write. A single
+  // request larger than either bound is rejected with errc::invalid_argument.
+  std::uint64_t max_batch_events = 4096;
+  std::uint64_t max_batch_bytes = 4 * 1024 * 1024;
+};
+
+// Counters for tests and benchmarks (operators use journal_metrics).
+struct journal_actor_stats {
+  std::atomic<std::uint64_t> writes{0};    // journal write_many calls = syncs with fsync on
+  std::atomic<std::uint64_t> requests{0};  // write requests answered
+  std::atomic<std::uint64_t> events{0};    // events acknowledged as durable
+};
+
+struct journal_actor_deps {
+  std::shared_ptr<journal> store;              // required
+  std::shared_ptr<journal_actor_stats> stats;  // optional
+  std::shared_ptr<journal_metrics> metrics;    // optional
+};
+
+[[nodiscard]] caf::actor spawn_journal_actor(caf::actor_system& sys, journal_actor_deps deps,
+                                             const journal_actor_config& cfg);
+
+// -- asynchronous client, for event-based actors --------------------------------
+// The handler runs in `self`'s context, exactly once: with the result, or with
+// errc::unavailable when the journal actor is gone or did not answer within `timeout`.
+
+using timeout_ms = std::chrono::milliseconds;
+
+void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
+                   timeout_ms timeout, write_request request,
+                   std::function<void(result<std::uint64_t>)> on_done);
+
+void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,
+                    timeout_ms timeout, const persistence_id& pid, std::uint64_t from_sequence_nr,
+                    std::uint64_t to_sequence_nr, std::uint64_t max,
+                    std::function<void(result<std::vector<event>>)> on_done);
+
+void request_highest(caf::event_based_actor* self, const caf::actor& journal_actor,
+                     timeout_ms timeout, const persistence_id& pid,
+                     std::function<void(result<std::uint64_t>)> on_done);
+
+void request_delete(caf::event_based_actor* self, const caf::actor& journal_actor,
+                    timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
+                    std::function<void(result<done>)> on_done);
+
+// -- blocking client, for tools, tests and start-up code (never inside an actor) --
+
+[[nodiscard]] result<std::uint64_t> write_blocking(caf::actor_system& sys,
+                                                   const caf::actor& journal_actor,
+                                                   timeout_ms timeout, write_request request);
+
+[[nodiscard]] result<std::vector<event>> replay_blocking(
+    caf::actor_system& sys, const caf::actor& journal_actor, timeout_ms timeout,
+    const persistence_id& pid, std::uint64_t from_sequence_nr, std::uint64_t to_sequence_nr,
+    std::uint64_t max);
+
+}  // namespace wfe::persistence

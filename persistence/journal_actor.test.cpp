@@ -1,0 +1,265 @@
+// The group-commit journal actor: batching, acknowledgement only after the write,
+// bounds, conflicting writers, failures reaching the requester.
+#include "persistence/journal_actor.hpp"
+
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <prometheus/registry.h>
+
+#include "persistence/journal_metrics.hpp"
+#include "persistence/memory_journal.hpp"
+#include "persistence/rocksdb_journal.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace wfe::persistence;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr timeout_ms k_timeout = 10s;
+
+event make_event(std::uint64_t seq) { return event{seq, "e", "payload", "w", 0}; }
+
+write_request one_event(const persistence_id& pid, std::uint64_t seq) {
+  return write_request{pid, {make_event(seq)}};
+}
+
+// A journal whose writes wait until the test opens the gate, and which records the
+// size of every batch it was given.
+class gated_journal final : public journal {
+ public:
+  std::vector<result<std::uint64_t>> write_many(std::vector<write_request> requests) override {
+    std::unique_lock lock(mutex_);
+    batch_sizes_.push_back(requests.size());
+    ++entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    lock.unlock();
+    return inner_.write_many(std::move(requests));
+  }
+  result<std::uint64_t> replay(const persistence_id& pid, std::uint64_t from, std::uint64_t to,
+                               std::uint64_t max, const replay_callback& f) override {
+    return inner_.replay(pid, from, to, max, f);
+  }
+  result<std::uint64_t> highest_sequence_nr(const persistence_id& pid) override {
+    return inner_.highest_sequence_nr(pid);
+  }
+  result<done> delete_to(const persistence_id& pid, std::uint64_t to) override {
+    return inner_.delete_to(pid, to);
+  }
+  result<std::vector<persistence_id>> persistence_ids() override {
+    return inner_.persistence_ids();
+  }
+  result<std::vector<persistence_id>> persistence_ids(shard_id s) override {
+    return inner_.persistence_ids(s);
+  }
+
+  void open() {
+    std::scoped_lock lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  bool wait_entered(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 5s, [&] { return entered_ >= n; });
+  }
+  std::vector<std::size_t> batch_sizes() {
+    std::scoped_lock lock(mutex_);
+    return batch_sizes_;
+  }
+
+ private:
+  memory_journal inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  std::size_t entered_ = 0;
+  std::vector<std::size_t> batch_sizes_;
+};
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<journal_actor_stats> stats = std::make_shared<journal_actor_stats>();
+  caf::actor journal_actor;
+
+  void start(std::shared_ptr<journal> store, journal_actor_config c = {}) {
+    journal_actor = spawn_journal_actor(sys, {std::move(store), stats, nullptr}, c);
+  }
+  ~fixture() {
+    if (journal_actor) caf::anon_send_exit(journal_actor, caf::exit_reason::user_shutdown);
+  }
+};
+
+// An event-based writer that sends `events` one at a time, each after the previous ack,
+// then reports to `done_to`.
+void sequential_writer(caf::event_based_actor* self, caf::actor journal_actor, persistence_id pid,
+                       std::uint64_t events, caf::actor done_to) {
+  auto next = std::make_shared<std::function<void(std::uint64_t)>>();
+  *next = [=](std::uint64_t seq) {
+    if (seq > events) {
+      self->send(done_to, true);
+      self->quit();
+      return;
+    }
+    request_write(self, journal_actor, k_timeout, one_event(pid, seq),
+                  [=](result<std::uint64_t> r) {
+                    if (!r || *r != seq) {
+                      self->send(done_to, false);
+                      self->quit();
+                      return;
+                    }
+                    (*next)(seq + 1);
+                  });
+  };
+  (*next)(1);
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(fixture,
+                  "concurrent writers are batched into fewer synced writes than requests") {
+  wfe::test::temp_dir dir;
+  auto opened = rocksdb_journal::open(rocksdb_journal_config{.dir = dir.path() / "j"});
+  REQUIRE(opened.has_value());
+  std::shared_ptr<journal> store = std::move(opened).value();
+  start(store);
+  constexpr int writers = 32;
+  constexpr std::uint64_t events_each = 20;
+  caf::scoped_actor self{sys};
+  for (int i = 0; i < writers; ++i) {
+    sys.spawn(sequential_writer, journal_actor,
+              persistence_id{shard_id{1}, "w-" + std::to_string(i)}, events_each, caf::actor{self});
+  }
+  int ok = 0;
+  for (int i = 0; i < writers; ++i) {
+    self->receive([&](bool success) { ok += success ? 1 : 0; },
+                  caf::after(std::chrono::seconds(30)) >> [] { FAIL("writers timed out"); });
+  }
+  CHECK(ok == writers);
+  const auto requests = stats->requests.load();
+  const auto writes = stats->writes.load();
+  MESSAGE(requests << " requests in " << writes << " synced writes");
+  CHECK(requests == writers * events_each);
+  CHECK(stats->events.load() == writers * events_each);
+  CHECK(writes < requests / 2);
+  for (int i = 0; i < writers; ++i) {
+    const persistence_id pid{shard_id{1}, "w-" + std::to_string(i)};
+    CHECK(*store->highest_sequence_nr(pid) == events_each);
+  }
+}
+
+TEST_CASE_FIXTURE(fixture, "a write is acknowledged only after the journal write returned") {
+  auto store = std::make_shared<gated_journal>();
+  start(store);
+  const persistence_id pid{shard_id{1}, "p"};
+  std::atomic<bool> acked{false};
+  std::thread writer([&] {
+    auto r = write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1));
+    CHECK(r.has_value());
+    acked = true;
+  });
+  REQUIRE(store->wait_entered(1));
+  std::this_thread::sleep_for(100ms);
+  CHECK_FALSE(acked.load());  // the write is in progress: no acknowledgement yet
+  store->open();
+  writer.join();
+  CHECK(acked.load());
+  auto events = replay_blocking(sys, journal_actor, k_timeout, pid, 1, max_sequence_nr, 100);
+  REQUIRE(events.has_value());
+  CHECK(events->size() == 1);
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "requests arriving during a write form the next batch within its bounds") {
+  auto store = std::make_shared<gated_journal>();
+  start(store, journal_actor_config{.max_batch_events = 4, .max_batch_bytes = 1 << 20});
+  std::vector<std::thread> writers;
+  std::atomic<int> ok{0};
+  auto write = [&](int i) {
+    const persistence_id pid{shard_id{1}, "p-" + std::to_string(i)};
+    if (write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1))) ++ok;
+  };
+  writers.emplace_back(write, 0);
+  REQUIRE(store->wait_entered(1));  // the first batch is being written...
+  for (int i = 1; i <= 10; ++i) writers.emplace_back(write, i);  // ...these queue up
+  std::this_thread::sleep_for(200ms);
+  store->open();
+  for (auto& t : writers) t.join();
+  CHECK(ok == 11);
+  const auto sizes = store->batch_sizes();
+  MESSAGE("batch sizes: " << sizes.size());
+  CHECK(sizes.front() == 1);
+  for (auto n : sizes) CHECK(n <= 4);
+  CHECK(sizes.size() == 4);  // 1, then 10 queued requests as 4 + 4 + 2
+}
+
+TEST_CASE_FIXTURE(fixture, "a request larger than the batch bounds is rejected") {
+  start(std::make_shared<memory_journal>(),
+        journal_actor_config{.max_batch_events = 2, .max_batch_bytes = 1 << 20});
+  const persistence_id pid{shard_id{1}, "p"};
+  auto r = write_blocking(sys, journal_actor, k_timeout,
+                          write_request{pid, {make_event(1), make_event(2), make_event(3)}});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::invalid_argument);
+  CHECK(r.error().message.find("at most 2 events") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a conflicting second writer is rejected through the actor") {
+  start(std::make_shared<memory_journal>());
+  const persistence_id pid{shard_id{1}, "p"};
+  REQUIRE(write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1)).has_value());
+  auto second = write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1));
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code == errc::sequence_conflict);
+  CHECK(second.error().message.find("p@shard-1") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a stopped journal actor answers writers with unavailable") {
+  start(std::make_shared<memory_journal>());
+  caf::anon_send_exit(journal_actor, caf::exit_reason::user_shutdown);
+  caf::scoped_actor self{sys};
+  self->wait_for(journal_actor);
+  auto r = write_blocking(sys, journal_actor, 1s, one_event(persistence_id{shard_id{1}, "p"}, 1));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::unavailable);
+}
+
+TEST_CASE_FIXTURE(fixture, "the journal actor exports events, batch sizes and latencies") {
+  prometheus::Registry registry;
+  auto metrics = std::make_shared<journal_metrics>(&registry);
+  journal_actor =
+      spawn_journal_actor(sys, {std::make_shared<memory_journal>(), stats, metrics}, {});
+  const persistence_id pid{shard_id{1}, "p"};
+  REQUIRE(write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1)).has_value());
+  REQUIRE(write_blocking(sys, journal_actor, k_timeout,
+                         write_request{pid, {make_event(2), make_event(3)}})
+              .has_value());
+  auto rejected = write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1));
+  REQUIRE_FALSE(rejected.has_value());
+  auto families = registry.Collect();
+  auto find = [&](const std::string& name) -> const prometheus::ClientMetric* {
+    for (const auto& f : families) {
+      if (f.name == name && !f.metric.empty()) return &f.metric.front();
+    }
+    FAIL("no metric family " << name);
+    return nullptr;
+  };
+  CHECK(find("journal_events_persisted_total")->counter.value == 3);
+  CHECK(find("journal_batch_size")->histogram.sample_count == 3);
+  CHECK(find("journal_batch_size")->histogram.sample_sum == 4);
+  CHECK(find("journal_sync_seconds")->histogram.sample_count == 3);
+  CHECK(find("journal_write_seconds")->histogram.sample_count == 2);  // acknowledged only
+  CHECK(find("journal_corruptions_total")->counter.value == 0);
+}

@@ -1,0 +1,50 @@
+// The journal keys of conf/reference.conf parse into the settings with their
+// documented defaults, and bad values are refused naming the key.
+#include "persistence/persistence_settings.hpp"
+
+#include <doctest/doctest.h>
+
+#include "tests/support/load_settings.hpp"
+
+using namespace wfe::persistence;
+
+TEST_CASE("the journal keys of reference.conf give the struct's documented defaults") {
+  auto [s, errors] = wfe::test::read_settings<persistence_settings>("");
+  CHECK(errors.empty());
+  const persistence_settings defaults;
+  CHECK(s.journal_fsync == defaults.journal_fsync);
+  CHECK(s.journal_verify_on_start == defaults.journal_verify_on_start);
+  CHECK(s.journal_wal_recovery_mode == defaults.journal_wal_recovery_mode);
+  CHECK(s.journal_max_batch_events == defaults.journal_max_batch_events);
+  CHECK(s.journal_max_batch_bytes == defaults.journal_max_batch_bytes);
+  CHECK(s.journal_request_timeout == defaults.journal_request_timeout);
+}
+
+TEST_CASE("journal keys are read into the journal and journal actor configs") {
+  auto [s, errors] = wfe::test::read_settings<persistence_settings>(R"(
+    pekko.persistence.journal {
+      max-batch-events = 64
+      max-batch-bytes = 1 MiB
+      request-timeout = 3s
+      rocksdb { fsync = off, verify-on-start = on, wal-recovery-mode = "absolute-consistency" }
+    }
+  )");
+  CHECK(errors.empty());
+  const auto j = s.journal_config();
+  CHECK_FALSE(j.fsync);
+  CHECK(j.verify_on_start);
+  CHECK(j.wal_recovery_mode == wal_recovery::absolute_consistency);
+  CHECK(j.dir == s.journal_dir);
+  CHECK(s.journal_actor().max_batch_events == 64);
+  CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);
+  CHECK(s.journal_request_timeout == std::chrono::seconds(3));
+}
+
+TEST_CASE("an unknown wal-recovery-mode and an empty batch bound are refused naming the key") {
+  auto [s, errors] = wfe::test::read_settings<persistence_settings>(R"(
+    pekko.persistence.journal.rocksdb.wal-recovery-mode = "point-in-time"
+    pekko.persistence.journal.max-batch-events = 0
+  )");
+  CHECK(errors.find("wal-recovery-mode") != std::string::npos);
+  CHECK(errors.find("max-batch-events") != std::string::npos);
+}

@@ -1,0 +1,387 @@
+#include "persistence/rocksdb_journal.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "engine/core/logging.hpp"
+#include "persistence/internal/key_codec.hpp"
+#include "persistence/internal/rocksdb_support.hpp"
+#include "persistence/journal_metrics.hpp"
+
+namespace wfe::persistence {
+
+using internal::metadata;
+
+namespace {
+
+constexpr std::string_view k_format_key = "format-version";
+constexpr std::string_view k_format_version = "1";
+// Metadata of recently written ids is cached so a write does not read it back;
+// cleared when it grows past this many ids (it is only a cache).
+constexpr std::size_t k_metadata_cache_max_entries = 1 << 20;
+
+core::unexpected<error> as_failure(error e) { return core::unexpected<error>{std::move(e)}; }
+
+std::string internal_error(std::string_view what, const std::exception& e) {
+  return std::string(what) + ": unexpected exception: " + e.what();
+}
+
+}  // namespace
+
+struct rocksdb_journal::impl {
+  rocksdb_journal_config cfg;
+  std::shared_ptr<journal_metrics> metrics;
+  std::shared_ptr<spdlog::logger> log = core::logger("persistence");
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, events, metadata
+  rocksdb::ColumnFamilyHandle* events_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* metadata_cf = nullptr;
+  rocksdb::WriteOptions write_options;
+
+  std::mutex write_mutex;                           // serializes check-sequence-then-write
+  std::unordered_map<std::string, metadata> cache;  // id key -> metadata; under write_mutex
+  bool needs_resume = false;                        // under write_mutex
+
+  ~impl() {
+    for (auto* h : handles) {
+      if (h != nullptr) (void)db->DestroyColumnFamilyHandle(h);
+    }
+    if (db) (void)db->Close();
+  }
+
+  error corruption(error e) {
+    if (metrics) metrics->corruption();
+    log->error("journal corruption in {}: {}", cfg.dir.string(), e.message);
+    return e;
+  }
+
+  result<metadata> read_metadata(const std::string& id_key, const persistence_id& pid,
+                                 const rocksdb::Snapshot* snapshot = nullptr) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    std::string value;
+    auto s = db->Get(ro, metadata_cf, id_key, &value);
+    if (s.IsNotFound()) return metadata{};
+    if (!s.ok())
+      return as_failure(internal::from_status(s, "reading metadata of " + pid.describe()));
+    auto m = internal::decode_metadata(value, pid);
+    if (!m) return core::unexpected<error>{corruption(std::move(m).error())};
+    return m;
+  }
+
+  // Under write_mutex.
+  result<metadata> cached_metadata(const std::string& id_key, const persistence_id& pid) {
+    if (auto found = cache.find(id_key); found != cache.end()) return found->second;
+    auto m = read_metadata(id_key, pid);
+    if (m) remember(id_key, *m);
+    return m;
+  }
+
+  // Under write_mutex.
+  void remember(const std::string& id_key, const metadata& m) {
+    if (cache.size() >= k_metadata_cache_max_entries) cache.clear();
+    cache[id_key] = m;
+  }
+
+  // Under write_mutex: after a failed write RocksDB refuses writes until resumed.
+  // Busy means RocksDB is already recovering on its own (its SstFileManager does so
+  // for a full disk once space returns): then the write is simply tried, failing fast
+  // with the original error while RocksDB is still stopped.
+  result<done> resume_if_needed() {
+    if (!needs_resume) return done{};
+    auto s = db->Resume();
+    if (s.IsBusy()) return done{};
+    if (!s.ok()) {
+      return as_failure(internal::from_status(
+          s, "journal " + cfg.dir.string() + " is read-only after a failed write; resume failed"));
+    }
+    log->info("journal {} resumed writing after an earlier write failure", cfg.dir.string());
+    needs_resume = false;
+    return done{};
+  }
+
+  rocksdb::Status commit(rocksdb::WriteBatch& batch) {
+    auto s = db->Write(write_options, &batch);
+    if (!s.ok()) {
+      needs_resume = true;
+      log->warn("journal write to {} failed: {}", cfg.dir.string(), s.ToString());
+    }
+    return s;
+  }
+
+  std::vector<result<std::uint64_t>> write_many(std::vector<write_request>& requests);
+  result<std::uint64_t> replay(const persistence_id& pid, std::uint64_t from, std::uint64_t to,
+                               std::uint64_t max, const replay_callback& on_event);
+  result<std::vector<persistence_id>> list_ids(const std::string& prefix);
+};
+
+namespace {
+
+rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  // Stop on any inconsistency found in the background instead of carrying on.
+  o.paranoid_checks = true;
+  o.wal_recovery_mode = cfg.wal_recovery_mode == wal_recovery::absolute_consistency
+                            ? rocksdb::WALRecoveryMode::kAbsoluteConsistency
+                            : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  if (cfg.write_buffer_size_bytes > 0) o.write_buffer_size = cfg.write_buffer_size_bytes;
+  if (cfg.env != nullptr) o.env = cfg.env;
+  // No background auto-resume after a write error: the next write calls Resume()
+  // itself, so writing restarts as soon as space returns, and deterministically.
+  o.max_bgerror_resume_count = 0;
+  return o;
+}
+
+// RocksDB's recovery errors do not say which WAL file is bad; list them for the operator.
+std::string wal_files(const std::filesystem::path& dir) {
+  std::string out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".log") continue;
+    out += (out.empty() ? "" : ", ") + entry.path().string();
+  }
+  return out.empty() ? "none" : out;
+}
+
+result<done> check_format(rocksdb_journal::impl& p) {
+  std::string value;
+  auto s = p.db->Get(rocksdb::ReadOptions{}, p.handles[0], std::string(k_format_key), &value);
+  if (s.IsNotFound()) {
+    s = p.db->Put(p.write_options, p.handles[0], std::string(k_format_key),
+                  std::string(k_format_version));
+  } else if (s.ok() && value != k_format_version) {
+    return fail(errc::corruption, "journal " + p.cfg.dir.string() + " has format version '" +
+                                      value + "', this build reads '" +
+                                      std::string(k_format_version) + "'");
+  }
+  if (!s.ok())
+    return as_failure(internal::from_status(s, "format version of " + p.cfg.dir.string()));
+  return done{};
+}
+
+}  // namespace
+
+result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
+    const rocksdb_journal_config& cfg, std::shared_ptr<journal_metrics> metrics) try {
+  auto p = std::make_unique<impl>();
+  p->cfg = cfg;
+  p->metrics = std::move(metrics);
+  p->write_options.sync = cfg.fsync;
+  const auto options = make_options(cfg);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families{
+      {rocksdb::kDefaultColumnFamilyName, options}, {"events", options}, {"metadata", options}};
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(options, cfg.dir.string(), families, &p->handles, &raw);
+  p->db.reset(raw);
+  if (!s.ok()) {
+    auto e = internal::from_status(s, "cannot open journal " + cfg.dir.string());
+    if (e.code != errc::corruption) return as_failure(std::move(e));
+    e.message += " (write-ahead log files: " + wal_files(cfg.dir) + ")";
+    return as_failure(p->corruption(std::move(e)));
+  }
+  p->events_cf = p->handles[1];
+  p->metadata_cf = p->handles[2];
+  if (auto ok = check_format(*p); !ok) return as_failure(std::move(ok).error());
+  if (cfg.verify_on_start) {
+    s = p->db->VerifyChecksum();
+    if (!s.ok()) {
+      return as_failure(
+          p->corruption(internal::from_status(s, "checksum verification of " + cfg.dir.string())));
+    }
+  }
+  p->log->info("journal opened at {} (fsync {}, verify-on-start {})", cfg.dir.string(),
+               cfg.fsync ? "on" : "off", cfg.verify_on_start ? "on" : "off");
+  return std::unique_ptr<rocksdb_journal>(new rocksdb_journal(std::move(p)));
+} catch (const std::exception& e) {
+  return fail(errc::internal, internal_error("opening journal " + cfg.dir.string(), e));
+}
+
+rocksdb_journal::rocksdb_journal(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
+
+rocksdb_journal::~rocksdb_journal() = default;
+
+std::vector<result<std::uint64_t>> rocksdb_journal::write_many(
+    std::vector<write_request> requests) {
+  try {
+    return impl_->write_many(requests);
+  } catch (const std::exception& e) {
+    return std::vector<result<std::uint64_t>>(
+        requests.size(), fail(errc::internal, internal_error("journal write", e)));
+  }
+}
+
+std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
+    std::vector<write_request>& requests) {
+  std::scoped_lock lock(write_mutex);
+  std::vector<result<std::uint64_t>> results;
+  results.reserve(requests.size());
+  if (auto resumed = resume_if_needed(); !resumed) {
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      results.emplace_back(as_failure(resumed.error()));
+    return results;
+  }
+  rocksdb::WriteBatch batch;
+  std::unordered_map<std::string, metadata> updated;  // id key -> metadata after this batch
+  for (auto& request : requests) {
+    auto id_key = internal::encode_id_key(request.pid);
+    auto found = updated.find(id_key);
+    auto current = found != updated.end() ? result<metadata>(found->second)
+                                          : cached_metadata(id_key, request.pid);
+    if (!current) {
+      results.emplace_back(as_failure(std::move(current).error()));
+      continue;
+    }
+    if (auto ok = validate_write(request, current->highest); !ok) {
+      results.emplace_back(as_failure(std::move(ok).error()));
+      continue;
+    }
+    for (const auto& e : request.events) {
+      batch.Put(events_cf, internal::encode_event_key(request.pid, e.sequence_nr),
+                internal::encode_envelope(e));
+    }
+    current->highest = request.events.back().sequence_nr;
+    updated[id_key] = *current;
+    results.emplace_back(current->highest);
+  }
+  if (updated.empty()) return results;
+  for (const auto& [id_key, m] : updated)
+    batch.Put(metadata_cf, id_key, internal::encode_metadata(m));
+  if (auto s = commit(batch); !s.ok()) {
+    auto e = internal::from_status(
+        s, "journal write of " + std::to_string(batch.Count()) + " records to " + cfg.dir.string());
+    for (auto& r : results) {
+      if (r) r = as_failure(e);
+    }
+    return results;
+  }
+  for (const auto& [id_key, m] : updated) remember(id_key, m);
+  return results;
+}
+
+result<std::uint64_t> rocksdb_journal::replay(const persistence_id& pid,
+                                              std::uint64_t from_sequence_nr,
+                                              std::uint64_t to_sequence_nr, std::uint64_t max,
+                                              const replay_callback& on_event) {
+  try {
+    return impl_->replay(pid, from_sequence_nr, to_sequence_nr, max, on_event);
+  } catch (const std::exception& e) {
+    return fail(errc::internal, internal_error("replay of " + pid.describe(), e));
+  }
+}
+
+result<std::uint64_t> rocksdb_journal::impl::replay(const persistence_id& pid, std::uint64_t from,
+                                                    std::uint64_t to, std::uint64_t max,
+                                                    const replay_callback& on_event) {
+  // One snapshot for metadata and events: a concurrent delete cannot open a gap mid-replay.
+  rocksdb::ManagedSnapshot snapshot(db.get());
+  const auto id_key = internal::encode_id_key(pid);
+  auto m = read_metadata(id_key, pid, snapshot.snapshot());
+  if (!m) return as_failure(std::move(m).error());
+  from = std::max({from, m->deleted_to + 1, std::uint64_t{1}});
+  to = std::min(to, m->highest);
+  if (from > to || max == 0) return std::uint64_t{0};
+  const auto upper = internal::encode_event_key(pid, to) + '\0';  // just after `to`
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events_cf));
+  std::uint64_t expected = from;
+  std::uint64_t count = 0;
+  for (it->Seek(internal::encode_event_key(pid, from)); it->Valid() && count < max; it->Next()) {
+    auto key = internal::decode_event_key(std::string_view(it->key().data(), it->key().size()));
+    if (!key || key->pid != pid || key->sequence_nr != expected) {
+      return as_failure(corruption(
+          error{errc::corruption, "gap in " + pid.describe() + ": sequence nr " +
+                                      std::to_string(expected) + " is missing (next key " +
+                                      internal::hex(it->key().ToStringView()) + ")"}));
+    }
+    auto e = internal::decode_envelope(it->value().ToStringView(), pid, expected);
+    if (!e) return as_failure(corruption(std::move(e).error()));
+    on_event(*e);
+    ++expected;
+    ++count;
+  }
+  if (!it->status().ok()) {
+    auto e = internal::from_status(it->status(), "replay of " + pid.describe() +
+                                                     " at sequence nr " + std::to_string(expected));
+    return as_failure(e.code == errc::corruption ? corruption(std::move(e)) : std::move(e));
+  }
+  if (count < max && expected <= to) {
+    return as_failure(corruption(error{
+        errc::corruption, "gap in " + pid.describe() + ": sequence nr " + std::to_string(expected) +
+                              " is missing but the highest is " + std::to_string(m->highest)}));
+  }
+  return count;
+}
+
+result<std::uint64_t> rocksdb_journal::highest_sequence_nr(const persistence_id& pid) try {
+  auto m = impl_->read_metadata(internal::encode_id_key(pid), pid);
+  if (!m) return as_failure(std::move(m).error());
+  return m->highest;
+} catch (const std::exception& e) {
+  return fail(errc::internal, internal_error("highest sequence nr of " + pid.describe(), e));
+}
+
+result<done> rocksdb_journal::delete_to(const persistence_id& pid,
+                                        std::uint64_t to_sequence_nr) try {
+  auto& p = *impl_;
+  std::scoped_lock lock(p.write_mutex);
+  if (auto resumed = p.resume_if_needed(); !resumed) return resumed;
+  const auto id_key = internal::encode_id_key(pid);
+  auto m = p.cached_metadata(id_key, pid);
+  if (!m) return as_failure(std::move(m).error());
+  const auto to = std::min(to_sequence_nr, m->highest);
+  if (to <= m->deleted_to) return done{};
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(p.events_cf, internal::encode_event_key(pid, m->deleted_to + 1),
+                    internal::encode_event_key(pid, to) + '\0');
+  m->deleted_to = to;
+  batch.Put(p.metadata_cf, id_key, internal::encode_metadata(*m));
+  if (auto s = p.commit(batch); !s.ok()) {
+    return as_failure(internal::from_status(s, "deleting events of " + pid.describe()));
+  }
+  p.remember(id_key, *m);
+  return done{};
+} catch (const std::exception& e) {
+  return fail(errc::internal, internal_error("delete of " + pid.describe(), e));
+}
+
+result<std::vector<persistence_id>> rocksdb_journal::persistence_ids() try {
+  return impl_->list_ids("");
+} catch (const std::exception& e) {
+  return fail(errc::internal, internal_error("listing persistence ids", e));
+}
+
+result<std::vector<persistence_id>> rocksdb_journal::persistence_ids(shard_id shard) try {
+  return impl_->list_ids(internal::encode_shard_prefix(shard));
+} catch (const std::exception& e) {
+  return fail(errc::internal, internal_error("listing persistence ids", e));
+}
+
+result<std::vector<persistence_id>> rocksdb_journal::impl::list_ids(const std::string& prefix) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, metadata_cf));
+  std::vector<persistence_id> ids;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto pid = internal::decode_id_key(it->key().ToStringView());
+    if (!pid) {
+      return as_failure(corruption(error{
+          errc::corruption, "malformed metadata key " + internal::hex(it->key().ToStringView())}));
+    }
+    ids.push_back(std::move(*pid));
+  }
+  if (!it->status().ok())
+    return as_failure(internal::from_status(it->status(), "listing persistence ids"));
+  return ids;
+}
+
+}  // namespace wfe::persistence

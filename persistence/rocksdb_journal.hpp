@@ -1,0 +1,79 @@
+#pragma once
+// The journal on RocksDB. Keys: see internal/key_codec.hpp (shard | id | seq, so a
+// shard is one key range). Values: proto/journal.proto envelopes with a CRC32C of
+// the payload. Column families: "events" (event keys), "metadata" (per-id highest
+// and deleted-to), "default" (the format version).
+//
+// Never silently wrong:
+// - wal_recovery_mode is strict (never point-in-time, which drops acknowledged
+//   writes after a flipped WAL byte): open fails with "Corruption" naming the WAL files;
+// - optional VerifyChecksum() of every SST file at open (verify_on_start);
+// - replay checks each envelope's CRC and sequence number and the continuity of the
+//   id's sequence; any mismatch is errc::corruption naming the id and sequence number.
+// Durability: with fsync (the default) a write returns only after the WAL is synced.
+// After a failed write (e.g. disk full) RocksDB turns read-only; the next write calls
+// Resume() first, so writes succeed again once space returns.
+
+#include <filesystem>
+#include <memory>
+
+#include "persistence/journal.hpp"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace wfe::persistence {
+
+class journal_metrics;
+
+enum class wal_recovery {
+  // A truncated last record (a write torn by a crash, never acknowledged) is dropped;
+  // a bad checksum anywhere, including the last record, fails the open.
+  tolerate_corrupted_tail_records,
+  // Any WAL damage, even a torn unacknowledged tail after a crash, fails the open.
+  absolute_consistency,
+};
+
+struct rocksdb_journal_config {
+  std::filesystem::path dir;
+  bool fsync = true;
+  bool verify_on_start = false;
+  wal_recovery wal_recovery_mode = wal_recovery::tolerate_corrupted_tail_records;
+  // 0: RocksDB's default (64 MiB). Tests make it tiny to force flushes to SST files.
+  std::uint64_t write_buffer_size_bytes = 0;
+  // All file I/O goes through this Env (not owned; must outlive the journal). Null:
+  // the real file system. Tests inject faults (a full disk) through it.
+  rocksdb::Env* env = nullptr;
+};
+
+class rocksdb_journal final : public journal {
+ public:
+  // Opens (creating if missing) the journal at cfg.dir. Fails with errc::corruption
+  // naming the damaged file/key, or errc::io_error (e.g. the directory is locked by
+  // another process). `metrics` may be null.
+  [[nodiscard]] static result<std::unique_ptr<rocksdb_journal>> open(
+      const rocksdb_journal_config& cfg, std::shared_ptr<journal_metrics> metrics = nullptr);
+
+  ~rocksdb_journal() override;
+
+  [[nodiscard]] std::vector<result<std::uint64_t>> write_many(
+      std::vector<write_request> requests) override;
+  [[nodiscard]] result<std::uint64_t> replay(const persistence_id& pid,
+                                             std::uint64_t from_sequence_nr,
+                                             std::uint64_t to_sequence_nr, std::uint64_t max,
+                                             const replay_callback& on_event) override;
+  [[nodiscard]] result<std::uint64_t> highest_sequence_nr(const persistence_id& pid) override;
+  [[nodiscard]] result<done> delete_to(const persistence_id& pid,
+                                       std::uint64_t to_sequence_nr) override;
+  [[nodiscard]] result<std::vector<persistence_id>> persistence_ids() override;
+  [[nodiscard]] result<std::vector<persistence_id>> persistence_ids(shard_id shard) override;
+
+  struct impl;
+
+ private:
+  explicit rocksdb_journal(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;  // keeps RocksDB headers out of this header
+};
+
+}  // namespace wfe::persistence

@@ -1,0 +1,375 @@
+// RocksDB journal behaviour beyond the conformance suite: durability across reopen,
+// and that corruption anywhere (WAL, SST, envelope, sequence) is loud, never silent.
+#include "persistence/rocksdb_journal.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include <prometheus/registry.h>
+
+#include "persistence/internal/key_codec.hpp"
+#include "persistence/internal/rocksdb_support.hpp"
+#include "persistence/journal_metrics.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace wfe::persistence;
+namespace fs = std::filesystem;
+
+namespace {
+
+const persistence_id k_pid{shard_id{3}, "order-17"};
+
+event make_event(std::uint64_t seq) {
+  return event{seq, "order-placed", "payload-" + std::to_string(seq), "w1",
+               static_cast<std::int64_t>(seq)};
+}
+
+std::unique_ptr<rocksdb_journal> open_ok(const rocksdb_journal_config& cfg) {
+  auto j = rocksdb_journal::open(cfg);
+  REQUIRE_MESSAGE(j.has_value(), (j ? std::string() : j.error().describe()));
+  return std::move(j).value();
+}
+
+void write_one_by_one(journal& j, const persistence_id& pid, std::uint64_t count) {
+  for (std::uint64_t seq = 1; seq <= count; ++seq) {
+    auto r = j.write(pid, {make_event(seq)});
+    REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
+  }
+}
+
+// Enough bytes to overflow a 64 KiB memtable many times, in few synced writes.
+void write_in_big_batches(journal& j, const persistence_id& pid, std::uint64_t count) {
+  for (std::uint64_t seq = 1; seq <= count; seq += 50) {
+    std::vector<event> batch;
+    for (auto s = seq; s < seq + 50 && s <= count; ++s) {
+      auto e = make_event(s);
+      e.payload += std::string(500, static_cast<char>('a' + s % 26));
+      batch.push_back(std::move(e));
+    }
+    auto r = j.write(pid, std::move(batch));
+    REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
+  }
+}
+
+result<std::uint64_t> replay_all(journal& j, const persistence_id& pid) {
+  return j.replay(pid, 1, max_sequence_nr, max_sequence_nr, [](const event&) {});
+}
+
+// Opens the journal's RocksDB directly, as a tool or a disk fault would touch it.
+struct raw_db {
+  explicit raw_db(const fs::path& dir) {
+    rocksdb::Options o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+        {rocksdb::kDefaultColumnFamilyName, o}, {"events", o}, {"metadata", o}};
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(o, dir.string(), cfs, &handles, &raw).ok());
+    db.reset(raw);
+  }
+  ~raw_db() {
+    for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);
+  }
+  void put_event(const persistence_id& pid, std::uint64_t seq, const std::string& value) {
+    REQUIRE(db->Put({}, handles[1], internal::encode_event_key(pid, seq), value).ok());
+  }
+  void delete_event(const persistence_id& pid, std::uint64_t seq) {
+    REQUIRE(db->Delete({}, handles[1], internal::encode_event_key(pid, seq)).ok());
+  }
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+};
+
+std::vector<fs::path> files_with_extension(const fs::path& dir, const std::string& ext) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ext) out.push_back(e.path());
+  }
+  return out;
+}
+
+void flip_byte(const fs::path& file, std::uintmax_t offset) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f.good());
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x5A);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+  REQUIRE(f.good());
+}
+
+void expect_corruption(const error& e, const std::vector<std::string>& mentions) {
+  CHECK(e.code == errc::corruption);
+  for (const auto& m : mentions) {
+    CHECK_MESSAGE(e.message.find(m) != std::string::npos, e.message, " should mention ", m);
+  }
+}
+
+// A file system whose disk can be made "full": every append and sync then fails
+// the way ext4 does (ENOSPC), as RocksDB reports it.
+class full_disk_fs final : public rocksdb::FileSystemWrapper {
+ public:
+  full_disk_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "full_disk_fs"; }
+  std::atomic<bool> full{false};
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& opts,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                    rocksdb::IODebugContext* dbg) override {
+    if (full) return rocksdb::IOStatus::NoSpace("No space left on device", name);
+    auto s = target()->NewWritableFile(name, opts, out, dbg);
+    if (s.ok()) *out = std::make_unique<file>(std::move(*out), full);
+    return s;
+  }
+  // RocksDB's own recovery waits for free space; report none while "full".
+  rocksdb::IOStatus GetFreeSpace(const std::string& path, const rocksdb::IOOptions& o,
+                                 uint64_t* free_bytes, rocksdb::IODebugContext* dbg) override {
+    if (full) {
+      *free_bytes = 0;
+      return rocksdb::IOStatus::OK();
+    }
+    return target()->GetFreeSpace(path, o, free_bytes, dbg);
+  }
+
+ private:
+  class file final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    file(std::unique_ptr<rocksdb::FSWritableFile> f, std::atomic<bool>& full)
+        : FSWritableFileOwnerWrapper(std::move(f)), full_(full) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("No space left on device");
+      return FSWritableFileOwnerWrapper::Append(data, o, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             const rocksdb::DataVerificationInfo& v,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("No space left on device");
+      return FSWritableFileOwnerWrapper::Append(data, o, v, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      if (full_) return rocksdb::IOStatus::NoSpace("No space left on device");
+      return FSWritableFileOwnerWrapper::Sync(o, dbg);
+    }
+
+   private:
+    std::atomic<bool>& full_;
+  };
+};
+
+}  // namespace
+
+TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and writing resumes") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  rocksdb_journal_config cfg{.dir = dir.path() / "j", .env = env.get()};
+  {
+    auto j = open_ok(cfg);
+    write_one_by_one(*j, k_pid, 5);
+    fs->full = true;
+    for (int attempt = 0; attempt < 2; ++attempt) {  // the second one tries Resume()
+      auto r = j->write(k_pid, {make_event(6)});
+      REQUIRE_FALSE(r.has_value());
+      CHECK(r.error().code == errc::io_error);
+      CHECK_MESSAGE(r.error().message.find("No space left on device") != std::string::npos,
+                    r.error().message);
+    }
+    CHECK(*j->highest_sequence_nr(k_pid) == 5);
+    CHECK(*replay_all(*j, k_pid) == 5);
+    fs->full = false;
+    // Writing restarts once RocksDB has recovered (at once, or after its own retry).
+    const auto start = std::chrono::steady_clock::now();
+    auto r = j->write(k_pid, {make_event(6)});
+    while (!r && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      r = j->write(k_pid, {make_event(6)});
+    }
+    MESSAGE("writes resumed after "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s");
+    REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
+    CHECK(*r == 6);
+    CHECK(j->write(k_pid, {make_event(7)}).has_value());
+  }
+  auto j = open_ok(cfg);
+  std::vector<event> events;
+  REQUIRE(j->replay(k_pid, 1, max_sequence_nr, max_sequence_nr, [&](const event& e) {
+             events.push_back(e);
+           }).has_value());
+  REQUIRE(events.size() == 7);
+  CHECK(events[5] == make_event(6));
+  CHECK(*j->highest_sequence_nr(k_pid) == 7);
+}
+
+TEST_CASE("a reopened RocksDB journal keeps every event, highest and deletion") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  const persistence_id other{shard_id{4}, "order-18"};
+  {
+    auto j = open_ok(cfg);
+    write_one_by_one(*j, k_pid, 10);
+    REQUIRE(j->write(other, {make_event(1), make_event(2)}).has_value());
+    REQUIRE(j->delete_to(k_pid, 4).has_value());
+  }
+  auto j = open_ok(cfg);
+  std::vector<event> events;
+  auto n = j->replay(k_pid, 1, max_sequence_nr, max_sequence_nr,
+                     [&](const event& e) { events.push_back(e); });
+  REQUIRE(n.has_value());
+  CHECK(*n == 6);
+  REQUIRE(events.size() == 6);
+  CHECK(events.front() == make_event(5));
+  CHECK(events.back() == make_event(10));
+  CHECK(*j->highest_sequence_nr(k_pid) == 10);
+  CHECK(*j->highest_sequence_nr(other) == 2);
+  CHECK(j->persistence_ids()->size() == 2);
+  SUBCASE("and the next writer must continue after the stored highest") {
+    auto stale = j->write(k_pid, {make_event(10)});
+    REQUIRE_FALSE(stale.has_value());
+    CHECK(stale.error().code == errc::sequence_conflict);
+    CHECK(j->write(k_pid, {make_event(11)}).has_value());
+  }
+}
+
+TEST_CASE("events flushed to SST files survive reopen and pass verify-on-start") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j", .write_buffer_size_bytes = 64 * 1024};
+  {
+    auto j = open_ok(cfg);
+    write_in_big_batches(*j, k_pid, 2000);
+  }
+  CHECK_FALSE(files_with_extension(cfg.dir, ".sst").empty());
+  cfg.verify_on_start = true;
+  auto j = open_ok(cfg);
+  CHECK(*replay_all(*j, k_pid) == 2000);
+}
+
+TEST_CASE(
+    "a flipped byte in the middle of the WAL makes open fail naming corruption and the file") {
+  for (auto mode :
+       {wal_recovery::tolerate_corrupted_tail_records, wal_recovery::absolute_consistency}) {
+    CAPTURE(static_cast<int>(mode));
+    wfe::test::temp_dir dir;
+    rocksdb_journal_config cfg{.dir = dir.path() / "j", .wal_recovery_mode = mode};
+    {
+      auto j = open_ok(cfg);
+      write_one_by_one(*j, k_pid, 200);  // synced, still only in the WAL (64 MiB memtable)
+    }
+    CHECK(files_with_extension(cfg.dir, ".sst").empty());
+    const auto wals = files_with_extension(cfg.dir, ".log");
+    REQUIRE(wals.size() == 1);
+    const auto size = fs::file_size(wals[0]);
+    REQUIRE(size > 10'000);
+    flip_byte(wals[0], size / 2);
+    auto reopened = rocksdb_journal::open(cfg);
+    REQUIRE_FALSE(reopened.has_value());
+    expect_corruption(reopened.error(), {"Corruption", wals[0].filename().string()});
+  }
+}
+
+TEST_CASE("a flipped byte in an SST file fails open when verify-on-start is on") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j", .write_buffer_size_bytes = 64 * 1024};
+  {
+    auto j = open_ok(cfg);
+    write_in_big_batches(*j, k_pid, 2000);
+  }
+  auto ssts = files_with_extension(cfg.dir, ".sst");
+  REQUIRE_FALSE(ssts.empty());
+  std::sort(ssts.begin(), ssts.end(),
+            [](const auto& a, const auto& b) { return fs::file_size(a) > fs::file_size(b); });
+  flip_byte(ssts[0], fs::file_size(ssts[0]) / 3);  // inside a data block
+  cfg.verify_on_start = true;
+  auto reopened = rocksdb_journal::open(cfg);
+  REQUIRE_FALSE(reopened.has_value());
+  expect_corruption(reopened.error(), {"Corruption", ssts[0].filename().string()});
+}
+
+TEST_CASE("replay fails naming the id and sequence number of a bad envelope") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  {
+    auto j = open_ok(cfg);
+    write_one_by_one(*j, k_pid, 5);
+  }
+  SUBCASE("a payload whose CRC does not match, counted as a corruption") {
+    auto envelope = internal::encode_envelope(make_event(3));
+    const auto at = envelope.find("payload-3");
+    REQUIRE(at != std::string::npos);
+    envelope[at] = 'P';  // the bytes change, the stored CRC does not
+    raw_db(cfg.dir).put_event(k_pid, 3, envelope);
+    prometheus::Registry registry;
+    auto opened = rocksdb_journal::open(cfg, std::make_shared<journal_metrics>(&registry));
+    REQUIRE(opened.has_value());
+    auto r = replay_all(**opened, k_pid);
+    REQUIRE_FALSE(r.has_value());
+    expect_corruption(r.error(), {"order-17", "sequence nr 3", "CRC32C"});
+    double corruptions = -1;
+    for (const auto& f : registry.Collect()) {
+      if (f.name == "journal_corruptions_total") corruptions = f.metric.front().counter.value;
+    }
+    CHECK(corruptions == 1);
+  }
+  SUBCASE("bytes that are no envelope at all") {
+    raw_db(cfg.dir).put_event(k_pid, 2, std::string("\xff\xff\xff\xff garbage", 13));
+    auto j = open_ok(cfg);
+    auto r = replay_all(*j, k_pid);
+    REQUIRE_FALSE(r.has_value());
+    expect_corruption(r.error(), {"order-17", "sequence nr 2"});
+  }
+  SUBCASE("an envelope stored under another sequence number") {
+    raw_db(cfg.dir).put_event(k_pid, 4, internal::encode_envelope(make_event(2)));
+    auto j = open_ok(cfg);
+    auto r = replay_all(*j, k_pid);
+    REQUIRE_FALSE(r.has_value());
+    expect_corruption(r.error(), {"order-17", "sequence nr 4"});
+  }
+  SUBCASE("a missing event in the middle of the sequence") {
+    raw_db(cfg.dir).delete_event(k_pid, 3);
+    auto j = open_ok(cfg);
+    std::vector<std::uint64_t> seen;
+    auto r = j->replay(k_pid, 1, max_sequence_nr, max_sequence_nr,
+                       [&](const event& e) { seen.push_back(e.sequence_nr); });
+    REQUIRE_FALSE(r.has_value());
+    expect_corruption(r.error(), {"order-17", "sequence nr 3 is missing"});
+    CHECK(seen == std::vector<std::uint64_t>{1, 2});
+  }
+  SUBCASE("missing events at the end of the sequence") {
+    raw_db(cfg.dir).delete_event(k_pid, 5);
+    auto j = open_ok(cfg);
+    auto r = replay_all(*j, k_pid);
+    REQUIRE_FALSE(r.has_value());
+    expect_corruption(r.error(), {"order-17", "sequence nr 5 is missing", "highest is 5"});
+  }
+}
+
+TEST_CASE("a second process cannot open a journal that is in use") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  auto first = open_ok(cfg);
+  auto second = rocksdb_journal::open(cfg);
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code == errc::io_error);
+  CHECK(second.error().message.find("lock") != std::string::npos);
+}
+
+TEST_CASE("a journal from another format version is refused") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  (void)open_ok(cfg);
+  {
+    raw_db raw(cfg.dir);
+    REQUIRE(raw.db->Put({}, raw.handles[0], "format-version", "99").ok());
+  }
+  auto j = rocksdb_journal::open(cfg);
+  REQUIRE_FALSE(j.has_value());
+  CHECK(j.error().message.find("format version '99'") != std::string::npos);
+}
