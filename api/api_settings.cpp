@@ -15,8 +15,8 @@ http_limits read_limits(core::settings_reader& r) {
   l.max_uri_bytes = r.bytes("pekko.workflow.http.max-uri-length", 64, 2048);
   l.max_header_bytes = r.bytes("pekko.workflow.http.max-header-size", 512, 8192);
   l.max_body_bytes = r.bytes("pekko.workflow.http.max-body-size", 0, 8ULL << 20);
-  l.header_read_timeout =
-      r.duration("pekko.workflow.http.header-read-timeout", milliseconds(10), milliseconds(600'000));
+  l.header_read_timeout = r.duration("pekko.workflow.http.header-read-timeout", milliseconds(10),
+                                     milliseconds(600'000));
   l.idle_timeout =
       r.duration("pekko.workflow.http.idle-timeout", milliseconds(10), milliseconds(3'600'000));
   l.request_timeout =
@@ -31,8 +31,7 @@ api_settings api_settings::read(core::settings_reader& r) {
   s.http.name = "api";
   s.http.interface = r.non_empty_string("pekko.workflow.http.interface");
   s.http.port = r.port("pekko.workflow.http.port", /*allow_zero=*/true);
-  s.http.io_threads =
-      static_cast<std::size_t>(r.integer("pekko.workflow.http.io-threads", 1, 64));
+  s.http.io_threads = static_cast<std::size_t>(r.integer("pekko.workflow.http.io-threads", 1, 64));
   s.http.limits = read_limits(r);
   s.metrics.name = "metrics";
   s.metrics.interface = r.non_empty_string("pekko.workflow.metrics.interface");

@@ -38,17 +38,17 @@ std::string render_stats(const cluster::cluster_view& v, const std::string& vers
                      {"appVersion", m.app_version}});
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started);
-  boost::json::object o{{"members", v.up_count()},
-                        {"status", cluster::to_string(v.self_status)},
-                        {"leader", v.leader.empty() ? boost::json::value(nullptr)
-                                                    : boost::json::value(v.leader)},
-                        {"self", v.self_address},
-                        {"selfUid", std::to_string(v.self_uid)},
-                        {"roles", to_json(v.self_roles)},
-                        {"unreachable", to_json(v.unreachable)},
-                        {"nodes", std::move(nodes)},
-                        {"version", version},
-                        {"uptimeSeconds", uptime.count()}};
+  boost::json::object o{
+      {"members", v.up_count()},
+      {"status", cluster::to_string(v.self_status)},
+      {"leader", v.leader.empty() ? boost::json::value(nullptr) : boost::json::value(v.leader)},
+      {"self", v.self_address},
+      {"selfUid", std::to_string(v.self_uid)},
+      {"roles", to_json(v.self_roles)},
+      {"unreachable", to_json(v.unreachable)},
+      {"nodes", std::move(nodes)},
+      {"version", version},
+      {"uptimeSeconds", uptime.count()}};
   return boost::json::serialize(o);
 }
 
@@ -61,9 +61,7 @@ caf::behavior gateway(caf::event_based_actor* self, node_routes_config cfg) {
   auto started = clock::now();
   auto membership = *cfg.membership;
   return {
-      [](health_atom, responder r) {
-        r(http_response::json(200, R"({"status":"UP"})"));
-      },
+      [](health_atom, responder r) { r(http_response::json(200, R"({"status":"UP"})")); },
       [self, membership, cfg](ready_atom, responder r) {
         self->request(membership, cfg.ask_timeout, cluster::get_view_atom::value)
             .then(

@@ -58,8 +58,8 @@ std::uint16_t read_bind_port(core::settings_reader& r, std::uint16_t canonical) 
 
 void read_sharding(core::settings_reader& r, sharding_settings& s) {
   using std::chrono::milliseconds;
-  s.number_of_shards = static_cast<std::uint32_t>(
-      r.integer("pekko.cluster.sharding.number-of-shards", 1, 100'000));
+  s.number_of_shards =
+      static_cast<std::uint32_t>(r.integer("pekko.cluster.sharding.number-of-shards", 1, 100'000));
   s.passivate_idle_entity_after = r.duration("pekko.cluster.sharding.passivate-idle-entity-after",
                                              milliseconds(1), milliseconds(365LL * 86'400'000));
 }

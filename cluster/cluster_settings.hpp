@@ -26,9 +26,9 @@ struct sharding_settings {
 
 struct cluster_settings {
   std::string system_name;
-  core::address self;          // canonical address: how others reach this node
-  std::string bind_hostname;   // where to listen (defaults to self.host)
-  std::uint16_t bind_port = 0; // where to listen (defaults to self.port)
+  core::address self;           // canonical address: how others reach this node
+  std::string bind_hostname;    // where to listen (defaults to self.host)
+  std::uint16_t bind_port = 0;  // where to listen (defaults to self.port)
   std::vector<core::address> seed_nodes;
   std::vector<std::string> roles;  // validated, duplicates removed, config order
   sharding_settings sharding;

@@ -6,13 +6,20 @@ namespace wfe::cluster {
 
 const char* to_string(member_status s) {
   switch (s) {
-    case member_status::joining: return "Joining";
-    case member_status::weakly_up: return "WeaklyUp";
-    case member_status::up: return "Up";
-    case member_status::leaving: return "Leaving";
-    case member_status::exiting: return "Exiting";
-    case member_status::down: return "Down";
-    case member_status::removed: return "Removed";
+    case member_status::joining:
+      return "Joining";
+    case member_status::weakly_up:
+      return "WeaklyUp";
+    case member_status::up:
+      return "Up";
+    case member_status::leaving:
+      return "Leaving";
+    case member_status::exiting:
+      return "Exiting";
+    case member_status::down:
+      return "Down";
+    case member_status::removed:
+      return "Removed";
   }
   return "Unknown";
 }

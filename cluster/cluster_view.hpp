@@ -15,7 +15,7 @@ enum class member_status { joining, weakly_up, up, leaving, exiting, down, remov
 const char* to_string(member_status s);
 
 struct member_info {
-  std::string address;  // pekko://system@host:port
+  std::string address;    // pekko://system@host:port
   std::uint64_t uid = 0;  // incarnation: a restarted node gets a new uid
   member_status status = member_status::joining;
   std::vector<std::string> roles;
@@ -27,7 +27,7 @@ struct cluster_view {
   std::uint64_t self_uid = 0;
   member_status self_status = member_status::joining;
   std::vector<std::string> self_roles;
-  std::string leader;  // empty when there is none
+  std::string leader;                // empty when there is none
   std::vector<member_info> members;  // sorted by address
   std::vector<std::string> unreachable;
 

@@ -31,8 +31,8 @@ std::uint64_t new_uid() {
 void become_up(cluster_view& v, const std::string& app_version) {
   v.self_status = member_status::up;
   v.leader = v.self_address;
-  v.members = {member_info{v.self_address, v.self_uid, member_status::up, v.self_roles,
-                           app_version}};
+  v.members = {
+      member_info{v.self_address, v.self_uid, member_status::up, v.self_roles, app_version}};
   auto log = core::logger("cluster");
   core::log_event(*log, spdlog::level::info, "CLUSTER_EVENT",
                   {{"type", "MemberUp"}, {"member", v.self_address}},
@@ -41,8 +41,7 @@ void become_up(cluster_view& v, const std::string& app_version) {
                   {{"type", "LeaderChanged"}, {"leader", v.self_address}}, "Leader changed");
 }
 
-caf::behavior membership_actor(caf::stateful_actor<membership_state>* self,
-                               membership_config cfg) {
+caf::behavior membership_actor(caf::stateful_actor<membership_state>* self, membership_config cfg) {
   auto& v = self->state.view;
   v.self_address = cfg.settings.self.to_string();
   v.self_uid = new_uid();

@@ -58,8 +58,8 @@ bool read_settings(const wfe::core::config& cfg, node_settings& s) {
   s.persistence = wfe::persistence::persistence_settings::read(r);
   s.api = wfe::api::api_settings::read(r);
   if (r.ok()) return true;
-  std::cerr << "workflow-engine: invalid configuration:\n" << wfe::core::describe(r.errors())
-            << "\n";
+  std::cerr << "workflow-engine: invalid configuration:\n"
+            << wfe::core::describe(r.errors()) << "\n";
   return false;
 }
 
@@ -92,9 +92,8 @@ void add_shutdown_tasks(wfe::core::coordinated_shutdown& shutdown, servers& srv,
                         wfe::core::actor_runtime& runtime, const caf::actor& membership) {
   using wfe::core::shutdown_phase;
   using time_point = wfe::core::coordinated_shutdown::clock::time_point;
-  shutdown.add_task(shutdown_phase::service_unbind, "http-unbind", [&srv](time_point) {
-    srv.api->stop_accepting();
-  });
+  shutdown.add_task(shutdown_phase::service_unbind, "http-unbind",
+                    [&srv](time_point) { srv.api->stop_accepting(); });
   shutdown.add_task(shutdown_phase::service_requests_done, "http-drain", [&srv](time_point d) {
     if (!srv.api->stop(d)) {
       wfe::core::logger("api")->warn("in-flight HTTP requests did not finish before the deadline");
@@ -104,19 +103,19 @@ void add_shutdown_tasks(wfe::core::coordinated_shutdown& shutdown, servers& srv,
     srv.metrics->stop_accepting();
     srv.metrics->stop(d);
   });
-  shutdown.add_task(shutdown_phase::cluster_leave, "cluster-leave", [&runtime, membership](
-                                                                        time_point d) {
-    caf::scoped_actor self{runtime.system()};
-    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-        d - wfe::core::coordinated_shutdown::clock::now());
-    self->request(membership, std::max(timeout, std::chrono::milliseconds(1)),
-                  wfe::cluster::leave_atom::value)
-        .receive([] {},
-                 [](caf::error& e) {
-                   wfe::core::logger("cluster")->warn("leaving the cluster failed: {}",
-                                                      caf::to_string(e));
-                 });
-  });
+  shutdown.add_task(shutdown_phase::cluster_leave, "cluster-leave",
+                    [&runtime, membership](time_point d) {
+                      caf::scoped_actor self{runtime.system()};
+                      auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          d - wfe::core::coordinated_shutdown::clock::now());
+                      self->request(membership, std::max(timeout, std::chrono::milliseconds(1)),
+                                    wfe::cluster::leave_atom::value)
+                          .receive([] {},
+                                   [](caf::error& e) {
+                                     wfe::core::logger("cluster")->warn(
+                                         "leaving the cluster failed: {}", caf::to_string(e));
+                                   });
+                    });
   shutdown.add_task(shutdown_phase::actor_system_terminate, "actors-stop",
                     [&runtime](time_point) { runtime.stop_all(); });
 }
@@ -161,14 +160,14 @@ int run_node(const node_settings& s) {
   srv.api = std::move(*api_server);
   srv.metrics = std::move(*metrics_server);
   add_shutdown_tasks(shutdown, srv, runtime, membership);
-  core::log_event(*log, spdlog::level::info, "NODE_STARTED",
-                  {{"self", s.cluster.self.to_string()},
-                   {"transport", s.cluster.bind_hostname + ":" + std::to_string(*transport_port)},
-                   {"http", s.api.http.interface + ":" + std::to_string(srv.api->bound_port())},
-                   {"metrics",
-                    s.api.metrics.interface + ":" + std::to_string(srv.metrics->bound_port())},
-                   {"version", version}},
-                  "workflow-engine node started");
+  core::log_event(
+      *log, spdlog::level::info, "NODE_STARTED",
+      {{"self", s.cluster.self.to_string()},
+       {"transport", s.cluster.bind_hostname + ":" + std::to_string(*transport_port)},
+       {"http", s.api.http.interface + ":" + std::to_string(srv.api->bound_port())},
+       {"metrics", s.api.metrics.interface + ":" + std::to_string(srv.metrics->bound_port())},
+       {"version", version}},
+      "workflow-engine node started");
   auto reason = shutdown.wait_for_trigger();
   shutdown.run(reason);
   srv = {};

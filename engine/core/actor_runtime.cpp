@@ -4,11 +4,11 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/send.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
 
 #include "engine/core/settings_reader.hpp"
 
@@ -38,7 +38,8 @@ struct actor_runtime::impl {
 actor_system_settings actor_system_settings::read(settings_reader& r) {
   using std::chrono::milliseconds;
   actor_system_settings s;
-  s.max_threads = static_cast<std::size_t>(r.integer("pekko.workflow.actor-system.max-threads", 1, 256));
+  s.max_threads =
+      static_cast<std::size_t>(r.integer("pekko.workflow.actor-system.max-threads", 1, 256));
   s.heartbeat_interval = r.duration("pekko.workflow.actor-system.heartbeat-interval",
                                     milliseconds(10), milliseconds(60'000));
   s.connection_timeout = r.duration("pekko.workflow.actor-system.connection-timeout",

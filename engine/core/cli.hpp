@@ -11,12 +11,12 @@
 namespace wfe::core {
 
 struct cli_options {
-  std::string command = "run";      // the first positional word; "run" when absent
-  std::vector<std::string> args;    // positional words and --flags after the command
+  std::string command = "run";    // the first positional word; "run" when absent
+  std::vector<std::string> args;  // positional words and --flags after the command
   config_sources sources;
   bool help = false;
   bool version = false;
-  bool print_config = false;        // print the effective config and exit
+  bool print_config = false;  // print the effective config and exit
 };
 
 // Fails with a message naming the offending argument.

@@ -22,7 +22,7 @@ struct config_sources {
   std::optional<std::filesystem::path> config_file;
   std::optional<std::string> config_resource;
   std::vector<std::pair<std::string, std::string>> overrides;  // in command-line order
-  env_reader env;  // empty: std::getenv
+  env_reader env;                                              // empty: std::getenv
 };
 
 // The environment variables the node reads and the config path each one sets.

@@ -19,12 +19,18 @@ constexpr shutdown_phase all_phases[] = {
 
 const char* phase_name(shutdown_phase p) {
   switch (p) {
-    case shutdown_phase::service_unbind: return "service-unbind";
-    case shutdown_phase::service_requests_done: return "service-requests-done";
-    case shutdown_phase::service_stop: return "service-stop";
-    case shutdown_phase::cluster_leave: return "cluster-leave";
-    case shutdown_phase::cluster_shutdown: return "cluster-shutdown";
-    case shutdown_phase::actor_system_terminate: return "actor-system-terminate";
+    case shutdown_phase::service_unbind:
+      return "service-unbind";
+    case shutdown_phase::service_requests_done:
+      return "service-requests-done";
+    case shutdown_phase::service_stop:
+      return "service-stop";
+    case shutdown_phase::cluster_leave:
+      return "cluster-leave";
+    case shutdown_phase::cluster_shutdown:
+      return "cluster-shutdown";
+    case shutdown_phase::actor_system_terminate:
+      return "actor-system-terminate";
   }
   return "?";
 }

@@ -27,7 +27,8 @@ enum class shutdown_phase {
 };
 
 struct shutdown_settings {
-  std::chrono::milliseconds phase_timeout{5000};  // pekko.coordinated-shutdown.default-phase-timeout
+  std::chrono::milliseconds phase_timeout{
+      5000};  // pekko.coordinated-shutdown.default-phase-timeout
   static shutdown_settings read(settings_reader& r);
 };
 

@@ -13,9 +13,8 @@ using namespace wfe::core;
 TEST_CASE("shutdown runs phases in order and tasks of a phase in registration order") {
   coordinated_shutdown cs(shutdown_settings{std::chrono::milliseconds(1000)});
   std::vector<std::string> order;
-  cs.add_task(shutdown_phase::actor_system_terminate, "actors", [&](auto) {
-    order.push_back("actors");
-  });
+  cs.add_task(shutdown_phase::actor_system_terminate, "actors",
+              [&](auto) { order.push_back("actors"); });
   cs.add_task(shutdown_phase::service_unbind, "unbind-a", [&](auto) { order.push_back("a"); });
   cs.add_task(shutdown_phase::cluster_leave, "leave", [&](auto) { order.push_back("leave"); });
   cs.add_task(shutdown_phase::service_unbind, "unbind-b", [&](auto) { order.push_back("b"); });

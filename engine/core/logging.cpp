@@ -24,11 +24,21 @@ void append_json_string(spdlog::memory_buf_t& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out.append(std::string_view("\\\"")); break;
-      case '\\': out.append(std::string_view("\\\\")); break;
-      case '\n': out.append(std::string_view("\\n")); break;
-      case '\r': out.append(std::string_view("\\r")); break;
-      case '\t': out.append(std::string_view("\\t")); break;
+      case '"':
+        out.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        out.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        out.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        out.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        out.append(std::string_view("\\t"));
+        break;
       default:
         if (c < 0x20) {
           fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
@@ -140,8 +150,8 @@ logging_settings logging_settings::read(settings_reader& r) {
   logging_settings s;
   auto f = r.one_of("pekko.workflow.logging.format", {"text", "json"});
   s.fmt = f == "json" ? format::json : format::text;
-  auto level = r.one_of("pekko.workflow.logging.level",
-                        {"trace", "debug", "info", "warn", "error", "off"});
+  auto level =
+      r.one_of("pekko.workflow.logging.level", {"trace", "debug", "info", "warn", "error", "off"});
   s.level = spdlog::level::from_str(level);
   s.file = r.string("pekko.workflow.logging.file");
   return s;

@@ -67,9 +67,9 @@ double open_fds() {
 
 metrics_registry::metrics_registry(std::string_view version)
     : registry_(std::make_shared<prometheus::Registry>()),
-      start_time_seconds_(std::chrono::duration<double>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count()) {
+      start_time_seconds_(
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count()) {
   prometheus::BuildGauge()
       .Name("workflow_build_info")
       .Help("Build information of this workflow-engine binary")
@@ -80,13 +80,13 @@ metrics_registry::metrics_registry(std::string_view version)
 
 std::vector<prometheus::MetricFamily> metrics_registry::Collect() const {
   auto families = registry_->Collect();
-  families.push_back(gauge_family("process_resident_memory_bytes",
-                                  "Resident memory size in bytes", resident_bytes()));
+  families.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes",
+                                  resident_bytes()));
   families.push_back(gauge_family("process_cpu_seconds_total",
-                                  "Total user and system CPU time spent in seconds",
-                                  cpu_seconds(), prometheus::MetricType::Counter));
-  families.push_back(gauge_family("process_open_fds", "Number of open file descriptors",
-                                  open_fds()));
+                                  "Total user and system CPU time spent in seconds", cpu_seconds(),
+                                  prometheus::MetricType::Counter));
+  families.push_back(
+      gauge_family("process_open_fds", "Number of open file descriptors", open_fds()));
   families.push_back(gauge_family("process_start_time_seconds",
                                   "Start time of the process since the Unix epoch in seconds",
                                   start_time_seconds_));

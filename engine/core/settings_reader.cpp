@@ -30,8 +30,8 @@ std::int64_t settings_reader::integer(std::string_view key, std::int64_t min, st
   auto r = cfg_.get_int(key);
   if (!r) return take(std::move(r));
   if (*r < min || *r > max) {
-    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                  ", got " + std::to_string(*r));
+    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                  std::to_string(*r));
     return min;
   }
   return *r;

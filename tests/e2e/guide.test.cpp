@@ -34,7 +34,8 @@ TEST_CASE("the guide's single-node config starts a node reporting itself Up and 
 
 TEST_CASE("the guide's node1 config starts with its canonical name and prod system") {
   // node1 is not resolvable here: listen on 127.0.0.1, keep the canonical address.
-  node n({"-Dconfig.file=" + fixture("node1.conf"), "-Dpekko.remote.artery.canonical.hostname=node1",
+  node n({"-Dconfig.file=" + fixture("node1.conf"),
+          "-Dpekko.remote.artery.canonical.hostname=node1",
           "-Dpekko.remote.artery.bind.hostname=127.0.0.1"});
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
   auto r = n.get("/api/v1/cluster/stats");

@@ -88,8 +88,8 @@ inline std::optional<http_reply> http_request(std::uint16_t port, const std::str
                                               const std::string& extra_headers = {}) {
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   if (!body.empty() || method == "POST" || method == "PUT") {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n";
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += extra_headers + "\r\n" + body;
   return http_raw(port, req);

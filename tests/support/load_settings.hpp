@@ -29,7 +29,8 @@ inline core::config load_file(const std::filesystem::path& file) {
 
 // Reads settings of type S from `text` written to a file named `name`.
 template <class S>
-std::pair<S, std::string> read_settings(std::string_view text, std::string_view name = "node.conf") {
+std::pair<S, std::string> read_settings(std::string_view text,
+                                        std::string_view name = "node.conf") {
   temp_dir dir;
   auto cfg = load_file(dir.write(name, text));
   core::settings_reader r(cfg);

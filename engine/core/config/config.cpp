@@ -23,8 +23,8 @@ config_error make_error(config_origin origin, std::string_view key, std::string 
 }
 
 struct located {
-  ci::node_ptr value;     // nullptr when missing
-  config_origin parent;   // origin of the deepest object on the path
+  ci::node_ptr value;    // nullptr when missing
+  config_origin parent;  // origin of the deepest object on the path
   bool bad_path = false;
 };
 
@@ -50,7 +50,8 @@ std::string describe_value(const ci::node& n) {
 }
 
 config_error wrong_type(const ci::node& n, std::string_view key, std::string_view wanted) {
-  return make_error(n.origin, key, "expected " + std::string(wanted) + ", got " + describe_value(n));
+  return make_error(n.origin, key,
+                    "expected " + std::string(wanted) + ", got " + describe_value(n));
 }
 
 // The value a getter reads: present, resolved and not null.
@@ -60,7 +61,8 @@ expected<ci::node_ptr, config_error> fetch(const ci::node_ptr& root, std::string
   if (l.bad_path) return unexpected{make_error({}, path, "invalid path expression")};
   if (!l.value) return unexpected{make_error(l.parent, path, "missing required key")};
   if (!l.value->resolved) {
-    return unexpected{make_error(l.value->origin, path, "value is not resolved (call resolve() first)")};
+    return unexpected{
+        make_error(l.value->origin, path, "value is not resolved (call resolve() first)")};
   }
   if (l.value->k == ci::kind::null) return unexpected{wrong_type(*l.value, path, wanted)};
   return l.value;
@@ -117,7 +119,6 @@ config::config() : impl_(std::make_shared<impl>(impl{ci::make_object({}, {})})) 
 
 config::config(std::shared_ptr<const impl> p) : impl_(std::move(p)) {}
 
-
 config_result<config> config::parse_string(std::string_view text, std::string_view origin_name,
                                            const config_parse_options& opts) {
   ci::source_info src;
@@ -137,7 +138,8 @@ config_result<config> config::parse_file(const std::filesystem::path& file,
   return config(std::make_shared<impl>(impl{std::move(*root)}));
 }
 
-config_result<config> config::parse_resource(std::string_view name, const config_parse_options& opts) {
+config_result<config> config::parse_resource(std::string_view name,
+                                             const config_parse_options& opts) {
   const ci::source_info src = ci::resource_source(name);
   std::optional<std::string> text;
   if (opts.resources) text = opts.resources(name);
@@ -150,7 +152,8 @@ config_result<config> config::parse_resource(std::string_view name, const config
 config_result<config> config::from_override(std::string_view path, std::string_view value_text,
                                             std::string_view origin_name) {
   auto parsed_path = ci::split_path(path);
-  if (!parsed_path) return unexpected{make_error({std::string(origin_name)}, path, "invalid path expression")};
+  if (!parsed_path)
+    return unexpected{make_error({std::string(origin_name)}, path, "invalid path expression")};
   const config_origin origin{std::string(origin_name), 0, 0};
   const std::string_view head = ci::trim(value_text);
   ci::node_ptr value;
@@ -206,7 +209,8 @@ config_result<std::string> config::get_string(std::string_view path) const {
   auto v = fetch(impl_->root, path, "a string");
   if (!v) return unexpected{std::move(v).error()};
   const auto& n = **v;
-  if (n.k == ci::kind::list || n.k == ci::kind::object) return unexpected{wrong_type(n, path, "a string")};
+  if (n.k == ci::kind::list || n.k == ci::kind::object)
+    return unexpected{wrong_type(n, path, "a string")};
   return ci::scalar_text(n);
 }
 
@@ -275,8 +279,9 @@ config_result<std::vector<std::string>> config::get_string_list(std::string_view
   for (std::size_t i = 0; i < n.items.size(); ++i) {
     const auto& item = *n.items[i];
     if (item.k != ci::kind::string && item.k != ci::kind::number && item.k != ci::kind::boolean) {
-      return unexpected{make_error(item.origin, path, "expected a list of strings, element " +
-                                                          std::to_string(i) + " is " + describe_value(item))};
+      return unexpected{make_error(item.origin, path,
+                                   "expected a list of strings, element " + std::to_string(i) +
+                                       " is " + describe_value(item))};
     }
     out.push_back(ci::scalar_text(item));
   }

@@ -28,7 +28,8 @@ TEST_CASE("trailing commas and newline separators are accepted in objects and li
 }
 
 TEST_CASE("comments with // and # are ignored everywhere whitespace may go") {
-  const config c = parse_ok("# header\na = 1 // trailing\n// whole line\nb = [ # in a list\n 2 ]\n");
+  const config c =
+      parse_ok("# header\na = 1 // trailing\n// whole line\nb = [ # in a list\n 2 ]\n");
   CHECK(c.get_int("a").value() == 1);
   CHECK(c.get_string_list("b").value() == std::vector<std::string>{"2"});
   CHECK(c.keys() == std::vector<std::string>{"a", "b"});
@@ -108,7 +109,8 @@ TEST_CASE("unquoted text that only starts like a number or keyword is a string")
 }
 
 TEST_CASE("value concatenation joins strings keeping the whitespace between them") {
-  const config c = parse_ok("a = foo bar   baz  // comment\nb = \"x\" y \"z\"\nc = 1 2\nd = true \"!\"\ne = foo\"bar\"");
+  const config c = parse_ok(
+      "a = foo bar   baz  // comment\nb = \"x\" y \"z\"\nc = 1 2\nd = true \"!\"\ne = foo\"bar\"");
   CHECK(c.get_string("a").value() == "foo bar   baz");
   CHECK(c.get_string("b").value() == "x y z");
   CHECK(c.type_of("c") == config_value_type::string);
@@ -118,7 +120,8 @@ TEST_CASE("value concatenation joins strings keeping the whitespace between them
 }
 
 TEST_CASE("lists concatenate into one list and objects into one merged object") {
-  const config c = parse_ok("a = [1, 2] [3]\nb = {x : 1, y : 1} {y : 2, z : 3}\nc { p = 1 } { q = 2 }");
+  const config c =
+      parse_ok("a = [1, 2] [3]\nb = {x : 1, y : 1} {y : 2, z : 3}\nc { p = 1 } { q = 2 }");
   CHECK(c.get_string_list("a").value() == std::vector<std::string>{"1", "2", "3"});
   CHECK(c.get_int("b.x").value() == 1);
   CHECK(c.get_int("b.y").value() == 2);
@@ -286,7 +289,9 @@ TEST_CASE("a stray closing brace at the root is reported") {
 }
 
 TEST_CASE("a UTF-8 byte order mark and CRLF line endings are accepted") {
-  const config c = parse_ok("\xEF\xBB\xBF" "a = foo bar\r\nb = [1,\r\n 2]\r\nc { d = \"x\" }\r\n");
+  const config c = parse_ok(
+      "\xEF\xBB\xBF"
+      "a = foo bar\r\nb = [1,\r\n 2]\r\nc { d = \"x\" }\r\n");
   CHECK(c.get_string("a").value() == "foo bar");
   CHECK(c.get_string_list("b").value() == std::vector<std::string>{"1", "2"});
   CHECK(c.get_string("c.d").value() == "x");

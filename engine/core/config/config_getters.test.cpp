@@ -11,7 +11,9 @@ using wfe::core::config_origin;
 using namespace wfe::core::config_test;
 
 TEST_CASE("strings holding numbers and booleans coerce to those types") {
-  const config c = parse_ok("port = \"8080\"\nratio = \" 0.5 \"\nb1 = yes\nb2 = \"off\"\nb3 = on\nb4 = no\nb5 = \"true\"");
+  const config c = parse_ok(
+      "port = \"8080\"\nratio = \" 0.5 \"\nb1 = yes\nb2 = \"off\"\nb3 = on\nb4 = no\nb5 = "
+      "\"true\"");
   CHECK(c.get_int("port").value() == 8080);
   CHECK(c.get_double("ratio").value() == doctest::Approx(0.5));
   CHECK(c.get_bool("b1").value() == true);
@@ -42,7 +44,8 @@ TEST_CASE("a missing key is an error saying so and naming the parent's origin") 
 TEST_CASE("a value of the wrong type is an error naming the key, the value and its origin") {
   const config c = parse_ok("x = 1\npekko.cluster.roles = 5\nname = abc\nlist = [1]\nnul = null");
   const auto e = c.get_string_list("pekko.cluster.roles").error();
-  CHECK(e.describe() == "test.conf:2:23: pekko.cluster.roles: expected a list of strings, got number 5");
+  CHECK(e.describe() ==
+        "test.conf:2:23: pekko.cluster.roles: expected a list of strings, got number 5");
   CHECK(c.get_int("name").error().message == "expected an integer, got string \"abc\"");
   CHECK(c.get_bool("name").error().message.find("expected a boolean") != std::string::npos);
   CHECK(c.get_string("list").error().message == "expected a string, got list");
@@ -67,7 +70,8 @@ TEST_CASE("durations accept every Lightbend unit spelling") {
   const config c = parse_ok(
       "a = 2h\nb = 30 seconds\nc = 500ms\nd = \"1.5s\"\ne = 100\nf = 3 nanoseconds\ng = 4 micros\n"
       "h = 5 millis\ni = 6 milliseconds\nj = 1 second\nk = 2 minute\nl = 3 minutes\nm = 4 hour\n"
-      "n = 1 day\no = 2 days\np = 7us\nq = 8ns\nr = 9m\ns = 1d\nt = 1.5\nu = 1 milli\nv = 2 micro\nw = 3 nano");
+      "n = 1 day\no = 2 days\np = 7us\nq = 8ns\nr = 9m\ns = 1d\nt = 1.5\nu = 1 milli\nv = 2 "
+      "micro\nw = 3 nano");
   CHECK(c.get_duration("a").value() == 2h);
   CHECK(c.get_duration("b").value() == 30s);
   CHECK(c.get_duration("c").value() == 500ms);
@@ -113,7 +117,8 @@ TEST_CASE("an out-of-range duration is an error") {
 TEST_CASE("byte sizes use powers of ten for kB/MB and powers of two for K/KiB/M/MiB") {
   const config c = parse_ok(
       "a = 1024\nb = 10B\nc = 512k\nd = 2K\ne = 3KiB\nf = 1kB\ng = 8MiB\nh = 1 MB\ni = 2M\nj = 1G\n"
-      "k = 1 GB\nl = 1GiB\nm = 1 TB\nn = 1T\no = 2 kilobytes\np = 2 kibibytes\nq = 1 megabyte\nr = 1 mebibyte\n"
+      "k = 1 GB\nl = 1GiB\nm = 1 TB\nn = 1T\no = 2 kilobytes\np = 2 kibibytes\nq = 1 megabyte\nr = "
+      "1 mebibyte\n"
       "s = 1.5K\nt = 1 byte\nu = 3 bytes\nv = 1 Mi\nw = 1m\nx = 1 PiB\ny = 1 EB\nz = 1g");
   CHECK(c.get_bytes("a").value() == 1024u);
   CHECK(c.get_bytes("b").value() == 10u);
@@ -144,7 +149,8 @@ TEST_CASE("byte sizes use powers of ten for kB/MB and powers of two for K/KiB/M/
 }
 
 TEST_CASE("a byte size beyond 64 bits is an overflow error") {
-  const config c = parse_ok("a = 16EiB\nb = 20000000000000000000\nc = 1 ZB\nd = 17179869184 GiB\ne = 15EiB");
+  const config c =
+      parse_ok("a = 16EiB\nb = 20000000000000000000\nc = 1 ZB\nd = 17179869184 GiB\ne = 15EiB");
   for (const char* key : {"a", "b", "c", "d"}) {
     CAPTURE(key);
     const auto r = c.get_bytes(key);

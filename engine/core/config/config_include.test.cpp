@@ -11,8 +11,9 @@ using namespace wfe::core::config_test;
 TEST_CASE("a plain include reads a file relative to the including file and merges in place") {
   temp_dir dir;
   dir.write("sub/common.conf", "shared = from-include\noverridden = include\nobj { a = 1 }");
-  const auto main = dir.write("main.conf",
-                              "overridden = before\ninclude \"sub/common.conf\"\nobj { b = 2 }\nlate = ${shared}");
+  const auto main = dir.write(
+      "main.conf",
+      "overridden = before\ninclude \"sub/common.conf\"\nobj { b = 2 }\nlate = ${shared}");
   auto c = config::parse_file(main);
   REQUIRE(c);
   auto r = c->resolve(env_of());
@@ -52,8 +53,8 @@ TEST_CASE("an include inside an object puts the included keys under that object"
   const config c = parse_ok("top = T\na { b { include \"inner.conf\" } }", opts);
   CHECK(c.keys("a.b") == std::vector<std::string>{"x", "y", "z", "l"});
   CHECK(c.get_int("a.b.x").value() == 1);
-  CHECK(c.get_int("a.b.y").value() == 1);         // relative to the include point
-  CHECK(c.get_string("a.b.z").value() == "T");    // not found there: looked up from the root
+  CHECK(c.get_int("a.b.y").value() == 1);       // relative to the include point
+  CHECK(c.get_string("a.b.z").value() == "T");  // not found there: looked up from the root
   CHECK(c.get_string_list("a.b.l").value() == std::vector<std::string>{"e"});
   CHECK_FALSE(c.has("x"));
 }
@@ -71,7 +72,9 @@ TEST_CASE("a missing non-required include is silently ignored") {
   temp_dir dir;
   config_parse_options opts;
   opts.base_dir = dir.path();
-  const config c = parse_ok("include \"nope.conf\"\ninclude file(\"nope2.conf\")\ninclude classpath(\"nope3\")\na = 1", opts);
+  const config c = parse_ok(
+      "include \"nope.conf\"\ninclude file(\"nope2.conf\")\ninclude classpath(\"nope3\")\na = 1",
+      opts);
   CHECK(c.keys() == std::vector<std::string>{"a"});
 }
 
@@ -93,7 +96,8 @@ TEST_CASE("classpath includes go through the resource loader") {
                                  {"lib/extra.conf", "lib.y = 2"}});
   const config c = parse_ok("include required(classpath(\"lib/reference.conf\"))", opts);
   CHECK(c.get_int("lib.x").value() == 1);
-  CHECK(c.get_int("lib.y").value() == 2);  // relative include from a resource stays on the classpath
+  CHECK(c.get_int("lib.y").value() ==
+        2);  // relative include from a resource stays on the classpath
   CHECK(c.origin_of("lib.x").file == "classpath:lib/reference.conf");
   CHECK(c.origin_of("lib.y").file == "classpath:lib/extra.conf");
 }
@@ -155,11 +159,12 @@ TEST_CASE("parse_file of a missing file is an error naming the file") {
 
 TEST_CASE("the deployment guide's production config works as documented") {
   config_parse_options opts;
-  opts.resources = resources_of({{"application-prod.conf",
-                                  "pekko.actor.system-name = \"pekko-cluster-system-prod\"\n"
-                                  "pekko.cluster.sharding { number-of-shards = 200, passivate-idle-entity-after = 2h }\n"
-                                  "pekko.workflow.event-sourcing { snapshot-every = 200 }\n"
-                                  "pekko.remote.artery.canonical.port = 25520\n"}});
+  opts.resources = resources_of(
+      {{"application-prod.conf",
+        "pekko.actor.system-name = \"pekko-cluster-system-prod\"\n"
+        "pekko.cluster.sharding { number-of-shards = 200, passivate-idle-entity-after = 2h }\n"
+        "pekko.workflow.event-sourcing { snapshot-every = 200 }\n"
+        "pekko.remote.artery.canonical.port = 25520\n"}});
   const config c = parse_ok(R"(include classpath("application-prod.conf")
 
 pekko {
@@ -184,12 +189,15 @@ pekko {
         std::vector<std::string>{"pekko://pekko-cluster-system-prod@node1:2551",
                                  "pekko://pekko-cluster-system-prod@node2:2551",
                                  "pekko://pekko-cluster-system-prod@node3:2551"});
-  CHECK(c.get_string_list("pekko.cluster.roles").value() == std::vector<std::string>{"coordinator", "worker"});
+  CHECK(c.get_string_list("pekko.cluster.roles").value() ==
+        std::vector<std::string>{"coordinator", "worker"});
   CHECK(c.get_string("pekko.remote.artery.canonical.hostname").value() == "node1");
-  CHECK(c.get_int("pekko.remote.artery.canonical.port").value() == 2551);  // the file wins over the include
+  CHECK(c.get_int("pekko.remote.artery.canonical.port").value() ==
+        2551);  // the file wins over the include
   CHECK(c.origin_of("pekko.remote.artery.canonical.port").line == 15);
   CHECK(c.get_int("pekko.cluster.sharding.number-of-shards").value() == 200);
-  CHECK(c.get_duration("pekko.cluster.sharding.passivate-idle-entity-after").value() == std::chrono::hours(2));
+  CHECK(c.get_duration("pekko.cluster.sharding.passivate-idle-entity-after").value() ==
+        std::chrono::hours(2));
   CHECK(c.get_int("pekko.workflow.event-sourcing.snapshot-every").value() == 200);
   CHECK(c.keys("pekko") == std::vector<std::string>{"actor", "cluster", "workflow", "remote"});
   CHECK(c.keys("pekko.cluster") == std::vector<std::string>{"sharding", "seed-nodes", "roles"});

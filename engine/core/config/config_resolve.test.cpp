@@ -21,7 +21,8 @@ TEST_CASE("a parsed config with substitutions is unresolved until resolve") {
 
 TEST_CASE("substitutions copy values of any type, wherever they are defined") {
   const config c = parse_ok(
-      "x = ${a.b}\na.b = 42\nl = ${list}\nlist = [1, 2]\no = ${obj}\nobj { k = v }\nn = ${nul}\nnul = null");
+      "x = ${a.b}\na.b = 42\nl = ${list}\nlist = [1, 2]\no = ${obj}\nobj { k = v }\nn = "
+      "${nul}\nnul = null");
   CHECK(c.get_int("x").value() == 42);
   CHECK(c.type_of("x") == config_value_type::number);
   CHECK(c.get_string_list("l").value() == std::vector<std::string>{"1", "2"});
@@ -30,13 +31,15 @@ TEST_CASE("substitutions copy values of any type, wherever they are defined") {
 }
 
 TEST_CASE("string concatenation with substitutions keeps the whitespace between pieces") {
-  const config c = parse_ok("name = world\ngreeting = \"hello\" ${name} \"!\"\nport = 80\nurl = \"http://h:\"${port}/x");
+  const config c = parse_ok(
+      "name = world\ngreeting = \"hello\" ${name} \"!\"\nport = 80\nurl = \"http://h:\"${port}/x");
   CHECK(c.get_string("greeting").value() == "hello world !");
   CHECK(c.get_string("url").value() == "http://h:80/x");
 }
 
 TEST_CASE("substitutions inside lists and nested objects are resolved") {
-  const config c = parse_ok("h = node1\nseeds = [\"a@\"${h}\":2551\", ${h}]\nnested { deep { v = ${h} } }");
+  const config c =
+      parse_ok("h = node1\nseeds = [\"a@\"${h}\":2551\", ${h}]\nnested { deep { v = ${h} } }");
   CHECK(c.get_string_list("seeds").value() == std::vector<std::string>{"a@node1:2551", "node1"});
   CHECK(c.get_string("nested.deep.v").value() == "node1");
 }
@@ -56,7 +59,8 @@ TEST_CASE("object concatenation with a substitution inherits the referenced obje
 }
 
 TEST_CASE("a missing substitution falls back to the environment") {
-  const config c = parse_ok("home = ${HOME}\nopt = ${?PORT}", {}, env_of({{"HOME", "/home/u"}, {"PORT", "9"}}));
+  const config c =
+      parse_ok("home = ${HOME}\nopt = ${?PORT}", {}, env_of({{"HOME", "/home/u"}, {"PORT", "9"}}));
   CHECK(c.get_string("home").value() == "/home/u");
   CHECK(c.get_int("opt").value() == 9);
   CHECK(c.origin_of("home").file == "env HOME");
@@ -68,7 +72,8 @@ TEST_CASE("the config wins over the environment") {
 }
 
 TEST_CASE("an undefined optional substitution removes the field or keeps the previous value") {
-  const config c = parse_ok("a = ${?NOPE}\nb = 10\nb = ${?NOPE}\nc = [1, ${?NOPE}, 2]\nd = x${?NOPE}y");
+  const config c =
+      parse_ok("a = ${?NOPE}\nb = 10\nb = ${?NOPE}\nc = [1, ${?NOPE}, 2]\nd = x${?NOPE}y");
   CHECK_FALSE(c.has("a"));
   CHECK(c.keys() == std::vector<std::string>{"b", "c", "d"});
   CHECK(c.get_int("b").value() == 10);
@@ -160,7 +165,8 @@ TEST_CASE("resolving an already resolved config returns it unchanged") {
 
 TEST_CASE("with_fallback lets the receiver win and merges objects recursively") {
   auto app = config::parse_string("a { x = app }\nb = app\nlist = [1]", "application.conf");
-  auto ref = config::parse_string("a { x = ref, y = ref }\nb { nested = 1 }\nc = ref\nlist = [2, 3]", "reference.conf");
+  auto ref = config::parse_string(
+      "a { x = ref, y = ref }\nb { nested = 1 }\nc = ref\nlist = [2, 3]", "reference.conf");
   REQUIRE(app);
   REQUIRE(ref);
   auto c = app->with_fallback(*ref).resolve(env_of());
@@ -239,7 +245,8 @@ TEST_CASE("an override starting with a bracket is parsed as a HOCON list") {
 
 TEST_CASE("an override object merges into the lower layers and may use substitutions") {
   auto o = config::from_override("pekko.remote", "{ port = ${base-port} }", "command line");
-  auto app = config::parse_string("base-port = 9000\npekko.remote { hostname = h, port = 1 }", "app.conf");
+  auto app =
+      config::parse_string("base-port = 9000\npekko.remote { hostname = h, port = 1 }", "app.conf");
   REQUIRE(o);
   REQUIRE(app);
   auto c = o->with_fallback(*app).resolve(env_of());

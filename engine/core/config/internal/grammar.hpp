@@ -65,7 +65,8 @@ struct array : pg::seq<array_open, wsnl, array_items, wsnl, pg::must<array_close
 
 struct object_open : pg::one<'{'> {};
 struct object_close : pg::one<'}'> {};
-struct members : pg::seq<wsnl, pg::opt<entry, pg::star<separator, entry>, pg::opt<separator>>, wsnl> {};
+struct members
+    : pg::seq<wsnl, pg::opt<entry, pg::star<separator, entry>, pg::opt<separator>>, wsnl> {};
 struct braced_object : pg::seq<object_open, members, pg::must<object_close>> {};
 
 template <char... Cs>
@@ -90,7 +91,8 @@ struct concat_ws : pg::seq<pg::plus<ws_char>, pg::at<piece_start>> {};
 struct value_begin : pg::success {};
 // at<piece_start> first: past it, piece either matches or raises, so value_begin's
 // action never runs for a value that then fails to match.
-struct value : pg::seq<pg::at<piece_start>, value_begin, piece, pg::star<pg::opt<concat_ws>, piece>> {};
+struct value
+    : pg::seq<pg::at<piece_start>, value_begin, piece, pg::star<pg::opt<concat_ws>, piece>> {};
 
 // -- fields and includes ---------------------------------------------------------------
 struct op_assign : pg::one<'=', ':'> {};
@@ -107,7 +109,8 @@ struct include_classpath : TAO_PEGTL_STRING("classpath") {};
 struct include_url : TAO_PEGTL_STRING("url") {};
 struct include_kind : pg::sor<include_file, include_classpath, include_url> {};
 struct include_resource
-    : pg::sor<include_name, pg::seq<include_kind, ws, pg::one<'('>, ws, include_name, ws, pg::one<')'>>> {};
+    : pg::sor<include_name,
+              pg::seq<include_kind, ws, pg::one<'('>, ws, include_name, ws, pg::one<')'>>> {};
 struct include_required : TAO_PEGTL_STRING("required") {};
 struct include_target
     : pg::sor<pg::seq<include_required, ws, pg::one<'('>, ws, include_resource, ws, pg::one<')'>>,
@@ -120,7 +123,8 @@ struct root_open : pg::one<'{'> {};
 struct root_close : pg::one<'}'> {};
 struct root_braced : pg::seq<root_open, members, pg::must<root_close>> {};
 struct root_end : pg::eof {};
-struct document : pg::seq<pg::opt<bom>, wsnl, pg::sor<root_braced, members>, wsnl, pg::must<root_end>> {};
+struct document
+    : pg::seq<pg::opt<bom>, wsnl, pg::sor<root_braced, members>, wsnl, pg::must<root_end>> {};
 
 // A lone value (the `-Dpath=[...]` / `{...}` override syntax).
 struct value_end : pg::eof {};
@@ -129,25 +133,37 @@ struct value_document : pg::seq<wsnl, pg::must<value>, wsnl, pg::must<value_end>
 // -- error messages ----------------------------------------------------------------------
 template <typename Rule>
 inline constexpr const char* error_message = "syntax error";
-template <> inline constexpr const char* error_message<escape_body> =
+template <>
+inline constexpr const char* error_message<escape_body> =
     "invalid escape sequence (expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)";
-template <> inline constexpr const char* error_message<quoted_body> =
+template <>
+inline constexpr const char* error_message<quoted_body> =
     "unterminated string (expected a closing '\"' before the end of the line)";
-template <> inline constexpr const char* error_message<triple_body> =
+template <>
+inline constexpr const char* error_message<triple_body> =
     "unterminated string (expected closing '\"\"\"')";
-template <> inline constexpr const char* error_message<subst_body> =
+template <>
+inline constexpr const char* error_message<subst_body> =
     "expected a path and '}' to close the substitution '${'";
-template <> inline constexpr const char* error_message<array_close> = "expected ',' or ']' in a list";
-template <> inline constexpr const char* error_message<object_close> = "expected '}' or a key";
-template <> inline constexpr const char* error_message<root_close> = "expected '}' or a key";
-template <> inline constexpr const char* error_message<value> = "expected a value";
-template <> inline constexpr const char* error_message<member_rest> =
+template <>
+inline constexpr const char* error_message<array_close> = "expected ',' or ']' in a list";
+template <>
+inline constexpr const char* error_message<object_close> = "expected '}' or a key";
+template <>
+inline constexpr const char* error_message<root_close> = "expected '}' or a key";
+template <>
+inline constexpr const char* error_message<value> = "expected a value";
+template <>
+inline constexpr const char* error_message<member_rest> =
     "expected '=', ':', '+=' or '{' after the key";
-template <> inline constexpr const char* error_message<include_target> =
+template <>
+inline constexpr const char* error_message<include_target> =
     "expected a quoted file name, file(\"...\"), classpath(\"...\"), url(\"...\") or required(...) "
     "after include";
-template <> inline constexpr const char* error_message<root_end> = "expected a key, ',' or a newline";
-template <> inline constexpr const char* error_message<value_end> = "expected the end of the value";
+template <>
+inline constexpr const char* error_message<root_end> = "expected a key, ',' or a newline";
+template <>
+inline constexpr const char* error_message<value_end> = "expected the end of the value";
 
 template <typename Rule>
 struct control : pg::normal<Rule> {

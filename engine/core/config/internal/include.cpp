@@ -75,10 +75,14 @@ source_info resource_source(std::string_view name) {
 std::optional<loaded_document> load_include(const include_request& req, const source_info& from,
                                             const config_parse_options& opts, std::string& tried) {
   switch (req.kind) {
-    case include_kind::file: return load_file(req.name, from, tried);
-    case include_kind::classpath: return load_resource(req.name, opts, tried);
-    case include_kind::url: return std::nullopt;
-    case include_kind::heuristic: break;
+    case include_kind::file:
+      return load_file(req.name, from, tried);
+    case include_kind::classpath:
+      return load_resource(req.name, opts, tried);
+    case include_kind::url:
+      return std::nullopt;
+    case include_kind::heuristic:
+      break;
   }
   // A plain include is relative to the including document; a file that is not there
   // falls back to the classpath (Lightbend's behaviour).

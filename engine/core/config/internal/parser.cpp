@@ -97,16 +97,26 @@ std::string unescape(std::string_view raw) {
     }
     const char c = raw[++i];
     switch (c) {
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         unsigned cp = hex4(raw, i + 1);
         i += 4;
-        const bool pair = cp >= 0xD800 && cp < 0xDC00 && i + 6 < raw.size() &&
-                          raw.substr(i + 1, 2) == "\\u";
+        const bool pair =
+            cp >= 0xD800 && cp < 0xDC00 && i + 6 < raw.size() && raw.substr(i + 1, 2) == "\\u";
         if (pair) {
           const unsigned lo = hex4(raw, i + 3);
           if (lo >= 0xDC00 && lo < 0xE000) {
@@ -117,7 +127,8 @@ std::string unescape(std::string_view raw) {
         append_utf8(out, cp);
         break;
       }
-      default: out += c;
+      default:
+        out += c;
     }
   }
   return out;
@@ -132,8 +143,9 @@ path_t tokens_to_path(parse_state& st, const pg::position& pos, std::string_view
   std::string cur;
   bool has = false;
   auto bad = [&] {
-    st.fail(pos, "invalid key '" + std::string(raw) +
-                     "': empty path element (quote keys containing '.', use \"\" for an empty key)");
+    st.fail(pos,
+            "invalid key '" + std::string(raw) +
+                "': empty path element (quote keys containing '.', use \"\" for an empty key)");
   };
   for (const auto& t : st.tokens) {
     if (t.t == key_token::type::dot) {
@@ -207,7 +219,8 @@ void do_include(parse_state& st, const pg::position& pos) {
   std::string tried;
   auto doc = load_include(req, st.src, st.opts, tried);
   if (!doc) {
-    if (req.required) st.fail(pos, "required include \"" + req.name + "\" not found (looked for " + tried + ")");
+    if (req.required)
+      st.fail(pos, "required include \"" + req.name + "\" not found (looked for " + tried + ")");
     return;
   }
   auto parsed = parse_document(doc->text, doc->source, st.opts, st.depth + 1);
@@ -230,20 +243,26 @@ struct token_action {
   }
 };
 
-template <> struct action<g::key_start> {
+template <>
+struct action<g::key_start> {
   static void apply0(parse_state& st) { st.tokens.clear(); }
 };
-template <> struct action<g::key_unquoted> : token_action<key_token::type::text> {};
-template <> struct action<g::key_dot> : token_action<key_token::type::dot> {};
-template <> struct action<g::key_ws> : token_action<key_token::type::ws> {};
-template <> struct action<g::key_quoted> {
+template <>
+struct action<g::key_unquoted> : token_action<key_token::type::text> {};
+template <>
+struct action<g::key_dot> : token_action<key_token::type::dot> {};
+template <>
+struct action<g::key_ws> : token_action<key_token::type::ws> {};
+template <>
+struct action<g::key_quoted> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.tokens.push_back({key_token::type::quoted, unescape(strip_quotes(in.string_view(), 1))});
   }
 };
 
-template <> struct action<g::member_key> {
+template <>
+struct action<g::member_key> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     object_frame& f = st.object();
@@ -252,36 +271,43 @@ template <> struct action<g::member_key> {
     f.key_origin = st.origin(in.position());
   }
 };
-template <> struct action<g::op_append> {
+template <>
+struct action<g::op_append> {
   static void apply0(parse_state& st) { st.object().pending_append = true; }
 };
 
-template <> struct action<g::subst_open> {
+template <>
+struct action<g::subst_open> {
   static void apply0(parse_state& st) { st.subst_optional = false; }
 };
-template <> struct action<g::subst_optional> {
+template <>
+struct action<g::subst_optional> {
   static void apply0(parse_state& st) { st.subst_optional = true; }
 };
-template <> struct action<g::subst_key> {
+template <>
+struct action<g::subst_key> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.subst_path = tokens_to_path(st, in.position(), in.string_view());
   }
 };
-template <> struct action<g::substitution> {
+template <>
+struct action<g::substitution> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.add_piece(make_substitution(st.subst_path, st.subst_optional, st.origin(in.position())));
   }
 };
 
-template <> struct action<g::value_begin> {
+template <>
+struct action<g::value_begin> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.frames.emplace_back(concat_frame{current_value_path(st), st.origin(in.position()), {}});
   }
 };
-template <> struct action<g::value> {
+template <>
+struct action<g::value> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     concat_frame c = std::move(st.concat());
@@ -295,31 +321,38 @@ template <> struct action<g::value> {
   }
 };
 
-template <> struct action<g::value_quoted> {
+template <>
+struct action<g::value_quoted> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
-    st.add_piece(make_string(unescape(strip_quotes(in.string_view(), 1)), st.origin(in.position())));
+    st.add_piece(
+        make_string(unescape(strip_quotes(in.string_view(), 1)), st.origin(in.position())));
   }
 };
-template <> struct action<g::value_triple> {
+template <>
+struct action<g::value_triple> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
-    st.add_piece(make_string(std::string(strip_quotes(in.string_view(), 3)), st.origin(in.position())));
+    st.add_piece(
+        make_string(std::string(strip_quotes(in.string_view(), 3)), st.origin(in.position())));
   }
 };
-template <> struct action<g::value_unquoted> {
+template <>
+struct action<g::value_unquoted> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.add_piece(make_string(in.string(), st.origin(in.position())));
   }
 };
-template <> struct action<g::concat_ws> {
+template <>
+struct action<g::concat_ws> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.add_piece(make_string(in.string(), st.origin(in.position()), true));
   }
 };
-template <> struct action<g::value_number> {
+template <>
+struct action<g::value_number> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     auto n = make_number(in.string_view(), st.origin(in.position()));
@@ -333,29 +366,35 @@ struct bool_action {
     st.add_piece(make_bool(B, st.origin(in.position())));
   }
 };
-template <> struct action<g::value_true> : bool_action<true> {};
-template <> struct action<g::value_false> : bool_action<false> {};
-template <> struct action<g::value_null> {
+template <>
+struct action<g::value_true> : bool_action<true> {};
+template <>
+struct action<g::value_false> : bool_action<false> {};
+template <>
+struct action<g::value_null> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.add_piece(make_null(st.origin(in.position())));
   }
 };
 
-template <> struct action<g::array_open> {
+template <>
+struct action<g::array_open> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.frames.emplace_back(list_frame{st.concat().path, st.origin(in.position()), {}});
   }
 };
-template <> struct action<g::array> {
+template <>
+struct action<g::array> {
   static void apply0(parse_state& st) {
     list_frame l = std::move(std::get<list_frame>(st.frames.back()));
     st.frames.pop_back();
     st.add_piece(make_list(std::move(l.items), l.origin));
   }
 };
-template <> struct action<g::object_open> {
+template <>
+struct action<g::object_open> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     object_frame f;
@@ -364,40 +403,49 @@ template <> struct action<g::object_open> {
     st.frames.emplace_back(std::move(f));
   }
 };
-template <> struct action<g::braced_object> {
+template <>
+struct action<g::braced_object> {
   static void apply0(parse_state& st) {
     object_frame f = std::move(st.object());
     st.frames.pop_back();
     st.add_piece(make_object(std::move(f.fields), f.origin));
   }
 };
-template <> struct action<g::root_open> {
+template <>
+struct action<g::root_open> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.object().origin = st.origin(in.position());
   }
 };
 
-template <> struct action<g::include_begin> {
+template <>
+struct action<g::include_begin> {
   static void apply0(parse_state& st) { st.include = {}; }
 };
-template <> struct action<g::include_required> {
+template <>
+struct action<g::include_required> {
   static void apply0(parse_state& st) { st.include.required = true; }
 };
 template <include_kind K>
 struct include_kind_action {
   static void apply0(parse_state& st) { st.include.kind = K; }
 };
-template <> struct action<g::include_file> : include_kind_action<include_kind::file> {};
-template <> struct action<g::include_classpath> : include_kind_action<include_kind::classpath> {};
-template <> struct action<g::include_url> : include_kind_action<include_kind::url> {};
-template <> struct action<g::include_name> {
+template <>
+struct action<g::include_file> : include_kind_action<include_kind::file> {};
+template <>
+struct action<g::include_classpath> : include_kind_action<include_kind::classpath> {};
+template <>
+struct action<g::include_url> : include_kind_action<include_kind::url> {};
+template <>
+struct action<g::include_name> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     st.include.name = unescape(strip_quotes(in.string_view(), 1));
   }
 };
-template <> struct action<g::include_stmt> {
+template <>
+struct action<g::include_stmt> {
   template <typename Input>
   static void apply(const Input& in, parse_state& st) {
     do_include(st, in.position());

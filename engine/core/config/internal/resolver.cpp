@@ -82,7 +82,8 @@ class resolver {
     shadows_t inner = sh;
     inner.push_back({path, &layers, i + 1});
     node_ptr top = resolve_node(layers[i], path, inner);
-    if (!top) return resolve_layers(layers, i + 1, path, sh);  // `${?x}` undefined: keep the old value
+    if (!top)
+      return resolve_layers(layers, i + 1, path, sh);  // `${?x}` undefined: keep the old value
     if (top->k == kind::object && i + 1 < layers.size()) {
       node_ptr rest = resolve_layers(layers, i + 1, path, sh);
       if (rest && rest->k == kind::object) return merge(top, rest);
@@ -93,12 +94,18 @@ class resolver {
   node_ptr resolve_node(const node_ptr& n, const path_t& path, const shadows_t& sh) {
     if (n->resolved) return n;
     switch (n->k) {
-      case kind::object: return resolve_object(n, path, sh);
-      case kind::list: return resolve_list(n, path, sh);
-      case kind::substitution: return resolve_subst(n, path, sh);
-      case kind::concat: return resolve_concat(n, path, sh);
-      case kind::merge_stack: return resolve_layers(n->items, 0, path, sh);
-      default: return n;
+      case kind::object:
+        return resolve_object(n, path, sh);
+      case kind::list:
+        return resolve_list(n, path, sh);
+      case kind::substitution:
+        return resolve_subst(n, path, sh);
+      case kind::concat:
+        return resolve_concat(n, path, sh);
+      case kind::merge_stack:
+        return resolve_layers(n->items, 0, path, sh);
+      default:
+        return n;
     }
   }
 
@@ -125,7 +132,8 @@ class resolver {
     std::vector<node_ptr> pieces;
     for (const auto& p : n->items) pieces.push_back(resolve_node(p, path, sh));
     auto folded = fold_concat(pieces, n->origin);
-    if (!folded.error.empty()) throw config_failure{config_error{n->origin, join_path(path), folded.error}};
+    if (!folded.error.empty())
+      throw config_failure{config_error{n->origin, join_path(path), folded.error}};
     return folded.value;
   }
 
@@ -139,9 +147,9 @@ class resolver {
     if (!found) found = from_env(unprefixed);
     chain_.pop_back();
     if (!found && !n->subst_optional) {
-      throw config_failure{config_error{
-          n->origin, join_path(path),
-          "could not resolve substitution " + text + ": not set in the config nor in the environment"}};
+      throw config_failure{config_error{n->origin, join_path(path),
+                                        "could not resolve substitution " + text +
+                                            ": not set in the config nor in the environment"}};
     }
     return found;
   }

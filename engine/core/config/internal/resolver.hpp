@@ -8,6 +8,7 @@ namespace wfe::core::config_internal {
 
 // Resolves every substitution below the root object `root`. `env` may be empty
 // (std::getenv is used then).
-[[nodiscard]] expected<node_ptr, config_error> resolve_tree(const node_ptr& root, const env_reader& env);
+[[nodiscard]] expected<node_ptr, config_error> resolve_tree(const node_ptr& root,
+                                                            const env_reader& env);
 
 }  // namespace wfe::core::config_internal

@@ -47,13 +47,24 @@ std::int64_t duration_unit(std::string unit, bool& ok) {
   ok = true;
   if (unit.size() > 2 && unit.back() != 's') unit += 's';  // "second" -> "seconds"
   static const std::map<std::string, std::int64_t, std::less<>> units = {
-      {"", 1'000'000},       {"ms", 1'000'000},     {"millis", 1'000'000}, {"milliseconds", 1'000'000},
-      {"us", 1'000},         {"micros", 1'000},     {"microseconds", 1'000},
-      {"ns", 1},             {"nanos", 1},          {"nanoseconds", 1},
-      {"s", 1'000'000'000},  {"seconds", 1'000'000'000},
-      {"m", 60'000'000'000}, {"minutes", 60'000'000'000},
-      {"h", 3'600'000'000'000}, {"hours", 3'600'000'000'000},
-      {"d", 86'400'000'000'000}, {"days", 86'400'000'000'000}};
+      {"", 1'000'000},
+      {"ms", 1'000'000},
+      {"millis", 1'000'000},
+      {"milliseconds", 1'000'000},
+      {"us", 1'000},
+      {"micros", 1'000},
+      {"microseconds", 1'000},
+      {"ns", 1},
+      {"nanos", 1},
+      {"nanoseconds", 1},
+      {"s", 1'000'000'000},
+      {"seconds", 1'000'000'000},
+      {"m", 60'000'000'000},
+      {"minutes", 60'000'000'000},
+      {"h", 3'600'000'000'000},
+      {"hours", 3'600'000'000'000},
+      {"d", 86'400'000'000'000},
+      {"days", 86'400'000'000'000}};
   auto it = units.find(unit);
   if (it == units.end()) {
     ok = false;
@@ -63,14 +74,15 @@ std::int64_t duration_unit(std::string unit, bool& ok) {
 }
 
 std::map<std::string, u128, std::less<>> make_byte_units() {
-  std::map<std::string, u128, std::less<>> m = {{"", 1}, {"B", 1}, {"b", 1}, {"byte", 1}, {"bytes", 1}};
+  std::map<std::string, u128, std::less<>> m = {
+      {"", 1}, {"B", 1}, {"b", 1}, {"byte", 1}, {"bytes", 1}};
   struct prefix {
     const char* decimal;
     const char* binary;
     char letter;
   };
-  const prefix prefixes[] = {{"kilo", "kibi", 'k'}, {"mega", "mebi", 'm'}, {"giga", "gibi", 'g'},
-                             {"tera", "tebi", 't'}, {"peta", "pebi", 'p'}, {"exa", "exbi", 'e'},
+  const prefix prefixes[] = {{"kilo", "kibi", 'k'},  {"mega", "mebi", 'm'}, {"giga", "gibi", 'g'},
+                             {"tera", "tebi", 't'},  {"peta", "pebi", 'p'}, {"exa", "exbi", 'e'},
                              {"zetta", "zebi", 'z'}, {"yotta", "yobi", 'y'}};
   u128 p10 = 1;
   u128 p2 = 1;
@@ -85,7 +97,7 @@ std::map<std::string, u128, std::less<>> make_byte_units() {
       m[std::string(pr.binary) + suffix] = p2;
     }
     m[(i == 0 ? lower : upper) + "B"] = p10;  // kB, MB, GB...
-    if (i == 0) m["KB"] = p10;                  // common spelling, not in Lightbend's table
+    if (i == 0) m["KB"] = p10;                // common spelling, not in Lightbend's table
     for (const auto& s : {lower, upper, upper + "i", upper + "iB"}) m[s] = p2;  // k K Ki KiB
   }
   return m;
@@ -124,7 +136,8 @@ bool looks_like_number(std::string_view s) {
 
 expected<std::chrono::nanoseconds, std::string> millis_to_duration(double ms) {
   const double ns = std::round(ms * 1e6);
-  if (!std::isfinite(ns) || std::fabs(ns) >= 9.2e18) return unexpected{std::string("duration out of range")};
+  if (!std::isfinite(ns) || std::fabs(ns) >= 9.2e18)
+    return unexpected{std::string("duration out of range")};
   return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
 }
 
@@ -148,7 +161,9 @@ expected<std::chrono::nanoseconds, std::string> parse_duration(std::string_view 
     return std::chrono::nanoseconds(ns);
   }
   auto d = to_double(number);
-  if (!d) return unexpected{"invalid duration " + quoted + ": '" + std::string(number) + "' is not a number"};
+  if (!d)
+    return unexpected{"invalid duration " + quoted + ": '" + std::string(number) +
+                      "' is not a number"};
   auto r = millis_to_duration(*d * static_cast<double>(factor) / 1e6);
   if (!r) return unexpected{"invalid duration " + quoted + ": out of range"};
   return r;
@@ -177,7 +192,9 @@ expected<std::uint64_t, std::string> parse_bytes(std::string_view text) {
     return static_cast<std::uint64_t>(it->second * n);
   }
   auto d = to_double(number);
-  if (!d) return unexpected{"invalid byte size " + quoted + ": '" + std::string(number) + "' is not a number"};
+  if (!d)
+    return unexpected{"invalid byte size " + quoted + ": '" + std::string(number) +
+                      "' is not a number"};
   const long double bytes = static_cast<long double>(*d) * static_cast<long double>(it->second);
   if (!(bytes < 18446744073709551616.0L)) return out_of_range();
   return static_cast<std::uint64_t>(bytes);

@@ -47,7 +47,8 @@ node_ptr make_stack(const node_ptr& over, const node_ptr& under) {
 
 node_ptr merge_objects(const node& over, const node& under) {
   std::vector<field> fields;
-  fields.reserve(under.fields.size() + over.fields.size());  // `index` views the keys: no reallocation
+  fields.reserve(under.fields.size() +
+                 over.fields.size());  // `index` views the keys: no reallocation
   fields.insert(fields.end(), under.fields.begin(), under.fields.end());
   std::unordered_map<std::string_view, std::size_t> index;
   for (std::size_t i = 0; i < fields.size(); ++i) index.emplace(fields[i].key, i);
@@ -72,7 +73,9 @@ bool is_simple_key(std::string_view k) {
   return true;
 }
 
-std::string render_key(std::string_view k) { return is_simple_key(k) ? std::string(k) : quote_json(k); }
+std::string render_key(std::string_view k) {
+  return is_simple_key(k) ? std::string(k) : quote_json(k);
+}
 
 void render_into(std::string& out, const node& n, int indent);
 
@@ -103,11 +106,21 @@ void render_list(std::string& out, const node& n, int indent) {
 
 void render_into(std::string& out, const node& n, int indent) {
   switch (n.k) {
-    case kind::null: out += "null"; return;
-    case kind::boolean: out += n.boolean ? "true" : "false"; return;
-    case kind::number: out += n.text; return;
-    case kind::string: out += quote_json(n.text); return;
-    case kind::list: render_list(out, n, indent); return;
+    case kind::null:
+      out += "null";
+      return;
+    case kind::boolean:
+      out += n.boolean ? "true" : "false";
+      return;
+    case kind::number:
+      out += n.text;
+      return;
+    case kind::string:
+      out += quote_json(n.text);
+      return;
+    case kind::list:
+      render_list(out, n, indent);
+      return;
     case kind::object:
       if (n.fields.empty()) {
         out += "{}";
@@ -123,7 +136,9 @@ void render_into(std::string& out, const node& n, int indent) {
     case kind::concat:
       for (const auto& p : n.items) render_into(out, *p, indent);
       return;
-    case kind::merge_stack: render_into(out, *n.items.front(), indent); return;
+    case kind::merge_stack:
+      render_into(out, *n.items.front(), indent);
+      return;
   }
 }
 
@@ -268,38 +283,58 @@ fold_result fold_concat(const std::vector<node_ptr>& pieces, const config_origin
 
 const char* type_name(kind k) {
   switch (k) {
-    case kind::null: return "null";
-    case kind::boolean: return "boolean";
-    case kind::number: return "number";
-    case kind::string: return "string";
-    case kind::list: return "list";
-    case kind::object: return "object";
-    case kind::substitution: return "substitution";
-    case kind::concat: return "concatenation";
-    case kind::merge_stack: return "unresolved merge";
+    case kind::null:
+      return "null";
+    case kind::boolean:
+      return "boolean";
+    case kind::number:
+      return "number";
+    case kind::string:
+      return "string";
+    case kind::list:
+      return "list";
+    case kind::object:
+      return "object";
+    case kind::substitution:
+      return "substitution";
+    case kind::concat:
+      return "concatenation";
+    case kind::merge_stack:
+      return "unresolved merge";
   }
   return "value";
 }
 
 std::optional<config_value_type> public_type(kind k) {
   switch (k) {
-    case kind::null: return config_value_type::null;
-    case kind::boolean: return config_value_type::boolean;
-    case kind::number: return config_value_type::number;
-    case kind::string: return config_value_type::string;
-    case kind::list: return config_value_type::list;
-    case kind::object: return config_value_type::object;
-    default: return std::nullopt;
+    case kind::null:
+      return config_value_type::null;
+    case kind::boolean:
+      return config_value_type::boolean;
+    case kind::number:
+      return config_value_type::number;
+    case kind::string:
+      return config_value_type::string;
+    case kind::list:
+      return config_value_type::list;
+    case kind::object:
+      return config_value_type::object;
+    default:
+      return std::nullopt;
   }
 }
 
 std::string scalar_text(const node& n) {
   switch (n.k) {
-    case kind::null: return "null";
-    case kind::boolean: return n.boolean ? "true" : "false";
+    case kind::null:
+      return "null";
+    case kind::boolean:
+      return n.boolean ? "true" : "false";
     case kind::number:
-    case kind::string: return n.text;
-    default: return {};
+    case kind::string:
+      return n.text;
+    default:
+      return {};
   }
 }
 
@@ -356,13 +391,27 @@ std::string quote_json(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];

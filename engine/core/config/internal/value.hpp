@@ -73,8 +73,8 @@ node_ptr make_concat(std::vector<node_ptr> pieces, config_origin o);
 // Joins already-resolved concatenation pieces: strings concatenate, lists append,
 // objects merge. nullopt when no piece remains; an error message when mixed.
 struct fold_result {
-  node_ptr value;       // nullptr: nothing left (all pieces undefined)
-  std::string error;    // non-empty on failure
+  node_ptr value;     // nullptr: nothing left (all pieces undefined)
+  std::string error;  // non-empty on failure
 };
 [[nodiscard]] fold_result fold_concat(const std::vector<node_ptr>& pieces, const config_origin& o);
 

@@ -1,0 +1,372 @@
+#include "api/http/http_connection.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+namespace wfe::api::detail {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+// After the last response we read and discard what the client still sends, at
+// most this long and this much: closing a socket with unread input makes the
+// kernel send RST, which can destroy the response (e.g. a 431) before the
+// client has read it.
+constexpr std::chrono::milliseconds linger_timeout{1000};
+constexpr std::size_t linger_max_bytes = 1 << 20;
+
+bool is_http_protocol_error(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category();
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && lower(a) == lower(b);
+}
+
+}  // namespace
+
+connection::connection(net::ip::tcp::socket&& socket, std::shared_ptr<server_shared> shared)
+    : shared_(std::move(shared)),
+      stream_(std::move(socket)),
+      request_timer_(stream_.get_executor()) {}
+
+connection::~connection() {
+  end_in_flight();
+  if (!registered_) return;
+  shared_->active.fetch_sub(1);
+  shared_->metrics.connection_closed();
+  const std::lock_guard lock(shared_->mu);
+  shared_->connections.erase(this);
+}
+
+void connection::start() {
+  registered_ = true;
+  shared_->metrics.connection_opened();
+  {
+    const std::lock_guard lock(shared_->mu);
+    shared_->connections.emplace(this, weak_from_this());
+  }
+  wait_for_request();
+}
+
+void connection::reject() {
+  shared_->metrics.connection_rejected();
+  record_metrics_ = false;  // counted as a rejected connection, not as a request
+  send(http_response::error(503, "too_many_connections",
+                            "the server has reached its connection limit"),
+       true);
+}
+
+void connection::notify_stopping() {
+  // Only a connection waiting for the first byte of its next request is idle; one
+  // that is mid-request finishes and answers with Connection: close.
+  if (phase_ == phase::idle) close_now();
+}
+
+void connection::force_close() { close_now(); }
+
+// --- reading ------------------------------------------------------------------
+
+void connection::wait_for_request() {
+  if (shared_->stopping.load()) return close_now();
+  phase_ = phase::idle;
+  method_ = "other";
+  route_ = "unmatched";
+  version_ = 11;
+  request_keep_alive_ = false;
+  head_request_ = false;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(
+      std::min<std::size_t>(shared_->cfg.limits.max_header_bytes, UINT32_MAX)));
+  parser_->body_limit(shared_->cfg.limits.max_body_bytes);
+  if (buffer_.size() > 0) return read_header();  // a pipelined request is waiting
+
+  // A new connection gets header_read_timeout to start talking, a kept-alive one
+  // idle_timeout. Beast closes the socket when the timer fires.
+  const auto& limits = shared_->cfg.limits;
+  stream_.expires_after(first_request_ ? limits.header_read_timeout : limits.idle_timeout);
+  stream_.async_read_some(
+      buffer_.prepare(1024),
+      beast::bind_front_handler(&connection::on_first_byte, shared_from_this()));
+}
+
+void connection::on_first_byte(beast::error_code ec, std::size_t n) {
+  buffer_.commit(n);
+  if (ec || phase_ == phase::closed) return close_now();
+  read_header();
+}
+
+void connection::read_header() {
+  phase_ = phase::reading;
+  started_ = std::chrono::steady_clock::now();  // first byte: metrics and received_at
+  stream_.expires_after(shared_->cfg.limits.header_read_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&connection::on_header, shared_from_this()));
+}
+
+void connection::on_header(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
+  const auto& msg = parser_->get();
+  begin_in_flight();
+  method_ = std::string(msg.method_string());
+  version_ = msg.version();
+  request_keep_alive_ = msg.keep_alive();
+  head_request_ = msg.method() == http::verb::head;
+  const auto& limits = shared_->cfg.limits;
+  if (msg.target().size() > limits.max_uri_bytes) {
+    return send(http_response::error(414, "uri_too_long", "the request target is too long"), true);
+  }
+  // Beast reports this as body_limit too; checking here keeps "never read an
+  // oversized body" independent of the parser's details.
+  if (const auto len = parser_->content_length(); len && *len > limits.max_body_bytes) {
+    return send(http_response::error(413, "payload_too_large", "the request body is too large"),
+                true);
+  }
+  if (parser_->is_done()) return dispatch();
+  if (iequals(msg[http::field::expect], "100-continue")) return send_continue();
+  read_body();
+}
+
+void connection::send_continue() {
+  continue_res_ = {};
+  continue_res_.version(11);
+  continue_res_.result(http::status::continue_);
+  stream_.expires_after(shared_->cfg.limits.idle_timeout);
+  http::async_write(stream_, continue_res_,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec) return self->close_now();
+                      self->read_body();
+                    });
+}
+
+void connection::read_body() {
+  // The body shares the request deadline: a client trickling a body is as bad as
+  // a handler that never answers.
+  stream_.expires_after(shared_->cfg.limits.request_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&connection::on_body, shared_from_this()));
+}
+
+void connection::on_body(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
+  dispatch();
+}
+
+void connection::on_read_error(beast::error_code ec) {
+  method_ = std::string(parser_->get().method_string());  // empty unless the line parsed
+  if (ec == http::error::header_limit) {
+    if (target_too_long_at_header_limit()) {
+      return send(http_response::error(414, "uri_too_long", "the request target is too long"),
+                  true);
+    }
+    return send(http_response::error(431, "header_too_large", "the request headers are too large"),
+                true);
+  }
+  if (ec == http::error::body_limit) {
+    return send(http_response::error(413, "payload_too_large", "the request body is too large"),
+                true);
+  }
+  if (is_http_protocol_error(ec) && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message) {
+    return send(http_response::error(400, "bad_request", "malformed request: " + ec.message()),
+                true);
+  }
+  // EOF, reset, a timeout (Beast already closed the socket) or cancellation.
+  close_now();
+}
+
+// Beast parses (and consumes) the request line before the fields, so when the
+// header limit trips, the target is known unless the request line itself did
+// not fit; such a line is a long URI for all practical purposes.
+bool connection::target_too_long_at_header_limit() const {
+  const auto target = parser_->get().target();
+  if (target.empty()) return true;
+  return target.size() > shared_->cfg.limits.max_uri_bytes;
+}
+
+// --- handling -----------------------------------------------------------------
+
+void connection::dispatch() {
+  phase_ = phase::handling;
+  auto msg = parser_->release();
+  http_request req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  req.received_at = started_;
+  const auto url = boost::urls::parse_origin_form(req.target);
+  if (!url) {
+    return send(http_response::error(400, "bad_request", "malformed request target"), false);
+  }
+  req.path = url->path();
+  for (const auto& p : url->params()) req.query.emplace(p.key, p.value);  // first one wins
+  for (const auto& field : msg) {
+    auto [it, inserted] = req.headers.emplace(lower(field.name_string()), field.value());
+    if (!inserted) (it->second += ", ") += field.value();
+  }
+  req.body = std::move(msg.body());
+
+  auto m = shared_->routes.find(req);
+  if (!m.handler) {
+    if (m.status == 405) {
+      auto r = http_response::error(405, "method_not_allowed",
+                                    "method " + req.method + " is not allowed here");
+      r.headers.emplace_back("Allow", m.allow);
+      return send(std::move(r), false);
+    }
+    return send(http_response::error(404, "not_found", "no route for " + req.path), false);
+  }
+  route_ = m.pattern;
+  invoke(*m.handler, std::move(req));
+}
+
+void connection::invoke(const http_handler& handler, http_request&& req) {
+  const auto id = ++request_id_;
+  awaiting_handler_ = true;
+  request_timer_.expires_after(shared_->cfg.limits.request_timeout);
+  request_timer_.async_wait(
+      [self = shared_from_this(), id](beast::error_code ec) { self->on_request_timeout(id, ec); });
+  try {
+    handler(std::move(req), make_responder(id));
+  } catch (const std::exception& e) {
+    complete(id, http_response::error(500, "internal_error", e.what()));
+  } catch (...) {
+    complete(id, http_response::error(500, "internal_error", "handler failed"));
+  }
+}
+
+responder connection::make_responder(std::uint64_t id) {
+  auto fn = [gate = shared_->gate, weak = weak_from_this(), id](http_response r) {
+    const std::shared_lock lock(gate->mu);
+    if (!gate->open) return;  // server stopped: the io_context may be gone
+    auto self = weak.lock();
+    if (!self) return;  // connection closed meanwhile
+    auto ex = self->executor();
+    net::post(ex, [self = std::move(self), id, r = std::move(r)]() mutable {
+      self->complete(id, std::move(r));
+    });
+  };
+  return responder(std::make_shared<responder::fn>(std::move(fn)));
+}
+
+void connection::complete(std::uint64_t id, http_response r) {
+  if (!awaiting_handler_ || id != request_id_ || phase_ != phase::handling) return;
+  awaiting_handler_ = false;
+  request_timer_.cancel();
+  send(std::move(r), false);
+}
+
+void connection::on_request_timeout(std::uint64_t id, beast::error_code ec) {
+  if (ec || !awaiting_handler_ || id != request_id_ || phase_ != phase::handling) return;
+  awaiting_handler_ = false;  // the handler's late answer will find no taker
+  send(http_response::error(503, "request_timeout", "the request was not answered in time"), false);
+}
+
+// --- writing and closing --------------------------------------------------------
+
+void connection::send(http_response r, bool close) {
+  const bool keep_alive = !close && request_keep_alive_ && !shared_->stopping.load();
+  if (r.status < 100 || r.status > 999) {
+    r = http_response::error(500, "internal_error", "handler returned an invalid status");
+  }
+  if (record_metrics_) {
+    const auto elapsed = std::chrono::steady_clock::now() - started_;
+    shared_->metrics.observe(method_, route_, r.status,
+                             std::chrono::duration<double>(elapsed).count());
+  }
+  res_ = {};
+  res_.version(version_ == 10 ? 10 : 11);
+  res_.result(r.status);
+  res_.set(http::field::server, "workflow-engine");
+  res_.set(http::field::content_type, r.content_type);
+  for (auto& [name, value] : r.headers) res_.insert(name, value);
+  res_.body() = std::move(r.body);
+  res_.keep_alive(keep_alive);
+  res_.prepare_payload();
+  if (!keep_alive) res_.set(http::field::connection, "close");
+  // A response to HEAD announces the length but carries no body, or the client
+  // would take the body for the next response.
+  if (head_request_) res_.body().clear();
+
+  phase_ = phase::writing;
+  stream_.expires_after(shared_->cfg.limits.idle_timeout);
+  http::async_write(stream_, res_,
+                    [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                      self->on_write(keep_alive, ec);
+                    });
+}
+
+void connection::on_write(bool keep_alive, beast::error_code ec) {
+  end_in_flight();
+  if (ec) return close_now();
+  if (!keep_alive) return linger_close();
+  first_request_ = false;
+  wait_for_request();
+}
+
+void connection::linger_close() {
+  phase_ = phase::closing;
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(linger_timeout);
+  drain();
+}
+
+void connection::drain() {
+  stream_.async_read_some(
+      net::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->drained_ += n;
+        if (ec || self->drained_ > linger_max_bytes || self->phase_ == phase::closed) {
+          return self->close_now();
+        }
+        self->drain();
+      });
+}
+
+void connection::close_now() {
+  if (phase_ == phase::closed) return;
+  phase_ = phase::closed;
+  awaiting_handler_ = false;
+  end_in_flight();
+  request_timer_.cancel();
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  stream_.close();  // also cancels Beast's timer
+}
+
+void connection::begin_in_flight() {
+  if (in_flight_) return;
+  in_flight_ = true;
+  const std::lock_guard lock(shared_->mu);
+  ++shared_->in_flight;
+}
+
+void connection::end_in_flight() {
+  if (!in_flight_) return;
+  in_flight_ = false;
+  bool idle = false;
+  {
+    const std::lock_guard lock(shared_->mu);
+    idle = --shared_->in_flight == 0;
+  }
+  if (idle) shared_->cv.notify_all();
+}
+
+}  // namespace wfe::api::detail

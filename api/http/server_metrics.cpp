@@ -1,0 +1,69 @@
+#include "api/http/server_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace wfe::api::detail {
+namespace {
+
+// From 100 us (a cached answer) to 10 s (well past any request timeout we'd set).
+const prometheus::Histogram::BucketBoundaries& duration_buckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
+  return buckets;
+}
+
+// Only well-known methods become label values: anything a client sends would
+// otherwise create a new time series.
+std::string method_label(std::string_view method) {
+  static constexpr std::string_view known[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
+                                               "PATCH", "OPTIONS", "TRACE", "CONNECT"};
+  for (const auto k : known) {
+    if (k == method) return std::string(k);
+  }
+  return "other";
+}
+
+}  // namespace
+
+server_metrics::server_metrics(prometheus::Registry& registry, std::string server)
+    : server_(std::move(server)),
+      requests_(&prometheus::BuildCounter()
+                     .Name("http_requests_total")
+                     .Help("HTTP requests answered, by server, method, route and status")
+                     .Register(registry)),
+      duration_(&prometheus::BuildHistogram()
+                     .Name("http_request_duration_seconds")
+                     .Help("Time from the first byte of a request to its response being sent")
+                     .Register(registry)),
+      active_(&prometheus::BuildGauge()
+                   .Name("http_connections_active")
+                   .Help("Open HTTP connections")
+                   .Register(registry)
+                   .Add({{"server", server_}})),
+      rejected_(&prometheus::BuildCounter()
+                     .Name("http_connections_rejected_total")
+                     .Help("HTTP connections refused because max_connections was reached")
+                     .Register(registry)
+                     .Add({{"server", server_}})) {}
+
+void server_metrics::observe(std::string_view method, const std::string& route, unsigned status,
+                             double seconds) {
+  requests_
+      ->Add({{"server", server_},
+             {"method", method_label(method)},
+             {"route", route},
+             {"status", std::to_string(status)}})
+      .Increment();
+  duration_->Add({{"server", server_}, {"route", route}}, duration_buckets()).Observe(seconds);
+}
+
+void server_metrics::connection_opened() { active_->Increment(); }
+void server_metrics::connection_closed() { active_->Decrement(); }
+void server_metrics::connection_rejected() { rejected_->Increment(); }
+
+}  // namespace wfe::api::detail
