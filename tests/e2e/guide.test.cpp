@@ -20,7 +20,7 @@ std::string fixture(std::string_view name) {
 
 TEST_CASE("the guide's single-node config starts a node reporting itself Up and leader") {
   node n({"-Dconfig.file=" + fixture("single-node.conf")});
-  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+  REQUIRE_MESSAGE(n.wait_started(), (n.proc().stdout_text() + n.proc().stderr_text()));
   auto r = n.get("/api/v1/cluster/stats");
   REQUIRE(r);
   auto s = json::parse(r->body).as_object();
@@ -37,7 +37,7 @@ TEST_CASE("the guide's node1 config starts with its canonical name and prod syst
   node n({"-Dconfig.file=" + fixture("node1.conf"),
           "-Dpekko.remote.artery.canonical.hostname=node1",
           "-Dpekko.remote.artery.bind.hostname=127.0.0.1"});
-  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+  REQUIRE_MESSAGE(n.wait_started(), (n.proc().stdout_text() + n.proc().stderr_text()));
   auto r = n.get("/api/v1/cluster/stats");
   REQUIRE(r);
   auto s = json::parse(r->body).as_object();

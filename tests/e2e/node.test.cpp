@@ -20,7 +20,7 @@ json::object json_body(const std::optional<http_reply>& r) {
 
 TEST_CASE("a node serves health, readiness, cluster stats and metrics, then stops on SIGTERM") {
   node n;
-  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+  REQUIRE_MESSAGE(n.wait_started(), (n.proc().stdout_text() + n.proc().stderr_text()));
 
   auto health = n.get("/health");
   REQUIRE(health);
@@ -70,7 +70,7 @@ TEST_CASE("a node serves health, readiness, cluster stats and metrics, then stop
 
 TEST_CASE("bad requests get JSON errors with the right status") {
   node n;
-  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+  REQUIRE_MESSAGE(n.wait_started(), (n.proc().stdout_text() + n.proc().stderr_text()));
 
   SUBCASE("unknown route is 404") {
     auto r = n.get("/api/v1/nothing-here");
@@ -155,7 +155,7 @@ TEST_CASE("a bad environment override fails start-up naming the variable") {
 
 TEST_CASE("environment overrides set the node's address and roles") {
   node n({}, {"PEKKO_ROLES=[\"worker\"]"});
-  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text() + n.proc().stderr_text());
+  REQUIRE_MESSAGE(n.wait_started(), (n.proc().stdout_text() + n.proc().stderr_text()));
   auto s = json_body(n.get("/api/v1/cluster/stats"));
   CHECK(s.at("roles") == json::parse(R"(["worker"])"));
   n.proc().signal(SIGTERM);
