@@ -57,12 +57,12 @@ http_response unavailable(const caf::error& e) {
                               "the node did not answer in time: " + caf::to_string(e));
 }
 
-caf::behavior gateway(caf::event_based_actor* self, node_routes_config cfg) {
+caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cfg) {
   auto started = clock::now();
   auto membership = *cfg.membership;
   return {
-      [](health_atom, responder r) { r(http_response::json(200, R"({"status":"UP"})")); },
-      [self, membership, cfg](ready_atom, responder r) {
+      [](health_atom, const responder& r) { r(http_response::json(200, R"({"status":"UP"})")); },
+      [self, membership, cfg](ready_atom, const responder& r) {
         self->request(membership, cfg.ask_timeout, cluster::get_view_atom::value)
             .then(
                 [r](const cluster::cluster_view& v) {
@@ -73,7 +73,7 @@ caf::behavior gateway(caf::event_based_actor* self, node_routes_config cfg) {
                 },
                 [r](caf::error& e) { r(unavailable(e)); });
       },
-      [self, membership, cfg, started](stats_atom, responder r) {
+      [self, membership, cfg, started](stats_atom, const responder& r) {
         self->request(membership, cfg.ask_timeout, cluster::get_view_atom::value)
             .then(
                 [r, version = cfg.version, started](const cluster::cluster_view& v) {
