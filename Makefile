@@ -18,7 +18,8 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-run: build
+run: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target workflow-engine
 	./$(BUILD_DIR)/engine/workflow-engine $(RUN_ARGS)
 
 test: build
