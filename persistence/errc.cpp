@@ -14,6 +14,10 @@ std::string_view to_string(errc code) {
       return "invalid_argument";
     case errc::unavailable:
       return "unavailable";
+    case errc::locked:
+      return "locked";
+    case errc::not_empty:
+      return "not_empty";
     case errc::internal:
       return "internal";
   }

@@ -24,6 +24,11 @@ enum class errc : std::uint8_t {
   unavailable,
   // A bug or an exception from a third-party library caught at the boundary.
   internal,
+  // A store directory is held by another process (a running node): its RocksDB LOCK
+  // is taken. Tools fall back to asking that node (e.g. backup over HTTP).
+  locked,
+  // A directory that must be empty is not (restore without force).
+  not_empty,
 };
 
 [[nodiscard]] std::string_view to_string(errc code);

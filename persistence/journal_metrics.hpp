@@ -7,6 +7,9 @@
 //   journal_write_seconds           histogram  request received -> acknowledged
 //   journal_sync_seconds            histogram  one atomic synced store write
 //   journal_corruptions_total       counter    corruption found (open, replay, listing)
+//   journal_recovery_seconds        histogram  one entity's recovery (snapshot + replay)
+//   journal_snapshots_total         counter    snapshots saved
+//   journal_snapshot_load_failures_total counter  corrupt/unreadable snapshots skipped
 
 #include <cstdint>
 
@@ -27,6 +30,9 @@ class journal_metrics {
   void write_seconds(double seconds);
   void sync_seconds(double seconds);
   void corruption();
+  void recovery_seconds(double seconds);
+  void snapshot_saved();
+  void snapshot_load_failure();
 
  private:
   prometheus::Counter* events_persisted_ = nullptr;
@@ -34,6 +40,9 @@ class journal_metrics {
   prometheus::Histogram* write_seconds_ = nullptr;
   prometheus::Histogram* sync_seconds_ = nullptr;
   prometheus::Counter* corruptions_ = nullptr;
+  prometheus::Histogram* recovery_seconds_ = nullptr;
+  prometheus::Counter* snapshots_ = nullptr;
+  prometheus::Counter* snapshot_load_failures_ = nullptr;
 };
 
 }  // namespace wfe::persistence

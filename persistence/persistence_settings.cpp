@@ -28,6 +28,20 @@ void read_journal(core::settings_reader& r, persistence_settings& s) {
       r.duration(k_timeout, std::chrono::milliseconds(1), std::chrono::hours(1));
 }
 
+void read_snapshots_and_recovery(core::settings_reader& r, persistence_settings& s) {
+  s.keep_n_snapshots = static_cast<std::uint32_t>(
+      r.integer("pekko.persistence.snapshot-store.keep-n-snapshots", 1, 100));
+  s.delete_events_on_snapshot =
+      r.boolean("pekko.persistence.snapshot-store.delete-events-on-snapshot");
+  s.replay_batch_size = static_cast<std::uint64_t>(
+      r.integer("pekko.persistence.recovery.replay-batch-size", 1, 1'000'000));
+  s.max_concurrent_recoveries = static_cast<std::uint32_t>(
+      r.integer("pekko.persistence.recovery.max-concurrent-recoveries", 1, 100'000));
+  s.stash_capacity = static_cast<std::uint32_t>(
+      r.integer("pekko.workflow.event-sourcing.stash-capacity", 1, 10'000'000));
+  s.backup_dir = r.non_empty_string("pekko.persistence.backup.dir");
+}
+
 }  // namespace
 
 persistence_settings persistence_settings::read(core::settings_reader& r) {
@@ -44,6 +58,7 @@ persistence_settings persistence_settings::read(core::settings_reader& r) {
   s.snapshot_every = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.event-sourcing.snapshot-every", 1, 1'000'000));
   read_journal(r, s);
+  read_snapshots_and_recovery(r, s);
   return s;
 }
 
@@ -66,6 +81,23 @@ rocksdb_journal_config persistence_settings::journal_config() const {
 journal_actor_config persistence_settings::journal_actor() const {
   return journal_actor_config{.max_batch_events = journal_max_batch_events,
                               .max_batch_bytes = journal_max_batch_bytes};
+}
+
+}  // namespace wfe::persistence
+
+namespace wfe::persistence {
+
+rocksdb_snapshot_store_config persistence_settings::snapshot_store_config() const {
+  return rocksdb_snapshot_store_config{
+      .dir = snapshot_dir, .fsync = journal_fsync, .keep_n_snapshots = keep_n_snapshots};
+}
+
+eventsourced_config persistence_settings::eventsourced() const {
+  return eventsourced_config{.request_timeout = journal_request_timeout,
+                             .replay_batch_size = replay_batch_size,
+                             .snapshot_every = snapshot_every,
+                             .max_stash = stash_capacity,
+                             .delete_events_on_snapshot = delete_events_on_snapshot};
 }
 
 }  // namespace wfe::persistence

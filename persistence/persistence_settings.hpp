@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <string>
 
+#include "persistence/eventsourced_config.hpp"
 #include "persistence/journal_actor.hpp"
 #include "persistence/rocksdb_journal.hpp"
+#include "persistence/snapshot_store.hpp"
 
 namespace wfe::core {
 class settings_reader;
@@ -29,10 +31,22 @@ struct persistence_settings {
   std::uint64_t journal_max_batch_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds journal_request_timeout{10'000};
 
+  // Snapshots, recovery and entities.
+  std::uint32_t keep_n_snapshots = 2;
+  bool delete_events_on_snapshot = false;
+  std::uint64_t replay_batch_size = 1000;
+  std::uint32_t max_concurrent_recoveries = 50;
+  std::uint32_t stash_capacity = 1000;
+
+  // Where `backup --to` / POST /api/v1/admin/backup write when no directory is given.
+  std::filesystem::path backup_dir = "./data/backups";
+
   // pekko.persistence.journal.rocksdb.{dir,fsync,verify-on-start,wal-recovery-mode},
   // pekko.persistence.journal.{max-batch-events,max-batch-bytes,request-timeout},
   // pekko.persistence.snapshot-store.rocksdb.dir,
-  // pekko.workflow.event-sourcing.snapshot-every
+  // pekko.workflow.event-sourcing.{snapshot-every,stash-capacity},
+  // pekko.persistence.snapshot-store.{keep-n-snapshots,delete-events-on-snapshot},
+  // pekko.persistence.recovery.{replay-batch-size,max-concurrent-recoveries}
   static persistence_settings read(core::settings_reader& r);
 
   // Creates both directories if missing; returns an error naming the directory.
@@ -40,6 +54,10 @@ struct persistence_settings {
 
   [[nodiscard]] rocksdb_journal_config journal_config() const;
   [[nodiscard]] journal_actor_config journal_actor() const;
+  // The snapshot store syncs like the journal: with delete-events-on-snapshot a lost
+  // unsynced snapshot would leave deleted events uncovered.
+  [[nodiscard]] rocksdb_snapshot_store_config snapshot_store_config() const;
+  [[nodiscard]] eventsourced_config eventsourced() const;
 };
 
 }  // namespace wfe::persistence

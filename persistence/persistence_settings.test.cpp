@@ -48,3 +48,26 @@ TEST_CASE("an unknown wal-recovery-mode and an empty batch bound are refused nam
   CHECK(errors.find("wal-recovery-mode") != std::string::npos);
   CHECK(errors.find("max-batch-events") != std::string::npos);
 }
+
+TEST_CASE("snapshot and recovery keys are read into the entity and snapshot store configs") {
+  auto [s, errors] = wfe::test::read_settings<persistence_settings>(R"(
+    pekko.persistence.snapshot-store { keep-n-snapshots = 3, delete-events-on-snapshot = on }
+    pekko.persistence.recovery { replay-batch-size = 250, max-concurrent-recoveries = 7 }
+    pekko.workflow.event-sourcing { snapshot-every = 40, stash-capacity = 99 }
+  )");
+  CHECK(errors.empty());
+  CHECK(s.snapshot_store_config().keep_n_snapshots == 3);
+  CHECK(s.snapshot_store_config().dir == s.snapshot_dir);
+  CHECK(s.max_concurrent_recoveries == 7);
+  const auto es = s.eventsourced();
+  CHECK(es.replay_batch_size == 250);
+  CHECK(es.snapshot_every == 40);
+  CHECK(es.max_stash == 99);
+  CHECK(es.delete_events_on_snapshot);
+}
+
+TEST_CASE("a keep-n-snapshots of 0 is refused naming the key") {
+  auto [s, errors] = wfe::test::read_settings<persistence_settings>(
+      "pekko.persistence.snapshot-store.keep-n-snapshots = 0\n");
+  CHECK(errors.find("keep-n-snapshots") != std::string::npos);
+}

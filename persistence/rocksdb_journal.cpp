@@ -184,6 +184,10 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
   p->db.reset(raw);
   if (!s.ok()) {
     auto e = internal::from_status(s, "cannot open journal " + cfg.dir.string());
+    if (internal::is_lock_error(s)) {
+      e.code = errc::locked;
+      e.message += " (is a node running with this journal?)";
+    }
     if (e.code != errc::corruption) return as_failure(std::move(e));
     e.message += " (write-ahead log files: " + wal_files(cfg.dir) + ")";
     return as_failure(p->corruption(std::move(e)));
@@ -208,6 +212,8 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
 rocksdb_journal::rocksdb_journal(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
 
 rocksdb_journal::~rocksdb_journal() = default;
+
+rocksdb::DB* rocksdb_journal::db() { return impl_->db.get(); }
 
 std::vector<result<std::uint64_t>> rocksdb_journal::write_many(
     std::vector<write_request> requests) {

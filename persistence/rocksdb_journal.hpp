@@ -20,8 +20,9 @@
 #include "persistence/journal.hpp"
 
 namespace rocksdb {
+class DB;
 class Env;
-}
+}  // namespace rocksdb
 
 namespace wfe::persistence {
 
@@ -68,6 +69,10 @@ class rocksdb_journal final : public journal {
                                        std::uint64_t to_sequence_nr) override;
   [[nodiscard]] result<std::vector<persistence_id>> persistence_ids() override;
   [[nodiscard]] result<std::vector<persistence_id>> persistence_ids(shard_id shard) override;
+
+  // The open database, for online backups (backup.hpp: BackupEngine reads a live DB).
+  // Owned by the journal; valid until it is destroyed. Never write through it.
+  [[nodiscard]] rocksdb::DB* db();
 
   struct impl;
 

@@ -357,7 +357,7 @@ TEST_CASE("a second process cannot open a journal that is in use") {
   auto first = open_ok(cfg);
   auto second = rocksdb_journal::open(cfg);
   REQUIRE_FALSE(second.has_value());
-  CHECK(second.error().code == errc::io_error);
+  CHECK(second.error().code == errc::locked);
   CHECK(second.error().message.find("lock") != std::string::npos);
 }
 

@@ -2,6 +2,9 @@
 // Command-line parsing for the node and its subcommands. Java-style flags
 // (-Dconfig.file=..., -Dkey=value) work as they do for a Pekko deployment.
 
+#include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,10 +13,24 @@
 
 namespace wfe::core {
 
+// `workflow-engine backup --to DIR` / `backup --list DIR`
+struct backup_command {
+  std::filesystem::path to;    // create a backup here (empty: not asked)
+  std::filesystem::path list;  // list the backups here (empty: not asked)
+};
+
+// `workflow-engine restore --from DIR [--backup-id N] [--force]`
+struct restore_command {
+  std::filesystem::path from;
+  std::optional<std::uint32_t> backup_id;  // nullopt: the latest
+  bool force = false;
+};
+
 struct cli_options {
-  std::string command = "run";    // the first positional word; "run" when absent
-  std::vector<std::string> args;  // positional words and --flags after the command
+  std::string command = "run";  // "run" (default), "backup" or "restore"
   config_sources sources;
+  backup_command backup;
+  restore_command restore;
   bool help = false;
   bool version = false;
   bool print_config = false;  // print the effective config and exit

@@ -54,3 +54,44 @@ TEST_CASE("unknown options, malformed -D and unknown commands are errors naming 
   REQUIRE_FALSE(c);
   CHECK(c.error().find("explode") != std::string::npos);
 }
+
+TEST_CASE("backup takes --to or --list, and -D flags anywhere") {
+  auto a = parse_cli({"backup", "--to", "/backups", "-Dconfig.file=n.conf"});
+  REQUIRE(a);
+  CHECK(a->command == "backup");
+  CHECK(a->backup.to == "/backups");
+  CHECK(a->sources.config_file->string() == "n.conf");
+  auto b = parse_cli({"-Dx.y=1", "backup", "--list", "/backups"});
+  REQUIRE(b);
+  CHECK(b->backup.list == "/backups");
+  CHECK(b->sources.overrides.size() == 1);
+  auto neither = parse_cli({"backup"});
+  REQUIRE_FALSE(neither);
+  CHECK(neither.error().find("--to") != std::string::npos);
+  auto both = parse_cli({"backup", "--to", "a", "--list", "b"});
+  CHECK_FALSE(both);
+  auto missing_value = parse_cli({"backup", "--to"});
+  REQUIRE_FALSE(missing_value);
+  CHECK(missing_value.error().find("--to needs a value") != std::string::npos);
+}
+
+TEST_CASE("restore takes --from, an optional positive --backup-id and --force") {
+  auto a = parse_cli({"restore", "--from", "/b", "--backup-id", "3", "--force"});
+  REQUIRE(a);
+  CHECK(a->restore.from == "/b");
+  CHECK(a->restore.backup_id == 3u);
+  CHECK(a->restore.force);
+  auto latest = parse_cli({"restore", "--from", "/b"});
+  REQUIRE(latest);
+  CHECK_FALSE(latest->restore.backup_id);
+  CHECK_FALSE(latest->restore.force);
+  auto bad_id = parse_cli({"restore", "--from", "/b", "--backup-id", "x1"});
+  REQUIRE_FALSE(bad_id);
+  CHECK(bad_id.error().find("x1") != std::string::npos);
+  auto no_from = parse_cli({"restore"});
+  REQUIRE_FALSE(no_from);
+  CHECK(no_from.error().find("--from") != std::string::npos);
+  auto wrong_flag = parse_cli({"restore", "--from", "/b", "--to", "x"});
+  REQUIRE_FALSE(wrong_flag);
+  CHECK(wrong_flag.error().find("--to") != std::string::npos);
+}

@@ -10,6 +10,12 @@ error from_status(const rocksdb::Status& s, const std::string& context) {
   return error{code, context + ": " + s.ToString()};
 }
 
+bool is_lock_error(const rocksdb::Status& s) {
+  // RocksDB has no distinct code: "IO error: While lock file: <dir>/LOCK: Resource
+  // temporarily unavailable" (or "lock hold by current process" within one process).
+  return s.IsIOError() && s.ToString().find("lock") != std::string::npos;
+}
+
 std::string encode_metadata(const metadata& m) {
   proto::JournalMetadata msg;
   msg.set_highest_sequence_nr(m.highest);

@@ -15,6 +15,10 @@ namespace wfe::persistence::internal {
 // reads "IO error: No space left on device"). `context` says what was being done.
 [[nodiscard]] error from_status(const rocksdb::Status& s, const std::string& context);
 
+// True when RocksDB could not take the directory's LOCK file: another process (a
+// running node) has the store open.
+[[nodiscard]] bool is_lock_error(const rocksdb::Status& s);
+
 struct metadata {
   std::uint64_t highest = 0;
   std::uint64_t deleted_to = 0;

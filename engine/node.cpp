@@ -1,0 +1,205 @@
+#include "engine/node.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "api/admin_routes.hpp"
+#include "api/http/http_server.hpp"
+#include "api/http/metrics_route.hpp"
+#include "api/node_routes.hpp"
+#include "cluster/membership.hpp"
+#include "cluster/transport.hpp"
+#include "engine/core/metrics.hpp"
+#include "persistence/backup_actor.hpp"
+#include "persistence/journal_actor.hpp"
+#include "persistence/journal_metrics.hpp"
+#include "persistence/rocksdb_journal.hpp"
+#include "persistence/snapshot_store.hpp"
+#include "persistence/snapshot_store_actor.hpp"
+
+namespace wfe::engine {
+
+namespace {
+
+using time_point = core::coordinated_shutdown::clock::time_point;
+
+void watch_signals(core::coordinated_shutdown& shutdown) {
+  std::thread([&shutdown] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) == 0) shutdown.trigger(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+  }).detach();
+}
+
+// The journal and snapshot store, open for the node's lifetime. A store that cannot
+// be opened (corruption, another process holding it) stops the start: never run with
+// quietly missing events.
+struct storage {
+  std::shared_ptr<persistence::journal_metrics> metrics;
+  std::shared_ptr<persistence::rocksdb_journal> journal;
+  std::shared_ptr<persistence::rocksdb_snapshot_store> snapshots;
+};
+
+bool open_storage(const persistence::persistence_settings& s, prometheus::Registry& registry,
+                  storage& out) {
+  auto log = core::logger("persistence");
+  out.metrics = std::make_shared<persistence::journal_metrics>(&registry);
+  auto journal = persistence::rocksdb_journal::open(s.journal_config(), out.metrics);
+  if (!journal) {
+    log->error("cannot open the journal at {}: {}", s.journal_dir.string(),
+               journal.error().describe());
+    return false;
+  }
+  out.journal = std::move(*journal);
+  auto snapshots = persistence::rocksdb_snapshot_store::open(s.snapshot_store_config(), out.metrics);
+  if (!snapshots) {
+    log->error("cannot open the snapshot store at {}: {}", s.snapshot_dir.string(),
+               snapshots.error().describe());
+    return false;
+  }
+  out.snapshots = std::move(*snapshots);
+  log->info("journal open at {}, snapshot store at {}", s.journal_dir.string(),
+            s.snapshot_dir.string());
+  return true;
+}
+
+struct servers {
+  std::unique_ptr<api::http_server> api;
+  std::unique_ptr<api::http_server> metrics;
+};
+
+void add_shutdown_tasks(core::coordinated_shutdown& shutdown, servers& srv,
+                        core::actor_runtime& runtime, const caf::actor& membership) {
+  using core::shutdown_phase;
+  shutdown.add_task(shutdown_phase::service_unbind, "http-unbind",
+                    [&srv](time_point) { srv.api->stop_accepting(); });
+  shutdown.add_task(shutdown_phase::service_requests_done, "http-drain", [&srv](time_point d) {
+    if (!srv.api->stop(d)) {
+      core::logger("api")->warn("in-flight HTTP requests did not finish before the deadline");
+    }
+  });
+  shutdown.add_task(shutdown_phase::service_stop, "metrics-stop", [&srv](time_point d) {
+    srv.metrics->stop_accepting();
+    srv.metrics->stop(d);
+  });
+  shutdown.add_task(shutdown_phase::cluster_leave, "cluster-leave",
+                    [&runtime, membership](time_point d) {
+                      caf::scoped_actor self{runtime.system()};
+                      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          d - core::coordinated_shutdown::clock::now());
+                      self->request(membership, std::max(left, std::chrono::milliseconds(1)),
+                                    cluster::leave_atom::value)
+                          .receive([] {},
+                                   [](caf::error& e) {
+                                     core::logger("cluster")->warn("leaving the cluster failed: {}",
+                                                                   caf::to_string(e));
+                                   });
+                    });
+  // Journal actors write what they hold before they exit, so they stop last.
+  shutdown.add_task(shutdown_phase::actor_system_terminate, "actors-stop",
+                    [&runtime](time_point) { runtime.stop_all(); });
+}
+
+// Spawns the storage actors; returns the backup actor for the admin routes.
+caf::actor spawn_storage_actors(core::actor_runtime& runtime, const storage& st,
+                                const persistence::persistence_settings& s) {
+  auto& sys = runtime.system();
+  runtime.supervise(persistence::spawn_journal_actor(sys, {st.journal, nullptr, st.metrics},
+                                                     s.journal_actor()));
+  runtime.supervise(persistence::spawn_snapshot_store_actor(sys, st.snapshots));
+  auto backup = persistence::spawn_backup_actor(sys, {st.journal, st.snapshots, s.backup_dir});
+  runtime.supervise(backup);
+  return backup;
+}
+
+bool start_servers(const node_settings& s, api::router api_routes,
+                   const std::shared_ptr<core::metrics_registry>& metrics, servers& srv) {
+  api::router metrics_routes;
+  api::add_metrics_route(metrics_routes, metrics);
+  auto api_server = api::http_server::start(s.api.http, std::move(api_routes), metrics->registry());
+  if (!api_server) {
+    core::logger("api")->error("{}", api_server.error());
+    return false;
+  }
+  auto metrics_server =
+      api::http_server::start(s.api.metrics, std::move(metrics_routes), metrics->registry());
+  if (!metrics_server) {
+    core::logger("api")->error("{}", metrics_server.error());
+    return false;
+  }
+  srv.api = std::move(*api_server);
+  srv.metrics = std::move(*metrics_server);
+  return true;
+}
+
+void log_started(const node_settings& s, std::uint16_t transport_port, const servers& srv,
+                 const char* version) {
+  core::log_event(*core::logger("core"), spdlog::level::info, "NODE_STARTED",
+                  {{"self", s.cluster.self.to_string()},
+                   {"transport", s.cluster.bind_hostname + ":" + std::to_string(transport_port)},
+                   {"http", s.api.http.interface + ":" + std::to_string(srv.api->bound_port())},
+                   {"metrics",
+                    s.api.metrics.interface + ":" + std::to_string(srv.metrics->bound_port())},
+                   {"version", version}},
+                  "workflow-engine node started");
+}
+
+}  // namespace
+
+int run_node(const node_settings& s, const char* version) {
+  if (auto err = core::init_logging(s.logging); !err.empty()) {
+    std::fprintf(stderr, "workflow-engine: %s\n", err.c_str());
+    return exit_usage;
+  }
+  auto log = core::logger("core");
+  if (auto err = s.persistence.prepare_dirs(); !err.empty()) {
+    log->error("{}", err);
+    return exit_storage;
+  }
+  auto metrics = std::make_shared<core::metrics_registry>(version);
+  storage st;  // outlives the actor runtime: the storage actors hold it until they exit
+  if (!open_storage(s.persistence, metrics->registry(), st)) return exit_storage;
+  core::coordinated_shutdown shutdown(s.shutdown);
+  watch_signals(shutdown);
+  core::actor_runtime runtime(s.actors);
+  auto backup = spawn_storage_actors(runtime, st, s.persistence);
+  auto membership = cluster::spawn_membership(runtime.system(), {s.cluster, version});
+  runtime.supervise(membership);
+  auto transport_port = cluster::open_transport(runtime.system(), membership, s.cluster);
+  if (!transport_port) {
+    log->error("{}", transport_port.error());
+    runtime.stop_all();
+    return exit_failure;
+  }
+  api::router routes;
+  auto timeout = s.api.http.limits.request_timeout;
+  runtime.supervise(
+      api::add_node_routes(routes, {&runtime.system(), &membership, version, timeout}));
+  runtime.supervise(api::add_admin_routes(routes, {&runtime.system(), &backup, timeout}));
+  servers srv;
+  if (!start_servers(s, std::move(routes), metrics, srv)) {
+    runtime.stop_all();
+    return exit_failure;
+  }
+  add_shutdown_tasks(shutdown, srv, runtime, membership);
+  log_started(s, *transport_port, srv, version);
+  shutdown.run(shutdown.wait_for_trigger());
+  srv = {};
+  core::flush_logs();
+  return exit_ok;
+}
+
+}  // namespace wfe::engine

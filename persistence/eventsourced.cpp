@@ -1,0 +1,63 @@
+#include "persistence/eventsourced.hpp"
+
+#include <random>
+
+#include <caf/sec.hpp>
+
+#include "engine/core/logging.hpp"
+
+namespace wfe::persistence::detail {
+
+std::string new_writer_id() {
+  // One per incarnation (Pekko's writerUuid): tells apart events of two incarnations
+  // when diagnosing a split brain. Uniqueness, not secrecy, is needed.
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+caf::error recovery_failure(const persistence_id& pid, const error& e) {
+  auto msg = e.describe();
+  if (msg.find(pid.describe()) == std::string::npos) msg = pid.describe() + ": " + msg;
+  return caf::make_error(caf::sec::runtime_error, std::move(msg));
+}
+
+void log_recovered(const persistence_id& pid, std::uint64_t seq, std::uint64_t snapshot_seq,
+                   double seconds) {
+  core::logger("persistence")
+      ->debug("{} recovered to sequence nr {} (snapshot at {}) in {:.3f} ms", pid.describe(), seq,
+              snapshot_seq, seconds * 1e3);
+}
+
+void log_recovery_failed(const persistence_id& pid, const error& e) {
+  core::logger("persistence")
+      ->error("recovery of {} failed, the entity stops: {}", pid.describe(), e.describe());
+}
+
+void log_snapshot_skipped(const persistence_id& pid, std::uint64_t seq, const std::string& why) {
+  core::logger("persistence")
+      ->warn("snapshot of {} at sequence nr {} not used ({}); falling back to an older snapshot "
+             "or a full replay",
+             pid.describe(), seq, why);
+}
+
+void log_snapshot_failed(const persistence_id& pid, std::uint64_t seq, const error& e) {
+  core::logger("persistence")
+      ->warn("snapshot of {} at sequence nr {} (or its event deletion) failed: {}",
+             pid.describe(), seq, e.describe());
+}
+
+void log_persist_failed(const persistence_id& pid, const error& e) {
+  core::logger("persistence")
+      ->error("persisting events of {} failed, the entity stops: {}", pid.describe(),
+              e.describe());
+}
+
+}  // namespace wfe::persistence::detail

@@ -1,0 +1,389 @@
+#pragma once
+// Event-sourced entities on CAF: a reusable actor around a pure model.
+//
+// The model is pure (STYLE.md): decide(state, command) -> events or a rejection,
+// apply(state, event) -> state, plus codecs. The actor around it does the rest:
+//
+// - Recovery: take a recovery permit (recovery_permits.hpp), load the latest intact
+//   snapshot (a damaged or undecodable one falls back to an older one, then to a full
+//   replay, with a warning and journal_snapshot_load_failures_total), ask the journal
+//   for the highest sequence nr, replay the rest in batches of replay_batch_size,
+//   release the permit, observe journal_recovery_seconds. Any gap, a decode failure
+//   or a journal error fails recovery: stashed commands get the error, the error and
+//   the actor's exit reason name the persistence id, and the entity stops. It never
+//   runs with quietly missing events.
+// - Commands arriving during recovery, or while a persist is in flight, are stashed
+//   (at most max_stash; beyond that they are answered errc::unavailable) and handled
+//   in arrival order afterwards.
+// - persist -> ack -> apply -> reply: events are applied to the state only after the
+//   journal acknowledged them as durable; the requester gets its reply after that. A
+//   failed persist (conflict, I/O, timeout: the write may be in doubt) answers the
+//   requester and the stash with the error and stops the entity; it recovers from
+//   the journal when next started.
+// - A snapshot every snapshot_every events (asynchronous; commands keep flowing).
+//   With delete_events_on_snapshot the journal deletes events up to the OLDEST kept
+//   snapshot, so falling back one snapshot never needs deleted events.
+//
+// Model requirements (a type with const member functions; static works too):
+//   using state_type, command_type, event_type, reply_type;
+//   state_type initial_state(const persistence_id&) const;
+//   core::expected<std::vector<event_type>, reply_type>
+//       decide(const state_type&, const command_type&) const;  // unexpected = rejection
+//   state_type apply(state_type, const event_type&) const;
+//   reply_type reply(const state_type& after, const command_type&) const;
+//   encoded encode_event(const event_type&) const;
+//   result<event_type> decode_event(const event&) const;      // error = corruption
+//   encoded encode_state(const state_type&) const;
+//   result<state_type> decode_state(const snapshot&) const;   // error = skip snapshot
+// Messages: clients send command_type and receive result<reply_type>
+// (eventsourced_reply<Model>). Both must be CAF message types: declare
+// CAF_ALLOW_UNSAFE_MESSAGE_TYPE for them (local only) or give them inspect().
+//
+// This header pulls in CAF: include it from entity .cpp files only.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "persistence/eventsourced_config.hpp"
+#include "persistence/journal_actor.hpp"
+#include "persistence/journal_metrics.hpp"
+#include "persistence/recovery_permits.hpp"
+#include "persistence/snapshot_store_actor.hpp"
+
+namespace wfe::persistence {
+
+struct encoded {
+  std::string manifest;
+  std::string payload;
+};
+
+struct eventsourced_deps {
+  caf::actor journal;                        // required: the journal actor
+  caf::actor snapshots;                      // optional: no snapshots when invalid
+  caf::actor recovery_permits;               // optional: unbounded when invalid
+  std::shared_ptr<journal_metrics> metrics;  // optional
+};
+
+template <class Model>
+using eventsourced_reply = result<typename Model::reply_type>;
+
+namespace detail {
+
+// Non-template pieces (eventsourced.cpp).
+[[nodiscard]] std::string new_writer_id();
+[[nodiscard]] std::int64_t now_ms();
+[[nodiscard]] caf::error recovery_failure(const persistence_id& pid, const error& e);
+void log_recovered(const persistence_id& pid, std::uint64_t seq, std::uint64_t snapshot_seq,
+                   double seconds);
+void log_recovery_failed(const persistence_id& pid, const error& e);
+void log_snapshot_skipped(const persistence_id& pid, std::uint64_t seq, const std::string& why);
+void log_snapshot_failed(const persistence_id& pid, std::uint64_t seq, const error& e);
+void log_persist_failed(const persistence_id& pid, const error& e);
+
+}  // namespace detail
+
+template <class Model>
+class eventsourced_actor : public caf::event_based_actor {
+ public:
+  using state_type = typename Model::state_type;
+  using command_type = typename Model::command_type;
+  using event_type = typename Model::event_type;
+  using reply_type = typename Model::reply_type;
+  using reply_result = result<reply_type>;
+
+  eventsourced_actor(caf::actor_config& cfg, Model model, persistence_id pid,
+                     eventsourced_deps deps, eventsourced_config es_cfg)
+      : caf::event_based_actor(cfg),
+        model_(std::move(model)),
+        pid_(std::move(pid)),
+        deps_(std::move(deps)),
+        cfg_(es_cfg),
+        state_(model_.initial_state(pid_)),
+        writer_id_(detail::new_writer_id()) {}
+
+  caf::behavior make_behavior() override {
+    start_recovery();
+    return {[this](command_type& cmd) { on_command(std::move(cmd)); }};
+  }
+
+ private:
+  struct pending {
+    caf::response_promise promise;
+    command_type command;
+  };
+  using clock = std::chrono::steady_clock;
+
+  // -- commands --------------------------------------------------------------
+
+  void on_command(command_type cmd) {
+    auto p = std::make_shared<pending>(pending{make_response_promise(), std::move(cmd)});
+    if (!recovering_ && !persisting_ && stash_.empty()) {
+      handle(std::move(p));
+      return;
+    }
+    if (stash_.size() >= cfg_.max_stash) {
+      p->promise.deliver(reply_result(
+          fail(errc::unavailable, "command stash of " + pid_.describe() + " is full (" +
+                                      std::to_string(cfg_.max_stash) + " commands)")));
+      return;
+    }
+    stash_.push_back(std::move(p));
+  }
+
+  void handle(std::shared_ptr<pending> p) {
+    auto decided = model_.decide(state_, p->command);
+    if (!decided) {
+      p->promise.deliver(reply_result(std::move(decided).error()));
+      return;
+    }
+    if (decided->empty()) {
+      p->promise.deliver(reply_result(model_.reply(state_, p->command)));
+      return;
+    }
+    persist(std::move(p), std::move(*decided));
+  }
+
+  void persist(std::shared_ptr<pending> p, std::vector<event_type> events) {
+    write_request request{pid_, {}};
+    request.events.reserve(events.size());
+    const auto ts = detail::now_ms();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto enc = model_.encode_event(events[i]);
+      request.events.push_back(event{seq_ + 1 + i, std::move(enc.manifest),
+                                     std::move(enc.payload), writer_id_, ts});
+    }
+    persisting_ = true;
+    auto evs = std::make_shared<std::vector<event_type>>(std::move(events));
+    request_write(this, deps_.journal, cfg_.request_timeout, std::move(request),
+                  [this, p, evs](result<std::uint64_t> r) { on_persisted(p, *evs, std::move(r)); });
+  }
+
+  void on_persisted(const std::shared_ptr<pending>& p, std::vector<event_type>& events,
+                    result<std::uint64_t> r) {
+    if (!r) {
+      detail::log_persist_failed(pid_, r.error());
+      p->promise.deliver(reply_result(core::unexpected<error>{r.error()}));
+      stop_with(r.error());
+      return;
+    }
+    for (auto& e : events) state_ = model_.apply(std::move(state_), e);
+    seq_ += events.size();
+    p->promise.deliver(reply_result(model_.reply(state_, p->command)));
+    persisting_ = false;
+    maybe_snapshot();
+    drain_stash();
+  }
+
+  void drain_stash() {
+    while (!recovering_ && !persisting_ && !stash_.empty()) {
+      auto p = std::move(stash_.front());
+      stash_.pop_front();
+      handle(std::move(p));
+    }
+  }
+
+  // Answers every stashed command with `e` and stops; the exit reason names the id.
+  void stop_with(const error& e) {
+    for (auto& p : stash_) p->promise.deliver(reply_result(core::unexpected<error>{e}));
+    stash_.clear();
+    quit(detail::recovery_failure(pid_, e));
+  }
+
+  // -- snapshots -------------------------------------------------------------
+
+  void maybe_snapshot() {
+    if (!deps_.snapshots || cfg_.snapshot_every == 0) return;
+    if (seq_ - last_snapshot_seq_ < cfg_.snapshot_every) return;
+    // Saves queue in the snapshot store actor in order; a store far behind skips
+    // snapshots (the next one is due snapshot_every events later) instead of queueing.
+    if (snapshots_in_flight_ >= k_max_snapshots_in_flight) return;
+    auto enc = model_.encode_state(state_);
+    snapshot s{seq_, detail::now_ms(), std::move(enc.manifest), std::move(enc.payload)};
+    ++snapshots_in_flight_;
+    last_snapshot_seq_ = seq_;
+    const auto seq = seq_;
+    request_snapshot_save(this, deps_.snapshots, cfg_.request_timeout, pid_, std::move(s),
+                          [this, seq](result<std::uint64_t> oldest_kept) {
+                            --snapshots_in_flight_;
+                            if (!oldest_kept) {
+                              detail::log_snapshot_failed(pid_, seq, oldest_kept.error());
+                              return;
+                            }
+                            if (cfg_.delete_events_on_snapshot) delete_events_to(*oldest_kept);
+                          });
+  }
+
+  void delete_events_to(std::uint64_t seq) {
+    request_delete(this, deps_.journal, cfg_.request_timeout, pid_, seq,
+                   [this, seq](result<persistence::done> r) {
+                     if (!r) detail::log_snapshot_failed(pid_, seq, r.error());
+                   });
+  }
+
+  // -- recovery --------------------------------------------------------------
+
+  void start_recovery() {
+    acquire_recovery_permit(this, deps_.recovery_permits, [this] {
+      recovery_started_ = clock::now();
+      load_snapshot(max_sequence_nr);
+    });
+  }
+
+  void load_snapshot(std::uint64_t max) {
+    if (!deps_.snapshots || max == 0) {
+      read_highest();
+      return;
+    }
+    request_snapshot_load(this, deps_.snapshots, cfg_.request_timeout, pid_, max,
+                          [this](result<std::optional<snapshot>> r) { on_snapshot(std::move(r)); });
+  }
+
+  void on_snapshot(result<std::optional<snapshot>> r) {
+    if (!r) {  // the store itself failed: replay everything rather than fail
+      detail::log_snapshot_skipped(pid_, 0, r.error().describe());
+      read_highest();
+      return;
+    }
+    if (!*r) {
+      read_highest();
+      return;
+    }
+    const auto& snap = **r;
+    auto decoded = model_.decode_state(snap);
+    if (!decoded) {  // stored intact but this model cannot read it: try an older one
+      if (deps_.metrics) deps_.metrics->snapshot_load_failure();
+      detail::log_snapshot_skipped(pid_, snap.sequence_nr, decoded.error().describe());
+      load_snapshot(snap.sequence_nr - 1);
+      return;
+    }
+    state_ = std::move(*decoded);
+    seq_ = snap.sequence_nr;
+    snapshot_seq_ = last_snapshot_seq_ = snap.sequence_nr;
+    read_highest();
+  }
+
+  void read_highest() {
+    request_highest(this, deps_.journal, cfg_.request_timeout, pid_,
+                    [this](result<std::uint64_t> r) {
+                      if (!r) return fail_recovery(r.error());
+                      if (*r < seq_) {
+                        return fail_recovery(error{
+                            errc::corruption,
+                            "snapshot at sequence nr " + std::to_string(seq_) +
+                                " is ahead of the journal's highest " + std::to_string(*r)});
+                      }
+                      highest_ = *r;
+                      replay_next();
+                    });
+  }
+
+  void replay_next() {
+    if (seq_ >= highest_) {
+      finish_recovery();
+      return;
+    }
+    request_replay(this, deps_.journal, cfg_.request_timeout, pid_, seq_ + 1, highest_,
+                   cfg_.replay_batch_size,
+                   [this](result<std::vector<event>> r) { on_replayed(std::move(r)); });
+  }
+
+  void on_replayed(result<std::vector<event>> r) {
+    if (!r) return fail_recovery(r.error());
+    if (r->empty()) {
+      return fail_recovery(error{errc::corruption, "events " + std::to_string(seq_ + 1) + ".." +
+                                                       std::to_string(highest_) +
+                                                       " are missing (deleted?)"});
+    }
+    for (const auto& e : *r) {
+      if (e.sequence_nr != seq_ + 1) {
+        return fail_recovery(error{errc::corruption,
+                                   "expected sequence nr " + std::to_string(seq_ + 1) +
+                                       ", the journal replayed " + std::to_string(e.sequence_nr)});
+      }
+      auto decoded = model_.decode_event(e);
+      if (!decoded) return fail_recovery(decoded.error());
+      state_ = model_.apply(std::move(state_), *decoded);
+      seq_ = e.sequence_nr;
+    }
+    replay_next();
+  }
+
+  void finish_recovery() {
+    release_recovery_permit(this, deps_.recovery_permits);
+    const double took = std::chrono::duration<double>(clock::now() - recovery_started_).count();
+    if (deps_.metrics) deps_.metrics->recovery_seconds(took);
+    detail::log_recovered(pid_, seq_, snapshot_seq_, took);
+    recovering_ = false;
+    drain_stash();
+  }
+
+  void fail_recovery(const error& e) {
+    release_recovery_permit(this, deps_.recovery_permits);
+    detail::log_recovery_failed(pid_, e);
+    stop_with(error{e.code, "recovery of " + pid_.describe() + " failed: " + e.message});
+  }
+
+  Model model_;
+  persistence_id pid_;
+  eventsourced_deps deps_;
+  eventsourced_config cfg_;
+  state_type state_;
+  std::string writer_id_;
+  std::uint64_t seq_ = 0;      // last event applied to state_
+  std::uint64_t highest_ = 0;  // the journal's highest at recovery
+  std::uint64_t snapshot_seq_ = 0;       // snapshot recovery started from (0: none)
+  std::uint64_t last_snapshot_seq_ = 0;  // newest snapshot saved or loaded
+  bool recovering_ = true;
+  bool persisting_ = false;
+  static constexpr int k_max_snapshots_in_flight = 4;
+  int snapshots_in_flight_ = 0;
+  std::deque<std::shared_ptr<pending>> stash_;
+  clock::time_point recovery_started_ = clock::now();
+};
+
+// Spawns an entity; it starts recovering at once. Entities are started through the
+// shard/region seam (REPLICATION.md), which calls this.
+template <class Model>
+caf::actor spawn_eventsourced(caf::actor_system& sys, Model model, persistence_id pid,
+                              eventsourced_deps deps, eventsourced_config cfg) {
+  return sys.spawn<eventsourced_actor<Model>>(std::move(model), std::move(pid), std::move(deps),
+                                              cfg);
+}
+
+// Sends `cmd` and calls `on_reply` in `self`'s context exactly once.
+template <class Model>
+void ask_entity(caf::event_based_actor* self, const caf::actor& entity, timeout_ms timeout,
+                typename Model::command_type cmd,
+                std::function<void(eventsourced_reply<Model>)> on_reply) {
+  self->request(entity, timeout, std::move(cmd))
+      .then([on_reply](eventsourced_reply<Model>& r) { on_reply(std::move(r)); },
+            [on_reply](caf::error& e) {
+              on_reply(fail(errc::unavailable, "entity did not answer: " + caf::to_string(e)));
+            });
+}
+
+// Blocking variant for tests and tools (never inside an actor).
+template <class Model>
+eventsourced_reply<Model> ask_entity_blocking(caf::actor_system& sys, const caf::actor& entity,
+                                              timeout_ms timeout,
+                                              typename Model::command_type cmd) {
+  caf::scoped_actor self{sys};
+  eventsourced_reply<Model> out = fail(errc::unavailable, "no answer");
+  self->request(entity, timeout, std::move(cmd))
+      .receive([&](eventsourced_reply<Model>& r) { out = std::move(r); },
+               [&](caf::error& e) {
+                 out = fail(errc::unavailable, "entity did not answer: " + caf::to_string(e));
+               });
+  return out;
+}
+
+}  // namespace wfe::persistence

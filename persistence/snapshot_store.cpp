@@ -1,0 +1,243 @@
+#include "persistence/snapshot_store.hpp"
+
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "engine/core/logging.hpp"
+#include "persistence/internal/crc32c.hpp"
+#include "persistence/internal/key_codec.hpp"
+#include "persistence/internal/rocksdb_support.hpp"
+#include "persistence/journal_metrics.hpp"
+#include "proto/snapshot.pb.h"
+
+namespace wfe::persistence {
+namespace {
+
+constexpr std::string_view k_format_key = "format-version";
+constexpr std::string_view k_format_version = "1";
+
+core::unexpected<error> as_failure(error e) { return core::unexpected<error>{std::move(e)}; }
+
+std::string encode(const persistence_id& pid, const snapshot& s) {
+  proto::SnapshotEnvelope msg;
+  msg.set_sequence_nr(s.sequence_nr);
+  msg.set_timestamp_ms(s.timestamp_ms);
+  msg.set_manifest(s.manifest);
+  msg.set_payload(s.payload);
+  msg.set_payload_crc32c(internal::crc32c(s.payload));
+  msg.set_persistence_id(pid.id());
+  msg.set_shard(pid.shard().value);
+  return msg.SerializeAsString();
+}
+
+// Every check a stored snapshot must pass; the error names what is wrong.
+result<snapshot> decode(std::string_view bytes, const persistence_id& pid, std::uint64_t seq) {
+  const auto where = "snapshot of " + pid.describe() + " at sequence nr " + std::to_string(seq);
+  proto::SnapshotEnvelope msg;
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return fail(errc::corruption, "unparsable " + where);
+  if (const auto crc = internal::crc32c(msg.payload()); crc != msg.payload_crc32c())
+    return fail(errc::corruption, "payload CRC32C mismatch in " + where);
+  if (msg.sequence_nr() != seq || msg.persistence_id() != pid.id() ||
+      msg.shard() != pid.shard().value)
+    return fail(errc::corruption, where + " carries another id or sequence nr");
+  return snapshot{seq, msg.timestamp_ms(), std::move(*msg.mutable_manifest()),
+                  std::move(*msg.mutable_payload())};
+}
+
+}  // namespace
+
+struct rocksdb_snapshot_store::impl {
+  rocksdb_snapshot_store_config cfg;
+  std::shared_ptr<journal_metrics> metrics;
+  std::shared_ptr<spdlog::logger> log = core::logger("persistence");
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default (format), snapshots
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  rocksdb::WriteOptions write_options;
+  std::mutex write_mutex;  // save's read-then-trim must not interleave with another save
+
+  ~impl() {
+    for (auto* h : handles) {
+      if (h != nullptr) (void)db->DestroyColumnFamilyHandle(h);
+    }
+    if (db) (void)db->Close();
+  }
+
+  // Sequence numbers of pid's snapshots, ascending.
+  result<std::vector<std::uint64_t>> list(const persistence_id& pid) {
+    const auto prefix = internal::encode_id_key(pid);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, cf));
+    std::vector<std::uint64_t> out;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      auto key = internal::decode_event_key(it->key().ToStringView());
+      if (key && key->pid == pid) out.push_back(key->sequence_nr);
+    }
+    if (!it->status().ok())
+      return as_failure(internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
+    return out;
+  }
+
+  void skip_damaged(const persistence_id& pid, std::uint64_t seq, const std::string& why) {
+    if (metrics) metrics->snapshot_load_failure();
+    log->warn("skipping damaged snapshot of {} at sequence nr {} in {}: {}; trying an older one",
+              pid.describe(), seq, cfg.dir.string(), why);
+  }
+
+  result<std::optional<snapshot>> load_latest(const persistence_id& pid, std::uint64_t max) {
+    const auto prefix = internal::encode_id_key(pid);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, cf));
+    for (it->SeekForPrev(internal::encode_event_key(pid, max));
+         it->Valid() && it->key().starts_with(prefix); it->Prev()) {
+      auto key = internal::decode_event_key(it->key().ToStringView());
+      if (!key || key->pid != pid) {
+        skip_damaged(pid, 0, "malformed key " + internal::hex(it->key().ToStringView()));
+        continue;
+      }
+      auto s = decode(it->value().ToStringView(), pid, key->sequence_nr);
+      if (s) return std::optional<snapshot>(std::move(*s));
+      skip_damaged(pid, key->sequence_nr, s.error().message);
+    }
+    if (!it->status().ok()) {
+      // An unreadable block: report it; the entity falls back to a full replay.
+      if (metrics) metrics->snapshot_load_failure();
+      return as_failure(internal::from_status(it->status(), "loading snapshot of " + pid.describe()));
+    }
+    return std::optional<snapshot>{};
+  }
+
+  result<std::uint64_t> save(const persistence_id& pid, const snapshot& s) {
+    std::scoped_lock lock(write_mutex);
+    auto existing = list(pid);
+    if (!existing) return as_failure(std::move(existing).error());
+    rocksdb::WriteBatch batch;
+    batch.Put(cf, internal::encode_event_key(pid, s.sequence_nr), encode(pid, s));
+    // Keep the new one and the newest keep-1 older ones (older than the new one).
+    std::vector<std::uint64_t> older;
+    for (auto seq : *existing) {
+      if (seq < s.sequence_nr) older.push_back(seq);
+    }
+    const std::size_t keep_older = cfg.keep_n_snapshots - 1;
+    const std::size_t drop = older.size() > keep_older ? older.size() - keep_older : 0;
+    for (std::size_t i = 0; i < drop; ++i)
+      batch.Delete(cf, internal::encode_event_key(pid, older[i]));
+    auto st = db->Write(write_options, &batch);
+    if (!st.ok())
+      return as_failure(internal::from_status(st, "saving snapshot of " + pid.describe()));
+    if (metrics) metrics->snapshot_saved();
+    return drop < older.size() ? older[drop] : s.sequence_nr;
+  }
+};
+
+namespace {
+
+rocksdb::Options make_options() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.paranoid_checks = true;
+  // Same reasoning as the journal: never point-in-time recovery (silent loss).
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  o.max_bgerror_resume_count = 0;
+  return o;
+}
+
+result<done> check_format(rocksdb_snapshot_store::impl& p) {
+  std::string value;
+  auto s = p.db->Get(rocksdb::ReadOptions{}, p.handles[0], std::string(k_format_key), &value);
+  if (s.IsNotFound()) {
+    s = p.db->Put(p.write_options, p.handles[0], std::string(k_format_key),
+                  std::string(k_format_version));
+  } else if (s.ok() && value != k_format_version) {
+    return fail(errc::corruption, "snapshot store " + p.cfg.dir.string() +
+                                      " has format version '" + value + "'");
+  }
+  if (!s.ok()) return as_failure(internal::from_status(s, "format of " + p.cfg.dir.string()));
+  return done{};
+}
+
+}  // namespace
+
+result<std::unique_ptr<rocksdb_snapshot_store>> rocksdb_snapshot_store::open(
+    const rocksdb_snapshot_store_config& cfg, std::shared_ptr<journal_metrics> metrics) try {
+  if (cfg.keep_n_snapshots == 0)
+    return fail(errc::invalid_argument, "keep-n-snapshots must be at least 1");
+  auto p = std::make_unique<impl>();
+  p->cfg = cfg;
+  p->metrics = std::move(metrics);
+  p->write_options.sync = cfg.fsync;
+  const auto options = make_options();
+  std::vector<rocksdb::ColumnFamilyDescriptor> families{
+      {rocksdb::kDefaultColumnFamilyName, options}, {"snapshots", options}};
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(options, cfg.dir.string(), families, &p->handles, &raw);
+  p->db.reset(raw);
+  if (!s.ok()) {
+    auto e = internal::from_status(s, "cannot open snapshot store " + cfg.dir.string());
+    if (internal::is_lock_error(s)) e.code = errc::locked;
+    return as_failure(std::move(e));
+  }
+  p->cf = p->handles[1];
+  if (auto ok = check_format(*p); !ok) return as_failure(std::move(ok).error());
+  p->log->info("snapshot store opened at {} (keep {} per id)", cfg.dir.string(),
+               cfg.keep_n_snapshots);
+  return std::unique_ptr<rocksdb_snapshot_store>(new rocksdb_snapshot_store(std::move(p)));
+} catch (const std::exception& e) {
+  return fail(errc::internal, "opening snapshot store: " + std::string(e.what()));
+}
+
+rocksdb_snapshot_store::rocksdb_snapshot_store(std::unique_ptr<impl> impl)
+    : impl_(std::move(impl)) {}
+
+rocksdb_snapshot_store::~rocksdb_snapshot_store() = default;
+
+rocksdb::DB* rocksdb_snapshot_store::db() { return impl_->db.get(); }
+
+result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid,
+                                                   const snapshot& s) try {
+  if (s.sequence_nr == 0) return fail(errc::invalid_argument, "snapshot at sequence nr 0");
+  return impl_->save(pid, s);
+} catch (const std::exception& e) {
+  return fail(errc::internal, "saving snapshot of " + pid.describe() + ": " + e.what());
+}
+
+result<std::optional<snapshot>> rocksdb_snapshot_store::load_latest(const persistence_id& pid,
+                                                                    std::uint64_t max) try {
+  return impl_->load_latest(pid, max);
+} catch (const std::exception& e) {
+  return fail(errc::internal, "loading snapshot of " + pid.describe() + ": " + e.what());
+}
+
+result<std::vector<std::uint64_t>> rocksdb_snapshot_store::list(const persistence_id& pid) try {
+  return impl_->list(pid);
+} catch (const std::exception& e) {
+  return fail(errc::internal, "listing snapshots of " + pid.describe() + ": " + e.what());
+}
+
+result<done> rocksdb_snapshot_store::delete_to(const persistence_id& pid,
+                                               std::uint64_t to_sequence_nr) try {
+  std::scoped_lock lock(impl_->write_mutex);
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(impl_->cf, internal::encode_event_key(pid, 0),
+                    internal::encode_event_key(pid, to_sequence_nr) + '\0');
+  auto s = impl_->db->Write(impl_->write_options, &batch);
+  if (!s.ok()) return as_failure(internal::from_status(s, "deleting snapshots of " + pid.describe()));
+  return done{};
+} catch (const std::exception& e) {
+  return fail(errc::internal, "deleting snapshots of " + pid.describe() + ": " + e.what());
+}
+
+result<done> rocksdb_snapshot_store::put_raw_for_test(const persistence_id& pid, std::uint64_t seq,
+                                                      const std::string& bytes) {
+  auto s = impl_->db->Put(impl_->write_options, impl_->cf, internal::encode_event_key(pid, seq),
+                          bytes);
+  if (!s.ok()) return as_failure(internal::from_status(s, "raw put"));
+  return done{};
+}
+
+}  // namespace wfe::persistence

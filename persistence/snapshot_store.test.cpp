@@ -1,0 +1,126 @@
+// The RocksDB snapshot store: latest <= max, keep-N, damaged snapshots skipped with
+// a count, shard-prefixed keys, reopen.
+#include "persistence/snapshot_store.hpp"
+
+#include <doctest/doctest.h>
+
+#include <prometheus/registry.h>
+
+#include "persistence/journal.hpp"
+#include "persistence/journal_metrics.hpp"
+#include "proto/snapshot.pb.h"
+#include "tests/support/temp_dir.hpp"
+
+using namespace wfe::persistence;
+
+namespace {
+
+const persistence_id k_pid{shard_id{3}, "order-1"};
+
+snapshot snap(std::uint64_t seq) {
+  return snapshot{seq, 1000 + static_cast<std::int64_t>(seq), "counter.v1",
+                  "state-at-" + std::to_string(seq)};
+}
+
+std::unique_ptr<rocksdb_snapshot_store> open_ok(const rocksdb_snapshot_store_config& cfg,
+                                                std::shared_ptr<journal_metrics> m = nullptr) {
+  auto s = rocksdb_snapshot_store::open(cfg, std::move(m));
+  REQUIRE_MESSAGE(s.has_value(), (s ? std::string() : s.error().describe()));
+  return std::move(s).value();
+}
+
+double counter_value(prometheus::Registry& r, const std::string& name) {
+  for (const auto& f : r.Collect()) {
+    if (f.name == name && !f.metric.empty()) return f.metric.front().counter.value;
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("load_latest returns the newest snapshot at or below the bound") {
+  wfe::test::temp_dir dir;
+  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 5});
+  for (std::uint64_t seq : {10, 20, 30}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
+  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(30));
+  CHECK(*store->load_latest(k_pid, 29) == snap(20));
+  CHECK(*store->load_latest(k_pid, 20) == snap(20));
+  CHECK_FALSE(store->load_latest(k_pid, 9)->has_value());
+  // Another id in the same shard, and the same id in another shard, are separate.
+  CHECK_FALSE(store->load_latest(persistence_id{shard_id{3}, "order-10"}, 100)->has_value());
+  CHECK_FALSE(store->load_latest(persistence_id{shard_id{4}, "order-1"}, 100)->has_value());
+}
+
+TEST_CASE("save keeps only the newest N snapshots of an id and reports the oldest kept") {
+  wfe::test::temp_dir dir;
+  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 2});
+  CHECK(*store->save(k_pid, snap(10)) == 10);
+  CHECK(*store->save(k_pid, snap(20)) == 10);
+  CHECK(*store->save(k_pid, snap(30)) == 20);
+  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{20, 30});
+  const persistence_id other{shard_id{3}, "order-2"};
+  REQUIRE(store->save(other, snap(5)).has_value());
+  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{20, 30});
+  CHECK(*store->list(other) == std::vector<std::uint64_t>{5});
+}
+
+TEST_CASE("a damaged snapshot is skipped for the next older one and counted") {
+  wfe::test::temp_dir dir;
+  prometheus::Registry registry;
+  auto metrics = std::make_shared<journal_metrics>(&registry);
+  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 3}, metrics);
+  REQUIRE(store->save(k_pid, snap(10)).has_value());
+  REQUIRE(store->save(k_pid, snap(20)).has_value());
+  SUBCASE("unparsable bytes") {
+    REQUIRE(store->put_raw_for_test(k_pid, 30, "\xff\xff garbage").has_value());
+  }
+  SUBCASE("a payload whose CRC does not match") {
+    wfe::proto::SnapshotEnvelope env;
+    env.set_sequence_nr(30);
+    env.set_manifest("counter.v1");
+    env.set_payload("state-at-30");
+    env.set_payload_crc32c(12345);  // not the payload's CRC32C
+    env.set_persistence_id(k_pid.id());
+    env.set_shard(k_pid.shard().value);
+    REQUIRE(store->put_raw_for_test(k_pid, 30, env.SerializeAsString()).has_value());
+  }
+  SUBCASE("an intact envelope stored under the wrong sequence nr") {
+    wfe::proto::SnapshotEnvelope env;
+    env.set_sequence_nr(99);
+    env.set_persistence_id(k_pid.id());
+    env.set_shard(k_pid.shard().value);
+    env.set_payload_crc32c(0);  // CRC32C of the empty payload
+    REQUIRE(store->put_raw_for_test(k_pid, 30, env.SerializeAsString()).has_value());
+  }
+  auto loaded = store->load_latest(k_pid, max_sequence_nr);
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->sequence_nr == 20);
+  CHECK(counter_value(registry, "journal_snapshot_load_failures_total") == 1);
+  CHECK(counter_value(registry, "journal_snapshots_total") >= 2);
+}
+
+TEST_CASE("no intact snapshot left means no snapshot, not an error") {
+  wfe::test::temp_dir dir;
+  auto store = open_ok({.dir = dir.path() / "s"});
+  REQUIRE(store->put_raw_for_test(k_pid, 7, "not a snapshot").has_value());
+  auto loaded = store->load_latest(k_pid, max_sequence_nr);
+  REQUIRE(loaded.has_value());
+  CHECK_FALSE(loaded->has_value());
+}
+
+TEST_CASE("snapshots survive a reopen and delete_to removes the older ones") {
+  wfe::test::temp_dir dir;
+  rocksdb_snapshot_store_config cfg{.dir = dir.path() / "s", .keep_n_snapshots = 3};
+  {
+    auto store = open_ok(cfg);
+    for (std::uint64_t seq : {1, 2, 3}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
+  }
+  auto store = open_ok(cfg);
+  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(3));
+  REQUIRE(store->delete_to(k_pid, 2).has_value());
+  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{3});
+  auto second = rocksdb_snapshot_store::open(cfg);
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code == errc::locked);
+}

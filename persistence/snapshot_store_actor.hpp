@@ -1,0 +1,48 @@
+#pragma once
+// The snapshot store actor: a blocking (detached, own thread) actor in front of a
+// rocksdb_snapshot_store, so snapshot I/O never runs on the shared scheduler, like
+// the journal actor. Requests are served in mailbox order.
+//
+// Lifetime: runs until it receives an exit message; whoever spawns it must send one
+// at shutdown (the actor system waits for it).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <caf/fwd.hpp>
+
+#include "persistence/journal_actor.hpp"
+#include "persistence/snapshot_store.hpp"
+
+namespace wfe::persistence {
+
+[[nodiscard]] caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
+                                                    std::shared_ptr<rocksdb_snapshot_store> store);
+
+// -- asynchronous client: the handler runs in `self`'s context, exactly once; with
+// errc::unavailable when the actor is gone or did not answer within `timeout`.
+
+// Result: the sequence nr of the oldest snapshot still kept for the id.
+void request_snapshot_save(caf::event_based_actor* self, const caf::actor& store_actor,
+                           timeout_ms timeout, const persistence_id& pid, snapshot s,
+                           std::function<void(result<std::uint64_t>)> on_done);
+
+void request_snapshot_load(caf::event_based_actor* self, const caf::actor& store_actor,
+                           timeout_ms timeout, const persistence_id& pid,
+                           std::uint64_t max_sequence_nr,
+                           std::function<void(result<std::optional<snapshot>>)> on_done);
+
+// -- blocking client, for tools and tests (never inside an actor) ---------------
+
+[[nodiscard]] result<std::uint64_t> snapshot_save_blocking(caf::actor_system& sys,
+                                                           const caf::actor& store_actor,
+                                                           timeout_ms timeout,
+                                                           const persistence_id& pid, snapshot s);
+
+[[nodiscard]] result<std::optional<snapshot>> snapshot_load_blocking(
+    caf::actor_system& sys, const caf::actor& store_actor, timeout_ms timeout,
+    const persistence_id& pid, std::uint64_t max_sequence_nr);
+
+}  // namespace wfe::persistence
