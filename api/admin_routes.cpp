@@ -54,8 +54,11 @@ std::optional<http_response> parse_dir(const std::string& body, std::string& dir
 caf::behavior admin_gateway(caf::event_based_actor* self, const admin_routes_config& cfg) {
   auto backup = *cfg.backup_actor;
   auto timeout = cfg.backup_timeout;
+  auto default_dir = cfg.default_backup_dir;
   return {
-      [self, backup, timeout](backup_atom, const std::string& dir, const responder& r) {
+      [self, backup, timeout, default_dir](backup_atom, const std::string& requested,
+                                           const responder& r) {
+        auto dir = requested.empty() ? default_dir : requested;
         persistence::request_backup(self, backup, timeout, dir, [r, dir](auto result) {
           if (result) {
             r(http_response::json(201, render(*result, dir)));

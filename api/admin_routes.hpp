@@ -3,6 +3,7 @@
 // backup of the journal and the snapshot store (the backup actor does the copying).
 
 #include <chrono>
+#include <string>
 
 #include <caf/fwd.hpp>
 
@@ -13,6 +14,7 @@ namespace wfe::api {
 struct admin_routes_config {
   caf::actor_system* system = nullptr;
   caf::actor* backup_actor = nullptr;
+  std::string default_backup_dir;  // reported when the request names no directory
   std::chrono::milliseconds backup_timeout{20'000};
 };
 

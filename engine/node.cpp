@@ -188,7 +188,8 @@ int run_node(const node_settings& s, const char* version) {
   auto timeout = s.api.http.limits.request_timeout;
   runtime.supervise(
       api::add_node_routes(routes, {&runtime.system(), &membership, version, timeout}));
-  runtime.supervise(api::add_admin_routes(routes, {&runtime.system(), &backup, timeout}));
+  runtime.supervise(api::add_admin_routes(
+      routes, {&runtime.system(), &backup, s.persistence.backup_dir.string(), timeout}));
   servers srv;
   if (!start_servers(s, std::move(routes), metrics, srv)) {
     runtime.stop_all();

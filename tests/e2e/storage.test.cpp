@@ -112,7 +112,9 @@ TEST_CASE("backup while the node runs, wipe, restore: every event is back") {
   temp_dir backups;
   temp_dir logs;
   {
-    node n(dirs_of(data));
+    auto args = dirs_of(data);
+    args.push_back("-Dpekko.persistence.backup.dir=" + (data.path() / "default-backups").string());
+    node n(args);
     REQUIRE_MESSAGE(n.wait_started(), (n.proc().stdout_text() + n.proc().stderr_text()));
     // The CLI finds the stores locked and asks the node over HTTP.
     std::string out;
@@ -127,6 +129,12 @@ TEST_CASE("backup while the node runs, wipe, restore: every event is back") {
     REQUIRE(r);
     CHECK(r->status == 201);
     CHECK(json::parse(r->body).at("id") == 2);
+    auto to_default = http_request(n.http_port(), "POST", "/api/v1/admin/backup");
+    REQUIRE(to_default);
+    CHECK(to_default->status == 201);
+    CHECK(json::parse(to_default->body).at("dir") ==
+          json::value((data.path() / "default-backups").string()));
+    CHECK(std::filesystem::exists(data.path() / "default-backups" / "backups.txt"));
     auto bad = http_request(n.http_port(), "POST", "/api/v1/admin/backup", "{not json");
     REQUIRE(bad);
     CHECK(bad->status == 400);
