@@ -17,9 +17,12 @@ using backup_atom = caf::atom_constant<caf::atom("backup")>;
 
 unsigned status_of(persistence::errc code) {
   switch (code) {
-    case persistence::errc::invalid_argument: return 400;
-    case persistence::errc::unavailable: return 503;
-    default: return 500;
+    case persistence::errc::invalid_argument:
+      return 400;
+    case persistence::errc::unavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 

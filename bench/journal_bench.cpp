@@ -92,12 +92,18 @@ struct options {
 bool parse(int argc, char** argv, options& o) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--entities") o.entities = std::atoi(argv[i + 1]);
-    else if (a == "--events-per-entity") o.events_per_entity = std::stoull(argv[i + 1]);
-    else if (a == "--event-bytes") o.event_bytes = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
-    else if (a == "--dir") o.dir = argv[i + 1];
-    else if (a == "--scheduler-threads") o.scheduler_threads = std::atoi(argv[i + 1]);
-    else return false;
+    if (a == "--entities")
+      o.entities = std::atoi(argv[i + 1]);
+    else if (a == "--events-per-entity")
+      o.events_per_entity = std::stoull(argv[i + 1]);
+    else if (a == "--event-bytes")
+      o.event_bytes = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
+    else if (a == "--dir")
+      o.dir = argv[i + 1];
+    else if (a == "--scheduler-threads")
+      o.scheduler_threads = std::atoi(argv[i + 1]);
+    else
+      return false;
   }
   return o.entities > 0 && o.events_per_entity > 0 && o.event_bytes > 0;
 }
@@ -114,8 +120,7 @@ struct run_state {
 };
 
 // Drives one entity: M commands, each sent after the previous reply.
-void driver(caf::event_based_actor* self, caf::actor entity, int index, options o,
-            run_state* rs) {
+void driver(caf::event_based_actor* self, caf::actor entity, int index, options o, run_state* rs) {
   auto next = std::make_shared<std::function<void(std::uint64_t)>>();
   *next = [=](std::uint64_t n) {
     if (n == o.events_per_entity) {
@@ -159,8 +164,7 @@ void open_node(caf::actor_system& sys, const options& o, node& n) {
   auto j = rocksdb_journal::open({.dir = o.dir / "journal", .fsync = true}, n.metrics);
   auto s = rocksdb_snapshot_store::open({.dir = o.dir / "snapshots"});
   if (!j || !s) {
-    std::fprintf(stderr, "open failed: %s\n",
-                 (!j ? j.error() : s.error()).describe().c_str());
+    std::fprintf(stderr, "open failed: %s\n", (!j ? j.error() : s.error()).describe().c_str());
     std::exit(2);
   }
   n.journal = std::move(j).value();
@@ -192,14 +196,15 @@ write_figures write_phase(caf::actor_system& sys, node& n, const options& o) {
   eventsourced_config es{.snapshot_every = 0};
   std::vector<caf::actor> entities;
   for (int i = 0; i < o.entities; ++i) {
-    entities.push_back(spawn_eventsourced(sys, bench_model{},
-                                          persistence_id{shard_id{static_cast<std::uint32_t>(i % 8)},
-                                                         "bench-" + std::to_string(i)},
-                                          n.deps, es));
+    entities.push_back(spawn_eventsourced(
+        sys, bench_model{},
+        persistence_id{shard_id{static_cast<std::uint32_t>(i % 8)}, "bench-" + std::to_string(i)},
+        n.deps, es));
   }
   auto done = rs.finished.get_future();
   const auto start = clock_type::now();
-  for (int i = 0; i < o.entities; ++i) sys.spawn(driver, entities[static_cast<std::size_t>(i)], i, o, &rs);
+  for (int i = 0; i < o.entities; ++i)
+    sys.spawn(driver, entities[static_cast<std::size_t>(i)], i, o, &rs);
   while (done.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
     std::printf("progress: %lu events persisted, %.0f events/s so far\n",
                 static_cast<unsigned long>(rs.done_events.load()),
@@ -228,8 +233,9 @@ double direct_phase(node& n, const options& o) {
     std::vector<write_request> batch;
     for (int i = 0; i < o.entities; ++i) {
       persistence_id pid{shard_id{98}, "direct-" + std::to_string(i)};
-      batch.push_back(write_request{
-          pid, {event{static_cast<std::uint64_t>(r), "bench", std::string(o.event_bytes, 'x'), "w", 0}}});
+      batch.push_back(write_request{pid,
+                                    {event{static_cast<std::uint64_t>(r), "bench",
+                                           std::string(o.event_bytes, 'x'), "w", 0}}});
     }
     for (auto& res : n.journal->write_many(std::move(batch))) {
       if (!res) std::fprintf(stderr, "direct write failed: %s\n", res.error().describe().c_str());
@@ -264,8 +270,8 @@ double recovery_ms(caf::actor_system& sys, node& n, const options& o, bool with_
     events.push_back(event{s, "bench", std::string(o.event_bytes, 'x'), "w", 0});
   if (*n.journal->highest_sequence_nr(pid) == 0) (void)n.journal->write(pid, std::move(events));
   if (with_snapshot)
-    (void)n.snapshots->save(pid, snapshot{1000, 0, "bench.v1",
-                                          "1000 " + std::to_string(1000 * o.event_bytes)});
+    (void)n.snapshots->save(
+        pid, snapshot{1000, 0, "bench.v1", "1000 " + std::to_string(1000 * o.event_bytes)});
   eventsourced_config es{.snapshot_every = 0};
   std::vector<double> runs;
   for (int i = 0; i < 21; ++i) {
@@ -284,8 +290,9 @@ double recovery_ms(caf::actor_system& sys, node& n, const options& o, bool with_
 int main(int argc, char** argv) {
   options o;
   if (!parse(argc, argv, o)) {
-    std::fprintf(stderr,
-                 "usage: journal_bench --entities N --events-per-entity M --event-bytes B --dir D\n");
+    std::fprintf(
+        stderr,
+        "usage: journal_bench --entities N --events-per-entity M --event-bytes B --dir D\n");
     return 64;
   }
   std::filesystem::remove_all(o.dir);
@@ -294,16 +301,15 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   node n;
   open_node(sys, o, n);
-  std::printf("journal_bench: %d entities x %lu events of %u bytes, fsync on, dir %s\n",
-              o.entities, static_cast<unsigned long>(o.events_per_entity), o.event_bytes,
-              o.dir.c_str());
+  std::printf("journal_bench: %d entities x %lu events of %u bytes, fsync on, dir %s\n", o.entities,
+              static_cast<unsigned long>(o.events_per_entity), o.event_bytes, o.dir.c_str());
   auto w = write_phase(sys, n, o);
   std::printf("write: %.0f events/s, p50 %.3f ms, p99 %.3f ms, %.1f events per synced write\n",
               w.events_per_s, w.p50_ms, w.p99_ms, w.events_per_sync);
-  std::printf("breakdown: journal write_many (encode + RocksDB write + fsync) %.3f ms mean; "
-              "request received by the journal actor -> acknowledged %.3f ms mean\n",
-              mean_ms(n.registry, "journal_sync_seconds"),
-              mean_ms(n.registry, "journal_write_seconds"));
+  std::printf(
+      "breakdown: journal write_many (encode + RocksDB write + fsync) %.3f ms mean; "
+      "request received by the journal actor -> acknowledged %.3f ms mean\n",
+      mean_ms(n.registry, "journal_sync_seconds"), mean_ms(n.registry, "journal_write_seconds"));
   const double direct = direct_phase(n, o);
   const double replay = replay_phase(n, o);
   const double rec = recovery_ms(sys, n, o, false);
@@ -314,7 +320,8 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   std::printf(
       "{\"entities\":%d,\"events_per_entity\":%lu,\"event_bytes\":%u,\"events_per_s\":%.0f,"
-      "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"events_per_sync\":%.1f,\"journal_alone_events_per_s\":%.0f,\"replay_events_per_s\":%.0f,"
+      "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"events_per_sync\":%.1f,\"journal_alone_events_per_s\":%."
+      "0f,\"replay_events_per_s\":%.0f,"
       "\"recovery_1000_ms\":%.3f,\"recovery_1000_snapshot_ms\":%.3f}\n",
       o.entities, static_cast<unsigned long>(o.events_per_entity), o.event_bytes, w.events_per_s,
       w.p50_ms, w.p99_ms, w.events_per_sync, direct, replay, rec, rec_snap);

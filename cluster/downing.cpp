@@ -59,12 +59,13 @@ void keep_majority(const split_brain_resolver_settings& st, const sides& s, sbr_
       if (counted(*m, st.keep_majority_role) && (!lowest || m->node < lowest->node)) lowest = m;
     }
   }
-  bool keep_here = lowest && std::find(s.reachable.begin(), s.reachable.end(), lowest) !=
-                                 s.reachable.end();
+  bool keep_here =
+      lowest && std::find(s.reachable.begin(), s.reachable.end(), lowest) != s.reachable.end();
   r.decision = keep_here ? sbr_decision::down_unreachable : sbr_decision::down_reachable;
-  r.reason = "keep-majority: both sides have " + here + "; the side with the lowest address (" +
-             (lowest ? lowest->node.address.to_string() : std::string("none")) + ") is " +
-             (keep_here ? "this one, so it keeps running" : "the other one, so this side downs itself");
+  r.reason =
+      "keep-majority: both sides have " + here + "; the side with the lowest address (" +
+      (lowest ? lowest->node.address.to_string() : std::string("none")) + ") is " +
+      (keep_here ? "this one, so it keeps running" : "the other one, so this side downs itself");
 }
 
 void static_quorum(const split_brain_resolver_settings& st, const sides& s, std::size_t total,

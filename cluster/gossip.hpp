@@ -84,7 +84,8 @@ struct leader_action_result {
 // What the leader does once the gossip has converged: Joining/WeaklyUp -> Up (when
 // the minimum member counts are met), Leaving -> Exiting, unreachable Down/Exiting and
 // confirmed Exiting -> Removed. No version bump (the caller bumps when changed).
-leader_action_result leader_actions(const gossip& g, const std::set<unique_address>& exiting_confirmed,
+leader_action_result leader_actions(const gossip& g,
+                                    const std::set<unique_address>& exiting_confirmed,
                                     const leader_action_settings& s, std::int64_t now_ms);
 
 }  // namespace wfe::cluster

@@ -41,7 +41,8 @@ void become_up(cluster_view& v, const std::string& app_version) {
                   {{"type", "LeaderChanged"}, {"leader", v.self_address}}, "Leader changed");
 }
 
-caf::behavior membership_actor(caf::stateful_actor<membership_state>* self, const membership_config& cfg) {
+caf::behavior membership_actor(caf::stateful_actor<membership_state>* self,
+                               const membership_config& cfg) {
   auto& v = self->state.view;
   v.self_address = cfg.settings.self.to_string();
   v.self_uid = new_uid();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 namespace wfe::cluster {
 
@@ -202,22 +203,23 @@ void membership_core::join_tick(std::int64_t now_ms) {
   if (now_ms - last_init_join_ms_ < init_join_resend_ms) return;
   last_init_join_ms_ = now_ms;
   for (const auto& s : seeds_) {
-    if (s != cfg_.self.address) send(s, init_join{cfg_.self, cfg_.self.address.system, cfg_.config});
+    if (s != cfg_.self.address)
+      send(s, init_join{cfg_.self, cfg_.self.address.system, cfg_.config});
   }
 }
 
 void membership_core::handle(const init_join& m, std::int64_t) {
   const auto& system = cfg_.self.address.system;
   if (m.system_name != system) {
-    send(m.from.address, init_join_nack{cfg_.self, "actor system name mismatch: this cluster is \"" +
-                                                      system + "\", the joining node's is \"" +
-                                                      m.system_name + "\""});
+    send(m.from.address,
+         init_join_nack{cfg_.self, "actor system name mismatch: this cluster is \"" + system +
+                                       "\", the joining node's is \"" + m.system_name + "\""});
     return;
   }
   auto s = self_status();
-  bool can_take = phase_ == node_phase::member &&
-                  (s == member_status::joining || s == member_status::weakly_up ||
-                   s == member_status::up);
+  bool can_take =
+      phase_ == node_phase::member &&
+      (s == member_status::joining || s == member_status::weakly_up || s == member_status::up);
   if (!can_take) {
     send(m.from.address, init_join_nack{cfg_.self, ""});
     return;
@@ -466,7 +468,7 @@ void membership_core::reap_unreachable(std::int64_t now_ms) {
       fd.heartbeat(now_ms);
     }
     reach = fd.is_available(now_ms) ? reach.reachable(cfg_.self, node)
-                                     : reach.unreachable(cfg_.self, node);
+                                    : reach.unreachable(cfg_.self, node);
   }
   if (reach == latest_.reach) return;
   auto g = latest_;
@@ -491,8 +493,7 @@ void membership_core::leader_tick(std::int64_t now_ms) {
       if (phase_ != node_phase::member) return;
     }
   }
-  latest_ = prune_tombstones(std::move(latest_), now_ms,
-                             st.prune_gossip_tombstones_after.count());
+  latest_ = prune_tombstones(std::move(latest_), now_ms, st.prune_gossip_tombstones_after.count());
   if (!st.split_brain_resolver.enabled) return;
   auto report = sbr_.evaluate(latest_, cfg_.self, leader() == cfg_.self, now_ms);
   if (report.acts_now) apply_downing(report, now_ms);
@@ -601,7 +602,8 @@ cluster_view membership_core::view() const {
   v.self_roles = cfg_.roles;
   if (auto l = leader()) v.leader = l->address.to_string();
   for (const auto& m : latest_.members) v.members.push_back(to_info(m));
-  for (const auto& n : latest_.unreachable_members()) v.unreachable.push_back(n.address.to_string());
+  for (const auto& n : latest_.unreachable_members())
+    v.unreachable.push_back(n.address.to_string());
   return v;
 }
 

@@ -48,10 +48,10 @@ const char* to_string(event_kind k);
 
 struct cluster_event {
   event_kind kind = event_kind::member_joined;
-  member subject;                                     // the member concerned (not for leader)
-  member_status previous = member_status::joining;    // for member_removed
-  std::optional<unique_address> leader;               // for leader_changed
-  std::string reason;                                 // for join_refused
+  member subject;                                   // the member concerned (not for leader)
+  member_status previous = member_status::joining;  // for member_removed
+  std::optional<unique_address> leader;             // for leader_changed
+  std::string reason;                               // for join_refused
 };
 
 enum class node_phase { idle, joining_seeds, joining, member, removed, downed, join_refused };

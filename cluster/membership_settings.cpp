@@ -8,7 +8,8 @@ namespace wfe::cluster {
 
 namespace {
 
-constexpr std::string_view k_sbr_provider = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider";
+constexpr std::string_view k_sbr_provider =
+    "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider";
 constexpr milliseconds ms_min{1};
 constexpr milliseconds ms_max{86'400'000LL * 365};
 
@@ -83,8 +84,8 @@ void read_sbr(core::settings_reader& r, membership_settings& s) {
   auto& sbr = s.split_brain_resolver;
   s.downing_provider_class = r.string(key("downing-provider-class"));
   if (!s.downing_provider_class.empty() && s.downing_provider_class != k_sbr_provider) {
-    r.fail(key("downing-provider-class"),
-           "only \"" + std::string(k_sbr_provider) + "\" or \"\" (no automatic downing) is supported");
+    r.fail(key("downing-provider-class"), "only \"" + std::string(k_sbr_provider) +
+                                              "\" or \"\" (no automatic downing) is supported");
   }
   sbr.enabled = s.downing_provider_class == k_sbr_provider;
   auto strategy = r.one_of(key("split-brain-resolver.active-strategy"),

@@ -39,7 +39,7 @@ const char* to_string(reachability_status s) {
 }
 
 reachability reachability::from(std::vector<reachability_record> records,
-                                 std::map<unique_address, std::uint64_t> versions) {
+                                std::map<unique_address, std::uint64_t> versions) {
   reachability r;
   std::sort(records.begin(), records.end(), by_key);
   r.records_ = std::move(records);
@@ -48,7 +48,7 @@ reachability reachability::from(std::vector<reachability_record> records,
 }
 
 reachability reachability::change(const unique_address& observer, const unique_address& subject,
-                                   reachability_status s) const {
+                                  reachability_status s) const {
   assert(observer != subject);
   auto it = std::find_if(records_.begin(), records_.end(), [&](const auto& r) {
     return r.observer == observer && r.subject == subject;

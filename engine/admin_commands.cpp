@@ -69,8 +69,8 @@ int run_backup(const node_settings& s, const core::backup_command& cmd) {
                                                 s.persistence.snapshot_dir, dir);
   if (!r && r.error().code == persistence::errc::locked) return backup_through_node(s, dir);
   if (!r) {
-    std::cerr << "workflow-engine: backup to " << dir.string() << " failed: "
-              << r.error().describe() << "\n";
+    std::cerr << "workflow-engine: backup to " << dir.string()
+              << " failed: " << r.error().describe() << "\n";
     return r.error().code == persistence::errc::corruption ? exit_storage : exit_failure;
   }
   std::cout << "backup written to " << dir.string() << ":\n";
@@ -83,8 +83,8 @@ int run_restore(const node_settings& s, const core::restore_command& cmd) {
                                    s.persistence.snapshot_dir, cmd.force};
   auto r = persistence::restore_backup(req);
   if (!r) {
-    std::cerr << "workflow-engine: restore from " << cmd.from.string() << " failed: "
-              << r.error().describe();
+    std::cerr << "workflow-engine: restore from " << cmd.from.string()
+              << " failed: " << r.error().describe();
     if (r.error().code == persistence::errc::not_empty) {
       std::cerr << " (use --force to replace the existing data)";
     } else if (r.error().code == persistence::errc::locked) {

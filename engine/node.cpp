@@ -64,7 +64,8 @@ bool open_storage(const persistence::persistence_settings& s, prometheus::Regist
     return false;
   }
   out.journal = std::move(*journal);
-  auto snapshots = persistence::rocksdb_snapshot_store::open(s.snapshot_store_config(), out.metrics);
+  auto snapshots =
+      persistence::rocksdb_snapshot_store::open(s.snapshot_store_config(), out.metrics);
   if (!snapshots) {
     log->error("cannot open the snapshot store at {}: {}", s.snapshot_dir.string(),
                snapshots.error().describe());
@@ -117,8 +118,8 @@ void add_shutdown_tasks(core::coordinated_shutdown& shutdown, servers& srv,
 caf::actor spawn_storage_actors(core::actor_runtime& runtime, const storage& st,
                                 const persistence::persistence_settings& s) {
   auto& sys = runtime.system();
-  runtime.supervise(persistence::spawn_journal_actor(sys, {st.journal, nullptr, st.metrics},
-                                                     s.journal_actor()));
+  runtime.supervise(
+      persistence::spawn_journal_actor(sys, {st.journal, nullptr, st.metrics}, s.journal_actor()));
   runtime.supervise(persistence::spawn_snapshot_store_actor(sys, st.snapshots));
   auto backup = persistence::spawn_backup_actor(sys, {st.journal, st.snapshots, s.backup_dir});
   runtime.supervise(backup);
@@ -147,14 +148,14 @@ bool start_servers(const node_settings& s, api::router api_routes,
 
 void log_started(const node_settings& s, std::uint16_t transport_port, const servers& srv,
                  const char* version) {
-  core::log_event(*core::logger("core"), spdlog::level::info, "NODE_STARTED",
-                  {{"self", s.cluster.self.to_string()},
-                   {"transport", s.cluster.bind_hostname + ":" + std::to_string(transport_port)},
-                   {"http", s.api.http.interface + ":" + std::to_string(srv.api->bound_port())},
-                   {"metrics",
-                    s.api.metrics.interface + ":" + std::to_string(srv.metrics->bound_port())},
-                   {"version", version}},
-                  "workflow-engine node started");
+  core::log_event(
+      *core::logger("core"), spdlog::level::info, "NODE_STARTED",
+      {{"self", s.cluster.self.to_string()},
+       {"transport", s.cluster.bind_hostname + ":" + std::to_string(transport_port)},
+       {"http", s.api.http.interface + ":" + std::to_string(srv.api->bound_port())},
+       {"metrics", s.api.metrics.interface + ":" + std::to_string(srv.metrics->bound_port())},
+       {"version", version}},
+      "workflow-engine node started");
 }
 
 }  // namespace

@@ -124,7 +124,8 @@ bool non_empty(const fs::path& dir) {
 
 result<done> check_target(const fs::path& dir, bool force) {
   if (locked_by_other_process(dir))
-    return as_failure(errc::locked, dir.string() + " is in use by a running process; stop the node first");
+    return as_failure(errc::locked,
+                      dir.string() + " is in use by a running process; stop the node first");
   if (non_empty(dir) && !force)
     return as_failure(errc::not_empty, dir.string() + " is not empty; use --force to replace it");
   return done{};
@@ -137,19 +138,22 @@ result<done> restore_one(rocksdb::BackupEngineReadOnly& engine, std::uint32_t id
   std::error_code ec;
   fs::remove_all(staging, ec);
   fs::create_directories(staging.parent_path(), ec);
-  auto s = engine.RestoreDBFromBackup(rocksdb::RestoreOptions(), id, staging.string(),
-                                      staging.string());
+  auto s =
+      engine.RestoreDBFromBackup(rocksdb::RestoreOptions(), id, staging.string(), staging.string());
   if (!s.ok()) return core::unexpected<error>{from_status(s, "restore into " + staging.string())};
   fs::remove_all(dir, ec);
   if (!ec) fs::create_directories(dir.parent_path(), ec);
   if (!ec) fs::rename(staging, dir, ec);
-  if (ec) return as_failure(errc::io_error, "moving restored store to " + dir.string() + ": " + ec.message());
+  if (ec)
+    return as_failure(errc::io_error,
+                      "moving restored store to " + dir.string() + ": " + ec.message());
   return done{};
 }
 
 result<backup_info> select(const std::vector<backup_info>& pairs, std::optional<std::uint32_t> id,
                            const fs::path& backup_dir) {
-  if (pairs.empty()) return as_failure(errc::invalid_argument, "no backups in " + backup_dir.string());
+  if (pairs.empty())
+    return as_failure(errc::invalid_argument, "no backups in " + backup_dir.string());
   if (!id) return pairs.back();
   for (const auto& b : pairs) {
     if (b.id == *id) return b;
@@ -166,7 +170,8 @@ result<backup_info> create_backup(rocksdb::DB& journal_db, rocksdb::DB& snapshot
   std::scoped_lock lock(one_at_a_time);
   std::error_code ec;
   fs::create_directories(backup_dir, ec);
-  if (ec) return as_failure(errc::io_error, "cannot create " + backup_dir.string() + ": " + ec.message());
+  if (ec)
+    return as_failure(errc::io_error, "cannot create " + backup_dir.string() + ": " + ec.message());
   auto pairs = read_manifest(backup_dir);
   if (!pairs) return core::unexpected<error>{pairs.error()};
   auto snapshots = open_engine<rocksdb::BackupEngine>(backup_dir / "snapshots");
@@ -215,8 +220,7 @@ result<backup_info> create_backup_from_dirs(const fs::path& journal_dir,
   }
   auto journal = rocksdb_journal::open(rocksdb_journal_config{.dir = journal_dir});
   if (!journal) return core::unexpected<error>{journal.error()};
-  auto snapshots =
-      rocksdb_snapshot_store::open(rocksdb_snapshot_store_config{.dir = snapshot_dir});
+  auto snapshots = rocksdb_snapshot_store::open(rocksdb_snapshot_store_config{.dir = snapshot_dir});
   if (!snapshots) return core::unexpected<error>{snapshots.error()};
   return create_backup(**journal, **snapshots, backup_dir);
 }
@@ -248,9 +252,11 @@ result<backup_info> restore_backup(const restore_request& r) try {
   if (!snapshots) return core::unexpected<error>{snapshots.error()};
   // Verify both (every file's checksum) before touching the target directories.
   if (auto s = (*journal)->VerifyBackup(chosen->journal_backup_id, true); !s.ok())
-    return core::unexpected<error>{from_status(s, "verifying journal backup " + std::to_string(chosen->id))};
+    return core::unexpected<error>{
+        from_status(s, "verifying journal backup " + std::to_string(chosen->id))};
   if (auto s = (*snapshots)->VerifyBackup(chosen->snapshots_backup_id, true); !s.ok())
-    return core::unexpected<error>{from_status(s, "verifying snapshot backup " + std::to_string(chosen->id))};
+    return core::unexpected<error>{
+        from_status(s, "verifying snapshot backup " + std::to_string(chosen->id))};
   if (auto ok = restore_one(**snapshots, chosen->snapshots_backup_id, r.snapshot_dir); !ok)
     return core::unexpected<error>{ok.error()};
   if (auto ok = restore_one(**journal, chosen->journal_backup_id, r.journal_dir); !ok)

@@ -41,8 +41,8 @@ struct backup_info {
   std::uint32_t id = 0;  // the pair's id (what restore takes)
   std::uint32_t journal_backup_id = 0;
   std::uint32_t snapshots_backup_id = 0;
-  std::int64_t timestamp_s = 0;  // when the backup finished (Unix time)
-  std::uint64_t journal_size_bytes = 0;    // files of this backup, shared ones included
+  std::int64_t timestamp_s = 0;          // when the backup finished (Unix time)
+  std::uint64_t journal_size_bytes = 0;  // files of this backup, shared ones included
   std::uint64_t snapshots_size_bytes = 0;
   std::uint32_t journal_files = 0;
   std::uint32_t snapshots_files = 0;
@@ -65,7 +65,8 @@ struct backup_info {
                                                           const std::filesystem::path& backup_dir);
 
 // Every backup pair in `backup_dir`, oldest first.
-[[nodiscard]] result<std::vector<backup_info>> list_backups(const std::filesystem::path& backup_dir);
+[[nodiscard]] result<std::vector<backup_info>> list_backups(
+    const std::filesystem::path& backup_dir);
 
 struct restore_request {
   std::filesystem::path backup_dir;

@@ -31,7 +31,9 @@ namespace {
 
 constexpr int k_pids = 4;
 
-persistence_id pid_of(int i) { return persistence_id{shard_id{static_cast<std::uint32_t>(i % 2)}, "e-" + std::to_string(i)}; }
+persistence_id pid_of(int i) {
+  return persistence_id{shard_id{static_cast<std::uint32_t>(i % 2)}, "e-" + std::to_string(i)};
+}
 
 event make_event(std::uint64_t seq, std::size_t bytes = 100) {
   return event{seq, "e", std::string(bytes, static_cast<char>('a' + seq % 26)), "w", 0};
@@ -77,7 +79,8 @@ void write_n(journal& j, const persistence_id& pid, std::uint64_t from, std::uin
              std::size_t bytes = 100) {
   for (std::uint64_t seq = from; seq < from + n; seq += 100) {
     std::vector<event> batch;
-    for (auto s = seq; s < std::min(from + n, seq + 100); ++s) batch.push_back(make_event(s, bytes));
+    for (auto s = seq; s < std::min(from + n, seq + 100); ++s)
+      batch.push_back(make_event(s, bytes));
     REQUIRE(j.write(pid, std::move(batch)).has_value());
   }
 }
@@ -98,7 +101,8 @@ TEST_CASE("a backup taken while writing restores every event acknowledged before
   for (int i = 0; i < k_pids; ++i) {
     writers.emplace_back([&, i] {
       for (std::uint64_t seq = 1; !stop; ++seq) {
-        auto r = write_blocking(sys, journal_actor, 10s, write_request{pid_of(i), {make_event(seq)}});
+        auto r =
+            write_blocking(sys, journal_actor, 10s, write_request{pid_of(i), {make_event(seq)}});
         if (!r) break;  // checked below: the highest would fall short of `before`
         acked[i] = seq;
       }

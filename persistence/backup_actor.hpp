@@ -15,7 +15,7 @@
 namespace wfe::persistence {
 
 struct backup_actor_deps {
-  std::shared_ptr<rocksdb_journal> journal;          // open for the node's lifetime
+  std::shared_ptr<rocksdb_journal> journal;           // open for the node's lifetime
   std::shared_ptr<rocksdb_snapshot_store> snapshots;  // idem
   std::filesystem::path default_dir;                  // pekko.persistence.backup.dir
 };

@@ -43,21 +43,21 @@ void log_recovery_failed(const persistence_id& pid, const error& e) {
 
 void log_snapshot_skipped(const persistence_id& pid, std::uint64_t seq, const std::string& why) {
   core::logger("persistence")
-      ->warn("snapshot of {} at sequence nr {} not used ({}); falling back to an older snapshot "
-             "or a full replay",
-             pid.describe(), seq, why);
+      ->warn(
+          "snapshot of {} at sequence nr {} not used ({}); falling back to an older snapshot "
+          "or a full replay",
+          pid.describe(), seq, why);
 }
 
 void log_snapshot_failed(const persistence_id& pid, std::uint64_t seq, const error& e) {
   core::logger("persistence")
-      ->warn("snapshot of {} at sequence nr {} (or its event deletion) failed: {}",
-             pid.describe(), seq, e.describe());
+      ->warn("snapshot of {} at sequence nr {} (or its event deletion) failed: {}", pid.describe(),
+             seq, e.describe());
 }
 
 void log_persist_failed(const persistence_id& pid, const error& e) {
   core::logger("persistence")
-      ->error("persisting events of {} failed, the entity stops: {}", pid.describe(),
-              e.describe());
+      ->error("persisting events of {} failed, the entity stops: {}", pid.describe(), e.describe());
 }
 
 }  // namespace wfe::persistence::detail

@@ -158,8 +158,8 @@ class eventsourced_actor : public caf::event_based_actor {
     const auto ts = detail::now_ms();
     for (std::size_t i = 0; i < events.size(); ++i) {
       auto enc = model_.encode_event(events[i]);
-      request.events.push_back(event{seq_ + 1 + i, std::move(enc.manifest),
-                                     std::move(enc.payload), writer_id_, ts});
+      request.events.push_back(
+          event{seq_ + 1 + i, std::move(enc.manifest), std::move(enc.payload), writer_id_, ts});
     }
     persisting_ = true;
     auto evs = std::make_shared<std::vector<event_type>>(std::move(events));
@@ -272,18 +272,17 @@ class eventsourced_actor : public caf::event_based_actor {
   }
 
   void read_highest() {
-    request_highest(this, deps_.journal, cfg_.request_timeout, pid_,
-                    [this](result<std::uint64_t> r) {
-                      if (!r) return fail_recovery(r.error());
-                      if (*r < seq_) {
-                        return fail_recovery(error{
-                            errc::corruption,
-                            "snapshot at sequence nr " + std::to_string(seq_) +
-                                " is ahead of the journal's highest " + std::to_string(*r)});
-                      }
-                      highest_ = *r;
-                      replay_next();
-                    });
+    request_highest(
+        this, deps_.journal, cfg_.request_timeout, pid_, [this](result<std::uint64_t> r) {
+          if (!r) return fail_recovery(r.error());
+          if (*r < seq_) {
+            return fail_recovery(error{
+                errc::corruption, "snapshot at sequence nr " + std::to_string(seq_) +
+                                      " is ahead of the journal's highest " + std::to_string(*r)});
+          }
+          highest_ = *r;
+          replay_next();
+        });
   }
 
   void replay_next() {
@@ -305,9 +304,9 @@ class eventsourced_actor : public caf::event_based_actor {
     }
     for (const auto& e : *r) {
       if (e.sequence_nr != seq_ + 1) {
-        return fail_recovery(error{errc::corruption,
-                                   "expected sequence nr " + std::to_string(seq_ + 1) +
-                                       ", the journal replayed " + std::to_string(e.sequence_nr)});
+        return fail_recovery(
+            error{errc::corruption, "expected sequence nr " + std::to_string(seq_ + 1) +
+                                        ", the journal replayed " + std::to_string(e.sequence_nr)});
       }
       auto decoded = model_.decode_event(e);
       if (!decoded) return fail_recovery(decoded.error());
@@ -338,8 +337,8 @@ class eventsourced_actor : public caf::event_based_actor {
   eventsourced_config cfg_;
   state_type state_;
   std::string writer_id_;
-  std::uint64_t seq_ = 0;      // last event applied to state_
-  std::uint64_t highest_ = 0;  // the journal's highest at recovery
+  std::uint64_t seq_ = 0;                // last event applied to state_
+  std::uint64_t highest_ = 0;            // the journal's highest at recovery
   std::uint64_t snapshot_seq_ = 0;       // snapshot recovery started from (0: none)
   std::uint64_t last_snapshot_seq_ = 0;  // newest snapshot saved or loaded
   bool recovering_ = true;

@@ -42,9 +42,9 @@ journal_metrics::journal_metrics(prometheus::Registry* registry) {
                 exponential(50e-6, 2, 16));
   corruptions_ = counter(r, "journal_corruptions_total", "Corruption detected in the journal");
   // 100 us .. ~100 s: an entity with a snapshot recovers in well under a millisecond.
-  recovery_seconds_ =
-      histogram(r, "journal_recovery_seconds",
-                "Recovery of one entity: snapshot load plus event replay", exponential(1e-4, 2, 21));
+  recovery_seconds_ = histogram(r, "journal_recovery_seconds",
+                                "Recovery of one entity: snapshot load plus event replay",
+                                exponential(1e-4, 2, 21));
   snapshots_ = counter(r, "journal_snapshots_total", "Snapshots saved by entities");
   snapshot_load_failures_ =
       counter(r, "journal_snapshot_load_failures_total",

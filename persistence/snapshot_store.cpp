@@ -79,7 +79,8 @@ struct rocksdb_snapshot_store::impl {
       if (key && key->pid == pid) out.push_back(key->sequence_nr);
     }
     if (!it->status().ok())
-      return as_failure(internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
+      return as_failure(
+          internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
     return out;
   }
 
@@ -106,7 +107,8 @@ struct rocksdb_snapshot_store::impl {
     if (!it->status().ok()) {
       // An unreadable block: report it; the entity falls back to a full replay.
       if (metrics) metrics->snapshot_load_failure();
-      return as_failure(internal::from_status(it->status(), "loading snapshot of " + pid.describe()));
+      return as_failure(
+          internal::from_status(it->status(), "loading snapshot of " + pid.describe()));
     }
     return std::optional<snapshot>{};
   }
@@ -154,8 +156,8 @@ result<done> check_format(rocksdb_snapshot_store::impl& p) {
     s = p.db->Put(p.write_options, p.handles[0], std::string(k_format_key),
                   std::string(k_format_version));
   } else if (s.ok() && value != k_format_version) {
-    return fail(errc::corruption, "snapshot store " + p.cfg.dir.string() +
-                                      " has format version '" + value + "'");
+    return fail(errc::corruption,
+                "snapshot store " + p.cfg.dir.string() + " has format version '" + value + "'");
   }
   if (!s.ok()) return as_failure(internal::from_status(s, "format of " + p.cfg.dir.string()));
   return done{};
@@ -226,7 +228,8 @@ result<done> rocksdb_snapshot_store::delete_to(const persistence_id& pid,
   batch.DeleteRange(impl_->cf, internal::encode_event_key(pid, 0),
                     internal::encode_event_key(pid, to_sequence_nr) + '\0');
   auto s = impl_->db->Write(impl_->write_options, &batch);
-  if (!s.ok()) return as_failure(internal::from_status(s, "deleting snapshots of " + pid.describe()));
+  if (!s.ok())
+    return as_failure(internal::from_status(s, "deleting snapshots of " + pid.describe()));
   return done{};
 } catch (const std::exception& e) {
   return fail(errc::internal, "deleting snapshots of " + pid.describe() + ": " + e.what());
@@ -234,8 +237,8 @@ result<done> rocksdb_snapshot_store::delete_to(const persistence_id& pid,
 
 result<done> rocksdb_snapshot_store::put_raw_for_test(const persistence_id& pid, std::uint64_t seq,
                                                       const std::string& bytes) {
-  auto s = impl_->db->Put(impl_->write_options, impl_->cf, internal::encode_event_key(pid, seq),
-                          bytes);
+  auto s =
+      impl_->db->Put(impl_->write_options, impl_->cf, internal::encode_event_key(pid, seq), bytes);
   if (!s.ok()) return as_failure(internal::from_status(s, "raw put"));
   return done{};
 }

@@ -85,9 +85,10 @@ result<std::uint64_t> snapshot_save_blocking(caf::actor_system& sys, const caf::
 }
 
 result<std::optional<snapshot>> snapshot_load_blocking(caf::actor_system& sys,
-                                                      const caf::actor& store_actor,
-                                                      timeout_ms timeout, const persistence_id& pid,
-                                                      std::uint64_t max_sequence_nr) {
+                                                       const caf::actor& store_actor,
+                                                       timeout_ms timeout,
+                                                       const persistence_id& pid,
+                                                       std::uint64_t max_sequence_nr) {
   caf::scoped_actor self{sys};
   load_result out = fail(errc::unavailable, "no answer");
   self->request(store_actor, timeout, snapshot_load_atom::value, pid, max_sequence_nr)

@@ -41,8 +41,10 @@ void request_snapshot_load(caf::event_based_actor* self, const caf::actor& store
                                                            timeout_ms timeout,
                                                            const persistence_id& pid, snapshot s);
 
-[[nodiscard]] result<std::optional<snapshot>> snapshot_load_blocking(
-    caf::actor_system& sys, const caf::actor& store_actor, timeout_ms timeout,
-    const persistence_id& pid, std::uint64_t max_sequence_nr);
+[[nodiscard]] result<std::optional<snapshot>> snapshot_load_blocking(caf::actor_system& sys,
+                                                                     const caf::actor& store_actor,
+                                                                     timeout_ms timeout,
+                                                                     const persistence_id& pid,
+                                                                     std::uint64_t max_sequence_nr);
 
 }  // namespace wfe::persistence

@@ -23,19 +23,19 @@ class Registry;
 namespace wfe::api {
 
 struct http_limits {
-  std::size_t max_connections = 1024;            // more are accepted and closed at once
-  std::size_t max_uri_bytes = 2048;              // longer request target -> 414
-  std::size_t max_header_bytes = 8192;           // larger header block -> 431
-  std::uint64_t max_body_bytes = 8ull << 20;     // larger body -> 413
+  std::size_t max_connections = 1024;                     // more are accepted and closed at once
+  std::size_t max_uri_bytes = 2048;                       // longer request target -> 414
+  std::size_t max_header_bytes = 8192;                    // larger header block -> 431
+  std::uint64_t max_body_bytes = 8ull << 20;              // larger body -> 413
   std::chrono::milliseconds header_read_timeout{10'000};  // first byte to end of headers
   std::chrono::milliseconds idle_timeout{60'000};         // keep-alive connection idle
   std::chrono::milliseconds request_timeout{20'000};      // handler must answer -> else 503
 };
 
 struct http_server_config {
-  std::string name = "http";     // metrics label `server` and log context
+  std::string name = "http";  // metrics label `server` and log context
   std::string interface = "0.0.0.0";
-  std::uint16_t port = 8080;     // 0 = pick a free port (see bound_port())
+  std::uint16_t port = 8080;  // 0 = pick a free port (see bound_port())
   std::size_t io_threads = 1;
   http_limits limits;
 };

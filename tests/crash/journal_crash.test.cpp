@@ -68,8 +68,12 @@ writer_run run_and_kill(const std::string& dir, std::chrono::milliseconds kill_a
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   std::string exe = WFE_CRASH_WRITER;
   std::string pids = std::to_string(k_pids);
-  char* args[] = {exe.data(), const_cast<char*>("--dir"), const_cast<char*>(dir.c_str()),
-                  const_cast<char*>("--pids"), pids.data(), nullptr};
+  char* args[] = {exe.data(),
+                  const_cast<char*>("--dir"),
+                  const_cast<char*>(dir.c_str()),
+                  const_cast<char*>("--pids"),
+                  pids.data(),
+                  nullptr};
   pid_t child = 0;
   REQUIRE(posix_spawn(&child, exe.c_str(), &actions, nullptr, args, environ) == 0);
   posix_spawn_file_actions_destroy(&actions);
@@ -86,10 +90,12 @@ writer_run run_and_kill(const std::string& dir, std::chrono::milliseconds kill_a
       killed = true;
     }
     pollfd p{out[0], POLLIN, 0};
-    const int wait_ms = killed || deadline == std::chrono::steady_clock::time_point::max()
-                            ? 1000
-                            : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                   deadline - now).count()) + 1;
+    const int wait_ms =
+        killed || deadline == std::chrono::steady_clock::time_point::max()
+            ? 1000
+            : static_cast<int>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
+                  1;
     if (::poll(&p, 1, wait_ms) <= 0) continue;
     const auto n = ::read(out[0], chunk, sizeof chunk);
     if (n <= 0) break;  // EOF: the writer is dead and everything it printed is read
