@@ -25,75 +25,7 @@ std::string incompatibility(const join_config& ours, const join_config& theirs) 
   return out;
 }
 
-std::optional<event_kind> event_for(member_status s) {
-  switch (s) {
-    case member_status::joining:
-      return event_kind::member_joined;
-    case member_status::weakly_up:
-      return event_kind::member_weakly_up;
-    case member_status::up:
-      return event_kind::member_up;
-    case member_status::leaving:
-      return event_kind::member_left;
-    case member_status::exiting:
-      return event_kind::member_exited;
-    case member_status::down:
-      return event_kind::member_downed;
-    case member_status::removed:
-      return event_kind::member_removed;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
-
-const char* to_string(event_kind k) {
-  switch (k) {
-    case event_kind::member_joined:
-      return "MemberJoined";
-    case event_kind::member_weakly_up:
-      return "MemberWeaklyUp";
-    case event_kind::member_up:
-      return "MemberUp";
-    case event_kind::member_left:
-      return "MemberLeft";
-    case event_kind::member_exited:
-      return "MemberExited";
-    case event_kind::member_downed:
-      return "MemberDowned";
-    case event_kind::member_removed:
-      return "MemberRemoved";
-    case event_kind::unreachable_member:
-      return "UnreachableMember";
-    case event_kind::reachable_member:
-      return "ReachableMember";
-    case event_kind::leader_changed:
-      return "LeaderChanged";
-    case event_kind::join_refused:
-      return "JoinRefused";
-  }
-  return "Unknown";
-}
-
-const char* to_string(node_phase p) {
-  switch (p) {
-    case node_phase::idle:
-      return "idle";
-    case node_phase::joining_seeds:
-      return "joining-seeds";
-    case node_phase::joining:
-      return "joining";
-    case node_phase::member:
-      return "member";
-    case node_phase::removed:
-      return "removed";
-    case node_phase::downed:
-      return "downed";
-    case node_phase::join_refused:
-      return "join-refused";
-  }
-  return "unknown";
-}
 
 membership_core::membership_core(membership_core_config cfg)
     : cfg_(std::move(cfg)), sbr_(cfg_.settings.split_brain_resolver), rng_(cfg_.rng_seed) {
@@ -312,9 +244,7 @@ void membership_core::down(const core::address& address, std::int64_t now_ms) {
   const auto* m = latest_.find_by_address(address);
   if (!m || m->status == member_status::down) return;
   auto node = m->node;
-  auto g = bump(with_status(latest_, node, member_status::down), cfg_.self);
-  g.seen.insert(node);  // a Down member does not hold back convergence
-  update(std::move(g), now_ms);
+  update(bump(with_status(latest_, node, member_status::down), cfg_.self), now_ms);
   for (const auto& peer : gossip_candidates()) gossip_to(peer);
 }
 
@@ -356,6 +286,8 @@ void membership_core::handle(const gossip_envelope& m, std::int64_t now_ms) {
     case clock_order::same:
       next = latest_;
       next.seen.insert(m.state.seen.begin(), m.state.seen.end());
+      next.seen.insert(cfg_.self);
+      talk_back = next.seen != m.state.seen;  // they lack some of what we know was seen
       break;
     case clock_order::before:
       next = latest_;
@@ -363,6 +295,7 @@ void membership_core::handle(const gossip_envelope& m, std::int64_t now_ms) {
       break;
     case clock_order::after:
       next = m.state;
+      talk_back = !m.state.seen_by_node(cfg_.self);  // so the sender learns we saw it
       break;
     case clock_order::concurrent:
       next = merge(latest_, m.state);
@@ -371,17 +304,20 @@ void membership_core::handle(const gossip_envelope& m, std::int64_t now_ms) {
   }
   next.seen.insert(cfg_.self);
   update(std::move(next), now_ms);
-  if (talk_back && phase_ == node_phase::member) gossip_to(m.from);
+  // Even a node that just learnt it is Down answers: its sender waits for that.
+  if (talk_back) gossip_to(m.from);
 }
 
 void membership_core::handle(const gossip_status& m, std::int64_t) {
   if (m.to != cfg_.self || phase_ != node_phase::member || !latest_.has_member(m.from)) return;
   switch (m.version.compare(latest_.version)) {
-    case clock_order::same:
+    case clock_order::same: {
       for (const auto& n : m.seen) {
         if (latest_.has_member(n)) latest_.seen.insert(n);
       }
+      if (latest_.seen != m.seen) status_to(m.from);  // one reply: then both know as much
       break;
+    }
     case clock_order::after:
       status_to(m.from);  // theirs is newer: they answer our status with their gossip
       break;
@@ -486,34 +422,58 @@ void membership_core::leader_tick(std::int64_t now_ms) {
     leader_action_settings las{st.min_nr_of_members, st.min_nr_of_members_per_role};
     auto r = leader_actions(latest_, exiting_confirmed_, las, now_ms);
     if (r.changed) {
+      auto peers = gossip_candidates();
       update(bump(std::move(r.next), cfg_.self), now_ms);
-      for (const auto& n : r.removed) {
-        if (n != cfg_.self) gossip_to(n);  // they left the gossip: tell them directly
-      }
+      // Spread the step now (bounded by the member count) and tell removed members
+      // directly: they are no longer in the gossip.
+      for (const auto& p : peers) gossip_to(p);
       if (phase_ != node_phase::member) return;
     }
   }
+  if (self_down_pending_since_ms_) {
+    bool all_seen = std::all_of(self_down_side_.begin(), self_down_side_.end(), [&](const auto& n) {
+      return n == cfg_.self || !latest_.has_member(n) || latest_.seen_by_node(n);
+    });
+    if (all_seen || now_ms - *self_down_pending_since_ms_ >= 3 * st.gossip_interval.count()) {
+      finish_self_down(now_ms);
+      return;
+    }
+  }
   latest_ = prune_tombstones(std::move(latest_), now_ms, st.prune_gossip_tombstones_after.count());
-  if (!st.split_brain_resolver.enabled) return;
+  if (!st.split_brain_resolver.enabled || self_down_pending_since_ms_) return;
   auto report = sbr_.evaluate(latest_, cfg_.self, leader() == cfg_.self, now_ms);
   if (report.acts_now) apply_downing(report, now_ms);
 }
 
 void membership_core::apply_downing(const sbr_report& r, std::int64_t now_ms) {
   auto g = latest_;
+  bool downs_self = false;
   for (const auto& n : r.nodes_to_down) {
     const auto* m = g.find(n);
-    if (!m || m->status == member_status::down) continue;
+    if (n == cfg_.self) downs_self = true;
+    if (n == cfg_.self || !m || m->status == member_status::down) continue;
     g = with_status(std::move(g), n, member_status::down);
-    g.seen.insert(n);
   }
-  if (g.members == latest_.members) return;
-  auto seen = g.seen;
-  g = bump(std::move(g), cfg_.self);
-  g.seen.insert(seen.begin(), seen.end());
+  if (downs_self) {
+    // Down ourselves last: a leader that stopped at once could take the news with it
+    // and leave its side to decide again without it.
+    self_down_pending_since_ms_ = now_ms;
+    self_down_side_ = r.nodes_to_down;
+  }
+  if (g.members == latest_.members) {
+    if (downs_self) finish_self_down(now_ms);
+    return;
+  }
   auto peers = gossip_candidates();
-  update(std::move(g), now_ms);
-  // Tell this side now: a side that downs itself must hear it before its leader stops.
+  update(bump(std::move(g), cfg_.self), now_ms);
+  for (const auto& p : peers) gossip_to(p);
+  if (downs_self && peers.empty()) finish_self_down(now_ms);
+}
+
+void membership_core::finish_self_down(std::int64_t now_ms) {
+  self_down_pending_since_ms_.reset();
+  auto peers = gossip_candidates();
+  update(bump(with_status(latest_, cfg_.self, member_status::down), cfg_.self), now_ms);
   for (const auto& p : peers) gossip_to(p);
 }
 
@@ -533,41 +493,11 @@ void membership_core::update(gossip next, std::int64_t /*now_ms*/) {
   if (me && me->status == member_status::exiting) {
     const auto* old = before.find(cfg_.self);
     if (!old || old->status != member_status::exiting) {
-      // Seen Exiting: confirm so the leader removes us without the failure detector.
+      // Seen Exiting: confirm so the leader removes us without the failure detector
+      // (ourselves included, when we are that leader).
+      exiting_confirmed_.insert(cfg_.self);
       for (const auto& p : gossip_candidates()) send(p.address, exiting_confirmed{cfg_.self});
     }
-  }
-}
-
-void membership_core::emit_member_events(const gossip& before, const gossip& after) {
-  for (const auto& m : after.members) {
-    const auto* old = before.find(m.node);
-    if (old && old->status == m.status) continue;
-    if (auto k = event_for(m.status)) emit(*k, m);
-  }
-  for (const auto& m : before.members) {
-    if (after.has_member(m.node)) continue;
-    auto removed = m;
-    removed.status = member_status::removed;
-    emit(event_kind::member_removed, removed);
-    events_.back().previous = m.status;
-  }
-  auto was = before.unreachable_members();
-  auto now = after.unreachable_members();
-  for (const auto& n : now) {
-    if (!was.contains(n)) emit(event_kind::unreachable_member, *after.find(n));
-  }
-  for (const auto& n : was) {
-    if (!now.contains(n) && after.has_member(n)) emit(event_kind::reachable_member, *after.find(n));
-  }
-  auto leader = after.has_member(cfg_.self) ? after.leader(cfg_.self) : std::nullopt;
-  if (leader != last_leader_) {
-    last_leader_ = leader;
-    cluster_event e;
-    e.kind = event_kind::leader_changed;
-    e.leader = leader;
-    if (leader) e.subject = *after.find(*leader);
-    events_.push_back(std::move(e));
   }
 }
 

@@ -116,6 +116,7 @@ class membership_core {
   void gossip_tick(std::int64_t now_ms);
   void leader_tick(std::int64_t now_ms);
   void apply_downing(const sbr_report& r, std::int64_t now_ms);
+  void finish_self_down(std::int64_t now_ms);
 
   // Installs a new local gossip, emitting events for the differences.
   void update(gossip next, std::int64_t now_ms);
@@ -142,6 +143,9 @@ class membership_core {
   std::map<unique_address, std::int64_t> first_heartbeat_sent_ms_;
   std::uint64_t heartbeat_seq_ = 0;
   std::set<unique_address> exiting_confirmed_;
+  // This side downs itself: the others first, self once they have seen it (bounded).
+  std::optional<std::int64_t> self_down_pending_since_ms_;
+  std::vector<unique_address> self_down_side_;
 
   std::int64_t next_heartbeat_ms_ = 0;
   std::int64_t next_gossip_ms_ = 0;

@@ -1,6 +1,5 @@
-# Membership protocol (pure core: gossip, failure detection, downing). Included from
-# cluster/CMakeLists.txt: add ${WFE_MEMBERSHIP_SOURCES} to wfe_cluster and
-# ${WFE_MEMBERSHIP_TESTS} to wfe_cluster_tests.
+# Membership protocol (pure core: gossip, failure detection, downing), included from
+# cluster/CMakeLists.txt.
 set(WFE_MEMBERSHIP_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/member.cpp
   ${CMAKE_CURRENT_LIST_DIR}/vector_clock.cpp
@@ -11,6 +10,7 @@ set(WFE_MEMBERSHIP_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/membership_messages.cpp
   ${CMAKE_CURRENT_LIST_DIR}/membership_settings.cpp
   ${CMAKE_CURRENT_LIST_DIR}/membership_core.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/membership_events.cpp
 )
 set(WFE_MEMBERSHIP_TESTS
   ${CMAKE_CURRENT_LIST_DIR}/member.test.cpp

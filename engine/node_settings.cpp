@@ -12,6 +12,7 @@ bool read_node_settings(const core::config& cfg, node_settings& s, std::ostream&
   s.actors = core::actor_system_settings::read(r);
   s.shutdown = core::shutdown_settings::read(r);
   s.cluster = cluster::cluster_settings::read(r);
+  s.membership = cluster::membership_settings::read(r);
   s.persistence = persistence::persistence_settings::read(r);
   s.api = api::api_settings::read(r);
   if (r.ok()) return true;

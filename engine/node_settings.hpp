@@ -5,6 +5,7 @@
 
 #include "api/api_settings.hpp"
 #include "cluster/cluster_settings.hpp"
+#include "cluster/membership_settings.hpp"
 #include "engine/core/actor_runtime.hpp"
 #include "engine/core/config/config.hpp"
 #include "engine/core/coordinated_shutdown.hpp"
@@ -23,6 +24,7 @@ struct node_settings {
   core::actor_system_settings actors;
   core::shutdown_settings shutdown;
   cluster::cluster_settings cluster;
+  cluster::membership_settings membership;  // validated now; the protocol is wired next
   persistence::persistence_settings persistence;
   api::api_settings api;
 };

@@ -41,14 +41,18 @@ void for_each_seed(const char* name, std::uint64_t default_count,
   } else if (const char* n = std::getenv("WFE_SIM_SEEDS")) {
     count = std::strtoull(n, nullptr, 10);
   }
+  std::uint64_t passed = 0;
   for (auto seed = first; seed < first + count; ++seed) {
     auto failure = scenario(seed);
     if (!failure.empty()) {
-      FAIL_CHECK(name << " failed for seed " << seed << " (replay: WFE_SIM_SEED=" << seed
-                      << ")\n" << failure);
+      FAIL_CHECK(std::string(name)
+                 << " failed for seed " << seed << " (replay: WFE_SIM_SEED=" << seed << ")\n"
+                 << failure);
       return;
     }
+    ++passed;
   }
+  CHECK(passed == count);
 }
 
 // Steps until `done`, checking invariants after every step.
@@ -116,14 +120,20 @@ TEST_CASE("keep-majority downs the minority of a 2|3 partition and the majority 
     sim_cluster c(seed, 5, sim_settings(), lossy());
     if (auto f = form(c, seed); !f.empty()) return f;
     c.network().partition({{"node1", "node2"}, {"node3", "node4", "node5"}});
-    auto f = run_checked(c, [&] { return c.agreed_on({2, 3, 4}); }, 40'000,
-                         "the majority to remove the minority");
+    auto f = run_checked(
+        c,
+        [&] {
+          return c.agreed_on({2, 3, 4});
+        },
+        40'000, "the majority to remove the minority");
     if (!f.empty()) return f;
     for (std::size_t i : {0, 1}) {
-      if (c.node(i).core->phase() != node_phase::downed) return "minority not downed\n" + c.describe();
+      if (c.node(i).core->phase() != node_phase::downed)
+        return "minority not downed\n" + c.describe();
     }
     for (std::size_t i : {2, 3, 4}) {
-      if (c.count_events(event_kind::member_downed, i) > 0) return "majority node downed\n" + c.describe();
+      if (c.count_events(event_kind::member_downed, i) > 0)
+        return "majority node downed\n" + c.describe();
     }
     c.network().heal();
     c.run_for(10'000);
@@ -137,8 +147,12 @@ TEST_CASE("keep-majority: a single node cut off from two others downs itself") {
     sim_cluster c(seed, 3, sim_settings(), lossy());
     if (auto f = form(c, seed); !f.empty()) return f;
     c.network().partition({{"node1"}, {"node2", "node3"}});
-    auto f = run_checked(c, [&] { return c.agreed_on({1, 2}); }, 40'000,
-                         "the two to remove the single node");
+    auto f = run_checked(
+        c,
+        [&] {
+          return c.agreed_on({1, 2});
+        },
+        40'000, "the two to remove the single node");
     if (!f.empty()) return f;
     if (c.node(0).core->phase() != node_phase::downed) return "node1 not downed\n" + c.describe();
     return {};
@@ -152,8 +166,12 @@ TEST_CASE("a partition shorter than detection plus stable-after heals without do
     c.network().partition({{"node1", "node2"}, {"node3", "node4", "node5"}});
     c.run_for(6000);
     c.network().heal();
-    auto f = run_checked(c, [&] { return c.agreed_on(all(5)) && c.node(0).core->state().reach.all_unreachable().empty(); },
-                         30'000, "convergence after the heal");
+    auto f = run_checked(
+        c,
+        [&] {
+          return c.agreed_on(all(5)) && c.node(0).core->state().reach.all_unreachable().empty();
+        },
+        30'000, "convergence after the heal");
     if (!f.empty()) return f;
     return no_downing(c);
   });
@@ -168,7 +186,8 @@ TEST_CASE("without a downing provider a long partition downs nobody and heals to
     c.network().partition({{"node1", "node2"}, {"node3", "node4", "node5"}});
     c.run_for(30'000);
     c.network().heal();
-    auto f = run_checked(c, [&] { return c.agreed_on(all(5)); }, 30'000, "convergence after heal");
+    auto f = run_checked(
+        c, [&] { return c.agreed_on(all(5)); }, 30'000, "convergence after heal");
     if (!f.empty()) return f;
     return no_downing(c);
   });
@@ -182,8 +201,8 @@ TEST_CASE("a killed node restarted with a new uid rejoins and its old incarnatio
     c.kill(3);
     c.run_for(2000);
     c.start(3);
-    auto f = run_checked(c, [&] { return c.agreed_on(all(5)); }, 60'000,
-                         "the new incarnation to be Up");
+    auto f = run_checked(
+        c, [&] { return c.agreed_on(all(5)); }, 60'000, "the new incarnation to be Up");
     if (!f.empty()) return f;
     for (std::size_t i = 0; i < 5; ++i) {
       const auto& g = c.node(i).core->state();
@@ -195,7 +214,8 @@ TEST_CASE("a killed node restarted with a new uid rejoins and its old incarnatio
 }
 
 TEST_CASE("a gracefully leaving node is removed everywhere before the failure detector notices") {
-  for_each_seed("leave", 200, [](std::uint64_t seed) -> std::string {
+  std::int64_t slowest_ms = 0;
+  for_each_seed("leave", 200, [&](std::uint64_t seed) -> std::string {
     sim_cluster c(seed, 5, sim_settings(), lossy());
     if (auto f = form(c, seed); !f.empty()) return f;
     auto leaving = c.node(2).core->self();
@@ -203,14 +223,19 @@ TEST_CASE("a gracefully leaving node is removed everywhere before the failure de
     auto started = c.now_ms();
     auto f = run_checked(
         c,
-        [&] { return c.node(2).core->phase() == node_phase::removed && c.agreed_on({0, 1, 3, 4}); },
+        [&] {
+          return c.node(2).core->phase() == node_phase::removed && c.agreed_on({0, 1, 3, 4});
+        },
         20'000, "the leaving node to be removed");
     if (!f.empty()) return f;
     auto took = c.now_ms() - started;
-    if (c.count_events(event_kind::unreachable_member, 2) > 0 || c.count_events(event_kind::member_downed, 2) > 0) {
+    if (c.count_events(event_kind::unreachable_member, 2) > 0 ||
+        c.count_events(event_kind::member_downed, 2) > 0) {
       return "the leaving node was seen unreachable or downed\n" + c.describe();
     }
+    slowest_ms = std::max(slowest_ms, took);
     if (took > 8000) return "leave took " + std::to_string(took) + " ms\n" + c.describe();
     return {};
   });
+  MESSAGE("slowest graceful removal: " << slowest_ms << " ms");
 }

@@ -1,6 +1,7 @@
 #include "tests/simulation/sim_cluster.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -35,8 +36,12 @@ void sim_cluster::step() {
   now_ms_ += step_ms_;
   auto deliver_outputs = [&](sim_node& n) {
     auto from = n.core->self().address;
-    for (auto& out : n.core->take_outgoing()) net_.send(from, out.to, std::move(out.message), now_ms_);
-    for (auto& e : n.core->take_events()) n.events.push_back(std::move(e));
+    for (auto& out : n.core->take_outgoing())
+      net_.send(from, out.to, std::move(out.message), now_ms_);
+    for (auto& e : n.core->take_events()) {
+      n.events.push_back(std::move(e));
+      n.event_times_ms.push_back(now_ms_);
+    }
   };
   for (auto& m : net_.due(now_ms_)) {
     auto it = std::find_if(nodes_.begin(), nodes_.end(), [&](const sim_node& n) {
@@ -85,7 +90,8 @@ std::string sim_cluster::check_invariants() const {
   for (const auto& n : nodes_) {
     if (!n.running() || !n.core->converged()) continue;
     std::string v;
-    for (const auto& [k, c] : n.core->state().version.values()) v += k + "=" + std::to_string(c) + ",";
+    for (const auto& [k, c] : n.core->state().version.values())
+      v += k + "=" + std::to_string(c) + ",";
     auto [it, inserted] = leader_by_version.emplace(v, n.core->leader());
     if (!inserted && it->second != n.core->leader()) return "two leaders for one converged version";
   }
@@ -113,6 +119,21 @@ std::size_t sim_cluster::count_events(event_kind kind, std::size_t subject) cons
   return c;
 }
 
+std::string sim_cluster::event_log() const {
+  std::ostringstream out;
+  for (const auto& n : nodes_) {
+    if (!n.core) continue;
+    for (std::size_t k = 0; k < n.events.size(); ++k) {
+      const auto& e = n.events[k];
+      out << "  " << n.event_times_ms[k] << "ms " << n.core->self().address.host << ": "
+          << to_string(e.kind) << " " << e.subject.node.address.host
+          << (e.leader ? " leader=" + e.leader->address.host : std::string()) << " " << e.reason
+          << "\n";
+    }
+  }
+  return out.str();
+}
+
 std::string sim_cluster::describe() const {
   std::ostringstream out;
   out << "t=" << now_ms_ << "ms seed=" << seed_ << " sent=" << net_.sent()
@@ -120,12 +141,14 @@ std::string sim_cluster::describe() const {
   for (const auto& n : nodes_) {
     if (!n.core) continue;
     auto v = n.core->view();
-    out << "  " << n.core->self().to_string() << (n.killed ? " KILLED" : "") << " phase="
-        << to_string(n.core->phase()) << " status=" << to_string(v.self_status)
+    out << "  " << n.core->self().to_string() << (n.killed ? " KILLED" : "")
+        << " phase=" << to_string(n.core->phase()) << " status=" << to_string(v.self_status)
         << " converged=" << n.core->converged() << " leader=" << v.leader << " members=[";
-    for (const auto& m : v.members) out << m.address << "#" << m.uid % 1000 << ":" << to_string(m.status) << " ";
+    for (const auto& m : v.members)
+      out << m.address << "#" << m.uid % 1000 << ":" << to_string(m.status) << " ";
     out << "] unreachable=" << v.unreachable.size() << "\n";
   }
+  if (std::getenv("WFE_SIM_VERBOSE")) out << event_log();
   return out.str();
 }
 

@@ -19,6 +19,7 @@ struct sim_node {
   std::unique_ptr<cluster::membership_core> core;
   bool killed = false;
   std::vector<cluster::cluster_event> events;  // every event of every incarnation
+  std::vector<std::int64_t> event_times_ms;    // when each event happened
 
   [[nodiscard]] bool running() const { return core && !killed && !core->is_terminated(); }
 };
@@ -58,6 +59,8 @@ class sim_cluster {
   [[nodiscard]] std::string check_invariants() const;
   // Each node's phase, status, leader and members, for failure messages.
   [[nodiscard]] std::string describe() const;
+  // Every node's events with their times (WFE_SIM_VERBOSE=1 adds them to failures).
+  [[nodiscard]] std::string event_log() const;
   // Number of events of `kind` about the node at index `subject` seen by any node.
   [[nodiscard]] std::size_t count_events(cluster::event_kind kind, std::size_t subject) const;
 

@@ -19,8 +19,8 @@ void sim_network::send(const core::address& from, const core::address& to,
                        cluster::membership_message m, std::int64_t now_ms) {
   ++sent_;
   bool drop = std::uniform_real_distribution<>(0, 1)(rng_) < faults_.drop_rate;
-  auto delay = std::uniform_int_distribution<std::int64_t>(faults_.min_delay_ms,
-                                                           faults_.max_delay_ms)(rng_);
+  auto delay =
+      std::uniform_int_distribution<std::int64_t>(faults_.min_delay_ms, faults_.max_delay_ms)(rng_);
   if (drop || cut(from.host, to.host) || queue_.size() >= capacity_) {
     ++dropped_;
     return;
