@@ -1,0 +1,360 @@
+#include "engine/workflow/definition.hpp"
+
+#include <cmath>
+#include <exception>
+#include <map>
+#include <optional>
+
+#include <boost/json.hpp>
+
+namespace wfe::workflow {
+
+namespace json = boost::json;
+
+namespace {
+
+using core::unexpected;
+
+unexpected<validation_error> invalid(std::string field, std::string message) {
+  return unexpected<validation_error>{validation_error{std::move(field), std::move(message)}};
+}
+
+std::string step_label(std::size_t i, const std::string& name) {
+  if (name.empty()) return "step #" + std::to_string(i);
+  return "step '" + name + "'";
+}
+
+// Integer in [lo, hi]; doubles are accepted only when integral (1.0 from some encoders).
+std::optional<std::int64_t> as_int(const json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_double()) {
+    const double d = v.get_double();
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9e15) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
+struct context {
+  std::string path;   // "steps[2]"
+  std::string label;  // "step 'b'"
+};
+
+validated<std::int64_t> read_int(const json::object& o, std::string_view key, const context& c,
+                                 std::int64_t lo, std::int64_t hi, std::int64_t fallback) {
+  const auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return fallback;
+  const std::string field = c.path + "." + std::string(key);
+  auto n = as_int(*v);
+  if (!n) return invalid(field, c.label + ": " + std::string(key) + " must be an integer");
+  if (*n < lo || *n > hi) {
+    return invalid(field, c.label + ": " + std::string(key) + " must be between " +
+                              std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                              std::to_string(*n));
+  }
+  return *n;
+}
+
+validated<std::vector<std::string>> read_strings(const json::object& o, std::string_view key,
+                                                 const context& c, std::size_t max) {
+  std::vector<std::string> out;
+  const auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return out;
+  const std::string field = c.path + "." + std::string(key);
+  if (!v->is_array())
+    return invalid(field, c.label + ": " + std::string(key) + " must be an array");
+  const auto& arr = v->get_array();
+  if (arr.size() > max) {
+    return invalid(field, c.label + ": " + std::string(key) + " has more than " +
+                              std::to_string(max) + " entries");
+  }
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string f = field + "[" + std::to_string(i) + "]";
+    if (!arr[i].is_string()) return invalid(f, c.label + ": entries must be strings");
+    out.emplace_back(arr[i].get_string());
+  }
+  return out;
+}
+
+validated<retry_policy> parse_retry(const json::object& step, const context& sc) {
+  retry_policy r;
+  const auto* v = step.if_contains("retry");
+  if (!v || v->is_null()) return r;
+  const context c{sc.path + ".retry", sc.label};
+  if (!v->is_object()) return invalid(c.path, sc.label + ": retry must be an object");
+  const auto& o = v->get_object();
+  auto attempts = read_int(o, "maxAttempts", c, 1, k_max_attempts_max, 3);
+  if (!attempts) return unexpected{std::move(attempts).error()};
+  auto initial = read_int(o, "initialIntervalMs", c, 1, k_interval_ms_max, r.initial_interval_ms);
+  if (!initial) return unexpected{std::move(initial).error()};
+  auto max =
+      read_int(o, "maxIntervalMs", c, 1, k_interval_ms_max, std::max(*initial, r.max_interval_ms));
+  if (!max) return unexpected{std::move(max).error()};
+  if (*max < *initial) {
+    return invalid(c.path + ".maxIntervalMs",
+                   sc.label + ": maxIntervalMs must not be below initialIntervalMs");
+  }
+  if (const auto* b = o.if_contains("backoffCoefficient"); b && !b->is_null()) {
+    if (!b->is_number()) {
+      return invalid(c.path + ".backoffCoefficient",
+                     sc.label + ": backoffCoefficient must be a number");
+    }
+    const double coef = b->to_number<double>();
+    if (!std::isfinite(coef) || coef < 1.0 || coef > k_backoff_coefficient_max) {
+      return invalid(c.path + ".backoffCoefficient",
+                     sc.label + ": backoffCoefficient must be between 1 and 100");
+    }
+    r.backoff_coefficient = coef;
+  }
+  auto nr = read_strings(o, "nonRetryable", c, k_non_retryable_max);
+  if (!nr) return unexpected{std::move(nr).error()};
+  r.max_attempts = static_cast<std::uint32_t>(*attempts);
+  r.initial_interval_ms = *initial;
+  r.max_interval_ms = *max;
+  r.non_retryable = std::move(*nr);
+  return r;
+}
+
+validated<step_definition> parse_step(const json::value& v, std::size_t i,
+                                      std::span<const std::string> known_tasks, bool check_tasks) {
+  const std::string path = "steps[" + std::to_string(i) + "]";
+  if (!v.is_object()) return invalid(path, "step #" + std::to_string(i) + " must be an object");
+  const auto& o = v.get_object();
+  step_definition s;
+  const auto* name = o.if_contains("name");
+  if (!name || !name->is_string())
+    return invalid(path + ".name", "step #" + std::to_string(i) + ": name is required");
+  auto id = check_id(name->get_string(), path + ".name");
+  if (!id) return unexpected{std::move(id).error()};
+  s.name = std::move(*id);
+  const context c{path, step_label(i, s.name)};
+  const auto* task = o.if_contains("task");
+  if (!task || !task->is_string()) return invalid(path + ".task", c.label + ": task is required");
+  s.task = std::string(task->get_string());
+  if (check_tasks &&
+      std::find(known_tasks.begin(), known_tasks.end(), s.task) == known_tasks.end()) {
+    return invalid(path + ".task", c.label + ": unknown task type '" + s.task.substr(0, 64) + "'");
+  }
+  if (const auto* in = o.if_contains("input")) {
+    if (json::serialize(*in).size() > k_step_input_bytes_max) {
+      return invalid(path + ".input", c.label + ": input is larger than " +
+                                          std::to_string(k_step_input_bytes_max) + " bytes");
+    }
+    s.input = *in;
+  }
+  auto deps = read_strings(o, "dependsOn", c, k_depends_on_max);
+  if (!deps) return unexpected{std::move(deps).error()};
+  s.depends_on = std::move(*deps);
+  auto retry = parse_retry(o, c);
+  if (!retry) return unexpected{std::move(retry).error()};
+  s.retry = std::move(*retry);
+  auto timeout = read_int(o, "timeoutMs", c, 0, k_timeout_ms_max, 0);
+  if (!timeout) return unexpected{std::move(timeout).error()};
+  s.timeout_ms = *timeout;
+  return s;
+}
+
+// Depth-first search with colours; on a back edge, the cycle is the stack from the target.
+std::optional<std::string> find_cycle(const std::vector<step_definition>& steps,
+                                      const std::map<std::string, std::size_t>& index,
+                                      std::size_t& at) {
+  enum colour : std::uint8_t { white, grey, black };
+  std::vector<colour> col(steps.size(), white);
+  std::vector<std::size_t> stack;
+  // Iterative: a 1000-step chain must not overflow the stack.
+  for (std::size_t root = 0; root < steps.size(); ++root) {
+    if (col[root] != white) continue;
+    std::vector<std::pair<std::size_t, std::size_t>> work{{root, 0}};
+    col[root] = grey;
+    stack.push_back(root);
+    while (!work.empty()) {
+      auto& [node, next] = work.back();
+      if (next == steps[node].depends_on.size()) {
+        col[node] = black;
+        stack.pop_back();
+        work.pop_back();
+        continue;
+      }
+      const std::size_t dep = index.at(steps[node].depends_on[next++]);
+      if (col[dep] == grey) {
+        std::string cycle;
+        auto it = std::find(stack.begin(), stack.end(), dep);
+        for (; it != stack.end(); ++it) cycle += steps[*it].name + " -> ";
+        at = node;
+        return cycle + steps[dep].name;
+      }
+      if (col[dep] == white) {
+        col[dep] = grey;
+        stack.push_back(dep);
+        work.emplace_back(dep, 0);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+validated<bool> check_graph(const std::vector<step_definition>& steps) {
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (!index.emplace(steps[i].name, i).second) {
+      return invalid("steps[" + std::to_string(i) + "].name",
+                     "duplicate step name '" + steps[i].name + "'");
+    }
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& deps = steps[i].depends_on;
+    for (std::size_t d = 0; d < deps.size(); ++d) {
+      const std::string field =
+          "steps[" + std::to_string(i) + "].dependsOn[" + std::to_string(d) + "]";
+      if (!index.contains(deps[d])) {
+        return invalid(field, "step '" + steps[i].name + "' depends on unknown step '" +
+                                  deps[d].substr(0, 64) + "'");
+      }
+      if (std::find(deps.begin(), deps.begin() + static_cast<std::ptrdiff_t>(d), deps[d]) !=
+          deps.begin() + static_cast<std::ptrdiff_t>(d)) {
+        return invalid(field, "step '" + steps[i].name + "' lists '" + deps[d] + "' twice");
+      }
+    }
+  }
+  std::size_t at = 0;
+  if (auto cycle = find_cycle(steps, index, at)) {
+    return invalid("steps[" + std::to_string(at) + "].dependsOn",
+                   "step '" + steps[at].name + "' is in a dependency cycle: " + *cycle);
+  }
+  return true;
+}
+
+validated<workflow_definition> parse_object(const json::value& body,
+                                            std::span<const std::string> known_tasks,
+                                            bool check_tasks) {
+  if (!body.is_object()) return invalid("", "the definition must be a JSON object");
+  const auto& o = body.get_object();
+  workflow_definition def;
+  const auto* name = o.if_contains("name");
+  if (!name || !name->is_string()) return invalid("name", "name is required");
+  auto id = check_id(name->get_string(), "name");
+  if (!id) return unexpected{std::move(id).error()};
+  def.name = std::move(*id);
+  const auto* steps = o.if_contains("steps");
+  if (!steps || !steps->is_array()) return invalid("steps", "steps must be an array");
+  const auto& arr = steps->get_array();
+  if (arr.empty()) return invalid("steps", "a workflow needs at least one step");
+  if (arr.size() > k_steps_max) {
+    return invalid("steps", "more than " + std::to_string(k_steps_max) + " steps");
+  }
+  def.steps.reserve(arr.size());
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    auto s = parse_step(arr[i], i, known_tasks, check_tasks);
+    if (!s) return unexpected{std::move(s).error()};
+    def.steps.push_back(std::move(*s));
+  }
+  auto graph = check_graph(def.steps);
+  if (!graph) return unexpected{std::move(graph).error()};
+  return def;
+}
+
+validated<json::value> parse_json(std::string_view body) {
+  if (body.size() > k_definition_bytes_max) return invalid("", "the definition is too large");
+  json::parse_options opts;
+  opts.max_depth = 64;
+  std::error_code ec;
+  json::value v = json::parse(body, ec, {}, opts);
+  if (ec) return invalid("", "malformed JSON: " + ec.message());
+  return v;
+}
+
+}  // namespace
+
+bool is_valid_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > k_id_bytes_max) return false;
+  for (char ch : id) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' || ch == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+validated<std::string> check_id(std::string_view id, std::string_view field) {
+  if (is_valid_id(id)) return std::string(id);
+  return invalid(std::string(field),
+                 std::string(field) + " must be 1-256 bytes of [A-Za-z0-9._:-]");
+}
+
+validated<workflow_definition> parse_definition_value(const json::value& body,
+                                                      std::span<const std::string> known_tasks) {
+  try {
+    return parse_object(body, known_tasks, true);
+  } catch (const std::exception& e) {  // Boost.JSON allocation failures and the like
+    return invalid("", std::string("cannot read the definition: ") + e.what());
+  }
+}
+
+validated<workflow_definition> parse_definition(std::string_view body,
+                                                std::span<const std::string> known_tasks) {
+  try {
+    auto v = parse_json(body);
+    if (!v) return unexpected{std::move(v).error()};
+    return parse_definition_value(*v, known_tasks);
+  } catch (const std::exception& e) {  // allocation failures while parsing
+    return invalid("", std::string("cannot read the definition: ") + e.what());
+  }
+}
+
+json::value to_json(const workflow_definition& def) {
+  json::array steps;
+  for (const auto& s : def.steps) {
+    json::array deps(s.depends_on.begin(), s.depends_on.end());
+    json::array nr(s.retry.non_retryable.begin(), s.retry.non_retryable.end());
+    json::object retry{{"maxAttempts", s.retry.max_attempts},
+                       {"initialIntervalMs", s.retry.initial_interval_ms},
+                       {"backoffCoefficient", s.retry.backoff_coefficient},
+                       {"maxIntervalMs", s.retry.max_interval_ms},
+                       {"nonRetryable", std::move(nr)}};
+    json::object o{{"name", s.name},
+                   {"task", s.task},
+                   {"dependsOn", std::move(deps)},
+                   {"retry", std::move(retry)},
+                   {"timeoutMs", s.timeout_ms}};
+    if (!s.input.is_null()) o["input"] = s.input;
+    steps.push_back(std::move(o));
+  }
+  return json::object{{"name", def.name}, {"version", def.version}, {"steps", std::move(steps)}};
+}
+
+std::string encode_definition(const workflow_definition& def) {
+  return json::serialize(to_json(def));
+}
+
+validated<workflow_definition> decode_definition_value(const json::value& stored) {
+  try {
+    auto def = parse_object(stored, {}, false);
+    if (!def) return def;
+    auto version = stored.as_object().if_contains("version");
+    auto n = version ? as_int(*version) : std::nullopt;
+    if (!n || *n < 1 || *n > UINT32_MAX)
+      return invalid("version", "a stored definition needs a version");
+    def->version = static_cast<std::uint32_t>(*n);
+    return def;
+  } catch (const std::exception& e) {
+    return invalid("", std::string("cannot read the stored definition: ") + e.what());
+  }
+}
+
+validated<workflow_definition> decode_definition(std::string_view payload) {
+  auto v = parse_json(payload);
+  if (!v) return unexpected{std::move(v).error()};
+  return decode_definition_value(*v);
+}
+
+std::span<const std::string> builtin_task_types() {
+  static const std::vector<std::string> types{"noop", "sleep", "fail", "http"};
+  return types;
+}
+
+}  // namespace wfe::workflow

@@ -1,0 +1,100 @@
+#pragma once
+// Workflow definitions: a named, versioned DAG of steps (DESIGN.md §8–§9).
+//
+// parse_definition() turns the body of POST /api/v1/workflow-definitions into a
+// validated definition or a validation_error naming the field ("steps[2].retry.
+// maxAttempts") and the step. Nothing here throws; Boost.JSON errors are caught at
+// this boundary. A parsed definition has version 0: the registry that stores it
+// assigns the version (a new one on each change).
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "engine/core/expected.hpp"
+
+namespace wfe::workflow {
+
+// Limits (TIGER_STYLE: a bound on everything). Config-free for now.
+inline constexpr std::size_t k_id_bytes_max = 256;
+inline constexpr std::size_t k_steps_max = 1000;
+inline constexpr std::size_t k_depends_on_max = 1000;
+inline constexpr std::size_t k_step_input_bytes_max = 64 * 1024;
+inline constexpr std::size_t k_definition_bytes_max = 8 * 1024 * 1024;  // Pekko HTTP body limit
+inline constexpr std::size_t k_non_retryable_max = 64;
+inline constexpr std::uint32_t k_max_attempts_max = 10'000;
+inline constexpr std::int64_t k_interval_ms_max = 7LL * 24 * 3600 * 1000;  // a week
+inline constexpr std::int64_t k_timeout_ms_max = 30LL * 24 * 3600 * 1000;  // a month
+inline constexpr double k_backoff_coefficient_max = 100.0;
+
+struct retry_policy {
+  // Defaults: no retries unless asked for; when asked, Temporal-like backoff.
+  std::uint32_t max_attempts = 1;
+  std::int64_t initial_interval_ms = 1000;
+  double backoff_coefficient = 2.0;
+  std::int64_t max_interval_ms = 60'000;
+  std::vector<std::string> non_retryable;  // error types that fail at once
+
+  bool operator==(const retry_policy&) const = default;
+};
+
+struct step_definition {
+  std::string name;
+  std::string task;
+  boost::json::value input;  // null when absent
+  std::vector<std::string> depends_on;
+  retry_policy retry;
+  std::int64_t timeout_ms = 0;  // start-to-close; 0 = none
+
+  bool operator==(const step_definition&) const = default;
+};
+
+struct workflow_definition {
+  std::string name;
+  std::uint32_t version = 0;  // 0 until the registry stores it
+  std::vector<step_definition> steps;
+
+  bool operator==(const workflow_definition&) const = default;
+};
+
+// A 400 naming the field (JSON path from the body's root) and, in the message, the step.
+struct validation_error {
+  std::string field;
+  std::string message;
+};
+
+template <class T>
+using validated = core::expected<T, validation_error>;
+
+// Ids (workflow ids, definition names, step names): 1–256 bytes of [A-Za-z0-9._:-].
+[[nodiscard]] bool is_valid_id(std::string_view id) noexcept;
+
+// Validates an id; the error names `field`.
+[[nodiscard]] validated<std::string> check_id(std::string_view id, std::string_view field);
+
+// Parses and validates the JSON body. `known_tasks`: built-ins plus registered types.
+[[nodiscard]] validated<workflow_definition> parse_definition(
+    std::string_view body, std::span<const std::string> known_tasks);
+[[nodiscard]] validated<workflow_definition> parse_definition_value(
+    const boost::json::value& body, std::span<const std::string> known_tasks);
+
+// The definition as JSON in the request's shape, plus "version" (GET and storage).
+[[nodiscard]] boost::json::value to_json(const workflow_definition& def);
+
+// Storage: a stored definition is re-validated on load, except for task types (a
+// handler may be gone; the workflow then fails at that step, not at load).
+inline constexpr std::string_view k_definition_manifest = "wf.definition.v1.json";
+[[nodiscard]] std::string encode_definition(const workflow_definition& def);
+[[nodiscard]] validated<workflow_definition> decode_definition(std::string_view payload);
+[[nodiscard]] validated<workflow_definition> decode_definition_value(
+    const boost::json::value& stored);
+
+// The built-in task types (DESIGN.md §8).
+[[nodiscard]] std::span<const std::string> builtin_task_types();
+
+}  // namespace wfe::workflow

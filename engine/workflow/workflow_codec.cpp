@@ -1,0 +1,315 @@
+#include "engine/workflow/workflow_codec.hpp"
+
+#include <exception>
+
+#include <boost/json.hpp>
+
+namespace wfe::workflow {
+
+namespace json = boost::json;
+
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+// Readers throw on a missing field or a wrong type; the public decoders catch.
+std::string str(const json::object& o, std::string_view key) {
+  return std::string(o.at(key).as_string());
+}
+std::int64_t i64(const json::object& o, std::string_view key) {
+  return o.at(key).to_number<std::int64_t>();
+}
+std::uint32_t u32(const json::object& o, std::string_view key) {
+  return o.at(key).to_number<std::uint32_t>();
+}
+json::value any(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v ? *v : json::value{};
+}
+
+struct decode_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <class E>
+E parse_enum(std::string_view text, std::initializer_list<E> all, std::string_view what) {
+  for (E e : all) {
+    if (to_string(e) == text) return e;
+  }
+  throw decode_failure("unknown " + std::string(what) + " '" + std::string(text) + "'");
+}
+
+workflow_definition definition_from(const json::value& v) {
+  auto d = decode_definition_value(v);
+  if (!d) throw decode_failure("definition: " + d.error().field + ": " + d.error().message);
+  return std::move(*d);
+}
+
+using body_decoder = event_body (*)(const json::object&);
+
+struct event_kind {
+  std::string_view name;
+  body_decoder decode;
+};
+
+// Indexed like event_body's alternatives.
+const event_kind k_kinds[] = {
+    {"WorkflowStarted",
+     [](const json::object& d) -> event_body {
+       return ev::workflow_started{str(d, "id"), definition_from(d.at("definition")),
+                                   any(d, "input"), str(d, "priority"), i64(d, "timeoutMs")};
+     }},
+    {"StepScheduled",
+     [](const json::object& d) -> event_body {
+       return ev::step_scheduled{str(d, "step"), u32(d, "attempt")};
+     }},
+    {"StepStarted",
+     [](const json::object& d) -> event_body {
+       return ev::step_started{str(d, "step"), u32(d, "attempt")};
+     }},
+    {"StepCompleted",
+     [](const json::object& d) -> event_body {
+       return ev::step_completed{str(d, "step"), u32(d, "attempt"), any(d, "output")};
+     }},
+    {"StepFailed",
+     [](const json::object& d) -> event_body {
+       return ev::step_failed{str(d, "step"), u32(d, "attempt"), str(d, "errorType"),
+                              str(d, "message")};
+     }},
+    {"StepRetryScheduled",
+     [](const json::object& d) -> event_body {
+       return ev::step_retry_scheduled{str(d, "step"), u32(d, "nextAttempt"), i64(d, "delayMs"),
+                                       i64(d, "dueMs")};
+     }},
+    {"StepTimedOut",
+     [](const json::object& d) -> event_body {
+       return ev::step_timed_out{str(d, "step"), u32(d, "attempt")};
+     }},
+    {"SignalReceived",
+     [](const json::object& d) -> event_body {
+       return ev::signal_received{str(d, "name"), any(d, "payload")};
+     }},
+    {"WorkflowCompleted",
+     [](const json::object&) -> event_body { return ev::workflow_completed{}; }},
+    {"WorkflowFailed",
+     [](const json::object& d) -> event_body {
+       return ev::workflow_failed{str(d, "step"), str(d, "error"), u32(d, "attempts")};
+     }},
+    {"WorkflowCancelled",
+     [](const json::object& d) -> event_body { return ev::workflow_cancelled{str(d, "reason")}; }},
+    {"StepRetriedFromDeadLetter",
+     [](const json::object& d) -> event_body {
+       return ev::step_retried_from_dead_letter{str(d, "step")};
+     }},
+};
+static_assert(std::size(k_kinds) == std::variant_size_v<event_body>);
+
+json::object step_ref(const std::string& step, std::uint32_t attempt) {
+  return json::object{{"step", step}, {"attempt", attempt}};
+}
+
+json::value step_to_json(const step_state& st) {
+  return json::object{{"name", st.name},         {"status", to_string(st.status)},
+                      {"attempts", st.attempts}, {"runAttempts", st.run_attempts},
+                      {"output", st.output},     {"errorType", st.error_type},
+                      {"error", st.error}};
+}
+
+step_state step_from_json(const json::object& o) {
+  step_state st;
+  st.name = str(o, "name");
+  st.status = parse_enum(
+      o.at("status").as_string(),
+      {step_status::pending, step_status::scheduled, step_status::running, step_status::retry_wait,
+       step_status::completed, step_status::failed, step_status::cancelled},
+      "step status");
+  st.attempts = u32(o, "attempts");
+  st.run_attempts = u32(o, "runAttempts");
+  st.output = any(o, "output");
+  st.error_type = str(o, "errorType");
+  st.error = str(o, "error");
+  return st;
+}
+
+json::value timer_to_json(const timer& t) {
+  return json::object{
+      {"dueMs", t.due_ms}, {"kind", to_string(t.kind)}, {"step", t.step}, {"attempt", t.attempt}};
+}
+
+timer timer_from_json(const json::object& o) {
+  auto kind = parse_enum(
+      o.at("kind").as_string(),
+      {timer_kind::retry, timer_kind::step_timeout, timer_kind::workflow_timeout}, "timer kind");
+  return timer{i64(o, "dueMs"), kind, str(o, "step"), u32(o, "attempt")};
+}
+
+workflow_state state_from_object(const json::object& o) {
+  workflow_state s;
+  s.started = o.at("started").as_bool();
+  if (!s.started) return s;
+  s.id = str(o, "id");
+  s.definition = definition_from(o.at("definition"));
+  s.input = any(o, "input");
+  s.priority = str(o, "priority");
+  s.status = parse_enum(o.at("status").as_string(),
+                        {workflow_status::running, workflow_status::completed,
+                         workflow_status::failed, workflow_status::cancelled},
+                        "workflow status");
+  for (const auto& st : o.at("steps").as_array()) s.steps.push_back(step_from_json(st.as_object()));
+  if (s.steps.size() != s.definition.steps.size())
+    throw decode_failure("steps do not match the definition");
+  for (const auto& t : o.at("timers").as_array())
+    s.timers.push_back(timer_from_json(t.as_object()));
+  for (const auto& v : o.at("signals").as_array()) {
+    const auto& so = v.as_object();
+    s.signals.push_back(signal_record{str(so, "name"), any(so, "payload"), i64(so, "at")});
+  }
+  if (const auto& f = o.at("failure"); !f.is_null()) {
+    const auto& fo = f.as_object();
+    s.failure = dead_letter_info{str(fo, "step"), str(fo, "error"), u32(fo, "attempts")};
+  }
+  s.cancel_reason = str(o, "cancelReason");
+  s.created_at_ms = i64(o, "createdAt");
+  s.updated_at_ms = i64(o, "updatedAt");
+  return s;
+}
+
+template <class T, class F>
+decoded<T> guarded(std::string_view what, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return core::unexpected<std::string>{"cannot decode " + std::string(what) + ": " + e.what()};
+  }
+}
+
+}  // namespace
+
+std::string_view event_type_name(const event_body& body) { return k_kinds[body.index()].name; }
+
+json::object event_data(const event_body& body) {
+  return std::visit(
+      overloaded{
+          [](const ev::workflow_started& e) {
+            return json::object{{"id", e.id},
+                                {"definition", to_json(e.definition)},
+                                {"input", e.input},
+                                {"priority", e.priority},
+                                {"timeoutMs", e.timeout_ms}};
+          },
+          [](const ev::step_scheduled& e) { return step_ref(e.step, e.attempt); },
+          [](const ev::step_started& e) { return step_ref(e.step, e.attempt); },
+          [](const ev::step_completed& e) {
+            auto o = step_ref(e.step, e.attempt);
+            o["output"] = e.output;
+            return o;
+          },
+          [](const ev::step_failed& e) {
+            auto o = step_ref(e.step, e.attempt);
+            o["errorType"] = e.error_type;
+            o["message"] = e.message;
+            return o;
+          },
+          [](const ev::step_retry_scheduled& e) {
+            return json::object{{"step", e.step},
+                                {"nextAttempt", e.next_attempt},
+                                {"delayMs", e.delay_ms},
+                                {"dueMs", e.due_ms}};
+          },
+          [](const ev::step_timed_out& e) { return step_ref(e.step, e.attempt); },
+          [](const ev::signal_received& e) {
+            return json::object{{"name", e.name}, {"payload", e.payload}};
+          },
+          [](const ev::workflow_completed&) { return json::object{}; },
+          [](const ev::workflow_failed& e) {
+            return json::object{{"step", e.step}, {"error", e.error}, {"attempts", e.attempts}};
+          },
+          [](const ev::workflow_cancelled& e) {
+            return json::object{{"reason", e.reason}};
+          },
+          [](const ev::step_retried_from_dead_letter& e) {
+            return json::object{{"step", e.step}};
+          },
+      },
+      body);
+}
+
+json::value event_to_json(const event& e) {
+  return json::object{
+      {"type", event_type_name(e.body)}, {"at", e.at_ms}, {"data", event_data(e.body)}};
+}
+
+decoded<event> event_from_json(const json::value& v) {
+  return guarded<event>("event", [&]() -> decoded<event> {
+    const auto& o = v.as_object();
+    const auto type = o.at("type").as_string();
+    for (const auto& k : k_kinds) {
+      if (k.name == type) return event{i64(o, "at"), k.decode(o.at("data").as_object())};
+    }
+    return core::unexpected<std::string>{"unknown event type '" + std::string(type) + "'"};
+  });
+}
+
+std::string encode_event(const event& e) { return json::serialize(event_to_json(e)); }
+
+decoded<event> decode_event(std::string_view manifest, std::string_view payload) {
+  if (manifest != k_event_manifest) {
+    return core::unexpected<std::string>{"unknown event manifest '" + std::string(manifest) + "'"};
+  }
+  std::error_code ec;
+  auto v = json::parse(payload, ec);
+  if (ec) return core::unexpected<std::string>{"event payload is not JSON: " + ec.message()};
+  return event_from_json(v);
+}
+
+json::value state_to_json(const workflow_state& s) {
+  json::array steps, timers, signals;
+  for (const auto& st : s.steps) steps.push_back(step_to_json(st));
+  for (const auto& t : s.timers) timers.push_back(timer_to_json(t));
+  for (const auto& sg : s.signals) {
+    signals.push_back(json::object{{"name", sg.name}, {"payload", sg.payload}, {"at", sg.at_ms}});
+  }
+  json::value failure;
+  if (s.failure) {
+    failure = json::object{
+        {"step", s.failure->step}, {"error", s.failure->error}, {"attempts", s.failure->attempts}};
+  }
+  if (!s.started) return json::object{{"started", false}};
+  return json::object{{"started", true},
+                      {"id", s.id},
+                      {"definition", to_json(s.definition)},
+                      {"input", s.input},
+                      {"priority", s.priority},
+                      {"status", to_string(s.status)},
+                      {"steps", std::move(steps)},
+                      {"timers", std::move(timers)},
+                      {"signals", std::move(signals)},
+                      {"failure", std::move(failure)},
+                      {"cancelReason", s.cancel_reason},
+                      {"createdAt", s.created_at_ms},
+                      {"updatedAt", s.updated_at_ms}};
+}
+
+decoded<workflow_state> state_from_json(const json::value& v) {
+  return guarded<workflow_state>(
+      "state", [&]() -> decoded<workflow_state> { return state_from_object(v.as_object()); });
+}
+
+std::string encode_state(const workflow_state& s) { return json::serialize(state_to_json(s)); }
+
+decoded<workflow_state> decode_state(std::string_view manifest, std::string_view payload) {
+  if (manifest != k_state_manifest) {
+    return core::unexpected<std::string>{"unknown state manifest '" + std::string(manifest) + "'"};
+  }
+  std::error_code ec;
+  auto v = json::parse(payload, ec);
+  if (ec) return core::unexpected<std::string>{"state payload is not JSON: " + ec.message()};
+  return state_from_json(v);
+}
+
+}  // namespace wfe::workflow

@@ -1,0 +1,52 @@
+#pragma once
+// Journal and snapshot encoding of the workflow entity: JSON (Boost.JSON).
+//
+// Why JSON and not protobuf: step inputs, outputs and signal payloads are arbitrary
+// JSON already, so a protobuf schema would carry them as JSON strings anyway; one
+// event-to-JSON mapping serves both the journal and GET .../history (history.hpp);
+// and stored events stay readable in a debugger. The manifest names the format and
+// its version ("wf.event.v1.json"), so a later protobuf codec can be added next to
+// this one and old events still decode.
+//
+// Event payload: {"type":"StepCompleted","at":<ms>,"data":{...}} with `data` as in
+// event_data(). State payload: every field of workflow_state (see the .cpp).
+// Decoders never throw: a payload that does not parse or misses a field is an error
+// naming what is wrong (the entity then fails recovery or skips the snapshot).
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "engine/core/expected.hpp"
+#include "engine/workflow/workflow_model.hpp"
+
+namespace wfe::workflow {
+
+inline constexpr std::string_view k_event_manifest = "wf.event.v1.json";
+inline constexpr std::string_view k_state_manifest = "wf.state.v1.json";
+
+template <class T>
+using decoded = core::expected<T, std::string>;
+
+// "WorkflowStarted", "StepScheduled", ... (the names history shows).
+[[nodiscard]] std::string_view event_type_name(const event_body& body);
+
+// The event's fields as JSON (camelCase, like the REST API).
+[[nodiscard]] boost::json::object event_data(const event_body& body);
+
+[[nodiscard]] boost::json::value event_to_json(const event& e);
+[[nodiscard]] decoded<event> event_from_json(const boost::json::value& v);
+
+[[nodiscard]] std::string encode_event(const event& e);
+[[nodiscard]] decoded<event> decode_event(std::string_view manifest, std::string_view payload);
+
+[[nodiscard]] boost::json::value state_to_json(const workflow_state& s);
+[[nodiscard]] decoded<workflow_state> state_from_json(const boost::json::value& v);
+
+[[nodiscard]] std::string encode_state(const workflow_state& s);
+[[nodiscard]] decoded<workflow_state> decode_state(std::string_view manifest,
+                                                   std::string_view payload);
+
+}  // namespace wfe::workflow

@@ -1,0 +1,166 @@
+#include "engine/workflow/workflow_codec.hpp"
+
+#include <string>
+
+#include <doctest/doctest.h>
+#include <boost/json.hpp>
+
+#include "engine/workflow/history.hpp"
+
+using namespace wfe::workflow;
+namespace json = boost::json;
+
+namespace {
+
+workflow_definition retrying_def() {
+  auto d = parse_definition(R"({"name":"order","steps":[{"name":"a","task":"noop"},
+      {"name":"pay","task":"fail","input":{"times":2},"dependsOn":["a"],
+       "retry":{"maxAttempts":2,"initialIntervalMs":100,"backoffCoefficient":2.0,"maxIntervalMs":1000},
+       "timeoutMs":500}]})",
+                            builtin_task_types());
+  REQUIRE(d);
+  d->version = 3;
+  return *d;
+}
+
+// Decides, checks each event survives encode/decode, applies the decoded events, and
+// checks the state survives a snapshot round trip too.
+struct recorder {
+  workflow_state state;
+  std::vector<recorded_event> journal;
+
+  void run(const command& c, std::int64_t now) {
+    auto d = decide(state, c, now);
+    REQUIRE(d);
+    for (const auto& e : *d) {
+      auto back = decode_event(k_event_manifest, encode_event(e));
+      REQUIRE_MESSAGE(back, (back ? "" : back.error()));
+      CHECK(*back == e);
+      state = apply(std::move(state), *back);
+      journal.push_back(recorded_event{journal.size() + 1, *back});
+    }
+    auto snap = decode_state(k_state_manifest, encode_state(state));
+    REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
+    CHECK(*snap == state);
+  }
+};
+
+void run_full_life(recorder& r) {
+  r.run(cmd::start{"wf-7", retrying_def(), json::object{{"n", 1}}, "low", 60'000}, 1000);
+  r.run(cmd::task_completed{"a", 1, json::object{{"ok", true}}}, 1100);
+  r.run(cmd::task_started{"pay", 1}, 1200);
+  r.run(cmd::signal{"approve", json::array{1, "two"}}, 1250);
+  r.run(cmd::timer_fired{timer_kind::step_timeout, "pay", 1}, 1700);
+  r.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 1800);
+  r.run(cmd::task_failed{"pay", 2, "boom", "fail #2"}, 1900);
+  r.run(cmd::retry_from_dead_letter{"pay"}, 5000);
+  r.run(cmd::task_completed{"pay", 3, json::string("paid")}, 5100);
+}
+
+}  // namespace
+
+TEST_CASE("every transition of a workflow's life survives encode and decode") {
+  recorder r;
+  run_full_life(r);
+  CHECK(r.state.status == workflow_status::completed);
+  CHECK(r.journal.size() == 15);
+  // Replaying the decoded journal from scratch gives the same state.
+  workflow_state replayed;
+  for (const auto& e : r.journal) replayed = apply(std::move(replayed), e.e);
+  CHECK(replayed == r.state);
+}
+
+TEST_CASE("the initial state and a failed state survive a snapshot round trip") {
+  auto empty = decode_state(k_state_manifest, encode_state(workflow_state{}));
+  REQUIRE(empty);
+  CHECK_FALSE(empty->started);
+  recorder r;
+  r.run(cmd::start{"wf-8", retrying_def(), {}, "normal", 0}, 1);
+  r.run(cmd::cancel{"stop"}, 2);
+  CHECK(r.state.cancel_reason == "stop");
+}
+
+TEST_CASE("damaged payloads do not decode and the error says why") {
+  auto wrong_manifest = decode_event("other", "{}");
+  REQUIRE_FALSE(wrong_manifest);
+  CHECK(wrong_manifest.error() == "unknown event manifest 'other'");
+  auto not_json = decode_event(k_event_manifest, "{nope");
+  REQUIRE_FALSE(not_json);
+  CHECK(not_json.error().find("not JSON") != std::string::npos);
+  auto unknown = decode_event(k_event_manifest, R"({"type":"Teleported","at":1,"data":{}})");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error() == "unknown event type 'Teleported'");
+  auto missing =
+      decode_event(k_event_manifest, R"({"type":"StepStarted","at":1,"data":{"step":"a"}})");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().find("cannot decode event") == 0);
+  auto bad_state = decode_state(k_state_manifest, R"({"started":true,"id":"x"})");
+  REQUIRE_FALSE(bad_state);
+  CHECK(bad_state.error().find("cannot decode state") == 0);
+  CHECK_FALSE(decode_state(k_event_manifest, "{}"));
+}
+
+TEST_CASE("history renders seq, type, time and data for every event") {
+  recorder r;
+  run_full_life(r);
+  auto h = history_json(r.journal);
+  const auto& events = h.at("events").as_array();
+  REQUIRE(events.size() == 15);
+  for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].at("seq").as_uint64() == i + 1);
+  CHECK(events[0].at("type").as_string() == "WorkflowStarted");
+  CHECK(events[0].at("at").as_string() == "1970-01-01T00:00:01.000Z");
+  CHECK(events[0].at("data").at("definition") == json::parse(R"({"name":"order","version":3})"));
+  CHECK(events[1].at("type").as_string() == "StepScheduled");
+  CHECK(events[1].at("data") == json::parse(R"({"step":"a","attempt":1})"));
+  std::vector<std::string> types;
+  for (const auto& e : events) types.emplace_back(e.at("type").as_string());
+  CHECK(types == std::vector<std::string>{
+                     "WorkflowStarted", "StepScheduled", "StepCompleted", "StepScheduled",
+                     "StepStarted", "SignalReceived", "StepTimedOut", "StepRetryScheduled",
+                     "StepScheduled", "StepFailed", "WorkflowFailed", "StepRetriedFromDeadLetter",
+                     "StepScheduled", "StepCompleted", "WorkflowCompleted"});
+  CHECK(events[7].at("data") ==
+        json::parse(R"({"step":"pay","nextAttempt":2,"delayMs":100,"dueMs":1800})"));
+  CHECK(events[10].at("data") ==
+        json::parse(R"({"step":"pay","error":"boom: fail #2","attempts":2})"));
+}
+
+TEST_CASE("the workflow view has the API's field names and values") {
+  recorder r;
+  r.run(cmd::start{"wf-7", retrying_def(), json::object{{"n", 1}}, "low", 0}, 1'700'000'000'123);
+  r.run(cmd::task_completed{"a", 1, json::string("done")}, 1'700'000'001'000);
+  r.run(cmd::task_failed{"pay", 1, "boom", "no"}, 1'700'000'002'000);
+  auto v = workflow_json(r.state);
+  CHECK(v.at("id").as_string() == "wf-7");
+  CHECK(v.at("definition").as_string() == "order");
+  CHECK(v.at("version").as_uint64() == 3);
+  CHECK(v.at("status").as_string() == "RUNNING");
+  CHECK(v.at("createdAt").as_string() == "2023-11-14T22:13:20.123Z");
+  CHECK(v.at("updatedAt").as_string() == "2023-11-14T22:13:22.000Z");
+  const auto& steps = v.at("steps").as_array();
+  REQUIRE(steps.size() == 2);
+  CHECK(steps[0] ==
+        json::parse(R"({"name":"a","status":"COMPLETED","attempts":1,"output":"done"})"));
+  CHECK(steps[1].at("status").as_string() == "RETRY_WAIT");
+  CHECK(steps[1].at("attempts").as_uint64() == 1);
+  CHECK(steps[1].at("error").as_string() == "no");
+  CHECK_FALSE(steps[1].as_object().contains("output"));
+}
+
+TEST_CASE("a failed workflow's view carries the dead-letter information") {
+  recorder r;
+  r.run(cmd::start{"wf-9", retrying_def(), {}, "normal", 0}, 0);
+  r.run(cmd::task_completed{"a", 1, {}}, 1);
+  r.run(cmd::task_failed{"pay", 1, "boom", "x"}, 2);
+  r.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 102);
+  r.run(cmd::task_failed{"pay", 2, "boom", "y"}, 103);
+  auto v = workflow_json(r.state);
+  CHECK(v.at("status").as_string() == "FAILED");
+  CHECK(v.at("failure") == json::parse(R"({"step":"pay","error":"boom: y","attempts":2})"));
+}
+
+TEST_CASE("times format as RFC 3339 UTC with milliseconds") {
+  CHECK(format_time_ms(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_time_ms(1'700'000'000'007) == "2023-11-14T22:13:20.007Z");
+  CHECK(format_time_ms(-1) == "1969-12-31T23:59:59.999Z");
+}

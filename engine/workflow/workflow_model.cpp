@@ -1,0 +1,314 @@
+#include "engine/workflow/workflow_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include <boost/json.hpp>
+
+namespace wfe::workflow {
+
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+using core::unexpected;
+
+unexpected<rejection> reject(rejection_code code, std::string message,
+                             std::optional<workflow_status> status = std::nullopt) {
+  return unexpected<rejection>{rejection{code, std::move(message), status}};
+}
+
+std::optional<std::size_t> step_index(const workflow_state& s, std::string_view name) {
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (s.steps[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+// Collects events and applies each to a working copy, so later decisions in the
+// same command see the effect of earlier ones (e.g. scheduling after a completion).
+class builder {
+ public:
+  builder(const workflow_state& s, std::int64_t now) : state_(s), now_(now) {}
+
+  void emit(event_body body) {
+    event e{now_, std::move(body)};
+    state_ = apply(std::move(state_), e);
+    events_.push_back(std::move(e));
+  }
+  const workflow_state& state() const { return state_; }
+  std::int64_t now() const { return now_; }
+  std::vector<event> take() { return std::move(events_); }
+
+ private:
+  workflow_state state_;
+  std::int64_t now_;
+  std::vector<event> events_;
+};
+
+// Schedules every pending step whose dependencies all completed; completes the
+// workflow when every step has.
+void schedule_ready(builder& b) {
+  const auto& s = b.state();
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) index.emplace(s.steps[i].name, i);
+  std::vector<ev::step_scheduled> ready;
+  bool all_done = true;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto& st = s.steps[i];
+    if (st.status != step_status::completed) all_done = false;
+    if (st.status != step_status::pending) continue;
+    const auto& deps = s.definition.steps[i].depends_on;
+    const bool deps_done = std::all_of(deps.begin(), deps.end(), [&](const std::string& d) {
+      auto it = index.find(d);
+      return it != index.end() && s.steps[it->second].status == step_status::completed;
+    });
+    if (deps_done) ready.push_back(ev::step_scheduled{st.name, st.attempts + 1});
+  }
+  for (auto& r : ready) b.emit(std::move(r));
+  if (all_done) b.emit(ev::workflow_completed{});
+}
+
+// After a failed or timed-out attempt: retry with backoff, or fail the workflow.
+void fail_or_retry(builder& b, std::size_t i, const std::string& error_type,
+                   const std::string& message) {
+  const auto& st = b.state().steps[i];
+  const auto& policy = b.state().definition.steps[i].retry;
+  const bool non_retryable = std::find(policy.non_retryable.begin(), policy.non_retryable.end(),
+                                       error_type) != policy.non_retryable.end();
+  if (non_retryable || st.run_attempts >= policy.max_attempts) {
+    const std::string error = error_type.empty() ? message : error_type + ": " + message;
+    b.emit(ev::workflow_failed{st.name, error, st.attempts});
+    return;
+  }
+  const auto delay = retry_delay_ms(policy, st.run_attempts);
+  b.emit(ev::step_retry_scheduled{st.name, st.attempts + 1, delay, b.now() + delay});
+}
+
+bool too_big(const boost::json::value& v) {
+  return boost::json::serialize(v).size() > k_payload_bytes_max;
+}
+
+decision decide_start(const workflow_state& s, const cmd::start& c, std::int64_t now) {
+  if (s.started) {
+    return reject(rejection_code::already_exists, "workflow '" + s.id + "' already exists",
+                  s.status);
+  }
+  if (!is_valid_id(c.id))
+    return reject(rejection_code::invalid, "id must be 1-256 bytes of [A-Za-z0-9._:-]");
+  if (c.priority != "high" && c.priority != "normal" && c.priority != "low") {
+    return reject(rejection_code::invalid, "priority must be high, normal or low");
+  }
+  if (c.definition.steps.empty())
+    return reject(rejection_code::invalid, "the definition has no steps");
+  if (c.timeout_ms < 0 || c.timeout_ms > k_timeout_ms_max) {
+    return reject(rejection_code::invalid, "timeoutMs out of range");
+  }
+  if (too_big(c.input)) return reject(rejection_code::limit, "input is too large");
+  builder b(s, now);
+  b.emit(ev::workflow_started{c.id, c.definition, c.input, c.priority, c.timeout_ms});
+  schedule_ready(b);
+  return b.take();
+}
+
+// A task command belongs to the step's current attempt while it is queued or running;
+// anything else (a duplicate, a late answer for an earlier attempt) is stale.
+bool is_current(const step_state& st, std::uint32_t attempt) {
+  return attempt == st.attempts &&
+         (st.status == step_status::scheduled || st.status == step_status::running);
+}
+
+decision decide_task(const workflow_state& s, const cmd::task_started& c, std::int64_t now) {
+  auto i = step_index(s, c.step);
+  if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
+  const auto& st = s.steps[*i];
+  if (st.status != step_status::scheduled || st.attempts != c.attempt) return std::vector<event>{};
+  return std::vector<event>{event{now, ev::step_started{c.step, c.attempt}}};
+}
+
+decision decide_task(const workflow_state& s, const cmd::task_completed& c, std::int64_t now) {
+  auto i = step_index(s, c.step);
+  if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
+  if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
+  if (too_big(c.output)) return reject(rejection_code::limit, "output is too large", s.status);
+  builder b(s, now);
+  b.emit(ev::step_completed{c.step, c.attempt, c.output});
+  schedule_ready(b);
+  return b.take();
+}
+
+decision decide_task(const workflow_state& s, const cmd::task_failed& c, std::int64_t now) {
+  auto i = step_index(s, c.step);
+  if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
+  if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
+  builder b(s, now);
+  b.emit(ev::step_failed{c.step, c.attempt, c.error_type, c.message});
+  fail_or_retry(b, *i, c.error_type, c.message);
+  return b.take();
+}
+
+decision decide_timer(const workflow_state& s, const cmd::timer_fired& c, std::int64_t now) {
+  const bool pending = std::any_of(s.timers.begin(), s.timers.end(), [&](const timer& t) {
+    return t.kind == c.kind && t.step == c.step && t.attempt == c.attempt;
+  });
+  if (!pending) return std::vector<event>{};  // already handled or superseded
+  builder b(s, now);
+  if (c.kind == timer_kind::workflow_timeout) {
+    b.emit(ev::workflow_failed{"", "workflow timed out", 0});
+  } else if (c.kind == timer_kind::retry) {
+    b.emit(ev::step_scheduled{c.step, c.attempt});
+  } else {
+    const auto i = *step_index(s, c.step);
+    const auto timeout = s.definition.steps[i].timeout_ms;
+    const std::string message = "attempt " + std::to_string(c.attempt) + " timed out after " +
+                                std::to_string(timeout) + " ms";
+    b.emit(ev::step_timed_out{c.step, c.attempt});
+    fail_or_retry(b, i, "timeout", message);
+  }
+  return b.take();
+}
+
+decision decide_signal(const workflow_state& s, const cmd::signal& c, std::int64_t now) {
+  if (!is_valid_id(c.name)) {
+    return reject(rejection_code::invalid, "signal name must be 1-256 bytes of [A-Za-z0-9._:-]",
+                  s.status);
+  }
+  if (s.signals.size() >= k_signals_max) {
+    return reject(rejection_code::limit,
+                  "workflow '" + s.id + "' has received the maximum of " +
+                      std::to_string(k_signals_max) + " signals",
+                  s.status);
+  }
+  if (too_big(c.payload))
+    return reject(rejection_code::limit, "signal payload is too large", s.status);
+  return std::vector<event>{event{now, ev::signal_received{c.name, c.payload}}};
+}
+
+decision decide_retry(const workflow_state& s, const cmd::retry_from_dead_letter& c,
+                      std::int64_t now) {
+  if (s.status != workflow_status::failed) {
+    const auto code =
+        s.status == workflow_status::running ? rejection_code::invalid : rejection_code::finished;
+    return reject(code,
+                  "workflow '" + s.id + "' is " + std::string(to_string(s.status)) + ", not failed",
+                  s.status);
+  }
+  if (!s.failure || s.failure->step.empty()) {
+    return reject(rejection_code::invalid, "workflow '" + s.id + "' timed out; no step to retry",
+                  s.status);
+  }
+  if (!c.step.empty() && c.step != s.failure->step) {
+    return reject(rejection_code::invalid,
+                  "step '" + c.step + "' is not the failed step '" + s.failure->step + "'",
+                  s.status);
+  }
+  builder b(s, now);
+  b.emit(ev::step_retried_from_dead_letter{s.failure->step});
+  schedule_ready(b);
+  return b.take();
+}
+
+decision decide_running(const workflow_state& s, const command& c, std::int64_t now) {
+  return std::visit(
+      overloaded{
+          [&](const cmd::start& x) { return decide_start(s, x, now); },
+          [&](const cmd::task_started& x) { return decide_task(s, x, now); },
+          [&](const cmd::task_completed& x) { return decide_task(s, x, now); },
+          [&](const cmd::task_failed& x) { return decide_task(s, x, now); },
+          [&](const cmd::timer_fired& x) { return decide_timer(s, x, now); },
+          [&](const cmd::signal& x) { return decide_signal(s, x, now); },
+          [&](const cmd::cancel& x) -> decision {
+            return std::vector<event>{event{now, ev::workflow_cancelled{x.reason}}};
+          },
+          [&](const cmd::retry_from_dead_letter& x) { return decide_retry(s, x, now); },
+          [&](const cmd::get&) -> decision { return std::vector<event>{}; },
+      },
+      c);
+}
+
+}  // namespace
+
+const step_state* workflow_state::find_step(std::string_view name) const {
+  for (const auto& st : steps) {
+    if (st.name == name) return &st;
+  }
+  return nullptr;
+}
+
+decision decide(const workflow_state& s, const command& c, std::int64_t now_ms) {
+  try {
+    const bool is_start = std::holds_alternative<cmd::start>(c);
+    if (!s.started && !is_start) return reject(rejection_code::not_found, "no such workflow");
+    const bool reads = std::holds_alternative<cmd::get>(c);
+    const bool retry = std::holds_alternative<cmd::retry_from_dead_letter>(c);
+    if (s.started && !is_start && !reads && !retry && s.status != workflow_status::running) {
+      return reject(rejection_code::finished,
+                    "workflow '" + s.id + "' is " + std::string(to_string(s.status)), s.status);
+    }
+    return decide_running(s, c, now_ms);
+  } catch (const std::exception& e) {  // Boost.JSON serialization, allocation
+    return reject(rejection_code::invalid, std::string("cannot decide: ") + e.what());
+  }
+}
+
+std::int64_t retry_delay_ms(const retry_policy& p, std::uint32_t run_attempt) {
+  const double exp = run_attempt > 0 ? static_cast<double>(run_attempt - 1) : 0.0;
+  const double d =
+      static_cast<double>(p.initial_interval_ms) * std::pow(p.backoff_coefficient, exp);
+  if (!std::isfinite(d) || d >= static_cast<double>(p.max_interval_ms)) return p.max_interval_ms;
+  return static_cast<std::int64_t>(d);  // floor: whole milliseconds
+}
+
+std::string_view to_string(workflow_status s) {
+  switch (s) {
+    case workflow_status::running:
+      return "RUNNING";
+    case workflow_status::completed:
+      return "COMPLETED";
+    case workflow_status::failed:
+      return "FAILED";
+    case workflow_status::cancelled:
+      return "CANCELLED";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view to_string(step_status s) {
+  switch (s) {
+    case step_status::pending:
+      return "PENDING";
+    case step_status::scheduled:
+      return "SCHEDULED";
+    case step_status::running:
+      return "RUNNING";
+    case step_status::retry_wait:
+      return "RETRY_WAIT";
+    case step_status::completed:
+      return "COMPLETED";
+    case step_status::failed:
+      return "FAILED";
+    case step_status::cancelled:
+      return "CANCELLED";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view to_string(timer_kind k) {
+  switch (k) {
+    case timer_kind::retry:
+      return "retry";
+    case timer_kind::step_timeout:
+      return "step-timeout";
+    case timer_kind::workflow_timeout:
+      return "workflow-timeout";
+  }
+  return "unknown";
+}
+
+}  // namespace wfe::workflow

@@ -1,0 +1,352 @@
+#include "engine/workflow/workflow_model.hpp"
+
+#include <string>
+
+#include <doctest/doctest.h>
+#include <boost/json.hpp>
+
+using namespace wfe::workflow;
+namespace json = boost::json;
+
+namespace {
+
+workflow_definition def_of(std::string_view body) {
+  auto d = parse_definition(body, builtin_task_types());
+  REQUIRE(d);
+  d->version = 1;
+  return *d;
+}
+
+const std::string k_linear = R"({"name":"lin","steps":[{"name":"a","task":"noop"},
+    {"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]})";
+const std::string k_diamond = R"({"name":"dia","steps":[{"name":"a","task":"noop"},
+    {"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["a"]},
+    {"name":"d","task":"noop","dependsOn":["b","c"]}]})";
+const std::string k_retrying = R"({"name":"r","steps":[{"name":"pay","task":"fail",
+    "retry":{"maxAttempts":3,"initialIntervalMs":100,"backoffCoefficient":2.0,"maxIntervalMs":150,
+             "nonRetryable":["card-declined"]},"timeoutMs":500}]})";
+
+// A workflow under test: decides, checks acceptance, applies what was decided.
+struct harness {
+  workflow_state state;
+
+  std::vector<event> run(const command& c, std::int64_t now) {
+    auto d = decide(state, c, now);
+    REQUIRE_MESSAGE(d, (d ? "" : d.error().message));
+    for (const auto& e : *d) state = apply(std::move(state), e);
+    return *d;
+  }
+  rejection refuse(const command& c, std::int64_t now) {
+    auto d = decide(state, c, now);
+    REQUIRE_FALSE(d);
+    return d.error();
+  }
+  const step_state& step(std::string_view name) const {
+    const auto* st = state.find_step(name);
+    REQUIRE(st != nullptr);
+    return *st;
+  }
+  void start(const std::string& body, std::int64_t now = 1000, std::int64_t timeout_ms = 0) {
+    run(cmd::start{"wf-1", def_of(body), json::object{{"k", 1}}, "high", timeout_ms}, now);
+  }
+  void complete(const std::string& step, std::int64_t now) {
+    run(cmd::task_started{step, this->step(step).attempts}, now);
+    run(cmd::task_completed{step, this->step(step).attempts, json::string("out-" + step)}, now);
+  }
+};
+
+template <class T>
+const T& body_as(const event& e) {
+  REQUIRE(std::holds_alternative<T>(e.body));
+  return std::get<T>(e.body);
+}
+
+}  // namespace
+
+TEST_CASE("starting a workflow records it and schedules the root steps only") {
+  harness h;
+  auto evs = h.run(cmd::start{"wf-1", def_of(k_diamond), json::object{{"k", 1}}, "high", 0}, 1000);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::workflow_started>(evs[0]).id == "wf-1");
+  CHECK(body_as<ev::step_scheduled>(evs[1]) == ev::step_scheduled{"a", 1});
+  CHECK(evs[1].at_ms == 1000);
+  CHECK(h.state.status == workflow_status::running);
+  CHECK(h.state.definition.version == 1);
+  CHECK(h.state.priority == "high");
+  CHECK(h.state.created_at_ms == 1000);
+  CHECK(h.step("a").status == step_status::scheduled);
+  CHECK(h.step("b").status == step_status::pending);
+  CHECK(h.step("d").attempts == 0);
+}
+
+TEST_CASE("a linear workflow completes step by step") {
+  harness h;
+  h.start(k_linear);
+  auto evs = h.run(cmd::task_completed{"a", 1, json::string("x")}, 1100);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::step_completed>(evs[0]).output == json::value("x"));
+  CHECK(body_as<ev::step_scheduled>(evs[1]) == ev::step_scheduled{"b", 1});
+  h.complete("b", 1200);
+  CHECK(h.step("c").status == step_status::scheduled);
+  evs = h.run(cmd::task_completed{"c", 1, json::value(nullptr)}, 1300);
+  REQUIRE(evs.size() == 2);
+  CHECK(std::holds_alternative<ev::workflow_completed>(evs[1].body));
+  CHECK(h.state.status == workflow_status::completed);
+  CHECK(h.state.updated_at_ms == 1300);
+  CHECK(h.step("a").output == json::value("x"));
+  CHECK(h.step("b").output == json::value("out-b"));
+}
+
+TEST_CASE("a diamond schedules both branches and joins only when both completed") {
+  harness h;
+  h.start(k_diamond);
+  auto evs = h.run(cmd::task_completed{"a", 1, {}}, 1100);
+  REQUIRE(evs.size() == 3);
+  CHECK(body_as<ev::step_scheduled>(evs[1]).step == "b");
+  CHECK(body_as<ev::step_scheduled>(evs[2]).step == "c");
+  evs = h.run(cmd::task_completed{"c", 1, {}}, 1200);
+  CHECK(evs.size() == 1);  // d still waits for b
+  CHECK(h.step("d").status == step_status::pending);
+  evs = h.run(cmd::task_completed{"b", 1, {}}, 1300);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::step_scheduled>(evs[1]).step == "d");
+  h.complete("d", 1400);
+  CHECK(h.state.status == workflow_status::completed);
+}
+
+TEST_CASE("retry delays grow by the coefficient and are capped at the max interval") {
+  retry_policy p{10, 100, 2.0, 1000, {}};
+  CHECK(retry_delay_ms(p, 1) == 100);
+  CHECK(retry_delay_ms(p, 2) == 200);
+  CHECK(retry_delay_ms(p, 4) == 800);
+  CHECK(retry_delay_ms(p, 5) == 1000);
+  CHECK(retry_delay_ms(p, 9000) == 1000);
+  retry_policy q{10, 100, 1.5, 10'000, {}};
+  CHECK(retry_delay_ms(q, 3) == 225);
+  CHECK(retry_delay_ms(q, 4) == 337);  // 337.5 floored
+}
+
+TEST_CASE(
+    "a failed attempt schedules a retry timer at the backoff time, which reschedules the step") {
+  harness h;
+  h.start(k_retrying);
+  h.run(cmd::task_started{"pay", 1}, 1010);
+  CHECK(h.state.timers == std::vector<timer>{{1510, timer_kind::step_timeout, "pay", 1}});
+  auto evs = h.run(cmd::task_failed{"pay", 1, "boom", "gateway down"}, 1020);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::step_failed>(evs[0]).message == "gateway down");
+  CHECK(body_as<ev::step_retry_scheduled>(evs[1]) == ev::step_retry_scheduled{"pay", 2, 100, 1120});
+  CHECK(h.step("pay").status == step_status::retry_wait);
+  CHECK(h.state.timers == std::vector<timer>{{1120, timer_kind::retry, "pay", 2}});
+  evs = h.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 1121);
+  REQUIRE(evs.size() == 1);
+  CHECK(body_as<ev::step_scheduled>(evs[0]) == ev::step_scheduled{"pay", 2});
+  CHECK(h.state.timers.empty());
+  h.run(cmd::task_failed{"pay", 2, "boom", "again"}, 1200);
+  // Second delay 100*2 = 200, capped at maxIntervalMs 150.
+  CHECK(h.state.timers == std::vector<timer>{{1350, timer_kind::retry, "pay", 3}});
+}
+
+TEST_CASE("exhausted retries fail the workflow with the dead-letter information") {
+  harness h;
+  h.start(k_retrying);
+  h.run(cmd::task_failed{"pay", 1, "boom", "e1"}, 1000);
+  h.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 1100);
+  h.run(cmd::task_failed{"pay", 2, "boom", "e2"}, 1200);
+  h.run(cmd::timer_fired{timer_kind::retry, "pay", 3}, 1350);
+  auto evs = h.run(cmd::task_failed{"pay", 3, "boom", "e3"}, 1400);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::workflow_failed>(evs[1]) == ev::workflow_failed{"pay", "boom: e3", 3});
+  CHECK(h.state.status == workflow_status::failed);
+  REQUIRE(h.state.failure);
+  CHECK(*h.state.failure == dead_letter_info{"pay", "boom: e3", 3});
+  CHECK(h.step("pay").status == step_status::failed);
+  CHECK(h.state.timers.empty());
+}
+
+TEST_CASE("a non-retryable error fails the workflow on the first attempt") {
+  harness h;
+  h.start(k_retrying);
+  auto evs = h.run(cmd::task_failed{"pay", 1, "card-declined", "no funds"}, 1000);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::workflow_failed>(evs[1]) ==
+        ev::workflow_failed{"pay", "card-declined: no funds", 1});
+}
+
+TEST_CASE("a step timeout retries the step, and fails the workflow once retries are exhausted") {
+  harness h;
+  h.start(k_retrying);
+  h.run(cmd::task_started{"pay", 1}, 1000);
+  auto evs = h.run(cmd::timer_fired{timer_kind::step_timeout, "pay", 1}, 1500);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::step_timed_out>(evs[0]) == ev::step_timed_out{"pay", 1});
+  CHECK(body_as<ev::step_retry_scheduled>(evs[1]).due_ms == 1600);
+  CHECK(h.step("pay").error_type == "timeout");
+  CHECK(h.step("pay").error == "attempt 1 timed out after 500 ms");
+  SUBCASE("the late answer of the timed-out attempt is ignored") {
+    CHECK(h.run(cmd::task_completed{"pay", 1, {}}, 1550).empty());
+    CHECK(h.step("pay").status == step_status::retry_wait);
+  }
+  SUBCASE("the last attempt timing out fails the workflow") {
+    h.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 1600);
+    h.run(cmd::task_started{"pay", 2}, 1600);
+    h.run(cmd::timer_fired{timer_kind::step_timeout, "pay", 2}, 2100);
+    h.run(cmd::timer_fired{timer_kind::retry, "pay", 3}, 2250);
+    h.run(cmd::task_started{"pay", 3}, 2250);
+    evs = h.run(cmd::timer_fired{timer_kind::step_timeout, "pay", 3}, 2750);
+    REQUIRE(evs.size() == 2);
+    CHECK(body_as<ev::workflow_failed>(evs[1]) ==
+          ev::workflow_failed{"pay", "timeout: attempt 3 timed out after 500 ms", 3});
+  }
+}
+
+TEST_CASE("a workflow timeout fails the workflow and clears its timers") {
+  harness h;
+  h.start(k_retrying, 1000, 60'000);
+  CHECK(h.state.timers == std::vector<timer>{{61'000, timer_kind::workflow_timeout, "", 0}});
+  auto evs = h.run(cmd::timer_fired{timer_kind::workflow_timeout, "", 0}, 61'000);
+  REQUIRE(evs.size() == 1);
+  CHECK(body_as<ev::workflow_failed>(evs[0]).error == "workflow timed out");
+  CHECK(h.state.status == workflow_status::failed);
+  CHECK(h.state.timers.empty());
+  auto r = h.refuse(cmd::retry_from_dead_letter{}, 62'000);
+  CHECK(r.code == rejection_code::invalid);
+}
+
+TEST_CASE("a timer that is no longer pending produces no events") {
+  harness h;
+  h.start(k_retrying);
+  CHECK(h.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 1100).empty());
+  CHECK(h.run(cmd::timer_fired{timer_kind::step_timeout, "pay", 1}, 1100).empty());
+  CHECK(h.step("pay").status == step_status::scheduled);
+}
+
+TEST_CASE("cancelling a running workflow cancels its open steps and refuses later commands") {
+  harness h;
+  h.start(k_linear);
+  h.complete("a", 1100);
+  auto evs = h.run(cmd::cancel{"user asked"}, 1200);
+  REQUIRE(evs.size() == 1);
+  CHECK(body_as<ev::workflow_cancelled>(evs[0]).reason == "user asked");
+  CHECK(h.state.status == workflow_status::cancelled);
+  CHECK(h.step("a").status == step_status::completed);
+  CHECK(h.step("b").status == step_status::cancelled);
+  auto r = h.refuse(cmd::task_completed{"b", 1, {}}, 1300);
+  CHECK(r.code == rejection_code::finished);
+  CHECK(r.status == workflow_status::cancelled);
+  CHECK(h.refuse(cmd::cancel{}, 1300).code == rejection_code::finished);
+  CHECK(h.refuse(cmd::signal{"go", {}}, 1300).message == "workflow 'wf-1' is CANCELLED");
+}
+
+TEST_CASE("signals are recorded with their payload and time, bounded in number") {
+  harness h;
+  h.start(k_linear);
+  auto evs = h.run(cmd::signal{"approve", json::object{{"by", "ann"}}}, 1500);
+  REQUIRE(evs.size() == 1);
+  REQUIRE(h.state.signals.size() == 1);
+  CHECK(h.state.signals[0] == signal_record{"approve", json::object{{"by", "ann"}}, 1500});
+  CHECK(h.refuse(cmd::signal{"bad name", {}}, 1600).code == rejection_code::invalid);
+  for (std::size_t i = 1; i < k_signals_max; ++i) h.run(cmd::signal{"s", {}}, 1600);
+  CHECK(h.refuse(cmd::signal{"s", {}}, 1700).code == rejection_code::limit);
+}
+
+TEST_CASE("duplicate and stale task answers produce no events") {
+  harness h;
+  h.start(k_linear);
+  h.complete("a", 1100);
+  CHECK(h.run(cmd::task_completed{"a", 1, json::string("again")}, 1200).empty());
+  CHECK(h.step("a").output == json::value("out-a"));
+  CHECK(h.run(cmd::task_failed{"a", 1, "x", "late"}, 1200).empty());
+  CHECK(h.run(cmd::task_started{"b", 7}, 1200).empty());
+  CHECK(h.run(cmd::task_completed{"c", 0, {}}, 1200).empty());  // not scheduled yet
+  CHECK(h.refuse(cmd::task_completed{"zz", 1, {}}, 1200).code == rejection_code::invalid);
+}
+
+TEST_CASE("starting an existing workflow is refused with its current status") {
+  harness h;
+  h.start(k_linear);
+  auto r = h.refuse(cmd::start{"wf-1", def_of(k_linear), {}, "normal", 0}, 2000);
+  CHECK(r.code == rejection_code::already_exists);
+  CHECK(r.status == workflow_status::running);
+}
+
+TEST_CASE("commands to a workflow that was never started are refused as not found") {
+  harness h;
+  CHECK(h.refuse(cmd::get{}, 1).code == rejection_code::not_found);
+  CHECK(h.refuse(cmd::cancel{}, 1).code == rejection_code::not_found);
+  CHECK(h.refuse(cmd::start{"bad id", def_of(k_linear), {}, "normal", 0}, 1).code ==
+        rejection_code::invalid);
+  CHECK(h.refuse(cmd::start{"wf-1", def_of(k_linear), {}, "urgent", 0}, 1).message ==
+        "priority must be high, normal or low");
+  CHECK(h.refuse(cmd::start{"wf-1", def_of(k_linear), {}, "low", -1}, 1).message ==
+        "timeoutMs out of range");
+  CHECK_FALSE(h.state.started);
+}
+
+TEST_CASE("get produces no events on running and finished workflows") {
+  harness h;
+  h.start(k_retrying);
+  CHECK(h.run(cmd::get{}, 1).empty());
+  h.run(cmd::task_failed{"pay", 1, "card-declined", ""}, 2);
+  CHECK(h.run(cmd::get{}, 3).empty());
+}
+
+TEST_CASE("a retry from the dead letters resumes the step and continues counting attempts") {
+  harness h;
+  h.start(k_retrying);
+  h.run(cmd::task_failed{"pay", 1, "card-declined", "x"}, 1000);
+  REQUIRE(h.state.status == workflow_status::failed);
+  CHECK(h.refuse(cmd::retry_from_dead_letter{"other"}, 2000).code == rejection_code::invalid);
+  auto evs = h.run(cmd::retry_from_dead_letter{}, 2000);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::step_retried_from_dead_letter>(evs[0]).step == "pay");
+  CHECK(body_as<ev::step_scheduled>(evs[1]) == ev::step_scheduled{"pay", 2});
+  CHECK(h.state.status == workflow_status::running);
+  CHECK_FALSE(h.state.failure);
+  // A fresh budget of maxAttempts (3) for this run; the count goes on from 2.
+  h.run(cmd::task_failed{"pay", 2, "boom", "x"}, 2100);
+  h.run(cmd::timer_fired{timer_kind::retry, "pay", 3}, 2200);
+  h.run(cmd::task_failed{"pay", 3, "boom", "x"}, 2300);
+  h.run(cmd::timer_fired{timer_kind::retry, "pay", 4}, 2450);
+  evs = h.run(cmd::task_failed{"pay", 4, "boom", "last"}, 2500);
+  CHECK(body_as<ev::workflow_failed>(evs.back()) == ev::workflow_failed{"pay", "boom: last", 4});
+  CHECK(h.step("pay").run_attempts == 3);
+  h.run(cmd::retry_from_dead_letter{"pay"}, 3000);
+  h.complete("pay", 3100);
+  CHECK(h.step("pay").attempts == 5);
+  CHECK(h.state.status == workflow_status::completed);
+}
+
+TEST_CASE("a retry from the dead letters also reschedules steps the failure interrupted") {
+  harness h;
+  h.start(R"({"name":"par","steps":[{"name":"x","task":"fail"},{"name":"y","task":"noop"}]})");
+  h.run(cmd::task_started{"y", 1}, 1000);
+  h.run(cmd::task_failed{"x", 1, "boom", "x"}, 1001);
+  CHECK(h.step("y").status == step_status::pending);
+  CHECK(h.refuse(cmd::task_completed{"y", 1, {}}, 1002).code == rejection_code::finished);
+  auto evs = h.run(cmd::retry_from_dead_letter{}, 2000);
+  REQUIRE(evs.size() == 3);
+  CHECK(body_as<ev::step_scheduled>(evs[1]) == ev::step_scheduled{"x", 2});
+  CHECK(body_as<ev::step_scheduled>(evs[2]) == ev::step_scheduled{"y", 2});
+}
+
+TEST_CASE("retrying a workflow that did not fail is refused with its status") {
+  harness h;
+  h.start(k_linear);
+  auto r = h.refuse(cmd::retry_from_dead_letter{}, 1);
+  CHECK(r.code == rejection_code::invalid);
+  CHECK(r.status == workflow_status::running);
+  h.run(cmd::cancel{}, 2);
+  CHECK(h.refuse(cmd::retry_from_dead_letter{}, 3).code == rejection_code::finished);
+}
+
+TEST_CASE("oversize outputs and inputs are refused and change nothing") {
+  harness h;
+  h.start(k_linear);
+  json::value big = json::string(std::string(k_payload_bytes_max + 1, 'x'));
+  CHECK(h.refuse(cmd::task_completed{"a", 1, big}, 2).code == rejection_code::limit);
+  CHECK(h.step("a").status == step_status::scheduled);
+  harness h2;
+  CHECK(h2.refuse(cmd::start{"wf-2", def_of(k_linear), big, "normal", 0}, 1).code ==
+        rejection_code::limit);
+}
