@@ -42,7 +42,7 @@ caf::actor spawn_backup_actor(caf::actor_system& sys, backup_actor_deps deps) {
 
 void request_backup(caf::event_based_actor* self, const caf::actor& backup_actor,
                     std::chrono::milliseconds timeout, std::filesystem::path dir,
-                    std::function<void(result<backup_info>)> on_done) {
+                    const std::function<void(result<backup_info>)>& on_done) {
   self->request(backup_actor, timeout, backup_atom::value, std::move(dir))
       .then([on_done](result<backup_info>& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) {

@@ -26,6 +26,6 @@ struct backup_actor_deps {
 // context exactly once: with the backup, or an error (errc::unavailable on timeout).
 void request_backup(caf::event_based_actor* self, const caf::actor& backup_actor,
                     std::chrono::milliseconds timeout, std::filesystem::path dir,
-                    std::function<void(result<backup_info>)> on_done);
+                    const std::function<void(result<backup_info>)>& on_done);
 
 }  // namespace wfe::persistence

@@ -177,7 +177,7 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
   // after(0): handle what is queued, time out at once when the mailbox is empty.
   auto drain = make_handlers(
       self, gc, running, caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
-  while (running) {
+  while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
     self->receive(wait);  // sleeps until there is work
     idle = false;
     // Everything that arrived meanwhile joins the batch (add() flushes at the bounds).
@@ -202,7 +202,7 @@ caf::actor spawn_journal_actor(caf::actor_system& sys, journal_actor_deps deps,
 
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, write_request request,
-                   std::function<void(result<std::uint64_t>)> on_done) {
+                   const std::function<void(result<std::uint64_t>)>& on_done) {
   self->request(journal_actor, timeout, write_atom::value, std::move(request))
       .then([on_done](write_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
@@ -211,7 +211,7 @@ void request_write(caf::event_based_actor* self, const caf::actor& journal_actor
 void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t from_sequence_nr,
                     std::uint64_t to_sequence_nr, std::uint64_t max,
-                    std::function<void(result<std::vector<event>>)> on_done) {
+                    const std::function<void(result<std::vector<event>>)>& on_done) {
   self->request(journal_actor, timeout, replay_atom::value, pid, from_sequence_nr, to_sequence_nr,
                 max)
       .then([on_done](replay_result& r) { on_done(std::move(r)); },
@@ -220,7 +220,7 @@ void request_replay(caf::event_based_actor* self, const caf::actor& journal_acto
 
 void request_highest(caf::event_based_actor* self, const caf::actor& journal_actor,
                      timeout_ms timeout, const persistence_id& pid,
-                     std::function<void(result<std::uint64_t>)> on_done) {
+                     const std::function<void(result<std::uint64_t>)>& on_done) {
   self->request(journal_actor, timeout, highest_atom::value, pid)
       .then([on_done](write_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
@@ -228,7 +228,7 @@ void request_highest(caf::event_based_actor* self, const caf::actor& journal_act
 
 void request_delete(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
-                    std::function<void(result<done>)> on_done) {
+                    const std::function<void(result<done>)>& on_done) {
   self->request(journal_actor, timeout, delete_atom::value, pid, to_sequence_nr)
       .then([on_done](done_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });

@@ -62,20 +62,20 @@ using timeout_ms = std::chrono::milliseconds;
 
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, write_request request,
-                   std::function<void(result<std::uint64_t>)> on_done);
+                   const std::function<void(result<std::uint64_t>)>& on_done);
 
 void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t from_sequence_nr,
                     std::uint64_t to_sequence_nr, std::uint64_t max,
-                    std::function<void(result<std::vector<event>>)> on_done);
+                    const std::function<void(result<std::vector<event>>)>& on_done);
 
 void request_highest(caf::event_based_actor* self, const caf::actor& journal_actor,
                      timeout_ms timeout, const persistence_id& pid,
-                     std::function<void(result<std::uint64_t>)> on_done);
+                     const std::function<void(result<std::uint64_t>)>& on_done);
 
 void request_delete(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
-                    std::function<void(result<done>)> on_done);
+                    const std::function<void(result<done>)>& on_done);
 
 // -- blocking client, for tools, tests and start-up code (never inside an actor) --
 

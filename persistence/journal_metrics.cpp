@@ -18,9 +18,8 @@ prometheus::Counter* counter(prometheus::Registry& r, const char* name, const ch
 }
 
 prometheus::Histogram* histogram(prometheus::Registry& r, const char* name, const char* help,
-                                 prometheus::Histogram::BucketBoundaries buckets) {
-  return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({},
-                                                                             std::move(buckets));
+                                 const prometheus::Histogram::BucketBoundaries& buckets) {
+  return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, buckets);
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ caf::actor spawn_recovery_permits(caf::actor_system& sys, std::uint32_t max_conc
 }
 
 void acquire_recovery_permit(caf::event_based_actor* self, const caf::actor& permits,
-                             std::function<void()> on_granted) {
+                             const std::function<void()>& on_granted) {
   if (!permits) {
     on_granted();
     return;

@@ -32,7 +32,7 @@ struct recovery_permit_stats {
 // `permits` is invalid: no bound). If the permit actor is gone, `on_granted` runs too:
 // recovery must not hang on a missing limiter.
 void acquire_recovery_permit(caf::event_based_actor* self, const caf::actor& permits,
-                             std::function<void()> on_granted);
+                             const std::function<void()>& on_granted);
 
 // Returns the permit `self` holds (no-op when `permits` is invalid).
 void release_recovery_permit(caf::event_based_actor* self, const caf::actor& permits);

@@ -58,7 +58,7 @@ caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
 
 void request_snapshot_save(caf::event_based_actor* self, const caf::actor& store_actor,
                            timeout_ms timeout, const persistence_id& pid, snapshot s,
-                           std::function<void(result<std::uint64_t>)> on_done) {
+                           const std::function<void(result<std::uint64_t>)>& on_done) {
   self->request(store_actor, timeout, snapshot_save_atom::value, pid, std::move(s))
       .then([on_done](save_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
@@ -67,7 +67,7 @@ void request_snapshot_save(caf::event_based_actor* self, const caf::actor& store
 void request_snapshot_load(caf::event_based_actor* self, const caf::actor& store_actor,
                            timeout_ms timeout, const persistence_id& pid,
                            std::uint64_t max_sequence_nr,
-                           std::function<void(result<std::optional<snapshot>>)> on_done) {
+                           const std::function<void(result<std::optional<snapshot>>)>& on_done) {
   self->request(store_actor, timeout, snapshot_load_atom::value, pid, max_sequence_nr)
       .then([on_done](load_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });

@@ -27,12 +27,12 @@ namespace wfe::persistence {
 // Result: the sequence nr of the oldest snapshot still kept for the id.
 void request_snapshot_save(caf::event_based_actor* self, const caf::actor& store_actor,
                            timeout_ms timeout, const persistence_id& pid, snapshot s,
-                           std::function<void(result<std::uint64_t>)> on_done);
+                           const std::function<void(result<std::uint64_t>)>& on_done);
 
 void request_snapshot_load(caf::event_based_actor* self, const caf::actor& store_actor,
                            timeout_ms timeout, const persistence_id& pid,
                            std::uint64_t max_sequence_nr,
-                           std::function<void(result<std::optional<snapshot>>)> on_done);
+                           const std::function<void(result<std::optional<snapshot>>)>& on_done);
 
 // -- blocking client, for tools and tests (never inside an actor) ---------------
 
