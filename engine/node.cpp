@@ -16,6 +16,8 @@
 #include "api/http/metrics_route.hpp"
 #include "api/node_routes.hpp"
 #include "cluster/membership.hpp"
+#include "cluster/membership_actor.hpp"
+#include "cluster/wire_envelope.hpp"
 #include "cluster/transport.hpp"
 #include "engine/core/metrics.hpp"
 #include "persistence/backup_actor.hpp"
@@ -158,6 +160,22 @@ void log_started(const node_settings& s, std::uint16_t transport_port, const ser
       "workflow-engine node started");
 }
 
+caf::actor spawn_membership(core::actor_runtime& runtime, const node_settings& s,
+                            const char* version, core::coordinated_shutdown& shutdown) {
+  cluster::membership_actor_config mc;
+  mc.settings = s.cluster;
+  mc.membership = s.membership;
+  mc.app_version = version;
+  // Settings every member must share; a joiner that differs is refused.
+  mc.join_compat = {{"pekko.cluster.sharding.number-of-shards",
+                     std::to_string(s.cluster.sharding.number_of_shards)}};
+  // Downed or removed without leaving: the node must not go on serving.
+  mc.on_self_removed = [&shutdown](const std::string& reason) {
+    shutdown.trigger("cluster: " + reason);
+  };
+  return cluster::spawn_membership_actor(runtime.system(), std::move(mc));
+}
+
 }  // namespace
 
 int run_node(const node_settings& s, const char* version) {
@@ -175,9 +193,9 @@ int run_node(const node_settings& s, const char* version) {
   if (!open_storage(s.persistence, metrics->registry(), st)) return exit_storage;
   core::coordinated_shutdown shutdown(s.shutdown);
   watch_signals(shutdown);
-  core::actor_runtime runtime(s.actors);
+  core::actor_runtime runtime(s.actors, cluster::register_wire_types);
   auto backup = spawn_storage_actors(runtime, st, s.persistence);
-  auto membership = cluster::spawn_membership(runtime.system(), {s.cluster, version});
+  auto membership = spawn_membership(runtime, s, version, shutdown);
   runtime.supervise(membership);
   auto transport_port = cluster::open_transport(runtime.system(), membership, s.cluster);
   if (!transport_port) {

@@ -16,20 +16,23 @@ namespace wfe::core {
 
 namespace {
 
-caf::actor_system_config& configure(caf::actor_system_config& cfg, const actor_system_settings& s) {
+caf::actor_system_config& configure(caf::actor_system_config& cfg, const actor_system_settings& s,
+                                    const actor_runtime::config_hook& register_types) {
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("scheduler.max-threads", s.max_threads);
   cfg.set("middleman.workers", std::size_t{0});
   cfg.set("middleman.heartbeat-interval", caf::timespan{s.heartbeat_interval});
   cfg.set("middleman.connection-timeout", caf::timespan{s.connection_timeout});
+  if (register_types) register_types(cfg);
   return cfg;
 }
 
 }  // namespace
 
 struct actor_runtime::impl {
-  explicit impl(const actor_system_settings& s) : system(configure(cfg, s)) {}
+  impl(const actor_system_settings& s, const config_hook& hook)
+      : system(configure(cfg, s, hook)) {}
   caf::actor_system_config cfg;
   caf::actor_system system;
   std::vector<caf::actor> supervised;
@@ -51,7 +54,8 @@ actor_system_settings actor_system_settings::read(settings_reader& r) {
   return s;
 }
 
-actor_runtime::actor_runtime(const actor_system_settings& s) : impl_(std::make_unique<impl>(s)) {}
+actor_runtime::actor_runtime(const actor_system_settings& s, const config_hook& register_types)
+    : impl_(std::make_unique<impl>(s, register_types)) {}
 
 actor_runtime::~actor_runtime() = default;
 

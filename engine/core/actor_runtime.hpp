@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include <caf/fwd.hpp>
@@ -26,7 +27,10 @@ struct actor_system_settings {
 
 class actor_runtime {
  public:
-  explicit actor_runtime(const actor_system_settings& s);
+  // `register_types` runs on the CAF config before the system starts: message types
+  // that cross the wire must be registered there (cluster::register_wire_types).
+  using config_hook = std::function<void(caf::actor_system_config&)>;
+  explicit actor_runtime(const actor_system_settings& s, const config_hook& register_types = {});
   ~actor_runtime();  // blocks until every actor has terminated
   actor_runtime(const actor_runtime&) = delete;
   actor_runtime& operator=(const actor_runtime&) = delete;

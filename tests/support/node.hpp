@@ -31,12 +31,15 @@ class node {
         "-Dpekko.workflow.metrics.port=0",
         "-Dpekko.persistence.journal.rocksdb.dir=" + (dir_.path() / "journal").string(),
         "-Dpekko.persistence.snapshot-store.rocksdb.dir=" + (dir_.path() / "snapshots").string(),
+        // The configs' seeds name fixed ports; alone, the node forms its own cluster.
+        "-Dpekko.cluster.seed-nodes=[]",
     };
     args.insert(args.end(), extra.begin(), extra.end());
     proc_ = std::make_unique<process>(WFE_BINARY, args, dir_.path(), env);
   }
 
-  // Waits for the NODE_STARTED line; false if the node exited or took too long.
+  // Waits for the NODE_STARTED line, then until the member is Up (/ready is 200);
+  // false if the node exited or took too long.
   bool wait_started() {
     auto line = proc_->wait_for_line("NODE_STARTED", std::chrono::seconds(30));
     if (!line) return false;
@@ -44,7 +47,14 @@ class node {
     http_port_ = port_of(std::string(v.at("http").as_string()));
     metrics_port_ = port_of(std::string(v.at("metrics").as_string()));
     self_ = std::string(v.at("self").as_string());
-    return true;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+      auto r = get("/ready");
+      if (r && r->status == 200) return true;
+      if (proc_->wait(std::chrono::milliseconds(0))) return false;  // exited
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
   }
 
   std::optional<http_reply> get(const std::string& target) const {
