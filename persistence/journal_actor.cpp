@@ -177,7 +177,7 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
   // after(0): handle what is queued, time out at once when the mailbox is empty.
   auto drain = make_handlers(
       self, gc, running, caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
-  while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
+  while (running) {       // NOLINT(bugprone-infinite-loop): the handlers clear `running`
     self->receive(wait);  // sleeps until there is work
     idle = false;
     // Everything that arrived meanwhile joins the batch (add() flushes at the bounds).

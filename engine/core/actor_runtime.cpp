@@ -31,8 +31,7 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg, const actor_s
 }  // namespace
 
 struct actor_runtime::impl {
-  impl(const actor_system_settings& s, const config_hook& hook)
-      : system(configure(cfg, s, hook)) {}
+  impl(const actor_system_settings& s, const config_hook& hook) : system(configure(cfg, s, hook)) {}
   caf::actor_system_config cfg;
   caf::actor_system system;
   std::vector<caf::actor> supervised;
