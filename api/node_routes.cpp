@@ -1,6 +1,8 @@
 #include "api/node_routes.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include <boost/json.hpp>
 #include <caf/actor_system.hpp>
@@ -20,6 +22,8 @@ namespace {
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using members_atom = caf::atom_constant<caf::atom("members")>;
+using member_atom = caf::atom_constant<caf::atom("member")>;
 
 using clock = std::chrono::steady_clock;
 
@@ -52,6 +56,62 @@ std::string render_stats(const cluster::cluster_view& v, const std::string& vers
   return boost::json::serialize(o);
 }
 
+boost::json::object member_json(const cluster::member_info& m) {
+  return {{"node", m.address},
+          {"nodeUid", std::to_string(m.uid)},
+          {"status", cluster::to_string(m.status)},
+          {"roles", to_json(m.roles)}};
+}
+
+bool counts_for_age(const cluster::member_info& m) {
+  return m.status == cluster::member_status::up || m.status == cluster::member_status::leaving;
+}
+
+// Oldest = lowest up-number among Up/Leaving members (address order breaks ties).
+const cluster::member_info* oldest(const cluster::cluster_view& v, std::string_view role) {
+  const cluster::member_info* best = nullptr;
+  for (const auto& m : v.members) {
+    if (!counts_for_age(m)) continue;
+    if (!role.empty() && std::find(m.roles.begin(), m.roles.end(), role) == m.roles.end()) continue;
+    if (best == nullptr || m.up_number < best->up_number) best = &m;
+  }
+  return best;
+}
+
+// Pekko Management's shape, so its tooling reads it (DESIGN.md §9).
+std::string render_members(const cluster::cluster_view& v) {
+  boost::json::array members;
+  boost::json::object oldest_per_role;
+  for (const auto& m : v.members) {
+    members.push_back(member_json(m));
+    for (const auto& role : m.roles) {
+      if (oldest_per_role.contains(role)) continue;
+      if (const auto* o = oldest(v, role)) oldest_per_role[role] = o->address;
+    }
+  }
+  boost::json::array unreachable;
+  for (const auto& u : v.unreachable_detail) {
+    unreachable.push_back({{"node", u.address}, {"observedBy", to_json(u.observed_by)}});
+  }
+  const auto* o = oldest(v, "");
+  boost::json::object out{
+      {"selfNode", v.self_address},
+      {"members", std::move(members)},
+      {"unreachable", std::move(unreachable)},
+      {"leader", v.leader.empty() ? boost::json::value(nullptr) : boost::json::value(v.leader)},
+      {"oldest", o == nullptr ? boost::json::value(nullptr) : boost::json::value(o->address)},
+      {"oldestPerRole", std::move(oldest_per_role)}};
+  return boost::json::serialize(out);
+}
+
+http_response render_member(const cluster::cluster_view& v, const std::string& address) {
+  for (const auto& m : v.members) {
+    if (m.address == address)
+      return http_response::json(200, boost::json::serialize(member_json(m)));
+  }
+  return http_response::error(404, "member_not_found", "no member " + address);
+}
+
 http_response unavailable(const caf::error& e) {
   return http_response::error(503, "unavailable",
                               "the node did not answer in time: " + caf::to_string(e));
@@ -60,7 +120,20 @@ http_response unavailable(const caf::error& e) {
 caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cfg) {
   auto started = clock::now();
   auto membership = *cfg.membership;
+  auto ask_view = [self, membership, timeout = cfg.ask_timeout](
+                      const responder& r,
+                      std::function<http_response(const cluster::cluster_view&)> f) {
+    self->request(membership, timeout, cluster::get_view_atom::value)
+        .then([r, f](const cluster::cluster_view& v) { r(f(v)); },
+              [r](caf::error& e) { r(unavailable(e)); });
+  };
   return {
+      [ask_view](members_atom, const responder& r) {
+        ask_view(r, [](const auto& v) { return http_response::json(200, render_members(v)); });
+      },
+      [ask_view](member_atom, const std::string& address, const responder& r) {
+        ask_view(r, [address](const auto& v) { return render_member(v, address); });
+      },
       [](health_atom, const responder& r) { r(http_response::json(200, R"({"status":"UP"})")); },
       [self, membership, cfg](ready_atom, const responder& r) {
         self->request(membership, cfg.ask_timeout, cluster::get_view_atom::value)
@@ -98,6 +171,10 @@ caf::actor add_node_routes(router& r, const node_routes_config& cfg) {
   r.add("GET", "/health", forward_to<health_atom>(gw));
   r.add("GET", "/ready", forward_to<ready_atom>(gw));
   r.add("GET", "/api/v1/cluster/stats", forward_to<stats_atom>(gw));
+  r.add("GET", "/api/v1/cluster/members", forward_to<members_atom>(gw));
+  r.add("GET", "/api/v1/cluster/members/{address}", [gw](http_request&& req, responder respond) {
+    caf::anon_send(gw, member_atom::value, req.params["address"], std::move(respond));
+  });
   return gw;
 }
 

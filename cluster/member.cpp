@@ -78,7 +78,8 @@ bool is_allowed_transition(member_status from, member_status to) {
 }
 
 member_info to_info(const member& m) {
-  return member_info{m.node.address.to_string(), m.node.uid, m.status, m.roles, m.app_version};
+  return member_info{
+      m.node.address.to_string(), m.node.uid, m.status, m.roles, m.app_version, m.up_number};
 }
 
 }  // namespace wfe::cluster

@@ -532,8 +532,17 @@ cluster_view membership_core::view() const {
   v.self_roles = cfg_.roles;
   if (auto l = leader()) v.leader = l->address.to_string();
   for (const auto& m : latest_.members) v.members.push_back(to_info(m));
-  for (const auto& n : latest_.unreachable_members())
+  auto reach = latest_.effective_reachability();
+  for (const auto& n : latest_.unreachable_members()) {
     v.unreachable.push_back(n.address.to_string());
+    unreachable_info u{n.address.to_string(), {}};
+    for (const auto& r : reach.records()) {
+      if (r.subject == n && r.status != reachability_status::reachable) {
+        u.observed_by.push_back(r.observer.address.to_string());
+      }
+    }
+    v.unreachable_detail.push_back(std::move(u));
+  }
   return v;
 }
 

@@ -47,6 +47,30 @@ TEST_CASE("a node serves health, readiness, cluster stats and metrics, then stop
   CHECK(s.at("roles") == json::parse(R"(["api-gateway","coordinator","worker"])"));
   CHECK(s.at("unreachable").as_array().empty());
 
+  auto members = n.get("/api/v1/cluster/members");
+  REQUIRE(members);
+  CHECK(members->status == 200);
+  auto m = json_body(members);
+  CHECK(m.at("selfNode") == json::value(expected_self));
+  CHECK(m.at("leader") == json::value(expected_self));
+  CHECK(m.at("oldest") == json::value(expected_self));
+  CHECK(m.at("oldestPerRole").at("worker") == json::value(expected_self));
+  REQUIRE(m.at("members").as_array().size() == 1);
+  CHECK(m.at("members").at(0).at("node") == json::value(expected_self));
+  CHECK(m.at("members").at(0).at("status") == "Up");
+  CHECK(m.at("members").at(0).at("nodeUid") == s.at("selfUid"));
+  CHECK(m.at("unreachable").as_array().empty());
+  // The address is one path segment: its '/' travel percent-encoded.
+  auto encoded = "pekko:%2F%2Fpekko-cluster-system@127.0.0.1:" + std::to_string(n.transport_port());
+  auto one = n.get("/api/v1/cluster/members/" + encoded);
+  REQUIRE(one);
+  CHECK(one->status == 200);
+  CHECK(json_body(one).at("node") == json::value(expected_self));
+  auto unknown = n.get("/api/v1/cluster/members/pekko:%2F%2Fpekko-cluster-system@10.9.9.9:1");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  CHECK(json_body(unknown).at("error").at("code") == "member_not_found");
+
   auto metrics = http_request(n.metrics_port(), "GET", "/metrics");
   REQUIRE(metrics);
   CHECK(metrics->status == 200);
