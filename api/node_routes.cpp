@@ -120,6 +120,7 @@ http_response unavailable(const caf::error& e) {
 caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cfg) {
   auto started = clock::now();
   auto membership = *cfg.membership;
+  // Every route of this gateway answers from the membership actor's current view.
   auto ask_view = [self, membership, timeout = cfg.ask_timeout](
                       const responder& r,
                       std::function<http_response(const cluster::cluster_view&)> f) {
@@ -135,24 +136,17 @@ caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cf
         ask_view(r, [address](const auto& v) { return render_member(v, address); });
       },
       [](health_atom, const responder& r) { r(http_response::json(200, R"({"status":"UP"})")); },
-      [self, membership, cfg](ready_atom, const responder& r) {
-        self->request(membership, cfg.ask_timeout, cluster::get_view_atom::value)
-            .then(
-                [r](const cluster::cluster_view& v) {
-                  bool up = v.self_status == cluster::member_status::up;
-                  boost::json::object o{{"ready", up},
-                                        {"status", cluster::to_string(v.self_status)}};
-                  r(http_response::json(up ? 200 : 503, boost::json::serialize(o)));
-                },
-                [r](caf::error& e) { r(unavailable(e)); });
+      [ask_view](ready_atom, const responder& r) {
+        ask_view(r, [](const auto& v) {
+          bool up = v.self_status == cluster::member_status::up;
+          boost::json::object o{{"ready", up}, {"status", cluster::to_string(v.self_status)}};
+          return http_response::json(up ? 200 : 503, boost::json::serialize(o));
+        });
       },
-      [self, membership, cfg, started](stats_atom, const responder& r) {
-        self->request(membership, cfg.ask_timeout, cluster::get_view_atom::value)
-            .then(
-                [r, version = cfg.version, started](const cluster::cluster_view& v) {
-                  r(http_response::json(200, render_stats(v, version, started)));
-                },
-                [r](caf::error& e) { r(unavailable(e)); });
+      [ask_view, version = cfg.version, started](stats_atom, const responder& r) {
+        ask_view(r, [version, started](const auto& v) {
+          return http_response::json(200, render_stats(v, version, started));
+        });
       },
   };
 }

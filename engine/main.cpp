@@ -22,12 +22,7 @@ const char* const version = WFE_VERSION;
 
 int main(int argc, char** argv) {
   using namespace wfe::engine;
-  // SIGTERM/SIGINT are blocked before any thread exists; the node takes them with
-  // sigwait on one thread, so no handler ever runs on an actor or I/O thread.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
+  auto signals = shutdown_signals();  // blocked before any thread exists
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::vector<std::string> args(argv + 1, argv + argc);

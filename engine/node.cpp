@@ -35,10 +35,7 @@ using time_point = core::coordinated_shutdown::clock::time_point;
 
 void watch_signals(core::coordinated_shutdown& shutdown) {
   std::thread([&shutdown] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    auto set = shutdown_signals();
     for (;;) {
       int sig = 0;
       if (sigwait(&set, &sig) == 0) shutdown.trigger(sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -177,6 +174,14 @@ caf::actor spawn_membership(core::actor_runtime& runtime, const node_settings& s
 }
 
 }  // namespace
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
 
 int run_node(const node_settings& s, const char* version) {
   if (auto err = core::init_logging(s.logging); !err.empty()) {
