@@ -90,6 +90,19 @@ class group_commit {
     pending_bytes_ = 0;
   }
 
+  // Writes what is pending if it holds a request of `pid`, so a read or delete of
+  // `pid` sees every write of `pid` sent before it. Requests of other ids stay in the
+  // batch: a read must not force a sync (every new entity reads its highest sequence
+  // nr while recovering; flushing for each would shrink batches to a single write).
+  void flush_if_pending(const persistence_id& pid) {
+    for (const auto& r : requests_) {
+      if (r.pid == pid) {
+        flush();
+        return;
+      }
+    }
+  }
+
   [[nodiscard]] journal& store() { return *deps_.store; }
 
  private:
@@ -144,7 +157,7 @@ caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& r
       },
       [&gc](replay_atom, const persistence_id& pid, std::uint64_t from, std::uint64_t to,
             std::uint64_t max) -> replay_result {
-        gc.flush();
+        gc.flush_if_pending(pid);
         std::vector<event> events;
         auto r =
             gc.store().replay(pid, from, to, max, [&](const event& e) { events.push_back(e); });
@@ -152,11 +165,11 @@ caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& r
         return events;
       },
       [&gc](highest_atom, const persistence_id& pid) -> write_result {
-        gc.flush();
+        gc.flush_if_pending(pid);
         return gc.store().highest_sequence_nr(pid);
       },
       [&gc](delete_atom, const persistence_id& pid, std::uint64_t to) -> done_result {
-        gc.flush();
+        gc.flush_if_pending(pid);
         return gc.store().delete_to(pid, to);
       },
       [self, &gc, &running](caf::exit_msg& msg) {

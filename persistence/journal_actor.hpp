@@ -5,8 +5,9 @@
 //   (one atomic, synced RocksDB write), bounded by max_batch_events/max_batch_bytes,
 // - replies to every requester only after that write returned, i.e. after the batch
 //   is durable (an event is acknowledged only once it is synced),
-// - serves replay / highest / delete requests in mailbox order (pending writes are
-//   written first, so a request sees every write sent before it).
+// - serves replay / highest / delete requests in mailbox order: pending writes OF THE
+//   SAME ID are written first, so a request sees every write of its id sent before it;
+//   pending writes of other ids stay in the batch (a read never forces a sync).
 // It is a blocking actor on its own thread (CAF's blocking actors are detached), so
 // RocksDB I/O and fsync never stall the shared scheduler.
 //

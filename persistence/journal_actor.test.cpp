@@ -205,6 +205,42 @@ TEST_CASE_FIXTURE(fixture,
   CHECK(sizes.size() == 4);  // 1, then 10 queued requests as 4 + 4 + 2
 }
 
+TEST_CASE_FIXTURE(fixture,
+                  "a read flushes pending writes of its own id only, never those of others") {
+  auto store = std::make_shared<gated_journal>();
+  start(store);
+  std::vector<std::thread> threads;
+  auto write = [&](std::string id) {
+    CHECK(write_blocking(sys, journal_actor, k_timeout, one_event({shard_id{1}, id}, 1)));
+  };
+  std::size_t read_a = 99;
+  std::size_t read_b = 99;
+  auto read = [&](std::string id, std::size_t& out) {
+    auto r = replay_blocking(sys, journal_actor, k_timeout, {shard_id{1}, id}, 1,
+                             max_sequence_nr, 100);
+    REQUIRE(r.has_value());
+    out = r->size();
+  };
+  threads.emplace_back(write, "first");
+  REQUIRE(store->wait_entered(1));  // the actor is inside a write; the rest queue up in order
+  auto then = [&](auto&&... args) {
+    threads.emplace_back(std::forward<decltype(args)>(args)...);
+    std::this_thread::sleep_for(100ms);
+  };
+  then(write, "b");
+  then(read, "a", std::ref(read_a));  // another id: b stays pending
+  then(write, "c");
+  then(read, "b", std::ref(read_b));  // its own id: b and c are written first
+  store->open();
+  for (auto& t : threads) t.join();
+  CHECK(read_a == 0);
+  CHECK(read_b == 1);
+  const auto sizes = store->batch_sizes();
+  REQUIRE(sizes.size() == 2);
+  CHECK(sizes[0] == 1);
+  CHECK(sizes[1] == 2);  // b and c in one write: the read of a did not force a sync
+}
+
 TEST_CASE_FIXTURE(fixture, "a request larger than the batch bounds is rejected") {
   start(std::make_shared<memory_journal>(),
         journal_actor_config{.max_batch_events = 2, .max_batch_bytes = 1 << 20});
