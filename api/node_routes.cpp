@@ -1,10 +1,15 @@
 #include "api/node_routes.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <functional>
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
@@ -14,6 +19,7 @@
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::responder)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::cluster::cluster_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::cluster::sbr_view)
 
 namespace wfe::api {
 
@@ -24,6 +30,8 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
 using member_atom = caf::atom_constant<caf::atom("member")>;
+using sbr_atom = caf::atom_constant<caf::atom("sbr")>;
+using member_op_atom = caf::atom_constant<caf::atom("memberop")>;
 
 using clock = std::chrono::steady_clock;
 
@@ -106,10 +114,85 @@ std::string render_members(const cluster::cluster_view& v) {
 
 http_response render_member(const cluster::cluster_view& v, const std::string& address) {
   for (const auto& m : v.members) {
-    if (m.address == address)
+    // "pekko://system@host:port" or, as Pekko Management also accepts, "system@host:port".
+    auto scheme = m.address.find("://");
+    bool host_port = scheme != std::string::npos && m.address.substr(scheme + 3) == address;
+    if (m.address == address || host_port)
       return http_response::json(200, boost::json::serialize(member_json(m)));
   }
   return http_response::error(404, "member_not_found", "no member " + address);
+}
+
+std::string iso8601(std::int64_t epoch_ms) {
+  std::time_t secs = epoch_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(epoch_ms % 1000));
+  return out;
+}
+
+std::string render_sbr(const cluster::sbr_view& v) {
+  boost::json::object o{
+      {"enabled", v.enabled},
+      {"strategy", v.strategy},
+      {"stableAfterMs", v.stable_after_ms},
+      {"downAllWhenUnstableMs", v.down_all_when_unstable_ms},
+      {"stable", v.stable},
+      {"stableForMs", v.stable_for_ms},
+      {"stableSince", iso8601(v.stable_since_epoch_ms)},
+      {"decision", v.decision},
+      {"actsNow", v.acts_now},
+      {"isLeader", v.is_leader},
+      {"leader", v.leader.empty() ? boost::json::value(nullptr) : boost::json::value(v.leader)},
+      {"nodesToDown", to_json(v.nodes_to_down)},
+      {"unreachable", to_json(v.unreachable)},
+      {"reachableCount", v.reachable_count},
+      {"unreachableCount", v.unreachable_count},
+      {"reason", v.reason}};
+  return boost::json::serialize(o);
+}
+
+// PUT's operation, from a form (Pekko Management's `operation=Down`) or a JSON body
+// ({"operation":"down"}); lower-cased. Empty when missing or unreadable.
+std::string operation_of(const http_request& req) {
+  std::string op;
+  auto type = req.header("content-type");
+  bool json = type.find("json") != std::string_view::npos ||
+              (type.empty() && !req.body.empty() && req.body.front() == '{');
+  if (json) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(req.body, ec);
+    if (ec || !v.is_object()) return {};
+    const auto* o = v.as_object().if_contains("operation");
+    if (o == nullptr || !o->is_string()) return {};
+    op = std::string(o->as_string());
+  } else {
+    const std::string query = "?" + req.body;  // the parsed view points into it
+    auto form = boost::urls::parse_relative_ref(query);
+    if (!form) return {};
+    auto it = form->params().find("operation");
+    if (it == form->params().end()) {
+      auto q = req.query.find("operation");
+      if (q == req.query.end()) return {};
+      op = q->second;
+    } else {
+      op = (*it).value;
+    }
+  }
+  for (auto& c : op) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return op;
+}
+
+http_response member_op_done(const std::string& op, const std::string& asked,
+                             const std::string& address) {
+  if (address.empty()) {
+    return http_response::error(404, "member_not_found", "Member [" + asked + "] not found");
+  }
+  boost::json::object o{{"message", (op == "down" ? "Downing " : "Leaving ") + address}};
+  return http_response::json(200, boost::json::serialize(o));
 }
 
 http_response unavailable(const caf::error& e) {
@@ -134,6 +217,25 @@ caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cf
       },
       [ask_view](member_atom, const std::string& address, const responder& r) {
         ask_view(r, [address](const auto& v) { return render_member(v, address); });
+      },
+      [self, membership, timeout = cfg.ask_timeout](sbr_atom, const responder& r) {
+        self->request(membership, timeout, cluster::get_sbr_atom::value)
+            .then([r](const cluster::sbr_view& v) { r(http_response::json(200, render_sbr(v))); },
+                  [r](caf::error& e) { r(unavailable(e)); });
+      },
+      [self, membership, timeout = cfg.ask_timeout](
+          member_op_atom, const std::string& op, const std::string& address, const responder& r) {
+        auto done = [r, op, address](const std::string& found) {
+          r(member_op_done(op, address, found));
+        };
+        auto failed = [r](caf::error& e) { r(unavailable(e)); };
+        if (op == "down") {
+          self->request(membership, timeout, cluster::down_member_atom::value, address)
+              .then(done, failed);
+        } else {
+          self->request(membership, timeout, cluster::leave_member_atom::value, address)
+              .then(done, failed);
+        }
       },
       [](health_atom, const responder& r) { r(http_response::json(200, R"({"status":"UP"})")); },
       [ask_view](ready_atom, const responder& r) {
@@ -169,6 +271,32 @@ caf::actor add_node_routes(router& r, const node_routes_config& cfg) {
   r.add("GET", "/api/v1/cluster/members/{address}", [gw](http_request&& req, responder respond) {
     caf::anon_send(gw, member_atom::value, req.params["address"], std::move(respond));
   });
+  r.add("GET", "/api/v1/cluster/sbr", forward_to<sbr_atom>(gw));
+  // Pekko Management's writes on a member; refused unless management is writable.
+  auto read_only = cfg.read_only;
+  auto refuse = [](responder& respond) {
+    respond(http_response::error(
+        403, "read_only",
+        "cluster management is read-only; set pekko.workflow.management.read-only = false"));
+  };
+  r.add("DELETE", "/api/v1/cluster/members/{address}",
+        [gw, read_only, refuse](http_request&& req, responder respond) {
+          if (read_only) return refuse(respond);
+          caf::anon_send(gw, member_op_atom::value, std::string("leave"), req.params["address"],
+                         std::move(respond));
+        });
+  r.add("PUT", "/api/v1/cluster/members/{address}",
+        [gw, read_only, refuse](http_request&& req, responder respond) {
+          if (read_only) return refuse(respond);
+          auto op = operation_of(req);
+          if (op != "down" && op != "leave") {
+            respond(http_response::error(
+                400, "bad_operation",
+                "operation must be \"down\" or \"leave\" (form field or JSON member)"));
+            return;
+          }
+          caf::anon_send(gw, member_op_atom::value, op, req.params["address"], std::move(respond));
+        });
   return gw;
 }
 

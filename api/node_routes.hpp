@@ -1,5 +1,8 @@
 #pragma once
-// Routes about the node itself: GET /health, GET /ready, GET /api/v1/cluster/stats.
+// Routes about the node itself: GET /health, GET /ready, GET /api/v1/cluster/stats,
+// GET /api/v1/cluster/members[/{address}], GET /api/v1/cluster/sbr, and the writes
+// DELETE /api/v1/cluster/members/{address} (leave) and PUT .../{address} with
+// operation=down|leave (form or JSON), refused with 403 while management is read-only.
 // Handlers never touch actor state: they message the gateway actor, which asks the
 // membership actor and completes the HTTP response when the answer arrives.
 
@@ -17,6 +20,7 @@ struct node_routes_config {
   caf::actor* membership = nullptr;  // answers cluster::get_view_atom
   std::string version;
   std::chrono::milliseconds ask_timeout{5000};  // bound on every actor request
+  bool read_only = true;  // pekko.workflow.management.read-only: no DELETE/PUT on members
 };
 
 // Spawns the gateway actor and adds the routes; returns the gateway so the caller

@@ -45,4 +45,24 @@ struct cluster_view {
   [[nodiscard]] std::size_t up_count() const;
 };
 
+// What the split-brain resolver would decide now and why (GET /api/v1/cluster/sbr).
+struct sbr_view {
+  bool enabled = true;   // false: downing-provider-class is empty (no automatic downing)
+  std::string strategy;  // keep-majority, static-quorum, keep-oldest, down-all
+  std::string decision;  // none, down-unreachable, down-reachable, down-all
+  std::string reason;    // why, in one sentence
+  std::vector<std::string> nodes_to_down;  // addresses
+  std::vector<std::string> unreachable;    // addresses
+  std::size_t reachable_count = 0;         // members the strategy counts on each side
+  std::size_t unreachable_count = 0;
+  bool stable = false;  // unchanged membership/reachability for at least stable-after
+  std::int64_t stable_for_ms = 0;
+  std::int64_t stable_since_epoch_ms = 0;  // wall clock, ms since the Unix epoch
+  std::int64_t stable_after_ms = 0;
+  std::int64_t down_all_when_unstable_ms = 0;  // 0 = off
+  bool is_leader = false;                      // only the leader acts
+  std::string leader;
+  bool acts_now = false;  // the leader would down nodes_to_down on its next tick
+};
+
 }  // namespace wfe::cluster

@@ -129,6 +129,7 @@ void fill_nodes(const sides& s, sbr_report& r) {
       add(s.unreachable);
       break;
     case sbr_decision::none:
+    case sbr_decision::down_indirectly_connected:
       break;
   }
   std::sort(r.nodes_to_down.begin(), r.nodes_to_down.end());
@@ -173,12 +174,81 @@ const char* to_string(sbr_decision d) {
       return "down-all";
     case sbr_decision::down_self:
       return "down-self";
+    case sbr_decision::down_indirectly_connected:
+      return "down-indirectly-connected";
   }
   return "unknown";
 }
 
+std::set<unique_address> indirectly_connected(const gossip& g) {
+  std::set<unique_address> observers;
+  std::set<unique_address> subjects;
+  std::set<unique_address> out;
+  auto reach = g.effective_reachability();
+  for (const auto& r : reach.records()) {
+    if (r.status == reachability_status::reachable) continue;
+    observers.insert(r.observer);
+    subjects.insert(r.subject);
+    if (g.seen_by_node(r.subject)) {  // it got the latest gossip: not cut off
+      out.insert(r.observer);
+      out.insert(r.subject);
+    }
+  }
+  for (const auto& o : observers) {
+    if (subjects.contains(o)) out.insert(o);
+  }
+  std::erase_if(out, [&](const auto& n) {
+    const auto* m = g.find(n);
+    return m == nullptr || m->status == member_status::down;
+  });
+  return out;
+}
+
+namespace {
+
+std::string addresses(const std::set<unique_address>& nodes) {
+  std::string out;
+  for (const auto& n : nodes) out += (out.empty() ? "" : ", ") + n.address.to_string();
+  return out;
+}
+
+sbr_report decide_clean(const split_brain_resolver_settings& st, const gossip& g,
+                        const unique_address& self);
+
+}  // namespace
+
 sbr_report decide(const split_brain_resolver_settings& st, const gossip& g,
                   const unique_address& self) {
+  auto ic = indirectly_connected(g);
+  if (ic.empty()) return decide_clean(st, g, self);
+  auto s = split(g, self, strategy_role(st));
+  bool only_ic = std::all_of(s.unreachable.begin(), s.unreachable.end(),
+                             [&](const member* m) { return ic.contains(m->node); });
+  sbr_report r;
+  if (only_ic) {
+    r.strategy = st.strategy;
+    r.reachable_count = s.reachable_counted;
+    r.unreachable_count = s.unreachable_counted;
+    r.decision = sbr_decision::down_indirectly_connected;
+    r.reason = "indirectly connected: " + addresses(ic) +
+               " can reach some members but not others; downing them";
+  } else {
+    // The strategy decides on the clean partition left without their records.
+    auto clean = g;
+    clean.reach = g.reach.remove(ic);
+    r = decide_clean(st, clean, self);
+    r.reason += "; also downing the indirectly connected " + addresses(ic);
+  }
+  std::set<unique_address> nodes(r.nodes_to_down.begin(), r.nodes_to_down.end());
+  nodes.insert(ic.begin(), ic.end());
+  r.nodes_to_down.assign(nodes.begin(), nodes.end());
+  return r;
+}
+
+namespace {
+
+sbr_report decide_clean(const split_brain_resolver_settings& st, const gossip& g,
+                        const unique_address& self) {
   sbr_report r;
   r.strategy = st.strategy;
   auto s = split(g, self, strategy_role(st));
@@ -209,6 +279,8 @@ sbr_report decide(const split_brain_resolver_settings& st, const gossip& g,
   fill_nodes(s, r);
   return r;
 }
+
+}  // namespace
 
 sbr_report split_brain_resolver::explain(const gossip& g, const unique_address& self,
                                          bool is_leader, std::int64_t now_ms) const {

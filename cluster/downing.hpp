@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,17 @@
 
 namespace wfe::cluster {
 
-enum class sbr_decision { none, down_unreachable, down_reachable, down_all, down_self };
+enum class sbr_decision {
+  none,
+  down_unreachable,
+  down_reachable,
+  down_all,
+  down_self,
+  down_indirectly_connected,  // only indirectly connected members are unreachable
+};
 
-// "none", "down-unreachable", "down-reachable", "down-all", "down-self"
+// "none", "down-unreachable", "down-reachable", "down-all", "down-self",
+// "down-indirectly-connected"
 const char* to_string(sbr_decision d);
 
 struct sbr_report {
@@ -33,8 +42,17 @@ struct sbr_report {
   bool acts_now = false;   // leader, stable long enough and something to down
 };
 
+// Members that are unreachable from some members but not cut off from the cluster
+// (Pekko's "indirectly connected"): an observer that is itself observed unreachable
+// (a cycle in the unreachability graph), and both ends of a record whose subject has
+// seen the current gossip. Down members excluded.
+std::set<unique_address> indirectly_connected(const gossip& g);
+
 // The strategy's verdict on `g` seen from `self`, ignoring time. Unreachable members
-// already Down are not counted; no unreachable member -> none.
+// already Down are not counted; no unreachable member -> none. Indirectly connected
+// members are downed (Pekko): alone as `down-indirectly-connected` when they are all
+// the unreachable members, otherwise in addition to the strategy's verdict on the
+// clean partition that remains without their records.
 sbr_report decide(const split_brain_resolver_settings& s, const gossip& g,
                   const unique_address& self);
 

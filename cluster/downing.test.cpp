@@ -128,3 +128,44 @@ TEST_CASE("down-all-when-unstable downs everyone when reachability never settles
   CHECK(r.decision == sbr_decision::down_all);
   CHECK(r.reason.find("down-all-when-unstable") != std::string::npos);
 }
+
+TEST_CASE("indirectly connected: a cycle in the unreachability graph downs both ends") {
+  // n1 and n3 cannot reach each other; n2 reaches both.
+  gossip g;
+  for (int i = 1; i <= 3; ++i) g = add_member(g, member{n(i), member_status::up, {}, "", i});
+  g.reach = g.reach.unreachable(n(1), n(3)).unreachable(n(3), n(1));
+  CHECK(indirectly_connected(g) == std::set<unique_address>{n(1), n(3)});
+  auto r = decide(with(sbr_strategy::keep_majority), g, n(2));
+  CHECK(r.decision == sbr_decision::down_indirectly_connected);
+  CHECK(r.nodes_to_down == std::vector<unique_address>{n(1), n(3)});
+  CHECK(r.reason.find("indirectly connected") != std::string::npos);
+  CHECK(std::string(to_string(r.decision)) == "down-indirectly-connected");
+}
+
+TEST_CASE("indirectly connected: an unreachable subject that saw the latest gossip") {
+  auto g = cluster_of(3, {});
+  g.reach = g.reach.unreachable(n(1), n(2));
+  g.seen = {n(1), n(2), n(3)};  // n2 got the current gossip: it is not cut off
+  CHECK(indirectly_connected(g) == std::set<unique_address>{n(1), n(2)});
+  auto r = decide(with(sbr_strategy::keep_majority), g, n(3));
+  CHECK(r.decision == sbr_decision::down_indirectly_connected);
+  CHECK(r.nodes_to_down == std::vector<unique_address>{n(1), n(2)});
+}
+
+TEST_CASE("indirectly connected plus a clean partition: the strategy decides, both are downed") {
+  auto g = cluster_of(5, {5});  // n5 cut off from n1..n4
+  g.reach = g.reach.unreachable(n(1), n(2)).unreachable(n(2), n(1));
+  CHECK(indirectly_connected(g) == std::set<unique_address>{n(1), n(2)});
+  auto r = decide(with(sbr_strategy::keep_majority), g, n(3));
+  CHECK(r.decision == sbr_decision::down_unreachable);
+  CHECK(r.nodes_to_down == std::vector<unique_address>{n(1), n(2), n(5)});
+  CHECK(r.reason.find("also downing the indirectly connected") != std::string::npos);
+}
+
+TEST_CASE("a clean partition has no indirectly connected members") {
+  auto g = cluster_of(5, {4, 5});
+  g.seen = {n(1), n(2), n(3)};
+  CHECK(indirectly_connected(g).empty());
+  CHECK(decide(with(sbr_strategy::keep_majority), g, n(1)).nodes_to_down ==
+        std::vector<unique_address>{n(4), n(5)});
+}

@@ -165,6 +165,19 @@ gossip prune_tombstones(gossip g, std::int64_t now_ms, std::int64_t max_age_ms) 
   return g;
 }
 
+leader_action_result weakly_up_actions(const gossip& g, const leader_action_settings& s) {
+  leader_action_result r{g, false, {}};
+  if (!min_nr_fulfilled(g, s)) return r;
+  auto unreachable = g.unreachable_members();
+  for (auto& m : r.next.members) {
+    if (m.status == member_status::joining && !unreachable.contains(m.node)) {
+      m.status = member_status::weakly_up;
+      r.changed = true;
+    }
+  }
+  return r;
+}
+
 leader_action_result leader_actions(const gossip& g,
                                     const std::set<unique_address>& exiting_confirmed,
                                     const leader_action_settings& s, std::int64_t now_ms) {

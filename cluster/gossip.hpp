@@ -88,4 +88,9 @@ leader_action_result leader_actions(const gossip& g,
                                     const std::set<unique_address>& exiting_confirmed,
                                     const leader_action_settings& s, std::int64_t now_ms);
 
+// What the leader does when the gossip cannot converge (unreachable members) for
+// allow-weakly-up-members: reachable Joining members -> WeaklyUp, when the minimum
+// member counts are met (Pekko's moveJoiningToWeaklyUp). No version bump.
+leader_action_result weakly_up_actions(const gossip& g, const leader_action_settings& s);
+
 }  // namespace wfe::cluster

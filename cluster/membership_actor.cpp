@@ -19,6 +19,7 @@
 
 // Local-only message type: never crosses the wire (wire messages are protobuf).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::cluster::cluster_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::cluster::sbr_view)
 
 namespace wfe::cluster {
 
@@ -100,6 +101,59 @@ void log_cluster_event(const cluster_event& e) {
   core::log_event(*core::logger("cluster"), level_of(e.kind), "CLUSTER_EVENT", fields, msg);
 }
 
+// "pekko://system@host:port" or "system@host:port" (Pekko Management accepts both).
+const member* find_member(const gossip& g, const std::string& address) {
+  for (const auto& m : g.members) {
+    auto full = m.node.address.to_string();
+    if (full == address || full.substr(full.find("://") + 3) == address) return &m;
+  }
+  return nullptr;
+}
+
+sbr_view explain_sbr(const membership_core& core, const membership_settings& s) {
+  sbr_view v;
+  const auto& sbr = s.split_brain_resolver;
+  v.enabled = sbr.enabled;
+  v.strategy = to_string(sbr.strategy);
+  v.stable_after_ms = sbr.stable_after.count();
+  v.down_all_when_unstable_ms = sbr.down_all_when_unstable.count();
+  auto leader = core.leader();
+  v.leader = leader ? leader->address.to_string() : std::string{};
+  v.is_leader = leader && *leader == core.self();
+  for (const auto& n : core.state().unreachable_members()) {
+    v.unreachable.push_back(n.address.to_string());
+  }
+  auto now = now_ms();
+  auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  if (!sbr.enabled) {
+    v.decision = to_string(sbr_decision::none);
+    v.reason =
+        "no automatic downing: pekko.cluster.downing-provider-class is empty; "
+        "unreachable members stay until an operator downs them";
+    return v;
+  }
+  if (core.phase() != node_phase::member) {
+    v.decision = to_string(sbr_decision::none);
+    v.reason = std::string("this node is not a cluster member (phase ") + to_string(core.phase()) +
+               "): the resolver only runs on members";
+    v.stable_since_epoch_ms = wall;
+    return v;
+  }
+  auto r = core.explain_downing(now);
+  v.decision = to_string(r.decision);
+  v.reason = r.reason.empty() ? "every member is reachable: nothing to decide" : r.reason;
+  for (const auto& n : r.nodes_to_down) v.nodes_to_down.push_back(n.address.to_string());
+  v.reachable_count = r.reachable_count;
+  v.unreachable_count = r.unreachable_count;
+  v.stable_for_ms = r.stable_for_ms;
+  v.stable = r.stable_for_ms >= r.stable_after_ms;
+  v.stable_since_epoch_ms = wall - r.stable_for_ms;
+  v.acts_now = r.acts_now;
+  return v;
+}
+
 void connect(actor_t* self, const core::address& to, peer& p) {
   auto id = self->state.next_attempt++;
   p.attempt = id;
@@ -169,11 +223,14 @@ void flush(actor_t* self) {
     }
     send_bytes(self, out.to, std::move(bytes.value()));
   }
-  for (const auto& e : st.core->take_events()) {
+  auto events = st.core->take_events();
+  for (const auto& e : events) {
     if (e.kind == event_kind::join_refused) st.refusal = e.reason;
     log_cluster_event(e);
+    if (st.cfg.metrics) st.cfg.metrics->event(e.kind);
     if (st.cfg.on_event) st.cfg.on_event(e);
   }
+  if (!events.empty() && st.cfg.metrics) st.cfg.metrics->update(st.core->view());
   if (st.core->is_terminated() && !st.termination_reported) {
     st.termination_reported = true;
     deliver_leave(self);
@@ -192,6 +249,26 @@ void flush(actor_t* self) {
       st.cfg.on_self_removed(reason);
     }
   }
+}
+
+// An operator's leave or down of the member at `address` (Pekko's Cluster.leave /
+// Cluster.down); returns its full address, empty when there is no such member. Leave
+// of this node too ends in Removed and then shutdown (on_self_removed), as in Pekko.
+std::string operator_request(actor_t* self, const std::string& address, bool down) {
+  auto& st = self->state;
+  const auto* m = find_member(st.core->state(), address);
+  if (m == nullptr) return {};
+  auto target = m->node.address;
+  core::logger("cluster")->log(down ? spdlog::level::warn : spdlog::level::info,
+                               "{} of {} requested by an operator", down ? "down" : "leave",
+                               target.to_string());
+  if (down) {
+    st.core->down(target, now_ms());
+  } else {
+    st.core->leave(target, now_ms());
+  }
+  flush(self);
+  return target.to_string();
 }
 
 caf::behavior membership_actor(actor_t* self, membership_actor_config cfg) {
@@ -220,6 +297,7 @@ caf::behavior membership_actor(actor_t* self, membership_actor_config cfg) {
 
   st.core->join_seed_nodes(st.cfg.settings.seed_nodes, now_ms());
   flush(self);
+  if (st.cfg.metrics) st.cfg.metrics->update(st.core->view());
   self->send(self, tick_atom::value);
 
   return {
@@ -267,6 +345,13 @@ caf::behavior membership_actor(actor_t* self, membership_actor_config cfg) {
         if (p.attempt == id) connection_failed(self, to, p, "connect timeout");
       },
       [self](get_view_atom) { return self->state.core->view(); },
+      [self](get_sbr_atom) { return explain_sbr(*self->state.core, self->state.cfg.membership); },
+      [self](leave_member_atom, const std::string& address) {
+        return operator_request(self, address, /*down=*/false);
+      },
+      [self](down_member_atom, const std::string& address) {
+        return operator_request(self, address, /*down=*/true);
+      },
       [self](leave_atom) -> caf::result<void> {
         auto& st = self->state;
         if (st.core->is_terminated()) return caf::unit;

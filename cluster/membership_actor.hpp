@@ -12,11 +12,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <caf/fwd.hpp>
 
+#include "cluster/cluster_metrics.hpp"
 #include "cluster/cluster_settings.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/membership_core.hpp"
@@ -38,6 +40,8 @@ struct membership_actor_config {
   // Called once (from the actor's thread) when this node was downed, removed without
   // leaving, or refused by the seeds: the node should shut down.
   std::function<void(std::string reason)> on_self_removed;
+  // Optional: gauges and counters updated on every cluster event.
+  std::shared_ptr<cluster_metrics> metrics;
   // Optional: called for every cluster event (after it was logged).
   std::function<void(const cluster_event&)> on_event;
 };

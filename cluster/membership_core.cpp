@@ -418,8 +418,24 @@ void membership_core::leader_tick(std::int64_t now_ms) {
   const auto& st = cfg_.settings;
   next_leader_ms_ = now_ms + st.leader_actions_interval.count();
   bool is_leader = leader() == cfg_.self;
-  if (is_leader && converged()) {
-    leader_action_settings las{st.min_nr_of_members, st.min_nr_of_members_per_role};
+  leader_action_settings las{st.min_nr_of_members, st.min_nr_of_members_per_role};
+  bool converged_now = is_leader && converged();
+  if (!is_leader || converged_now) {
+    not_converged_since_ms_.reset();
+  } else if (!not_converged_since_ms_) {
+    not_converged_since_ms_ = now_ms;
+  }
+  auto weakly_after = st.allow_weakly_up_members.count();
+  if (weakly_after > 0 && not_converged_since_ms_ &&
+      now_ms - *not_converged_since_ms_ >= weakly_after) {
+    auto r = weakly_up_actions(latest_, las);
+    if (r.changed) {
+      auto peers = gossip_candidates();
+      update(bump(std::move(r.next), cfg_.self), now_ms);
+      for (const auto& p : peers) gossip_to(p);
+    }
+  }
+  if (converged_now) {
     auto r = leader_actions(latest_, exiting_confirmed_, las, now_ms);
     if (r.changed) {
       auto peers = gossip_candidates();

@@ -147,6 +147,9 @@ class membership_core {
   std::optional<std::int64_t> self_down_pending_since_ms_;
   std::vector<unique_address> self_down_side_;
 
+  // The leader's gossip has not converged since (for allow-weakly-up-members).
+  std::optional<std::int64_t> not_converged_since_ms_;
+
   std::int64_t next_heartbeat_ms_ = 0;
   std::int64_t next_gossip_ms_ = 0;
   std::int64_t next_leader_ms_ = 0;

@@ -51,6 +51,9 @@ struct split_brain_resolver_settings {
 struct membership_settings {
   milliseconds seed_node_timeout{5000};
   milliseconds retry_unsuccessful_join_after{10'000};  // 0 = off
+  // Joining members become WeaklyUp after the leader failed to converge this long
+  // (unreachable members); 0 = off (our default; Pekko's is 7 s).
+  milliseconds allow_weakly_up_members{0};
   std::size_t min_nr_of_members = 1;
   std::map<std::string, std::size_t> min_nr_of_members_per_role;
   milliseconds gossip_interval{1000};

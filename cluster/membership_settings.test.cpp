@@ -18,6 +18,7 @@ TEST_CASE("Pekko's defaults are read from reference.conf") {
   REQUIRE(errors.empty());
   CHECK(s.seed_node_timeout.count() == 5000);
   CHECK(s.retry_unsuccessful_join_after.count() == 10'000);
+  CHECK(s.allow_weakly_up_members.count() == 0);  // off here (Pekko: 7 s)
   CHECK(s.min_nr_of_members == 1);
   CHECK(s.min_nr_of_members_per_role.empty());
   CHECK(s.gossip_interval.count() == 1000);
@@ -71,4 +72,12 @@ TEST_CASE("static-quorum without a quorum-size and an unknown strategy are refus
   auto [s3, e3] = read_settings<membership_settings>(
       reference_keys() + "pekko.cluster.failure-detector.threshold = -1\n");
   CHECK(e3.find("threshold") != std::string::npos);
+}
+
+TEST_CASE("allow-weakly-up-members takes a duration or off") {
+  auto [on, e1] = read_settings<membership_settings>("pekko.cluster.allow-weakly-up-members = 7s");
+  REQUIRE(e1.empty());
+  CHECK(on.allow_weakly_up_members.count() == 7000);
+  auto [bad, e2] = read_settings<membership_settings>("pekko.cluster.allow-weakly-up-members = x");
+  CHECK(!e2.empty());
 }

@@ -14,6 +14,7 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -21,6 +22,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using wfe::test::eventually;
 using wfe::test::process;
 
 std::string addr(std::uint16_t port) { return "pekko://wfe@127.0.0.1:" + std::to_string(port); }
@@ -45,15 +47,6 @@ std::string field(const std::string& view, const std::string& key) {
   if (at == std::string::npos) return {};
   at += key.size() + 2;
   return view.substr(at, view.find(' ', at) - at);
-}
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
 }
 
 struct node {

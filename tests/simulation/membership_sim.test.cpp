@@ -239,3 +239,75 @@ TEST_CASE("a gracefully leaving node is removed everywhere before the failure de
   });
   MESSAGE("slowest graceful removal: " << slowest_ms << " ms");
 }
+
+namespace {
+
+// Node 4's status in node 1's view (Removed when absent).
+member_status status_of_node4(sim_cluster& c) {
+  for (const auto& m : c.node(0).core->state().members) {
+    if (m.node.address == sim_cluster::address_of(3)) return m.status;
+  }
+  return member_status::removed;
+}
+
+// Forms a cluster of nodes 1..3, cuts node 3 off and lets node 4 join during the split.
+std::string join_during_partition(sim_cluster& c, std::uint64_t seed) {
+  (void)seed;
+  for (std::size_t i = 0; i < 3; ++i) c.start(i);
+  auto f = run_checked(
+      c,
+      [&] {
+        return c.agreed_on({0, 1, 2});
+      },
+      40'000, "the cluster of three to form");
+  if (!f.empty()) return f;
+  c.network().partition({{"node1", "node2", "node4"}, {"node3"}});
+  c.run_for(8000);  // node3 is unreachable by now
+  c.start(3);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("allow-weakly-up-members: a node joining during a partition becomes WeaklyUp, then Up") {
+  for_each_seed("weakly up", 50, [](std::uint64_t seed) -> std::string {
+    auto s = sim_settings();
+    s.split_brain_resolver.enabled = false;  // node3 stays unreachable, not downed
+    s.allow_weakly_up_members = std::chrono::milliseconds(2000);
+    sim_cluster c(seed, 4, s, lossy());
+    if (auto f = join_during_partition(c, seed); !f.empty()) return f;
+    auto f = run_checked(
+        c, [&] { return status_of_node4(c) == member_status::weakly_up; }, 20'000,
+        "node4 to be WeaklyUp");
+    if (!f.empty()) return f;
+    if (c.count_events(event_kind::member_weakly_up, 3) == 0) return "no MemberWeaklyUp event";
+    c.network().heal();
+    return run_checked(
+        c,
+        [&] {
+          return c.agreed_on({0, 1, 2, 3});
+        },
+        30'000, "all four Up after the heal");
+  });
+}
+
+TEST_CASE("allow-weakly-up-members off: a node joining during a partition stays Joining") {
+  for_each_seed("no weakly up", 20, [](std::uint64_t seed) -> std::string {
+    auto s = sim_settings();
+    s.split_brain_resolver.enabled = false;
+    sim_cluster c(seed, 4, s, lossy());
+    if (auto f = join_during_partition(c, seed); !f.empty()) return f;
+    c.run_for(15'000);
+    if (status_of_node4(c) != member_status::joining) {
+      return std::string("node4 is ") + to_string(status_of_node4(c)) + ", not Joining\n" +
+             c.describe();
+    }
+    c.network().heal();
+    return run_checked(
+        c,
+        [&] {
+          return c.agreed_on({0, 1, 2, 3});
+        },
+        30'000, "all four Up after the heal");
+  });
+}
