@@ -5,6 +5,7 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(pegtl CONFIG REQUIRED)
 find_package(doctest CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)  # tests only: reads api/openapi.yaml
 include(doctest)
 
 # CAF 0.17 ships neither a CMake config nor a .pc file.

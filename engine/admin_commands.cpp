@@ -1,6 +1,7 @@
 #include "engine/admin_commands.hpp"
 
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
 #include <boost/json.hpp>
@@ -95,6 +96,20 @@ int run_restore(const node_settings& s, const core::restore_command& cmd) {
   }
   std::cout << "restored backup " << r->id << " into " << s.persistence.journal_dir.string()
             << " and " << s.persistence.snapshot_dir.string() << "\n";
+  // The workflow index (visibility, dead letters, timers) is derived from the journal:
+  // the old one describes other data, so it goes; the node rebuilds it at start.
+  std::error_code ec;
+  const auto removed = std::filesystem::remove_all(s.store.index.dir, ec);
+  if (ec) {
+    std::cerr << "workflow-engine: restored, but could not remove the old workflow index "
+              << s.store.index.dir.string() << ": " << ec.message()
+              << " (delete it before starting the node)\n";
+    return exit_failure;
+  }
+  if (removed > 0) {
+    std::cout << "removed the workflow index " << s.store.index.dir.string()
+              << "; the node rebuilds it from the journal at start\n";
+  }
   return exit_ok;
 }
 

@@ -9,20 +9,27 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "api/admin_routes.hpp"
 #include "api/http/http_server.hpp"
 #include "api/http/metrics_route.hpp"
 #include "api/node_routes.hpp"
+#include "api/task_routes.hpp"
+#include "api/workflow_routes.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/membership_actor.hpp"
 #include "cluster/transport.hpp"
 #include "cluster/wire_envelope.hpp"
 #include "engine/core/metrics.hpp"
+#include "engine/workflow/runtime/workflow_runtime.hpp"
+#include "engine/workflow/tasks/task_dispatcher.hpp"
+#include "engine/workflow/tasks/task_handlers.hpp"
 #include "persistence/backup_actor.hpp"
 #include "persistence/journal_actor.hpp"
 #include "persistence/journal_metrics.hpp"
+#include "persistence/recovery_permits.hpp"
 #include "persistence/rocksdb_journal.hpp"
 #include "persistence/snapshot_store.hpp"
 #include "persistence/snapshot_store_actor.hpp"
@@ -113,16 +120,95 @@ void add_shutdown_tasks(core::coordinated_shutdown& shutdown, servers& srv,
                     [&runtime](time_point) { runtime.stop_all(); });
 }
 
-// Spawns the storage actors; returns the backup actor for the admin routes.
-caf::actor spawn_storage_actors(core::actor_runtime& runtime, const storage& st,
-                                const persistence::persistence_settings& s) {
+struct storage_actors {
+  caf::actor journal;
+  caf::actor snapshots;
+  caf::actor backup;  // for the admin routes
+};
+
+storage_actors spawn_storage_actors(core::actor_runtime& runtime, const storage& st,
+                                    const persistence::persistence_settings& s) {
   auto& sys = runtime.system();
-  runtime.supervise(
-      persistence::spawn_journal_actor(sys, {st.journal, nullptr, st.metrics}, s.journal_actor()));
-  runtime.supervise(persistence::spawn_snapshot_store_actor(sys, st.snapshots));
-  auto backup = persistence::spawn_backup_actor(sys, {st.journal, st.snapshots, s.backup_dir});
-  runtime.supervise(backup);
-  return backup;
+  storage_actors out;
+  out.journal =
+      persistence::spawn_journal_actor(sys, {st.journal, nullptr, st.metrics}, s.journal_actor());
+  runtime.supervise(out.journal);
+  out.snapshots = persistence::spawn_snapshot_store_actor(sys, st.snapshots);
+  runtime.supervise(out.snapshots);
+  out.backup = persistence::spawn_backup_actor(sys, {st.journal, st.snapshots, s.backup_dir});
+  runtime.supervise(out.backup);
+  return out;
+}
+
+// Starts the workflow runtime (index reconciliation, region, timers, dispatcher,
+// registry; wakes interrupted workflows) and adds its routes and the task routes.
+bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const storage& st,
+                     storage_actors& sa, prometheus::Registry& registry, api::router& routes,
+                     workflow::runtime::runtime_parts& parts) {
+  auto& sys = runtime.system();
+  auto permits = persistence::spawn_recovery_permits(sys, s.persistence.max_concurrent_recoveries);
+  runtime.supervise(permits);
+  workflow::runtime::runtime_config c;
+  c.runtime = s.workflow_runtime;
+  c.tasks = s.tasks;
+  c.store = s.store;
+  c.entity = s.persistence.eventsourced();
+  c.journal_actor = sa.journal;
+  c.snapshots = sa.snapshots;
+  c.recovery_permits = permits;
+  c.journal = st.journal;
+  c.journal_metrics = st.metrics;
+  c.handlers = std::make_shared<workflow::task_handlers>();
+  c.registry = &registry;
+  auto started = workflow::runtime::start_workflow_runtime(sys, std::move(c));
+  if (!started) {
+    core::logger("workflow")
+        ->error("cannot start the workflow runtime: {}", started.error().describe());
+    return false;
+  }
+  parts = std::move(*started);
+  // Newest first at stop_all: the region (entities) before the stores they write to.
+  for (const auto& a :
+       {parts.index, parts.registry, parts.timers, parts.dispatcher, parts.region}) {
+    runtime.supervise(a);
+  }
+  auto timeout = s.api.http.limits.request_timeout;
+  auto handlers = parts.handlers;
+  api::workflow_routes_config wc;
+  wc.system = &sys;
+  wc.region = &parts.region;
+  wc.registry = &parts.registry;
+  wc.index = &parts.index;
+  wc.journal = &sa.journal;
+  wc.load = parts.load;
+  wc.known_tasks = [handlers] { return workflow::known_task_types(handlers.get()); };
+  wc.number_of_shards = s.workflow_runtime.number_of_shards;
+  wc.history_default_limit = s.workflow_runtime.history_default_limit;
+  wc.history_max_limit = s.workflow_runtime.history_max_limit;
+  wc.ask_timeout = timeout;
+  runtime.supervise(api::add_workflow_routes(routes, wc));
+  runtime.supervise(api::add_task_routes(
+      routes, {&sys, &parts.dispatcher, timeout, s.tasks.poll_wait_max, s.tasks.max_result_bytes}));
+  return true;
+}
+
+// Stops the entities (and the waker) once HTTP requests are drained, before the stores
+// and the journal they write to; waits for the region until the phase deadline.
+void add_workflow_shutdown(core::coordinated_shutdown& shutdown, core::actor_runtime& runtime,
+                           const workflow::runtime::runtime_parts& parts) {
+  shutdown.add_task(
+      core::shutdown_phase::service_stop, "workflow-stop", [&runtime, parts](time_point d) {
+        caf::scoped_actor self{runtime.system()};
+        self->monitor(parts.region);
+        if (parts.waker) self->send_exit(parts.waker, caf::exit_reason::user_shutdown);
+        self->send_exit(parts.region, caf::exit_reason::user_shutdown);
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            d - core::coordinated_shutdown::clock::now());
+        self->receive(
+            [](caf::down_msg&) {},
+            caf::after(std::max(left, std::chrono::milliseconds(1))) >>
+                [] { core::logger("workflow")->warn("workflow entities did not stop in time"); });
+      });
 }
 
 bool start_servers(const node_settings& s, api::router api_routes,
@@ -158,8 +244,10 @@ void log_started(const node_settings& s, std::uint16_t transport_port, const ser
 }
 
 caf::actor spawn_membership(core::actor_runtime& runtime, const node_settings& s,
-                            const char* version, core::coordinated_shutdown& shutdown) {
+                            const char* version, core::coordinated_shutdown& shutdown,
+                            prometheus::Registry& registry) {
   cluster::membership_actor_config mc;
+  mc.metrics = std::make_shared<cluster::cluster_metrics>(&registry);
   mc.settings = s.cluster;
   mc.membership = s.membership;
   mc.app_version = version;
@@ -199,8 +287,9 @@ int run_node(const node_settings& s, const char* version) {
   core::coordinated_shutdown shutdown(s.shutdown);
   watch_signals(shutdown);
   core::actor_runtime runtime(s.actors, cluster::register_wire_types);
-  auto backup = spawn_storage_actors(runtime, st, s.persistence);
-  auto membership = spawn_membership(runtime, s, version, shutdown);
+  auto storage_refs = spawn_storage_actors(runtime, st, s.persistence);
+  auto backup = storage_refs.backup;
+  auto membership = spawn_membership(runtime, s, version, shutdown, metrics->registry());
   runtime.supervise(membership);
   auto transport_port = cluster::open_transport(runtime.system(), membership, s.cluster);
   if (!transport_port) {
@@ -210,16 +299,22 @@ int run_node(const node_settings& s, const char* version) {
   }
   api::router routes;
   auto timeout = s.api.http.limits.request_timeout;
-  runtime.supervise(
-      api::add_node_routes(routes, {&runtime.system(), &membership, version, timeout}));
+  runtime.supervise(api::add_node_routes(
+      routes, {&runtime.system(), &membership, version, timeout, s.management.read_only}));
   runtime.supervise(api::add_admin_routes(
       routes, {&runtime.system(), &backup, s.persistence.backup_dir.string(), timeout}));
+  workflow::runtime::runtime_parts workflows;
+  if (!start_workflows(runtime, s, st, storage_refs, metrics->registry(), routes, workflows)) {
+    runtime.stop_all();
+    return exit_storage;
+  }
   servers srv;
   if (!start_servers(s, std::move(routes), metrics, srv)) {
     runtime.stop_all();
     return exit_failure;
   }
   add_shutdown_tasks(shutdown, srv, runtime, membership);
+  add_workflow_shutdown(shutdown, runtime, workflows);
   log_started(s, *transport_port, srv, version);
   shutdown.run(shutdown.wait_for_trigger());
   srv = {};

@@ -15,6 +15,12 @@ bool read_node_settings(const core::config& cfg, node_settings& s, std::ostream&
   s.membership = cluster::membership_settings::read(r);
   s.persistence = persistence::persistence_settings::read(r);
   s.api = api::api_settings::read(r);
+  s.management = api::cluster_management_settings::read(r);
+  s.workflow_runtime = workflow::runtime::runtime_settings::read(r);
+  s.workflow_runtime.number_of_shards = s.cluster.sharding.number_of_shards;
+  s.workflow_runtime.passivate_idle_after = s.cluster.sharding.passivate_idle_entity_after;
+  s.tasks = workflow::task_settings::read(r);
+  s.store = workflow::store::store_settings::read(r, s.persistence.journal_dir);
   if (r.ok()) return true;
   err << "workflow-engine: invalid configuration:\n" << core::describe(r.errors()) << "\n";
   return false;

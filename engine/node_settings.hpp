@@ -4,12 +4,16 @@
 #include <iosfwd>
 
 #include "api/api_settings.hpp"
+#include "api/cluster_management_settings.hpp"
 #include "cluster/cluster_settings.hpp"
 #include "cluster/membership_settings.hpp"
 #include "engine/core/actor_runtime.hpp"
 #include "engine/core/config/config.hpp"
 #include "engine/core/coordinated_shutdown.hpp"
 #include "engine/core/logging.hpp"
+#include "engine/workflow/runtime/runtime_settings.hpp"
+#include "engine/workflow/store/store_settings.hpp"
+#include "engine/workflow/tasks/task_settings.hpp"
 #include "persistence/persistence_settings.hpp"
 
 namespace wfe::engine {
@@ -27,6 +31,12 @@ struct node_settings {
   cluster::membership_settings membership;  // validated now; the protocol is wired next
   persistence::persistence_settings persistence;
   api::api_settings api;
+  api::cluster_management_settings management;  // pekko.workflow.management.*
+  // The workflow runtime: sharding bounds + pekko.workflow.runtime (number-of-shards and
+  // passivate-idle-entity-after copied from `cluster.sharding`), tasks, store.
+  workflow::runtime::runtime_settings workflow_runtime;
+  workflow::task_settings tasks;
+  workflow::store::store_settings store;
 };
 
 // Reads every module's keys; on failure prints all problems to `err` and returns false.

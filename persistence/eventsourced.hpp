@@ -35,6 +35,31 @@
 //   result<event_type> decode_event(const event&) const;      // error = corruption
 //   encoded encode_state(const state_type&) const;
 //   result<state_type> decode_state(const snapshot&) const;   // error = skip snapshot
+// Optional model hooks, detected with `requires` (a model without them is unchanged):
+//   void on_persisted(caf::event_based_actor* self, const state_type& after,
+//                     const std::vector<event_type>& events, std::uint64_t seq) const;
+//     called once `events` are durable and applied (before the requester's reply);
+//     `seq` is the sequence nr of the last one. For side effects: send messages from
+//     `self` (tasks, timers, indexes). Must not block.
+//   void on_recovered(caf::event_based_actor* self, const state_type&, std::uint64_t seq)
+//     const;  // after a successful recovery, before stashed commands run
+//   using notice_type = ...;
+//   void on_notice(caf::event_based_actor* self, const state_type&, const notice_type&)
+//     const;  // a message that reads the state (never changes it); dropped while
+//             // recovering (on_recovered covers it then)
+//   bool keep_alive(const state_type&) const;  // true: refuse passivation (busy)
+//   bool optimistic_first(const command_type&) const;
+//     true for a command that can only succeed on an id that never persisted anything
+//     (a workflow start). With this hook an entity does not recover when spawned: its
+//     first command, if optimistic_first and decided into events on the initial state,
+//     is persisted at once as sequence nr 1.. — the journal refuses that write with
+//     sequence_conflict if the id has events, and then the entity recovers normally and
+//     handles the command again (e.g. "already exists"). A new id thus costs one journal
+//     round trip instead of permit + snapshot load + highest + write. Any other first
+//     command (or a start decided into a rejection) recovers first, as without the hook.
+// Passivation: an entity answers `passivate_atom` with true and stops (normal exit)
+// when it is idle (recovered, no persist in flight, nothing stashed, not keep_alive);
+// otherwise with false and keeps running. The shard retries later.
 // Messages: clients send command_type and receive result<reply_type>
 // (eventsourced_reply<Model>). Both must be CAF message types: declare
 // CAF_ALLOW_UNSAFE_MESSAGE_TYPE for them (local only) or give them inspect().
@@ -42,6 +67,7 @@
 // This header pulls in CAF: include it from entity .cpp files only.
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -51,6 +77,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "persistence/eventsourced_config.hpp"
@@ -75,6 +102,9 @@ struct eventsourced_deps {
 
 template <class Model>
 using eventsourced_reply = result<typename Model::reply_type>;
+
+// Asks an entity to stop if idle; answered with bool (true: it stops now).
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 
 namespace detail {
 
@@ -111,8 +141,20 @@ class eventsourced_actor : public caf::event_based_actor {
         writer_id_(detail::new_writer_id()) {}
 
   caf::behavior make_behavior() override {
-    start_recovery();
-    return {[this](command_type& cmd) { on_command(std::move(cmd)); }};
+    if constexpr (has_optimistic_first) {
+      lazy_ = true;  // recovery starts with the first command (on_command)
+    } else {
+      start_recovery();
+    }
+    auto on_cmd = [this](command_type& cmd) { on_command(std::move(cmd)); };
+    auto on_passivate = [this](passivate_atom) { return try_passivate(); };
+    if constexpr (requires { typename Model::notice_type; }) {
+      return {on_cmd, on_passivate, [this](const typename Model::notice_type& n) {
+                if (!recovering_) model_.on_notice(this, state_, n);
+              }};
+    } else {
+      return {on_cmd, on_passivate};
+    }
   }
 
  private:
@@ -124,8 +166,19 @@ class eventsourced_actor : public caf::event_based_actor {
 
   // -- commands --------------------------------------------------------------
 
+  static constexpr bool has_optimistic_first = requires(const Model& m, const command_type& c) {
+    { m.optimistic_first(c) } -> std::convertible_to<bool>;
+  };
+
   void on_command(command_type cmd) {
     auto p = std::make_shared<pending>(pending{make_response_promise(), std::move(cmd)});
+    if constexpr (has_optimistic_first) {
+      if (lazy_) {
+        lazy_ = false;
+        if (try_optimistic(p)) return;
+        start_recovery();
+      }
+    }
     if (!recovering_ && !persisting_ && stash_.empty()) {
       handle(std::move(p));
       return;
@@ -152,6 +205,33 @@ class eventsourced_actor : public caf::event_based_actor {
     persist(std::move(p), std::move(*decided));
   }
 
+  // The first command of a lazily started entity: persisted without recovery when it
+  // can only succeed on a new id. False: recover first.
+  bool try_optimistic(const std::shared_ptr<pending>& p) {
+    if constexpr (has_optimistic_first) {
+      if (!model_.optimistic_first(p->command)) return false;
+      auto decided = model_.decide(state_, p->command);
+      if (!decided || decided->empty()) return false;
+      recovering_ = false;
+      optimistic_ = true;
+      persist(p, std::move(*decided));
+      return true;
+    } else {
+      return false;
+    }
+  }
+
+  // The optimistic write found events of this id: recover, then handle `p` again.
+  void fall_back_to_recovery(const std::shared_ptr<pending>& p) {
+    optimistic_ = false;
+    persisting_ = false;
+    recovering_ = true;
+    state_ = model_.initial_state(pid_);
+    seq_ = 0;
+    stash_.push_front(p);
+    start_recovery();
+  }
+
   void persist(std::shared_ptr<pending> p, std::vector<event_type> events) {
     write_request request{pid_, {}};
     request.events.reserve(events.size());
@@ -169,6 +249,11 @@ class eventsourced_actor : public caf::event_based_actor {
 
   void on_persisted(const std::shared_ptr<pending>& p, std::vector<event_type>& events,
                     result<std::uint64_t> r) {
+    if (!r && optimistic_ && r.error().code == errc::sequence_conflict) {
+      fall_back_to_recovery(p);
+      return;
+    }
+    optimistic_ = false;
     if (!r) {
       detail::log_persist_failed(pid_, r.error());
       p->promise.deliver(reply_result(core::unexpected<error>{r.error()}));
@@ -177,10 +262,30 @@ class eventsourced_actor : public caf::event_based_actor {
     }
     for (auto& e : events) state_ = model_.apply(std::move(state_), e);
     seq_ += events.size();
+    if constexpr (requires(const Model& m, const std::vector<event_type>& evs) {
+                    m.on_persisted(this, state_, evs, seq_);
+                  }) {
+      model_.on_persisted(this, state_, events, seq_);
+    }
     p->promise.deliver(reply_result(model_.reply(state_, p->command)));
     persisting_ = false;
     maybe_snapshot();
     drain_stash();
+  }
+
+  bool try_passivate() {
+    if (lazy_) {  // spawned, never asked anything: nothing to lose
+      quit(caf::exit_reason::normal);
+      return true;
+    }
+    if (recovering_ || persisting_ || !stash_.empty()) return false;
+    if constexpr (requires(const Model& m, const state_type& st) {
+                    { m.keep_alive(st) } -> std::convertible_to<bool>;
+                  }) {
+      if (model_.keep_alive(state_)) return false;
+    }
+    quit(caf::exit_reason::normal);
+    return true;
   }
 
   void drain_stash() {
@@ -322,6 +427,9 @@ class eventsourced_actor : public caf::event_based_actor {
     if (deps_.metrics) deps_.metrics->recovery_seconds(took);
     detail::log_recovered(pid_, seq_, snapshot_seq_, took);
     recovering_ = false;
+    if constexpr (requires(const Model& m) { m.on_recovered(this, state_, seq_); }) {
+      model_.on_recovered(this, state_, seq_);
+    }
     drain_stash();
   }
 
@@ -343,6 +451,8 @@ class eventsourced_actor : public caf::event_based_actor {
   std::uint64_t last_snapshot_seq_ = 0;  // newest snapshot saved or loaded
   bool recovering_ = true;
   bool persisting_ = false;
+  bool lazy_ = false;        // optimistic_first: not recovered, no command yet
+  bool optimistic_ = false;  // the optimistic first write is in flight
   static constexpr int k_max_snapshots_in_flight = 4;
   int snapshots_in_flight_ = 0;
   std::deque<std::shared_ptr<pending>> stash_;

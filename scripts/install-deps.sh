@@ -13,7 +13,9 @@ packages=(
   libspdlog-dev
   tao-pegtl-dev
   doctest-dev
+  libyaml-cpp-dev
   curl
+  nftables  # partition tests (tests/cluster/engine_cluster.test.cpp); setpriv is in util-linux
 )
 
 missing=()

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "engine/workflow/task_protocol.hpp"
+
 namespace wfe::workflow {
 
 namespace json = boost::json;
@@ -136,8 +138,14 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
   const auto* task = o.if_contains("task");
   if (!task || !task->is_string()) return invalid(path + ".task", c.label + ": task is required");
   s.task = std::string(task->get_string());
-  if (check_tasks &&
-      std::find(known_tasks.begin(), known_tasks.end(), s.task) == known_tasks.end()) {
+  if (s.task.starts_with(k_external_task_prefix)) {
+    // "queue:<name>": served by external workers polling queue <name> (task_protocol.hpp).
+    if (!is_valid_id(std::string_view(s.task).substr(k_external_task_prefix.size()))) {
+      return invalid(path + ".task", c.label + ": external task queue in '" + s.task.substr(0, 64) +
+                                         "' must be 1-256 bytes of [A-Za-z0-9._:-]");
+    }
+  } else if (check_tasks &&
+             std::find(known_tasks.begin(), known_tasks.end(), s.task) == known_tasks.end()) {
     return invalid(path + ".task", c.label + ": unknown task type '" + s.task.substr(0, 64) + "'");
   }
   if (const auto* in = o.if_contains("input")) {

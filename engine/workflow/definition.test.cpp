@@ -119,6 +119,19 @@ TEST_CASE("an unknown task type is rejected naming the step") {
   CHECK(r.error().message == "step 'pay': unknown task type 'teleport'");
 }
 
+TEST_CASE("a task queue:<name> is an external task type; its name must be a valid id") {
+  auto ok = parse(R"({"name":"x","steps":[{"name":"a","task":"queue:billing.v2"}]})");
+  REQUIRE(ok);
+  CHECK(ok->steps[0].task == "queue:billing.v2");
+  auto empty = parse(R"({"name":"x","steps":[{"name":"a","task":"queue:"}]})");
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().field == "steps[0].task");
+  CHECK(empty.error().message.find("step 'a': external task queue") == 0);
+  auto bad = parse(R"({"name":"x","steps":[{"name":"a","task":"queue:has space"}]})");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().field == "steps[0].task");
+}
+
 TEST_CASE("an unknown dependency is rejected naming the step and the dependency") {
   auto r = parse(R"({"name":"x","steps":[{"name":"a","task":"noop","dependsOn":["zz"]}]})");
   REQUIRE_FALSE(r);

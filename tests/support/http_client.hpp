@@ -85,14 +85,19 @@ inline std::optional<http_reply> http_raw(std::uint16_t port, const std::string&
 inline std::optional<http_reply> http_request(std::uint16_t port, const std::string& method,
                                               const std::string& target,
                                               const std::string& body = {},
-                                              const std::string& extra_headers = {}) {
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+                                              const std::string& extra_headers = {},
+                                              const std::string& host = "127.0.0.1") {
+  std::string req =
+      method + " " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n";
   if (!body.empty() || method == "POST" || method == "PUT") {
-    req +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    // JSON unless the caller names another Content-Type in extra_headers.
+    if (extra_headers.find("Content-Type:") == std::string::npos) {
+      req += "Content-Type: application/json\r\n";
+    }
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += extra_headers + "\r\n" + body;
-  return http_raw(port, req);
+  return http_raw(port, req, host);
 }
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for ports a test must name).

@@ -1,6 +1,6 @@
 #pragma once
-// Starts a real workflow-engine node on 127.0.0.1 with a temp data dir, JSON logs
-// and ephemeral HTTP/metrics ports read back from its NODE_STARTED log line.
+// Starts a real workflow-engine node (on 127.0.0.1 unless overridden) with a temp data dir, JSON
+// logs and ephemeral HTTP/metrics ports read back from its NODE_STARTED log line.
 
 #include <doctest/doctest.h>
 
@@ -18,8 +18,10 @@ inline std::uint16_t port_of(const std::string& host_port) {
 
 class node {
  public:
-  // `extra` args come after the defaults, so they may override them.
-  explicit node(std::vector<std::string> extra = {}, std::vector<std::string> env = {}) {
+  // `extra` args come after the defaults, so they may override them. `prefix` runs the
+  // binary through a wrapper command (e.g. setpriv to run it as another user).
+  explicit node(std::vector<std::string> extra = {}, std::vector<std::string> env = {},
+                std::vector<std::string> prefix = {}) {
     transport_port_ = free_port();
     std::vector<std::string> args{
         "-Dpekko.workflow.logging.format=json",
@@ -35,19 +37,36 @@ class node {
         "-Dpekko.cluster.seed-nodes=[]",
     };
     args.insert(args.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<process>(WFE_BINARY, args, dir_.path(), env);
+    std::string binary = WFE_BINARY;
+    if (!prefix.empty()) {
+      args.insert(args.begin(), binary);
+      args.insert(args.begin(), prefix.begin() + 1, prefix.end());
+      binary = prefix.front();
+    }
+    proc_ = std::make_unique<process>(binary, args, dir_.path(), env);
   }
 
   // Waits for the NODE_STARTED line, then until the member is Up (/ready is 200);
   // false if the node exited or took too long.
-  bool wait_started() {
+  bool wait_started() { return wait_listening() && wait_ready(std::chrono::seconds(30)); }
+
+  // Waits for the NODE_STARTED line and reads the HTTP/metrics addresses from it.
+  bool wait_listening() {
     auto line = proc_->wait_for_line("NODE_STARTED", std::chrono::seconds(30));
     if (!line) return false;
     auto v = boost::json::parse(*line).as_object();
-    http_port_ = port_of(std::string(v.at("http").as_string()));
+    std::string http(v.at("http").as_string());
+    http_port_ = port_of(http);
+    host_ = http.substr(0, http.rfind(':'));
+    if (host_ == "0.0.0.0") host_ = "127.0.0.1";
     metrics_port_ = port_of(std::string(v.at("metrics").as_string()));
     self_ = std::string(v.at("self").as_string());
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    return true;
+  }
+
+  // Waits until the member is Up (/ready is 200); false if the node exited first.
+  bool wait_ready(std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
       auto r = get("/ready");
       if (r && r->status == 200) return true;
@@ -58,7 +77,16 @@ class node {
   }
 
   std::optional<http_reply> get(const std::string& target) const {
-    return http_request(http_port_, "GET", target);
+    return http_request(http_port_, "GET", target, {}, {}, host_);
+  }
+  std::optional<http_reply> request(const std::string& method, const std::string& target,
+                                    const std::string& body = {},
+                                    const std::string& extra_headers = {}) const {
+    return http_request(http_port_, method, target, body, extra_headers, host_);
+  }
+  // GET /metrics on the node's metrics port.
+  std::optional<http_reply> metrics() const {
+    return http_request(metrics_port_, "GET", "/metrics", {}, {}, host_);
   }
 
   [[nodiscard]] process& proc() { return *proc_; }
@@ -67,6 +95,7 @@ class node {
   [[nodiscard]] std::uint16_t metrics_port() const { return metrics_port_; }
   [[nodiscard]] std::uint16_t transport_port() const { return transport_port_; }
   [[nodiscard]] const std::string& self() const { return self_; }
+  [[nodiscard]] const std::string& host() const { return host_; }  // where HTTP listens
 
  private:
   temp_dir dir_;
@@ -75,6 +104,7 @@ class node {
   std::uint16_t http_port_ = 0;
   std::uint16_t metrics_port_ = 0;
   std::string self_;
+  std::string host_ = "127.0.0.1";
 };
 
 }  // namespace wfe::test

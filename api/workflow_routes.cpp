@@ -1,0 +1,625 @@
+#include "api/workflow_routes.hpp"
+
+#include <array>
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <random>
+#include <span>
+#include <utility>
+
+#include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "engine/workflow/definition.hpp"
+#include "engine/workflow/history.hpp"
+#include "engine/workflow/runtime/runtime_messages.hpp"
+#include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/store/store_messages.hpp"
+#include "engine/workflow/tasks/task_dispatcher.hpp"
+#include "engine/workflow/workflow_codec.hpp"
+#include "persistence/journal_actor.hpp"
+
+namespace wfe::api {
+namespace {
+
+namespace json = boost::json;
+namespace wf = wfe::workflow;
+namespace store = wfe::workflow::store;
+using wf::runtime::entity_envelope;
+using wf::runtime::entity_reply;
+
+struct define_req {
+  wf::workflow_definition def;
+  responder r;
+};
+struct getdef_req {
+  std::string name;
+  std::uint32_t version = 0;
+  responder r;
+};
+struct start_req {
+  wf::cmd::start cmd;
+  std::string definition;
+  std::uint32_t version = 0;
+  responder r;
+};
+enum class entity_op : std::uint8_t { get, signal, cancel, retry };
+struct entity_req {
+  entity_op op = entity_op::get;
+  std::string id;
+  wf::command cmd;
+  responder r;
+};
+struct history_req {
+  std::string id;
+  std::uint64_t from = 1;
+  std::uint32_t limit = 0;
+  responder r;
+};
+struct list_req {
+  store::list_workflows q;
+  responder r;
+};
+struct dead_letters_req {
+  store::list_dead_letters q;
+  responder r;
+};
+
+}  // namespace
+}  // namespace wfe::api
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::define_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::getdef_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::start_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::entity_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::history_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::list_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::dead_letters_req)
+
+namespace wfe::api {
+namespace {
+
+constexpr std::int64_t k_max_timeout_ms = 30LL * 24 * 3600 * 1000;
+
+// 400 {"error":{"code":"invalid_request","message":"<field>: ...","field":"<field>"}}.
+http_response bad_request(std::string_view field, std::string_view message) {
+  json::object e{{"code", "invalid_request"},
+                 {"message", std::string(field) + ": " + std::string(message)},
+                 {"field", field}};
+  return http_response::json(400, json::serialize(json::object{{"error", std::move(e)}}));
+}
+
+// Parses a JSON body (bounded depth); an empty body is `empty_as` when given.
+std::optional<json::value> parse_body(const std::string& body, http_response& err,
+                                      std::optional<json::value> empty_as = std::nullopt) {
+  if (body.empty() && empty_as) return empty_as;
+  json::parse_options opt;
+  opt.max_depth = 64;
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec, {}, opt);
+  if (ec) {
+    err = http_response::error(400, "invalid_json", "malformed JSON body: " + ec.message());
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::string> id_param(const http_request& req, const char* name, http_response& err) {
+  auto it = req.params.find(name);
+  std::string v = it == req.params.end() ? std::string() : it->second;
+  if (!wf::is_valid_id(v)) {
+    err = bad_request(name, "must be 1-256 bytes of [A-Za-z0-9._:-]");
+    return std::nullopt;
+  }
+  return v;
+}
+
+// Unsigned query parameter in [min, max]; absent -> fallback.
+std::optional<std::uint64_t> uint_query(const http_request& req, const char* name,
+                                        std::uint64_t fallback, std::uint64_t min,
+                                        std::uint64_t max, http_response& err) {
+  auto it = req.query.find(name);
+  if (it == req.query.end()) return fallback;
+  std::uint64_t v = 0;
+  const auto& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v < min || v > max) {
+    err = bad_request(
+        name, "must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
+    return std::nullopt;
+  }
+  return v;
+}
+
+// ?limit= (0 = the index's default) and ?cursor= of a listing.
+bool page_params(const http_request& req, std::uint32_t& limit, std::string& cursor,
+                 http_response& err) {
+  auto l = uint_query(req, "limit", 0, 1, 1'000'000, err);
+  if (!l) return false;
+  limit = static_cast<std::uint32_t>(*l);
+  if (auto it = req.query.find("cursor"); it != req.query.end()) cursor = it->second;
+  return true;
+}
+
+std::string new_workflow_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "wf-";
+  for (int i = 0; i < 2; ++i) {
+    auto x = rng();
+    for (int j = 0; j < 16; ++j, x >>= 4) id.push_back(hex[x & 0xf]);
+  }
+  return id;
+}
+
+std::optional<start_req> parse_start(const std::string& body, http_response& err) {
+  auto v = parse_body(body, err);
+  if (!v) return std::nullopt;
+  if (!v->is_object()) {
+    err = bad_request("body", "must be a JSON object");
+    return std::nullopt;
+  }
+  const auto& o = v->as_object();
+  start_req s;
+  if (const auto* id = o.if_contains("id"); id != nullptr && !id->is_null()) {
+    if (!id->is_string() || !wf::is_valid_id(id->as_string())) {
+      err = bad_request("id", "must be a string of 1-256 bytes of [A-Za-z0-9._:-]");
+      return std::nullopt;
+    }
+    s.cmd.id = std::string(id->as_string());
+  } else {
+    s.cmd.id = new_workflow_id();
+  }
+  const auto* def = o.if_contains("definition");
+  if (def == nullptr || !def->is_string() || !wf::is_valid_id(def->as_string())) {
+    err = bad_request("definition", "required: a definition name (1-256 bytes of [A-Za-z0-9._:-])");
+    return std::nullopt;
+  }
+  s.definition = std::string(def->as_string());
+  if (const auto* ver = o.if_contains("version"); ver != nullptr && !ver->is_null()) {
+    auto n = ver->if_int64();
+    if (n == nullptr || *n < 1 || *n > std::numeric_limits<std::uint32_t>::max()) {
+      err = bad_request("version", "must be a positive integer");
+      return std::nullopt;
+    }
+    s.version = static_cast<std::uint32_t>(*n);
+  }
+  if (const auto* in = o.if_contains("input")) s.cmd.input = *in;
+  if (s.cmd.input.is_null()) s.cmd.input = json::object{};
+  if (const auto* p = o.if_contains("priority"); p != nullptr && !p->is_null()) {
+    wf::task_priority parsed{};
+    if (!p->is_string() || !wf::parse_priority(p->as_string(), parsed)) {
+      err = bad_request("priority", "must be \"high\", \"normal\" or \"low\"");
+      return std::nullopt;
+    }
+    s.cmd.priority = std::string(p->as_string());
+  }
+  if (const auto* t = o.if_contains("timeoutMs"); t != nullptr && !t->is_null()) {
+    auto n = t->if_int64();
+    if (n == nullptr || *n < 0 || *n > k_max_timeout_ms) {
+      err = bad_request("timeoutMs", "must be an integer between 0 and 2592000000 (30 days)");
+      return std::nullopt;
+    }
+    s.cmd.timeout_ms = *n;
+  }
+  return s;
+}
+
+std::optional<wf::workflow_status> parse_status(std::string_view s) {
+  for (auto st : {wf::workflow_status::running, wf::workflow_status::completed,
+                  wf::workflow_status::failed, wf::workflow_status::cancelled}) {
+    if (wf::to_string(st) == s) return st;
+  }
+  return std::nullopt;
+}
+
+// -- responses -------------------------------------------------------------------
+
+http_response error_with_status(unsigned code, std::string_view err_code, std::string_view msg,
+                                std::optional<wf::workflow_status> status) {
+  json::object e{{"code", err_code}, {"message", msg}};
+  if (status) e["status"] = wf::to_string(*status);
+  return http_response::json(code, json::serialize(json::object{{"error", std::move(e)}}));
+}
+
+http_response rejection_response(const wf::rejection& r) {
+  switch (r.code) {
+    case wf::rejection_code::not_found:
+      return http_response::error(404, "workflow_not_found", r.message);
+    case wf::rejection_code::already_exists:
+      return error_with_status(409, "already_exists", r.message, r.status);
+    case wf::rejection_code::finished:
+      return error_with_status(409, "workflow_finished", r.message, r.status);
+    case wf::rejection_code::invalid:
+      return error_with_status(400, "invalid_request", r.message, r.status);
+    case wf::rejection_code::limit:
+      if (r.message.find("too large") != std::string::npos) {
+        return http_response::error(413, "payload_too_large", r.message);
+      }
+      return http_response::error(429, "limit_reached", r.message);
+  }
+  return http_response::error(500, "internal", r.message);
+}
+
+http_response storage_error(const persistence::error& e) {
+  if (e.code == persistence::errc::invalid_argument) {
+    return http_response::error(400, "invalid_request", e.message);
+  }
+  return http_response::error(503, "unavailable", e.describe());
+}
+
+http_response unavailable(const caf::error& e) {
+  return http_response::error(503, "unavailable", "no answer in time: " + caf::to_string(e));
+}
+
+http_response id_status(unsigned code, const wf::workflow_reply& r) {
+  return http_response::json(
+      code, json::serialize(json::object{{"id", r.id}, {"status", wf::to_string(r.status)}}));
+}
+
+json::object record_json(const store::workflow_record& r) {
+  return {{"id", r.id},
+          {"definition", r.definition},
+          {"version", r.version},
+          {"status", wf::to_string(r.status)},
+          {"priority", r.priority},
+          {"createdAt", wf::format_time_ms(r.created_at_ms)},
+          {"updatedAt", wf::format_time_ms(r.updated_at_ms)}};
+}
+
+json::object dead_letter_json(const store::dead_letter_record& d) {
+  return {{"id", d.id},       {"workflowId", d.workflow_id}, {"step", d.step},
+          {"error", d.error}, {"attempts", d.attempts},      {"at", wf::format_time_ms(d.at_ms)}};
+}
+
+template <class Items>
+http_response page(Items items, const std::string& next) {
+  json::object o{{"items", std::move(items)}};
+  if (!next.empty()) o["nextCursor"] = next;
+  return http_response::json(200, json::serialize(o));
+}
+
+// -- the gateway -----------------------------------------------------------------
+
+class gateway_actor : public caf::event_based_actor {
+ public:
+  gateway_actor(caf::actor_config& c, workflow_routes_config cfg)
+      : caf::event_based_actor(c),
+        cfg_(std::move(cfg)),
+        region_(*cfg_.region),
+        registry_(*cfg_.registry),
+        index_(*cfg_.index),
+        journal_(*cfg_.journal) {}
+
+  caf::behavior make_behavior() override {
+    return {
+        [this](define_req& q) { define(std::move(q)); },
+        [this](getdef_req& q) { get_definition(std::move(q)); },
+        [this](start_req& q) { start(std::move(q)); },
+        [this](entity_req& q) { to_entity(std::move(q)); },
+        [this](history_req& q) { history(std::move(q)); },
+        [this](list_req& q) { list(std::move(q)); },
+        [this](dead_letters_req& q) { dead_letters(std::move(q)); },
+    };
+  }
+
+ private:
+  void define(define_req q) {
+    auto r = q.r;
+    request(registry_, cfg_.ask_timeout, store::register_definition{std::move(q.def)})
+        .then(
+            [r](store::register_result& res) {
+              if (!res) return r(storage_error(res.error()));
+              if (res->rejected) {
+                auto code =
+                    res->rejected->code == store::registry_rejection::code_t::too_many_versions
+                        ? "too_many_versions"
+                        : "too_many_definitions";
+                return r(http_response::error(409, code, res->rejected->message));
+              }
+              json::object o{
+                  {"name", res->name}, {"version", res->version}, {"created", res->created}};
+              auto resp = http_response::json(res->created ? 201 : 200, json::serialize(o));
+              resp.headers.emplace_back("Location", "/api/v1/workflow-definitions/" + res->name);
+              r(std::move(resp));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void get_definition(getdef_req q) {
+    auto r = q.r;
+    auto name = q.name;
+    if (q.version != 0) name += "' version '" + std::to_string(q.version);
+    request(registry_, cfg_.ask_timeout, store::get_definition{q.name, q.version})
+        .then(
+            [r, name](store::definition_lookup& res) {
+              if (!res) return r(storage_error(res.error()));
+              if (!*res) {
+                return r(http_response::error(404, "definition_not_found",
+                                              "no workflow definition '" + name + "'"));
+              }
+              r(http_response::json(200, json::serialize(wf::to_json(**res))));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void start(start_req q) {
+    auto r = q.r;
+    auto shared = std::make_shared<start_req>(std::move(q));
+    request(registry_, cfg_.ask_timeout, store::get_definition{shared->definition, shared->version})
+        .then(
+            [this, r, shared](store::definition_lookup& res) {
+              if (!res) return r(storage_error(res.error()));
+              if (!*res) {
+                std::string what = "no workflow definition '" + shared->definition + "'";
+                if (shared->version != 0) what += " version " + std::to_string(shared->version);
+                return r(http_response::error(404, "definition_not_found", what));
+              }
+              shared->cmd.definition = std::move(**res);
+              start_entity(shared);
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void start_entity(const std::shared_ptr<start_req>& q) {
+    auto r = q->r;
+    auto id = q->cmd.id;
+    json::object ok{{"id", id},
+                    {"status", "RUNNING"},
+                    {"definition", q->cmd.definition.name},
+                    {"version", q->cmd.definition.version},
+                    {"priority", q->cmd.priority}};
+    request(region_, cfg_.ask_timeout, entity_envelope{id, std::move(q->cmd)})
+        .then(
+            [r, ok = std::move(ok)](entity_reply& res) mutable {
+              if (!res) return r(storage_error(res.error()));
+              if (res->rejected) return r(rejection_response(*res->rejected));
+              ok["status"] = wf::to_string(res->status);
+              auto resp = http_response::json(201, json::serialize(ok));
+              resp.headers.emplace_back("Location",
+                                        "/api/v1/workflows/" + std::string(ok["id"].as_string()));
+              r(std::move(resp));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void to_entity(entity_req q) {
+    auto r = q.r;
+    auto op = q.op;
+    auto id = q.id;
+    request(region_, cfg_.ask_timeout, entity_envelope{q.id, std::move(q.cmd)})
+        .then(
+            [r, op, id](entity_reply& res) {
+              if (!res) return r(storage_error(res.error()));
+              if (res->rejected) {
+                const auto& rej = *res->rejected;
+                if (op == entity_op::retry &&
+                    (rej.code == wf::rejection_code::not_found ||
+                     (rej.status && *rej.status != wf::workflow_status::failed))) {
+                  return r(
+                      http_response::error(404, "dead_letter_not_found",
+                                           "no open dead letter '" + id + "': " + rej.message));
+                }
+                return r(rejection_response(rej));
+              }
+              switch (op) {
+                case entity_op::get:
+                  if (!res->state) return r(http_response::error(500, "internal", "no state"));
+                  return r(
+                      http_response::json(200, json::serialize(wf::workflow_json(*res->state))));
+                case entity_op::signal:
+                case entity_op::cancel:
+                  return r(id_status(200, *res));
+                case entity_op::retry: {
+                  json::object o{
+                      {"id", id}, {"workflowId", id}, {"status", wf::to_string(res->status)}};
+                  return r(http_response::json(202, json::serialize(o)));
+                }
+              }
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void history(history_req q) {
+    auto r = q.r;
+    persistence::persistence_id pid{
+        persistence::shard_id{wf::runtime::shard_of(q.id, cfg_.number_of_shards)}, q.id};
+    auto from = q.from;
+    auto limit = q.limit;
+    auto id = q.id;
+    persistence::request_replay(
+        this, journal_, cfg_.ask_timeout, pid, from, std::numeric_limits<std::uint64_t>::max(),
+        limit + 1, [r, from, limit, id](persistence::result<std::vector<persistence::event>> res) {
+          if (!res) return r(storage_error(res.error()));
+          if (res->empty() && from <= 1) {
+            return r(http_response::error(404, "workflow_not_found", "no workflow '" + id + "'"));
+          }
+          std::vector<wf::recorded_event> events;
+          events.reserve(std::min<std::size_t>(res->size(), limit));
+          for (const auto& e : *res) {
+            if (events.size() == limit) break;
+            auto d = wf::decode_event(e.manifest, e.payload);
+            if (!d) {
+              return r(http_response::error(500, "corrupt_event",
+                                            "event " + std::to_string(e.sequence_nr) + " of " + id +
+                                                " cannot be decoded: " + d.error()));
+            }
+            events.push_back({e.sequence_nr, std::move(*d)});
+          }
+          auto body = wf::history_json(events);
+          if (res->size() > limit && body.is_object()) {
+            body.as_object()["nextFrom"] = events.back().seq + 1;
+          }
+          r(http_response::json(200, json::serialize(body)));
+        });
+  }
+
+  void list(list_req q) {
+    auto r = q.r;
+    request(index_, cfg_.ask_timeout, std::move(q.q))
+        .then(
+            [r](store::workflow_page_result& res) {
+              if (!res) return r(storage_error(res.error()));
+              json::array items;
+              for (const auto& rec : res->items) items.push_back(record_json(rec));
+              r(page(std::move(items), res->next_cursor));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void dead_letters(dead_letters_req q) {
+    auto r = q.r;
+    request(index_, cfg_.ask_timeout, std::move(q.q))
+        .then(
+            [r](store::dead_letter_page_result& res) {
+              if (!res) return r(storage_error(res.error()));
+              json::array items;
+              for (const auto& d : res->items) items.push_back(dead_letter_json(d));
+              r(page(std::move(items), res->next_cursor));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  workflow_routes_config cfg_;
+  caf::actor region_;
+  caf::actor registry_;
+  caf::actor index_;
+  caf::actor journal_;
+};
+
+template <class Msg>
+void send_to(const caf::actor& gw, Msg m) {
+  caf::anon_send(gw, std::move(m));
+}
+
+// A route taking only the {id} path parameter and sending `cmd` to that workflow.
+http_handler id_route(const caf::actor& gw, entity_op op, wf::command cmd) {
+  return [gw, op, cmd = std::move(cmd)](http_request&& req, responder r) {
+    http_response err;
+    auto id = id_param(req, "id", err);
+    if (!id) return r(std::move(err));
+    send_to(gw, entity_req{op, std::move(*id), cmd, std::move(r)});
+  };
+}
+
+}  // namespace
+
+caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
+  auto gw = cfg.system->spawn<gateway_actor>(cfg);
+  auto known = cfg.known_tasks;
+  auto load = cfg.load;
+  auto history_default = cfg.history_default_limit;
+  auto history_max = cfg.history_max_limit;
+
+  rt.add("POST", "/api/v1/workflow-definitions", [gw, known](http_request&& req, responder r) {
+    http_response err;
+    auto v = parse_body(req.body, err);
+    if (!v) return r(std::move(err));
+    std::vector<std::string> tasks = known ? known() : std::vector<std::string>{};
+    if (!known) {
+      auto b = wf::builtin_task_types();
+      tasks.assign(b.begin(), b.end());
+    }
+    auto def = wf::parse_definition_value(*v, tasks);
+    if (!def) return r(bad_request(def.error().field, def.error().message));
+    send_to(gw, define_req{std::move(*def), std::move(r)});
+  });
+  rt.add("GET", "/api/v1/workflow-definitions/{name}", [gw](http_request&& req, responder r) {
+    http_response err;
+    auto name = id_param(req, "name", err);
+    if (!name) return r(std::move(err));
+    auto version = uint_query(req, "version", 0, 1, std::numeric_limits<std::uint32_t>::max(), err);
+    if (!version) return r(std::move(err));
+    send_to(gw, getdef_req{std::move(*name), static_cast<std::uint32_t>(*version), std::move(r)});
+  });
+  rt.add("POST", "/api/v1/workflows", [gw, load](http_request&& req, responder r) {
+    http_response err;
+    auto s = parse_start(req.body, err);
+    if (!s) return r(std::move(err));
+    // Admission: a full task backlog refuses new work before anything is persisted.
+    if (load && load->local_capacity.load(std::memory_order_relaxed) > 0 &&
+        load->local_queued.load(std::memory_order_relaxed) >=
+            load->local_capacity.load(std::memory_order_relaxed)) {
+      auto resp = http_response::error(429, "overloaded", "the task backlog is full; retry later");
+      resp.headers.emplace_back("Retry-After", "1");
+      return r(std::move(resp));
+    }
+    s->r = std::move(r);
+    send_to(gw, std::move(*s));
+  });
+  rt.add("GET", "/api/v1/workflows", [gw](http_request&& req, responder r) {
+    http_response err;
+    list_req q;
+    if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
+      q.q.status = parse_status(it->second);
+      if (!q.q.status)
+        return r(bad_request("status", "must be RUNNING, COMPLETED, FAILED or CANCELLED"));
+    }
+    if (auto it = req.query.find("definition"); it != req.query.end() && !it->second.empty()) {
+      if (!wf::is_valid_id(it->second)) {
+        return r(bad_request("definition", "must be 1-256 bytes of [A-Za-z0-9._:-]"));
+      }
+      q.q.definition = it->second;
+    }
+    if (!page_params(req, q.q.limit, q.q.cursor, err)) return r(std::move(err));
+    q.r = std::move(r);
+    send_to(gw, std::move(q));
+  });
+  rt.add("GET", "/api/v1/workflows/{id}", id_route(gw, entity_op::get, wf::cmd::get{}));
+  rt.add("GET", "/api/v1/workflows/{id}/history",
+         [gw, history_default, history_max](http_request&& req, responder r) {
+           http_response err;
+           auto id = id_param(req, "id", err);
+           if (!id) return r(std::move(err));
+           auto limit = uint_query(req, "limit", history_default, 1, history_max, err);
+           if (!limit) return r(std::move(err));
+           auto from = uint_query(req, "from", 1, 1, std::numeric_limits<std::int64_t>::max(), err);
+           if (!from) return r(std::move(err));
+           send_to(gw, history_req{std::move(*id), *from, static_cast<std::uint32_t>(*limit),
+                                   std::move(r)});
+         });
+  rt.add("POST", "/api/v1/workflows/{id}/signals/{name}", [gw](http_request&& req, responder r) {
+    http_response err;
+    auto id = id_param(req, "id", err);
+    if (!id) return r(std::move(err));
+    auto name = id_param(req, "name", err);
+    if (!name) return r(std::move(err));
+    auto payload = parse_body(req.body, err, json::value(nullptr));
+    if (!payload) return r(std::move(err));
+    send_to(gw, entity_req{entity_op::signal, *id,
+                           wf::cmd::signal{std::move(*name), std::move(*payload)}, std::move(r)});
+  });
+  rt.add("POST", "/api/v1/workflows/{id}/cancel", [gw](http_request&& req, responder r) {
+    http_response err;
+    auto id = id_param(req, "id", err);
+    if (!id) return r(std::move(err));
+    auto body = parse_body(req.body, err, json::value(json::object{}));
+    if (!body) return r(std::move(err));
+    std::string reason;
+    if (!body->is_object()) return r(bad_request("body", "must be a JSON object"));
+    if (const auto* rs = body->as_object().if_contains("reason"); rs != nullptr && !rs->is_null()) {
+      if (!rs->is_string() || rs->as_string().size() > 1024) {
+        return r(bad_request("reason", "must be a string of at most 1024 bytes"));
+      }
+      reason = std::string(rs->as_string());
+    }
+    send_to(gw,
+            entity_req{entity_op::cancel, *id, wf::cmd::cancel{std::move(reason)}, std::move(r)});
+  });
+  rt.add("GET", "/api/v1/dead-letters", [gw](http_request&& req, responder r) {
+    http_response err;
+    dead_letters_req q;
+    if (!page_params(req, q.q.limit, q.q.cursor, err)) return r(std::move(err));
+    q.r = std::move(r);
+    send_to(gw, std::move(q));
+  });
+  rt.add("POST", "/api/v1/dead-letters/{id}/retry",
+         id_route(gw, entity_op::retry, wf::cmd::retry_from_dead_letter{}));
+  return gw;
+}
+
+}  // namespace wfe::api

@@ -1,0 +1,68 @@
+#pragma once
+// The workflow API (DESIGN.md §9). Shapes and status codes:
+//   POST /api/v1/workflow-definitions          definition JSON
+//        -> 201 {"name","version","created":true} new version | 200 (same, created:false)
+//           for a re-post identical to the latest | 400 naming the field/step | 409
+//           too_many_definitions / too_many_versions
+//   GET  /api/v1/workflow-definitions/{name}[?version=N]  -> 200 definition | 404
+//   POST /api/v1/workflows {"id"?,"definition","version"?,"input"?,"priority"?,"timeoutMs"?}
+//        -> 201 {"id","status","definition","version","priority"} once WorkflowStarted is
+//           durable | 404 definition_not_found | 409 already_exists {"error":{...,"status"}}
+//           | 429 overloaded (task backlog full; nothing persisted) | 503 unavailable
+//   GET  /api/v1/workflows/{id}                -> 200 workflow_json | 404 workflow_not_found
+//   GET  /api/v1/workflows/{id}/history[?from=&limit=]
+//        -> 200 {"events":[{"seq",...}],"nextFrom"?} (journal replay, bounded) | 404
+//   POST /api/v1/workflows/{id}/signals/{name} body = payload (empty = null)
+//        -> 200 {"id","status"} | 404 | 409 workflow_finished | 413 | 429
+//   POST /api/v1/workflows/{id}/cancel {"reason"?} -> 200 {"id","status"} | 404 | 409
+//   GET  /api/v1/workflows?status=&definition=&limit=&cursor=
+//        -> 200 {"items":[{"id","definition","version","status","priority","createdAt",
+//           "updatedAt"}],"nextCursor"?} (from the index) | 400 bad filter/cursor/limit
+//   GET  /api/v1/dead-letters?limit=&cursor=
+//        -> 200 {"items":[{"id","workflowId","step","error","attempts","at"}],"nextCursor"?}
+//   POST /api/v1/dead-letters/{id}/retry       -> 202 {"id","workflowId","status"} | 404
+// Rejections: not_found 404, already_exists/finished 409, invalid 400, limit 413 (too
+// large) / 429 (a count bound). Ids not matching [A-Za-z0-9._:-]{1,256}, malformed JSON and
+// wrong types -> 400 naming the field. Nothing is persisted for a rejected command.
+//
+// Handlers parse and validate on the HTTP thread, then message a gateway actor with a
+// responder; the gateway asks the registry, the region (entities), the index or the
+// journal actor with bounded requests. HTTP threads never touch actor state.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "api/http/router.hpp"
+
+namespace wfe::workflow {
+struct task_load;
+}
+
+namespace wfe::api {
+
+struct workflow_routes_config {
+  caf::actor_system* system = nullptr;
+  caf::actor* region = nullptr;                     // workflow::runtime::spawn_workflow_region
+  caf::actor* registry = nullptr;                   // workflow::store::spawn_definition_registry
+  caf::actor* index = nullptr;                      // workflow::store::spawn_workflow_index_actor
+  caf::actor* journal = nullptr;                    // persistence::spawn_journal_actor (history)
+  std::shared_ptr<const workflow::task_load> load;  // start admission; may be null
+  // Task types a definition may use (built-ins + handlers; queue:<name> always).
+  std::function<std::vector<std::string>()> known_tasks;
+  std::uint32_t number_of_shards = 100;  // to name a workflow's journal stream
+  std::uint32_t history_default_limit = 1'000;
+  std::uint32_t history_max_limit = 10'000;
+  std::chrono::milliseconds ask_timeout{5000};  // bound on each actor request
+};
+
+// Spawns the gateway actor and adds the routes; returns the gateway so the caller can
+// stop it at shutdown.
+caf::actor add_workflow_routes(router& r, const workflow_routes_config& cfg);
+
+}  // namespace wfe::api

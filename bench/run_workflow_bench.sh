@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Workflow benchmarks of issue #4, next to two peers measured in the same run (same
+# disk, same load):
+#   (a) Redis 7, AOF with appendfsync always: redis-benchmark -t lpush -c 50 -> ops/s
+#   (b) nginx serving a 2-byte static file: wrk -t2 -c64 -> req/s
+#   (c) durable workflow starts (POST /api/v1/workflows, 1-step noop definition, unique
+#       ids): wrk -t2 -c64 --latency and wrk -t1 -c1 --latency -> starts/s, p50, p99,
+#       ratios to (a) and (b); goals >= 0.5 x Redis, p50 <= 1 ms at 1 connection,
+#       p99 <= 10 ms at 64
+#   (d) 3-step noop workflows completed per second
+#   (e) resident memory per active and per passivated RUNNING workflow (its step waits
+#       for a retry an hour away); goal <= 2 KB per active workflow
+# A part that cannot run prints "n/a: <reason>" and the rest goes on.
+#
+# Usage: bench/run_workflow_bench.sh [build dir (default build-wfbench)] [seconds (default 10)]
+#   WFE_BINARY=path  use this workflow-engine binary instead of building one
+#   MEM_WORKFLOWS=N  workflows started for (e) (default 20000)
+# Installs wrk, redis-server, redis-tools and nginx with apt-get when missing; builds
+# workflow-engine RelWithDebInfo in the build dir; binds 127.0.0.1 only; uses a temp dir;
+# kills everything it started on exit.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${1:-$root/build-wfbench}
+secs=${2:-10}
+mem_n=${MEM_WORKFLOWS:-20000}
+
+tmp=$(mktemp -d /tmp/workflow-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+note() { echo "== $*" >&2; }
+declare -A fig  # figures for the summary; "n/a: reason" when a part failed
+
+# ---- tools ---------------------------------------------------------------------------
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-benchmark >/dev/null || need+=(redis-tools)
+command -v nginx >/dev/null || need+=(nginx)
+if ((${#need[@]})); then
+  note "installing ${need[*]}"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  # Packages' postinst scripts may try to start the services: keep them off.
+  printf '#!/bin/sh\nexit 101\n' >"$tmp/policy-rc.d"
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    $sudo install -m 755 "$tmp/policy-rc.d" /usr/sbin/policy-rc.d && policy_installed=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" \
+    >"$tmp/apt.log" 2>&1 ||
+    { $sudo apt-get update -q >/dev/null 2>&1;
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+        "${need[@]}" >"$tmp/apt.log" 2>&1; } || tail -5 "$tmp/apt.log" >&2
+  [[ -n ${policy_installed:-} ]] && $sudo rm -f /usr/sbin/policy-rc.d
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wrk --latency output -> "rps p50_ms p99_ms"
+wrk_figures() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
+                     if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    END { printf "%s %s %s\n", rps, p50, p99 }'
+}
+
+# ---- (a) Redis LPUSH, AOF always -------------------------------------------------------
+redis_ops=""
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+  port=$(free_port)
+  mkdir -p "$tmp/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
+    --appendfsync always --save "" --protected-mode yes >"$tmp/redis.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  note "redis $(redis-server --version | awk "{print \$3}" | sed "s/v=//") appendfsync always: redis-benchmark -t lpush -c 50 -n 300000"
+  redis_ops=$(redis-benchmark -p "$port" -t lpush -c 50 -n 300000 -q 2>&1 | tr '\r' '\n' |
+    awk '/^LPUSH:/ { print $2 }' | tail -1)
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
+  [[ -n $redis_ops ]] && fig[redis]="$redis_ops" || fig[redis]="n/a: redis-benchmark printed no figure"
+else
+  fig[redis]="n/a: redis-server/redis-benchmark not installed"
+fi
+
+# ---- (b) nginx static file ------------------------------------------------------------
+nginx_rps=""
+if command -v nginx >/dev/null && command -v wrk >/dev/null; then
+  port=$(free_port)
+  mkdir -p "$tmp/nginx/www" "$tmp/nginx/tmp"
+  printf 'ok' >"$tmp/nginx/www/x.txt"
+  cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/tmp; proxy_temp_path $tmp/nginx/tmp;
+  fastcgi_temp_path $tmp/nginx/tmp; uwsgi_temp_path $tmp/nginx/tmp; scgi_temp_path $tmp/nginx/tmp;
+  server { listen 127.0.0.1:$port; root $tmp/nginx/www; }
+}
+EOF
+  nginx -c "$tmp/nginx/nginx.conf" -g 'daemon off;' >"$tmp/nginx.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/x.txt" >/dev/null && break; sleep 0.1; done
+  note "nginx static file: wrk -t2 -c64 -d${secs}s"
+  nginx_rps=$(wrk -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$port/x.txt" | tee "$tmp/nginx.wrk" |
+    wrk_figures | awk '{print $1}')
+  kill "${pids[-1]}" 2>/dev/null
+  [[ -n $nginx_rps ]] && fig[nginx]="$nginx_rps" || fig[nginx]="n/a: wrk printed no figure"
+else
+  fig[nginx]="n/a: nginx/wrk not installed"
+fi
+
+# ---- the engine ------------------------------------------------------------------------
+bin=${WFE_BINARY:-}
+if [[ -z $bin ]]; then
+  note "building workflow-engine (RelWithDebInfo) in $build"
+  if cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tmp/cmake.log" 2>&1 &&
+    ninja -C "$build" -j2 workflow-engine >"$tmp/build.log" 2>&1; then
+    bin="$build/engine/workflow-engine"
+  else
+    tail -20 "$tmp/cmake.log" "$tmp/build.log" >&2
+  fi
+fi
+
+node_pid=""
+node_port=""
+metrics_port=""
+# start_node <data dir> [extra -D flags...]: starts a node, waits until /ready is 200.
+start_node() {
+  local data=$1; shift
+  node_port=$(free_port); metrics_port=$(free_port)
+  local transport; transport=$(free_port)
+  "$bin" -Dpekko.workflow.logging.level=warn \
+    -Dpekko.remote.artery.canonical.hostname=127.0.0.1 \
+    -Dpekko.remote.artery.canonical.port="$transport" -Dpekko.cluster.seed-nodes=[] \
+    -Dpekko.workflow.http.interface=127.0.0.1 -Dpekko.workflow.http.port="$node_port" \
+    -Dpekko.workflow.metrics.interface=127.0.0.1 -Dpekko.workflow.metrics.port="$metrics_port" \
+    -Dpekko.persistence.journal.rocksdb.dir="$data/journal" \
+    -Dpekko.persistence.snapshot-store.rocksdb.dir="$data/snapshots" "$@" \
+    >"$data.log" 2>&1 &
+  node_pid=$!
+  pids+=("$node_pid")
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$node_port/ready" >/dev/null && return 0
+    kill -0 "$node_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -5 "$data.log" >&2
+  return 1
+}
+stop_node() { kill "$node_pid" 2>/dev/null; wait "$node_pid" 2>/dev/null; node_pid=""; }
+api() {  # api METHOD PATH [BODY] -> prints "status body"
+  curl -s -o "$tmp/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
+    ${3:+--data "$3"} "http://127.0.0.1:$node_port$2"
+  printf ' '; cat "$tmp/body"
+}
+define() {  # define NAME STEPS_JSON -> 0 when 201
+  local r; r=$(api POST /api/v1/workflow-definitions "{\"name\":\"$1\",\"steps\":$2}")
+  [[ $r == 201* ]] && return 0
+  echo "define $1: $r" >&2; return 1
+}
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# starts one wrk run of workflow_start.lua; sets wrk_rps wrk_p50 wrk_p99 wrk_ok wrk_bad
+run_starts() {  # run_starts THREADS CONNS SECONDS DEFINITION PREFIX
+  local out
+  out=$(WF_DEFINITION=$4 WF_PREFIX=$5 wrk -t"$1" -c"$2" -d"$3s" --latency \
+    -s "$here/workflow_start.lua" "http://127.0.0.1:$node_port" 2>&1)
+  echo "$out" >"$tmp/wrk-$5.txt"
+  read -r wrk_rps wrk_p50 wrk_p99 < <(echo "$out" | wrk_figures)
+  wrk_ok=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
+  wrk_bad=$(echo "$out" | sed -n 's/.*starts_bad=\([0-9]*\).*/\1/p')
+  wrk_first_bad=$(echo "$out" | sed -n 's/.*first_bad=//p')
+  # wrk counts every response; only 201s are starts.
+  wrk_rps=$(awk -v r="$wrk_rps" -v ok="${wrk_ok:-0}" -v bad="${wrk_bad:-0}" \
+    'BEGIN { t = ok + bad; printf "%.0f", (t > 0 ? r * ok / t : 0) }')
+}
+# count of workflows of a definition with a status, by walking the paginated list
+count_status() {  # count_status STATUS DEFINITION
+  python3 - "$node_port" "$1" "$2" <<'PY'
+import json, sys, urllib.request, urllib.parse
+port, status, definition = sys.argv[1:]
+n, cursor = 0, None
+while True:
+    q = {"status": status, "definition": definition, "limit": "1000"}
+    if cursor: q["cursor"] = cursor
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/workflows?" + urllib.parse.urlencode(q)) as r:
+        page = json.load(r)
+    n += len(page.get("items", []))
+    cursor = page.get("nextCursor")
+    if not cursor: break
+print(n)
+PY
+}
+
+if [[ -z $bin || ! -x $bin ]]; then
+  for k in starts64 starts1 completions mem; do fig[$k]="n/a: no workflow-engine binary"; done
+elif ! command -v wrk >/dev/null; then
+  for k in starts64 starts1 completions mem; do fig[$k]="n/a: wrk not installed"; done
+else
+  # ---- (c) durable starts, (d) 3-step completions ----------------------------------------
+  mkdir -p "$tmp/n1"
+  if ! start_node "$tmp/n1"; then
+    for k in starts64 starts1 completions; do fig[$k]="n/a: the node did not become ready"; done
+  elif ! define bench1 '[{"name":"a","task":"noop"}]'; then
+    for k in starts64 starts1 completions; do fig[$k]="n/a: POST /api/v1/workflow-definitions failed"; done
+  else
+    note "workflow starts: wrk -t2 -c64 -d${secs}s --latency (1-step noop)"
+    run_starts 2 64 "$secs" bench1 c64
+    if [[ ${wrk_ok:-0} -gt 0 ]]; then
+      fig[starts64]="$wrk_rps $wrk_p50 $wrk_p99"
+      [[ ${wrk_bad:-0} -gt 0 ]] && note "  $wrk_bad non-201 answers, first: $wrk_first_bad"
+    else
+      fig[starts64]="n/a: no 201 (first answer: ${wrk_first_bad:-none})"
+    fi
+    note "workflow starts: wrk -t1 -c1 -d${secs}s --latency"
+    run_starts 1 1 "$secs" bench1 c1
+    if [[ ${wrk_ok:-0} -gt 0 ]]; then
+      fig[starts1]="$wrk_rps $wrk_p50 $wrk_p99"
+    else
+      fig[starts1]="n/a: no 201 (first answer: ${wrk_first_bad:-none})"
+    fi
+
+    note "3-step noop workflows: wrk -t2 -c64 -d5s of starts, then until all COMPLETED"
+    if define bench3 '[{"name":"a","task":"noop"},{"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]'; then
+      t0=$(date +%s.%N)
+      run_starts 2 64 5 bench3 d3
+      started=${wrk_ok:-0}
+      done_n=0
+      for _ in $(seq 600); do  # at most ~120 s
+        done_n=$(count_status COMPLETED bench3 2>/dev/null || echo 0)
+        [[ $done_n -ge $started ]] && break
+        sleep 0.2
+      done
+      t1=$(date +%s.%N)
+      if [[ $started -gt 0 && $done_n -ge $started ]]; then
+        fig[completions]=$(awk -v n="$started" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f %d %.2f", n / (b - a), n, b - a }')
+      else
+        fig[completions]="n/a: $done_n of $started started workflows COMPLETED (first bad start: ${wrk_first_bad:-none})"
+      fi
+    else
+      fig[completions]="n/a: defining the 3-step workflow failed"
+    fi
+  fi
+  stop_node
+
+  # ---- (e) memory per active / passivated workflow -------------------------------------
+  mkdir -p "$tmp/n2"
+  passivate=20
+  if ! start_node "$tmp/n2" -Dpekko.cluster.sharding.passivate-idle-entity-after="${passivate}s"; then
+    fig[mem]="n/a: the node did not become ready"
+  # RUNNING workflows that are idle: the step failed once and waits for its retry an
+  # hour away (a durable timer). An entity with a step queued or running (e.g. a queue:
+  # step nobody polls) is kept alive by design and never passivates.
+  elif ! define benchq '[{"name":"w","task":"fail","input":{"times":1},"retry":{"maxAttempts":2,"initialIntervalMs":3600000,"maxIntervalMs":3600000}}]'; then
+    fig[mem]="n/a: defining the idle workflow failed"
+  else
+    sleep 1
+    rss0=$(rss_kb "$node_pid")
+    note "memory: starting workflows that wait for a retry an hour away (rss before ${rss0} kB)"
+    # Starts until ~MEM_WORKFLOWS (wrk runs of 2 s; the count is exact from the 201s).
+    total=0
+    for i in $(seq 20); do
+      run_starts 2 16 2 benchq "m$i"
+      total=$((total + ${wrk_ok:-0}))
+      [[ $total -ge $mem_n || ${wrk_ok:-0} -eq 0 ]] && break
+    done
+    rss1=$(rss_kb "$node_pid")
+    curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^workflow_.*(active|passivat|entities)' \
+      >"$tmp/metrics1" || true
+    note "  $total started, rss ${rss1} kB; waiting $((passivate + 10)) s for passivation"
+    sleep $((passivate + 10))
+    rss2=$(rss_kb "$node_pid")
+    curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^workflow_.*(active|passivat|entities)' \
+      >"$tmp/metrics2" || true
+    if [[ $total -gt 0 ]]; then
+      fig[mem]=$(awk -v n="$total" -v a="$rss0" -v b="$rss1" -v c="$rss2" \
+        'BEGIN { printf "%.0f %.0f %d %d %d %d", (b - a) * 1024 / n, (c - a) * 1024 / n, n, a, b, c }')
+      [[ -s $tmp/metrics1 ]] && { note "  metrics while active:"; cat "$tmp/metrics1" >&2; }
+      [[ -s $tmp/metrics2 ]] && { note "  metrics after passivation:"; cat "$tmp/metrics2" >&2; }
+    else
+      fig[mem]="n/a: no workflow started (first answer: ${wrk_first_bad:-none})"
+    fi
+  fi
+  stop_node
+fi
+
+# ---- summary ---------------------------------------------------------------------------
+python3 - "${fig[redis]}" "${fig[nginx]}" "${fig[starts64]}" "${fig[starts1]}" \
+  "${fig[completions]}" "${fig[mem]}" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import json, sys
+redis, nginx, s64, s1, comp, mem, cpus, load = sys.argv[1:]
+na = lambda v: v.startswith("n/a")
+ok = lambda b: "met" if b else "MISSED"
+out = {"cpus": int(cpus), "loadavg": load}
+print()
+print(f"machine: {cpus} cores, load average {load}")
+print(f"(a) Redis LPUSH appendfsync always, 50 clients: {redis}" + ("" if na(redis) else " ops/s"))
+print(f"(b) nginx static file, wrk -t2 -c64: {nginx}" + ("" if na(nginx) else " req/s"))
+if not na(redis): out["redis_lpush_ops_s"] = float(redis)
+if not na(nginx): out["nginx_req_s"] = float(nginx)
+if na(s64):
+    print(f"(c) workflow starts at 64 connections: {s64}")
+else:
+    rps, p50, p99 = map(float, s64.split())
+    out.update(starts_s_c64=rps, p50_ms_c64=p50, p99_ms_c64=p99)
+    print(f"(c) workflow starts, wrk -t2 -c64: {rps:.0f} starts/s, p50 {p50:.3f} ms, p99 {p99:.3f} ms "
+          f"(goal p99 <= 10 ms: {ok(p99 <= 10)})")
+    if not na(redis):
+        r = rps / float(redis); out["ratio_redis"] = round(r, 3)
+        print(f"    = {r:.2f} x Redis LPUSH (goal >= 0.5: {ok(r >= 0.5)})")
+    if not na(nginx):
+        r = rps / float(nginx); out["ratio_nginx"] = round(r, 3)
+        print(f"    = {r:.2f} x nginx static")
+if na(s1):
+    print(f"    workflow starts at 1 connection: {s1}")
+else:
+    rps, p50, p99 = map(float, s1.split())
+    out.update(starts_s_c1=rps, p50_ms_c1=p50, p99_ms_c1=p99)
+    print(f"    wrk -t1 -c1: {rps:.0f} starts/s, p50 {p50:.3f} ms (goal <= 1 ms: {ok(p50 <= 1)}), p99 {p99:.3f} ms")
+if na(comp):
+    print(f"(d) 3-step noop completions: {comp}")
+else:
+    rate, n, secs = comp.split()
+    out.update(completions_s=float(rate), completions_n=int(n))
+    print(f"(d) 3-step noop workflows: {n} started and COMPLETED in {float(secs):.1f} s = {float(rate):.0f} completions/s")
+if na(mem):
+    print(f"(e) memory: {mem}")
+else:
+    active, passive, n, a, b, c = map(float, mem.split())
+    out.update(bytes_per_active=active, bytes_per_passivated=passive, mem_workflows=int(n))
+    print(f"(e) RSS {a:.0f} kB -> {b:.0f} kB with {n:.0f} RUNNING workflows -> {c:.0f} kB after passivation")
+    print(f"    {active:.0f} B per active workflow (goal <= 2048: {ok(active <= 2048)}), "
+          f"{passive:.0f} B per passivated workflow")
+print(json.dumps(out))
+PY

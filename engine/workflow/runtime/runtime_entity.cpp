@@ -1,0 +1,127 @@
+#include "engine/workflow/runtime/runtime_entity.hpp"
+
+#include <algorithm>
+#include <variant>
+
+#include <prometheus/counter.h>
+#include <caf/event_based_actor.hpp>
+
+#include "engine/workflow/store/store_messages.hpp"
+#include "engine/workflow/tasks/task_messages.hpp"
+
+namespace wfe::workflow::runtime {
+
+namespace {
+
+bool changes_index(const event& e) {
+  return std::holds_alternative<ev::workflow_started>(e.body) ||
+         std::holds_alternative<ev::workflow_completed>(e.body) ||
+         std::holds_alternative<ev::workflow_failed>(e.body) ||
+         std::holds_alternative<ev::workflow_cancelled>(e.body) ||
+         std::holds_alternative<ev::step_retried_from_dead_letter>(e.body);
+}
+
+void inc(prometheus::Counter* c) {
+  if (c != nullptr) c->Increment();
+}
+
+}  // namespace
+
+void runtime_entity_model::dispatch(caf::event_based_actor* self, const workflow_state& s,
+                                    std::size_t i) const {
+  if (!ctx_->links.dispatcher || i >= s.definition.steps.size() || i >= s.steps.size()) return;
+  const auto& def = s.definition.steps[i];
+  task_request r;
+  r.workflow_id = s.id;
+  r.step = def.name;
+  r.attempt = s.steps[i].attempts;
+  r.task = def.task;
+  r.input = def.input;
+  if (!parse_priority(s.priority, r.priority)) r.priority = task_priority::normal;
+  r.timeout_ms = def.timeout_ms;
+  self->send(ctx_->links.dispatcher, std::move(r));
+}
+
+void runtime_entity_model::send_timers(caf::event_based_actor* self,
+                                       const workflow_state& s) const {
+  timers_sent_ = s.timers;
+  if (ctx_->links.timers) self->send(ctx_->links.timers, store::set_timers{s.id, s.timers});
+}
+
+void runtime_entity_model::send_index(caf::event_based_actor* self, const workflow_state& s,
+                                      std::uint64_t seq) const {
+  if (!ctx_->links.index) return;
+  store::index_update u;
+  u.record = store::workflow_record{s.id,       s.definition.name, s.definition.version, s.status,
+                                    s.priority, s.created_at_ms,   s.updated_at_ms,      seq};
+  u.timers = s.timers;
+  if (s.status == workflow_status::failed && s.failure) {
+    u.dead_letter = store::dead_letter_record{
+        s.id, s.id, s.failure->step, s.failure->error, s.failure->attempts, s.updated_at_ms};
+  }
+  self->send(ctx_->links.index, std::move(u));
+}
+
+void runtime_entity_model::on_persisted(caf::event_based_actor* self, const workflow_state& s,
+                                        const std::vector<event>& events, std::uint64_t seq) const {
+  bool index = false;
+  for (const auto& e : events) {
+    index = index || changes_index(e);
+    if (const auto* sch = std::get_if<ev::step_scheduled>(&e.body)) {
+      // Only if it still waits for that attempt (a later event of the batch may have
+      // failed or cancelled the workflow).
+      for (std::size_t i = 0; i < s.steps.size(); ++i) {
+        const auto& st = s.steps[i];
+        if (st.name == sch->step && st.status == step_status::scheduled &&
+            st.attempts == sch->attempt) {
+          dispatch(self, s, i);
+        }
+      }
+    } else if (std::holds_alternative<ev::workflow_started>(e.body)) {
+      inc(ctx_->started);
+    } else if (std::holds_alternative<ev::workflow_completed>(e.body)) {
+      inc(ctx_->completed);
+    } else if (std::holds_alternative<ev::workflow_failed>(e.body)) {
+      inc(ctx_->failed);
+    } else if (std::holds_alternative<ev::workflow_cancelled>(e.body)) {
+      inc(ctx_->cancelled);
+    }
+  }
+  if (s.timers != timers_sent_) {
+    send_timers(self, s);
+    index = true;
+  }
+  if (index) send_index(self, s, seq);
+}
+
+void runtime_entity_model::on_recovered(caf::event_based_actor* self, const workflow_state& s,
+                                        std::uint64_t seq) const {
+  if (!s.started) return;
+  send_index(self, s, seq);
+  send_timers(self, s);
+  if (s.status != workflow_status::running) return;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    auto st = s.steps[i].status;
+    if (st == step_status::scheduled || st == step_status::running) dispatch(self, s, i);
+  }
+}
+
+void runtime_entity_model::on_notice(caf::event_based_actor* self, const workflow_state& s,
+                                     const resubmit_task& n) const {
+  if (s.status != workflow_status::running) return;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto& st = s.steps[i];
+    if (st.name == n.step && st.status == step_status::scheduled && st.attempts == n.attempt) {
+      dispatch(self, s, i);
+    }
+  }
+}
+
+bool runtime_entity_model::keep_alive(const workflow_state& s) const {
+  if (!s.started || s.status != workflow_status::running) return false;
+  return std::any_of(s.steps.begin(), s.steps.end(), [](const step_state& st) {
+    return st.status == step_status::scheduled || st.status == step_status::running;
+  });
+}
+
+}  // namespace wfe::workflow::runtime

@@ -1,0 +1,67 @@
+#pragma once
+// The workflow entity as the runtime runs it: workflow_entity_model plus the side
+// effects of persistence/eventsourced.hpp's hooks. After events are durable:
+//   - StepScheduled           -> task_request to the dispatcher
+//   - the pending timers changed -> store::set_timers to the timer service
+//   - started / status / timers / dead letter changed -> store::index_update
+//     (the dead letter is set while the workflow is FAILED, cleared otherwise)
+// After a recovery of a started workflow: re-dispatch every SCHEDULED or RUNNING step
+// (a task held by a dispatcher that died with the process is lost; a duplicate of a
+// live one is harmless: the model ignores answers for stale attempts), re-register its
+// timers (also an empty set, clearing leftovers) and refresh its index record.
+// A workflow with a SCHEDULED or RUNNING step refuses passivation (keep_alive), so
+// a passivated entity never has a task in flight and its recovery re-dispatches
+// nothing twice. Pulls in CAF: include from .cpp files and tests only.
+
+#include <cstdint>
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "engine/workflow/runtime/runtime_messages.hpp"
+#include "engine/workflow/workflow_entity.hpp"
+
+namespace prometheus {
+class Counter;
+}
+
+namespace wfe::workflow::runtime {
+
+// Shared by every entity of a region (one pointer per entity).
+struct entity_context {
+  runtime_links links;
+  prometheus::Counter* started = nullptr;    // workflow_started_total
+  prometheus::Counter* completed = nullptr;  // workflow_finished_total{status=...}
+  prometheus::Counter* failed = nullptr;
+  prometheus::Counter* cancelled = nullptr;
+};
+
+class runtime_entity_model : public workflow_entity_model {
+ public:
+  using notice_type = resubmit_task;
+
+  runtime_entity_model(clock_fn now, std::shared_ptr<const entity_context> ctx)
+      : workflow_entity_model(std::move(now)), ctx_(std::move(ctx)) {}
+
+  void on_persisted(caf::event_based_actor* self, const workflow_state& s,
+                    const std::vector<event>& events, std::uint64_t seq) const;
+  void on_recovered(caf::event_based_actor* self, const workflow_state& s, std::uint64_t seq) const;
+  void on_notice(caf::event_based_actor* self, const workflow_state& s,
+                 const resubmit_task& n) const;
+  [[nodiscard]] bool keep_alive(const workflow_state& s) const;
+  // A start can only succeed on a new id: a fresh entity persists it without recovering
+  // first (eventsourced.hpp; an existing id makes the write conflict, then it recovers).
+  [[nodiscard]] bool optimistic_first(const command& c) const {
+    return std::holds_alternative<cmd::start>(c);
+  }
+
+ private:
+  void dispatch(caf::event_based_actor* self, const workflow_state& s, std::size_t step) const;
+  void send_timers(caf::event_based_actor* self, const workflow_state& s) const;
+  void send_index(caf::event_based_actor* self, const workflow_state& s, std::uint64_t seq) const;
+
+  std::shared_ptr<const entity_context> ctx_;
+  mutable std::vector<timer> timers_sent_;  // what the timer service holds for us
+};
+
+}  // namespace wfe::workflow::runtime

@@ -1,0 +1,29 @@
+#include "engine/workflow/runtime/runtime_settings.hpp"
+
+#include "engine/core/settings_reader.hpp"
+
+namespace wfe::workflow::runtime {
+
+runtime_settings runtime_settings::read(core::settings_reader& r) {
+  using std::chrono::milliseconds;
+  runtime_settings s;
+  s.max_active_entities = static_cast<std::uint64_t>(
+      r.integer("pekko.cluster.sharding.max-active-entities", 1, 1'000'000'000));
+  s.entity_buffer_size = static_cast<std::size_t>(
+      r.integer("pekko.cluster.sharding.entity-buffer-size", 1, 1'000'000));
+  s.task_resubmit_delay = r.duration("pekko.workflow.runtime.task-resubmit-delay", milliseconds(1),
+                                     milliseconds(3'600'000));
+  s.wake_batch_size =
+      static_cast<std::size_t>(r.integer("pekko.workflow.runtime.wake-batch-size", 1, 100'000));
+  s.history_default_limit = static_cast<std::uint32_t>(
+      r.integer("pekko.workflow.runtime.history-default-limit", 1, 1'000'000));
+  s.history_max_limit = static_cast<std::uint32_t>(
+      r.integer("pekko.workflow.runtime.history-max-limit", 1, 1'000'000));
+  if (r.ok() && s.history_default_limit > s.history_max_limit) {
+    r.fail("pekko.workflow.runtime.history-default-limit",
+           "must not exceed pekko.workflow.runtime.history-max-limit");
+  }
+  return s;
+}
+
+}  // namespace wfe::workflow::runtime

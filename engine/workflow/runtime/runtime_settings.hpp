@@ -1,0 +1,41 @@
+#pragma once
+// Validated settings of the workflow runtime: the region/shard seam (pekko.cluster.sharding)
+// and the runtime's own bounds (pekko.workflow.runtime). Documented with their defaults
+// in conf/reference.conf.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace wfe::core {
+class settings_reader;
+}
+
+namespace wfe::workflow::runtime {
+
+struct runtime_settings {
+  // pekko.cluster.sharding.number-of-shards (read by cluster_settings; copied in).
+  std::uint32_t number_of_shards = 100;
+  // pekko.cluster.sharding.passivate-idle-entity-after (cluster_settings; copied in).
+  std::chrono::milliseconds passivate_idle_after{120'000};
+  // pekko.cluster.sharding.max-active-entities: per node, split evenly over the shards
+  // (each shard keeps at most max(1, this / number-of-shards)); the least recently used
+  // idle entities are passivated beyond it.
+  std::uint64_t max_active_entities = 100'000;
+  // pekko.cluster.sharding.entity-buffer-size: messages held per entity while it stops.
+  std::size_t entity_buffer_size = 1'000;
+  // pekko.workflow.runtime.task-resubmit-delay: after the dispatcher refused a task
+  // (queue full), the entity offers it again after this delay (+ up to 50% jitter).
+  std::chrono::milliseconds task_resubmit_delay{1'000};
+  // pekko.workflow.runtime.wake-batch-size: workflows recovered at once at start-up.
+  std::size_t wake_batch_size = 200;
+  // pekko.workflow.runtime.history-default-limit / history-max-limit: events per
+  // GET /api/v1/workflows/{id}/history (?limit=).
+  std::uint32_t history_default_limit = 1'000;
+  std::uint32_t history_max_limit = 10'000;
+
+  // Reads the keys above except the two copied from cluster_settings.
+  static runtime_settings read(core::settings_reader& r);
+};
+
+}  // namespace wfe::workflow::runtime

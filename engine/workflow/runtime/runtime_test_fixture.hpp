@@ -1,0 +1,165 @@
+#pragma once
+// Test fixture of the runtime tests: one "node incarnation" = an actor system, a real
+// RocksDB journal + snapshot store in a temp dir, and the whole runtime
+// (start_workflow_runtime). Destroying it stops everything and waits for every actor,
+// so a second incarnation on the same directory is a restart.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <prometheus/registry.h>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "engine/workflow/runtime/runtime_messages.hpp"
+#include "engine/workflow/runtime/workflow_runtime.hpp"
+#include "engine/workflow/store/store_messages.hpp"
+#include "engine/workflow/tasks/task_handlers.hpp"
+#include "persistence/journal_actor.hpp"
+#include "persistence/rocksdb_journal.hpp"
+#include "persistence/snapshot_store.hpp"
+#include "persistence/snapshot_store_actor.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace wfe::workflow::runtime::test {
+
+using namespace std::chrono_literals;
+
+inline runtime_config default_config(const std::filesystem::path& dir) {
+  runtime_config c;
+  c.runtime.number_of_shards = 8;
+  c.runtime.passivate_idle_after = std::chrono::hours(1);
+  c.runtime.task_resubmit_delay = 20ms;
+  c.store.index.dir = dir / "index";
+  c.store.timers.tick = 20ms;
+  c.store.timers.redeliver_after = 2s;
+  c.entity.request_timeout = 10s;
+  c.entity.snapshot_every = 5;
+  return c;
+}
+
+class incarnation {
+ public:
+  explicit incarnation(const std::filesystem::path& dir, runtime_config c)
+      : dir_(dir), sys_(cfg_) {  // NOLINT: registry_ is constructed first
+    auto j = persistence::rocksdb_journal::open({.dir = dir / "journal"}, nullptr);
+    REQUIRE(j);
+    journal_ = std::move(*j);
+    auto s = persistence::rocksdb_snapshot_store::open({.dir = dir / "snapshots"}, nullptr);
+    REQUIRE(s);
+    snapshots_ = std::move(*s);
+    journal_actor_ = persistence::spawn_journal_actor(sys_, {journal_, nullptr, nullptr}, {});
+    snapshot_actor_ = persistence::spawn_snapshot_store_actor(sys_, snapshots_);
+    c.journal_actor = journal_actor_;
+    c.snapshots = snapshot_actor_;
+    c.journal = journal_;
+    c.registry = &registry_;
+    auto p = start_workflow_runtime(sys_, std::move(c));
+    REQUIRE(p);
+    parts = std::move(*p);
+  }
+  ~incarnation() {
+    stop_workflow_runtime(parts);
+    caf::anon_send_exit(journal_actor_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(snapshot_actor_, caf::exit_reason::user_shutdown);
+  }
+
+  caf::actor_system& sys() { return sys_; }
+  persistence::journal& journal() { return *journal_; }
+  prometheus::Registry& registry() { return registry_; }
+  caf::actor& journal_actor() { return journal_actor_; }
+
+  entity_reply ask(const std::string& id, command c) {
+    caf::scoped_actor self{sys_};
+    entity_reply out = persistence::fail(persistence::errc::unavailable, "no answer");
+    self->request(parts.region, 20s, entity_envelope{id, std::move(c)})
+        .receive([&](entity_reply& r) { out = std::move(r); },
+                 [&](caf::error& e) {
+                   out = persistence::fail(persistence::errc::unavailable, caf::to_string(e));
+                 });
+    return out;
+  }
+  workflow_reply ok(const std::string& id, command c) {
+    auto r = ask(id, std::move(c));
+    REQUIRE(r);
+    return *r;
+  }
+  workflow_state state(const std::string& id) {
+    auto r = ok(id, cmd::get{});
+    REQUIRE(r.state);
+    return *r.state;
+  }
+  region_stats stats() {
+    caf::scoped_actor self{sys_};
+    region_stats out;
+    self->request(parts.region, 10s, get_region_stats{})
+        .receive([&](region_stats& s) { out = s; }, [](caf::error&) {});
+    return out;
+  }
+  // The index's record (never wakes the entity).
+  std::optional<store::workflow_record> record(const std::string& id) {
+    caf::scoped_actor self{sys_};
+    std::optional<store::workflow_record> out;
+    self->request(parts.index, 10s, store::get_workflow_record{id})
+        .receive(
+            [&](store::workflow_record_lookup& r) {
+              if (r) out = *r;
+            },
+            [](caf::error&) {});
+    return out;
+  }
+  std::optional<store::dead_letter_record> dead_letter(const std::string& id) {
+    caf::scoped_actor self{sys_};
+    std::optional<store::dead_letter_record> out;
+    self->request(parts.index, 10s, store::get_dead_letter{id})
+        .receive(
+            [&](store::dead_letter_lookup& r) {
+              if (r) out = *r;
+            },
+            [](caf::error&) {});
+    return out;
+  }
+
+  runtime_parts parts;
+
+ private:
+  std::filesystem::path dir_;
+  prometheus::Registry registry_;  // outlives the actor system (actors hold metrics)
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_;
+  std::shared_ptr<persistence::rocksdb_journal> journal_;
+  std::shared_ptr<persistence::rocksdb_snapshot_store> snapshots_;
+  caf::actor journal_actor_;
+  caf::actor snapshot_actor_;
+};
+
+// Polls `pred` until it holds or a generous deadline passes (a wait, not a timing
+// assertion: the test fails only if it never happens).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+inline workflow_definition definition(const std::string& json) {
+  auto d = parse_definition(json, known_task_types(nullptr));
+  REQUIRE(d);
+  d->version = 1;
+  return *d;
+}
+
+inline cmd::start start(const std::string& id, workflow_definition d) {
+  return cmd::start{id, std::move(d), boost::json::object{}, "normal", 0};
+}
+
+}  // namespace wfe::workflow::runtime::test

@@ -1,0 +1,120 @@
+// The routing seam with real actors and a real RocksDB journal: shard choice and
+// persistence ids, passivation after idle and transparent restart, the active-entity
+// limit, rejections answered without persisting.
+#include "engine/workflow/runtime/workflow_region.hpp"
+
+#include <doctest/doctest.h>
+
+#include "engine/workflow/runtime/runtime_test_fixture.hpp"
+#include "engine/workflow/runtime/shard_hash.hpp"
+
+using namespace wfe::workflow;
+using namespace wfe::workflow::runtime;
+using namespace wfe::workflow::runtime::test;
+using wfe::persistence::persistence_id;
+using wfe::persistence::shard_id;
+
+namespace {
+
+const char* k_one_noop = R"({"name":"one","steps":[{"name":"a","task":"noop"}]})";
+
+}  // namespace
+
+TEST_CASE("the region routes an id to shard_of(id) and journals it under {shard, id}") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()));
+  for (std::string id : {"wf-1", "order-42", "x"}) {
+    auto r = node.ok(id, start(id, definition(k_one_noop)));
+    CHECK_FALSE(r.rejected);
+    CHECK(r.id == id);
+    auto shard = shard_of(id, 8);
+    auto highest = node.journal().highest_sequence_nr(persistence_id{shard_id{shard}, id});
+    REQUIRE(highest);
+    CHECK(*highest >= 1);
+    auto other = node.journal().highest_sequence_nr(persistence_id{shard_id{(shard + 1) % 8}, id});
+    REQUIRE(other);
+    CHECK(*other == 0);
+  }
+}
+
+TEST_CASE("rejected commands are answered and persist nothing") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()));
+  auto missing = node.ok("nobody", cmd::signal{"go", nullptr});
+  REQUIRE(missing.rejected);
+  CHECK(missing.rejected->code == rejection_code::not_found);
+  auto pid = persistence_id{shard_id{shard_of("nobody", 8)}, "nobody"};
+  CHECK(*node.journal().highest_sequence_nr(pid) == 0);
+
+  CHECK_FALSE(node.ok("dup", start("dup", definition(k_one_noop))).rejected);
+  auto again = node.ok("dup", start("dup", definition(k_one_noop)));
+  REQUIRE(again.rejected);
+  CHECK(again.rejected->code == rejection_code::already_exists);
+}
+
+TEST_CASE("idle entities are passivated and restart transparently with their state") {
+  wfe::test::temp_dir dir;
+  auto cfg = default_config(dir.path());
+  cfg.runtime.passivate_idle_after = 50ms;
+  incarnation node(dir.path(), cfg);
+  CHECK_FALSE(node.ok("p-1", start("p-1", definition(k_one_noop))).rejected);
+  REQUIRE(eventually([&] {
+    auto r = node.record("p-1");
+    return r && r->status == workflow_status::completed;
+  }));
+  REQUIRE(eventually([&] { return node.stats().passivated >= 1 && node.stats().active == 0; }));
+  auto s = node.state("p-1");  // a new incarnation of the entity, recovered
+  CHECK(s.status == workflow_status::completed);
+  REQUIRE(s.find_step("a"));
+  CHECK(s.find_step("a")->status == step_status::completed);
+  CHECK(node.stats().active >= 1);
+  // metrics
+  auto families = node.registry().Collect();
+  bool saw = false;
+  for (const auto& f : families) {
+    if (f.name == "workflow_entities_passivated_total") {
+      saw = true;
+      CHECK(f.metric.at(0).counter.value >= 1);
+    }
+  }
+  CHECK(saw);
+}
+
+TEST_CASE("beyond max-active-entities the least recently used entities are passivated") {
+  wfe::test::temp_dir dir;
+  auto cfg = default_config(dir.path());
+  cfg.runtime.number_of_shards = 1;
+  cfg.runtime.max_active_entities = 3;
+  incarnation node(dir.path(), cfg);
+  for (int i = 0; i < 10; ++i) {
+    auto id = "lim-" + std::to_string(i);
+    CHECK(node.ok(id, cmd::cancel{}).rejected.has_value());  // not found, still spawned
+  }
+  REQUIRE(eventually([&] { return node.stats().active <= 3; }));
+  CHECK(node.stats().passivated >= 7);
+}
+
+TEST_CASE("a start of an id that exists in the journal conflicts, recovers and answers 409") {
+  wfe::test::temp_dir dir;
+  auto pid = persistence_id{shard_id{shard_of("again", 8)}, "again"};
+  std::uint64_t before = 0;
+  {
+    incarnation node(dir.path(), default_config(dir.path()));
+    CHECK_FALSE(node.ok("again", start("again", definition(k_one_noop))).rejected);
+    REQUIRE(eventually([&] {
+      auto r = node.record("again");
+      return r && r->status == workflow_status::completed;
+    }));
+    before = *node.journal().highest_sequence_nr(pid);
+  }
+  incarnation node(dir.path(), default_config(dir.path()));
+  // The fresh entity writes optimistically; the journal refuses (sequence conflict).
+  auto r = node.ok("again", start("again", definition(k_one_noop)));
+  REQUIRE(r.rejected);
+  CHECK(r.rejected->code == rejection_code::already_exists);
+  CHECK(r.status == workflow_status::completed);
+  CHECK(*node.journal().highest_sequence_nr(pid) == before);  // nothing persisted
+  auto s = node.state("again");  // the entity recovered and keeps serving
+  CHECK(s.status == workflow_status::completed);
+  CHECK(s.find_step("a")->status == step_status::completed);
+}

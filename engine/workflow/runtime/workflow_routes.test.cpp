@@ -1,0 +1,186 @@
+// api/workflow_routes over real HTTP against the real runtime (RocksDB journal, index,
+// dispatcher, registry): DESIGN.md §9 shapes and status codes, bad input answered 4xx
+// naming the field, nothing persisted for a rejected start.
+#include "api/workflow_routes.hpp"
+
+#include <string>
+
+#include <doctest/doctest.h>
+#include <boost/json.hpp>
+
+#include "api/http/http_server.hpp"
+#include "engine/workflow/runtime/runtime_test_fixture.hpp"
+#include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/tasks/task_dispatcher.hpp"
+#include "engine/workflow/tasks/task_test_fixture.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace wfe::workflow;
+using namespace wfe::workflow::runtime;
+using namespace wfe::workflow::runtime::test;
+namespace json = boost::json;
+
+namespace {
+
+class api_node {
+ public:
+  api_node() : node(dir.path(), default_config(dir.path())) {
+    wfe::api::router r;
+    wfe::api::workflow_routes_config c;
+    c.system = &node.sys();
+    c.region = &node.parts.region;
+    c.registry = &node.parts.registry;
+    c.index = &node.parts.index;
+    c.journal = &node.journal_actor();
+    c.load = node.parts.load;
+    c.number_of_shards = 8;
+    c.history_default_limit = 100;
+    c.history_max_limit = 1000;
+    gateway = wfe::api::add_workflow_routes(r, c);
+    server_ = wfe::workflow::test::start_local_server(std::move(r), node.registry());
+  }
+  ~api_node() {
+    server_->stop(std::chrono::steady_clock::now() + 2s);
+    caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+  }
+
+  wfe::test::http_reply call(const std::string& method, const std::string& target,
+                             const std::string& body = {}) {
+    auto r = wfe::test::http_request(server_->bound_port(), method, target, body);
+    REQUIRE(r);
+    return *r;
+  }
+  json::value get_json(const std::string& target) { return json::parse(call("GET", target).body); }
+
+  wfe::test::temp_dir dir;
+  incarnation node;
+  caf::actor gateway;
+
+ private:
+  std::unique_ptr<wfe::api::http_server> server_;
+};
+
+std::string error_code(const wfe::test::http_reply& r) {
+  return std::string(json::parse(r.body).at("error").at("code").as_string());
+}
+std::string error_field(const wfe::test::http_reply& r) {
+  auto v = json::parse(r.body);
+  const auto& e = v.at("error").as_object();
+  return e.contains("field") ? std::string(e.at("field").as_string()) : "";
+}
+
+const char* k_order = R"({"name":"order","steps":[{"name":"a","task":"noop"},
+    {"name":"b","task":"noop","dependsOn":["a"]}]})";
+
+}  // namespace
+
+TEST_CASE("definitions: 201 new, 200 identical re-post, 400 naming the field, GET") {
+  api_node n;
+  auto created = n.call("POST", "/api/v1/workflow-definitions", k_order);
+  CHECK(created.status == 201);
+  CHECK(json::parse(created.body) == json::parse(R"({"name":"order","version":1,"created":true})"));
+  CHECK(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 200);
+  auto bad = n.call("POST", "/api/v1/workflow-definitions",
+                    R"({"name":"x","steps":[{"name":"a","task":"nope"}]})");
+  CHECK(bad.status == 400);
+  CHECK(error_field(bad) == "steps[0].task");
+  CHECK(n.call("POST", "/api/v1/workflow-definitions", "{").status == 400);
+  auto got = n.get_json("/api/v1/workflow-definitions/order");
+  CHECK(got.at("version") == 1);
+  CHECK(n.call("GET", "/api/v1/workflow-definitions/order?version=2").status == 404);
+  CHECK(n.call("GET", "/api/v1/workflow-definitions/nope").status == 404);
+}
+
+TEST_CASE("starts: 201 after the start is durable, 409 with the status, 404, 400, 405") {
+  api_node n;
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
+  auto started = n.call("POST", "/api/v1/workflows", R"({"id":"wf-1","definition":"order"})");
+  REQUIRE(started.status == 201);
+  auto body = json::parse(started.body);
+  CHECK(body.at("id") == "wf-1");
+  CHECK(body.at("status") == "RUNNING");
+  auto pid =
+      wfe::persistence::persistence_id{wfe::persistence::shard_id{shard_of("wf-1", 8)}, "wf-1"};
+  CHECK(*n.node.journal().highest_sequence_nr(pid) >= 2);
+
+  auto dup = n.call("POST", "/api/v1/workflows", R"({"id":"wf-1","definition":"order"})");
+  CHECK(dup.status == 409);
+  CHECK(error_code(dup) == "already_exists");
+  CHECK(json::parse(dup.body).at("error").as_object().contains("status"));
+
+  auto generated = n.call("POST", "/api/v1/workflows", R"({"definition":"order"})");
+  CHECK(generated.status == 201);
+  CHECK(is_valid_id(json::parse(generated.body).at("id").as_string()));
+
+  auto unknown = n.call("POST", "/api/v1/workflows", R"({"id":"wf-2","definition":"nope"})");
+  CHECK(unknown.status == 404);
+  CHECK(error_code(unknown) == "definition_not_found");
+  auto nothing =
+      wfe::persistence::persistence_id{wfe::persistence::shard_id{shard_of("wf-2", 8)}, "wf-2"};
+  CHECK(*n.node.journal().highest_sequence_nr(nothing) == 0);
+
+  auto bad_id = n.call("POST", "/api/v1/workflows", R"({"id":"a b","definition":"order"})");
+  CHECK(bad_id.status == 400);
+  CHECK(error_field(bad_id) == "id");
+  CHECK(error_field(n.call("POST", "/api/v1/workflows", R"({"definition":7})")) == "definition");
+  CHECK(error_field(n.call("POST", "/api/v1/workflows",
+                           R"({"definition":"order","priority":"urgent"})")) == "priority");
+  CHECK(n.call("POST", "/api/v1/workflows", "not json").status == 400);
+  CHECK(n.call("DELETE", "/api/v1/workflows/wf-1").status == 405);
+  CHECK(n.call("GET", "/api/v1/workflows/a%20b").status == 400);
+}
+
+TEST_CASE("a workflow runs; GET, history seq 1..n, list, signal and cancel after the end") {
+  api_node n;
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"wf-h","definition":"order"})").status ==
+          201);
+  REQUIRE(
+      eventually([&] { return n.get_json("/api/v1/workflows/wf-h").at("status") == "COMPLETED"; }));
+  auto history = n.get_json("/api/v1/workflows/wf-h/history");
+  const auto& events = history.at("events").as_array();
+  REQUIRE(events.size() >= 6);
+  for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].at("seq") == i + 1);
+  CHECK(events.front().at("type") == "WorkflowStarted");
+  CHECK(events.back().at("type") == "WorkflowCompleted");
+  auto page = n.get_json("/api/v1/workflows/wf-h/history?limit=2");
+  CHECK(page.at("events").as_array().size() == 2);
+  CHECK(page.at("nextFrom") == 3);
+  CHECK(n.call("GET", "/api/v1/workflows/wf-h/history?limit=0").status == 400);
+  CHECK(n.call("GET", "/api/v1/workflows/none/history").status == 404);
+
+  REQUIRE(eventually([&] {
+    auto l = n.get_json("/api/v1/workflows?status=COMPLETED&definition=order");
+    return l.at("items").as_array().size() == 1;
+  }));
+  CHECK(n.call("GET", "/api/v1/workflows?status=bogus").status == 400);
+
+  auto late = n.call("POST", "/api/v1/workflows/wf-h/signals/go", R"({"x":1})");
+  CHECK(late.status == 409);
+  CHECK(error_code(late) == "workflow_finished");
+  CHECK(n.call("POST", "/api/v1/workflows/wf-h/cancel").status == 409);
+  CHECK(n.call("POST", "/api/v1/workflows/none/cancel").status == 404);
+  CHECK(n.call("GET", "/api/v1/workflows/none").status == 404);
+}
+
+TEST_CASE("dead letters over HTTP: listed, retried with 202, then gone") {
+  api_node n;
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions",
+                 R"({"name":"dl","steps":[{"name":"a","task":"fail","input":{"times":1}}]})")
+              .status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"wf-d","definition":"dl"})").status == 201);
+  REQUIRE(eventually(
+      [&] { return n.get_json("/api/v1/dead-letters").at("items").as_array().size() == 1; }));
+  auto letters = n.get_json("/api/v1/dead-letters");
+  auto item = letters.at("items").at(0);
+  CHECK(item.at("workflowId") == "wf-d");
+  CHECK(item.at("step") == "a");
+  CHECK(item.at("attempts") == 1);
+  CHECK(n.call("POST", "/api/v1/dead-letters/nope/retry").status == 404);
+  CHECK(n.call("POST", "/api/v1/dead-letters/wf-d/retry").status == 202);
+  REQUIRE(
+      eventually([&] { return n.get_json("/api/v1/workflows/wf-d").at("status") == "COMPLETED"; }));
+  CHECK(eventually(
+      [&] { return n.get_json("/api/v1/dead-letters").at("items").as_array().empty(); }));
+  CHECK(n.call("POST", "/api/v1/dead-letters/wf-d/retry").status == 404);
+}

@@ -1,0 +1,113 @@
+#include "engine/workflow/runtime/workflow_runtime.hpp"
+
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "engine/core/logging.hpp"
+#include "engine/workflow/runtime/runtime_messages.hpp"
+#include "engine/workflow/runtime/workflow_region.hpp"
+#include "engine/workflow/store/definition_registry.hpp"
+#include "engine/workflow/store/store_metrics.hpp"
+#include "engine/workflow/store/timer_service.hpp"
+#include "engine/workflow/store/workflow_index.hpp"
+#include "engine/workflow/tasks/task_dispatcher.hpp"
+#include "persistence/eventsourced.hpp"
+
+namespace wfe::workflow::runtime {
+
+namespace {
+
+// Wakes `ids` through the region, one batch at a time, then stops.
+caf::behavior waker(caf::event_based_actor* self, caf::actor region,
+                    std::shared_ptr<std::vector<std::string>> ids, std::size_t batch) {
+  auto next = std::make_shared<std::size_t>(0);
+  auto woken = std::make_shared<std::uint64_t>(0);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [self, region, ids, batch, next, woken, step] {
+    if (*next >= ids->size()) {
+      core::logger("workflow")->info("woke {} of {} workflows after start", *woken, ids->size());
+      self->quit();
+      return;
+    }
+    auto end = std::min(ids->size(), *next + batch);
+    wake_entities w{{ids->begin() + static_cast<std::ptrdiff_t>(*next),
+                     ids->begin() + static_cast<std::ptrdiff_t>(end)}};
+    *next = end;
+    self->request(region, caf::infinite, std::move(w))
+        .then(
+            [step, woken](std::uint64_t n) {
+              *woken += n;
+              (*step)();
+            },
+            [self](caf::error& e) {
+              core::logger("workflow")->warn("waking workflows stopped: {}", caf::to_string(e));
+              self->quit();
+            });
+  };
+  (*step)();
+  return {[](caf::unit_t) {}};
+}
+
+}  // namespace
+
+persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys,
+                                                          runtime_config cfg) {
+  auto metrics = std::make_shared<store::store_metrics>(cfg.registry);
+  auto opened = store::workflow_index::open(cfg.store.index, metrics);
+  if (!opened) return core::unexpected<persistence::error>{opened.error()};
+  std::shared_ptr<store::workflow_index> index = std::move(*opened);
+
+  auto ids = std::make_shared<std::vector<std::string>>();
+  auto report = store::reconcile(*cfg.journal, *index, cfg.store.index.reconcile_batch,
+                                 [&ids](std::vector<std::string>&& batch) {
+                                   for (auto& id : batch) ids->push_back(std::move(id));
+                                 });
+  if (!report) return core::unexpected<persistence::error>{report.error()};
+  auto timers = index->load_timers();
+  if (!timers) return core::unexpected<persistence::error>{timers.error()};
+
+  runtime_parts parts;
+  parts.to_wake = ids->size();
+  parts.index = store::spawn_workflow_index_actor(sys, index, cfg.store.index);
+
+  region_deps rd;
+  rd.journal = &cfg.journal_actor;
+  rd.snapshots = cfg.snapshots ? &cfg.snapshots : nullptr;
+  rd.recovery_permits = cfg.recovery_permits ? &cfg.recovery_permits : nullptr;
+  rd.journal_metrics = cfg.journal_metrics;
+  rd.entity = cfg.entity;
+  rd.clock = cfg.clock;
+  rd.registry = cfg.registry;
+  parts.region = spawn_workflow_region(sys, cfg.runtime, rd);
+
+  parts.timers = store::spawn_timer_service(sys, parts.region, {cfg.clock, metrics},
+                                            cfg.store.timers, std::move(*timers));
+  parts.handlers = cfg.handlers ? cfg.handlers : std::make_shared<task_handlers>();
+  parts.load = std::make_shared<task_load>();
+  parts.dispatcher =
+      spawn_task_dispatcher(sys, cfg.tasks, parts.region, cfg.registry, parts.handlers, parts.load);
+  caf::anon_send(parts.region, runtime_links{parts.dispatcher, parts.timers, parts.index});
+
+  persistence::eventsourced_deps deps{cfg.journal_actor, cfg.snapshots, cfg.recovery_permits,
+                                      cfg.journal_metrics};
+  parts.registry =
+      store::spawn_definition_registry(sys, deps, cfg.entity, cfg.store.definitions, metrics);
+  if (!ids->empty()) {
+    parts.waker = sys.spawn(waker, parts.region, ids, cfg.runtime.wake_batch_size);
+  }
+  return parts;
+}
+
+void stop_workflow_runtime(const runtime_parts& parts) {
+  for (const auto* a : {&parts.waker, &parts.region, &parts.dispatcher, &parts.timers,
+                        &parts.registry, &parts.index}) {
+    if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  }
+}
+
+}  // namespace wfe::workflow::runtime

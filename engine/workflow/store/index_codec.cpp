@@ -1,0 +1,242 @@
+#include "engine/workflow/store/index_codec.hpp"
+
+namespace wfe::workflow::store::codec {
+namespace {
+
+constexpr char k_format = 1;
+constexpr std::size_t k_timers_max = 1'000'000;  // sanity bound while decoding
+
+void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+void put_i64(std::string& out, std::int64_t v) { put_u64(out, static_cast<std::uint64_t>(v)); }
+
+void put_str(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+// Bounds-checked reader: any read past the end sets failed and returns zeros.
+class reader {
+ public:
+  explicit reader(std::string_view in) : in_(in) {}
+
+  std::uint64_t uint(int bytes) {
+    if (in_.size() < static_cast<std::size_t>(bytes)) {
+      failed_ = true;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in_[i]);
+    in_.remove_prefix(static_cast<std::size_t>(bytes));
+    return v;
+  }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(uint(1)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(uint(4)); }
+  std::uint64_t u64() { return uint(8); }
+  std::int64_t i64() { return static_cast<std::int64_t>(uint(8)); }
+  std::string str() {
+    const auto n = u32();
+    if (failed_ || in_.size() < n) {
+      failed_ = true;
+      return {};
+    }
+    std::string s(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return s;
+  }
+  // True when everything was read without running out.
+  [[nodiscard]] bool done() const { return !failed_ && in_.empty(); }
+  [[nodiscard]] bool failed() const { return failed_; }
+
+ private:
+  std::string_view in_;
+  bool failed_ = false;
+};
+
+bool valid_status(std::uint8_t s) {
+  return s <= static_cast<std::uint8_t>(workflow_status::cancelled);
+}
+bool valid_kind(std::uint8_t k) {
+  return k <= static_cast<std::uint8_t>(timer_kind::workflow_timeout);
+}
+
+}  // namespace
+
+std::string order_suffix(std::int64_t created_at_ms, std::string_view id) {
+  std::string out;
+  out.reserve(8 + id.size());
+  put_u64(out, ~static_cast<std::uint64_t>(created_at_ms));
+  out.append(id);
+  return out;
+}
+
+std::string record_key(std::string_view id) { return std::string(1, k_record).append(id); }
+std::string dead_letter_key(std::string_view id) {
+  return std::string(1, k_dead_letter).append(id);
+}
+std::string timers_key(std::string_view id) { return std::string(1, k_timers).append(id); }
+
+std::string list_prefix(const std::optional<workflow_status>& status, std::string_view definition) {
+  std::string p;
+  if (status && !definition.empty()) {
+    p.push_back(k_by_status_definition);
+    p.push_back(static_cast<char>(*status));
+    p.append(definition);
+    p.push_back('\0');
+  } else if (status) {
+    p.push_back(k_by_status);
+    p.push_back(static_cast<char>(*status));
+  } else if (!definition.empty()) {
+    p.push_back(k_by_definition);
+    p.append(definition);
+    p.push_back('\0');
+  } else {
+    p.push_back(k_all);
+  }
+  return p;
+}
+
+std::vector<std::string> secondary_keys(const workflow_record& r) {
+  const auto suffix = order_suffix(r.created_at_ms, r.id);
+  std::vector<std::string> keys;
+  keys.reserve(4);
+  keys.push_back(list_prefix(std::nullopt, {}) + suffix);
+  keys.push_back(list_prefix(r.status, {}) + suffix);
+  if (!r.definition.empty()) {
+    keys.push_back(list_prefix(std::nullopt, r.definition) + suffix);
+    keys.push_back(list_prefix(r.status, r.definition) + suffix);
+  }
+  return keys;
+}
+
+std::string encode(const workflow_record& r) {
+  std::string out;
+  out.reserve(64 + r.id.size() + r.definition.size());
+  out.push_back(k_format);
+  put_str(out, r.id);
+  put_str(out, r.definition);
+  put_u32(out, r.version);
+  put_u8(out, static_cast<std::uint8_t>(r.status));
+  put_str(out, r.priority);
+  put_i64(out, r.created_at_ms);
+  put_i64(out, r.updated_at_ms);
+  put_u64(out, r.seq);
+  return out;
+}
+
+std::optional<workflow_record> decode_record(std::string_view bytes) {
+  reader in(bytes);
+  if (in.u8() != k_format) return std::nullopt;
+  workflow_record r;
+  r.id = in.str();
+  r.definition = in.str();
+  r.version = in.u32();
+  const auto status = in.u8();
+  r.priority = in.str();
+  r.created_at_ms = in.i64();
+  r.updated_at_ms = in.i64();
+  r.seq = in.u64();
+  if (!in.done() || !valid_status(status)) return std::nullopt;
+  r.status = static_cast<workflow_status>(status);
+  return r;
+}
+
+std::string encode(const dead_letter_record& d) {
+  std::string out;
+  out.push_back(k_format);
+  put_str(out, d.id);
+  put_str(out, d.workflow_id);
+  put_str(out, d.step);
+  put_str(out, d.error);
+  put_u32(out, d.attempts);
+  put_i64(out, d.at_ms);
+  return out;
+}
+
+std::optional<dead_letter_record> decode_dead_letter(std::string_view bytes) {
+  reader in(bytes);
+  if (in.u8() != k_format) return std::nullopt;
+  dead_letter_record d;
+  d.id = in.str();
+  d.workflow_id = in.str();
+  d.step = in.str();
+  d.error = in.str();
+  d.attempts = in.u32();
+  d.at_ms = in.i64();
+  if (!in.done()) return std::nullopt;
+  return d;
+}
+
+std::string encode(const std::vector<timer>& timers) {
+  std::string out;
+  out.push_back(k_format);
+  put_u32(out, static_cast<std::uint32_t>(timers.size()));
+  for (const auto& t : timers) {
+    put_i64(out, t.due_ms);
+    put_u8(out, static_cast<std::uint8_t>(t.kind));
+    put_str(out, t.step);
+    put_u32(out, t.attempt);
+  }
+  return out;
+}
+
+std::optional<std::vector<timer>> decode_timers(std::string_view bytes) {
+  reader in(bytes);
+  if (in.u8() != k_format) return std::nullopt;
+  const auto n = in.u32();
+  if (in.failed() || n > k_timers_max) return std::nullopt;
+  std::vector<timer> out;
+  out.reserve(n);
+  for (std::uint32_t i = 0; i < n && !in.failed(); ++i) {
+    timer t;
+    t.due_ms = in.i64();
+    const auto kind = in.u8();
+    t.step = in.str();
+    t.attempt = in.u32();
+    if (!valid_kind(kind)) return std::nullopt;
+    t.kind = static_cast<timer_kind>(kind);
+    out.push_back(std::move(t));
+  }
+  if (!in.done()) return std::nullopt;
+  return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0xF]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return out;
+}
+
+}  // namespace wfe::workflow::store::codec

@@ -1,0 +1,77 @@
+// Reconciliation of the workflow index with the journal at start (workflow_index.hpp).
+#include <unordered_set>
+
+#include "engine/core/logging.hpp"
+#include "engine/workflow/store/workflow_index.hpp"
+#include "persistence/journal.hpp"
+
+namespace wfe::workflow::store {
+
+persistence::result<reconcile_report> reconcile(
+    persistence::journal& journal, workflow_index& index, std::uint32_t batch,
+    const std::function<void(std::vector<std::string>&&)>& on_batch) {
+  using persistence::result;
+  if (batch == 0) batch = 1;
+  reconcile_report report;
+  std::vector<std::string> pending;
+  pending.reserve(batch);
+  auto emit = [&](const std::string& id) {
+    pending.push_back(id);
+    ++report.needs_recovery;
+    if (pending.size() >= batch) {
+      on_batch(std::move(pending));
+      pending.clear();
+      pending.reserve(batch);
+    }
+  };
+
+  auto ids = journal.persistence_ids();
+  if (!ids) return core::unexpected<persistence::error>{std::move(ids).error()};
+  std::unordered_set<std::string> in_journal;
+  in_journal.reserve(ids->size());
+  for (const auto& pid : *ids) {
+    const auto& id = pid.id();
+    if (!is_valid_id(id)) continue;  // reserved ids (the definition registry)
+    ++report.journal_workflows;
+    in_journal.insert(id);
+    auto highest = journal.highest_sequence_nr(pid);
+    if (!highest) return core::unexpected<persistence::error>{std::move(highest).error()};
+    if (*highest == 0) continue;  // every event deleted and never written: nothing to show
+    auto rec = index.record(id);
+    if (!rec || !*rec) {  // missing, or damaged (rec holds an error): recover it
+      ++report.missing;
+      emit(id);
+    } else if ((*rec)->seq < *highest) {
+      ++report.behind;
+      emit(id);
+    } else if ((*rec)->status == workflow_status::running) {
+      ++report.running;
+      emit(id);
+    }
+  }
+  ids->clear();
+  ids->shrink_to_fit();
+
+  // Records the journal does not know (an index older than a restored journal).
+  std::vector<std::string> stale;
+  auto scanned = index.for_each_record([&](const workflow_record& r) {
+    if (!in_journal.contains(r.id)) stale.push_back(r.id);
+    return true;
+  });
+  if (!scanned) return core::unexpected<persistence::error>{std::move(scanned).error()};
+  if (!stale.empty()) {
+    auto removed = index.remove(stale);
+    if (!removed) return core::unexpected<persistence::error>{std::move(removed).error()};
+    report.removed = *removed;
+  }
+  if (!pending.empty()) on_batch(std::move(pending));
+  core::logger("workflow")
+      ->info(
+          "workflow index reconciled: {} workflows in the journal, {} missing from the "
+          "index, {} behind, {} running, {} stale records removed; {} to recover",
+          report.journal_workflows, report.missing, report.behind, report.running, report.removed,
+          report.needs_recovery);
+  return report;
+}
+
+}  // namespace wfe::workflow::store

@@ -1,0 +1,54 @@
+#include "engine/workflow/store/store_settings.hpp"
+
+#include <system_error>
+
+#include "engine/core/settings_reader.hpp"
+
+namespace wfe::workflow::store {
+
+std::filesystem::path default_index_dir(const std::filesystem::path& journal_dir) {
+  auto dir = journal_dir.lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "data/journal/" -> "data/journal"
+  return dir.parent_path() / "workflow-index";
+}
+
+store_settings store_settings::read(core::settings_reader& r,
+                                    const std::filesystem::path& journal_dir) {
+  store_settings s;
+  auto u32 = [&r](std::string_view key, std::int64_t min, std::int64_t max) {
+    return static_cast<std::uint32_t>(r.integer(key, min, max));
+  };
+  s.definitions.max_definitions = u32("pekko.workflow.definitions.max-definitions", 1, 10'000'000);
+  s.definitions.max_versions = u32("pekko.workflow.definitions.max-versions", 1, 1'000'000);
+
+  constexpr std::string_view k_dir = "pekko.workflow.store.dir";
+  const auto dir = r.string(k_dir);
+  s.index.dir = dir.empty() ? default_index_dir(journal_dir) : std::filesystem::path(dir);
+  std::error_code ec1;
+  std::error_code ec2;
+  const auto index_dir = std::filesystem::weakly_canonical(s.index.dir, ec1);
+  const auto journal = std::filesystem::weakly_canonical(journal_dir, ec2);
+  if (!journal_dir.empty() && !ec1 && !ec2 && index_dir == journal) {
+    r.fail(k_dir, "must differ from the journal directory (the index is its own RocksDB)");
+  }
+  s.index.max_batch_updates = u32("pekko.workflow.store.max-batch-updates", 1, 1'000'000);
+  s.index.list_max_limit = u32("pekko.workflow.store.list-max-limit", 1, 100'000);
+  constexpr std::string_view k_default_limit = "pekko.workflow.store.list-default-limit";
+  s.index.list_default_limit = u32(k_default_limit, 1, 100'000);
+  if (s.index.list_default_limit > s.index.list_max_limit) {
+    r.fail(k_default_limit, "must not exceed pekko.workflow.store.list-max-limit (" +
+                                std::to_string(s.index.list_max_limit) + ")");
+  }
+  s.index.reconcile_batch = u32("pekko.workflow.store.reconcile-batch", 1, 1'000'000);
+
+  s.timers.max_timers =
+      static_cast<std::uint64_t>(r.integer("pekko.workflow.timers.max-timers", 1, 1'000'000'000));
+  s.timers.tick =
+      r.duration("pekko.workflow.timers.tick", std::chrono::milliseconds(1), std::chrono::hours(1));
+  s.timers.redeliver_after = r.duration("pekko.workflow.timers.redeliver-after",
+                                        std::chrono::milliseconds(1), std::chrono::hours(24));
+  s.timers.max_fire_batch = u32("pekko.workflow.timers.max-fire-batch", 1, 1'000'000);
+  return s;
+}
+
+}  // namespace wfe::workflow::store

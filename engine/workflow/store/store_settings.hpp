@@ -1,0 +1,54 @@
+#pragma once
+// Validated settings of the workflow store: the definition registry's bounds
+// (pekko.workflow.definitions), the visibility index (pekko.workflow.store) and the
+// timer service (pekko.workflow.timers). Defaults mirror conf/reference.conf.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+
+namespace wfe::core {
+class settings_reader;
+}
+
+namespace wfe::workflow::store {
+
+struct definition_settings {
+  std::uint32_t max_definitions = 10'000;  // distinct names
+  std::uint32_t max_versions = 1'000;      // versions per name
+};
+
+struct index_settings {
+  // "" in the config = <parent of the journal dir>/workflow-index (resolved by read()).
+  std::filesystem::path dir;
+  std::uint32_t max_batch_updates = 1024;  // index updates per WriteBatch
+  std::uint32_t list_default_limit = 100;
+  std::uint32_t list_max_limit = 1000;
+  std::uint32_t reconcile_batch = 1000;  // ids per reconcile() callback
+};
+
+struct timer_settings {
+  std::uint64_t max_timers = 1'000'000;               // timers held in memory
+  std::chrono::milliseconds tick{1000};               // longest sleep between clock reads
+  std::chrono::milliseconds redeliver_after{30'000};  // a fired timer fires again after this
+  std::uint32_t max_fire_batch = 1000;                // timer_due messages per wake-up
+};
+
+struct store_settings {
+  definition_settings definitions;
+  index_settings index;
+  timer_settings timers;
+
+  // pekko.workflow.definitions.{max-definitions,max-versions},
+  // pekko.workflow.store.{dir,max-batch-updates,list-default-limit,list-max-limit,
+  //   reconcile-batch},
+  // pekko.workflow.timers.{max-timers,tick,redeliver-after,max-fire-batch}.
+  // `journal_dir` resolves the default index dir.
+  static store_settings read(core::settings_reader& r, const std::filesystem::path& journal_dir);
+};
+
+// The default index directory: `workflow-index` next to the journal directory
+// ("./data/journal" -> "./data/workflow-index").
+[[nodiscard]] std::filesystem::path default_index_dir(const std::filesystem::path& journal_dir);
+
+}  // namespace wfe::workflow::store

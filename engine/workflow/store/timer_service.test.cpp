@@ -1,0 +1,232 @@
+// The timer service in a real actor system with a controllable clock: order, replace,
+// clear, redelivery, bounds, batches, loading from the index at start, and firing on
+// its own with the real clock.
+#include "engine/workflow/store/timer_service.hpp"
+
+#include <atomic>
+
+#include <doctest/doctest.h>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "engine/workflow/store/store_messages.hpp"
+#include "engine/workflow/store/workflow_index.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace wfe::workflow;
+using namespace wfe::workflow::store;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fired {
+  std::string id;
+  timer_kind kind;
+  std::string step;
+  std::uint32_t attempt;
+  bool operator==(const fired&) const = default;
+};
+
+}  // namespace
+
+namespace doctest {
+template <>
+struct StringMaker<std::vector<fired>> {
+  static String convert(const std::vector<fired>& v) {
+    std::string out = "[";
+    for (const auto& f : v) {
+      out += f.id + "/" + std::string(to_string(f.kind)) + "/" + f.step + "/" +
+             std::to_string(f.attempt) + " ";
+    }
+    return (out + "]").c_str();
+  }
+};
+}  // namespace doctest
+
+namespace {
+
+struct timer_fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor sink{sys};
+  std::shared_ptr<std::atomic<std::int64_t>> clock = std::make_shared<std::atomic<std::int64_t>>(0);
+  timer_settings settings;
+  caf::actor service;
+
+  timer_fixture() {
+    settings.tick = std::chrono::hours(1);
+    settings.redeliver_after = 1000ms;
+  }
+  ~timer_fixture() {
+    if (service) caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
+  }
+
+  void start(std::vector<workflow_timers> initial = {}) {
+    timer_service_deps deps;
+    deps.now = [c = clock] { return c->load(); };
+    service = spawn_timer_service(sys, sink, deps, settings, std::move(initial));
+  }
+  void set(const std::string& id, std::vector<timer> timers) {
+    sink->send(service, set_timers{id, std::move(timers)});
+  }
+  timer_stats stats() {
+    timer_stats out;
+    sink->request(service, 10s, get_timer_stats{})
+        .receive([&](timer_stats& s) { out = s; }, [&](caf::error& e) { FAIL(caf::to_string(e)); });
+    return out;
+  }
+  // Moves the clock, makes the service look, and returns what fired (in order).
+  std::vector<fired> advance_to(std::int64_t now) {
+    (void)stats();  // every message sent before is handled at the old time
+    clock->store(now);
+    sink->send(service, timer_check{});
+    (void)stats();  // the reply comes after every timer_due of the check
+    return drain();
+  }
+  std::vector<fired> drain() {
+    std::vector<fired> out;
+    bool empty = false;
+    while (!empty) {
+      sink->receive(
+          [&](timer_due& d) {
+            out.push_back(fired{d.workflow_id, d.fired.kind, d.fired.step, d.fired.attempt});
+          },
+          caf::after(0ms) >> [&] { empty = true; });
+    }
+    return out;
+  }
+};
+
+timer retry(std::int64_t due, std::string step, std::uint32_t attempt) {
+  return timer{due, timer_kind::retry, std::move(step), attempt};
+}
+
+}  // namespace
+
+TEST_CASE("timers fire in due order once the clock reaches them") {
+  timer_fixture f;
+  f.start();
+  f.set("wf-a", {retry(300, "x", 2)});
+  f.set("wf-b", {retry(100, "y", 3), timer{500, timer_kind::workflow_timeout, "", 0}});
+  f.set("wf-c", {timer{200, timer_kind::step_timeout, "z", 1}});
+  CHECK(f.advance_to(99).empty());
+  CHECK(f.advance_to(250) == std::vector<fired>{{"wf-b", timer_kind::retry, "y", 3},
+                                                {"wf-c", timer_kind::step_timeout, "z", 1}});
+  CHECK(f.advance_to(600) == std::vector<fired>{{"wf-a", timer_kind::retry, "x", 2},
+                                                {"wf-b", timer_kind::workflow_timeout, "", 0}});
+  CHECK(f.stats().pending == 4);  // held until their workflows replace them
+  CHECK(f.stats().fired == 4);
+}
+
+TEST_CASE("set_timers replaces a workflow's set and an empty set clears it") {
+  timer_fixture f;
+  f.start();
+  f.set("wf-1", {retry(100, "a", 2)});
+  f.set("wf-2", {retry(150, "b", 2)});
+  f.set("wf-1", {retry(500, "a", 3)});
+  CHECK(f.advance_to(200) == std::vector<fired>{{"wf-2", timer_kind::retry, "b", 2}});
+  f.set("wf-1", {});
+  f.set("wf-2", {});
+  CHECK(f.advance_to(10'000).empty());
+  auto s = f.stats();
+  CHECK(s.pending == 0);
+  CHECK(s.workflows == 0);
+}
+
+TEST_CASE("a fired timer fires again after redeliver-after unless replaced") {
+  timer_fixture f;
+  f.start();
+  f.set("wf-1", {retry(100, "a", 2)});
+  CHECK(f.advance_to(100).size() == 1);
+  CHECK(f.advance_to(1099).empty());
+  CHECK(f.advance_to(1100) == std::vector<fired>{{"wf-1", timer_kind::retry, "a", 2}});
+  f.set("wf-1", {retry(5000, "a", 3)});  // the entity handled it: the new set replaces
+  CHECK(f.advance_to(4000).empty());
+}
+
+TEST_CASE("max-timers bounds what is held: the earliest timers that fit are kept") {
+  timer_fixture f;
+  f.settings.max_timers = 3;
+  f.start();
+  f.set("wf-1", {retry(10, "a", 1), retry(20, "b", 1)});
+  f.set("wf-2", {retry(300, "c", 1), retry(100, "d", 1), retry(200, "e", 1)});
+  auto s = f.stats();
+  CHECK(s.pending == 3);
+  CHECK(s.refused == 2);
+  CHECK(f.advance_to(1000) == std::vector<fired>{{"wf-1", timer_kind::retry, "a", 1},
+                                                 {"wf-1", timer_kind::retry, "b", 1},
+                                                 {"wf-2", timer_kind::retry, "d", 1}});
+  // Replacing a set frees its room.
+  f.set("wf-1", {});
+  f.set("wf-2", {retry(300, "c", 1), retry(200, "e", 1)});
+  CHECK(f.stats().pending == 2);
+}
+
+TEST_CASE("at most max-fire-batch timers per wake-up; the rest follow without a new check") {
+  timer_fixture f;
+  f.settings.max_fire_batch = 2;
+  f.start();
+  for (int i = 0; i < 5; ++i) f.set("wf-" + std::to_string(i), {retry(10 + i, "a", 1)});
+  (void)f.stats();
+  f.clock->store(100);
+  f.sink->send(f.service, timer_check{});
+  std::vector<fired> all;
+  for (int i = 0; i < 5; ++i) {
+    f.sink->receive(
+        [&](timer_due& d) {
+          all.push_back(fired{d.workflow_id, d.fired.kind, d.fired.step, d.fired.attempt});
+        },
+        caf::after(10s) >> [] { FAIL("timer did not fire"); });
+  }
+  REQUIRE(all.size() == 5);
+  for (int i = 0; i < 5; ++i) CHECK(all[i].id == "wf-" + std::to_string(i));
+}
+
+TEST_CASE("timers are loaded from the index at start and survive a restart") {
+  wfe::test::temp_dir dir;
+  index_settings is;
+  is.dir = dir.path() / "workflow-index";
+  {
+    auto index = workflow_index::open(is);
+    REQUIRE(index);
+    REQUIRE((*index)->apply(
+        {index_update{workflow_record{"wf-1", "d", 1, workflow_status::running, "normal", 1, 1, 2},
+                      {retry(200, "a", 2)},
+                      std::nullopt},
+         index_update{workflow_record{"wf-2", "d", 1, workflow_status::running, "normal", 1, 1, 2},
+                      {timer{100, timer_kind::step_timeout, "b", 1}},
+                      std::nullopt}}));
+  }
+  auto index = workflow_index::open(is);
+  REQUIRE(index);
+  auto loaded = (*index)->load_timers();
+  REQUIRE(loaded);
+  timer_fixture f;
+  f.start(std::move(*loaded));
+  CHECK(f.stats().pending == 2);
+  CHECK(f.advance_to(1000) == std::vector<fired>{{"wf-2", timer_kind::step_timeout, "b", 1},
+                                                 {"wf-1", timer_kind::retry, "a", 2}});
+}
+
+TEST_CASE("with the system clock a due timer fires on its own") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor sink{sys};
+  timer_settings settings;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto service = spawn_timer_service(sys, sink, {}, settings, {});
+  sink->send(service, set_timers{"wf-1", {retry(now + 30, "a", 2)}});
+  std::optional<timer_due> got;
+  sink->receive([&](timer_due& d) { got = std::move(d); },
+                caf::after(10s) >> [] { FAIL("the timer did not fire"); });
+  REQUIRE(got);
+  CHECK(got->workflow_id == "wf-1");
+  CHECK(got->fired.step == "a");
+  CHECK(got->fired.attempt == 2);
+  caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
+}

@@ -1,0 +1,132 @@
+#pragma once
+// The workflow index: DERIVED data in its own RocksDB (pekko.workflow.store.dir; default
+// `workflow-index` next to the journal dir), rebuildable from the journal at any time.
+// Holds the visibility records of workflows (with secondary keys by status, definition
+// and both), the open dead letters, and the pending timers of each workflow.
+//
+// Writes are NOT synced: a crash may lose the newest updates; reconcile() at start finds
+// every workflow whose journal is ahead of its record and the runtime recovers it (a
+// recovering entity sends a fresh index_update and set_timers). `workflow-engine restore`
+// must delete this directory (the restored journal is the truth; an empty index makes
+// reconcile() recover every workflow).
+//
+// Keys (one default column family, prefix bytes; big-endian numbers sort as numbers;
+// `inv` = ~created_at_ms so that newest sorts first):
+//   "r" id                                  -> workflow_record
+//   "a" inv id                              -> "" (all workflows)
+//   "s" status inv id                       -> ""
+//   "d" definition 0x00 inv id              -> ""
+//   "x" status definition 0x00 inv id       -> ""
+//   "l" id                                  -> dead_letter_record
+//   "t" id                                  -> the workflow's pending timers
+//   "format-version"                        -> "1"
+// Listings are range scans over one prefix; a cursor is the hex of the last item's
+// (inv, id), so it survives inserts and deletes between pages.
+//
+// Thread-safety: not thread-safe; one owner at a time — start-up code (reconcile,
+// load_timers) before the index actor is spawned, then only the index actor.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "engine/workflow/store/records.hpp"
+#include "engine/workflow/store/store_settings.hpp"
+#include "persistence/errc.hpp"
+
+namespace wfe::persistence {
+class journal;
+}
+
+namespace wfe::workflow::store {
+
+class store_metrics;
+
+class workflow_index {
+ public:
+  // Opens (creating if missing) the index at settings.dir. A directory held by another
+  // process -> errc::locked; damage -> errc::corruption (delete the directory: the index
+  // is rebuilt by reconcile()).
+  [[nodiscard]] static persistence::result<std::unique_ptr<workflow_index>> open(
+      const index_settings& settings, std::shared_ptr<store_metrics> metrics = nullptr);
+
+  ~workflow_index();
+  workflow_index(const workflow_index&) = delete;
+  workflow_index& operator=(const workflow_index&) = delete;
+
+  // Applies the updates in order in ONE WriteBatch (not synced). An update whose
+  // record.seq is below the indexed one is skipped; an update with an invalid id is
+  // skipped with a warning. Returns how many were applied.
+  [[nodiscard]] persistence::result<std::uint64_t> apply(const std::vector<index_update>& updates);
+
+  // Deletes everything the index holds about these workflows (reconcile: ids the journal
+  // does not know).
+  [[nodiscard]] persistence::result<std::uint64_t> remove(const std::vector<std::string>& ids);
+
+  [[nodiscard]] persistence::result<workflow_page> list(const list_workflows& query) const;
+  [[nodiscard]] persistence::result<dead_letter_page> list(const list_dead_letters& query) const;
+  [[nodiscard]] persistence::result<std::optional<workflow_record>> record(
+      const std::string& id) const;
+  [[nodiscard]] persistence::result<std::optional<dead_letter_record>> dead_letter(
+      const std::string& id) const;
+
+  // Every workflow's pending timers (workflows without timers are absent).
+  [[nodiscard]] persistence::result<std::vector<workflow_timers>> load_timers() const;
+
+  // Calls `fn` for every record in id order; stops early when fn returns false.
+  [[nodiscard]] persistence::result<std::uint64_t> for_each_record(
+      const std::function<bool(const workflow_record&)>& fn) const;
+
+  // Counts kept in memory (computed at open, updated by apply/remove).
+  [[nodiscard]] index_stats stats() const;
+
+  [[nodiscard]] const std::filesystem::path& dir() const;
+
+  struct impl;
+
+ private:
+  explicit workflow_index(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+// The index actor: a blocking (detached) actor owning the index. Handles
+// index_update (fire-and-forget; everything queued is written in one WriteBatch of at
+// most settings.max_batch_updates updates), list_workflows, list_dead_letters,
+// get_dead_letter, get_workflow_record, get_index_stats and index_flush
+// (store_messages.hpp). Queries first write the queued updates, so a query sees every
+// update sent before it by the same sender. Updates the index could not write are
+// logged and dropped (reconcile repairs them at the next start).
+// Send it an exit message at shutdown (it writes what is queued first).
+[[nodiscard]] caf::actor spawn_workflow_index_actor(caf::actor_system& sys,
+                                                    std::shared_ptr<workflow_index> index,
+                                                    const index_settings& settings);
+
+// -- reconciliation at start ------------------------------------------------------
+
+struct reconcile_report {
+  std::uint64_t journal_workflows = 0;  // workflow ids in the journal
+  std::uint64_t missing = 0;            // in the journal, not in the index
+  std::uint64_t behind = 0;             // indexed seq < journal highest
+  std::uint64_t running = 0;            // indexed as RUNNING (and up to date)
+  std::uint64_t removed = 0;            // in the index, not in the journal: removed
+  std::uint64_t needs_recovery = 0;     // ids passed to on_batch
+};
+
+// Compares the journal with the index and passes, in batches of at most `batch` ids, every
+// workflow id that needs recovery: missing from the index, indexed with a seq below the
+// journal's highest, or RUNNING (so its timers are re-registered and its scheduled tasks
+// re-dispatched). Records of ids the journal does not have are removed from the index.
+// Journal ids that are not valid workflow ids (the definition registry's reserved id) are
+// skipped. Memory: the journal's id list (journal::persistence_ids()) plus one batch.
+// Call it at start-up, before spawn_workflow_index_actor takes the index.
+[[nodiscard]] persistence::result<reconcile_report> reconcile(
+    persistence::journal& journal, workflow_index& index, std::uint32_t batch,
+    const std::function<void(std::vector<std::string>&&)>& on_batch);
+
+}  // namespace wfe::workflow::store

@@ -1,0 +1,336 @@
+// The workflow index over a real RocksDB in a temp dir: records, listings by status and
+// definition with cursors across pages, secondary keys after status changes, stale
+// updates, dead letters, timers, counts, reopen, and the index actor's batching.
+#include "engine/workflow/store/workflow_index.hpp"
+
+#include <set>
+
+#include <doctest/doctest.h>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "engine/workflow/store/index_codec.hpp"
+#include "engine/workflow/store/store_messages.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace wfe::workflow;
+using namespace wfe::workflow::store;
+using wfe::persistence::errc;
+
+namespace {
+
+workflow_record rec(std::string id, std::string def, workflow_status st, std::int64_t created,
+                    std::uint64_t seq = 1) {
+  return workflow_record{std::move(id), std::move(def), 1, st, "normal", created, created + 5, seq};
+}
+
+index_update upd(workflow_record r, std::vector<timer> timers = {},
+                 std::optional<dead_letter_record> dl = std::nullopt) {
+  return index_update{std::move(r), std::move(timers), std::move(dl)};
+}
+
+struct index_fixture {
+  wfe::test::temp_dir dir;
+  index_settings settings;
+  std::unique_ptr<workflow_index> index;
+
+  index_fixture() {
+    settings.dir = dir.path() / "workflow-index";
+    settings.list_default_limit = 3;
+    settings.list_max_limit = 10;
+    reopen();
+  }
+  void reopen() {
+    index.reset();
+    auto opened = workflow_index::open(settings);
+    REQUIRE_MESSAGE(opened, (opened ? "" : opened.error().describe()));
+    index = std::move(*opened);
+  }
+  void apply(std::vector<index_update> updates) {
+    auto r = index->apply(updates);
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
+  }
+  // Every id of a listing, following the cursors page by page.
+  std::vector<std::string> all_ids(list_workflows q, int* pages = nullptr) {
+    std::vector<std::string> ids;
+    int n = 0;
+    for (;;) {
+      auto page = index->list(q);
+      REQUIRE_MESSAGE(page, (page ? "" : page.error().describe()));
+      ++n;
+      for (const auto& r : page->items) ids.push_back(r.id);
+      if (page->next_cursor.empty()) break;
+      REQUIRE(n < 100);
+      q.cursor = page->next_cursor;
+    }
+    if (pages != nullptr) *pages = n;
+    return ids;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("records are stored, read back and survive a reopen") {
+  index_fixture f;
+  auto r = rec("wf-1", "order", workflow_status::running, 1000, 3);
+  f.apply({upd(r)});
+  auto got = f.index->record("wf-1");
+  REQUIRE(got);
+  REQUIRE(*got);
+  CHECK(**got == r);
+  auto missing = f.index->record("nope");
+  REQUIRE(missing);
+  CHECK_FALSE(*missing);
+  f.reopen();
+  got = f.index->record("wf-1");
+  REQUIRE(got);
+  REQUIRE(*got);
+  CHECK(**got == r);
+  CHECK(f.index->stats().running == 1);
+}
+
+TEST_CASE("listings are newest first and page with cursors, filtered by status and definition") {
+  index_fixture f;
+  std::vector<index_update> ups;
+  for (int i = 0; i < 10; ++i) {
+    const auto st = i % 2 == 0 ? workflow_status::running : workflow_status::completed;
+    ups.push_back(upd(rec("wf-" + std::to_string(i), i < 6 ? "a" : "b", st, 1000 + i)));
+  }
+  ups.push_back(upd(rec("wf-x", "a", workflow_status::running, 1005)));  // same time as wf-5
+  f.apply(std::move(ups));
+
+  int pages = 0;
+  auto all = f.all_ids({}, &pages);
+  CHECK(all == std::vector<std::string>{"wf-9", "wf-8", "wf-7", "wf-6", "wf-5", "wf-x", "wf-4",
+                                        "wf-3", "wf-2", "wf-1", "wf-0"});
+  CHECK(pages == 4);  // default limit 3
+  CHECK(f.all_ids({workflow_status::running, "", 0, ""}) ==
+        std::vector<std::string>{"wf-8", "wf-6", "wf-x", "wf-4", "wf-2", "wf-0"});
+  CHECK(f.all_ids({std::nullopt, "b", 0, ""}) ==
+        std::vector<std::string>{"wf-9", "wf-8", "wf-7", "wf-6"});
+  CHECK(f.all_ids({workflow_status::completed, "a", 2, ""}) ==
+        std::vector<std::string>{"wf-5", "wf-3", "wf-1"});
+  CHECK(f.all_ids({workflow_status::cancelled, "", 0, ""}).empty());
+  auto one = f.index->list(list_workflows{std::nullopt, "", 10, ""});
+  REQUIRE(one);
+  CHECK(one->items.size() == 10);
+  CHECK_FALSE(one->next_cursor.empty());
+  auto exact = f.index->list(list_workflows{workflow_status::running, "", 6, ""});
+  REQUIRE(exact);
+  CHECK(exact->items.size() == 6);
+  CHECK(exact->next_cursor.empty());  // nothing after the last page
+}
+
+TEST_CASE("a cursor survives inserts and deletes between pages") {
+  index_fixture f;
+  for (int i = 0; i < 6; ++i)
+    f.apply({upd(rec("wf-" + std::to_string(i), "a", workflow_status::running, 1000 + i))});
+  auto first = f.index->list(list_workflows{std::nullopt, "", 3, ""});
+  REQUIRE(first);
+  CHECK(first->items.back().id == "wf-3");
+  // The last item of the page goes away, a newer one arrives: the next page goes on.
+  REQUIRE(f.index->remove({"wf-3"}));
+  f.apply({upd(rec("wf-new", "a", workflow_status::running, 5000))});
+  auto second = f.index->list(list_workflows{std::nullopt, "", 3, first->next_cursor});
+  REQUIRE(second);
+  std::vector<std::string> ids;
+  for (const auto& r : second->items) ids.push_back(r.id);
+  CHECK(ids == std::vector<std::string>{"wf-2", "wf-1", "wf-0"});
+}
+
+TEST_CASE("bad cursors and limits are invalid_argument, never a crash") {
+  index_fixture f;
+  for (int i = 0; i < 5; ++i)
+    f.apply({upd(rec("wf-" + std::to_string(i), "a", workflow_status::running, 1000 + i))});
+  auto page = f.index->list(list_workflows{std::nullopt, "", 2, ""});
+  REQUIRE(page);
+  for (const std::string& bad :
+       std::vector<std::string>{"zz", "abc", "00", "ffffffff", std::string(64, 'g')}) {
+    auto r = f.index->list(list_workflows{std::nullopt, "", 2, bad});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::invalid_argument);
+  }
+  // A cursor of another listing is refused.
+  auto other = f.index->list(list_workflows{workflow_status::running, "", 2, page->next_cursor});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == errc::invalid_argument);
+  auto too_many = f.index->list(list_workflows{std::nullopt, "", 11, ""});
+  REQUIRE_FALSE(too_many);
+  CHECK(too_many.error().code == errc::invalid_argument);
+  CHECK(too_many.error().message.find("10") != std::string::npos);
+  auto bad_def = f.index->list(list_workflows{std::nullopt, "a b", 0, ""});
+  REQUIRE_FALSE(bad_def);
+  CHECK(bad_def.error().code == errc::invalid_argument);
+  auto dl = f.index->list(list_dead_letters{0, "nothex"});
+  REQUIRE_FALSE(dl);
+  CHECK(dl.error().code == errc::invalid_argument);
+}
+
+TEST_CASE("a status change moves the workflow between the status listings and counts") {
+  index_fixture f;
+  f.apply({upd(rec("wf-1", "a", workflow_status::running, 1000, 1)),
+           upd(rec("wf-2", "a", workflow_status::running, 1001, 1))});
+  CHECK(f.index->stats().running == 2);
+  // Two updates of one workflow in one batch: the second sees the first.
+  f.apply({upd(rec("wf-1", "a", workflow_status::failed, 1000, 4)),
+           upd(rec("wf-1", "a", workflow_status::completed, 1000, 5))});
+  CHECK(f.all_ids({workflow_status::running, "", 0, ""}) == std::vector<std::string>{"wf-2"});
+  CHECK(f.all_ids({workflow_status::failed, "", 0, ""}).empty());
+  CHECK(f.all_ids({workflow_status::completed, "a", 0, ""}) == std::vector<std::string>{"wf-1"});
+  CHECK(f.all_ids({}) == std::vector<std::string>{"wf-2", "wf-1"});
+  auto s = f.index->stats();
+  CHECK(s.running == 1);
+  CHECK(s.completed == 1);
+  CHECK(s.failed == 0);
+  // Counts are recomputed from the keys on open: the same numbers.
+  f.reopen();
+  CHECK(f.index->stats().running == 1);
+  CHECK(f.index->stats().completed == 1);
+  CHECK(f.index->stats().failed == 0);
+}
+
+TEST_CASE("an update older than the indexed one is ignored") {
+  index_fixture f;
+  f.apply({upd(rec("wf-1", "a", workflow_status::completed, 1000, 7))});
+  auto applied = f.index->apply({upd(rec("wf-1", "a", workflow_status::running, 1000, 6))});
+  REQUIRE(applied);
+  CHECK(*applied == 0);
+  CHECK((*f.index->record("wf-1"))->status == workflow_status::completed);
+  CHECK(f.all_ids({workflow_status::running, "", 0, ""}).empty());
+}
+
+TEST_CASE("updates with invalid ids are skipped, the rest of the batch is written") {
+  index_fixture f;
+  auto applied = f.index->apply({upd(rec("bad id", "a", workflow_status::running, 1)),
+                                 upd(rec("wf-1", "a/b", workflow_status::running, 1)),
+                                 upd(rec("wf-2", "a", workflow_status::running, 1))});
+  REQUIRE(applied);
+  CHECK(*applied == 1);
+  CHECK(f.all_ids({}) == std::vector<std::string>{"wf-2"});
+}
+
+TEST_CASE("dead letters: one per failed workflow, listed by id, cleared on retry") {
+  index_fixture f;
+  for (int i = 0; i < 5; ++i) {
+    const auto id = "wf-" + std::to_string(i);
+    f.apply({upd(rec(id, "a", workflow_status::failed, 1000 + i, 3), {},
+                 dead_letter_record{"", "", "pay", "boom " + std::to_string(i), 3, 2000 + i})});
+  }
+  auto got = f.index->dead_letter("wf-2");
+  REQUIRE(got);
+  REQUIRE(*got);
+  CHECK((*got)->id == "wf-2");
+  CHECK((*got)->workflow_id == "wf-2");
+  CHECK((*got)->step == "pay");
+  CHECK((*got)->error == "boom 2");
+  CHECK((*got)->attempts == 3);
+  CHECK(f.index->stats().dead_letters == 5);
+
+  std::vector<std::string> ids;
+  list_dead_letters q{2, ""};
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = f.index->list(q);
+    REQUIRE(page);
+    for (const auto& d : page->items) ids.push_back(d.id);
+    if (page->next_cursor.empty()) break;
+    q.cursor = page->next_cursor;
+  }
+  CHECK(ids == std::vector<std::string>{"wf-0", "wf-1", "wf-2", "wf-3", "wf-4"});
+
+  // Retried: running again, no dead letter.
+  f.apply({upd(rec("wf-2", "a", workflow_status::running, 1002, 4))});
+  got = f.index->dead_letter("wf-2");
+  REQUIRE(got);
+  CHECK_FALSE(*got);
+  CHECK(f.index->stats().dead_letters == 4);
+  f.reopen();
+  CHECK(f.index->stats().dead_letters == 4);
+}
+
+TEST_CASE("timers are replaced per workflow and loaded back") {
+  index_fixture f;
+  const timer t1{5000, timer_kind::retry, "a", 2};
+  const timer t2{9000, timer_kind::workflow_timeout, "", 0};
+  const timer t3{7000, timer_kind::step_timeout, "b", 1};
+  f.apply({upd(rec("wf-1", "a", workflow_status::running, 1), {t1, t2}),
+           upd(rec("wf-2", "a", workflow_status::running, 1), {t3})});
+  f.apply({upd(rec("wf-2", "a", workflow_status::completed, 1, 2), {})});
+  f.reopen();
+  auto loaded = f.index->load_timers();
+  REQUIRE(loaded);
+  REQUIRE(loaded->size() == 1);
+  CHECK((*loaded)[0].workflow_id == "wf-1");
+  CHECK((*loaded)[0].timers == std::vector<timer>{t1, t2});
+  CHECK(f.index->stats().workflows_with_timers == 1);
+}
+
+TEST_CASE("the codec refuses damaged values instead of misreading them") {
+  const auto r = rec("wf-1", "a", workflow_status::cancelled, -5, 9);
+  auto bytes = codec::encode(r);
+  CHECK(codec::decode_record(bytes) == r);
+  CHECK_FALSE(codec::decode_record(bytes.substr(0, bytes.size() - 1)));
+  CHECK_FALSE(codec::decode_record(bytes + "x"));
+  CHECK_FALSE(codec::decode_record(""));
+  auto t = codec::encode(std::vector<timer>{{1, timer_kind::retry, "s", 1}});
+  CHECK(codec::decode_timers(t));
+  t[13] = 9;  // the kind byte: 1 format + 4 count + 8 due
+  CHECK_FALSE(codec::decode_timers(t));
+  CHECK(codec::from_hex(codec::to_hex(std::string("\x00\xff\x10", 3))) ==
+        std::string("\x00\xff\x10", 3));
+}
+
+TEST_CASE("a second open of a held index is refused as locked") {
+  index_fixture f;
+  auto second = workflow_index::open(f.settings);
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == errc::locked);
+}
+
+TEST_CASE("the index actor batches queued updates and answers queries after them") {
+  index_fixture f;
+  std::shared_ptr<workflow_index> shared = std::move(f.index);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto actor = spawn_workflow_index_actor(sys, shared, f.settings);
+  for (int i = 0; i < 200; ++i) {
+    caf::anon_send(actor,
+                   upd(rec("wf-" + std::to_string(i), "a", workflow_status::running, 1000 + i)));
+  }
+  caf::scoped_actor self{sys};
+  std::optional<workflow_page> page;
+  self->request(actor, std::chrono::seconds(10),
+                list_workflows{workflow_status::running, "a", 5, ""})
+      .receive(
+          [&](workflow_page_result& r) {
+            if (r) page = std::move(*r);
+          },
+          [&](caf::error& e) { FAIL(caf::to_string(e)); });
+  REQUIRE(page);
+  CHECK(page->items.size() == 5);
+  CHECK(page->items.front().id == "wf-199");
+  std::optional<index_stats> stats;
+  self->request(actor, std::chrono::seconds(10), get_index_stats{})
+      .receive([&](index_stats& s) { stats = s; }, [&](caf::error& e) { FAIL(caf::to_string(e)); });
+  REQUIRE(stats);
+  CHECK(stats->running == 200);
+  CHECK(stats->updates == 200);
+  CHECK(stats->batches >= 1);
+  CHECK(stats->batches <= 200);
+  std::optional<bool> bad_cursor;
+  self->request(actor, std::chrono::seconds(10), list_workflows{std::nullopt, "", 5, "xyz"})
+      .receive(
+          [&](workflow_page_result& r) {
+            bad_cursor = !r && r.error().code == errc::invalid_argument;
+          },
+          [&](caf::error& e) { FAIL(caf::to_string(e)); });
+  CHECK(bad_cursor == true);
+  bool answered = false;
+  self->request(actor, std::chrono::seconds(10), get_dead_letter{"wf-1"})
+      .receive([&](dead_letter_lookup& r) { answered = r.has_value() && !r->has_value(); },
+               [&](caf::error& e) { FAIL(caf::to_string(e)); });
+  CHECK(answered);
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+}

@@ -1,0 +1,64 @@
+#pragma once
+// The contract between the workflow runtime (entities, region) and the task
+// dispatcher (built-in tasks, C++ handlers, external workers). CAF-free plain structs;
+// task_messages.hpp declares them as (local-only) CAF message types.
+//
+// Flow
+// - An entity persisted StepScheduled{step, attempt}: the runtime sends a
+//   `task_request` to the dispatcher (fire and forget).
+// - The dispatcher answers with `task_update`s sent to the sink actor it was spawned
+//   with (the runtime's region), which routes them by workflow id to the entity:
+//     rejected  -> the dispatcher's queue of that priority is full; nothing queued.
+//                  The runtime re-submits later (bounded backoff); a restart re-submits
+//                  every SCHEDULED step anyway.
+//     started   -> an executor / an external worker took the attempt (cmd::task_started)
+//     completed -> cmd::task_completed{output}
+//     failed    -> cmd::task_failed{error_type, message}
+//   Updates for stale attempts are harmless: the model ignores them.
+// - Task types (step.task): a built-in (`noop`, `sleep`, `fail`, `http`), a C++ handler
+//   registered by name, or `queue:<name>` — run by external workers polling queue
+//   <name> over HTTP (POST /api/v1/tasks/poll {"queue":"<name>",...}).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+namespace wfe::workflow {
+
+enum class task_priority : std::uint8_t { high, normal, low };
+
+[[nodiscard]] std::string_view to_string(task_priority p);
+// "high" | "normal" | "low"; false for anything else.
+[[nodiscard]] bool parse_priority(std::string_view s, task_priority& out);
+
+// Prefix of task types served by external workers: "queue:<queue name>".
+inline constexpr std::string_view k_external_task_prefix = "queue:";
+
+struct task_request {
+  std::string workflow_id;
+  std::string step;
+  std::uint32_t attempt = 0;  // the step's attempt number over the workflow's life
+  std::string task;           // the step's task type
+  boost::json::value input;   // the step's input
+  task_priority priority = task_priority::normal;
+  std::int64_t timeout_ms = 0;  // the step's timeoutMs (0 = none); the entity's timer
+                                // enforces it, executors may use it to bound their work
+};
+
+struct task_update {
+  enum class kind : std::uint8_t { rejected, started, completed, failed };
+  kind what = kind::completed;
+  std::string workflow_id;
+  std::string step;
+  std::uint32_t attempt = 0;
+  boost::json::value output;  // completed
+  std::string error_type;     // failed: matched against the step's nonRetryable list
+  std::string message;        // failed / rejected: human-readable
+  // failed: the executor says retrying cannot help (an external worker's
+  // "nonRetryable":true); the runtime may treat it like a nonRetryable error type.
+  bool non_retryable = false;
+};
+
+}  // namespace wfe::workflow

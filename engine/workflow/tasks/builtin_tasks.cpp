@@ -1,0 +1,170 @@
+#include "engine/workflow/tasks/builtin_tasks.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+namespace wfe::workflow {
+
+namespace json = boost::json;
+
+namespace {
+
+using core::unexpected;
+
+unexpected<task_result> invalid(std::string message) {
+  return unexpected{task_result::failure(std::string(k_invalid_input), std::move(message))};
+}
+
+// A non-negative integer field; `present` false when absent.
+task_input<std::int64_t> read_count(const json::object& o, std::string_view task,
+                                    std::string_view field, bool& present) {
+  const auto* v = o.if_contains(field);
+  present = v != nullptr;
+  if (v == nullptr) return std::int64_t{0};
+  std::int64_t n = 0;
+  if (v->is_int64()) {
+    n = v->get_int64();
+  } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    n = static_cast<std::int64_t>(v->get_uint64());
+  } else {
+    return invalid(std::string(task) + ": \"" + std::string(field) +
+                   "\" must be a non-negative integer");
+  }
+  if (n < 0) {
+    return invalid(std::string(task) + ": \"" + std::string(field) +
+                   "\" must be a non-negative integer");
+  }
+  return n;
+}
+
+const json::object* as_object(const json::value& input) {
+  return input.is_object() ? &input.get_object() : nullptr;
+}
+
+}  // namespace
+
+bool parse_builtin(std::string_view task, builtin_task& out) {
+  if (task == "noop") {
+    out = builtin_task::noop;
+  } else if (task == "sleep") {
+    out = builtin_task::sleep;
+  } else if (task == "fail") {
+    out = builtin_task::fail;
+  } else if (task == "http") {
+    out = builtin_task::http;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+task_input<std::chrono::milliseconds> parse_sleep_input(const json::value& input,
+                                                        std::chrono::milliseconds max) {
+  const auto* o = as_object(input);
+  if (o == nullptr) return invalid("sleep: input must be an object {\"ms\":N}");
+  bool present = false;
+  auto ms = read_count(*o, "sleep", "ms", present);
+  if (!ms) return unexpected{std::move(ms).error()};
+  if (!present) return invalid("sleep: \"ms\" is required");
+  if (*ms > max.count()) {
+    return invalid("sleep: \"ms\" must be at most " + std::to_string(max.count()));
+  }
+  return std::chrono::milliseconds(*ms);
+}
+
+task_result run_fail(const json::value& input, std::uint32_t attempt) {
+  const auto* o = as_object(input);
+  if (o == nullptr) {
+    return task_result::failure(std::string(k_invalid_input),
+                                "fail: input must be an object {\"times\":N}");
+  }
+  bool present = false;
+  auto times = read_count(*o, "fail", "times", present);
+  if (!times) return std::move(times).error();
+  if (!present) {
+    return task_result::failure(std::string(k_invalid_input), "fail: \"times\" is required");
+  }
+  if (static_cast<std::int64_t>(attempt) <= *times) {
+    return task_result::failure("fail", "fail: attempt " + std::to_string(attempt) + " of " +
+                                            std::to_string(*times) + " failing attempts");
+  }
+  return task_result::success(json::object{{"attempt", attempt}});
+}
+
+task_input<http_task_input> parse_http_input(const json::value& input, const task_settings& s) {
+  const auto* o = as_object(input);
+  if (o == nullptr) return invalid("http: input must be an object {\"url\":...}");
+  http_task_input in;
+  const auto* url = o->if_contains("url");
+  if (url == nullptr || !url->is_string()) return invalid("http: \"url\" (a string) is required");
+  in.url = std::string(url->get_string());
+  auto parsed = boost::urls::parse_uri(in.url);
+  if (!parsed) return invalid("http: \"url\" is not a valid URL: " + in.url.substr(0, 256));
+  const auto& u = *parsed;
+  if (u.scheme() == "https") {
+    return invalid("http: https is not supported (plain http:// only): " + in.url.substr(0, 256));
+  }
+  if (u.scheme() != "http") return invalid("http: \"url\" must start with http://");
+  in.host = std::string(u.encoded_host_address());
+  if (in.host.empty()) return invalid("http: \"url\" has no host");
+  if (u.has_userinfo()) return invalid("http: credentials in the URL are not supported");
+  in.port = "80";
+  if (u.has_port()) {
+    if (u.port_number() == 0) return invalid("http: bad port in \"url\"");
+    in.port = std::string(u.port());
+  }
+  in.target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
+  if (u.has_query()) in.target += "?" + std::string(u.encoded_query());
+
+  in.method = "GET";
+  if (const auto* m = o->if_contains("method")) {
+    if (!m->is_string()) return invalid("http: \"method\" must be a string");
+    in.method = std::string(m->get_string());
+    std::transform(in.method.begin(), in.method.end(), in.method.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    static constexpr std::array<std::string_view, 6> k_methods{"GET",   "POST",   "PUT",
+                                                               "PATCH", "DELETE", "HEAD"};
+    if (std::find(k_methods.begin(), k_methods.end(), in.method) == k_methods.end()) {
+      return invalid("http: unsupported \"method\" " + in.method.substr(0, 16));
+    }
+  }
+  if (const auto* b = o->if_contains("body"); b != nullptr && !b->is_null()) {
+    if (b->is_string()) {
+      in.body = std::string(b->get_string());
+      in.content_type = "text/plain; charset=utf-8";
+    } else {
+      in.body = json::serialize(*b);
+      in.content_type = "application/json";
+    }
+  }
+  in.timeout = s.http_timeout_default;
+  bool present = false;
+  auto t = read_count(*o, "http", "timeoutMs", present);
+  if (!t) return unexpected{std::move(t).error()};
+  if (present) {
+    if (*t < 1 || *t > s.http_timeout_max.count()) {
+      return invalid("http: \"timeoutMs\" must be between 1 and " +
+                     std::to_string(s.http_timeout_max.count()));
+    }
+    in.timeout = std::chrono::milliseconds(*t);
+  }
+  return in;
+}
+
+task_result http_result(unsigned status, std::string_view body) {
+  boost::system::error_code ec;
+  json::value parsed = body.empty() ? json::value(json::string()) : json::parse(body, ec);
+  if (ec) parsed = json::string(body);
+  if (status >= 400) {
+    auto r = task_result::failure(status >= 500 ? "http_5xx" : "http_4xx",
+                                  "http: status " + std::to_string(status));
+    r.output = json::object{{"status", status}, {"body", std::move(parsed)}};
+    return r;
+  }
+  return task_result::success(json::object{{"status", status}, {"body", std::move(parsed)}});
+}
+
+}  // namespace wfe::workflow

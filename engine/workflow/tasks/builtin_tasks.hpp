@@ -1,0 +1,62 @@
+#pragma once
+// The built-in task types' input parsing and pure behaviour (DESIGN.md §8). The
+// dispatcher executes them; these functions decide. Bad input fails the task with
+// error_type "invalid_input" (k_invalid_input).
+//
+//   noop                       -> {}
+//   sleep {"ms":N}             -> {} after N ms (0 <= N <= tasks.sleep-max)
+//   fail  {"times":N}          -> attempts 1..N fail with error_type "fail", later ones {}
+//   http  {"url","method"?,"body"?,"timeoutMs"?} -> {"status":N,"body":JSON or string}
+//         http:// only; method GET (default) POST PUT PATCH DELETE HEAD; body: a string
+//         sent as text/plain, anything else serialized as application/json; timeoutMs
+//         1..tasks.http.max-timeout (default tasks.http.timeout). 4xx -> "http_4xx",
+//         5xx -> "http_5xx", refused/unreachable -> "http_error", deadline ->
+//         "http_timeout", body over tasks.http.max-response-size -> "http_response_too_large".
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "engine/core/expected.hpp"
+#include "engine/workflow/tasks/task_handlers.hpp"
+#include "engine/workflow/tasks/task_settings.hpp"
+
+namespace wfe::workflow {
+
+inline constexpr std::string_view k_invalid_input = "invalid_input";
+
+enum class builtin_task : std::uint8_t { noop, sleep, fail, http };
+
+// The built-in named `task`, if it is one.
+[[nodiscard]] bool parse_builtin(std::string_view task, builtin_task& out);
+
+template <class T>
+using task_input = core::expected<T, task_result>;  // the parsed input or the failure
+
+[[nodiscard]] task_input<std::chrono::milliseconds> parse_sleep_input(
+    const boost::json::value& input, std::chrono::milliseconds max);
+
+// The whole `fail` task: its result for `attempt`.
+[[nodiscard]] task_result run_fail(const boost::json::value& input, std::uint32_t attempt);
+
+struct http_task_input {
+  std::string url;  // as given (for messages)
+  std::string host;
+  std::string port;    // "80" by default
+  std::string target;  // path + query, at least "/"
+  std::string method;  // upper case
+  std::string body;
+  std::string content_type;  // empty without body
+  std::chrono::milliseconds timeout{0};
+};
+
+[[nodiscard]] task_input<http_task_input> parse_http_input(const boost::json::value& input,
+                                                           const task_settings& s);
+
+// The task result for a complete response: 2xx/3xx completed, 4xx/5xx failed.
+[[nodiscard]] task_result http_result(unsigned status, std::string_view body);
+
+}  // namespace wfe::workflow

@@ -1,0 +1,102 @@
+#include "engine/workflow/tasks/builtin_tasks.hpp"
+
+#include <doctest/doctest.h>
+#include <boost/json.hpp>
+
+#include "engine/workflow/tasks/task_handlers.hpp"
+
+using namespace wfe::workflow;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+TEST_CASE("sleep needs a non-negative integer ms within the bound") {
+  CHECK(*parse_sleep_input(json::parse(R"({"ms":25})"), 1000ms) == 25ms);
+  CHECK(*parse_sleep_input(json::parse(R"({"ms":0})"), 1000ms) == 0ms);
+  for (auto bad : {R"({})", R"({"ms":-1})", R"({"ms":"5"})", R"({"ms":1.5})", R"([1])", "null",
+                   R"({"ms":1001})"}) {
+    auto r = parse_sleep_input(json::parse(bad), 1000ms);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().error_type == "invalid_input");
+    CHECK(r.error().message.find("sleep:") == 0);
+  }
+}
+
+TEST_CASE("fail fails attempts 1..times with error type fail, then succeeds") {
+  auto in = json::parse(R"({"times":2})");
+  CHECK_FALSE(run_fail(in, 1).ok);
+  CHECK(run_fail(in, 1).error_type == "fail");
+  CHECK_FALSE(run_fail(in, 2).ok);
+  CHECK(run_fail(in, 3).ok);
+  CHECK(run_fail(json::parse(R"({"times":0})"), 1).ok);
+  CHECK(run_fail(json::parse(R"({"times":"x"})"), 9).error_type == "invalid_input");
+  CHECK(run_fail(json::parse(R"({})"), 9).error_type == "invalid_input");
+  CHECK(run_fail(json::parse("7"), 9).error_type == "invalid_input");
+}
+
+TEST_CASE("http input: url, method, body and timeout are parsed and bounded") {
+  task_settings s;
+  s.http_timeout_default = 500ms;
+  s.http_timeout_max = 2000ms;
+  auto in = parse_http_input(
+      json::parse(R"({"url":"http://127.0.0.1:8081/a/b?x=1","method":"post","body":{"k":1}})"), s);
+  REQUIRE(in);
+  CHECK(in->host == "127.0.0.1");
+  CHECK(in->port == "8081");
+  CHECK(in->target == "/a/b?x=1");
+  CHECK(in->method == "POST");
+  CHECK(in->body == R"({"k":1})");
+  CHECK(in->content_type == "application/json");
+  CHECK(in->timeout == 500ms);
+
+  auto plain = parse_http_input(json::parse(R"({"url":"http://example.org","body":"hi",
+                                                 "timeoutMs":2000})"),
+                                s);
+  REQUIRE(plain);
+  CHECK(plain->port == "80");
+  CHECK(plain->target == "/");
+  CHECK(plain->method == "GET");
+  CHECK(plain->body == "hi");
+  CHECK(plain->timeout == 2000ms);
+
+  auto https = parse_http_input(json::parse(R"({"url":"https://example.org/"})"), s);
+  REQUIRE_FALSE(https);
+  CHECK(https.error().error_type == "invalid_input");
+  CHECK(https.error().message.find("https is not supported") != std::string::npos);
+
+  for (auto bad :
+       {R"({})", R"({"url":5})", R"({"url":"not a url"})", R"({"url":"ftp://x/"})",
+        R"({"url":"http://x/","method":"TRACE"})", R"({"url":"http://x/","method":1})",
+        R"({"url":"http://x/","timeoutMs":0})", R"({"url":"http://x/","timeoutMs":2001})",
+        R"({"url":"http://x/","timeoutMs":"1"})", R"("http://x/")"}) {
+    auto r = parse_http_input(json::parse(bad), s);
+    CHECK_MESSAGE(!r, bad);
+    if (!r) CHECK(r.error().error_type == "invalid_input");
+  }
+}
+
+TEST_CASE("http result: 2xx completes with the parsed body, 4xx and 5xx fail") {
+  auto ok = http_result(200, R"({"a":1})");
+  REQUIRE(ok.ok);
+  CHECK(ok.output == json::parse(R"({"status":200,"body":{"a":1}})"));
+  CHECK(http_result(201, "plain text").output.at("body") == "plain text");
+  CHECK(http_result(404, "").error_type == "http_4xx");
+  CHECK(http_result(503, "").error_type == "http_5xx");
+}
+
+TEST_CASE("handler registry: names are valid ids, not built-ins, not external, not twice") {
+  task_handlers h;
+  auto fn = [](const json::value&, const task_context&) { return task_result::success(); };
+  CHECK(h.register_handler("charge", fn));
+  CHECK(h.register_handler("audit.v2", fn));
+  CHECK_FALSE(h.register_handler("charge", fn));
+  CHECK_FALSE(h.register_handler("noop", fn));
+  CHECK_FALSE(h.register_handler("queue:x", fn));
+  CHECK_FALSE(h.register_handler("has space", fn));
+  CHECK_FALSE(h.register_handler("empty-fn", nullptr));
+  CHECK(h.find("charge") != nullptr);
+  CHECK(h.find("nope") == nullptr);
+  CHECK(h.names() == std::vector<std::string>{"audit.v2", "charge"});
+  CHECK(known_task_types(&h) ==
+        std::vector<std::string>{"noop", "sleep", "fail", "http", "audit.v2", "charge"});
+  CHECK(known_task_types(nullptr).size() == 4);
+}

@@ -1,0 +1,543 @@
+#include "engine/workflow/tasks/task_dispatcher.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "engine/workflow/definition.hpp"
+#include "engine/workflow/tasks/builtin_tasks.hpp"
+#include "engine/workflow/tasks/http_task.hpp"
+#include "engine/workflow/tasks/priority_queues.hpp"
+#include "engine/workflow/tasks/task_messages.hpp"
+#include "engine/workflow/tasks/task_metrics.hpp"
+
+namespace wfe::workflow {
+namespace {
+
+using sleep_done_atom = caf::atom_constant<caf::atom("tsleepdone")>;
+using exec_done_atom = caf::atom_constant<caf::atom("texecdone")>;
+using lease_check_atom = caf::atom_constant<caf::atom("tleasechk")>;
+using poll_expired_atom = caf::atom_constant<caf::atom("tpollexp")>;
+using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
+
+struct handler_job {
+  std::shared_ptr<const task_handler> fn;
+  boost::json::value input;
+  task_context ctx;
+};
+
+}  // namespace
+}  // namespace wfe::workflow
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::handler_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::task_result)
+
+namespace wfe::workflow {
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr std::string_view k_external_label = "external";
+
+double seconds_since(clock::time_point t) {
+  return std::chrono::duration<double>(clock::now() - t).count();
+}
+
+// A detached worker thread running one C++ handler at a time.
+caf::behavior handler_worker(caf::event_based_actor*) {
+  return {
+      [](run_handler_atom, const handler_job& job) -> task_result {
+        try {
+          return (*job.fn)(job.input, job.ctx);
+        } catch (const std::exception& e) {
+          return task_result::failure("handler_exception", e.what());
+        } catch (...) {
+          return task_result::failure("handler_exception", "the handler threw a non-exception");
+        }
+      },
+  };
+}
+
+struct running_task {
+  task_request req;
+  std::string label;  // metrics `task` label
+  clock::time_point started;
+};
+
+struct parked_poll {
+  std::uint64_t id = 0;
+  caf::typed_response_promise<poll_reply> promise;
+};
+
+struct lease {
+  task_request req;
+  std::string queue;
+  std::string worker_id;
+  clock::time_point started;
+  clock::time_point deadline;
+};
+
+struct external_queue {
+  explicit external_queue(std::size_t capacity) : tasks(capacity) {}
+  priority_queues<task_request> tasks;
+  std::deque<parked_poll> pollers;
+  std::uint64_t leases = 0;
+};
+
+class dispatcher {
+ public:
+  dispatcher(caf::event_based_actor* self, task_settings s, caf::actor sink,
+             std::shared_ptr<task_metrics> metrics, std::shared_ptr<task_handlers> handlers,
+             std::shared_ptr<task_load> load)
+      : self_(self),
+        s_(s),
+        sink_(std::move(sink)),
+        metrics_holder_(std::move(metrics)),
+        metrics_(*metrics_holder_),
+        handlers_(std::move(handlers)),
+        load_(load ? std::move(load) : std::make_shared<task_load>()),
+        local_(s.max_queued),
+        rng_(std::random_device{}()) {
+    load_->local_capacity = 3 * s_.max_queued;
+    publish();
+  }
+
+  // -- runtime side ------------------------------------------------------------
+
+  void on_request(task_request req) {
+    if (req.task.starts_with(k_external_task_prefix)) return on_external_request(std::move(req));
+    builtin_task b{};
+    if (!parse_builtin(req.task, b) && !(handlers_ && handlers_->find(req.task))) {
+      metrics_.finished("unknown", "failed");
+      return send_failed(
+          req, "unknown_task",
+          "no built-in or handler named '" + req.task.substr(0, 64) + "' on this node");
+    }
+    const auto p = req.priority;
+    if (!local_.push(p, req)) return reject(req, "local");
+    ++queued_[index(p)];
+    pump();
+  }
+
+  // -- local execution -----------------------------------------------------------
+
+  void pump() {
+    while (running_.size() < s_.max_workers) {
+      auto next = local_.pop();
+      if (!next) break;
+      --queued_[index(next->priority)];
+      start_local(std::move(*next));
+    }
+    publish();
+  }
+
+  void start_local(task_request req) {
+    const auto id = next_exec_++;
+    builtin_task b{};
+    const bool builtin = parse_builtin(req.task, b);
+    send_update(req, task_update::kind::started);
+    auto& run = running_[id];
+    run.label = req.task;
+    run.started = clock::now();
+    run.req = std::move(req);
+    const auto& r = run.req;
+    if (!builtin) return start_handler(id, r);
+    switch (b) {
+      case builtin_task::noop:
+        return finish(id, task_result::success());
+      case builtin_task::fail:
+        return finish(id, run_fail(r.input, r.attempt));
+      case builtin_task::sleep: {
+        auto ms = parse_sleep_input(r.input, s_.sleep_max);
+        if (!ms) return finish(id, std::move(ms).error());
+        self_->delayed_send(self_, *ms, sleep_done_atom::value, id);
+        return;
+      }
+      case builtin_task::http: {
+        auto in = parse_http_input(r.input, s_);
+        if (!in) return finish(id, std::move(in).error());
+        if (!http_) http_ = std::make_unique<http_task_runner>(s_.http_max_response_bytes);
+        http_->run(std::move(*in),
+                   [me = caf::actor_cast<caf::actor>(self_), id](task_result result) {
+                     caf::anon_send(me, exec_done_atom::value, id, std::move(result));
+                   });
+        return;
+      }
+    }
+  }
+
+  void start_handler(std::uint64_t id, const task_request& r) {
+    auto fn = handlers_ ? handlers_->find(r.task) : nullptr;
+    if (!fn) {
+      return finish(id, task_result::failure("unknown_task", "handler '" + r.task.substr(0, 64) +
+                                                                 "' is not registered"));
+    }
+    caf::actor worker;
+    if (!idle_workers_.empty()) {
+      worker = std::move(idle_workers_.back());
+      idle_workers_.pop_back();
+    } else {
+      worker = self_->spawn<caf::detached>(handler_worker);
+      workers_.push_back(worker);
+    }
+    handler_job job{std::move(fn), r.input,
+                    task_context{r.workflow_id, r.step, r.attempt, r.priority, r.timeout_ms}};
+    self_->request(worker, caf::infinite, run_handler_atom::value, std::move(job))
+        .then(
+            [this, id, worker](task_result& result) {
+              idle_workers_.push_back(worker);
+              finish(id, std::move(result));
+              pump();
+            },
+            [this, id, worker](caf::error& e) {
+              std::erase(workers_, worker);
+              finish(id, task_result::failure("handler_exception",
+                                              "the handler's worker died: " + caf::to_string(e)));
+              pump();
+            });
+  }
+
+  void finish(std::uint64_t id, task_result result) {
+    auto it = running_.find(id);
+    if (it == running_.end()) return;
+    auto& run = it->second;
+    metrics_.seconds(seconds_since(run.started));
+    metrics_.finished(run.label, result.ok ? "completed" : "failed");
+    send_result(run.req, std::move(result));
+    running_.erase(it);
+    publish();
+  }
+
+  // -- external workers ----------------------------------------------------------
+
+  void on_external_request(task_request req) {
+    auto name = std::string_view(req.task).substr(k_external_task_prefix.size());
+    if (!is_valid_id(name)) {
+      metrics_.finished(k_external_label, "failed");
+      return send_failed(req, std::string(k_invalid_input),
+                         "external task queue '" + req.task.substr(0, 64) + "' is not a valid id");
+    }
+    auto* q = queue(name, /*create=*/true);
+    if (q == nullptr) return reject(req, "external (too many queues)");
+    if (!q->pollers.empty() && q->leases < s_.max_leases_per_queue) {
+      auto poller = std::move(q->pollers.front());
+      q->pollers.pop_front();
+      poller.promise.deliver(hand_out(std::string(name), *q, std::move(req), ""));
+      publish();
+      return;
+    }
+    const auto p = req.priority;
+    if (!q->tasks.push(p, req)) {
+      drop_if_idle(std::string(name));
+      return reject(req, "queue '" + std::string(name) + "'");
+    }
+    ++queued_[index(p)];
+    publish();
+  }
+
+  caf::result<poll_reply> on_poll(const external_poll& p) {
+    auto wait = p.wait_ms < 0 ? s_.poll_wait_default
+                              : std::min(std::chrono::milliseconds(p.wait_ms), s_.poll_wait_max);
+    if (auto* q = queue(p.queue, false);
+        q != nullptr && !q->tasks.empty() && q->leases < s_.max_leases_per_queue) {
+      auto req = *q->tasks.pop();
+      --queued_[index(req.priority)];
+      auto reply = hand_out(p.queue, *q, std::move(req), p.worker_id);
+      publish();
+      return reply;
+    }
+    if (wait.count() == 0) return poll_reply{};
+    auto* q = queue(p.queue, true);
+    if (q == nullptr) return poll_reply{poll_reply::status::too_many_queues, {}, {}, 0};
+    if (q->pollers.size() >= s_.max_pollers_per_queue) {
+      return poll_reply{poll_reply::status::too_many_pollers, {}, {}, 0};
+    }
+    auto promise = self_->make_response_promise<poll_reply>();
+    const auto id = next_poll_++;
+    q->pollers.push_back({id, promise});
+    self_->delayed_send(self_, wait, poll_expired_atom::value, p.queue, id);
+    publish();
+    return promise;
+  }
+
+  void on_poll_expired(const std::string& name, std::uint64_t id) {
+    auto* q = queue(name, false);
+    if (q == nullptr) return;
+    auto it = std::find_if(q->pollers.begin(), q->pollers.end(),
+                           [id](const parked_poll& p) { return p.id == id; });
+    if (it == q->pollers.end()) return;  // got a task meanwhile
+    it->promise.deliver(poll_reply{});
+    q->pollers.erase(it);
+    drop_if_idle(name);
+    publish();
+  }
+
+  token_reply on_complete(const std::string& token, external_completion& c) {
+    auto it = leases_.find(token);
+    if (it == leases_.end()) return unknown_or_duplicate(token);
+    auto l = end_lease(it, "completed");
+    send_result(l.req, task_result::success(std::move(c.output)));
+    remember(token);
+    return {token_reply::status::ok};
+  }
+
+  token_reply on_fail(const std::string& token, external_failure& f) {
+    auto it = leases_.find(token);
+    if (it == leases_.end()) return unknown_or_duplicate(token);
+    auto l = end_lease(it, "failed");
+    auto r = task_result::failure(f.error_type.empty() ? "external" : std::move(f.error_type),
+                                  std::move(f.error));
+    send_result(l.req, std::move(r), f.non_retryable);
+    remember(token);
+    return {token_reply::status::ok};
+  }
+
+  token_reply on_heartbeat(const std::string& token) {
+    auto it = leases_.find(token);
+    if (it == leases_.end()) return {token_reply::status::not_found};
+    it->second.deadline = clock::now() + s_.heartbeat_timeout;
+    return {token_reply::status::ok};
+  }
+
+  void on_lease_check(const std::string& token) {
+    auto it = leases_.find(token);
+    if (it == leases_.end()) return;
+    const auto now = clock::now();
+    if (now < it->second.deadline) {
+      self_->delayed_send(self_, it->second.deadline - now, lease_check_atom::value, token);
+      return;
+    }
+    auto l = end_lease(it, "heartbeat_timeout");
+    send_result(l.req, task_result::failure(
+                           "heartbeat_timeout",
+                           "worker '" + l.worker_id.substr(0, 64) + "' sent no heartbeat within " +
+                               std::to_string(s_.heartbeat_timeout.count()) + " ms"));
+  }
+
+  void on_exit() {
+    for (auto& w : workers_) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+    workers_.clear();
+    idle_workers_.clear();
+    http_.reset();  // stops the io thread; drops in-flight requests
+  }
+
+ private:
+  static std::size_t index(task_priority p) { return static_cast<std::size_t>(p); }
+
+  external_queue* queue(std::string_view name, bool create) {
+    auto it = queues_.find(std::string(name));
+    if (it != queues_.end()) return &it->second;
+    if (!create || queues_.size() >= s_.max_queues) return nullptr;
+    return &queues_.emplace(std::string(name), external_queue(s_.max_queued)).first->second;
+  }
+
+  void drop_if_idle(const std::string& name) {
+    auto it = queues_.find(name);
+    if (it == queues_.end()) return;
+    const auto& q = it->second;
+    if (q.tasks.empty() && q.pollers.empty() && q.leases == 0) queues_.erase(it);
+  }
+
+  poll_reply hand_out(const std::string& name, external_queue& q, task_request req,
+                      std::string worker_id) {
+    auto token = new_token();
+    send_update(req, task_update::kind::started);
+    ++q.leases;
+    const auto now = clock::now();
+    poll_reply reply{poll_reply::status::task, token, req, s_.heartbeat_timeout.count()};
+    leases_.emplace(
+        token, lease{std::move(req), name, std::move(worker_id), now, now + s_.heartbeat_timeout});
+    self_->delayed_send(self_, s_.heartbeat_timeout, lease_check_atom::value, token);
+    return reply;
+  }
+
+  lease end_lease(std::unordered_map<std::string, lease>::iterator it, std::string_view outcome) {
+    lease l = std::move(it->second);
+    leases_.erase(it);
+    metrics_.seconds(seconds_since(l.started));
+    metrics_.finished(k_external_label, outcome);
+    if (auto* q = queue(l.queue, false)) {
+      --q->leases;
+      serve_pollers(*q, l.queue);
+      drop_if_idle(l.queue);
+    }
+    publish();
+    return l;
+  }
+
+  // Parked polls left waiting because the queue was at max-leases-per-queue.
+  void serve_pollers(external_queue& q, const std::string& name) {
+    while (!q.pollers.empty() && !q.tasks.empty() && q.leases < s_.max_leases_per_queue) {
+      auto req = *q.tasks.pop();
+      --queued_[index(req.priority)];
+      auto poller = std::move(q.pollers.front());
+      q.pollers.pop_front();
+      poller.promise.deliver(hand_out(name, q, std::move(req), ""));
+    }
+  }
+
+  token_reply unknown_or_duplicate(const std::string& token) const {
+    return {finished_.contains(token) ? token_reply::status::duplicate
+                                      : token_reply::status::not_found};
+  }
+
+  void remember(const std::string& token) {
+    if (s_.remembered_tokens == 0) return;
+    finished_.insert(token);
+    finished_order_.push_back(token);
+    while (finished_order_.size() > s_.remembered_tokens) {
+      finished_.erase(finished_order_.front());
+      finished_order_.pop_front();
+    }
+  }
+
+  std::string new_token() {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    for (;;) {
+      std::string t;
+      for (int i = 0; i < 2; ++i) {
+        auto v = rng_();
+        for (int j = 0; j < 16; ++j, v >>= 4) t.push_back(k_hex[v & 0xF]);
+      }
+      if (!leases_.contains(t) && !finished_.contains(t)) return t;
+    }
+  }
+
+  void reject(const task_request& req, const std::string& where) {
+    metrics_.finished(req.task.starts_with(k_external_task_prefix) ? k_external_label : "local",
+                      "rejected");
+    task_update u;
+    u.what = task_update::kind::rejected;
+    u.workflow_id = req.workflow_id;
+    u.step = req.step;
+    u.attempt = req.attempt;
+    u.message =
+        "the " + std::string(to_string(req.priority)) + " priority queue of " + where + " is full";
+    self_->send(sink_, std::move(u));
+  }
+
+  void send_update(const task_request& req, task_update::kind k) {
+    task_update u;
+    u.what = k;
+    u.workflow_id = req.workflow_id;
+    u.step = req.step;
+    u.attempt = req.attempt;
+    self_->send(sink_, std::move(u));
+  }
+
+  void send_failed(const task_request& req, std::string error_type, std::string message) {
+    send_result(req, task_result::failure(std::move(error_type), std::move(message)));
+  }
+
+  void send_result(const task_request& req, task_result r, bool non_retryable = false) {
+    task_update u;
+    u.workflow_id = req.workflow_id;
+    u.step = req.step;
+    u.attempt = req.attempt;
+    if (r.ok) {
+      u.what = task_update::kind::completed;
+      u.output = std::move(r.output);
+    } else {
+      u.what = task_update::kind::failed;
+      u.error_type = std::move(r.error_type);
+      u.message = std::move(r.message);
+      u.non_retryable = non_retryable;
+    }
+    self_->send(sink_, std::move(u));
+  }
+
+  void publish() {
+    std::uint64_t total = 0;
+    for (auto p : {task_priority::high, task_priority::normal, task_priority::low}) {
+      metrics_.queued(p, queued_[index(p)]);
+      total += queued_[index(p)];
+    }
+    std::uint64_t pollers = 0;
+    for (const auto& [name, q] : queues_) pollers += q.pollers.size();
+    const auto running = running_.size() + leases_.size();
+    metrics_.running(running);
+    metrics_.pollers(pollers);
+    load_->queued.store(total, std::memory_order_relaxed);
+    load_->local_queued.store(local_.size(), std::memory_order_relaxed);
+    load_->running.store(running, std::memory_order_relaxed);
+  }
+
+  caf::event_based_actor* self_;
+  task_settings s_;
+  caf::actor sink_;
+  std::shared_ptr<task_metrics> metrics_holder_;
+  task_metrics& metrics_;
+  std::shared_ptr<task_handlers> handlers_;
+  std::shared_ptr<task_load> load_;
+
+  priority_queues<task_request> local_;
+  std::array<std::uint64_t, 3> queued_{};  // every destination, by priority
+  std::unordered_map<std::uint64_t, running_task> running_;
+  std::uint64_t next_exec_ = 1;
+  std::vector<caf::actor> workers_;
+  std::vector<caf::actor> idle_workers_;
+  std::unique_ptr<http_task_runner> http_;
+
+  std::unordered_map<std::string, external_queue> queues_;
+  std::unordered_map<std::string, lease> leases_;
+  std::unordered_set<std::string> finished_;
+  std::deque<std::string> finished_order_;
+  std::uint64_t next_poll_ = 1;
+  std::mt19937_64 rng_;
+};
+
+caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s, caf::actor sink,
+                               std::shared_ptr<task_metrics> metrics,
+                               std::shared_ptr<task_handlers> handlers,
+                               std::shared_ptr<task_load> load) {
+  auto d = std::make_shared<dispatcher>(self, s, std::move(sink), std::move(metrics),
+                                        std::move(handlers), std::move(load));
+  self->attach_functor([d](const caf::error&) { d->on_exit(); });
+  return {
+      [d](task_request& req) { d->on_request(std::move(req)); },
+      [d](task_poll_atom, const external_poll& p) { return d->on_poll(p); },
+      [d](task_complete_atom, const std::string& token, external_completion& c) {
+        return d->on_complete(token, c);
+      },
+      [d](task_fail_atom, const std::string& token, external_failure& f) {
+        return d->on_fail(token, f);
+      },
+      [d](task_heartbeat_atom, const std::string& token) { return d->on_heartbeat(token); },
+      [d](sleep_done_atom, std::uint64_t id) {
+        d->finish(id, task_result::success());
+        d->pump();
+      },
+      [d](exec_done_atom, std::uint64_t id, task_result& r) {
+        d->finish(id, std::move(r));
+        d->pump();
+      },
+      [d](lease_check_atom, const std::string& token) { d->on_lease_check(token); },
+      [d](poll_expired_atom, const std::string& queue, std::uint64_t id) {
+        d->on_poll_expired(queue, id);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_task_dispatcher(caf::actor_system& sys, task_settings settings, caf::actor sink,
+                                 prometheus::Registry* registry,
+                                 std::shared_ptr<task_handlers> handlers,
+                                 std::shared_ptr<task_load> load) {
+  // Metric families are registered here, on the caller's thread, before the actor runs.
+  return sys.spawn(dispatcher_actor, settings, std::move(sink),
+                   std::make_shared<task_metrics>(registry), std::move(handlers), std::move(load));
+}
+
+}  // namespace wfe::workflow

@@ -1,0 +1,54 @@
+#pragma once
+// The task dispatcher: one event-based actor that runs every task of the node.
+//
+// - Receives `task_request` (fire and forget, see task_protocol.hpp) and answers with
+//   `task_update`s sent to `sink` as single-element messages.
+// - Destinations: the local pool (built-ins `noop sleep fail http` and C++ handlers) and
+//   one queue per external queue name (task "queue:<name>", served over HTTP by
+//   api/task_routes.hpp). Each destination has three bounded FIFO queues (high, normal,
+//   low; `pekko.workflow.tasks.max-queued` each); a full queue answers `rejected`.
+// - Order: weighted round robin 4:2:1 (see priority_queues.hpp): while all three have
+//   work, out of every 7 tasks 4 are high, 2 normal, 1 low, so low never starves.
+// - At most `pekko.workflow.max-workers` local tasks execute at once (a sleeping `sleep`
+//   and an in-flight `http` hold their slot). C++ handlers run on detached worker actors
+//   (threads, spawned lazily, at most max-workers); `http` runs asynchronously on one
+//   io_context thread owned by the dispatcher; `sleep` is a timer. Nothing blocks the
+//   scheduler threads.
+// - `started` is sent when a local task begins executing or an external worker takes it.
+//
+// Header is CAF-light (caf/fwd.hpp); the message types live in task_messages.hpp.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "engine/workflow/tasks/task_handlers.hpp"
+#include "engine/workflow/tasks/task_settings.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace wfe::workflow {
+
+// The dispatcher's backlog, updated by the dispatcher and readable from any thread
+// without messaging it (start admission: refuse/slow starts when local_queued is
+// near local_capacity).
+struct task_load {
+  std::atomic<std::uint64_t> queued{0};          // tasks waiting, every destination
+  std::atomic<std::uint64_t> local_queued{0};    // tasks waiting for the local pool
+  std::atomic<std::uint64_t> local_capacity{0};  // 3 x max-queued (set at spawn)
+  std::atomic<std::uint64_t> running{0};         // local tasks executing + external leases
+};
+
+// `registry` and `handlers` may be null (no metrics / built-ins only); `load`, when given,
+// is kept up to date. The dispatcher stops when it receives an exit message (its worker
+// threads with it; a handler that is running finishes first).
+[[nodiscard]] caf::actor spawn_task_dispatcher(caf::actor_system& sys, task_settings settings,
+                                               caf::actor sink, prometheus::Registry* registry,
+                                               std::shared_ptr<task_handlers> handlers,
+                                               std::shared_ptr<task_load> load = nullptr);
+
+}  // namespace wfe::workflow

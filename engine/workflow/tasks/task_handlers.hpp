@@ -1,0 +1,76 @@
+#pragma once
+// The C++ task handler registry. A handler is a named function run on the dispatcher's
+// worker pool (detached threads, at most pekko.workflow.max-workers at once), so it may
+// block. Register every handler before the node starts serving (definitions are
+// validated against known_task_types()); registration is thread-safe anyway.
+//
+//   auto handlers = std::make_shared<wfe::workflow::task_handlers>();
+//   handlers->register_handler("charge", [](const boost::json::value& input,
+//                                           const wfe::workflow::task_context& ctx) {
+//     if (!input.is_object()) return task_result::failure("invalid_input", "object expected");
+//     return task_result::success({{"charged", true}, {"attempt", ctx.attempt}});
+//   });
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "engine/workflow/task_protocol.hpp"
+
+namespace wfe::workflow {
+
+struct task_context {
+  std::string workflow_id;
+  std::string step;
+  std::uint32_t attempt = 0;  // life-long attempt number of the step
+  task_priority priority = task_priority::normal;
+  std::int64_t timeout_ms = 0;  // the step's timeoutMs (0 = none): bound your work by it
+};
+
+struct task_result {
+  bool ok = true;
+  boost::json::value output;  // ok
+  std::string error_type;     // !ok: matched against the step's nonRetryable list
+  std::string message;        // !ok
+
+  static task_result success(boost::json::value output = boost::json::object{}) {
+    return {true, std::move(output), {}, {}};
+  }
+  static task_result failure(std::string error_type, std::string message) {
+    return {false, nullptr, std::move(error_type), std::move(message)};
+  }
+};
+
+using task_handler =
+    std::function<task_result(const boost::json::value& input, const task_context& ctx)>;
+
+class task_handlers {
+ public:
+  // False (nothing registered) when `name` is not a valid id, is a built-in, starts
+  // with "queue:" or is already registered. An exception thrown by a handler fails the
+  // task with error_type "handler_exception".
+  bool register_handler(std::string name, task_handler fn);
+
+  // The handler registered under `name`, or null.
+  [[nodiscard]] std::shared_ptr<const task_handler> find(std::string_view name) const;
+  // Registered handler names, sorted.
+  [[nodiscard]] std::vector<std::string> names() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const task_handler>> handlers_;
+};
+
+// Built-ins (builtin_task_types()) followed by the registered handler names: the list
+// parse_definition() validates step task types against ("queue:<name>" is always valid).
+[[nodiscard]] std::vector<std::string> known_task_types(const task_handlers* handlers);
+
+}  // namespace wfe::workflow

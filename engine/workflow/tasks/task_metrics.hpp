@@ -1,0 +1,49 @@
+#pragma once
+// Prometheus metrics of task execution. With a null registry every call is a no-op.
+// Used by the dispatcher actor only (one thread at a time).
+//
+//   workflow_tasks_queued{priority}       gauge      tasks waiting, every destination
+//   workflow_tasks_running                gauge      local tasks executing + external leases
+//   workflow_tasks_total{task,outcome}    counter    finished or refused tasks; task is the
+//                                                    built-in/handler name or "external";
+//                                                    outcome completed|failed|rejected|
+//                                                    heartbeat_timeout
+//   workflow_task_seconds                 histogram  started -> completed/failed
+//   workflow_task_pollers                 gauge      parked external polls
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "engine/workflow/task_protocol.hpp"
+
+namespace prometheus {
+class Gauge;
+class Histogram;
+class Registry;
+template <class T>
+class Family;
+class Counter;
+}  // namespace prometheus
+
+namespace wfe::workflow {
+
+class task_metrics {
+ public:
+  explicit task_metrics(prometheus::Registry* registry);
+
+  void queued(task_priority p, std::uint64_t n);
+  void running(std::uint64_t n);
+  void pollers(std::uint64_t n);
+  void finished(std::string_view task, std::string_view outcome);
+  void seconds(double s);
+
+ private:
+  std::array<prometheus::Gauge*, 3> queued_{};
+  prometheus::Gauge* running_ = nullptr;
+  prometheus::Gauge* pollers_ = nullptr;
+  prometheus::Family<prometheus::Counter>* total_ = nullptr;
+  prometheus::Histogram* seconds_ = nullptr;
+};
+
+}  // namespace wfe::workflow

@@ -1,0 +1,44 @@
+#pragma once
+// Validated settings of task execution: the dispatcher's queues and worker pool, the
+// built-in tasks' bounds and the external-worker API (pekko.workflow.max-workers and
+// pekko.workflow.tasks.*; documented with their defaults in conf/reference.conf).
+
+#include <chrono>
+#include <cstdint>
+
+namespace wfe::core {
+class settings_reader;
+}
+
+namespace wfe::workflow {
+
+struct task_settings {
+  // Local tasks (built-ins and C++ handlers) executing at once (pekko.workflow.max-workers).
+  std::uint32_t max_workers = 8;
+  // Per destination (the local pool, each external queue) and per priority; a request
+  // finding its queue full is answered with a `rejected` update.
+  std::uint64_t max_queued = 10'000;
+  // Distinct external queues (queue:<name>) the dispatcher keeps at once.
+  std::uint32_t max_queues = 1'000;
+
+  // Built-in `sleep`: the largest {"ms":N} accepted.
+  std::chrono::milliseconds sleep_max{3'600'000};
+  // Built-in `http`: timeout when the input has no timeoutMs, and the largest accepted.
+  std::chrono::milliseconds http_timeout_default{10'000};
+  std::chrono::milliseconds http_timeout_max{60'000};
+  // Built-in `http`: a larger response body fails the task.
+  std::uint64_t http_max_response_bytes = 1ULL << 20;
+
+  // External workers.
+  std::chrono::milliseconds poll_wait_default{10'000};  // POST /tasks/poll without waitMs
+  std::chrono::milliseconds poll_wait_max{15'000};      // larger waitMs are clamped
+  std::uint32_t max_pollers_per_queue = 1'000;          // more parked polls -> 429
+  std::uint64_t max_leases_per_queue = 10'000;          // tasks handed out and not yet finished
+  std::chrono::milliseconds heartbeat_timeout{30'000};  // lease without heartbeat -> failed
+  std::uint64_t max_result_bytes = 1ULL << 20;          // complete/fail body -> else 413
+  std::uint64_t remembered_tokens = 10'000;             // finished tokens kept to answer duplicates
+
+  static task_settings read(core::settings_reader& r);
+};
+
+}  // namespace wfe::workflow

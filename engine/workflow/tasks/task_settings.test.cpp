@@ -1,0 +1,36 @@
+#include "engine/workflow/tasks/task_settings.hpp"
+
+#include <doctest/doctest.h>
+
+#include "tests/support/load_settings.hpp"
+
+using namespace wfe;
+using namespace std::chrono_literals;
+
+TEST_CASE("reference.conf task defaults are valid") {
+  auto [s, errors] = test::read_settings<workflow::task_settings>("");
+  CHECK(errors.empty());
+  CHECK(s.max_workers == 8);
+  CHECK(s.max_queued == 10'000);
+  CHECK(s.heartbeat_timeout == 30s);
+  CHECK(s.poll_wait_default == 10s);
+  CHECK(s.poll_wait_max == 15s);
+  CHECK(s.http_max_response_bytes == 1u << 20);
+}
+
+TEST_CASE("task settings are validated, every error named") {
+  auto [s, errors] = test::read_settings<workflow::task_settings>(
+      "pekko.workflow.max-workers = 0\n"
+      "pekko.workflow.tasks.max-queued = -3\n");
+  CHECK(errors.find("pekko.workflow.max-workers") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.max-queued") != std::string::npos);
+}
+
+TEST_CASE("defaults above maxima and a poll wait reaching the request timeout are refused") {
+  auto [s, errors] = test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.timeout = 2m\n"
+      "pekko.workflow.tasks.poll.max-wait = 20s\n");
+  CHECK(errors.find("pekko.workflow.tasks.http.timeout") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.poll.max-wait") != std::string::npos);
+  CHECK(errors.find("request-timeout") != std::string::npos);
+}

@@ -1,0 +1,122 @@
+#pragma once
+// Test fixture of the task tests: a real actor system, a task dispatcher whose sink is
+// a scoped actor the test reads task_updates from, and helpers to submit requests.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <prometheus/registry.h>
+#include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "api/http/http_server.hpp"
+#include "engine/workflow/tasks/task_dispatcher.hpp"
+#include "engine/workflow/tasks/task_messages.hpp"
+
+namespace wfe::workflow::test {
+
+using namespace std::chrono_literals;
+using kind = task_update::kind;
+
+// Generous: reached only when something is broken.
+inline constexpr auto k_wait = std::chrono::seconds(10);
+
+class task_fixture {
+ public:
+  task_fixture() : sys_(cfg_), sink_(sys_) {}
+  ~task_fixture() {
+    if (dispatcher) caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+    dispatcher = nullptr;  // no handle outlives the actor system
+  }
+
+  void start(task_settings s) {
+    settings = s;
+    dispatcher = spawn_task_dispatcher(sys_, s, caf::actor_cast<caf::actor>(sink_), &registry,
+                                       handlers, load);
+  }
+
+  void submit(std::string workflow_id, std::string task, boost::json::value input = {},
+              task_priority p = task_priority::normal, std::uint32_t attempt = 1) {
+    task_request r;
+    r.workflow_id = std::move(workflow_id);
+    r.step = "s";
+    r.attempt = attempt;
+    r.task = std::move(task);
+    r.input = std::move(input);
+    r.priority = p;
+    caf::anon_send(dispatcher, std::move(r));
+  }
+
+  // The next update the dispatcher sent to the sink.
+  task_update next() {
+    task_update u;
+    bool got = false;
+    sink_->receive([&](task_update& x) { u = std::move(x), got = true; },
+                   caf::after(k_wait) >> [] {});
+    REQUIRE_MESSAGE(got, "no task_update within the wait");
+    return u;
+  }
+
+  // The next update that is not `started`.
+  task_update next_result() {
+    for (;;) {
+      auto u = next();
+      if (u.what != kind::started) return u;
+    }
+  }
+
+  caf::actor_system& system() { return sys_; }
+
+  task_settings settings;
+  prometheus::Registry registry;
+  std::shared_ptr<task_handlers> handlers = std::make_shared<task_handlers>();
+  std::shared_ptr<task_load> load = std::make_shared<task_load>();
+  caf::actor dispatcher;
+
+ private:
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_;
+  caf::scoped_actor sink_;
+};
+
+// The node's Beast server on 127.0.0.1, a free port, serving `routes`.
+inline std::unique_ptr<api::http_server> start_local_server(api::router routes,
+                                                            prometheus::Registry& registry) {
+  api::http_server_config cfg;
+  cfg.interface = "127.0.0.1";
+  cfg.port = 0;
+  auto server = api::http_server::start(cfg, std::move(routes), registry);
+  REQUIRE_MESSAGE(server, (server ? std::string() : server.error()));
+  return std::move(*server);
+}
+
+// A gate a handler blocks on until the test opens it.
+class gate {
+ public:
+  void wait() {
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [this] { return open_; });
+  }
+  void open() {
+    {
+      std::lock_guard lock(m_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+}  // namespace wfe::workflow::test

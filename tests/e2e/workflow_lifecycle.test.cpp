@@ -1,0 +1,307 @@
+// End-to-end workflow lifecycles over HTTP against the real binary (issue #4):
+// define -> start -> complete with a contiguous history, retries, exhausted retries ->
+// dead letter -> retry -> complete, cancel, signals, idempotent starts, and the list
+// with its filters and pagination.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "tests/support/node.hpp"
+#include "tests/support/workflow_api.hpp"
+
+using namespace wfe::test;
+namespace json = boost::json;
+
+namespace {
+
+std::size_t count(const std::vector<std::string>& v, const std::string& x) {
+  return static_cast<std::size_t>(std::count(v.begin(), v.end(), x));
+}
+
+// Index of the first event of `type` about `step` in the history; -1 if none.
+int find_event(const json::array& events, const std::string& type, const std::string& step) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i].as_object();
+    if (e.at("type") != json::value(type)) continue;
+    const auto* s = e.at("data").as_object().if_contains("step");
+    if (step.empty() || (s != nullptr && *s == json::value(step))) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const json::object& step_of(const json::object& wf, const std::string& name) {
+  for (const auto& s : wf.at("steps").as_array()) {
+    if (s.at("name") == json::value(name)) return s.as_object();
+  }
+  FAIL("no step " << name);
+  static json::object none;
+  return none;
+}
+
+// Waits (bounded) until the list `target` holds `n` items; returns them.
+std::vector<json::object> wait_list(const workflow_api& api, const std::string& target,
+                                    std::size_t n, int* pages = nullptr) {
+  std::vector<json::object> items;
+  for (int i = 0; i < 200; ++i) {
+    items = api.list_all(target, pages);
+    if (items.size() >= n) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return items;
+}
+
+}  // namespace
+
+TEST_CASE("define, start, complete: history seq 1..n contiguous with the documented events") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+
+  CHECK(api.define("order", R"([{"name":"a","task":"noop"},
+      {"name":"b","task":"sleep","input":{"ms":50},"dependsOn":["a"]},
+      {"name":"c","task":"noop","dependsOn":["a"]},
+      {"name":"d","task":"noop","dependsOn":["b","c"]}])") == 1);
+  // A changed definition is a new version; an identical re-post is not.
+  CHECK(api.define("order2", R"([{"name":"a","task":"noop"}])") == 1);
+  CHECK(api.define("order2", R"([{"name":"a","task":"noop"},{"name":"b","task":"noop"}])") == 2);
+  auto def = api.get("/api/v1/workflow-definitions/order2");
+  CHECK(def.status == 200);
+  CHECK(json_of(def).at("version") == 2);
+  CHECK(json_of(def).at("steps").as_array().size() == 2);
+
+  auto r = api.start("wf-1", "order", json::object{{"customer", "c-7"}}, "high");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto started = json_of(r).as_object();
+  CHECK(started.at("id") == "wf-1");
+  CHECK(started.at("status").is_string());
+
+  CHECK(api.wait_status("wf-1", "COMPLETED") == "COMPLETED");
+  auto wf = api.workflow("wf-1");
+  CHECK(wf.at("definition") == "order");
+  CHECK(wf.at("version") == 1);
+  CHECK(wf.at("createdAt").is_string());
+  CHECK(wf.at("updatedAt").is_string());
+  REQUIRE(wf.at("steps").as_array().size() == 4);
+  for (const auto& s : wf.at("steps").as_array()) {
+    CHECK(s.at("status") == "COMPLETED");
+    CHECK(s.at("attempts") == 1);
+  }
+
+  auto types = api.event_types("wf-1");
+  REQUIRE(!types.empty());
+  CHECK(types.front() == "WorkflowStarted");
+  CHECK(types.back() == "WorkflowCompleted");
+  CHECK(count(types, "StepScheduled") == 4);
+  CHECK(count(types, "StepCompleted") == 4);
+  CHECK(count(types, "WorkflowCompleted") == 1);
+  auto events = api.history("wf-1");
+  CHECK(events[0].at("data").at("input").at("customer") == "c-7");
+  // d runs only after both b and c completed.
+  CHECK(find_event(events, "StepCompleted", "b") < find_event(events, "StepScheduled", "d"));
+  CHECK(find_event(events, "StepCompleted", "c") < find_event(events, "StepScheduled", "d"));
+  CHECK(find_event(events, "StepCompleted", "a") < find_event(events, "StepScheduled", "b"));
+
+  // Idempotent start: the same id answers 409 with the current status, nothing appended.
+  auto again = api.start("wf-1", "order");
+  CHECK(check_error(again, 409) == "already_exists");
+  CHECK(json_of(again).at("error").at("status") == "COMPLETED");
+  CHECK(api.history("wf-1").size() == events.size());
+
+  // A start without an id gets a generated one.
+  auto anon = api.start("", "order2");
+  REQUIRE(anon.status == 201);
+  auto anon_id = std::string(json_of(anon).at("id").as_string());
+  CHECK(!anon_id.empty());
+  CHECK(api.wait_status(anon_id, "COMPLETED") == "COMPLETED");
+  CHECK(api.workflow(anon_id).at("version") == 2);
+}
+
+TEST_CASE("retries: a step failing twice with maxAttempts 3 completes and the history shows them") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("flaky", R"([{"name":"pay","task":"fail","input":{"times":2},
+      "retry":{"maxAttempts":3,"initialIntervalMs":20,"backoffCoefficient":2.0,"maxIntervalMs":100}}])");
+  api.started("wf-r", "flaky");
+  CHECK(api.wait_status("wf-r", "COMPLETED") == "COMPLETED");
+  CHECK(step_of(api.workflow("wf-r"), "pay").at("attempts") == 3);
+  auto types = api.event_types("wf-r");
+  CHECK(count(types, "StepFailed") == 2);
+  CHECK(count(types, "StepRetryScheduled") == 2);
+  CHECK(count(types, "StepCompleted") == 1);
+  auto events = api.history("wf-r");
+  auto retry = find_event(events, "StepRetryScheduled", "pay");
+  REQUIRE(retry >= 0);
+  CHECK(events[static_cast<std::size_t>(retry)].at("data").at("delayMs") == 20);
+}
+
+TEST_CASE("exhausted retries: FAILED, a dead letter, retry (202) continues the count, COMPLETED") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  // fail times 3 with 2 attempts per run: attempts 1, 2 fail (FAILED); after the retry
+  // attempt 3 fails and attempt 4 succeeds, because `times` counts over the whole life.
+  api.define("doomed", R"([{"name":"a","task":"noop"},
+      {"name":"ship","task":"fail","input":{"times":3},"dependsOn":["a"],
+       "retry":{"maxAttempts":2,"initialIntervalMs":20,"backoffCoefficient":1.0,"maxIntervalMs":20}}])");
+  api.started("wf-d", "doomed");
+  CHECK(api.wait_status("wf-d", "FAILED") == "FAILED");
+  auto wf = api.workflow("wf-d");
+  CHECK(step_of(wf, "ship").at("attempts") == 2);
+  CHECK(step_of(wf, "a").at("status") == "COMPLETED");
+  CHECK(api.event_types("wf-d").back() == "WorkflowFailed");
+
+  std::vector<json::object> dead;
+  for (int i = 0; i < 100 && dead.empty(); ++i) {
+    dead = api.list_all("/api/v1/dead-letters?limit=10");
+    if (dead.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].at("workflowId") == "wf-d");
+  CHECK(dead[0].at("step") == "ship");
+  CHECK(dead[0].at("attempts") == 2);
+  CHECK(dead[0].at("error").is_string());
+  auto dl_id = std::string(dead[0].at("id").as_string());
+
+  // A failed workflow refuses signals (finished) but takes the dead-letter retry.
+  CHECK(check_error(api.post("/api/v1/workflows/wf-d/signals/poke", std::string("{}")), 409) ==
+        "workflow_finished");
+  auto retry = api.post("/api/v1/dead-letters/" + dl_id + "/retry", std::string());
+  CHECK_MESSAGE(retry.status == 202, retry.body);
+  CHECK(api.wait_status("wf-d", "COMPLETED") == "COMPLETED");
+  CHECK(step_of(api.workflow("wf-d"), "ship").at("attempts") == 4);
+  auto types = api.event_types("wf-d");
+  CHECK(count(types, "WorkflowFailed") == 1);
+  CHECK(types.back() == "WorkflowCompleted");
+  // The dead letter is resolved: not listed, and a second retry is a 404.
+  CHECK(api.list_all("/api/v1/dead-letters?limit=10").empty());
+  CHECK(check_error(api.post("/api/v1/dead-letters/" + dl_id + "/retry", std::string()), 404) ==
+        "dead_letter_not_found");
+}
+
+TEST_CASE("cancel and signals") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("long", R"([{"name":"wait","task":"sleep","input":{"ms":60000}}])");
+  api.define("approval", R"([{"name":"review","task":"queue:reviewers"}])");
+
+  // Signal: recorded in history and state, the workflow keeps running.
+  api.started("wf-s", "approval");
+  auto sig = api.post("/api/v1/workflows/wf-s/signals/approved",
+                      json::value(json::object{{"by", "alice"}}));
+  REQUIRE_MESSAGE(sig.status == 200, sig.body);
+  CHECK(json_of(sig).at("id") == "wf-s");
+  CHECK(json_of(sig).at("status") == "RUNNING");
+  auto empty_sig = api.post("/api/v1/workflows/wf-s/signals/nudge", std::string());
+  CHECK_MESSAGE(empty_sig.status == 200, empty_sig.body);
+  auto wf = api.workflow("wf-s");
+  CHECK(wf.at("status") == "RUNNING");
+  REQUIRE(wf.at("signals").as_array().size() == 2);
+  CHECK(wf.at("signals").at(0).at("name") == "approved");
+  auto events = api.history("wf-s");
+  auto at = find_event(events, "SignalReceived", "");
+  REQUIRE(at >= 0);
+  CHECK(events[static_cast<std::size_t>(at)].at("data").at("name") == "approved");
+  CHECK(events[static_cast<std::size_t>(at)].at("data").at("payload").at("by") == "alice");
+
+  // Cancel: CANCELLED with the reason, unfinished steps cancelled, then 409s.
+  api.started("wf-c", "long");
+  auto c = api.post("/api/v1/workflows/wf-c/cancel",
+                    json::value(json::object{{"reason", "customer asked"}}));
+  REQUIRE_MESSAGE(c.status == 200, c.body);
+  CHECK(json_of(c).at("status") == "CANCELLED");
+  auto cancelled = api.workflow("wf-c");
+  CHECK(cancelled.at("status") == "CANCELLED");
+  CHECK(cancelled.at("cancelReason") == "customer asked");
+  CHECK(step_of(cancelled, "wait").at("status") == "CANCELLED");
+  auto types = api.event_types("wf-c");
+  CHECK(types.back() == "WorkflowCancelled");
+  auto twice = api.post("/api/v1/workflows/wf-c/cancel", std::string());
+  CHECK(check_error(twice, 409) == "workflow_finished");
+  CHECK(json_of(twice).at("error").at("status") == "CANCELLED");
+  CHECK(check_error(api.post("/api/v1/workflows/wf-c/signals/late", std::string("1")), 409) ==
+        "workflow_finished");
+  CHECK(api.event_types("wf-c").size() == types.size());
+  // Cancel without a body works too.
+  api.started("wf-c2", "long");
+  CHECK(api.post("/api/v1/workflows/wf-c2/cancel", std::string()).status == 200);
+}
+
+TEST_CASE("list workflows by status and definition, paginated with a cursor") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("parked", R"([{"name":"w","task":"queue:nobody"}])");
+  api.define("quick", R"([{"name":"a","task":"noop"}])");
+  std::set<std::string> running;
+  for (int i = 0; i < 7; ++i) {
+    auto id = "p-" + std::to_string(i);
+    api.started(id, "parked");
+    running.insert(id);
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto id = "q-" + std::to_string(i);
+    api.started(id, "quick");
+    CHECK(api.wait_status(id, "COMPLETED") == "COMPLETED");
+  }
+
+  int pages = 0;
+  auto items =
+      wait_list(api, "/api/v1/workflows?status=RUNNING&definition=parked&limit=3", 7, &pages);
+  CHECK(items.size() == 7);
+  CHECK(pages >= 3);
+  std::set<std::string> seen;
+  for (const auto& i : items) {
+    CHECK(i.at("status") == "RUNNING");
+    CHECK(i.at("definition") == "parked");
+    CHECK(i.at("createdAt").is_string());
+    seen.insert(std::string(i.at("id").as_string()));
+  }
+  CHECK(seen == running);  // every one exactly once across pages
+  auto first = api.get("/api/v1/workflows?status=RUNNING&limit=3");
+  REQUIRE(first.status == 200);
+  CHECK(json_of(first).at("items").as_array().size() == 3);
+  CHECK(json_of(first).at("nextCursor").is_string());
+
+  auto done = wait_list(api, "/api/v1/workflows?status=COMPLETED&limit=2", 3);
+  CHECK(done.size() == 3);
+  for (const auto& i : done) CHECK(i.at("definition") == "quick");
+  CHECK(wait_list(api, "/api/v1/workflows?limit=4", 10).size() == 10);
+  CHECK(api.list_all("/api/v1/workflows?status=FAILED").empty());
+
+  // Cancelling one moves it between the status lists.
+  REQUIRE(api.post("/api/v1/workflows/p-0/cancel", std::string()).status == 200);
+  CHECK(wait_list(api, "/api/v1/workflows?status=CANCELLED", 1).size() == 1);
+  std::vector<json::object> still;
+  for (int i = 0; i < 100; ++i) {
+    still = api.list_all("/api/v1/workflows?status=RUNNING&definition=parked&limit=5");
+    if (still.size() == 6) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(still.size() == 6);
+}
+
+TEST_CASE("the built-in http task calls a URL; an unreachable one fails the step") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  auto url = "http://127.0.0.1:" + std::to_string(n.http_port()) + "/health";
+  api.define("call", R"([{"name":"get","task":"http","input":{"url":")" + url +
+                         R"(","method":"GET","timeoutMs":5000}}])");
+  api.started("wf-http", "call");
+  CHECK(api.wait_status("wf-http", "COMPLETED") == "COMPLETED");
+  auto out = api.workflow("wf-http").at("steps").at(0).at("output");
+  CHECK(json::serialize(out).find("200") != std::string::npos);  // the status it got
+
+  auto closed = "http://127.0.0.1:" + std::to_string(free_port()) + "/";
+  api.define("call-closed", R"([{"name":"get","task":"http","input":{"url":")" + closed +
+                                R"(","method":"GET","timeoutMs":1000}}])");
+  api.started("wf-http-closed", "call-closed");
+  CHECK(api.wait_status("wf-http-closed", "FAILED") == "FAILED");
+  auto wf = api.workflow("wf-http-closed");
+  CHECK(wf.at("failure").at("step") == "get");
+  CHECK(!wf.at("failure").at("error").as_string().empty());
+}

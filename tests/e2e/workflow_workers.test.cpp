@@ -1,0 +1,170 @@
+// External workers over HTTP against the real binary (issue #4): poll -> complete,
+// poll -> fail -> retried, heartbeats, duplicate completions ignored, unknown tokens,
+// and the long poll that ends with 204.
+
+#include <doctest/doctest.h>
+
+#include "tests/support/node.hpp"
+#include "tests/support/workflow_api.hpp"
+
+using namespace wfe::test;
+namespace json = boost::json;
+
+TEST_CASE("external worker round trip: poll, heartbeat, complete, fail and retry") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+
+  // Nothing queued: the long poll waits waitMs and answers 204.
+  CHECK_FALSE(api.poll("idle", 300).has_value());
+
+  api.define("billing", R"([{"name":"charge","task":"queue:payments","input":{"currency":"EUR"},
+      "retry":{"maxAttempts":3,"initialIntervalMs":20,"backoffCoefficient":1.0,"maxIntervalMs":20}},
+      {"name":"done","task":"noop","dependsOn":["charge"]}])");
+
+  // poll -> complete
+  api.started("wf-w1", "billing", json::object{{"amount", 5}});
+  auto task = api.poll_task("payments");
+  CHECK(task.at("workflowId") == "wf-w1");
+  CHECK(task.at("step") == "charge");
+  CHECK(task.at("attempt") == 1);
+  CHECK(task.at("task") == "queue:payments");
+  CHECK(task.at("input").at("currency") == "EUR");
+  auto token = std::string(task.at("token").as_string());
+  REQUIRE(!token.empty());
+  auto hb = api.post("/api/v1/tasks/" + token + "/heartbeat", std::string());
+  CHECK_MESSAGE(hb.status == 200, hb.body);
+  auto done = api.post("/api/v1/tasks/" + token + "/complete",
+                       json::value(json::object{{"output", {{"receipt", "r-1"}}}}));
+  REQUIRE_MESSAGE(done.status == 200, done.body);
+  CHECK(json_of(done).at("duplicate") == false);
+  // A duplicate completion is acknowledged and ignored: the first output stays.
+  auto dup = api.post("/api/v1/tasks/" + token + "/complete",
+                      json::value(json::object{{"output", {{"receipt", "r-2"}}}}));
+  CHECK_MESSAGE(dup.status == 200, dup.body);
+  CHECK(json_of(dup).at("duplicate") == true);
+  CHECK(api.wait_status("wf-w1", "COMPLETED") == "COMPLETED");
+  auto wf = api.workflow("wf-w1");
+  CHECK(wf.at("steps").at(0).at("output").at("receipt") == "r-1");
+  CHECK(wf.at("steps").at(0).at("attempts") == 1);
+
+  // poll -> fail -> the retry is polled as attempt 2 -> complete
+  api.started("wf-w2", "billing");
+  auto first = api.poll_task("payments");
+  CHECK(first.at("workflowId") == "wf-w2");
+  auto failed =
+      api.post("/api/v1/tasks/" + std::string(first.at("token").as_string()) + "/fail",
+               json::value(json::object{{"error", "card declined"}, {"errorType", "Declined"}}));
+  REQUIRE_MESSAGE(failed.status == 200, failed.body);
+  auto second = api.poll_task("payments");
+  CHECK(second.at("workflowId") == "wf-w2");
+  CHECK(second.at("attempt") == 2);
+  CHECK(second.at("token") != first.at("token"));
+  // The first attempt's token is spent.
+  auto late = api.post("/api/v1/tasks/" + std::string(first.at("token").as_string()) + "/complete",
+                       std::string(R"({"output":1})"));
+  CHECK((late.status == 404 || (late.status == 200 && json_of(late).at("duplicate") == true)));
+  REQUIRE(api.post("/api/v1/tasks/" + std::string(second.at("token").as_string()) + "/complete",
+                   std::string(R"({"output":{"ok":true}})"))
+              .status == 200);
+  CHECK(api.wait_status("wf-w2", "COMPLETED") == "COMPLETED");
+  auto events = api.history("wf-w2");
+  bool saw_failure = false;
+  for (const auto& e : events) {
+    if (e.at("type") == "StepFailed") {
+      saw_failure = true;
+      CHECK(e.at("data").at("errorType") == "Declined");
+    }
+  }
+  CHECK(saw_failure);
+  CHECK(api.workflow("wf-w2").at("steps").at(0).at("attempts") == 2);
+
+  // Unknown tokens: 404 with the error shape, for every verb.
+  const std::string unknown = "0123456789abcdef0123456789abcdef";
+  CHECK(check_error(api.post("/api/v1/tasks/" + unknown + "/complete", std::string("{}")), 404) ==
+        "task_not_found");
+  CHECK(check_error(api.post("/api/v1/tasks/" + unknown + "/fail", std::string(R"({"error":"x"})")),
+                    404) == "task_not_found");
+  CHECK(check_error(api.post("/api/v1/tasks/" + unknown + "/heartbeat", std::string()), 404) ==
+        "task_not_found");
+  // Nothing left on the queue.
+  CHECK_FALSE(api.poll("payments", 100).has_value());
+}
+
+TEST_CASE("a non-retryable failure from a worker fails the workflow into the dead letters") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("strict", R"([{"name":"check","task":"queue:checks",
+      "retry":{"maxAttempts":5,"initialIntervalMs":20,"nonRetryable":["Fraud"]}}])");
+  api.started("wf-nr", "strict");
+  auto t = api.poll_task("checks");
+  REQUIRE(api.post("/api/v1/tasks/" + std::string(t.at("token").as_string()) + "/fail",
+                   std::string(R"({"error":"stolen card","errorType":"Fraud"})"))
+              .status == 200);
+  CHECK(api.wait_status("wf-nr", "FAILED") == "FAILED");
+  CHECK(api.workflow("wf-nr").at("failure").at("step") == "check");
+  CHECK_FALSE(api.poll("checks", 100).has_value());
+}
+
+TEST_CASE("a worker that stops heartbeating loses its task and the step is retried") {
+  node n({"-Dpekko.workflow.tasks.heartbeat-timeout=300ms"});
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("lease", R"([{"name":"job","task":"queue:jobs",
+      "retry":{"maxAttempts":3,"initialIntervalMs":10,"backoffCoefficient":1.0,"maxIntervalMs":10}}])");
+  api.started("wf-hb", "lease");
+  auto lost = api.poll_task("jobs", "silent-worker");
+  CHECK(lost.at("attempt") == 1);
+  CHECK(lost.at("heartbeatTimeoutMs") == 300);
+  // The silent worker never heartbeats: the next poll (bounded) gets attempt 2.
+  auto retried = api.poll_task("jobs", "live-worker");
+  CHECK(retried.at("workflowId") == "wf-hb");
+  CHECK(retried.at("attempt") == 2);
+  // The lost lease's token is dead.
+  auto late = api.post("/api/v1/tasks/" + std::string(lost.at("token").as_string()) + "/complete",
+                       std::string(R"({"output":"late"})"));
+  CHECK((late.status == 404 || (late.status == 200 && json_of(late).at("duplicate") == true)));
+  REQUIRE(api.post("/api/v1/tasks/" + std::string(retried.at("token").as_string()) + "/complete",
+                   std::string(R"({"output":"ok"})"))
+              .status == 200);
+  CHECK(api.wait_status("wf-hb", "COMPLETED") == "COMPLETED");
+  auto wf = api.workflow("wf-hb");
+  CHECK(wf.at("steps").at(0).at("output") == "ok");
+  bool timed_out = false;
+  for (const auto& e : api.history("wf-hb")) {
+    if (e.at("type") == "StepFailed" && e.at("data").at("errorType") == "heartbeat_timeout") {
+      timed_out = true;
+    }
+  }
+  CHECK(timed_out);
+}
+
+TEST_CASE("an external queue hands out high before normal before low priority tasks") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("prio", R"([{"name":"t","task":"queue:prio"}])");
+  for (const auto& [id, priority] : std::vector<std::pair<std::string, std::string>>{
+           {"wf-low", "low"}, {"wf-normal", "normal"}, {"wf-high", "high"}}) {
+    auto r = api.start(id, "prio", json::object{}, priority);
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    CHECK(json_of(r).at("priority") == json::value(priority));
+  }
+  // Every step is queued (SCHEDULED) before the first poll.
+  for (const auto* id : {"wf-low", "wf-normal", "wf-high"}) {
+    std::string st;
+    for (int i = 0; i < 200 && st != "SCHEDULED"; ++i) {
+      st = std::string(api.workflow(id).at("steps").at(0).at("status").as_string());
+      if (st != "SCHEDULED") std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(st == "SCHEDULED");
+  }
+  std::vector<std::string> order;
+  for (int i = 0; i < 3; ++i) {
+    auto t = api.poll_task("prio");
+    order.emplace_back(t.at("workflowId").as_string());
+    CHECK(t.at("priority").is_string());
+  }
+  CHECK(order == std::vector<std::string>{"wf-high", "wf-normal", "wf-low"});
+}
