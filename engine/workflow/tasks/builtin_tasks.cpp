@@ -88,7 +88,7 @@ task_result run_fail(const json::value& input, std::uint32_t attempt) {
     return task_result::failure(std::string(k_invalid_input), "fail: \"times\" is required");
   }
   if (static_cast<std::int64_t>(attempt) <= *times) {
-    return task_result::failure("fail", "fail: attempt " + std::to_string(attempt) + " of " +
+    return task_result::failure("fail", "attempt " + std::to_string(attempt) + " of " +
                                             std::to_string(*times) + " failing attempts");
   }
   return task_result::success(json::object{{"attempt", attempt}});
