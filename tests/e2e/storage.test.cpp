@@ -154,8 +154,15 @@ TEST_CASE("backup while the node runs, wipe, restore: every event is back") {
 
   std::filesystem::remove_all(data.path() / "journal");
   std::filesystem::remove_all(data.path() / "snapshots");
-  CHECK(run_tool(restore, logs) == 0);
+  // The workflow index (derived from the journal, default next to it) describes the old
+  // data: restore removes it so the node rebuilds it at start.
+  const auto index_dir = data.path() / "workflow-index";
+  CHECK(std::filesystem::exists(index_dir));
+  std::string restored;
+  CHECK(run_tool(restore, logs, &restored) == 0);
   CHECK(count_events(data.path() / "journal") == 50);
+  CHECK_FALSE(std::filesystem::exists(index_dir));
+  CHECK(restored.find("removed the workflow index") != std::string::npos);
 
   restore.insert(restore.end(), {"--backup-id", "1", "--force"});
   CHECK(run_tool(restore, logs) == 0);
