@@ -107,7 +107,7 @@ http_response render(const poll_reply& p) {
       return http_response::error(429, "too_many_pollers",
                                   "too many workers are already waiting on this queue");
     case poll_reply::status::too_many_queues:
-      return http_response::error(429, "too_many_pollers",
+      return http_response::error(429, "too_many_queues",
                                   "too many task queues are in use on this node");
   }
   return http_response::error(500, "internal", "unexpected poll reply");

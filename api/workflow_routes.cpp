@@ -516,6 +516,12 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
   auto history_max = cfg.history_max_limit;
 
   rt.add("POST", "/api/v1/workflow-definitions", [gw, known](http_request&& req, responder r) {
+    if (req.body.size() > wf::k_definition_bytes_max) {
+      return r(http_response::error(413, "definition_too_large",
+                                    "a definition is at most " +
+                                        std::to_string(wf::k_definition_bytes_max) +
+                                        " bytes of JSON, got " + std::to_string(req.body.size())));
+    }
     http_response err;
     auto v = parse_body(req.body, err);
     if (!v) return r(std::move(err));

@@ -25,7 +25,10 @@ inline constexpr std::size_t k_id_bytes_max = 256;
 inline constexpr std::size_t k_steps_max = 1000;
 inline constexpr std::size_t k_depends_on_max = 1000;
 inline constexpr std::size_t k_step_input_bytes_max = 64 * 1024;
-inline constexpr std::size_t k_definition_bytes_max = 8 * 1024 * 1024;  // Pekko HTTP body limit
+// A definition is journaled (registry event) and copied into every WorkflowStarted:
+// with a start's input (k_payload_bytes_max) it must fit one journal write
+// (pekko.persistence.journal.max-batch-bytes, default 4 MiB).
+inline constexpr std::size_t k_definition_bytes_max = 1024 * 1024;
 inline constexpr std::size_t k_non_retryable_max = 64;
 inline constexpr std::uint32_t k_max_attempts_max = 10'000;
 inline constexpr std::int64_t k_interval_ms_max = 7LL * 24 * 3600 * 1000;  // a week

@@ -77,11 +77,12 @@ void schedule_ready(builder& b) {
 
 // After a failed or timed-out attempt: retry with backoff, or fail the workflow.
 void fail_or_retry(builder& b, std::size_t i, const std::string& error_type,
-                   const std::string& message) {
+                   const std::string& message, bool non_retryable_by_task = false) {
   const auto& st = b.state().steps[i];
   const auto& policy = b.state().definition.steps[i].retry;
-  const bool non_retryable = std::find(policy.non_retryable.begin(), policy.non_retryable.end(),
-                                       error_type) != policy.non_retryable.end();
+  const bool non_retryable =
+      non_retryable_by_task || std::find(policy.non_retryable.begin(), policy.non_retryable.end(),
+                                         error_type) != policy.non_retryable.end();
   if (non_retryable || st.run_attempts >= policy.max_attempts) {
     const std::string error = error_type.empty() ? message : error_type + ": " + message;
     b.emit(ev::workflow_failed{st.name, error, st.attempts});
@@ -149,7 +150,7 @@ decision decide_task(const workflow_state& s, const cmd::task_failed& c, std::in
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
   builder b(s, now);
   b.emit(ev::step_failed{c.step, c.attempt, c.error_type, c.message});
-  fail_or_retry(b, *i, c.error_type, c.message);
+  fail_or_retry(b, *i, c.error_type, c.message, c.non_retryable);
   return b.take();
 }
 

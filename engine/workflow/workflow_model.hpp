@@ -117,6 +117,7 @@ struct task_failed {
   std::uint32_t attempt = 0;
   std::string error_type;  // matched against the step's nonRetryable list
   std::string message;
+  bool non_retryable = false;  // the task said so itself (an external worker's nonRetryable)
 };
 struct timer_fired {
   timer_kind kind = timer_kind::retry;

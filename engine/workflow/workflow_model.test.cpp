@@ -173,6 +173,15 @@ TEST_CASE("a non-retryable error fails the workflow on the first attempt") {
         ev::workflow_failed{"pay", "card-declined: no funds", 1});
 }
 
+TEST_CASE("a failure the task marks non-retryable fails the workflow despite retries left") {
+  harness h;
+  h.start(k_retrying);
+  auto evs = h.run(cmd::task_failed{"pay", 1, "boom", "bad request", true}, 1000);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::workflow_failed>(evs[1]) == ev::workflow_failed{"pay", "boom: bad request", 1});
+  CHECK(h.state.status == workflow_status::failed);
+}
+
 TEST_CASE("a step timeout retries the step, and fails the workflow once retries are exhausted") {
   harness h;
   h.start(k_retrying);

@@ -114,6 +114,12 @@ TEST_CASE("bad input gets a 4xx JSON error and persists nothing") {
                                                       std::string(9 * 1024 * 1024, 'y') + "\"}");
   check_error(over_limit, 413);
   check_not_stored(api, "big-2");
+  // A definition over 1 MiB (it must fit one journal write with a start's input).
+  auto big_def = api.post("/api/v1/workflow-definitions",
+                          R"({"name":"huge","steps":[{"name":"a","task":"noop","input":{"x":")" +
+                              std::string(2 * 1024 * 1024, 'z') + R"("}}]})");
+  CHECK(check_error(big_def, 413) == "definition_too_large");
+  CHECK(check_error(api.get("/api/v1/workflow-definitions/huge"), 404) == "definition_not_found");
 
   // Unknown things: 404 with a specific code.
   CHECK(check_error(api.start("nodef-1", "no-such-definition"), 404) == "definition_not_found");

@@ -105,6 +105,17 @@ TEST_CASE("a non-retryable failure from a worker fails the workflow into the dea
   CHECK(api.wait_status("wf-nr", "FAILED") == "FAILED");
   CHECK(api.workflow("wf-nr").at("failure").at("step") == "check");
   CHECK_FALSE(api.poll("checks", 100).has_value());
+
+  // The worker itself can say an error is final, whatever its type.
+  api.started("wf-nr2", "strict");
+  auto t2 = api.poll_task("checks");
+  REQUIRE(
+      api.post("/api/v1/tasks/" + std::string(t2.at("token").as_string()) + "/fail",
+               std::string(R"({"error":"bad input","errorType":"Invalid","nonRetryable":true})"))
+          .status == 200);
+  CHECK(api.wait_status("wf-nr2", "FAILED") == "FAILED");
+  CHECK(api.workflow("wf-nr2").at("steps").at(0).at("attempts") == 1);
+  CHECK_FALSE(api.poll("checks", 100).has_value());
 }
 
 TEST_CASE("a worker that stops heartbeating loses its task and the step is retried") {

@@ -55,7 +55,9 @@ void runtime_entity_model::send_index(caf::event_based_actor* self, const workfl
   u.record = store::workflow_record{s.id,       s.definition.name, s.definition.version, s.status,
                                     s.priority, s.created_at_ms,   s.updated_at_ms,      seq};
   u.timers = s.timers;
-  if (s.status == workflow_status::failed && s.failure) {
+  // A dead letter is a step that exhausted its retries; a workflow that timed out as a
+  // whole (failure without a step) has no step to retry from and is not listed.
+  if (s.status == workflow_status::failed && s.failure && !s.failure->step.empty()) {
     u.dead_letter = store::dead_letter_record{
         s.id, s.id, s.failure->step, s.failure->error, s.failure->attempts, s.updated_at_ms};
   }

@@ -138,7 +138,7 @@ class shard_actor : public caf::event_based_actor {
       case task_update::kind::failed:
         route(u.workflow_id,
               {std::nullopt, command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
-                                                      std::move(u.message)}}});
+                                                      std::move(u.message), u.non_retryable}}});
         return;
     }
   }
