@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <unordered_map>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -310,10 +311,15 @@ class gateway_actor : public caf::event_based_actor {
  private:
   void define(define_req q) {
     auto r = q.r;
+    auto def = std::make_shared<wf::workflow_definition>(q.def);
     request(registry_, cfg_.ask_timeout, store::register_definition{std::move(q.def)})
         .then(
-            [r](store::register_result& res) {
+            [this, r, def](store::register_result& res) {
               if (!res) return r(storage_error(res.error()));
+              if (!res->rejected) {
+                def->version = res->version;
+                remember_latest(std::move(*def));
+              }
               if (res->rejected) {
                 auto code =
                     res->rejected->code == store::registry_rejection::code_t::too_many_versions
@@ -350,6 +356,15 @@ class gateway_actor : public caf::event_based_actor {
   void start(start_req q) {
     auto r = q.r;
     auto shared = std::make_shared<start_req>(std::move(q));
+    // The latest version of a definition is known here once it was registered through
+    // this gateway or looked up once: a start then costs no registry round trip.
+    if (shared->version == 0) {
+      if (auto it = latest_.find(shared->definition); it != latest_.end()) {
+        shared->cmd.definition = it->second;
+        start_entity(shared);
+        return;
+      }
+    }
     request(registry_, cfg_.ask_timeout, store::get_definition{shared->definition, shared->version})
         .then(
             [this, r, shared](store::definition_lookup& res) {
@@ -359,10 +374,19 @@ class gateway_actor : public caf::event_based_actor {
                 if (shared->version != 0) what += " version " + std::to_string(shared->version);
                 return r(http_response::error(404, "definition_not_found", what));
               }
+              if (shared->version == 0) remember_latest(**res);
               shared->cmd.definition = std::move(**res);
               start_entity(shared);
             },
             [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  // Every definition is registered through the node's one gateway (the registry is per
+  // node), so this cache cannot miss a newer version; it holds one entry per name, as
+  // bounded as the registry's names (pekko.workflow.definitions.max-definitions).
+  void remember_latest(wf::workflow_definition def) {
+    auto& slot = latest_[def.name];
+    if (slot.version <= def.version) slot = std::move(def);
   }
 
   void start_entity(const std::shared_ptr<start_req>& q) {
@@ -489,6 +513,7 @@ class gateway_actor : public caf::event_based_actor {
   caf::actor registry_;
   caf::actor index_;
   caf::actor journal_;
+  std::unordered_map<std::string, wf::workflow_definition> latest_;
 };
 
 template <class Msg>

@@ -65,7 +65,11 @@ TEST_CASE("define, start, complete: history seq 1..n contiguous with the documen
       {"name":"d","task":"noop","dependsOn":["b","c"]}])") == 1);
   // A changed definition is a new version; an identical re-post is not.
   CHECK(api.define("order2", R"([{"name":"a","task":"noop"}])") == 1);
+  REQUIRE(api.start("wf-v1", "order2").status == 201);  // runs version 1...
   CHECK(api.define("order2", R"([{"name":"a","task":"noop"},{"name":"b","task":"noop"}])") == 2);
+  REQUIRE(api.start("wf-v2", "order2").status == 201);  // ...later starts run version 2
+  CHECK(api.workflow("wf-v1").at("version") == 1);
+  CHECK(api.workflow("wf-v2").at("version") == 2);
   auto def = api.get("/api/v1/workflow-definitions/order2");
   CHECK(def.status == 200);
   CHECK(json_of(def).at("version") == 2);
