@@ -457,10 +457,24 @@ class gateway_actor : public caf::event_based_actor {
     auto id = q.id;
     persistence::request_replay(
         this, journal_, cfg_.ask_timeout, pid, from, std::numeric_limits<std::uint64_t>::max(),
-        limit + 1, [r, from, limit, id](persistence::result<std::vector<persistence::event>> res) {
+        limit + 1,
+        [this, r, from, limit, id, pid](persistence::result<std::vector<persistence::event>> res) {
           if (!res) return r(storage_error(res.error()));
           if (res->empty() && from <= 1) {
             return r(http_response::error(404, "workflow_not_found", "no workflow '" + id + "'"));
+          }
+          if (res->empty()) {  // past the end of an existing workflow, or no such workflow
+            persistence::request_highest(
+                this, journal_, cfg_.ask_timeout, pid,
+                [r, id](persistence::result<std::uint64_t> h) {
+                  if (!h) return r(storage_error(h.error()));
+                  if (*h == 0) {
+                    return r(http_response::error(404, "workflow_not_found",
+                                                  "no workflow '" + id + "'"));
+                  }
+                  r(http_response::json(200, json::serialize(wf::history_json({}))));
+                });
+            return;
           }
           std::vector<wf::recorded_event> events;
           events.reserve(std::min<std::size_t>(res->size(), limit));

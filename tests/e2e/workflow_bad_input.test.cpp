@@ -127,6 +127,10 @@ TEST_CASE("bad input gets a 4xx JSON error and persists nothing") {
   CHECK(check_error(api.get("/api/v1/workflow-definitions/nope"), 404) == "definition_not_found");
   CHECK(check_error(api.get("/api/v1/workflows/nope"), 404) == "workflow_not_found");
   CHECK(check_error(api.get("/api/v1/workflows/nope/history"), 404) == "workflow_not_found");
+  CHECK(check_error(api.get("/api/v1/workflows/nope/history?from=5"), 404) == "workflow_not_found");
+  auto past_end = api.get("/api/v1/workflows/" + id256 + "/history?from=100000");
+  CHECK(past_end.status == 200);  // an existing workflow, read past its last event
+  CHECK(json_of(past_end).at("events").as_array().empty());
   CHECK(check_error(api.post("/api/v1/workflows/nope/signals/s", std::string("{}")), 404) ==
         "workflow_not_found");
   CHECK(check_error(api.post("/api/v1/workflows/nope/cancel", std::string()), 404) ==
