@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/node.hpp"
 #include "tests/support/workflow_api.hpp"
 
@@ -24,18 +25,18 @@ std::vector<std::string> data_dirs(const temp_dir& d) {
 // Waits (bounded) until the index lists `id` with `status`, without touching the entity.
 bool listed_with_status(const workflow_api& api, const std::string& id, const std::string& status,
                         std::chrono::seconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    auto r = http_request(api.port(), "GET", "/api/v1/workflows?status=" + status + "&limit=1000");
-    if (r && r->status == 200) {
-      auto page = json_of(*r);
-      for (const auto& w : page.at("items").as_array()) {
-        if (w.at("id") == json::value(id)) return true;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
+  return eventually(
+      [&] {
+        auto r =
+            http_request(api.port(), "GET", "/api/v1/workflows?status=" + status + "&limit=1000");
+        if (!r || r->status != 200) return false;
+        auto page = json_of(*r);
+        for (const auto& w : page.at("items").as_array()) {
+          if (w.at("id") == json::value(id)) return true;
+        }
+        return false;
+      },
+      timeout);
 }
 
 // The list without updatedAt: the index records it on status changes only (a signal
@@ -71,14 +72,15 @@ TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete un
     api.started("wf-sleep", "sleepy");
     api.started("wf-backoff", "backoff");
     // Wait until the sleep runs and the retry timer is pending, then kill -9.
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     bool sleeping = false;
     bool waiting = false;
-    while (std::chrono::steady_clock::now() < until && !(sleeping && waiting)) {
-      sleeping = step_status(api.workflow("wf-sleep"), "nap") == "RUNNING";
-      waiting = step_status(api.workflow("wf-backoff"), "try") == "RETRY_WAIT";
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    eventually(
+        [&] {
+          sleeping = step_status(api.workflow("wf-sleep"), "nap") == "RUNNING";
+          waiting = step_status(api.workflow("wf-backoff"), "try") == "RETRY_WAIT";
+          return sleeping && waiting;
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(20));
     REQUIRE(sleeping);
     REQUIRE(waiting);
     n.proc().signal(SIGKILL);

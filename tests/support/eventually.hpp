@@ -8,12 +8,13 @@
 
 namespace wfe::test {
 
-// True as soon as `pred` holds; checks every 100 ms and once more at the deadline.
-inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+// True as soon as `pred` holds; checks every `every` and once more at the deadline.
+inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                       std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
     if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(every);
   }
   return pred();
 }

@@ -5,6 +5,7 @@
 // so a second incarnation on the same directory is a restart.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "persistence/rocksdb_journal.hpp"
 #include "persistence/snapshot_store.hpp"
 #include "persistence/snapshot_store_actor.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace wfe::workflow::runtime::test {
@@ -141,14 +143,8 @@ class incarnation {
 
 // Polls `pred` until it holds or a generous deadline passes (a wait, not a timing
 // assertion: the test fails only if it never happens).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
+inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
+  return wfe::test::eventually(pred, limit, 10ms);
 }
 
 inline workflow_definition definition(const std::string& json) {
