@@ -3,7 +3,10 @@
 namespace wfe::workflow::store::codec {
 namespace {
 
-constexpr char k_format = 1;
+constexpr char k_format = 1;         // dead letters, timers
+constexpr char k_record_format = 2;  // records: 1 had no dead-letter/timers fields
+constexpr std::uint8_t k_has_dead_letter = 1;
+constexpr std::uint8_t k_has_timers = 2;
 constexpr std::size_t k_timers_max = 1'000'000;  // sanity bound while decoding
 
 void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
@@ -117,10 +120,11 @@ std::vector<std::string> secondary_keys(const workflow_record& r) {
   return keys;
 }
 
-std::string encode(const workflow_record& r) {
+std::string encode(const stored_record& s) {
+  const auto& r = s.record;
   std::string out;
-  out.reserve(64 + r.id.size() + r.definition.size());
-  out.push_back(k_format);
+  out.reserve(80 + r.id.size() + r.definition.size() + r.priority.size());
+  out.push_back(k_record_format);
   put_str(out, r.id);
   put_str(out, r.definition);
   put_u32(out, r.version);
@@ -129,13 +133,18 @@ std::string encode(const workflow_record& r) {
   put_i64(out, r.created_at_ms);
   put_i64(out, r.updated_at_ms);
   put_u64(out, r.seq);
+  put_u8(out, static_cast<std::uint8_t>((s.dead_letter_hash ? k_has_dead_letter : 0) |
+                                        (s.timers_hash ? k_has_timers : 0)));
+  if (s.dead_letter_hash) put_u64(out, *s.dead_letter_hash);
+  if (s.timers_hash) put_u64(out, *s.timers_hash);
   return out;
 }
 
-std::optional<workflow_record> decode_record(std::string_view bytes) {
+std::optional<stored_record> decode_stored(std::string_view bytes) {
   reader in(bytes);
-  if (in.u8() != k_format) return std::nullopt;
-  workflow_record r;
+  if (in.u8() != k_record_format) return std::nullopt;
+  stored_record s;
+  auto& r = s.record;
   r.id = in.str();
   r.definition = in.str();
   r.version = in.u32();
@@ -144,9 +153,19 @@ std::optional<workflow_record> decode_record(std::string_view bytes) {
   r.created_at_ms = in.i64();
   r.updated_at_ms = in.i64();
   r.seq = in.u64();
-  if (!in.done() || !valid_status(status)) return std::nullopt;
+  const auto flags = in.u8();
+  if ((flags & k_has_dead_letter) != 0) s.dead_letter_hash = in.u64();
+  if ((flags & k_has_timers) != 0) s.timers_hash = in.u64();
+  if (!in.done() || !valid_status(status) || (flags & ~(k_has_dead_letter | k_has_timers)) != 0)
+    return std::nullopt;
   r.status = static_cast<workflow_status>(status);
-  return r;
+  return s;
+}
+
+std::optional<workflow_record> decode_record(std::string_view bytes) {
+  auto s = decode_stored(bytes);
+  if (!s) return std::nullopt;
+  return std::move(s->record);
 }
 
 std::string encode(const dead_letter_record& d) {
@@ -207,6 +226,15 @@ std::optional<std::vector<timer>> decode_timers(std::string_view bytes) {
   }
   if (!in.done()) return std::nullopt;
   return out;
+}
+
+std::uint64_t value_hash(std::string_view bytes) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
 }
 
 std::string to_hex(std::string_view bytes) {

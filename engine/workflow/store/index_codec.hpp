@@ -1,7 +1,8 @@
 #pragma once
 // Internal to the workflow index: key layout and the binary value encodings (see
-// workflow_index.hpp for the layout). Values start with a format byte (1); numbers are
-// big-endian, strings are u32 length + bytes. Decoders never throw: damage is nullopt.
+// workflow_index.hpp for the layout). Values start with a format byte (records 2, dead
+// letters and timers 1); numbers are big-endian, strings are u32 length + bytes. Decoders
+// never throw: damage is nullopt.
 
 #include <cstdint>
 #include <optional>
@@ -34,12 +35,28 @@ inline constexpr char k_timers = 't';
 // Every secondary key of a record (all, status, definition, status+definition).
 [[nodiscard]] std::vector<std::string> secondary_keys(const workflow_record& r);
 
-[[nodiscard]] std::string encode(const workflow_record& r);
+// What the "r" key holds: the record plus what else the index holds about the workflow,
+// so that an update needs one Get: whether it has an open dead letter / pending timers,
+// each with a 64-bit hash of its encoded value (equal hashes are confirmed by reading the
+// value before a write is skipped; different hashes mean the value changed).
+struct stored_record {
+  workflow_record record;
+  std::optional<std::uint64_t> dead_letter_hash;  // set: an "l" key exists
+  std::optional<std::uint64_t> timers_hash;       // set: a "t" key exists
+  bool operator==(const stored_record&) const = default;
+};
+
+[[nodiscard]] std::string encode(const stored_record& r);
+[[nodiscard]] std::optional<stored_record> decode_stored(std::string_view bytes);
+// decode_stored(bytes)->record.
 [[nodiscard]] std::optional<workflow_record> decode_record(std::string_view bytes);
 [[nodiscard]] std::string encode(const dead_letter_record& d);
 [[nodiscard]] std::optional<dead_letter_record> decode_dead_letter(std::string_view bytes);
 [[nodiscard]] std::string encode(const std::vector<timer>& timers);
 [[nodiscard]] std::optional<std::vector<timer>> decode_timers(std::string_view bytes);
+
+// FNV-1a 64 of an encoded value (the hashes of stored_record).
+[[nodiscard]] std::uint64_t value_hash(std::string_view bytes);
 
 [[nodiscard]] std::string to_hex(std::string_view bytes);
 [[nodiscard]] std::optional<std::string> from_hex(std::string_view hex);

@@ -1,5 +1,6 @@
 #include "engine/workflow/store/workflow_index.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <system_error>
 #include <unordered_map>
@@ -7,6 +8,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
 #include "engine/core/logging.hpp"
@@ -23,7 +25,9 @@ using persistence::result;
 namespace {
 
 constexpr std::string_view k_format_key = "format-version";
-constexpr std::string_view k_format_version = "1";
+constexpr std::string_view k_format_version = "2";
+// Older formats of this index: wiped at open (derived data; reconcile refills it).
+constexpr std::string_view k_old_format_versions[] = {"1"};
 constexpr std::size_t k_tag_bytes = 4;
 
 core::unexpected<persistence::error> as_failure(persistence::error e) {
@@ -47,8 +51,45 @@ bool starts_with(const rocksdb::Slice& key, std::string_view prefix) {
   return key.size() >= prefix.size() && std::string_view(key.data(), prefix.size()) == prefix;
 }
 
+// The listing prefix of a secondary key ("a", "s"+status, "d"+definition+0, "x"+status+
+// definition+0): the memtable keeps an insert hint per prefix. New keys of a listing are
+// the newest workflows, so they land next to the previous insert of that prefix instead
+// of being searched for from the top of the skip list. Other keys are out of the domain.
+class listing_prefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "wfe.workflow-index.listing-prefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), prefix_size(key));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return prefix_size(key) > 0; }
+
+ private:
+  static std::size_t prefix_size(const rocksdb::Slice& key) {
+    if (key.empty()) return 0;
+    std::size_t from = 1;
+    switch (key[0]) {
+      case codec::k_all:
+        return 1;
+      case codec::k_by_status:
+        return key.size() >= 2 ? 2 : 0;
+      case codec::k_by_definition:
+        break;
+      case codec::k_by_status_definition:
+        from = 2;
+        break;
+      default:
+        return 0;
+    }
+    for (std::size_t i = from; i < key.size(); ++i) {
+      if (key[i] == '\0') return i + 1;
+    }
+    return 0;
+  }
+};
+
 rocksdb::Options make_options() {
   rocksdb::Options o;
+  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<listing_prefix>();
   o.create_if_missing = true;
   o.paranoid_checks = true;
   // Derived data: a damaged WAL tail is tolerated (reconcile repairs what is lost);
@@ -78,6 +119,21 @@ void decrement(std::uint64_t& n) {
 
 }  // namespace
 
+// A WriteBatch that counts its puts and deletes.
+struct counted_batch {
+  rocksdb::WriteBatch batch;
+  workflow_index::io_counts n;
+
+  void put(const rocksdb::Slice& key, const rocksdb::Slice& value) {
+    batch.Put(key, value);
+    ++n.puts;
+  }
+  void del(const rocksdb::Slice& key) {
+    batch.Delete(key);
+    ++n.deletes;
+  }
+};
+
 struct workflow_index::impl {
   index_settings settings;
   std::shared_ptr<store_metrics> metrics;
@@ -85,6 +141,7 @@ struct workflow_index::impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteOptions write_options;  // sync = false: derived data
   index_stats stats;
+  io_counts io;
   bool needs_resume = false;
 
   ~impl() {
@@ -96,29 +153,110 @@ struct workflow_index::impl {
         s, what + " (workflow index " + settings.dir.string() + ")");
   }
 
+  // A dead letter or the timers of one workflow as seen during a batch: whether the key
+  // exists, the hash kept in the record, and the exact value when this batch knows it.
+  struct side {
+    bool exists = false;
+    std::optional<std::uint64_t> hash;
+    std::optional<std::string> value;
+  };
+
   // What the index holds about one workflow, as seen during a batch.
   struct current {
     std::optional<workflow_record> record;
-    bool dead_letter = false;
-    bool timers = false;
+    std::string encoded;  // the "r" value (empty: no record or a damaged one)
+    side dead_letter;
+    side timers;
   };
 
+  result<bool> exists(const std::string& key, const std::string& what) {
+    std::string value;
+    ++io.gets;
+    auto s = db->Get(rocksdb::ReadOptions{}, key, &value);
+    if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, what));
+    return s.ok();
+  }
+
+  // One Get: the record says whether a dead letter and timers exist. Only a damaged record
+  // (which is replaced) costs two more Gets.
   result<current> read_current(const std::string& id) {
     current c;
     std::string value;
+    ++io.gets;
     auto s = db->Get(rocksdb::ReadOptions{}, codec::record_key(id), &value);
     if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, "reading record of " + id));
-    if (s.ok()) {
-      c.record = codec::decode_record(value);
-      if (!c.record) log->warn("workflow index: damaged record of '{}' is replaced", id);
+    if (s.IsNotFound()) return c;
+    if (auto stored = codec::decode_stored(value)) {
+      c.record = std::move(stored->record);
+      c.encoded = std::move(value);
+      c.dead_letter = side{stored->dead_letter_hash.has_value(), stored->dead_letter_hash, {}};
+      c.timers = side{stored->timers_hash.has_value(), stored->timers_hash, {}};
+      return c;
     }
-    s = db->Get(rocksdb::ReadOptions{}, codec::dead_letter_key(id), &value);
-    if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, "reading dead letter of " + id));
-    c.dead_letter = s.ok();
-    s = db->Get(rocksdb::ReadOptions{}, codec::timers_key(id), &value);
-    if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, "reading timers of " + id));
-    c.timers = s.ok();
+    log->warn("workflow index: damaged record of '{}' is replaced", id);
+    auto dl = exists(codec::dead_letter_key(id), "reading dead letter of " + id);
+    if (!dl) return as_failure(std::move(dl).error());
+    auto t = exists(codec::timers_key(id), "reading timers of " + id);
+    if (!t) return as_failure(std::move(t).error());
+    c.dead_letter.exists = *dl;
+    c.timers.exists = *t;
     return c;
+  }
+
+  // Brings a dead letter or timers key from `cur` to `next` (nullopt: absent), writing only
+  // what changed: equal hashes are confirmed with the exact value (known from this batch,
+  // or one Get) before the Put is skipped. Updates `count` (keys of this kind).
+  result<persistence::done> write_side(counted_batch& batch, const std::string& key, side& cur,
+                                       std::optional<std::string> next, std::uint64_t& count) {
+    if (!next) {
+      if (cur.exists) {
+        batch.del(key);
+        decrement(count);
+      }
+      cur = side{};
+      return persistence::done{};
+    }
+    const auto hash = codec::value_hash(*next);
+    bool unchanged = false;
+    if (cur.exists && cur.hash == hash) {
+      if (cur.value) {
+        unchanged = *cur.value == *next;
+      } else {
+        std::string value;
+        ++io.gets;
+        auto s = db->Get(rocksdb::ReadOptions{}, key, &value);
+        if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, "reading " + key));
+        unchanged = s.ok() && value == *next;
+      }
+    }
+    if (!unchanged) batch.put(key, *next);
+    if (!cur.exists) ++count;
+    cur = side{true, hash, std::move(next)};
+    return persistence::done{};
+  }
+
+  result<persistence::done> open_db() {
+    std::error_code ec;
+    std::filesystem::create_directories(settings.dir, ec);
+    if (ec) {
+      return fail(errc::io_error, "cannot create workflow index directory " +
+                                      settings.dir.string() + ": " + ec.message());
+    }
+    rocksdb::DB* raw = nullptr;
+    auto s = rocksdb::DB::Open(make_options(), settings.dir.string(), &raw);
+    db.reset(raw);
+    if (s.ok()) return persistence::done{};
+    auto e = persistence::internal::from_status(
+        s, "cannot open workflow index " + settings.dir.string());
+    if (persistence::internal::is_lock_error(s)) {
+      e.code = errc::locked;
+      e.message += " (is a node running with this data directory?)";
+    } else if (e.code == errc::corruption) {
+      e.message +=
+          " (the index is derived data: delete the directory and restart; it is "
+          "rebuilt from the journal)";
+    }
+    return as_failure(std::move(e));
   }
 
   result<std::uint64_t> count_prefix(std::string_view prefix) const {
@@ -148,16 +286,20 @@ struct workflow_index::impl {
     return persistence::done{};
   }
 
-  result<persistence::done> commit(rocksdb::WriteBatch& batch) {
+  // Writes the batch (if it holds anything) and counts its operations.
+  result<persistence::done> commit(counted_batch& b) {
+    if (b.batch.Count() == 0) return persistence::done{};
     if (needs_resume) {
       auto r = db->Resume();
       if (r.ok()) needs_resume = false;
     }
-    auto s = db->Write(write_options, &batch);
+    auto s = db->Write(write_options, &b.batch);
     if (!s.ok()) {
       needs_resume = true;
       return as_failure(error_of(s, "writing"));
     }
+    io.puts += b.n.puts;
+    io.deletes += b.n.deletes;
     return persistence::done{};
   }
 
@@ -219,30 +361,27 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
   auto p = std::make_unique<impl>();
   p->settings = settings;
   p->metrics = std::move(metrics);
-  std::error_code ec;
-  std::filesystem::create_directories(settings.dir, ec);
-  if (ec) {
-    return fail(errc::io_error, "cannot create workflow index directory " + settings.dir.string() +
-                                    ": " + ec.message());
-  }
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(make_options(), settings.dir.string(), &raw);
-  p->db.reset(raw);
-  if (!s.ok()) {
-    auto e = persistence::internal::from_status(
-        s, "cannot open workflow index " + settings.dir.string());
-    if (persistence::internal::is_lock_error(s)) {
-      e.code = errc::locked;
-      e.message += " (is a node running with this data directory?)";
-    } else if (e.code == errc::corruption) {
-      e.message +=
-          " (the index is derived data: delete the directory and restart; it is "
-          "rebuilt from the journal)";
-    }
-    return as_failure(std::move(e));
-  }
+  if (auto ok = p->open_db(); !ok) return as_failure(std::move(ok).error());
   std::string value;
-  s = p->db->Get(rocksdb::ReadOptions{}, std::string(k_format_key), &value);
+  auto s = p->db->Get(rocksdb::ReadOptions{}, std::string(k_format_key), &value);
+  if (s.ok() && value != k_format_version &&
+      std::find(std::begin(k_old_format_versions), std::end(k_old_format_versions), value) !=
+          std::end(k_old_format_versions)) {
+    // An index written by an older build. Only a RocksDB with nothing but the default column
+    // family opens here (the journal and the snapshot store have more), so this is an
+    // index: wipe it; reconcile() finds every workflow missing and the runtime recovers
+    // them, which re-sends their index updates.
+    p->log->warn(
+        "workflow index {} has format version '{}', this build writes '{}': wiping it (it "
+        "is rebuilt from the journal: every workflow is recovered at this start)",
+        settings.dir.string(), value, k_format_version);
+    (void)p->db->Close();
+    p->db.reset();
+    s = rocksdb::DestroyDB(settings.dir.string(), make_options());
+    if (!s.ok()) return as_failure(p->error_of(s, "wiping an index of an older format"));
+    if (auto ok = p->open_db(); !ok) return as_failure(std::move(ok).error());
+    s = rocksdb::Status::NotFound();
+  }
   if (s.IsNotFound()) {
     s = p->db->Put(p->write_options, std::string(k_format_key), std::string(k_format_version));
   } else if (s.ok() && value != k_format_version) {
@@ -267,8 +406,9 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
 
 result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& updates) try {
   auto& p = *impl_;
-  rocksdb::WriteBatch batch;
+  counted_batch batch;
   std::unordered_map<std::string, impl::current> seen;  // state after this batch's updates
+  seen.reserve(updates.size());
   auto stats = p.stats;
   std::uint64_t applied = 0;
   for (const auto& u : updates) {
@@ -286,42 +426,49 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
     }
     auto& cur = found->second;
     if (cur.record && u.record.seq < cur.record->seq) continue;  // stale
-    if (cur.record) {
-      for (const auto& k : codec::secondary_keys(*cur.record)) batch.Delete(k);
-      decrement(count_of(stats, cur.record->status));
-    }
-    for (const auto& k : codec::secondary_keys(u.record)) batch.Put(k, rocksdb::Slice());
-    batch.Put(codec::record_key(id), codec::encode(u.record));
-    ++count_of(stats, u.record.status);
-    cur.record = u.record;
 
+    std::optional<std::string> dead_letter;
     if (u.dead_letter) {
       auto dl = *u.dead_letter;
       dl.id = id;  // one open dead letter per workflow, named by the workflow id
       dl.workflow_id = id;
-      batch.Put(codec::dead_letter_key(id), codec::encode(dl));
-      if (!cur.dead_letter) ++stats.dead_letters;
-      cur.dead_letter = true;
-    } else if (cur.dead_letter) {
-      batch.Delete(codec::dead_letter_key(id));
-      decrement(stats.dead_letters);
-      cur.dead_letter = false;
+      dead_letter = codec::encode(dl);
     }
+    auto ok = p.write_side(batch, codec::dead_letter_key(id), cur.dead_letter,
+                           std::move(dead_letter), stats.dead_letters);
+    if (!ok) return as_failure(std::move(ok).error());
+    std::optional<std::string> timers;
+    if (!u.timers.empty()) timers = codec::encode(u.timers);
+    ok = p.write_side(batch, codec::timers_key(id), cur.timers, std::move(timers),
+                      stats.workflows_with_timers);
+    if (!ok) return as_failure(std::move(ok).error());
 
-    if (!u.timers.empty()) {
-      batch.Put(codec::timers_key(id), codec::encode(u.timers));
-      if (!cur.timers) ++stats.workflows_with_timers;
-      cur.timers = true;
-    } else if (cur.timers) {
-      batch.Delete(codec::timers_key(id));
-      decrement(stats.workflows_with_timers);
-      cur.timers = false;
+    auto encoded =
+        codec::encode(codec::stored_record{u.record, cur.dead_letter.hash, cur.timers.hash});
+    if (encoded != cur.encoded) {
+      // Only the secondary keys that differ: a status change keeps "all" and "by definition".
+      const auto next_keys = codec::secondary_keys(u.record);
+      if (cur.record) {
+        const auto old_keys = codec::secondary_keys(*cur.record);
+        for (const auto& k : old_keys) {
+          if (std::find(next_keys.begin(), next_keys.end(), k) == next_keys.end()) batch.del(k);
+        }
+        for (const auto& k : next_keys) {
+          if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end())
+            batch.put(k, rocksdb::Slice());
+        }
+      } else {
+        for (const auto& k : next_keys) batch.put(k, rocksdb::Slice());
+      }
+      batch.put(codec::record_key(id), encoded);
+      cur.encoded = std::move(encoded);
     }
+    if (cur.record) decrement(count_of(stats, cur.record->status));
+    ++count_of(stats, u.record.status);
+    cur.record = u.record;
     ++applied;
   }
-  if (batch.Count() > 0) {
-    if (auto ok = p.commit(batch); !ok) return as_failure(std::move(ok).error());
-  }
+  if (auto ok = p.commit(batch); !ok) return as_failure(std::move(ok).error());
   stats.updates += applied;
   ++stats.batches;
   p.stats = stats;
@@ -335,26 +482,28 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
 
 result<std::uint64_t> workflow_index::remove(const std::vector<std::string>& ids) try {
   auto& p = *impl_;
-  rocksdb::WriteBatch batch;
+  counted_batch batch;
   auto stats = p.stats;
   std::uint64_t removed = 0;
   for (const auto& id : ids) {
     auto c = p.read_current(id);
     if (!c) return as_failure(std::move(c).error());
     if (c->record) {
-      for (const auto& k : codec::secondary_keys(*c->record)) batch.Delete(k);
+      for (const auto& k : codec::secondary_keys(*c->record)) batch.del(k);
       decrement(count_of(stats, c->record->status));
     }
-    if (c->dead_letter) decrement(stats.dead_letters);
-    if (c->timers) decrement(stats.workflows_with_timers);
-    batch.Delete(codec::record_key(id));
-    batch.Delete(codec::dead_letter_key(id));
-    batch.Delete(codec::timers_key(id));
+    if (c->dead_letter.exists) {
+      batch.del(codec::dead_letter_key(id));
+      decrement(stats.dead_letters);
+    }
+    if (c->timers.exists) {
+      batch.del(codec::timers_key(id));
+      decrement(stats.workflows_with_timers);
+    }
+    batch.del(codec::record_key(id));
     ++removed;
   }
-  if (batch.Count() > 0) {
-    if (auto ok = p.commit(batch); !ok) return as_failure(std::move(ok).error());
-  }
+  if (auto ok = p.commit(batch); !ok) return as_failure(std::move(ok).error());
   p.stats = stats;
   p.publish();
   return removed;
@@ -491,5 +640,7 @@ result<std::uint64_t> workflow_index::for_each_record(
 }
 
 index_stats workflow_index::stats() const { return impl_->stats; }
+
+workflow_index::io_counts workflow_index::io() const { return impl_->io; }
 
 }  // namespace wfe::workflow::store

@@ -12,16 +12,22 @@
 //
 // Keys (one default column family, prefix bytes; big-endian numbers sort as numbers;
 // `inv` = ~created_at_ms so that newest sorts first):
-//   "r" id                                  -> workflow_record
+//   "r" id                                  -> workflow_record + whether "l"/"t" exist
+//                                              (with a hash of each value)
 //   "a" inv id                              -> "" (all workflows)
 //   "s" status inv id                       -> ""
 //   "d" definition 0x00 inv id              -> ""
 //   "x" status definition 0x00 inv id       -> ""
 //   "l" id                                  -> dead_letter_record
 //   "t" id                                  -> the workflow's pending timers
-//   "format-version"                        -> "1"
+//   "format-version"                        -> "2" (an index of format "1" is wiped at
+//                                              open; reconcile() then recovers everything)
 // Listings are range scans over one prefix; a cursor is the hex of the last item's
 // (inv, id), so it survives inserts and deletes between pages.
+//
+// An update costs one Get per id per batch (the record) and writes only what changed:
+// the secondary keys in old∖new are deleted and those in new∖old put; an identical record,
+// dead letter or timer set is not rewritten.
 //
 // Thread-safety: not thread-safe; one owner at a time — start-up code (reconcile,
 // load_timers) before the index actor is spawned, then only the index actor.
@@ -51,8 +57,9 @@ class store_metrics;
 class workflow_index {
  public:
   // Opens (creating if missing) the index at settings.dir. A directory held by another
-  // process -> errc::locked; damage -> errc::corruption (delete the directory: the index
-  // is rebuilt by reconcile()).
+  // process -> errc::locked; damage or an unknown format version -> errc::corruption
+  // (delete the directory: the index is rebuilt by reconcile()). An index of the previous
+  // format ("1") is wiped and starts empty (logged as a warning).
   [[nodiscard]] static persistence::result<std::unique_ptr<workflow_index>> open(
       const index_settings& settings, std::shared_ptr<store_metrics> metrics = nullptr);
 
@@ -62,7 +69,8 @@ class workflow_index {
 
   // Applies the updates in order in ONE WriteBatch (not synced). An update whose
   // record.seq is below the indexed one is skipped; an update with an invalid id is
-  // skipped with a warning. Returns how many were applied.
+  // skipped with a warning. Returns how many were applied (an update identical to what
+  // is indexed counts as applied and writes nothing).
   [[nodiscard]] persistence::result<std::uint64_t> apply(const std::vector<index_update>& updates);
 
   // Deletes everything the index holds about these workflows (reconcile: ids the journal
@@ -85,6 +93,15 @@ class workflow_index {
 
   // Counts kept in memory (computed at open, updated by apply/remove).
   [[nodiscard]] index_stats stats() const;
+
+  // RocksDB operations issued by apply() and remove() since open (puts/deletes: written
+  // batches only). For tests and bench/index_bench.
+  struct io_counts {
+    std::uint64_t gets = 0;
+    std::uint64_t puts = 0;
+    std::uint64_t deletes = 0;
+  };
+  [[nodiscard]] io_counts io() const;
 
   [[nodiscard]] const std::filesystem::path& dir() const;
 
