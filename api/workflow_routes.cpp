@@ -374,8 +374,9 @@ class gateway_actor : public caf::event_based_actor {
                 if (shared->version != 0) what += " version " + std::to_string(shared->version);
                 return r(http_response::error(404, "definition_not_found", what));
               }
-              if (shared->version == 0) remember_latest(**res);
-              shared->cmd.definition = std::move(**res);
+              wf::definition_ref def = wf::intern(std::move(**res));
+              if (shared->version == 0) remember_latest(def);
+              shared->cmd.definition = std::move(def);
               start_entity(shared);
             },
             [r](caf::error& e) { r(unavailable(e)); });
@@ -384,9 +385,9 @@ class gateway_actor : public caf::event_based_actor {
   // Every definition is registered through the node's one gateway (the registry is per
   // node), so this cache cannot miss a newer version; it holds one entry per name, as
   // bounded as the registry's names (pekko.workflow.definitions.max-definitions).
-  void remember_latest(wf::workflow_definition def) {
-    auto& slot = latest_[def.name];
-    if (slot.version <= def.version) slot = std::move(def);
+  void remember_latest(wf::definition_ref def) {
+    auto& slot = latest_[def->name];
+    if (slot->version <= def->version) slot = wf::intern(std::move(def));
   }
 
   void start_entity(const std::shared_ptr<start_req>& q) {
@@ -394,8 +395,8 @@ class gateway_actor : public caf::event_based_actor {
     auto id = q->cmd.id;
     json::object ok{{"id", id},
                     {"status", "RUNNING"},
-                    {"definition", q->cmd.definition.name},
-                    {"version", q->cmd.definition.version},
+                    {"definition", q->cmd.definition->name},
+                    {"version", q->cmd.definition->version},
                     {"priority", q->cmd.priority}};
     request(region_, cfg_.ask_timeout, entity_envelope{id, std::move(q->cmd)})
         .then(
@@ -527,7 +528,7 @@ class gateway_actor : public caf::event_based_actor {
   caf::actor registry_;
   caf::actor index_;
   caf::actor journal_;
-  std::unordered_map<std::string, wf::workflow_definition> latest_;
+  std::unordered_map<std::string, wf::definition_ref> latest_;
 };
 
 template <class Msg>

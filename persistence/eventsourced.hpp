@@ -69,11 +69,10 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <memory>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -228,7 +227,7 @@ class eventsourced_actor : public caf::event_based_actor {
     recovering_ = true;
     state_ = model_.initial_state(pid_);
     seq_ = 0;
-    stash_.push_front(p);
+    stash_.insert(stash_.begin(), p);
     start_recovery();
   }
 
@@ -291,7 +290,7 @@ class eventsourced_actor : public caf::event_based_actor {
   void drain_stash() {
     while (!recovering_ && !persisting_ && !stash_.empty()) {
       auto p = std::move(stash_.front());
-      stash_.pop_front();
+      stash_.erase(stash_.begin());  // bounded by max_stash, and usually a few entries
       handle(std::move(p));
     }
   }
@@ -455,7 +454,8 @@ class eventsourced_actor : public caf::event_based_actor {
   bool optimistic_ = false;  // the optimistic first write is in flight
   static constexpr int k_max_snapshots_in_flight = 4;
   int snapshots_in_flight_ = 0;
-  std::deque<std::shared_ptr<pending>> stash_;
+  // A vector, not a deque: an empty std::deque allocates ~600 bytes, on every entity.
+  std::vector<std::shared_ptr<pending>> stash_;
   clock::time_point recovery_started_ = clock::now();
 };
 

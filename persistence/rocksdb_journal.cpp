@@ -7,7 +7,9 @@
 #include <utility>
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "engine/core/logging.hpp"
@@ -141,6 +143,21 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
   return o;
 }
 
+// The metadata family is read by point lookups that mostly miss (every new id asks for
+// its highest sequence number before its first write): bloom filters in the memtable
+// and in the table files answer those misses without walking the skip list or reading
+// index blocks.
+rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
+  rocksdb::ColumnFamilyOptions o(base);
+  o.memtable_prefix_bloom_size_ratio = 0.05;
+  o.memtable_whole_key_filtering = true;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.whole_key_filtering = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
 // RocksDB's recovery errors do not say which WAL file is bad; list them for the operator.
 std::string wal_files(const std::filesystem::path& dir) {
   std::string out;
@@ -178,7 +195,7 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
   p->write_options.sync = cfg.fsync;
   const auto options = make_options(cfg);
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
-      {rocksdb::kDefaultColumnFamilyName, options}, {"events", options}, {"metadata", options}};
+      {rocksdb::kDefaultColumnFamilyName, options}, {"events", options}, {"metadata", metadata_options(options)}};
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(options, cfg.dir.string(), families, &p->handles, &raw);
   p->db.reset(raw);
@@ -214,6 +231,8 @@ rocksdb_journal::rocksdb_journal(std::unique_ptr<impl> impl) : impl_(std::move(i
 rocksdb_journal::~rocksdb_journal() = default;
 
 rocksdb::DB* rocksdb_journal::db() { return impl_->db.get(); }
+
+std::uint64_t rocksdb_journal::memtable_bytes() { return internal::memtable_bytes(*impl_->db); }
 
 std::vector<result<std::uint64_t>> rocksdb_journal::write_many(
     std::vector<write_request> requests) {

@@ -73,6 +73,8 @@ class rocksdb_journal final : public journal {
   // The open database, for online backups (backup.hpp: BackupEngine reads a live DB).
   // Owned by the journal; valid until it is destroyed. Never write through it.
   [[nodiscard]] rocksdb::DB* db();
+  // Bytes held by its memtables (bounded by write_buffer_size); thread-safe, for metrics.
+  [[nodiscard]] std::uint64_t memtable_bytes();
 
   struct impl;
 

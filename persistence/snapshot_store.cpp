@@ -200,6 +200,8 @@ rocksdb_snapshot_store::~rocksdb_snapshot_store() = default;
 
 rocksdb::DB* rocksdb_snapshot_store::db() { return impl_->db.get(); }
 
+std::uint64_t rocksdb_snapshot_store::memtable_bytes() { return internal::memtable_bytes(*impl_->db); }
+
 result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid,
                                                    const snapshot& s) try {
   if (s.sequence_nr == 0) return fail(errc::invalid_argument, "snapshot at sequence nr 0");

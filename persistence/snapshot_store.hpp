@@ -84,6 +84,8 @@ class rocksdb_snapshot_store {
 
   // The open database, for online backups. Owned by the store; never write through it.
   [[nodiscard]] rocksdb::DB* db();
+  // Bytes held by its memtables (bounded by write_buffer_size); thread-safe, for metrics.
+  [[nodiscard]] std::uint64_t memtable_bytes();
 
   struct impl;
 

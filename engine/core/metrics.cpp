@@ -1,10 +1,13 @@
 #include "engine/core/metrics.hpp"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <prometheus/gauge.h>
@@ -54,6 +57,13 @@ double cpu_seconds() {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Bytes malloc has handed out and not got back (arenas + mmapped chunks). Unlike RSS it
+// drops when memory is freed, even if glibc keeps the pages.
+double heap_in_use_bytes() {
+  const auto mi = mallinfo2();
+  return static_cast<double>(mi.uordblks + mi.hblkhd);
+}
+
 double open_fds() {
   DIR* d = opendir("/proc/self/fd");
   if (d == nullptr) return 0;
@@ -82,6 +92,9 @@ std::vector<prometheus::MetricFamily> metrics_registry::Collect() const {
   auto families = registry_->Collect();
   families.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes",
                                   resident_bytes()));
+  families.push_back(gauge_family("process_heap_in_use_bytes",
+                                  "Heap bytes allocated and not freed (glibc mallinfo2)",
+                                  heap_in_use_bytes()));
   families.push_back(gauge_family("process_cpu_seconds_total",
                                   "Total user and system CPU time spent in seconds", cpu_seconds(),
                                   prometheus::MetricType::Counter));
@@ -90,7 +103,28 @@ std::vector<prometheus::MetricFamily> metrics_registry::Collect() const {
   families.push_back(gauge_family("process_start_time_seconds",
                                   "Start time of the process since the Unix epoch in seconds",
                                   start_time_seconds_));
+  const std::lock_guard lock(sampled_mu_);
+  for (const auto& g : sampled_) {
+    auto it = std::find_if(families.begin(), families.end(),
+                           [&](const prometheus::MetricFamily& f) { return f.name == g.name; });
+    if (it == families.end()) {
+      families.push_back(
+          prometheus::MetricFamily{g.name, g.help, prometheus::MetricType::Gauge, {}});
+      it = std::prev(families.end());
+    }
+    prometheus::ClientMetric m;
+    for (const auto& [k, v] : g.labels) m.label.push_back({k, v});
+    m.gauge.value = g.sample();
+    it->metric.push_back(std::move(m));
+  }
   return families;
+}
+
+void metrics_registry::add_sampled_gauge(std::string name, std::string help,
+                                         prometheus::Labels labels,
+                                         std::function<double()> sample) {
+  const std::lock_guard lock(sampled_mu_);
+  sampled_.push_back({std::move(name), std::move(help), std::move(labels), std::move(sample)});
 }
 
 }  // namespace wfe::core

@@ -2,8 +2,11 @@
 
 #include <cmath>
 #include <exception>
+#include <algorithm>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -363,6 +366,44 @@ validated<workflow_definition> decode_definition(std::string_view payload) {
 std::span<const std::string> builtin_task_types() {
   static const std::vector<std::string> types{"noop", "sleep", "fail", "http"};
   return types;
+}
+
+namespace {
+
+const std::shared_ptr<const workflow_definition>& empty_definition() {
+  static const auto empty = std::make_shared<const workflow_definition>();
+  return empty;
+}
+
+}  // namespace
+
+definition_ref::definition_ref() : p_(empty_definition()) {}
+
+definition_ref::definition_ref(workflow_definition d)
+    : p_(std::make_shared<const workflow_definition>(std::move(d))) {}
+
+definition_ref::definition_ref(std::shared_ptr<const workflow_definition> p)
+    : p_(p ? std::move(p) : empty_definition()) {}
+
+definition_ref intern(definition_ref d) {
+  struct table {
+    std::mutex mu;
+    std::map<std::pair<std::string, std::uint32_t>, std::weak_ptr<const workflow_definition>> defs;
+    std::size_t sweep_at = 64;
+  };
+  static table t;
+  const std::lock_guard lock(t.mu);
+  auto key = std::make_pair(d->name, d->version);
+  auto& slot = t.defs[key];
+  if (auto live = slot.lock(); live && *live == *d) return definition_ref(std::move(live));
+  slot = d.ptr();
+  // Forget definitions no workflow holds any more, once the table doubled since the
+  // last sweep: its size stays proportional to the definitions in use.
+  if (t.defs.size() >= t.sweep_at) {
+    std::erase_if(t.defs, [](const auto& kv) { return kv.second.expired(); });
+    t.sweep_at = std::max<std::size_t>(64, 2 * t.defs.size());
+  }
+  return d;
 }
 
 }  // namespace wfe::workflow

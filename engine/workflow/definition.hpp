@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,6 +65,33 @@ struct workflow_definition {
 
   bool operator==(const workflow_definition&) const = default;
 };
+
+// An immutable workflow definition shared by every workflow that runs it: a registered
+// version never changes, so workflows started from it (and those recovered from the
+// journal, through intern()) hold one copy between them instead of one each. Compares
+// by content. Never null: default-constructed it is the empty definition.
+class definition_ref {
+ public:
+  definition_ref();
+  definition_ref(workflow_definition d);  // NOLINT(google-explicit-constructor): a value
+  explicit definition_ref(std::shared_ptr<const workflow_definition> p);
+
+  const workflow_definition& operator*() const noexcept { return *p_; }
+  const workflow_definition* operator->() const noexcept { return p_.get(); }
+  [[nodiscard]] const std::shared_ptr<const workflow_definition>& ptr() const noexcept {
+    return p_;
+  }
+  friend bool operator==(const definition_ref& a, const definition_ref& b) {
+    return a.p_ == b.p_ || *a.p_ == *b.p_;
+  }
+
+ private:
+  std::shared_ptr<const workflow_definition> p_;
+};
+
+// The process-wide copy of `d` (same name, version and content) if a live one exists,
+// else `d`, remembered for the next caller. Thread-safe; holds weak references only.
+[[nodiscard]] definition_ref intern(definition_ref d);
 
 // A 400 naming the field (JSON path from the body's root) and, in the message, the step.
 struct validation_error {

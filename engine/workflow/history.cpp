@@ -35,8 +35,8 @@ json::value history_json(std::span<const recorded_event> events) {
     json::object data;
     if (const auto* started = std::get_if<ev::workflow_started>(&r.e.body)) {
       data = json::object{{"id", started->id},
-                          {"definition", json::object{{"name", started->definition.name},
-                                                      {"version", started->definition.version}}},
+                          {"definition", json::object{{"name", started->definition->name},
+                                                      {"version", started->definition->version}}},
                           {"input", started->input},
                           {"priority", started->priority},
                           {"timeoutMs", started->timeout_ms}};
@@ -74,8 +74,8 @@ json::value workflow_json(const workflow_state& s) {
     signals.push_back(json::object{{"name", sg.name}, {"at", format_time_ms(sg.at_ms)}});
   }
   json::object o{{"id", s.id},
-                 {"definition", s.definition.name},
-                 {"version", s.definition.version},
+                 {"definition", s.definition->name},
+                 {"version", s.definition->version},
                  {"status", to_string(s.status)},
                  {"priority", s.priority},
                  {"input", s.input},

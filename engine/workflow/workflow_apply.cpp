@@ -24,7 +24,7 @@ template <class F>
 void with_step(workflow_state& s, std::string_view name, F&& f) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].name == name) {
-      f(s.steps[i], s.definition.steps[i]);
+      f(s.steps[i], s.definition->steps[i]);
       return;
     }
   }
@@ -38,8 +38,8 @@ void on_started(workflow_state& s, const ev::workflow_started& e, std::int64_t a
   s.priority = e.priority;
   s.status = workflow_status::running;
   s.steps.clear();
-  s.steps.reserve(e.definition.steps.size());
-  for (const auto& d : e.definition.steps) {
+  s.steps.reserve(e.definition->steps.size());
+  for (const auto& d : e.definition->steps) {
     step_state st;
     st.name = d.name;
     s.steps.push_back(std::move(st));

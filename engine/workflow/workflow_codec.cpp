@@ -44,10 +44,11 @@ E parse_enum(std::string_view text, std::initializer_list<E> all, std::string_vi
   throw decode_failure("unknown " + std::string(what) + " '" + std::string(text) + "'");
 }
 
-workflow_definition definition_from(const json::value& v) {
+// Interned: the workflows recovered from one definition version share one copy.
+definition_ref definition_from(const json::value& v) {
   auto d = decode_definition_value(v);
   if (!d) throw decode_failure("definition: " + d.error().field + ": " + d.error().message);
-  return std::move(*d);
+  return intern(definition_ref(std::move(*d)));
 }
 
 using body_decoder = event_body (*)(const json::object&);
@@ -161,7 +162,7 @@ workflow_state state_from_object(const json::object& o) {
                          workflow_status::failed, workflow_status::cancelled},
                         "workflow status");
   for (const auto& st : o.at("steps").as_array()) s.steps.push_back(step_from_json(st.as_object()));
-  if (s.steps.size() != s.definition.steps.size())
+  if (s.steps.size() != s.definition->steps.size())
     throw decode_failure("steps do not match the definition");
   for (const auto& t : o.at("timers").as_array())
     s.timers.push_back(timer_from_json(t.as_object()));
@@ -197,7 +198,7 @@ json::object event_data(const event_body& body) {
       overloaded{
           [](const ev::workflow_started& e) {
             return json::object{{"id", e.id},
-                                {"definition", to_json(e.definition)},
+                                {"definition", to_json(*e.definition)},
                                 {"input", e.input},
                                 {"priority", e.priority},
                                 {"timeoutMs", e.timeout_ms}};
@@ -282,7 +283,7 @@ json::value state_to_json(const workflow_state& s) {
   if (!s.started) return json::object{{"started", false}};
   return json::object{{"started", true},
                       {"id", s.id},
-                      {"definition", to_json(s.definition)},
+                      {"definition", to_json(*s.definition)},
                       {"input", s.input},
                       {"priority", s.priority},
                       {"status", to_string(s.status)},

@@ -64,7 +64,7 @@ void schedule_ready(builder& b) {
     const auto& st = s.steps[i];
     if (st.status != step_status::completed) all_done = false;
     if (st.status != step_status::pending) continue;
-    const auto& deps = s.definition.steps[i].depends_on;
+    const auto& deps = s.definition->steps[i].depends_on;
     const bool deps_done = std::all_of(deps.begin(), deps.end(), [&](const std::string& d) {
       auto it = index.find(d);
       return it != index.end() && s.steps[it->second].status == step_status::completed;
@@ -79,7 +79,7 @@ void schedule_ready(builder& b) {
 void fail_or_retry(builder& b, std::size_t i, const std::string& error_type,
                    const std::string& message, bool non_retryable_by_task = false) {
   const auto& st = b.state().steps[i];
-  const auto& policy = b.state().definition.steps[i].retry;
+  const auto& policy = b.state().definition->steps[i].retry;
   const bool non_retryable =
       non_retryable_by_task || std::find(policy.non_retryable.begin(), policy.non_retryable.end(),
                                          error_type) != policy.non_retryable.end();
@@ -106,7 +106,7 @@ decision decide_start(const workflow_state& s, const cmd::start& c, std::int64_t
   if (c.priority != "high" && c.priority != "normal" && c.priority != "low") {
     return reject(rejection_code::invalid, "priority must be high, normal or low");
   }
-  if (c.definition.steps.empty())
+  if (c.definition->steps.empty())
     return reject(rejection_code::invalid, "the definition has no steps");
   if (c.timeout_ms < 0 || c.timeout_ms > k_timeout_ms_max) {
     return reject(rejection_code::invalid, "timeoutMs out of range");
@@ -166,7 +166,7 @@ decision decide_timer(const workflow_state& s, const cmd::timer_fired& c, std::i
     b.emit(ev::step_scheduled{c.step, c.attempt});
   } else {
     const auto i = *step_index(s, c.step);
-    const auto timeout = s.definition.steps[i].timeout_ms;
+    const auto timeout = s.definition->steps[i].timeout_ms;
     const std::string message = "attempt " + std::to_string(c.attempt) + " timed out after " +
                                 std::to_string(timeout) + " ms";
     b.emit(ev::step_timed_out{c.step, c.attempt});

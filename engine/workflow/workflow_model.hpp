@@ -77,7 +77,7 @@ struct dead_letter_info {
 struct workflow_state {
   bool started = false;
   std::string id;
-  workflow_definition definition;  // frozen copy, pinned to its version
+  definition_ref definition;  // pinned to its version (shared, immutable)
   boost::json::value input;
   std::string priority = "normal";
   workflow_status status = workflow_status::running;
@@ -98,7 +98,7 @@ struct workflow_state {
 namespace cmd {
 struct start {
   std::string id;
-  workflow_definition definition;  // resolved by the caller (name + latest version)
+  definition_ref definition;  // resolved by the caller (name + latest version)
   boost::json::value input;
   std::string priority = "normal";
   std::int64_t timeout_ms = 0;  // whole workflow; 0 = none
@@ -146,7 +146,7 @@ using command =
 namespace ev {
 struct workflow_started {
   std::string id;
-  workflow_definition definition;
+  definition_ref definition;
   boost::json::value input;
   std::string priority;
   std::int64_t timeout_ms = 0;

@@ -71,7 +71,7 @@ TEST_CASE("starting a workflow records it and schedules the root steps only") {
   CHECK(body_as<ev::step_scheduled>(evs[1]) == ev::step_scheduled{"a", 1});
   CHECK(evs[1].at_ms == 1000);
   CHECK(h.state.status == workflow_status::running);
-  CHECK(h.state.definition.version == 1);
+  CHECK(h.state.definition->version == 1);
   CHECK(h.state.priority == "high");
   CHECK(h.state.created_at_ms == 1000);
   CHECK(h.step("a").status == step_status::scheduled);

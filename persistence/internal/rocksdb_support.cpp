@@ -1,5 +1,7 @@
 #include "persistence/internal/rocksdb_support.hpp"
 
+#include <rocksdb/db.h>
+
 #include "persistence/internal/crc32c.hpp"
 #include "proto/journal.pb.h"
 
@@ -14,6 +16,12 @@ bool is_lock_error(const rocksdb::Status& s) {
   // RocksDB has no distinct code: "IO error: While lock file: <dir>/LOCK: Resource
   // temporarily unavailable" (or "lock hold by current process" within one process).
   return s.IsIOError() && s.ToString().find("lock") != std::string::npos;
+}
+
+std::uint64_t memtable_bytes(rocksdb::DB& db) {
+  std::uint64_t n = 0;
+  if (!db.GetAggregatedIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &n)) return 0;
+  return n;
 }
 
 std::string encode_metadata(const metadata& m) {

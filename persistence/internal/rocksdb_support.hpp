@@ -7,6 +7,10 @@
 
 #include <rocksdb/status.h>
 
+namespace rocksdb {
+class DB;
+}
+
 #include "persistence/journal.hpp"
 
 namespace wfe::persistence::internal {
@@ -18,6 +22,10 @@ namespace wfe::persistence::internal {
 // True when RocksDB could not take the directory's LOCK file: another process (a
 // running node) has the store open.
 [[nodiscard]] bool is_lock_error(const rocksdb::Status& s);
+
+// Bytes held by the memtables of every column family of `db` (active, immutable and
+// pinned): bounded by write_buffer_size, not by the data. Thread-safe.
+[[nodiscard]] std::uint64_t memtable_bytes(rocksdb::DB& db);
 
 struct metadata {
   std::uint64_t highest = 0;

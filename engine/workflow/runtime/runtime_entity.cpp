@@ -29,8 +29,8 @@ void inc(prometheus::Counter* c) {
 
 void runtime_entity_model::dispatch(caf::event_based_actor* self, const workflow_state& s,
                                     std::size_t i) const {
-  if (!ctx_->links.dispatcher || i >= s.definition.steps.size() || i >= s.steps.size()) return;
-  const auto& def = s.definition.steps[i];
+  if (!ctx_->links.dispatcher || i >= s.definition->steps.size() || i >= s.steps.size()) return;
+  const auto& def = s.definition->steps[i];
   task_request r;
   r.workflow_id = s.id;
   r.step = def.name;
@@ -52,7 +52,7 @@ void runtime_entity_model::send_index(caf::event_based_actor* self, const workfl
                                       std::uint64_t seq) const {
   if (!ctx_->links.index) return;
   store::index_update u;
-  u.record = store::workflow_record{s.id,       s.definition.name, s.definition.version, s.status,
+  u.record = store::workflow_record{s.id,       s.definition->name, s.definition->version, s.status,
                                     s.priority, s.created_at_ms,   s.updated_at_ms,      seq};
   u.timers = s.timers;
   // A dead letter is a step that exhausted its retries; a workflow that timed out as a

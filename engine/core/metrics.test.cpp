@@ -1,0 +1,52 @@
+#include "engine/core/metrics.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+namespace wfe::core {
+namespace {
+
+const prometheus::MetricFamily* family(const std::vector<prometheus::MetricFamily>& fs,
+                                       const std::string& name) {
+  auto it = std::find_if(fs.begin(), fs.end(), [&](const auto& f) { return f.name == name; });
+  return it == fs.end() ? nullptr : &*it;
+}
+
+TEST_CASE("sampled gauges are evaluated at every scrape and grouped by name") {
+  metrics_registry m("test");
+  double journal = 1;
+  m.add_sampled_gauge("rocksdb_memtable_bytes", "memtables", {{"db", "journal"}},
+                      [&journal] { return journal; });
+  m.add_sampled_gauge("rocksdb_memtable_bytes", "memtables", {{"db", "index"}}, [] { return 7.0; });
+  auto first = m.Collect();
+  const auto* f = family(first, "rocksdb_memtable_bytes");
+  REQUIRE(f != nullptr);
+  CHECK(f->type == prometheus::MetricType::Gauge);
+  REQUIRE(f->metric.size() == 2);
+  CHECK(f->metric[0].label.at(0).value == "journal");
+  CHECK(f->metric[0].gauge.value == 1);
+  CHECK(f->metric[1].gauge.value == 7);
+  journal = 42;
+  auto second = m.Collect();
+  CHECK(family(second, "rocksdb_memtable_bytes")->metric[0].gauge.value == 42);
+}
+
+TEST_CASE("heap in use grows with live allocations and drops when they are freed") {
+  metrics_registry m("test");
+  auto heap = [&m] {
+    return family(m.Collect(), "process_heap_in_use_bytes")->metric[0].gauge.value;
+  };
+  const double before = heap();
+  std::vector<std::unique_ptr<char[]>> blocks;
+  for (int i = 0; i < 64; ++i) blocks.emplace_back(new char[64 * 1024]);  // 4 MiB
+  const double during = heap();
+  CHECK(during - before >= 4.0 * 1024 * 1024);
+  blocks.clear();
+  CHECK(during - heap() >= 4.0 * 1024 * 1024);
+}
+
+}  // namespace
+}  // namespace wfe::core
