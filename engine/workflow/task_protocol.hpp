@@ -11,6 +11,10 @@
 //     rejected  -> the dispatcher's queue of that priority is full; nothing queued.
 //                  The runtime re-submits later (bounded backoff); a restart re-submits
 //                  every SCHEDULED step anyway.
+//                  (Sent only when the queue's parking lot is full too.)
+//     resubmit  -> the queue was full, the request's identity was parked, and now a
+//                  slot is free (reserved for it): re-dispatch the attempt at once.
+//                  Stale attempts ignore it (the reservation then expires).
 //     started   -> an executor / an external worker took the attempt (cmd::task_started)
 //     completed -> cmd::task_completed{output}
 //     failed    -> cmd::task_failed{error_type, message}
@@ -48,14 +52,14 @@ struct task_request {
 };
 
 struct task_update {
-  enum class kind : std::uint8_t { rejected, started, completed, failed };
+  enum class kind : std::uint8_t { rejected, started, completed, failed, resubmit };
   kind what = kind::completed;
   std::string workflow_id;
   std::string step;
   std::uint32_t attempt = 0;
   boost::json::value output;  // completed
   std::string error_type;     // failed: matched against the step's nonRetryable list
-  std::string message;        // failed / rejected: human-readable
+  std::string message;        // failed / rejected / resubmit: human-readable
   // failed: the executor says retrying cannot help (an external worker's
   // "nonRetryable":true); the runtime may treat it like a nonRetryable error type.
   bool non_retryable = false;

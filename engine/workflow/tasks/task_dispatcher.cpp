@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 #include "engine/workflow/definition.hpp"
 #include "engine/workflow/tasks/builtin_tasks.hpp"
 #include "engine/workflow/tasks/http_task.hpp"
+#include "engine/workflow/tasks/parking_lot.hpp"
 #include "engine/workflow/tasks/priority_queues.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
 #include "engine/workflow/tasks/task_metrics.hpp"
@@ -31,6 +33,7 @@ using exec_done_atom = caf::atom_constant<caf::atom("texecdone")>;
 using lease_check_atom = caf::atom_constant<caf::atom("tleasechk")>;
 using poll_expired_atom = caf::atom_constant<caf::atom("tpollexp")>;
 using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
+using park_sweep_atom = caf::atom_constant<caf::atom("tparksweep")>;
 
 struct handler_job {
   std::shared_ptr<const task_handler> fn;
@@ -89,8 +92,10 @@ struct lease {
 };
 
 struct external_queue {
-  explicit external_queue(std::size_t capacity) : tasks(capacity) {}
+  external_queue(std::size_t capacity, std::size_t max_parked, clock::duration wake_timeout)
+      : tasks(capacity), lot(max_parked, wake_timeout) {}
   priority_queues<task_request> tasks;
+  parking_lot lot;  // requests that found `tasks` full
   std::deque<parked_poll> pollers;
   std::uint64_t leases = 0;
 };
@@ -108,6 +113,8 @@ class dispatcher {
         handlers_(std::move(handlers)),
         load_(load ? std::move(load) : std::make_shared<task_load>()),
         local_(s.max_queued),
+        local_lot_(s.max_parked, s.parked_wake_timeout),
+        queueless_lot_(s.max_parked, s.parked_wake_timeout),
         rng_(std::random_device{}()) {
     load_->local_capacity = 3 * s_.max_queued;
     publish();
@@ -125,7 +132,7 @@ class dispatcher {
           "no built-in or handler named '" + req.task.substr(0, 64) + "' on this node");
     }
     const auto p = req.priority;
-    if (!local_.push(p, req)) return reject(req, "local");
+    if (!admit(local_, local_lot_, req)) return park_or_reject(local_lot_, req, "local");
     ++queued_[index(p)];
     pump();
   }
@@ -133,12 +140,15 @@ class dispatcher {
   // -- local execution -----------------------------------------------------------
 
   void pump() {
+    bool freed = false;
     while (running_.size() < s_.max_workers) {
       auto next = local_.pop();
       if (!next) break;
+      freed = true;
       --queued_[index(next->priority)];
       start_local(std::move(*next));
     }
+    if (freed) wake_local();
     publish();
   }
 
@@ -228,19 +238,33 @@ class dispatcher {
       return send_failed(req, std::string(k_invalid_input),
                          "external task queue '" + req.task.substr(0, 64) + "' is not a valid id");
     }
-    auto* q = queue(name, /*create=*/true);
-    if (q == nullptr) return reject(req, "external (too many queues)");
+    // A request woken from the lot of requests waiting for a free queue (max-queues)
+    // holds a reserved queue; it releases it whether or not its queue exists by now.
+    const bool has_queue_slot = queueless_lot_.claim(req.workflow_id, req.step, req.attempt);
+    auto* q = queue(name, /*create=*/false);
+    if (q == nullptr) {
+      if (has_queue_slot || (queueless_lot_.parked() == 0 &&
+                             queues_.size() + queueless_lot_.reserved() < s_.max_queues)) {
+        q = queue(name, /*create=*/true);
+      }
+      if (q == nullptr) return park_or_reject(queueless_lot_, req, "external (too many queues)");
+    } else if (has_queue_slot) {
+      wake_queueless();  // the reserved queue went unused: offer it to the next one
+    }
+    const std::string qname(name);
     if (!q->pollers.empty() && q->leases < s_.max_leases_per_queue) {
+      if (q->lot.claim(req.workflow_id, req.step, req.attempt)) wake_queue(qname, *q);
       auto poller = std::move(q->pollers.front());
       q->pollers.pop_front();
-      poller.promise.deliver(hand_out(std::string(name), *q, std::move(req), ""));
+      poller.promise.deliver(hand_out(qname, *q, std::move(req), ""));
       publish();
       return;
     }
     const auto p = req.priority;
-    if (!q->tasks.push(p, req)) {
-      drop_if_idle(std::string(name));
-      return reject(req, "queue '" + std::string(name) + "'");
+    if (!admit(q->tasks, q->lot, req)) {
+      park_or_reject(q->lot, req, "queue '" + qname + "'");
+      drop_if_idle(qname);
+      return;
     }
     ++queued_[index(p)];
     publish();
@@ -254,6 +278,7 @@ class dispatcher {
       auto req = *q->tasks.pop();
       --queued_[index(req.priority)];
       auto reply = hand_out(p.queue, *q, std::move(req), p.worker_id);
+      wake_queue(p.queue, *q);
       publish();
       return reply;
     }
@@ -325,6 +350,32 @@ class dispatcher {
                                std::to_string(s_.heartbeat_timeout.count()) + " ms"));
   }
 
+  // Reservations of woken entries that did not come back are released, and their
+  // slots woken for the next parked entries.
+  void on_park_sweep() {
+    sweep_armed_ = false;
+    const auto now = clock::now();
+    if (auto n = local_lot_.expire(now)) {
+      metrics_.wake_expired(n);
+      wake_local();
+    }
+    std::vector<std::string> maybe_idle;
+    for (auto& [name, q] : queues_) {
+      if (auto n = q.lot.expire(now)) {
+        metrics_.wake_expired(n);
+        wake_queue(name, q);
+        maybe_idle.push_back(name);
+      }
+    }
+    for (const auto& name : maybe_idle) drop_if_idle(name);  // wakes queueless_lot_
+    if (auto n = queueless_lot_.expire(now)) {
+      metrics_.wake_expired(n);
+      wake_queueless();
+    }
+    arm_sweep();
+    publish();
+  }
+
   void on_exit() {
     for (auto& w : workers_) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
     workers_.clear();
@@ -339,14 +390,94 @@ class dispatcher {
     auto it = queues_.find(std::string(name));
     if (it != queues_.end()) return &it->second;
     if (!create || queues_.size() >= s_.max_queues) return nullptr;
-    return &queues_.emplace(std::string(name), external_queue(s_.max_queued)).first->second;
+    return &queues_
+                .emplace(std::string(name),
+                         external_queue(s_.max_queued, s_.max_parked, s_.parked_wake_timeout))
+                .first->second;
   }
 
   void drop_if_idle(const std::string& name) {
     auto it = queues_.find(name);
     if (it == queues_.end()) return;
     const auto& q = it->second;
-    if (q.tasks.empty() && q.pollers.empty() && q.leases == 0) queues_.erase(it);
+    if (q.tasks.empty() && q.pollers.empty() && q.leases == 0 && q.lot.idle()) {
+      queues_.erase(it);
+      wake_queueless();
+    }
+  }
+
+  // -- parking (see parking_lot.hpp) -----------------------------------------------
+
+  // Whether `req` may take a slot of `tasks` (and then takes it): a woken request takes
+  // the slot reserved for it; any other only a free, unreserved slot, and only when no
+  // request of its priority is parked (FIFO: it would overtake them).
+  bool admit(priority_queues<task_request>& tasks, parking_lot& lot, const task_request& req) {
+    const auto p = req.priority;
+    const bool claimed = lot.claim(req.workflow_id, req.step, req.attempt);
+    if (!claimed && (lot.parked(p) > 0 || tasks.size(p) + lot.reserved(p) >= tasks.capacity())) {
+      return false;
+    }
+    return tasks.push(p, req);
+  }
+
+  void park_or_reject(parking_lot& lot, const task_request& req, const std::string& where) {
+    const bool external = req.task.starts_with(k_external_task_prefix);
+    parked_task t{req.workflow_id, req.step, req.attempt, req.priority,
+                  external ? req.task.substr(k_external_task_prefix.size()) : std::string()};
+    if (!lot.park(std::move(t))) return reject(req, where);
+    ++parked_[index(req.priority)];
+    metrics_.finished(external ? k_external_label : "local", "parked");
+    publish();
+  }
+
+  // One woken entry: its slot is reserved; the region re-dispatches it at once.
+  void on_wake(const parked_task& t) {
+    --parked_[index(t.priority)];
+    metrics_.woken();
+    task_update u;
+    u.what = task_update::kind::resubmit;
+    u.workflow_id = t.workflow_id;
+    u.step = t.step;
+    u.attempt = t.attempt;
+    self_->send(sink_, std::move(u));
+  }
+
+  void wake(parking_lot& lot, const std::function<bool(task_priority)>& has_room) {
+    if (lot.parked() == 0) return;
+    if (lot.wake(
+            has_room, [this](const parked_task& t) { on_wake(t); }, clock::now()) > 0) {
+      arm_sweep();
+    }
+  }
+
+  void wake_local() {
+    wake(local_lot_, [this](task_priority p) {
+      return local_.size(p) + local_lot_.reserved(p) < local_.capacity();
+    });
+  }
+
+  void wake_queue(const std::string&, external_queue& q) {
+    wake(q.lot, [&q](task_priority p) {
+      return q.tasks.size(p) + q.lot.reserved(p) < q.tasks.capacity();
+    });
+  }
+
+  void wake_queueless() {
+    wake(queueless_lot_, [this](task_priority) {
+      return queues_.size() + queueless_lot_.reserved() < s_.max_queues;
+    });
+  }
+
+  // One timer for every lot: armed while some reservation is held.
+  void arm_sweep() {
+    if (sweep_armed_) return;
+    bool held = local_lot_.reserved() > 0 || queueless_lot_.reserved() > 0;
+    for (auto it = queues_.begin(); !held && it != queues_.end(); ++it) {
+      held = it->second.lot.reserved() > 0;
+    }
+    if (!held) return;
+    sweep_armed_ = true;
+    self_->delayed_send(self_, s_.parked_wake_timeout, park_sweep_atom::value);
   }
 
   poll_reply hand_out(const std::string& name, external_queue& q, task_request req,
@@ -384,6 +515,7 @@ class dispatcher {
       auto poller = std::move(q.pollers.front());
       q.pollers.pop_front();
       poller.promise.deliver(hand_out(name, q, std::move(req), ""));
+      wake_queue(name, q);
     }
   }
 
@@ -422,8 +554,8 @@ class dispatcher {
     u.workflow_id = req.workflow_id;
     u.step = req.step;
     u.attempt = req.attempt;
-    u.message =
-        "the " + std::string(to_string(req.priority)) + " priority queue of " + where + " is full";
+    u.message = "the " + std::string(to_string(req.priority)) + " priority queue of " + where +
+                " is full" + (s_.max_parked > 0 ? ", and so is its parking lot" : "");
     self_->send(sink_, std::move(u));
   }
 
@@ -459,9 +591,12 @@ class dispatcher {
 
   void publish() {
     std::uint64_t total = 0;
+    std::uint64_t parked = 0;
     for (auto p : {task_priority::high, task_priority::normal, task_priority::low}) {
       metrics_.queued(p, queued_[index(p)]);
+      metrics_.parked(p, parked_[index(p)]);
       total += queued_[index(p)];
+      parked += parked_[index(p)];
     }
     std::uint64_t pollers = 0;
     for (const auto& [name, q] : queues_) pollers += q.pollers.size();
@@ -471,6 +606,7 @@ class dispatcher {
     load_->queued.store(total, std::memory_order_relaxed);
     load_->local_queued.store(local_.size(), std::memory_order_relaxed);
     load_->running.store(running, std::memory_order_relaxed);
+    load_->parked.store(parked, std::memory_order_relaxed);
   }
 
   caf::event_based_actor* self_;
@@ -483,6 +619,10 @@ class dispatcher {
 
   priority_queues<task_request> local_;
   std::array<std::uint64_t, 3> queued_{};  // every destination, by priority
+  std::array<std::uint64_t, 3> parked_{};  // every parking lot, by priority (not woken)
+  parking_lot local_lot_;
+  parking_lot queueless_lot_;  // requests waiting for a free external queue (max-queues)
+  bool sweep_armed_ = false;
   std::unordered_map<std::uint64_t, running_task> running_;
   std::uint64_t next_exec_ = 1;
   std::vector<caf::actor> workers_;
@@ -526,6 +666,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s, ca
       [d](poll_expired_atom, const std::string& queue, std::uint64_t id) {
         d->on_poll_expired(queue, id);
       },
+      [d](park_sweep_atom) { d->on_park_sweep(); },
   };
 }
 

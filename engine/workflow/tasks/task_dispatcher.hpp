@@ -6,7 +6,11 @@
 // - Destinations: the local pool (built-ins `noop sleep fail http` and C++ handlers) and
 //   one queue per external queue name (task "queue:<name>", served over HTTP by
 //   api/task_routes.hpp). Each destination has three bounded FIFO queues (high, normal,
-//   low; `pekko.workflow.tasks.max-queued` each); a full queue answers `rejected`.
+//   low; `pekko.workflow.tasks.max-queued` each). A request finding its queue full is
+//   parked (its identity only, `tasks.max-parked` per destination, see parking_lot.hpp)
+//   and woken with a `resubmit` update when a slot frees; a full parking lot answers
+//   `rejected`. Requests for a new external queue beyond `tasks.max-queues` are parked
+//   the same way (one lot for the node) and woken when a queue is dropped.
 // - Order: weighted round robin 4:2:1 (see priority_queues.hpp): while all three have
 //   work, out of every 7 tasks 4 are high, 2 normal, 1 low, so low never starves.
 // - At most `pekko.workflow.max-workers` local tasks execute at once (a sleeping `sleep`
@@ -41,6 +45,7 @@ struct task_load {
   std::atomic<std::uint64_t> local_queued{0};    // tasks waiting for the local pool
   std::atomic<std::uint64_t> local_capacity{0};  // 3 x max-queued (set at spawn)
   std::atomic<std::uint64_t> running{0};         // local tasks executing + external leases
+  std::atomic<std::uint64_t> parked{0};          // identities parked (queues full), not woken
 };
 
 // `registry` and `handlers` may be null (no metrics / built-ins only); `load`, when given,

@@ -121,10 +121,7 @@ TEST_CASE("dispatch order is high > normal > low, weighted 4:2:1, low not starve
   gate g;
   std::mutex m;
   std::string order;
-  f.handlers->register_handler("gate", [&](const json::value&, const task_context&) {
-    g.wait();
-    return task_result::success();
-  });
+  register_gate(*f.handlers, g);
   f.handlers->register_handler("record", [&](const json::value&, const task_context& ctx) {
     std::lock_guard lock(m);
     order += ctx.workflow_id;
@@ -176,16 +173,14 @@ TEST_CASE("at most max-workers local tasks execute at once") {
   CHECK(eventually([&] { return f.load->running == 0 && f.load->queued == 0; }));
 }
 
-TEST_CASE("a full priority queue answers rejected; other priorities still queue") {
+TEST_CASE("with parking off (max-parked 0), a full priority queue answers rejected") {
   task_fixture f;
   gate g;
-  f.handlers->register_handler("gate", [&](const json::value&, const task_context&) {
-    g.wait();
-    return task_result::success();
-  });
+  register_gate(*f.handlers, g);
   task_settings s;
   s.max_workers = 1;
   s.max_queued = 2;
+  s.max_parked = 0;
   f.start(s);
   f.submit("gate", "gate");
   CHECK(f.next().what == kind::started);
@@ -196,6 +191,7 @@ TEST_CASE("a full priority queue answers rejected; other priorities still queue"
   CHECK(r.what == kind::rejected);
   CHECK(r.workflow_id == "n3");
   CHECK(r.message.find("normal priority queue") != std::string::npos);
+  CHECK(r.message.find("parking lot") == std::string::npos);
   f.submit("l1", "noop", {}, task_priority::low);
   // External queues are bounded the same way.
   f.submit("q1", "queue:jobs");

@@ -29,6 +29,23 @@ task_metrics::task_metrics(prometheus::Registry* registry) {
                   .Help("External worker polls parked waiting for a task")
                   .Register(r)
                   .Add({});
+  auto& parked = prometheus::BuildGauge()
+                     .Name("workflow_tasks_parked")
+                     .Help("Tasks parked because their queue was full (identities), by priority")
+                     .Register(r);
+  for (auto p : {task_priority::high, task_priority::normal, task_priority::low}) {
+    parked_[static_cast<std::size_t>(p)] = &parked.Add({{"priority", std::string(to_string(p))}});
+  }
+  woken_ = &prometheus::BuildCounter()
+                .Name("workflow_task_wakes_total")
+                .Help("Parked tasks woken because their queue freed a slot")
+                .Register(r)
+                .Add({});
+  wake_expired_ = &prometheus::BuildCounter()
+                       .Name("workflow_task_wake_expired_total")
+                       .Help("Woken parked tasks that were not re-dispatched in time (stale)")
+                       .Register(r)
+                       .Add({});
   total_ = &prometheus::BuildCounter()
                 .Name("workflow_tasks_total")
                 .Help("Tasks finished or refused, by task type and outcome")
@@ -53,6 +70,18 @@ void task_metrics::running(std::uint64_t n) {
 
 void task_metrics::pollers(std::uint64_t n) {
   if (pollers_ != nullptr) pollers_->Set(static_cast<double>(n));
+}
+
+void task_metrics::parked(task_priority p, std::uint64_t n) {
+  if (auto* g = parked_[static_cast<std::size_t>(p)]) g->Set(static_cast<double>(n));
+}
+
+void task_metrics::woken() {
+  if (woken_ != nullptr) woken_->Increment();
+}
+
+void task_metrics::wake_expired(std::uint64_t n) {
+  if (wake_expired_ != nullptr) wake_expired_->Increment(static_cast<double>(n));
 }
 
 void task_metrics::finished(std::string_view task, std::string_view outcome) {

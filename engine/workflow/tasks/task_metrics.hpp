@@ -7,7 +7,12 @@
 //   workflow_tasks_total{task,outcome}    counter    finished or refused tasks; task is the
 //                                                    built-in/handler name or "external";
 //                                                    outcome completed|failed|rejected|
-//                                                    heartbeat_timeout
+//                                                    heartbeat_timeout|parked (task is
+//                                                    "local" or "external" for the last two)
+//   workflow_tasks_parked{priority}       gauge      identities parked (queue full), not woken
+//   workflow_task_wakes_total             counter    parked entries woken (resubmit sent)
+//   workflow_task_wake_expired_total      counter    woken entries that did not come back in
+//                                                    parked-wake-timeout (stale attempts)
 //   workflow_task_seconds                 histogram  started -> completed/failed
 //   workflow_task_pollers                 gauge      parked external polls
 
@@ -35,6 +40,9 @@ class task_metrics {
   void queued(task_priority p, std::uint64_t n);
   void running(std::uint64_t n);
   void pollers(std::uint64_t n);
+  void parked(task_priority p, std::uint64_t n);
+  void woken();
+  void wake_expired(std::uint64_t n);
   void finished(std::string_view task, std::string_view outcome);
   void seconds(double s);
 
@@ -42,6 +50,9 @@ class task_metrics {
   std::array<prometheus::Gauge*, 3> queued_{};
   prometheus::Gauge* running_ = nullptr;
   prometheus::Gauge* pollers_ = nullptr;
+  std::array<prometheus::Gauge*, 3> parked_{};
+  prometheus::Counter* woken_ = nullptr;
+  prometheus::Counter* wake_expired_ = nullptr;
   prometheus::Family<prometheus::Counter>* total_ = nullptr;
   prometheus::Histogram* seconds_ = nullptr;
 };

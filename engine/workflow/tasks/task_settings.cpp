@@ -16,6 +16,10 @@ task_settings task_settings::read(core::settings_reader& r) {
       static_cast<std::uint64_t>(r.integer("pekko.workflow.tasks.max-queued", 1, 10'000'000));
   s.max_queues =
       static_cast<std::uint32_t>(r.integer("pekko.workflow.tasks.max-queues", 1, 1'000'000));
+  s.max_parked =
+      static_cast<std::uint64_t>(r.integer("pekko.workflow.tasks.max-parked", 0, 100'000'000));
+  s.parked_wake_timeout = r.duration("pekko.workflow.tasks.parked-wake-timeout", milliseconds(10),
+                                     std::chrono::hours(1));
   s.sleep_max =
       r.duration("pekko.workflow.tasks.sleep-max", milliseconds(1), std::chrono::days(30));
   s.http_timeout_default =

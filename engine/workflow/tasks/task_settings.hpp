@@ -20,6 +20,15 @@ struct task_settings {
   std::uint64_t max_queued = 10'000;
   // Distinct external queues (queue:<name>) the dispatcher keeps at once.
   std::uint32_t max_queues = 1'000;
+  // Per destination (the local pool, each external queue; plus one lot for requests
+  // waiting for a free external queue under max_queues): identities of requests that
+  // found their queue full, woken FIFO (high priority first) as slots free. Beyond it a
+  // request is answered `rejected`. 0: no parking (reject at once).
+  std::uint64_t max_parked = 100'000;
+  // A woken entry's slot stays reserved this long for its re-dispatch; an entry that
+  // does not come back (a stale attempt) loses it, and the next parked entry is woken.
+  // Expiry is checked once per this period, so a reservation lasts 1 to 2 periods.
+  std::chrono::milliseconds parked_wake_timeout{5'000};
 
   // Built-in `sleep`: the largest {"ms":N} accepted.
   std::chrono::milliseconds sleep_max{3'600'000};

@@ -16,14 +16,20 @@ TEST_CASE("reference.conf task defaults are valid") {
   CHECK(s.poll_wait_default == 10s);
   CHECK(s.poll_wait_max == 15s);
   CHECK(s.http_max_response_bytes == 1u << 20);
+  CHECK(s.max_parked == 100'000);
+  CHECK(s.parked_wake_timeout == 5s);
 }
 
 TEST_CASE("task settings are validated, every error named") {
   auto [s, errors] = test::read_settings<workflow::task_settings>(
       "pekko.workflow.max-workers = 0\n"
-      "pekko.workflow.tasks.max-queued = -3\n");
+      "pekko.workflow.tasks.max-queued = -3\n"
+      "pekko.workflow.tasks.max-parked = -1\n"
+      "pekko.workflow.tasks.parked-wake-timeout = 0ms\n");
   CHECK(errors.find("pekko.workflow.max-workers") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.max-queued") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.max-parked") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.parked-wake-timeout") != std::string::npos);
 }
 
 TEST_CASE("defaults above maxima and a poll wait reaching the request timeout are refused") {

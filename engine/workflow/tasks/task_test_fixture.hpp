@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -65,6 +66,35 @@ class task_fixture {
     return u;
   }
 
+  // The next update if one arrives within `wait`.
+  std::optional<task_update> try_next(std::chrono::milliseconds wait) {
+    std::optional<task_update> u;
+    sink_->receive([&](task_update& x) { u = std::move(x); }, caf::after(wait) >> [] {});
+    return u;
+  }
+
+  // A poll of external queue `queue` (no wait) straight to the dispatcher.
+  poll_reply poll(const std::string& queue) {
+    caf::scoped_actor self{sys_};
+    poll_reply reply;
+    bool got = false;
+    self->request(dispatcher, k_wait, task_poll_atom::value, external_poll{queue, "test", 0})
+        .receive([&](poll_reply& r) { reply = std::move(r), got = true; }, [](caf::error&) {});
+    REQUIRE_MESSAGE(got, "no poll reply");
+    return reply;
+  }
+
+  // Completes an external task's lease.
+  void complete(const std::string& token) {
+    caf::scoped_actor self{sys_};
+    bool got = false;
+    self->request(dispatcher, k_wait, task_complete_atom::value, token,
+                  external_completion{boost::json::object{}})
+        .receive([&](token_reply& r) { got = r.what == token_reply::status::ok; },
+                 [](caf::error&) {});
+    REQUIRE_MESSAGE(got, "complete was not accepted");
+  }
+
   // The next update that is not `started`.
   task_update next_result() {
     for (;;) {
@@ -118,5 +148,13 @@ class gate {
   std::condition_variable cv_;
   bool open_ = false;
 };
+
+// Registers handler `name`: blocks on `g` until the test opens it, then succeeds.
+inline void register_gate(task_handlers& handlers, gate& g, const std::string& name = "gate") {
+  handlers.register_handler(name, [&g](const boost::json::value&, const task_context&) {
+    g.wait();
+    return task_result::success();
+  });
+}
 
 }  // namespace wfe::workflow::test
