@@ -24,6 +24,7 @@
 #include "cluster/wire_envelope.hpp"
 #include "engine/core/metrics.hpp"
 #include "engine/workflow/runtime/workflow_runtime.hpp"
+#include "engine/workflow/store/workflow_index.hpp"
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 #include "engine/workflow/tasks/task_handlers.hpp"
 #include "persistence/backup_actor.hpp"
@@ -85,12 +86,17 @@ bool open_storage(const persistence::persistence_settings& s, prometheus::Regist
 
 // RocksDB's memtables are bounded buffers, not per-workflow state: exported apart so the
 // memory per workflow can be told from them (bench/run_workflow_bench.sh, part e).
-void add_storage_memory_gauges(core::metrics_registry& m, const storage& st) {
+void add_storage_memory_gauges(core::metrics_registry& m, const storage& st,
+                               std::shared_ptr<const workflow::store::workflow_index> index) {
   const std::string help = "Bytes held by the RocksDB memtables of a store";
   m.add_sampled_gauge("rocksdb_memtable_bytes", help, {{"db", "journal"}},
                       [j = st.journal] { return static_cast<double>(j->memtable_bytes()); });
   m.add_sampled_gauge("rocksdb_memtable_bytes", help, {{"db", "snapshots"}},
                       [s = st.snapshots] { return static_cast<double>(s->memtable_bytes()); });
+  if (!index) return;
+  m.add_sampled_gauge(
+      "rocksdb_memtable_bytes", help, {{"db", "workflow-index"}},
+      [index = std::move(index)] { return static_cast<double>(index->memtable_bytes()); });
 }
 
 struct servers {
@@ -294,7 +300,6 @@ int run_node(const node_settings& s, const char* version) {
   auto metrics = std::make_shared<core::metrics_registry>(version);
   storage st;  // outlives the actor runtime: the storage actors hold it until they exit
   if (!open_storage(s.persistence, metrics->registry(), st)) return exit_storage;
-  add_storage_memory_gauges(*metrics, st);
   core::coordinated_shutdown shutdown(s.shutdown);
   watch_signals(shutdown);
   core::actor_runtime runtime(s.actors, cluster::register_wire_types);
@@ -319,6 +324,7 @@ int run_node(const node_settings& s, const char* version) {
     runtime.stop_all();
     return exit_storage;
   }
+  add_storage_memory_gauges(*metrics, st, workflows.index_db);
   servers srv;
   if (!start_servers(s, std::move(routes), metrics, srv)) {
     runtime.stop_all();

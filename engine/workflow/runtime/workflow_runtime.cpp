@@ -74,6 +74,7 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   runtime_parts parts;
   parts.to_wake = ids->size();
   parts.index = store::spawn_workflow_index_actor(sys, index, cfg.store.index);
+  parts.index_db = index;
 
   region_deps rd;
   rd.journal = &cfg.journal_actor;

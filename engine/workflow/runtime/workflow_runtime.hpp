@@ -38,6 +38,10 @@ class task_handlers;
 struct task_load;
 }  // namespace wfe::workflow
 
+namespace wfe::workflow::store {
+class workflow_index;
+}
+
 namespace wfe::workflow::runtime {
 
 struct runtime_config {
@@ -64,7 +68,8 @@ struct runtime_parts {
   caf::actor waker;  // wakes the reconciled workflows; stops by itself when done
   std::shared_ptr<task_load> load;
   std::shared_ptr<task_handlers> handlers;
-  std::uint64_t to_wake = 0;  // ids reconciliation returned
+  std::uint64_t to_wake = 0;                              // ids reconciliation returned
+  std::shared_ptr<const store::workflow_index> index_db;  // for metrics only (thread-safe reads)
 };
 
 // Errors: the index cannot be opened or reconciled (errc::locked / corruption / io).

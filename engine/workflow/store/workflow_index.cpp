@@ -356,6 +356,10 @@ workflow_index::~workflow_index() = default;
 
 const std::filesystem::path& workflow_index::dir() const { return impl_->settings.dir; }
 
+std::uint64_t workflow_index::memtable_bytes() const {
+  return persistence::internal::memtable_bytes(*impl_->db);
+}
+
 result<std::unique_ptr<workflow_index>> workflow_index::open(
     const index_settings& settings, std::shared_ptr<store_metrics> metrics) try {
   auto p = std::make_unique<impl>();

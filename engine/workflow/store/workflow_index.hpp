@@ -104,6 +104,8 @@ class workflow_index {
   [[nodiscard]] io_counts io() const;
 
   [[nodiscard]] const std::filesystem::path& dir() const;
+  // Bytes held by its RocksDB memtables (bounded by write_buffer_size); thread-safe.
+  [[nodiscard]] std::uint64_t memtable_bytes() const;
 
   struct impl;
 
