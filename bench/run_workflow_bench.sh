@@ -254,8 +254,20 @@ else
   stop_node
 
   # ---- (e) memory per active / passivated workflow -------------------------------------
+  # RSS is an upper bound (glibc keeps freed pages; RocksDB's memtables grow with the
+  # events written until they flush, up to write_buffer_size). The per-workflow figure
+  # is the heap in use (mallinfo2, process_heap_in_use_bytes) minus the memtables
+  # (rocksdb_memtable_bytes), read once CAF's request timeouts of the starts have
+  # expired (each pending timeout holds ~600 B for up to the 20 s ask timeout).
   mkdir -p "$tmp/n2"
-  passivate=20
+  passivate=60
+  settle=25
+  # heap_memtables -> "heap_bytes memtable_bytes active_entities"
+  heap_memtables() {
+    curl -s "http://127.0.0.1:$metrics_port/metrics" | awk '
+      /^process_heap_in_use_bytes / { h = $2 } /^rocksdb_memtable_bytes/ { m += $2 }
+      /^workflow_entities_active / { a = $2 } END { printf "%.0f %.0f %.0f\n", h, m, a }'
+  }
   if ! start_node "$tmp/n2" -Dpekko.cluster.sharding.passivate-idle-entity-after="${passivate}s"; then
     fig[mem]="n/a: the node did not become ready"
   # RUNNING workflows that are idle: the step failed once and waits for its retry an
@@ -266,6 +278,7 @@ else
   else
     sleep 1
     rss0=$(rss_kb "$node_pid")
+    read -r heap0 mt0 _ < <(heap_memtables)
     note "memory: starting workflows that wait for a retry an hour away (rss before ${rss0} kB)"
     # Starts until ~MEM_WORKFLOWS (wrk runs of 2 s; the count is exact from the 201s).
     total=0
@@ -274,18 +287,23 @@ else
       total=$((total + ${wrk_ok:-0}))
       [[ $total -ge $mem_n || ${wrk_ok:-0} -eq 0 ]] && break
     done
+    note "  $total started; waiting ${settle} s for request timeouts to expire"
+    sleep "$settle"
     rss1=$(rss_kb "$node_pid")
-    curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^workflow_.*(active|passivat|entities)' \
-      >"$tmp/metrics1" || true
-    note "  $total started, rss ${rss1} kB; waiting $((passivate + 10)) s for passivation"
-    sleep $((passivate + 10))
+    read -r heap1 mt1 active1 < <(heap_memtables)
+    note "  rss ${rss1} kB, ${active1} active; waiting $((passivate + 15)) s for passivation"
+    sleep $((passivate + 15))
     rss2=$(rss_kb "$node_pid")
-    curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^workflow_.*(active|passivat|entities)' \
+    read -r heap2 mt2 active2 < <(heap_memtables)
+    curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^workflow_.*(active|passivat)' \
       >"$tmp/metrics2" || true
     if [[ $total -gt 0 ]]; then
       fig[mem]=$(awk -v n="$total" -v a="$rss0" -v b="$rss1" -v c="$rss2" \
-        'BEGIN { printf "%.0f %.0f %d %d %d %d", (b - a) * 1024 / n, (c - a) * 1024 / n, n, a, b, c }')
-      [[ -s $tmp/metrics1 ]] && { note "  metrics while active:"; cat "$tmp/metrics1" >&2; }
+        -v h0="$heap0" -v h1="$heap1" -v h2="$heap2" -v m0="$mt0" -v m1="$mt1" -v m2="$mt2" \
+        -v a1="$active1" -v a2="$active2" \
+        'BEGIN { printf "%.0f %.0f %d %d %d %d %.0f %.0f %.0f %d %d", (b - a) * 1024 / n,
+                 (c - a) * 1024 / n, n, a, b, c, ((h1 - h0) - (m1 - m0)) / n,
+                 ((h2 - h0) - (m2 - m0)) / n, (m1 - m0) / n, a1, a2 }')
       [[ -s $tmp/metrics2 ]] && { note "  metrics after passivation:"; cat "$tmp/metrics2" >&2; }
     else
       fig[mem]="n/a: no workflow started (first answer: ${wrk_first_bad:-none})"
@@ -336,10 +354,14 @@ else:
 if na(mem):
     print(f"(e) memory: {mem}")
 else:
-    active, passive, n, a, b, c = map(float, mem.split())
-    out.update(bytes_per_active=active, bytes_per_passivated=passive, mem_workflows=int(n))
-    print(f"(e) RSS {a:.0f} kB -> {b:.0f} kB with {n:.0f} RUNNING workflows -> {c:.0f} kB after passivation")
-    print(f"    {active:.0f} B per active workflow (goal <= 2048: {ok(active <= 2048)}), "
-          f"{passive:.0f} B per passivated workflow")
+    rss_active, rss_passive, n, a, b, c, active, passive, memtables, a1, a2 = map(float, mem.split())
+    out.update(bytes_per_active=active, bytes_per_passivated=passive, mem_workflows=int(n),
+               rss_bytes_per_active=rss_active, memtable_bytes_per_workflow=memtables)
+    print(f"(e) {n:.0f} RUNNING workflows ({a1:.0f} entities active, then {a2:.0f} after passivation)")
+    print(f"    heap minus memtables: {active:.0f} B per active workflow (goal <= 2048: "
+          f"{ok(active <= 2048)}), {passive:.0f} B per passivated workflow")
+    print(f"    RocksDB memtables grew {memtables:.0f} B per workflow (bounded by write_buffer_size)")
+    print(f"    RSS {a:.0f} kB -> {b:.0f} kB -> {c:.0f} kB after passivation = {rss_active:.0f} B per "
+          f"workflow (upper bound: includes memtables; glibc keeps freed pages)")
 print(json.dumps(out))
 PY
