@@ -48,10 +48,10 @@ namespace wfe::api {
 
 struct workflow_routes_config {
   caf::actor_system* system = nullptr;
-  caf::actor* region = nullptr;                     // workflow::runtime::spawn_workflow_region
-  caf::actor* registry = nullptr;                   // workflow::store::spawn_definition_registry
-  caf::actor* index = nullptr;                      // workflow::store::spawn_workflow_index_actor
-  caf::actor* journal = nullptr;                    // persistence::spawn_journal_actor (history)
+  caf::actor* region = nullptr;    // workflow::runtime::spawn_workflow_region
+  caf::actor* registry = nullptr;  // workflow::store::spawn_definition_registry
+  caf::actor* index = nullptr;     // workflow::store::spawn_workflow_index_actor
+  caf::actor* journal = nullptr;   // answers replay/highest: persistence::spawn_journal_reader
   std::shared_ptr<const workflow::task_load> load;  // start admission; may be null
   // Task types a definition may use (built-ins + handlers; queue:<name> always).
   std::function<std::vector<std::string>()> known_tasks;

@@ -138,6 +138,7 @@ void add_shutdown_tasks(core::coordinated_shutdown& shutdown, servers& srv,
 
 struct storage_actors {
   caf::actor journal;
+  caf::actor journal_reader;  // history reads, off the group-commit thread
   caf::actor snapshots;
   caf::actor backup;  // for the admin routes
 };
@@ -149,6 +150,8 @@ storage_actors spawn_storage_actors(core::actor_runtime& runtime, const storage&
   out.journal =
       persistence::spawn_journal_actor(sys, {st.journal, nullptr, st.metrics}, s.journal_actor());
   runtime.supervise(out.journal);
+  out.journal_reader = persistence::spawn_journal_reader(sys, st.journal);
+  runtime.supervise(out.journal_reader);
   out.snapshots = persistence::spawn_snapshot_store_actor(sys, st.snapshots);
   runtime.supervise(out.snapshots);
   out.backup = persistence::spawn_backup_actor(sys, {st.journal, st.snapshots, s.backup_dir});
@@ -195,7 +198,7 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   wc.region = &parts.region;
   wc.registry = &parts.registry;
   wc.index = &parts.index;
-  wc.journal = &sa.journal;
+  wc.journal = &sa.journal_reader;
   wc.load = parts.load;
   wc.known_tasks = [handlers] { return workflow::known_task_types(handlers.get()); };
   wc.number_of_shards = s.workflow_runtime.number_of_shards;

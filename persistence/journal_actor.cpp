@@ -146,6 +146,14 @@ class group_commit {
   std::uint64_t pending_bytes_ = 0;
 };
 
+replay_result replay_all(journal& store, const persistence_id& pid, std::uint64_t from,
+                         std::uint64_t to, std::uint64_t max) {
+  std::vector<event> events;
+  auto r = store.replay(pid, from, to, max, [&](const event& e) { events.push_back(e); });
+  if (!r) return core::unexpected<error>{std::move(r).error()};
+  return events;
+}
+
 // Handlers shared by the blocking receive (wait for work) and the polling receive
 // (drain the mailbox): reads and deletes first write what is pending.
 template <class... Extra>
@@ -158,11 +166,7 @@ caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& r
       [&gc](replay_atom, const persistence_id& pid, std::uint64_t from, std::uint64_t to,
             std::uint64_t max) -> replay_result {
         gc.flush_if_pending(pid);
-        std::vector<event> events;
-        auto r =
-            gc.store().replay(pid, from, to, max, [&](const event& e) { events.push_back(e); });
-        if (!r) return core::unexpected<error>{std::move(r).error()};
-        return events;
+        return replay_all(gc.store(), pid, from, to, max);
       },
       [&gc](highest_atom, const persistence_id& pid) -> write_result {
         gc.flush_if_pending(pid);
@@ -199,6 +203,22 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
   }
 }
 
+void journal_reader_loop(caf::blocking_actor* self, std::shared_ptr<journal> store) {
+  bool running = true;
+  self->receive_while(running)(
+      [&store](replay_atom, const persistence_id& pid, std::uint64_t from, std::uint64_t to,
+               std::uint64_t max) -> replay_result {
+        return replay_all(*store, pid, from, to, max);
+      },
+      [&store](highest_atom, const persistence_id& pid) -> write_result {
+        return store->highest_sequence_nr(pid);
+      },
+      [self, &running](caf::exit_msg& msg) {
+        running = false;
+        self->fail_state(std::move(msg.reason));
+      });
+}
+
 error unavailable(const caf::error& e) {
   return error{errc::unavailable, "journal actor did not answer: " + caf::to_string(e)};
 }
@@ -211,6 +231,10 @@ caf::actor spawn_journal_actor(caf::actor_system& sys, journal_actor_deps deps,
       ->info("journal actor started (max-batch-events {}, max-batch-bytes {})",
              cfg.max_batch_events, cfg.max_batch_bytes);
   return sys.spawn(journal_actor_loop, std::move(deps), cfg);
+}
+
+caf::actor spawn_journal_reader(caf::actor_system& sys, std::shared_ptr<journal> store) {
+  return sys.spawn(journal_reader_loop, std::move(store));
 }
 
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,

@@ -55,6 +55,16 @@ struct journal_actor_deps {
 [[nodiscard]] caf::actor spawn_journal_actor(caf::actor_system& sys, journal_actor_deps deps,
                                              const journal_actor_config& cfg);
 
+// A read-only companion on its own thread: answers replay and highest requests (the
+// same request_replay / request_highest below) straight from `store`, so long reads
+// such as a workflow's history never wait behind, or delay, a group-commit write. It
+// sees every ACKNOWLEDGED write (an acknowledgement follows the journal write), not
+// the writes still gathering in the journal actor's batch: entities recover through
+// the journal actor itself. `store` must allow reads concurrent with writes
+// (rocksdb_journal does; memory_journal does not). Stops on an exit message.
+[[nodiscard]] caf::actor spawn_journal_reader(caf::actor_system& sys,
+                                              std::shared_ptr<journal> store);
+
 // -- asynchronous client, for event-based actors --------------------------------
 // The handler runs in `self`'s context, exactly once: with the result, or with
 // errc::unavailable when the journal actor is gone or did not answer within `timeout`.

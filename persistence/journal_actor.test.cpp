@@ -216,8 +216,8 @@ TEST_CASE_FIXTURE(fixture,
   std::size_t read_a = 99;
   std::size_t read_b = 99;
   auto read = [&](std::string id, std::size_t& out) {
-    auto r = replay_blocking(sys, journal_actor, k_timeout, {shard_id{1}, id}, 1,
-                             max_sequence_nr, 100);
+    auto r =
+        replay_blocking(sys, journal_actor, k_timeout, {shard_id{1}, id}, 1, max_sequence_nr, 100);
     REQUIRE(r.has_value());
     out = r->size();
   };
@@ -239,6 +239,28 @@ TEST_CASE_FIXTURE(fixture,
   REQUIRE(sizes.size() == 2);
   CHECK(sizes[0] == 1);
   CHECK(sizes[1] == 2);  // b and c in one write: the read of a did not force a sync
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "the reader answers while a write is in progress, and sees it once acked") {
+  auto store = std::make_shared<gated_journal>();
+  start(store);
+  auto reader = spawn_journal_reader(sys, store);
+  const persistence_id pid{shard_id{1}, "p"};
+  std::thread writer(
+      [&] { CHECK(write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1))); });
+  REQUIRE(store->wait_entered(1));  // the journal actor is inside the write...
+  // ...and the reader still answers: nothing of an unacknowledged write.
+  auto before = replay_blocking(sys, reader, k_timeout, pid, 1, max_sequence_nr, 100);
+  REQUIRE(before.has_value());
+  CHECK(before->empty());
+  store->open();
+  writer.join();
+  auto after = replay_blocking(sys, reader, k_timeout, pid, 1, max_sequence_nr, 100);
+  REQUIRE(after.has_value());
+  REQUIRE(after->size() == 1);
+  CHECK(after->front().sequence_nr == 1);
+  caf::anon_send_exit(reader, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE_FIXTURE(fixture, "a request larger than the batch bounds is rejected") {
