@@ -63,6 +63,10 @@ struct task_update {
   // failed: the executor says retrying cannot help (an external worker's
   // "nonRetryable":true); the runtime may treat it like a nonRetryable error type.
   bool non_retryable = false;
+  // completed / failed: the attempt finished before its start was reported (noop, fail,
+  // bad input), so this update reports the start too: the runtime records StepStarted
+  // with the result in one journal write instead of two.
+  bool started = false;
 };
 
 }  // namespace wfe::workflow

@@ -125,6 +125,14 @@ bool is_current(const step_state& st, std::uint32_t attempt) {
          (st.status == step_status::scheduled || st.status == step_status::running);
 }
 
+// A result that also reports the start of a still-SCHEDULED attempt records StepStarted
+// first, so the history reads the same as with a separate start report.
+void emit_start_if_reported(builder& b, const step_state& st, bool started) {
+  if (started && st.status == step_status::scheduled) {
+    b.emit(ev::step_started{st.name, st.attempts});
+  }
+}
+
 decision decide_task(const workflow_state& s, const cmd::task_started& c, std::int64_t now) {
   auto i = step_index(s, c.step);
   if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
@@ -139,6 +147,7 @@ decision decide_task(const workflow_state& s, const cmd::task_completed& c, std:
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
   if (too_big(c.output)) return reject(rejection_code::limit, "output is too large", s.status);
   builder b(s, now);
+  emit_start_if_reported(b, s.steps[*i], c.started);
   b.emit(ev::step_completed{c.step, c.attempt, c.output});
   schedule_ready(b);
   return b.take();
@@ -149,6 +158,7 @@ decision decide_task(const workflow_state& s, const cmd::task_failed& c, std::in
   if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
   builder b(s, now);
+  emit_start_if_reported(b, s.steps[*i], c.started);
   b.emit(ev::step_failed{c.step, c.attempt, c.error_type, c.message});
   fail_or_retry(b, *i, c.error_type, c.message, c.non_retryable);
   return b.take();

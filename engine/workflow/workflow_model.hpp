@@ -111,6 +111,7 @@ struct task_completed {
   std::string step;
   std::uint32_t attempt = 0;
   boost::json::value output;
+  bool started = false;  // also reports the start: StepStarted first if still SCHEDULED
 };
 struct task_failed {
   std::string step;
@@ -118,6 +119,7 @@ struct task_failed {
   std::string error_type;  // matched against the step's nonRetryable list
   std::string message;
   bool non_retryable = false;  // the task said so itself (an external worker's nonRetryable)
+  bool started = false;        // also reports the start: StepStarted first if still SCHEDULED
 };
 struct timer_fired {
   timer_kind kind = timer_kind::retry;

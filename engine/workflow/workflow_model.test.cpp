@@ -97,6 +97,31 @@ TEST_CASE("a linear workflow completes step by step") {
   CHECK(h.step("b").output == json::value("out-b"));
 }
 
+TEST_CASE("a result that also reports the start records StepStarted first, once") {
+  harness h;
+  h.start(k_linear);
+  auto evs = h.run(cmd::task_completed{"a", 1, json::string("x"), /*started=*/true}, 1100);
+  REQUIRE(evs.size() == 3);
+  CHECK(body_as<ev::step_started>(evs[0]) == ev::step_started{"a", 1});
+  CHECK(body_as<ev::step_completed>(evs[1]).output == json::value("x"));
+  CHECK(body_as<ev::step_scheduled>(evs[2]) == ev::step_scheduled{"b", 1});
+  // Already running (its start was reported on its own): no second StepStarted.
+  h.run(cmd::task_started{"b", 1}, 1200);
+  evs = h.run(cmd::task_completed{"b", 1, {}, /*started=*/true}, 1300);
+  REQUIRE(evs.size() == 2);
+  CHECK(std::holds_alternative<ev::step_completed>(evs[0].body));
+  // A failure reporting its start: StepStarted, StepFailed, then the retry.
+  harness r;
+  r.start(k_retrying);
+  evs = r.run(cmd::task_failed{"pay", 1, "fail", "boom", false, /*started=*/true}, 2000);
+  REQUIRE(evs.size() >= 3);
+  CHECK(body_as<ev::step_started>(evs[0]) == ev::step_started{"pay", 1});
+  CHECK(std::holds_alternative<ev::step_failed>(evs[1].body));
+  CHECK(std::holds_alternative<ev::step_retry_scheduled>(evs[2].body));
+  // A stale answer reporting its start produces nothing at all.
+  CHECK(r.run(cmd::task_completed{"pay", 1, {}, true}, 2100).empty());
+}
+
 TEST_CASE("a diamond schedules both branches and joins only when both completed") {
   harness h;
   h.start(k_diamond);

@@ -137,12 +137,14 @@ class shard_actor : public caf::event_based_actor {
         return;
       case task_update::kind::completed:
         route(u.workflow_id,
-              {std::nullopt, command{cmd::task_completed{u.step, u.attempt, std::move(u.output)}}});
+              {std::nullopt,
+               command{cmd::task_completed{u.step, u.attempt, std::move(u.output), u.started}}});
         return;
       case task_update::kind::failed:
         route(u.workflow_id,
-              {std::nullopt, command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
-                                                      std::move(u.message), u.non_retryable}}});
+              {std::nullopt,
+               command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
+                                        std::move(u.message), u.non_retryable, u.started}}});
         return;
     }
   }

@@ -76,6 +76,7 @@ struct running_task {
   task_request req;
   std::string label;  // metrics `task` label
   clock::time_point started;
+  bool start_reported = false;  // `started` sent; else the result reports the start too
 };
 
 struct parked_poll {
@@ -156,7 +157,8 @@ class dispatcher {
     const auto id = next_exec_++;
     builtin_task b{};
     const bool builtin = parse_builtin(req.task, b);
-    send_update(req, task_update::kind::started);
+    // The start is reported once the task goes asynchronous (report_start); one that
+    // finishes right here (noop, fail, bad input) reports it with its result.
     auto& run = running_[id];
     run.label = req.task;
     run.started = clock::now();
@@ -171,6 +173,7 @@ class dispatcher {
       case builtin_task::sleep: {
         auto ms = parse_sleep_input(r.input, s_.sleep_max);
         if (!ms) return finish(id, std::move(ms).error());
+        report_start(run);
         self_->delayed_send(self_, *ms, sleep_done_atom::value, id);
         return;
       }
@@ -178,6 +181,7 @@ class dispatcher {
         auto in = parse_http_input(r.input, s_);
         if (!in) return finish(id, std::move(in).error());
         if (!http_) http_ = std::make_unique<http_task_runner>(s_.http_max_response_bytes);
+        report_start(run);
         http_->run(std::move(*in),
                    [me = caf::actor_cast<caf::actor>(self_), id](task_result result) {
                      caf::anon_send(me, exec_done_atom::value, id, std::move(result));
@@ -201,6 +205,7 @@ class dispatcher {
       worker = self_->spawn<caf::detached>(handler_worker);
       workers_.push_back(worker);
     }
+    report_start(running_.at(id));
     handler_job job{std::move(fn), r.input,
                     task_context{r.workflow_id, r.step, r.attempt, r.priority, r.timeout_ms}};
     self_->request(worker, caf::infinite, run_handler_atom::value, std::move(job))
@@ -224,9 +229,15 @@ class dispatcher {
     auto& run = it->second;
     metrics_.seconds(seconds_since(run.started));
     metrics_.finished(run.label, result.ok ? "completed" : "failed");
-    send_result(run.req, std::move(result));
+    send_result(run.req, std::move(result), false, !run.start_reported);
     running_.erase(it);
     publish();
+  }
+
+  void report_start(running_task& run) {
+    if (run.start_reported) return;
+    run.start_reported = true;
+    send_update(run.req, task_update::kind::started);
   }
 
   // -- external workers ----------------------------------------------------------
@@ -572,8 +583,10 @@ class dispatcher {
     send_result(req, task_result::failure(std::move(error_type), std::move(message)));
   }
 
-  void send_result(const task_request& req, task_result r, bool non_retryable = false) {
+  void send_result(const task_request& req, task_result r, bool non_retryable = false,
+                   bool started = false) {
     task_update u;
+    u.started = started;
     u.workflow_id = req.workflow_id;
     u.step = req.step;
     u.attempt = req.attempt;

@@ -30,18 +30,29 @@ bool eventually(Pred pred) {
 
 }  // namespace
 
-TEST_CASE("noop: started, then completed with {}") {
+TEST_CASE("noop: completed with {} at once, its start reported with the result") {
   task_fixture f;
   f.start({});
   f.submit("wf-1", "noop");
+  auto c = f.next();
+  CHECK(c.what == kind::completed);
+  CHECK(c.workflow_id == "wf-1");
+  CHECK(c.step == "s");
+  CHECK(c.attempt == 1);
+  CHECK(c.started);  // no separate `started`: one journal write for both
+  CHECK(c.output == json::object{});
+}
+
+TEST_CASE("sleep: its start is reported before it finishes, not again with the result") {
+  task_fixture f;
+  f.start({});
+  f.submit("wf-1", "sleep", json::object{{"ms", 20}});
   auto s = f.next();
   CHECK(s.what == kind::started);
   CHECK(s.workflow_id == "wf-1");
-  CHECK(s.step == "s");
-  CHECK(s.attempt == 1);
   auto c = f.next();
   CHECK(c.what == kind::completed);
-  CHECK(c.output == json::object{});
+  CHECK_FALSE(c.started);
 }
 
 TEST_CASE("fail {times:2}: attempts 1 and 2 fail with error type fail, attempt 3 completes") {
