@@ -398,18 +398,19 @@ class gateway_actor : public caf::event_based_actor {
                     {"definition", q->cmd.definition->name},
                     {"version", q->cmd.definition->version},
                     {"priority", q->cmd.priority}};
-    request(region_, cfg_.ask_timeout, entity_envelope{id, std::move(q->cmd)})
-        .then(
-            [r, ok = std::move(ok)](entity_reply& res) mutable {
-              if (!res) return r(storage_error(res.error()));
-              if (res->rejected) return r(rejection_response(*res->rejected));
-              ok["status"] = wf::to_string(res->status);
-              auto resp = http_response::json(201, json::serialize(ok));
-              resp.headers.emplace_back("Location",
-                                        "/api/v1/workflows/" + std::string(ok["id"].as_string()));
-              r(std::move(resp));
-            },
-            [r](caf::error& e) { r(unavailable(e)); });
+    // The entity answers the HTTP request itself (on its thread; formatting is pure):
+    // no hop back through this actor, no request timeout in CAF's clock. A lost answer
+    // is bounded by the HTTP request timeout.
+    auto reply = [r, ok = std::move(ok)](entity_reply res) mutable {
+      if (!res) return r(storage_error(res.error()));
+      if (res->rejected) return r(rejection_response(*res->rejected));
+      ok["status"] = wf::to_string(res->status);
+      auto resp = http_response::json(201, json::serialize(ok));
+      resp.headers.emplace_back("Location",
+                                "/api/v1/workflows/" + std::string(ok["id"].as_string()));
+      r(std::move(resp));
+    };
+    send(region_, entity_envelope{id, std::move(q->cmd), std::move(reply)});
   }
 
   void to_entity(entity_req q) {

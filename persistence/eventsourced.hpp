@@ -69,16 +69,18 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
-#include <vector>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "persistence/eventsourced_call.hpp"
 #include "persistence/eventsourced_config.hpp"
 #include "persistence/journal_actor.hpp"
 #include "persistence/journal_metrics.hpp"
@@ -146,20 +148,32 @@ class eventsourced_actor : public caf::event_based_actor {
       start_recovery();
     }
     auto on_cmd = [this](command_type& cmd) { on_command(std::move(cmd)); };
+    auto on_call = [this](eventsourced_call<command_type, reply_type>& c) {
+      on_command(std::move(c.cmd), std::move(c.reply));
+    };
     auto on_passivate = [this](passivate_atom) { return try_passivate(); };
     if constexpr (requires { typename Model::notice_type; }) {
-      return {on_cmd, on_passivate, [this](const typename Model::notice_type& n) {
+      return {on_cmd, on_call, on_passivate, [this](const typename Model::notice_type& n) {
                 if (!recovering_) model_.on_notice(this, state_, n);
               }};
     } else {
-      return {on_cmd, on_passivate};
+      return {on_cmd, on_call, on_passivate};
     }
   }
 
  private:
   struct pending {
-    caf::response_promise promise;
+    caf::response_promise promise;  // the requester's, unless `callback` is set
     command_type command;
+    std::function<void(reply_result)> callback;
+
+    void answer(reply_result r) {
+      if (callback) {
+        callback(std::move(r));
+      } else {
+        promise.deliver(std::move(r));
+      }
+    }
   };
   using clock = std::chrono::steady_clock;
 
@@ -169,8 +183,10 @@ class eventsourced_actor : public caf::event_based_actor {
     { m.optimistic_first(c) } -> std::convertible_to<bool>;
   };
 
-  void on_command(command_type cmd) {
-    auto p = std::make_shared<pending>(pending{make_response_promise(), std::move(cmd)});
+  void on_command(command_type cmd, std::function<void(reply_result)> callback = {}) {
+    auto p = std::make_shared<pending>(
+        pending{callback ? caf::response_promise{} : make_response_promise(), std::move(cmd),
+                std::move(callback)});
     if constexpr (has_optimistic_first) {
       if (lazy_) {
         lazy_ = false;
@@ -183,7 +199,7 @@ class eventsourced_actor : public caf::event_based_actor {
       return;
     }
     if (stash_.size() >= cfg_.max_stash) {
-      p->promise.deliver(reply_result(
+      p->answer(reply_result(
           fail(errc::unavailable, "command stash of " + pid_.describe() + " is full (" +
                                       std::to_string(cfg_.max_stash) + " commands)")));
       return;
@@ -194,11 +210,11 @@ class eventsourced_actor : public caf::event_based_actor {
   void handle(std::shared_ptr<pending> p) {
     auto decided = model_.decide(state_, p->command);
     if (!decided) {
-      p->promise.deliver(reply_result(std::move(decided).error()));
+      p->answer(reply_result(std::move(decided).error()));
       return;
     }
     if (decided->empty()) {
-      p->promise.deliver(reply_result(model_.reply(state_, p->command)));
+      p->answer(reply_result(model_.reply(state_, p->command)));
       return;
     }
     persist(std::move(p), std::move(*decided));
@@ -255,7 +271,7 @@ class eventsourced_actor : public caf::event_based_actor {
     optimistic_ = false;
     if (!r) {
       detail::log_persist_failed(pid_, r.error());
-      p->promise.deliver(reply_result(core::unexpected<error>{r.error()}));
+      p->answer(reply_result(core::unexpected<error>{r.error()}));
       stop_with(r.error());
       return;
     }
@@ -266,7 +282,7 @@ class eventsourced_actor : public caf::event_based_actor {
                   }) {
       model_.on_persisted(this, state_, events, seq_);
     }
-    p->promise.deliver(reply_result(model_.reply(state_, p->command)));
+    p->answer(reply_result(model_.reply(state_, p->command)));
     persisting_ = false;
     maybe_snapshot();
     drain_stash();
@@ -297,7 +313,7 @@ class eventsourced_actor : public caf::event_based_actor {
 
   // Answers every stashed command with `e` and stops; the exit reason names the id.
   void stop_with(const error& e) {
-    for (auto& p : stash_) p->promise.deliver(reply_result(core::unexpected<error>{e}));
+    for (auto& p : stash_) p->answer(reply_result(core::unexpected<error>{e}));
     stash_.clear();
     quit(detail::recovery_failure(pid_, e));
   }

@@ -4,7 +4,9 @@
 // entity's command/reply types once for every runtime and API translation unit.
 //
 //   entity_envelope{id, command}   -> region, request: answered by the entity with
-//                                     entity_reply (result<workflow_reply>)
+//                                     entity_reply (result<workflow_reply>); or sent
+//                                     with `reply` set: the entity calls it instead
+//                                     (entity_call; no response, no request timeout)
 //   task_update                    -> region (from the dispatcher), routed by workflow id
 //   store::timer_due               -> region (from the timer service), routed by id
 //   wake_entities{ids}             -> region, request: recovers the ids; answered with
@@ -15,6 +17,7 @@
 // Pulls in CAF: include from .cpp files and tests only.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,14 +25,20 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include "engine/workflow/workflow_entity.hpp"
+#include "persistence/eventsourced_call.hpp"
 
 namespace wfe::workflow::runtime {
+
+using entity_reply = persistence::result<workflow_reply>;
+using entity_call = persistence::eventsourced_call<command, workflow_reply>;
 
 struct entity_envelope {
   std::string id;  // the workflow id (entity id)
   command cmd;
+  // Set: called by the entity (on its thread) with the reply; the envelope is sent,
+  // not requested. Empty: the entity answers the request.
+  std::function<void(entity_reply)> reply = {};
 };
-using entity_reply = persistence::result<workflow_reply>;
 
 struct wake_entities {
   std::vector<std::string> ids;
@@ -60,6 +69,7 @@ struct resubmit_task {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::entity_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::entity_envelope)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::entity_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::wake_entities)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::runtime_links)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::get_region_stats)

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -86,6 +87,18 @@ class incarnation {
                    out = persistence::fail(persistence::errc::unavailable, caf::to_string(e));
                  });
     return out;
+  }
+  // The same command sent with a reply callback (entity_call): the entity calls it.
+  entity_reply call(const std::string& id, command c) {
+    auto answer = std::make_shared<std::promise<entity_reply>>();
+    auto got = answer->get_future();
+    caf::anon_send(parts.region, entity_envelope{id, std::move(c), [answer](entity_reply r) {
+                                                   answer->set_value(std::move(r));
+                                                 }});
+    if (got.wait_for(20s) != std::future_status::ready) {
+      return persistence::fail(persistence::errc::unavailable, "no answer");
+    }
+    return got.get();
   }
   workflow_reply ok(const std::string& id, command c) {
     auto r = ask(id, std::move(c));

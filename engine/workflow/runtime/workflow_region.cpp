@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <list>
 #include <optional>
 #include <random>
@@ -66,6 +67,7 @@ struct region_shared {
 struct pending_msg {
   std::optional<caf::response_promise> promise;  // set: a request to delegate
   std::variant<command, resubmit_task> msg;
+  std::function<void(entity_reply)> reply = {};  // set: the entity calls it (entity_call)
 };
 
 struct entry {
@@ -99,6 +101,10 @@ class shard_actor : public caf::event_based_actor {
     delayed_send(this, tick_, tick_atom::value);
     return {
         [this](entity_envelope& env) {
+          if (env.reply) {
+            route(env.id, pending_msg{std::nullopt, std::move(env.cmd), std::move(env.reply)});
+            return;
+          }
           auto rp = make_response_promise();
           route(env.id, pending_msg{std::move(rp), std::move(env.cmd)});
         },
@@ -174,14 +180,19 @@ class shard_actor : public caf::event_based_actor {
   }
 
   static void refuse(pending_msg& m, const std::string& why) {
-    if (m.promise) {
-      m.promise->deliver(entity_reply(persistence::fail(persistence::errc::unavailable, why)));
+    entity_reply refusal(persistence::fail(persistence::errc::unavailable, why));
+    if (m.reply) {
+      m.reply(std::move(refusal));
+    } else if (m.promise) {
+      m.promise->deliver(std::move(refusal));
     }
   }
 
   void deliver(const caf::actor& entity, pending_msg m) {
     if (auto* c = std::get_if<command>(&m.msg)) {
-      if (m.promise) {
+      if (m.reply) {
+        caf::anon_send(entity, entity_call{std::move(*c), std::move(m.reply)});
+      } else if (m.promise) {
         m.promise->delegate(entity, std::move(*c));
       } else {
         caf::anon_send(entity, std::move(*c));
@@ -305,7 +316,11 @@ class region_actor : public caf::event_based_actor {
     return {
         [this](entity_envelope& env) {
           auto& shard = shard_for(env.id);
-          delegate(shard, std::move(env));
+          if (env.reply) {
+            send(shard, std::move(env));
+          } else {
+            delegate(shard, std::move(env));
+          }
         },
         [this](task_update& u) {
           auto& shard = shard_for(u.workflow_id);

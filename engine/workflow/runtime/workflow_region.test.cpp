@@ -52,6 +52,25 @@ TEST_CASE("rejected commands are answered and persist nothing") {
   CHECK(again.rejected->code == rejection_code::already_exists);
 }
 
+TEST_CASE("a command sent with a reply callback is answered through it, like a request") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()));
+  auto started = node.call("cb-1", start("cb-1", definition(k_one_noop)));
+  REQUIRE(started);
+  CHECK_FALSE(started->rejected);
+  CHECK(started->id == "cb-1");
+  auto again = node.call("cb-1", start("cb-1", definition(k_one_noop)));
+  REQUIRE(again);
+  REQUIRE(again->rejected);
+  CHECK(again->rejected->code == rejection_code::already_exists);
+  auto missing = node.call("cb-none", cmd::signal{"go", nullptr});
+  REQUIRE(missing);
+  REQUIRE(missing->rejected);
+  CHECK(missing->rejected->code == rejection_code::not_found);
+  // The request path sees what the callback path wrote.
+  CHECK(node.state("cb-1").id == "cb-1");
+}
+
 TEST_CASE("idle entities are passivated and restart transparently with their state") {
   wfe::test::temp_dir dir;
   auto cfg = default_config(dir.path());
