@@ -8,8 +8,9 @@
 #       ratios to (a) and (b); goals >= 0.5 x Redis, p50 <= 1 ms at 1 connection,
 #       p99 <= 10 ms at 64
 #   (d) 3-step noop workflows completed per second
-#   (e) resident memory per active and per passivated RUNNING workflow (its step waits
-#       for a retry an hour away); goal <= 2 KB per active workflow
+#   (e) memory per active and per passivated RUNNING workflow (its step waits for a
+#       retry an hour away): heap in use minus RocksDB memtables, and RSS as an upper
+#       bound; goal <= 2 KB per active workflow
 # A part that cannot run prints "n/a: <reason>" and the rest goes on.
 #
 # Usage: bench/run_workflow_bench.sh [build dir (default build-wfbench)] [seconds (default 10)]
