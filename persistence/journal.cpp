@@ -12,6 +12,17 @@ result<std::uint64_t> journal::write(const persistence_id& pid, std::vector<even
   return std::move(results.front());
 }
 
+result<done> journal::for_each_persistence_id(const id_visitor& visit) {
+  auto ids = persistence_ids();
+  if (!ids) return core::unexpected<error>{std::move(ids).error()};
+  for (const auto& pid : *ids) {
+    auto highest = highest_sequence_nr(pid);
+    if (!highest) return core::unexpected<error>{std::move(highest).error()};
+    if (!visit(pid, *highest)) break;
+  }
+  return done{};
+}
+
 result<done> validate_write(const write_request& request, std::uint64_t current_highest) {
   const auto& pid = request.pid;
   if (pid.id().empty() || pid.id().size() > persistence_id::max_size_bytes) {

@@ -93,6 +93,13 @@ class journal {
 
   // The ids of one shard, ordered by id.
   [[nodiscard]] virtual result<std::vector<persistence_id>> persistence_ids(shard_id shard) = 0;
+
+  // Calls `visit(pid, highest sequence nr)` for every id that ever wrote, in
+  // persistence_ids() order, without holding them all in memory; `visit` returns false
+  // to stop early. The default walks persistence_ids() and asks highest_sequence_nr();
+  // a store that can stream (rocksdb_journal) overrides it.
+  using id_visitor = std::function<bool(const persistence_id& pid, std::uint64_t highest)>;
+  [[nodiscard]] virtual result<done> for_each_persistence_id(const id_visitor& visit);
 };
 
 // Checks one request against the id's current highest sequence number; shared by

@@ -195,7 +195,9 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
   p->write_options.sync = cfg.fsync;
   const auto options = make_options(cfg);
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
-      {rocksdb::kDefaultColumnFamilyName, options}, {"events", options}, {"metadata", metadata_options(options)}};
+      {rocksdb::kDefaultColumnFamilyName, options},
+      {"events", options},
+      {"metadata", metadata_options(options)}};
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(options, cfg.dir.string(), families, &p->handles, &raw);
   p->db.reset(raw);
@@ -389,6 +391,26 @@ result<std::vector<persistence_id>> rocksdb_journal::persistence_ids() try {
 
 result<std::vector<persistence_id>> rocksdb_journal::persistence_ids(shard_id shard) try {
   return impl_->list_ids(internal::encode_shard_prefix(shard));
+} catch (const std::exception& e) {
+  return fail(errc::internal, internal_error("listing persistence ids", e));
+}
+
+result<done> rocksdb_journal::for_each_persistence_id(const id_visitor& visit) try {
+  auto& p = *impl_;
+  std::unique_ptr<rocksdb::Iterator> it(p.db->NewIterator(rocksdb::ReadOptions{}, p.metadata_cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto pid = internal::decode_id_key(it->key().ToStringView());
+    if (!pid) {
+      return as_failure(p.corruption(error{
+          errc::corruption, "malformed metadata key " + internal::hex(it->key().ToStringView())}));
+    }
+    auto m = internal::decode_metadata(it->value().ToStringView(), *pid);
+    if (!m) return as_failure(p.corruption(std::move(m).error()));
+    if (!visit(*pid, m->highest)) return done{};
+  }
+  if (!it->status().ok())
+    return as_failure(internal::from_status(it->status(), "listing persistence ids"));
+  return done{};
 } catch (const std::exception& e) {
   return fail(errc::internal, internal_error("listing persistence ids", e));
 }

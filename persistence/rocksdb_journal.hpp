@@ -69,6 +69,8 @@ class rocksdb_journal final : public journal {
                                        std::uint64_t to_sequence_nr) override;
   [[nodiscard]] result<std::vector<persistence_id>> persistence_ids() override;
   [[nodiscard]] result<std::vector<persistence_id>> persistence_ids(shard_id shard) override;
+  // One pass over the metadata family: no list in memory, no lookup per id.
+  [[nodiscard]] result<done> for_each_persistence_id(const id_visitor& visit) override;
 
   // The open database, for online backups (backup.hpp: BackupEngine reads a live DB).
   // Owned by the journal; valid until it is destroyed. Never write through it.

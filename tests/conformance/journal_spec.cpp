@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wfe::test {
@@ -245,6 +246,28 @@ void journal_isolation_spec(const journal_factory& make) {
     CHECK(must(j.persistence_ids()) == std::vector<persistence_id>{c, b, k_pid, a});
     CHECK(must(j.persistence_ids(shard_id{2})) == std::vector<persistence_id>{c, b});
     CHECK(must(j.persistence_ids(shard_id{3})).empty());
+  }
+  SUBCASE("visits every id with its highest sequence nr, in listing order, until told to stop") {
+    const persistence_id b{shard_id{2}, "b"};
+    const persistence_id a{shard_id{9}, "a"};
+    const persistence_id c{shard_id{2}, "a"};
+    must(j.write(b, make_events(1, 2)));
+    must(j.write(a, make_events(1, 1)));
+    must(j.write(c, make_events(1, 3)));
+    must(j.delete_to(c, k_all));  // highest stays 3
+    std::vector<std::pair<persistence_id, std::uint64_t>> seen;
+    must(j.for_each_persistence_id([&](const persistence_id& pid, std::uint64_t highest) {
+      seen.emplace_back(pid, highest);
+      return true;
+    }));
+    using visit = std::pair<persistence_id, std::uint64_t>;
+    CHECK(seen == std::vector<visit>{{c, 3}, {b, 2}, {k_pid, 5}, {a, 1}});
+    std::size_t calls = 0;
+    must(j.for_each_persistence_id([&](const persistence_id&, std::uint64_t) {
+      ++calls;
+      return calls < 2;
+    }));
+    CHECK(calls == 2);
   }
   SUBCASE("keeps ids that are prefixes of each other apart") {
     const std::vector<persistence_id> ids{{shard_id{7}, "p"},

@@ -1,4 +1,7 @@
 // Reconciliation of the workflow index with the journal at start (workflow_index.hpp).
+#include <cstdint>
+#include <functional>
+#include <string_view>
 #include <unordered_set>
 
 #include "engine/core/logging.hpp"
@@ -6,6 +9,11 @@
 #include "persistence/journal.hpp"
 
 namespace wfe::workflow::store {
+namespace {
+
+std::uint64_t id_hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+
+}  // namespace
 
 persistence::result<reconcile_report> reconcile(
     persistence::journal& journal, workflow_index& index, std::uint32_t batch,
@@ -25,37 +33,35 @@ persistence::result<reconcile_report> reconcile(
     }
   };
 
-  auto ids = journal.persistence_ids();
-  if (!ids) return core::unexpected<persistence::error>{std::move(ids).error()};
-  std::unordered_set<std::string> in_journal;
-  in_journal.reserve(ids->size());
-  for (const auto& pid : *ids) {
-    const auto& id = pid.id();
-    if (!is_valid_id(id)) continue;  // reserved ids (the definition registry)
-    ++report.journal_workflows;
-    in_journal.insert(id);
-    auto highest = journal.highest_sequence_nr(pid);
-    if (!highest) return core::unexpected<persistence::error>{std::move(highest).error()};
-    if (*highest == 0) continue;  // every event deleted and never written: nothing to show
-    auto rec = index.record(id);
-    if (!rec || !*rec) {  // missing, or damaged (rec holds an error): recover it
-      ++report.missing;
-      emit(id);
-    } else if ((*rec)->seq < *highest) {
-      ++report.behind;
-      emit(id);
-    } else if ((*rec)->status == workflow_status::running) {
-      ++report.running;
-      emit(id);
-    }
-  }
-  ids->clear();
-  ids->shrink_to_fit();
-
+  // One streaming pass over the journal's ids: memory holds the ids to recover and a
+  // 64-bit hash per journal id (for the stale-record check below), not every id.
+  std::unordered_set<std::uint64_t> in_journal;
+  auto walked = journal.for_each_persistence_id(
+      [&](const persistence::persistence_id& pid, std::uint64_t highest) {
+        const auto& id = pid.id();
+        if (!is_valid_id(id)) return true;  // reserved ids (the definition registry)
+        ++report.journal_workflows;
+        in_journal.insert(id_hash(id));
+        if (highest == 0) return true;  // every event deleted and never written: nothing to show
+        auto rec = index.record(id);
+        if (!rec || !*rec) {  // missing, or damaged (rec holds an error): recover it
+          ++report.missing;
+          emit(id);
+        } else if ((*rec)->seq < highest) {
+          ++report.behind;
+          emit(id);
+        } else if ((*rec)->status == workflow_status::running) {
+          ++report.running;
+          emit(id);
+        }
+        return true;
+      });
+  if (!walked) return core::unexpected<persistence::error>{std::move(walked).error()};
   // Records the journal does not know (an index older than a restored journal).
   std::vector<std::string> stale;
   auto scanned = index.for_each_record([&](const workflow_record& r) {
-    if (!in_journal.contains(r.id)) stale.push_back(r.id);
+    // A stale id whose 64-bit hash equals a live one's keeps its record (practically never).
+    if (!in_journal.contains(id_hash(r.id))) stale.push_back(r.id);
     return true;
   });
   if (!scanned) return core::unexpected<persistence::error>{std::move(scanned).error()};
