@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -122,6 +125,10 @@ struct rocksdb_journal::impl {
   result<std::uint64_t> replay(const persistence_id& pid, std::uint64_t from, std::uint64_t to,
                                std::uint64_t max, const replay_callback& on_event);
   result<std::vector<persistence_id>> list_ids(const std::string& prefix);
+  // Visits the metadata records whose key starts with `prefix`, in key order, until
+  // `visit` returns false; a malformed key is corruption.
+  result<done> walk_ids(const std::string& prefix,
+                        const std::function<bool(persistence_id&&, std::string_view)>& visit);
 };
 
 namespace {
@@ -397,38 +404,46 @@ result<std::vector<persistence_id>> rocksdb_journal::persistence_ids(shard_id sh
 
 result<done> rocksdb_journal::for_each_persistence_id(const id_visitor& visit) try {
   auto& p = *impl_;
-  std::unique_ptr<rocksdb::Iterator> it(p.db->NewIterator(rocksdb::ReadOptions{}, p.metadata_cf));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto pid = internal::decode_id_key(it->key().ToStringView());
-    if (!pid) {
-      return as_failure(p.corruption(error{
-          errc::corruption, "malformed metadata key " + internal::hex(it->key().ToStringView())}));
+  std::optional<error> bad;
+  auto walked = p.walk_ids("", [&](persistence_id&& pid, std::string_view value) {
+    auto m = internal::decode_metadata(value, pid);
+    if (!m) {
+      bad = p.corruption(std::move(m).error());
+      return false;
     }
-    auto m = internal::decode_metadata(it->value().ToStringView(), *pid);
-    if (!m) return as_failure(p.corruption(std::move(m).error()));
-    if (!visit(*pid, m->highest)) return done{};
-  }
-  if (!it->status().ok())
-    return as_failure(internal::from_status(it->status(), "listing persistence ids"));
-  return done{};
+    return visit(pid, m->highest);
+  });
+  if (bad) return as_failure(std::move(*bad));
+  return walked;
 } catch (const std::exception& e) {
   return fail(errc::internal, internal_error("listing persistence ids", e));
 }
 
 result<std::vector<persistence_id>> rocksdb_journal::impl::list_ids(const std::string& prefix) {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, metadata_cf));
   std::vector<persistence_id> ids;
+  auto walked = walk_ids(prefix, [&](persistence_id&& pid, std::string_view) {
+    ids.push_back(std::move(pid));
+    return true;
+  });
+  if (!walked) return as_failure(std::move(walked).error());
+  return ids;
+}
+
+result<done> rocksdb_journal::impl::walk_ids(
+    const std::string& prefix,
+    const std::function<bool(persistence_id&&, std::string_view metadata)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, metadata_cf));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto pid = internal::decode_id_key(it->key().ToStringView());
     if (!pid) {
       return as_failure(corruption(error{
           errc::corruption, "malformed metadata key " + internal::hex(it->key().ToStringView())}));
     }
-    ids.push_back(std::move(*pid));
+    if (!visit(std::move(*pid), it->value().ToStringView())) return done{};
   }
   if (!it->status().ok())
     return as_failure(internal::from_status(it->status(), "listing persistence ids"));
-  return ids;
+  return done{};
 }
 
 }  // namespace wfe::persistence
