@@ -122,71 +122,84 @@ void log_persist_failed(const persistence_id& pid, const error& e);
 
 }  // namespace detail
 
+// What an entity needs from whoever runs it, shared by every entity of that host: the
+// actor whose context the entity runs in (its requests, timeouts and hooks use it), the
+// dependencies and settings, the writer id stamped on the events (one per host
+// incarnation: Pekko's writerUuid, per shard here when a shard hosts many entities), and
+// what to do when an entity stops by itself after a failure (recovery or persist failed:
+// the host forgets it; its next command starts a fresh incarnation that recovers).
 template <class Model>
-class eventsourced_actor : public caf::event_based_actor {
+class eventsourced_entity;
+
+template <class Model>
+struct eventsourced_host {
+  caf::event_based_actor* self = nullptr;
+  eventsourced_deps deps;
+  eventsourced_config cfg;
+  std::string writer_id = detail::new_writer_id();
+  std::function<void(eventsourced_entity<Model>&, const error&)> on_stopped;
+};
+
+// Where a command's reply goes: a response promise (a request), a callback
+// (eventsourced_call), or nowhere (a message sent without either).
+template <class Reply>
+struct eventsourced_responder {
+  caf::response_promise promise;
+  std::function<void(result<Reply>)> callback;
+
+  void answer(result<Reply> r) {
+    if (callback) {
+      callback(std::move(r));
+    } else if (promise.pending()) {
+      promise.deliver(std::move(r));
+    }
+  }
+};
+
+// One event-sourced entity, run inside a host actor (a shard runs many; the
+// eventsourced_actor below runs one). Not an actor itself: the host hands it its
+// messages (command, notice, try_passivate) and it uses the host's context for its
+// requests. Held by shared_ptr: every pending asynchronous answer keeps it alive, so a
+// host may forget it (passivation, failure) at any time.
+template <class Model>
+class eventsourced_entity : public std::enable_shared_from_this<eventsourced_entity<Model>> {
  public:
   using state_type = typename Model::state_type;
   using command_type = typename Model::command_type;
   using event_type = typename Model::event_type;
   using reply_type = typename Model::reply_type;
   using reply_result = result<reply_type>;
+  using responder = eventsourced_responder<reply_type>;
+  using host_type = eventsourced_host<Model>;
 
-  eventsourced_actor(caf::actor_config& cfg, Model model, persistence_id pid,
-                     eventsourced_deps deps, eventsourced_config es_cfg)
-      : caf::event_based_actor(cfg),
+  eventsourced_entity(const host_type* host, Model model, persistence_id pid)
+      : host_(host),
         model_(std::move(model)),
         pid_(std::move(pid)),
-        deps_(std::move(deps)),
-        cfg_(es_cfg),
-        state_(model_.initial_state(pid_)),
-        writer_id_(detail::new_writer_id()) {}
+        state_(model_.initial_state(pid_)) {}
 
-  caf::behavior make_behavior() override {
+  eventsourced_entity(const eventsourced_entity&) = delete;
+  eventsourced_entity& operator=(const eventsourced_entity&) = delete;
+
+  // Once, right after construction: a model without optimistic_first recovers now; one
+  // with it waits for its first command.
+  void start() {
     if constexpr (has_optimistic_first) {
-      lazy_ = true;  // recovery starts with the first command (on_command)
+      lazy_ = true;
     } else {
       start_recovery();
     }
-    auto on_cmd = [this](command_type& cmd) { on_command(std::move(cmd)); };
-    auto on_call = [this](eventsourced_call<command_type, reply_type>& c) {
-      on_command(std::move(c.cmd), std::move(c.reply));
-    };
-    auto on_passivate = [this](passivate_atom) { return try_passivate(); };
-    if constexpr (requires { typename Model::notice_type; }) {
-      return {on_cmd, on_call, on_passivate, [this](const typename Model::notice_type& n) {
-                if (!recovering_) model_.on_notice(this, state_, n);
-              }};
-    } else {
-      return {on_cmd, on_call, on_passivate};
-    }
   }
 
- private:
-  struct pending {
-    caf::response_promise promise;  // the requester's, unless `callback` is set
-    command_type command;
-    std::function<void(reply_result)> callback;
+  [[nodiscard]] const persistence_id& pid() const { return pid_; }
+  [[nodiscard]] bool stopped() const { return stopped_; }
 
-    void answer(reply_result r) {
-      if (callback) {
-        callback(std::move(r));
-      } else {
-        promise.deliver(std::move(r));
-      }
+  void command(command_type cmd, responder r) {
+    if (stopped_) {
+      r.answer(reply_result(fail(errc::unavailable, pid_.describe() + " has stopped")));
+      return;
     }
-  };
-  using clock = std::chrono::steady_clock;
-
-  // -- commands --------------------------------------------------------------
-
-  static constexpr bool has_optimistic_first = requires(const Model& m, const command_type& c) {
-    { m.optimistic_first(c) } -> std::convertible_to<bool>;
-  };
-
-  void on_command(command_type cmd, std::function<void(reply_result)> callback = {}) {
-    auto p = std::make_shared<pending>(
-        pending{callback ? caf::response_promise{} : make_response_promise(), std::move(cmd),
-                std::move(callback)});
+    auto p = std::make_shared<pending>(pending{std::move(r), std::move(cmd)});
     if constexpr (has_optimistic_first) {
       if (lazy_) {
         lazy_ = false;
@@ -198,23 +211,61 @@ class eventsourced_actor : public caf::event_based_actor {
       handle(std::move(p));
       return;
     }
-    if (stash_.size() >= cfg_.max_stash) {
-      p->answer(reply_result(
+    if (stash_.size() >= host_->cfg.max_stash) {
+      p->reply.answer(reply_result(
           fail(errc::unavailable, "command stash of " + pid_.describe() + " is full (" +
-                                      std::to_string(cfg_.max_stash) + " commands)")));
+                                      std::to_string(host_->cfg.max_stash) + " commands)")));
       return;
     }
     stash_.push_back(std::move(p));
   }
 
+  // A message that reads the state (Model::notice_type); dropped while recovering or
+  // before the first command (on_recovered covers it then).
+  template <class Notice>
+  void notice(const Notice& n) {
+    if (!stopped_ && !recovering_ && !lazy_) model_.on_notice(host_->self, state_, n);
+  }
+
+  // True when idle (recovered or never asked anything, nothing in flight or stashed, not
+  // keep_alive): the entity counts as stopped and the host forgets it. False: busy.
+  bool try_passivate() {
+    if (stopped_) return true;
+    if (!lazy_) {
+      if (recovering_ || persisting_ || !stash_.empty()) return false;
+      if constexpr (requires(const Model& m, const state_type& st) {
+                      { m.keep_alive(st) } -> std::convertible_to<bool>;
+                    }) {
+        if (model_.keep_alive(state_)) return false;
+      }
+    }
+    stopped_ = true;
+    return true;
+  }
+
+ private:
+  struct pending {
+    responder reply;
+    command_type command;
+  };
+  using clock = std::chrono::steady_clock;
+
+  static constexpr bool has_optimistic_first = requires(const Model& m, const command_type& c) {
+    { m.optimistic_first(c) } -> std::convertible_to<bool>;
+  };
+
+  caf::event_based_actor* self() const { return host_->self; }
+  const eventsourced_deps& deps() const { return host_->deps; }
+  const eventsourced_config& cfg() const { return host_->cfg; }
+
   void handle(std::shared_ptr<pending> p) {
     auto decided = model_.decide(state_, p->command);
     if (!decided) {
-      p->answer(reply_result(std::move(decided).error()));
+      p->reply.answer(reply_result(std::move(decided).error()));
       return;
     }
     if (decided->empty()) {
-      p->answer(reply_result(model_.reply(state_, p->command)));
+      p->reply.answer(reply_result(model_.reply(state_, p->command)));
       return;
     }
     persist(std::move(p), std::move(*decided));
@@ -253,17 +304,18 @@ class eventsourced_actor : public caf::event_based_actor {
     const auto ts = detail::now_ms();
     for (std::size_t i = 0; i < events.size(); ++i) {
       auto enc = model_.encode_event(events[i]);
-      request.events.push_back(
-          event{seq_ + 1 + i, std::move(enc.manifest), std::move(enc.payload), writer_id_, ts});
+      request.events.push_back(event{seq_ + 1 + i, std::move(enc.manifest),
+                                     std::move(enc.payload), host_->writer_id, ts});
     }
     persisting_ = true;
-    auto evs = std::make_shared<std::vector<event_type>>(std::move(events));
-    request_write(this, deps_.journal, cfg_.request_timeout, std::move(request),
-                  [this, p, evs](result<std::uint64_t> r) { on_persisted(p, *evs, std::move(r)); });
+    request_write(self(), deps().journal, cfg().request_timeout, std::move(request),
+                  [me = this->shared_from_this(), p, evs = std::move(events)](
+                      result<std::uint64_t> r) mutable { me->on_persisted(p, evs, std::move(r)); });
   }
 
   void on_persisted(const std::shared_ptr<pending>& p, std::vector<event_type>& events,
                     result<std::uint64_t> r) {
+    if (stopped_) return;
     if (!r && optimistic_ && r.error().code == errc::sequence_conflict) {
       fall_back_to_recovery(p);
       return;
@@ -271,58 +323,45 @@ class eventsourced_actor : public caf::event_based_actor {
     optimistic_ = false;
     if (!r) {
       detail::log_persist_failed(pid_, r.error());
-      p->answer(reply_result(core::unexpected<error>{r.error()}));
+      p->reply.answer(reply_result(core::unexpected<error>{r.error()}));
       stop_with(r.error());
       return;
     }
     for (auto& e : events) state_ = model_.apply(std::move(state_), e);
     seq_ += events.size();
     if constexpr (requires(const Model& m, const std::vector<event_type>& evs) {
-                    m.on_persisted(this, state_, evs, seq_);
+                    m.on_persisted(this->self(), state_, evs, seq_);
                   }) {
-      model_.on_persisted(this, state_, events, seq_);
+      model_.on_persisted(self(), state_, events, seq_);
     }
-    p->answer(reply_result(model_.reply(state_, p->command)));
+    p->reply.answer(reply_result(model_.reply(state_, p->command)));
     persisting_ = false;
     maybe_snapshot();
     drain_stash();
   }
 
-  bool try_passivate() {
-    if (lazy_) {  // spawned, never asked anything: nothing to lose
-      quit(caf::exit_reason::normal);
-      return true;
-    }
-    if (recovering_ || persisting_ || !stash_.empty()) return false;
-    if constexpr (requires(const Model& m, const state_type& st) {
-                    { m.keep_alive(st) } -> std::convertible_to<bool>;
-                  }) {
-      if (model_.keep_alive(state_)) return false;
-    }
-    quit(caf::exit_reason::normal);
-    return true;
-  }
-
   void drain_stash() {
-    while (!recovering_ && !persisting_ && !stash_.empty()) {
+    while (!stopped_ && !recovering_ && !persisting_ && !stash_.empty()) {
       auto p = std::move(stash_.front());
       stash_.erase(stash_.begin());  // bounded by max_stash, and usually a few entries
       handle(std::move(p));
     }
   }
 
-  // Answers every stashed command with `e` and stops; the exit reason names the id.
+  // Answers every stashed command with `e`, stops and tells the host.
   void stop_with(const error& e) {
-    for (auto& p : stash_) p->answer(reply_result(core::unexpected<error>{e}));
+    stopped_ = true;
+    auto stash = std::move(stash_);
     stash_.clear();
-    quit(detail::recovery_failure(pid_, e));
+    for (auto& p : stash) p->reply.answer(reply_result(core::unexpected<error>{e}));
+    if (host_->on_stopped) host_->on_stopped(*this, e);
   }
 
   // -- snapshots -------------------------------------------------------------
 
   void maybe_snapshot() {
-    if (!deps_.snapshots || cfg_.snapshot_every == 0) return;
-    if (seq_ - last_snapshot_seq_ < cfg_.snapshot_every) return;
+    if (!deps().snapshots || cfg().snapshot_every == 0) return;
+    if (seq_ - last_snapshot_seq_ < cfg().snapshot_every) return;
     // Saves queue in the snapshot store actor in order; a store far behind skips
     // snapshots (the next one is due snapshot_every events later) instead of queueing.
     if (snapshots_in_flight_ >= k_max_snapshots_in_flight) return;
@@ -331,40 +370,48 @@ class eventsourced_actor : public caf::event_based_actor {
     ++snapshots_in_flight_;
     last_snapshot_seq_ = seq_;
     const auto seq = seq_;
-    request_snapshot_save(this, deps_.snapshots, cfg_.request_timeout, pid_, std::move(s),
-                          [this, seq](result<std::uint64_t> oldest_kept) {
-                            --snapshots_in_flight_;
+    request_snapshot_save(self(), deps().snapshots, cfg().request_timeout, pid_, std::move(s),
+                          [me = this->shared_from_this(), seq](result<std::uint64_t> oldest_kept) {
+                            --me->snapshots_in_flight_;
                             if (!oldest_kept) {
-                              detail::log_snapshot_failed(pid_, seq, oldest_kept.error());
+                              detail::log_snapshot_failed(me->pid_, seq, oldest_kept.error());
                               return;
                             }
-                            if (cfg_.delete_events_on_snapshot) delete_events_to(*oldest_kept);
+                            if (me->cfg().delete_events_on_snapshot) {
+                              me->delete_events_to(*oldest_kept);
+                            }
                           });
   }
 
   void delete_events_to(std::uint64_t seq) {
-    request_delete(this, deps_.journal, cfg_.request_timeout, pid_, seq,
-                   [this, seq](result<persistence::done> r) {
-                     if (!r) detail::log_snapshot_failed(pid_, seq, r.error());
+    request_delete(self(), deps().journal, cfg().request_timeout, pid_, seq,
+                   [pid = pid_, seq](result<persistence::done> r) {
+                     if (!r) detail::log_snapshot_failed(pid, seq, r.error());
                    });
   }
 
   // -- recovery --------------------------------------------------------------
 
   void start_recovery() {
-    acquire_recovery_permit(this, deps_.recovery_permits, [this] {
-      recovery_started_ = clock::now();
-      load_snapshot(max_sequence_nr);
+    acquire_recovery_permit(self(), deps().recovery_permits, [me = this->shared_from_this()] {
+      if (me->stopped_) {  // forgotten while waiting: hand the permit back
+        release_recovery_permit(me->self(), me->deps().recovery_permits);
+        return;
+      }
+      me->recovery_started_ = clock::now();
+      me->load_snapshot(max_sequence_nr);
     });
   }
 
   void load_snapshot(std::uint64_t max) {
-    if (!deps_.snapshots || max == 0) {
+    if (!deps().snapshots || max == 0) {
       read_highest();
       return;
     }
-    request_snapshot_load(this, deps_.snapshots, cfg_.request_timeout, pid_, max,
-                          [this](result<std::optional<snapshot>> r) { on_snapshot(std::move(r)); });
+    request_snapshot_load(self(), deps().snapshots, cfg().request_timeout, pid_, max,
+                          [me = this->shared_from_this()](result<std::optional<snapshot>> r) {
+                            me->on_snapshot(std::move(r));
+                          });
   }
 
   void on_snapshot(result<std::optional<snapshot>> r) {
@@ -380,7 +427,7 @@ class eventsourced_actor : public caf::event_based_actor {
     const auto& snap = **r;
     auto decoded = model_.decode_state(snap);
     if (!decoded) {  // stored intact but this model cannot read it: try an older one
-      if (deps_.metrics) deps_.metrics->snapshot_load_failure();
+      if (deps().metrics) deps().metrics->snapshot_load_failure();
       detail::log_snapshot_skipped(pid_, snap.sequence_nr, decoded.error().describe());
       load_snapshot(snap.sequence_nr - 1);
       return;
@@ -392,17 +439,19 @@ class eventsourced_actor : public caf::event_based_actor {
   }
 
   void read_highest() {
-    request_highest(
-        this, deps_.journal, cfg_.request_timeout, pid_, [this](result<std::uint64_t> r) {
-          if (!r) return fail_recovery(r.error());
-          if (*r < seq_) {
-            return fail_recovery(error{
-                errc::corruption, "snapshot at sequence nr " + std::to_string(seq_) +
-                                      " is ahead of the journal's highest " + std::to_string(*r)});
-          }
-          highest_ = *r;
-          replay_next();
-        });
+    request_highest(self(), deps().journal, cfg().request_timeout, pid_,
+                    [me = this->shared_from_this()](result<std::uint64_t> r) {
+                      if (!r) return me->fail_recovery(r.error());
+                      if (*r < me->seq_) {
+                        return me->fail_recovery(error{
+                            errc::corruption, "snapshot at sequence nr " +
+                                                  std::to_string(me->seq_) +
+                                                  " is ahead of the journal's highest " +
+                                                  std::to_string(*r)});
+                      }
+                      me->highest_ = *r;
+                      me->replay_next();
+                    });
   }
 
   void replay_next() {
@@ -410,9 +459,11 @@ class eventsourced_actor : public caf::event_based_actor {
       finish_recovery();
       return;
     }
-    request_replay(this, deps_.journal, cfg_.request_timeout, pid_, seq_ + 1, highest_,
-                   cfg_.replay_batch_size,
-                   [this](result<std::vector<event>> r) { on_replayed(std::move(r)); });
+    request_replay(self(), deps().journal, cfg().request_timeout, pid_, seq_ + 1, highest_,
+                   cfg().replay_batch_size,
+                   [me = this->shared_from_this()](result<std::vector<event>> r) {
+                     me->on_replayed(std::move(r));
+                   });
   }
 
   void on_replayed(result<std::vector<event>> r) {
@@ -437,29 +488,27 @@ class eventsourced_actor : public caf::event_based_actor {
   }
 
   void finish_recovery() {
-    release_recovery_permit(this, deps_.recovery_permits);
+    release_recovery_permit(self(), deps().recovery_permits);
     const double took = std::chrono::duration<double>(clock::now() - recovery_started_).count();
-    if (deps_.metrics) deps_.metrics->recovery_seconds(took);
+    if (deps().metrics) deps().metrics->recovery_seconds(took);
     detail::log_recovered(pid_, seq_, snapshot_seq_, took);
     recovering_ = false;
-    if constexpr (requires(const Model& m) { m.on_recovered(this, state_, seq_); }) {
-      model_.on_recovered(this, state_, seq_);
+    if constexpr (requires(const Model& m) { m.on_recovered(this->self(), state_, seq_); }) {
+      model_.on_recovered(self(), state_, seq_);
     }
     drain_stash();
   }
 
   void fail_recovery(const error& e) {
-    release_recovery_permit(this, deps_.recovery_permits);
+    release_recovery_permit(self(), deps().recovery_permits);
     detail::log_recovery_failed(pid_, e);
     stop_with(error{e.code, "recovery of " + pid_.describe() + " failed: " + e.message});
   }
 
+  const host_type* host_;
   Model model_;
   persistence_id pid_;
-  eventsourced_deps deps_;
-  eventsourced_config cfg_;
   state_type state_;
-  std::string writer_id_;
   std::uint64_t seq_ = 0;                // last event applied to state_
   std::uint64_t highest_ = 0;            // the journal's highest at recovery
   std::uint64_t snapshot_seq_ = 0;       // snapshot recovery started from (0: none)
@@ -468,11 +517,62 @@ class eventsourced_actor : public caf::event_based_actor {
   bool persisting_ = false;
   bool lazy_ = false;        // optimistic_first: not recovered, no command yet
   bool optimistic_ = false;  // the optimistic first write is in flight
-  static constexpr int k_max_snapshots_in_flight = 4;
-  int snapshots_in_flight_ = 0;
+  bool stopped_ = false;     // passivated or failed: the host forgot it
+  static constexpr std::uint8_t k_max_snapshots_in_flight = 4;
+  std::uint8_t snapshots_in_flight_ = 0;
   // A vector, not a deque: an empty std::deque allocates ~600 bytes, on every entity.
   std::vector<std::shared_ptr<pending>> stash_;
-  clock::time_point recovery_started_ = clock::now();
+  clock::time_point recovery_started_{};
+};
+
+// One entity as a CAF actor of its own (the definition registry, tests, tools; workflows
+// are hosted many to a shard actor instead: engine/workflow/runtime/workflow_region.cpp).
+// A failure stops the actor with an exit reason naming the id.
+template <class Model>
+class eventsourced_actor : public caf::event_based_actor {
+ public:
+  using command_type = typename Model::command_type;
+  using reply_type = typename Model::reply_type;
+  using entity_type = eventsourced_entity<Model>;
+
+  eventsourced_actor(caf::actor_config& cfg, Model model, persistence_id pid,
+                     eventsourced_deps deps, eventsourced_config es_cfg)
+      : caf::event_based_actor(cfg) {
+    host_.self = this;
+    host_.deps = std::move(deps);
+    host_.cfg = es_cfg;
+    host_.on_stopped = [this](entity_type& e, const error& err) {
+      quit(detail::recovery_failure(e.pid(), err));
+    };
+    entity_ = std::make_shared<entity_type>(&host_, std::move(model), std::move(pid));
+  }
+
+  caf::behavior make_behavior() override {
+    entity_->start();
+    auto on_cmd = [this](command_type& cmd) {
+      entity_->command(std::move(cmd), {make_response_promise(), {}});
+    };
+    auto on_call = [this](eventsourced_call<command_type, reply_type>& c) {
+      entity_->command(std::move(c.cmd), {{}, std::move(c.reply)});
+    };
+    auto on_passivate = [this](passivate_atom) {
+      if (!entity_->try_passivate()) return false;
+      quit(caf::exit_reason::normal);
+      return true;
+    };
+    if constexpr (requires { typename Model::notice_type; }) {
+      return {on_cmd, on_call, on_passivate,
+              [this](const typename Model::notice_type& n) { entity_->notice(n); }};
+    } else {
+      return {on_cmd, on_call, on_passivate};
+    }
+  }
+
+  void on_exit() override { entity_.reset(); }
+
+ private:
+  eventsourced_host<Model> host_;
+  std::shared_ptr<entity_type> entity_;
 };
 
 // Spawns an entity; it starts recovering at once. Entities are started through the

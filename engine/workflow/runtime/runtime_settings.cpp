@@ -9,8 +9,6 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
   runtime_settings s;
   s.max_active_entities = static_cast<std::uint64_t>(
       r.integer("pekko.cluster.sharding.max-active-entities", 1, 1'000'000'000));
-  s.entity_buffer_size = static_cast<std::size_t>(
-      r.integer("pekko.cluster.sharding.entity-buffer-size", 1, 1'000'000));
   s.task_resubmit_delay = r.duration("pekko.workflow.runtime.task-resubmit-delay", milliseconds(1),
                                      milliseconds(3'600'000));
   s.wake_batch_size =

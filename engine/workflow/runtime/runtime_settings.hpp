@@ -22,8 +22,6 @@ struct runtime_settings {
   // (each shard keeps at most max(1, this / number-of-shards)); the least recently used
   // idle entities are passivated beyond it.
   std::uint64_t max_active_entities = 100'000;
-  // pekko.cluster.sharding.entity-buffer-size: messages held per entity while it stops.
-  std::size_t entity_buffer_size = 1'000;
   // pekko.workflow.runtime.task-resubmit-delay: after the dispatcher refused a task
   // (queue full), the entity offers it again after this delay (+ up to 50% jitter).
   std::chrono::milliseconds task_resubmit_delay{1'000};

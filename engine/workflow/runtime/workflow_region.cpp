@@ -4,8 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <list>
-#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -64,20 +62,21 @@ struct region_shared {
 
 // -- shard ----------------------------------------------------------------------
 
-struct pending_msg {
-  std::optional<caf::response_promise> promise;  // set: a request to delegate
-  std::variant<command, resubmit_task> msg;
-  std::function<void(entity_reply)> reply = {};  // set: the entity calls it (entity_call)
-};
+using entity_type = persistence::eventsourced_entity<runtime_entity_model>;
+using responder = entity_type::responder;
 
-struct entry {
-  caf::actor actor;
-  std::list<std::string>::iterator lru;
+// A hosted entity and its place in the shard's LRU list (intrusive: no node of its own).
+struct slot {
+  std::shared_ptr<entity_type> entity;
+  slot* newer = nullptr;
+  slot* older = nullptr;
   clock::time_point last;
-  bool stopping = false;
-  std::vector<pending_msg> buffer;  // not a deque: an empty one allocates ~600 bytes
 };
 
+// Hosts the entities of one shard: they are objects inside this actor, not actors of
+// their own (an actor costs ~1.9 KB and a spawn, a mailbox hop and a down message per
+// incarnation). The shard hands them their messages; their journal requests and hooks
+// run in its context. Passivation is synchronous: an idle entity is dropped at once.
 class shard_actor : public caf::event_based_actor {
  public:
   shard_actor(caf::actor_config& cfg, std::uint32_t shard, std::shared_ptr<region_shared> shared,
@@ -90,37 +89,41 @@ class shard_actor : public caf::event_based_actor {
     auto idle = shared_->settings.passivate_idle_after;
     tick_ = std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(10),
                                                   std::chrono::milliseconds(10'000));
+    host_.self = this;
+    host_.deps = shared_->entity_deps;
+    host_.cfg = shared_->entity_cfg;
+    host_.on_stopped = [this](entity_type& e, const persistence::error&) { forget(e); };
   }
 
   caf::behavior make_behavior() override {
-    set_down_handler([this](caf::down_msg& m) { on_down(m); });
-    set_exit_handler([this](caf::exit_msg& m) {
-      for (auto& [id, e] : entities_) send_exit(e.actor, caf::exit_reason::user_shutdown);
-      quit(m.reason);
-    });
+    set_exit_handler([this](caf::exit_msg& m) { quit(m.reason); });
     delayed_send(this, tick_, tick_atom::value);
     return {
         [this](entity_envelope& env) {
           if (env.reply) {
-            route(env.id, pending_msg{std::nullopt, std::move(env.cmd), std::move(env.reply)});
+            route(env.id, std::move(env.cmd), responder{{}, std::move(env.reply)});
             return;
           }
-          auto rp = make_response_promise();
-          route(env.id, pending_msg{std::move(rp), std::move(env.cmd)});
+          route(env.id, std::move(env.cmd), responder{make_response_promise(), {}});
         },
         [this](task_update& u) { on_task_update(u); },
-        [this](store::timer_due& t) {
-          route(t.workflow_id, pending_msg{std::nullopt, command{std::move(t.fired)}});
-        },
-        [this](resubmit_atom, std::string& id, resubmit_task& n) {
-          route(id, pending_msg{std::nullopt, std::move(n)});
-        },
+        [this](store::timer_due& t) { route(t.workflow_id, command{std::move(t.fired)}, {}); },
+        [this](resubmit_atom, std::string& id, resubmit_task& n) { notify(id, n); },
         [this](ctx_ptr& ctx) { ctx_ = std::move(ctx); },
         [this](tick_atom) {
           passivate_idle();
           delayed_send(this, tick_, tick_atom::value);
         },
     };
+  }
+
+  void on_exit() override {
+    // Every entity goes with the shard (their pending requests are dropped with it).
+    const auto n = entities_.size();
+    newest_ = oldest_ = nullptr;
+    entities_.clear();
+    shared_->active.fetch_sub(n, std::memory_order_relaxed);
+    if (shared_->active_gauge) shared_->active_gauge->Decrement(static_cast<double>(n));
   }
 
  private:
@@ -136,171 +139,137 @@ class shard_actor : public caf::event_based_actor {
       case task_update::kind::resubmit:
         // The dispatcher parked the refused attempt and now holds a slot for it: offer
         // it again at once (what the delayed path above does later).
-        route(u.workflow_id, {std::nullopt, resubmit_task{std::move(u.step), u.attempt}});
+        notify(u.workflow_id, resubmit_task{std::move(u.step), u.attempt});
         return;
       case task_update::kind::started:
-        route(u.workflow_id, {std::nullopt, command{cmd::task_started{u.step, u.attempt}}});
+        route(u.workflow_id, command{cmd::task_started{u.step, u.attempt}}, {});
         return;
       case task_update::kind::completed:
         route(u.workflow_id,
-              {std::nullopt,
-               command{cmd::task_completed{u.step, u.attempt, std::move(u.output), u.started}}});
+              command{cmd::task_completed{u.step, u.attempt, std::move(u.output), u.started}}, {});
         return;
       case task_update::kind::failed:
         route(u.workflow_id,
-              {std::nullopt,
-               command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
-                                        std::move(u.message), u.non_retryable, u.started}}});
+              command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
+                                       std::move(u.message), u.non_retryable, u.started}},
+              {});
         return;
     }
   }
 
-  void route(const std::string& id, pending_msg m) {
+  void route(const std::string& id, command c, responder r) {
+    auto& s = find_or_start(id);
+    touch(s);
+    auto entity = s.entity;  // a failing command may make the shard forget it
+    entity->command(std::move(c), std::move(r));
+  }
+
+  void notify(const std::string& id, const resubmit_task& n) {
     auto it = entities_.find(id);
     if (it == entities_.end()) {
-      if (std::holds_alternative<resubmit_task>(m.msg)) {
-        // Not running: its recovery re-dispatches every scheduled step anyway (a `get`
-        // makes it recover; entities recover on their first command).
-        caf::anon_send(spawn_entity(id)->second.actor, command{cmd::get{}});
-        return;
-      }
-      it = spawn_entity(id);
-    }
-    auto& e = it->second;
-    if (e.stopping) {
-      if (e.buffer.size() >= shared_->settings.entity_buffer_size) {
-        refuse(m, "the buffer of workflow " + id + " (stopping) is full");
-        return;
-      }
-      e.buffer.push_back(std::move(m));
+      // Not running: its recovery re-dispatches every scheduled step anyway (a `get`
+      // makes it recover; entities recover on their first command).
+      route(id, command{cmd::get{}}, {});
       return;
     }
-    touch(e);
-    deliver(e.actor, std::move(m));
+    auto entity = it->second.entity;
+    entity->notice(n);
   }
 
-  static void refuse(pending_msg& m, const std::string& why) {
-    entity_reply refusal(persistence::fail(persistence::errc::unavailable, why));
-    if (m.reply) {
-      m.reply(std::move(refusal));
-    } else if (m.promise) {
-      m.promise->deliver(std::move(refusal));
-    }
-  }
-
-  void deliver(const caf::actor& entity, pending_msg m) {
-    if (auto* c = std::get_if<command>(&m.msg)) {
-      if (m.reply) {
-        caf::anon_send(entity, entity_call{std::move(*c), std::move(m.reply)});
-      } else if (m.promise) {
-        m.promise->delegate(entity, std::move(*c));
-      } else {
-        caf::anon_send(entity, std::move(*c));
-      }
-    } else {
-      caf::anon_send(entity, std::get<resubmit_task>(m.msg));
-    }
-  }
-
-  void touch(entry& e) {
-    e.last = clock::now();
-    lru_.splice(lru_.begin(), lru_, e.lru);
-  }
-
-  std::unordered_map<std::string, entry>::iterator spawn_entity(const std::string& id) {
-    auto now_fn = shared_->clock;
-    auto actor = persistence::spawn_eventsourced(
-        system(), runtime_entity_model{std::move(now_fn), ctx_},
-        persistence::persistence_id{persistence::shard_id{shard_}, id}, shared_->entity_deps,
-        shared_->entity_cfg);
-    monitor(actor);
-    lru_.push_front(id);
-    entry e{actor, lru_.begin(), clock::now(), false, {}};
-    by_actor_[actor.id()] = id;
-    auto [it, inserted] = entities_.emplace(id, std::move(e));
+  slot& find_or_start(const std::string& id) {
+    auto it = entities_.find(id);
+    if (it != entities_.end()) return it->second;
+    if (entities_.size() >= shared_->per_shard_limit) passivate_lru_over_limit();
+    auto entity = std::make_shared<entity_type>(
+        &host_, runtime_entity_model{shared_->clock, ctx_},
+        persistence::persistence_id{persistence::shard_id{shard_}, id});
+    auto& s = entities_.emplace(id, slot{}).first->second;
+    s.entity = entity;
+    link_newest(s);
     shared_->active.fetch_add(1, std::memory_order_relaxed);
     if (shared_->active_gauge) shared_->active_gauge->Increment();
-    if (entities_.size() > shared_->per_shard_limit) passivate_lru_over_limit();
-    return it;
+    entity->start();
+    return s;
   }
 
-  void passivate(entry& e) {
-    if (e.stopping) return;
-    e.stopping = true;
-    auto aid = e.actor.id();
-    request(e.actor, shared_->entity_cfg.request_timeout, persistence::passivate_atom::value)
-        .then([this, aid](bool accepted) { on_passivate_answer(aid, accepted); },
-              [this, aid](caf::error&) { on_passivate_answer(aid, false); });
+  // -- LRU (newest_ first) ----------------------------------------------------
+
+  void link_newest(slot& s) {
+    s.last = clock::now();
+    s.older = newest_;
+    s.newer = nullptr;
+    if (newest_ != nullptr) newest_->newer = &s;
+    newest_ = &s;
+    if (oldest_ == nullptr) oldest_ = &s;
   }
 
-  void on_passivate_answer(caf::actor_id aid, bool accepted) {
-    if (accepted) return;  // the down message follows
-    auto name = by_actor_.find(aid);
-    if (name == by_actor_.end()) return;
-    auto it = entities_.find(name->second);
-    if (it == entities_.end()) return;
-    auto& e = it->second;
-    e.stopping = false;
-    touch(e);
-    auto buffer = std::move(e.buffer);
-    e.buffer.clear();
-    for (auto& m : buffer) deliver(e.actor, std::move(m));
+  void unlink(slot& s) {
+    (s.newer != nullptr ? s.newer->older : newest_) = s.older;
+    (s.older != nullptr ? s.older->newer : oldest_) = s.newer;
+    s.newer = s.older = nullptr;
+  }
+
+  void touch(slot& s) {
+    if (newest_ == &s) {
+      s.last = clock::now();
+      return;
+    }
+    unlink(s);
+    link_newest(s);
+  }
+
+  // -- passivation --------------------------------------------------------------
+
+  // True: the entity was idle and is gone. False: busy; it stays and counts as used.
+  bool passivate(slot& s) {
+    if (!s.entity->try_passivate()) {
+      touch(s);
+      return false;
+    }
+    erase(s);
+    shared_->passivated.fetch_add(1, std::memory_order_relaxed);
+    if (shared_->passivated_counter) shared_->passivated_counter->Increment();
+    return true;
   }
 
   void passivate_idle() {
     auto cutoff = clock::now() - shared_->settings.passivate_idle_after;
-    for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
-      auto& e = entities_.at(*it);
-      if (e.last > cutoff) break;
-      passivate(e);
-    }
+    // A busy entity is touched, so each one is looked at once per tick.
+    while (oldest_ != nullptr && oldest_->last <= cutoff) passivate(*oldest_);
   }
 
+  // Makes room for one more: the least recently used idle entity goes (busy ones are
+  // skipped, a few at most, and count as used).
   void passivate_lru_over_limit() {
-    for (auto it = lru_.rbegin(); it != lru_.rend(); ++it) {
-      auto& e = entities_.at(*it);
-      if (!e.stopping) {
-        passivate(e);
-        return;
-      }
+    for (int tries = 0; tries < 8 && oldest_ != nullptr; ++tries) {
+      if (passivate(*oldest_)) return;
     }
   }
 
-  void on_down(caf::down_msg& m) {
-    auto name = by_actor_.find(m.source.id());
-    if (name == by_actor_.end()) return;
-    auto id = std::move(name->second);
-    by_actor_.erase(name);
-    auto it = entities_.find(id);
-    if (it == entities_.end()) return;
-    auto buffer = std::move(it->second.buffer);
-    bool passivated = it->second.stopping && m.reason == caf::exit_reason::normal;
-    lru_.erase(it->second.lru);
-    entities_.erase(it);
+  // A failed entity stopped by itself: forget it (its next message starts a fresh
+  // incarnation, which recovers from the journal).
+  void forget(entity_type& e) {
+    auto it = entities_.find(e.pid().id());
+    if (it != entities_.end() && it->second.entity.get() == &e) erase(it->second);
+  }
+
+  void erase(slot& s) {
+    unlink(s);
+    auto id = s.entity->pid().id();
+    entities_.erase(id);
     shared_->active.fetch_sub(1, std::memory_order_relaxed);
     if (shared_->active_gauge) shared_->active_gauge->Decrement();
-    if (passivated) {
-      shared_->passivated.fetch_add(1, std::memory_order_relaxed);
-      if (shared_->passivated_counter) shared_->passivated_counter->Increment();
-    }
-    if (buffer.empty()) return;
-    // Messages arrived while it stopped: its next incarnation takes them, in order
-    // (entities recover on their first command: a notice alone would not wake it).
-    auto fresh = spawn_entity(id);
-    if (std::holds_alternative<resubmit_task>(buffer.front().msg)) {
-      caf::anon_send(fresh->second.actor, command{cmd::get{}});
-    }
-    for (auto& p : buffer) deliver(fresh->second.actor, std::move(p));
   }
 
   std::uint32_t shard_;
   std::shared_ptr<region_shared> shared_;
   ctx_ptr ctx_;
+  persistence::eventsourced_host<runtime_entity_model> host_;
   std::minstd_rand rng_;
   std::chrono::milliseconds tick_{1000};
-  std::unordered_map<std::string, entry> entities_;
-  std::unordered_map<caf::actor_id, std::string> by_actor_;
-  std::list<std::string> lru_;  // most recently used first
+  std::unordered_map<std::string, slot> entities_;
+  slot* newest_ = nullptr;
+  slot* oldest_ = nullptr;
 };
 
 // -- region ---------------------------------------------------------------------
