@@ -36,7 +36,7 @@ member_info info(std::string address, member_status s) {
 
 }  // namespace
 
-TEST_CASE("cluster_members counts members per status; unreachable members are a gauge") {
+TEST_CASE("cluster_members counts members per status, unreachable members are a gauge") {
   prometheus::Registry r;
   cluster_metrics m(&r);
   CHECK(sample(r, "cluster_members", "status", "up") == 0);
@@ -60,7 +60,7 @@ TEST_CASE("cluster_members counts members per status; unreachable members are a 
   CHECK(sample(r, "cluster_unreachable_members") == 0);
 }
 
-TEST_CASE("cluster events are counted by name; LeaderChanged also counts a leader change") {
+TEST_CASE("cluster events are counted by name, LeaderChanged also counts a leader change") {
   prometheus::Registry r;
   cluster_metrics m(&r);
   m.event(event_kind::member_up);

@@ -11,7 +11,7 @@ TEST_CASE("phi grows with the time since the last heartbeat") {
 }
 
 TEST_CASE(
-    "regular heartbeats keep a node available; silence makes it suspected after about 5.5 s") {
+    "regular heartbeats keep a node available, silence makes it suspected after about 5.5 s") {
   phi_accrual_detector fd;  // Pekko's defaults
   CHECK(fd.is_available(0));
   CHECK_FALSE(fd.is_monitoring());

@@ -374,7 +374,7 @@ TEST_CASE_FIXTURE(fixture, "a recovery failure stops the entity with an error na
   CHECK(reason.find("counter-1@shard-7") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(fixture, "a conflicting write stops the entity; it recovers when restarted") {
+TEST_CASE_FIXTURE(fixture, "a conflicting write stops the entity, it recovers when restarted") {
   auto entity = spawn();
   REQUIRE(*ask(entity, 1) == 1);
   // Another writer appends behind the entity's back (a split brain).

@@ -119,7 +119,7 @@ TEST_CASE("an unknown task type is rejected naming the step") {
   CHECK(r.error().message == "step 'pay': unknown task type 'teleport'");
 }
 
-TEST_CASE("a task queue:<name> is an external task type; its name must be a valid id") {
+TEST_CASE("a task queue:<name> is an external task type, its name must be a valid id") {
   auto ok = parse(R"({"name":"x","steps":[{"name":"a","task":"queue:billing.v2"}]})");
   REQUIRE(ok);
   CHECK(ok->steps[0].task == "queue:billing.v2");

@@ -288,7 +288,7 @@ TEST_CASE("list workflows by status and definition, paginated with a cursor") {
   CHECK(still.size() == 6);
 }
 
-TEST_CASE("the built-in http task calls a URL; an unreachable one fails the step") {
+TEST_CASE("the built-in http task calls a URL, an unreachable one fails the step") {
   node n;
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   workflow_api api(n.http_port());

@@ -137,3 +137,29 @@ TEST_CASE("a start of an id that exists in the journal conflicts, recovers and a
   CHECK(s.status == workflow_status::completed);
   CHECK(s.find_step("a")->status == step_status::completed);
 }
+
+TEST_CASE("an entity whose recovery fails is forgotten, its shard and neighbours go on") {
+  // Entities are hosted by their shard actor: a failing one must not take the shard
+  // (or the other entities in it) down, and its next command must try a fresh
+  // incarnation instead of finding a dead one.
+  wfe::test::temp_dir dir;
+  auto cfg = default_config(dir.path());
+  cfg.runtime.number_of_shards = 1;  // every id in one shard
+  incarnation node(dir.path(), cfg);
+  CHECK_FALSE(node.ok("neighbour", start("neighbour", definition(k_one_noop))).rejected);
+  const auto bad = persistence_id{shard_id{0}, "broken"};
+  REQUIRE(node.journal()
+              .write(bad, {wfe::persistence::event{1, "not-a-workflow-event", "?", "w", 0}})
+              .has_value());
+  auto active_before = node.stats().active;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto r = node.ask("broken", cmd::get{});
+    REQUIRE_FALSE(r.has_value());
+    // A fresh recovery each time (a dead incarnation would answer "has stopped").
+    CHECK(r.error().code == wfe::persistence::errc::corruption);
+    CHECK(r.error().message.find("broken@shard-0") != std::string::npos);
+  }
+  CHECK(node.stats().active == active_before);  // the failed ones are not counted
+  CHECK(node.state("neighbour").id == "neighbour");
+  CHECK_FALSE(node.ok("after", start("after", definition(k_one_noop))).rejected);
+}

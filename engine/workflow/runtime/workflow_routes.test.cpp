@@ -130,7 +130,7 @@ TEST_CASE("starts: 201 after the start is durable, 409 with the status, 404, 400
   CHECK(n.call("GET", "/api/v1/workflows/a%20b").status == 400);
 }
 
-TEST_CASE("a workflow runs; GET, history seq 1..n, list, signal and cancel after the end") {
+TEST_CASE("a workflow runs, GET, history seq 1..n, list, signal and cancel after the end") {
   api_node n;
   REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
   REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"wf-h","definition":"order"})").status ==

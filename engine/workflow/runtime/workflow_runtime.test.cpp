@@ -75,7 +75,7 @@ TEST_CASE("exhausted retries -> FAILED + dead letter -> retry -> COMPLETED") {
   CHECK(node.state("wf-d").find_step("b")->attempts == 3);
 }
 
-TEST_CASE("signals and cancel reach the entity; a cancelled workflow refuses commands") {
+TEST_CASE("signals and cancel reach the entity, a cancelled workflow refuses commands") {
   wfe::test::temp_dir dir;
   incarnation node(dir.path(), default_config(dir.path()));
   auto d =

@@ -87,7 +87,7 @@ workflow_definition def(const std::string& name, const std::string& second_task 
 
 }  // namespace
 
-TEST_CASE("a changed definition gets the next version; an unchanged one is idempotent") {
+TEST_CASE("a changed definition gets the next version, an unchanged one is idempotent") {
   wfe::test::temp_dir dir;
   registry_node n(dir.path(), {});
   auto v1 = n.reg(def("order"));

@@ -104,7 +104,7 @@ TEST_CASE("a missing or empty index (after a restore) recovers every workflow in
   CHECK(batches == 3);  // 10 + 10 + 5
 }
 
-TEST_CASE("index records the journal does not have are removed; the registry id is skipped") {
+TEST_CASE("index records the journal does not have are removed, the registry id is skipped") {
   reconcile_fixture f;
   f.write("wf-1", 1);
   const auto registry = definitions_persistence_id();

@@ -165,7 +165,7 @@ TEST_CASE("max-timers bounds what is held: the earliest timers that fit are kept
   CHECK(f.stats().pending == 2);
 }
 
-TEST_CASE("at most max-fire-batch timers per wake-up; the rest follow without a new check") {
+TEST_CASE("at most max-fire-batch timers per wake-up, the rest follow without a new check") {
   timer_fixture f;
   f.settings.max_fire_batch = 2;
   f.start();

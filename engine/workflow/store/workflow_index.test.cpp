@@ -387,7 +387,7 @@ TEST_CASE("a damaged record is replaced and its timers and dead letter are still
   CHECK((*f.index->record("wf-1"))->status == workflow_status::completed);
 }
 
-TEST_CASE("an index of the previous format is wiped at open; an unknown format is refused") {
+TEST_CASE("an index of the previous format is wiped at open, an unknown format is refused") {
   index_fixture f;
   f.apply({upd(rec("wf-1", "a", workflow_status::running, 1000, 1),
                {{5000, timer_kind::retry, "a", 1}})});

@@ -71,7 +71,7 @@ TEST_CASE("fail {times:2}: attempts 1 and 2 fail with error type fail, attempt 3
   }
 }
 
-TEST_CASE("sleep completes after its timer; bad input fails as invalid_input") {
+TEST_CASE("sleep completes after its timer, bad input fails as invalid_input") {
   task_fixture f;
   f.start({});
   f.submit("wf-sleep", "sleep", json::parse(R"({"ms":30})"));
@@ -308,7 +308,7 @@ TEST_CASE("http: a server that does not answer in timeoutMs fails as http_timeou
   CHECK(u.error_type == "http_timeout");
 }
 
-TEST_CASE("http: a body over the cap fails; refused connections and bad URLs fail clearly") {
+TEST_CASE("http: a body over the cap fails, refused connections and bad URLs fail clearly") {
   target_server t;
   task_fixture f;
   task_settings s;

@@ -67,7 +67,7 @@ TEST_CASE("parking_lot: FIFO per priority, high first, bounded, reservations cla
   CHECK_FALSE(lot.next_deadline());
 }
 
-TEST_CASE("a full external queue parks; freed slots wake parked entries FIFO; bound rejects") {
+TEST_CASE("a full external queue parks, freed slots wake parked entries FIFO, bound rejects") {
   task_fixture f;
   task_settings s;
   s.max_queued = 1;

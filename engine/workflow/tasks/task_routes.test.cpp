@@ -83,7 +83,7 @@ std::string token_of(const json::value& v) { return std::string(v.at("token").as
 
 }  // namespace
 
-TEST_CASE("poll hands out a queued task with every field; complete sends completed once") {
+TEST_CASE("poll hands out a queued task with every field, complete sends completed once") {
   worker_api api;
   api.f.submit("wf-1", "queue:billing", json::parse(R"({"amount":3})"), task_priority::high, 2);
   auto task = api.poll("billing");
@@ -141,7 +141,7 @@ TEST_CASE("fail sends failed with the worker's error type and nonRetryable") {
   CHECK_FALSE(u3.non_retryable);
 }
 
-TEST_CASE("an empty queue answers 204 after waitMs; a parked poll gets a task that arrives") {
+TEST_CASE("an empty queue answers 204 after waitMs, a parked poll gets a task that arrives") {
   worker_api api;
   auto empty = api.post("/api/v1/tasks/poll", R"({"queue":"idle","waitMs":50})");
   CHECK(empty.status == 204);
@@ -175,7 +175,7 @@ TEST_CASE("more parked polls than max-pollers-per-queue answer 429 too_many_poll
   CHECK(parked.get().status == 200);
 }
 
-TEST_CASE("heartbeats keep a lease alive; without them it expires as heartbeat_timeout") {
+TEST_CASE("heartbeats keep a lease alive, without them it expires as heartbeat_timeout") {
   auto s = worker_api::small();
   s.heartbeat_timeout = 600ms;
   worker_api api(s);
