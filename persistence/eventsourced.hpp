@@ -1,8 +1,12 @@
 #pragma once
-// Event-sourced entities on CAF: a reusable actor around a pure model.
+// Event-sourced entities on CAF around a pure model.
 //
 // The model is pure (STYLE.md): decide(state, command) -> events or a rejection,
-// apply(state, event) -> state, plus codecs. The actor around it does the rest:
+// apply(state, event) -> state, plus codecs. eventsourced_entity<Model> does the rest,
+// run inside a HOST actor (eventsourced_host: its requests, timeouts and hooks use the
+// host's context). eventsourced_actor<Model> is an actor hosting one entity; a workflow
+// shard hosts many (engine/workflow/runtime/workflow_region.cpp), so an entity costs no
+// actor of its own:
 //
 // - Recovery: take a recovery permit (recovery_permits.hpp), load the latest intact
 //   snapshot (a damaged or undecodable one falls back to an older one, then to a full
@@ -19,7 +23,7 @@
 //   journal acknowledged them as durable; the requester gets its reply after that. A
 //   failed persist (conflict, I/O, timeout: the write may be in doubt) answers the
 //   requester and the stash with the error and stops the entity; it recovers from
-//   the journal when next started.
+//   the journal when next started (the host starts a fresh one).
 // - A snapshot every snapshot_every events (asynchronous; commands keep flowing).
 //   With delete_events_on_snapshot the journal deletes events up to the OLDEST kept
 //   snapshot, so falling back one snapshot never needs deleted events.
@@ -36,6 +40,7 @@
 //   encoded encode_state(const state_type&) const;
 //   result<state_type> decode_state(const snapshot&) const;   // error = skip snapshot
 // Optional model hooks, detected with `requires` (a model without them is unchanged):
+// `self` below is the host actor.
 //   void on_persisted(caf::event_based_actor* self, const state_type& after,
 //                     const std::vector<event_type>& events, std::uint64_t seq) const;
 //     called once `events` are durable and applied (before the requester's reply);
@@ -57,9 +62,11 @@
 //     handles the command again (e.g. "already exists"). A new id thus costs one journal
 //     round trip instead of permit + snapshot load + highest + write. Any other first
 //     command (or a start decided into a rejection) recovers first, as without the hook.
-// Passivation: an entity answers `passivate_atom` with true and stops (normal exit)
-// when it is idle (recovered, no persist in flight, nothing stashed, not keep_alive);
-// otherwise with false and keeps running. The shard retries later.
+// Passivation: try_passivate() is true when the entity is idle (recovered or never
+// asked anything, no persist in flight, nothing stashed, not keep_alive); the host then
+// drops it. eventsourced_actor answers `passivate_atom` with that and stops (normal
+// exit) when true. A failure (recovery, persist) answers the stash, marks the entity
+// stopped and calls the host's on_stopped (the actor quits with a reason naming the id).
 // Messages: clients send command_type and receive result<reply_type>
 // (eventsourced_reply<Model>). Both must be CAF message types: declare
 // CAF_ALLOW_UNSAFE_MESSAGE_TYPE for them (local only) or give them inspect().

@@ -1,28 +1,29 @@
 #pragma once
 // The routing seam (DESIGN.md §6): every request reaches a workflow entity through the
 // region. entity id -> shard id = shard_of(id, number-of-shards) (FNV-1a 64, see
-// shard_hash.hpp) -> the shard actor (started on first use) -> the entity actor, an
-// eventsourced_actor<runtime_entity_model> with persistence id {shard, id} (so a shard is
-// one journal key range), started on demand and recovering from the journal.
+// shard_hash.hpp) -> the shard actor (started on first use) -> the entity, an
+// eventsourced_entity<runtime_entity_model> HOSTED by the shard actor (an object in it,
+// not an actor of its own) with persistence id {shard, id} (so a shard is one journal
+// key range), started on demand and recovering from the journal.
 //
 // Local for now: the API layer only ever talks to the region actor with the messages of
 // runtime_messages.hpp, so cluster sharding can put a proxy with the same protocol in
 // front (routing envelopes to the region of the member owning the shard) without
 // touching the API layer.
 //
-// Passivation: a shard stops entities idle for passivate-idle-entity-after (checked
-// every idle/4, between 10 ms and 10 s), and the least recently used ones beyond its
-// share of max-active-entities. The entity refuses while busy (recovering, persisting,
-// a task in flight: runtime_entity.hpp); then it stays and is asked again later.
-// Messages for an entity that is stopping are buffered (entity-buffer-size; beyond it
-// requests are answered errc::unavailable) and delivered to its next incarnation, so
-// a passivated entity restarts transparently on the next message.
+// Passivation: a shard drops entities idle for passivate-idle-entity-after (checked
+// every idle/4, between 10 ms and 10 s), and the least recently used idle one before
+// starting one beyond its share of max-active-entities. Synchronous: an idle entity
+// goes at once; a busy one (recovering, persisting, a task in flight:
+// runtime_entity.hpp) stays and is looked at again later. A passivated entity restarts
+// transparently on the next message. A failed entity (recovery or persist) is
+// forgotten; the shard and its other entities go on.
 //
 // Metrics: workflow_entities_active (gauge), workflow_entities_passivated_total,
 // workflow_started_total, workflow_finished_total{status}.
 //
 // The region and its shards are linked: an exit message to the region stops every shard
-// and entity.
+// and with it every entity.
 
 #include <cstdint>
 #include <functional>
