@@ -154,6 +154,8 @@ struct eventsourced_responder {
   caf::response_promise promise;
   std::function<void(result<Reply>)> callback;
 
+  [[nodiscard]] bool waited_on() const { return callback != nullptr || promise.pending(); }
+
   void answer(result<Reply> r) {
     if (callback) {
       callback(std::move(r));
@@ -315,9 +317,14 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
                                      std::move(enc.payload), host_->writer_id, ts});
     }
     persisting_ = true;
-    request_write(self(), deps().journal, cfg().request_timeout, std::move(request),
-                  [me = this->shared_from_this(), p, evs = std::move(events)](
-                      result<std::uint64_t> r) mutable { me->on_persisted(p, evs, std::move(r)); });
+    // Nobody waits on the reply (a task update, a timer): the journal may let the write
+    // linger for a client's write to share its sync (journal_actor.hpp).
+    const bool background = !p->reply.waited_on();
+    request_write(
+        self(), deps().journal, cfg().request_timeout, std::move(request),
+        [me = this->shared_from_this(), p, evs = std::move(events)](
+            result<std::uint64_t> r) mutable { me->on_persisted(p, evs, std::move(r)); },
+        background);
   }
 
   void on_persisted(const std::shared_ptr<pending>& p, std::vector<event_type>& events,

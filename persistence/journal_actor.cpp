@@ -22,6 +22,7 @@ using replay_result = result<std::vector<event>>;
 using done_result = result<done>;
 
 using write_atom = caf::atom_constant<caf::atom("jwrite")>;
+using write_bg_atom = caf::atom_constant<caf::atom("jwritebg")>;
 using replay_atom = caf::atom_constant<caf::atom("jreplay")>;
 using highest_atom = caf::atom_constant<caf::atom("jhighest")>;
 using delete_atom = caf::atom_constant<caf::atom("jdelete")>;
@@ -53,7 +54,7 @@ class group_commit {
   group_commit(journal_actor_deps deps, journal_actor_config cfg)
       : deps_(std::move(deps)), cfg_(cfg) {}
 
-  void add(caf::response_promise promise, write_request request) {
+  void add(caf::response_promise promise, write_request request, bool background = false) {
     const auto events = static_cast<std::uint64_t>(request.events.size());
     const auto bytes = payload_bytes(request);
     if (events > cfg_.max_batch_events || bytes > cfg_.max_batch_bytes) {
@@ -66,6 +67,7 @@ class group_commit {
     }
     pending_events_ += events;
     pending_bytes_ += bytes;
+    if (!background) ++foreground_;
     promises_.push_back(pending_reply{std::move(promise), clock::now(), events});
     requests_.push_back(std::move(request));
   }
@@ -88,7 +90,11 @@ class group_commit {
     promises_.clear();
     pending_events_ = 0;
     pending_bytes_ = 0;
+    foreground_ = 0;
   }
+
+  // Pending writes, all of them background: worth waiting for a foreground one.
+  [[nodiscard]] bool only_background() const { return !requests_.empty() && foreground_ == 0; }
 
   // Writes what is pending if it holds a request of `pid`, so a read or delete of
   // `pid` sees every write of `pid` sent before it. Requests of other ids stay in the
@@ -144,6 +150,7 @@ class group_commit {
   std::vector<pending_reply> promises_;  // parallel to requests_
   std::uint64_t pending_events_ = 0;
   std::uint64_t pending_bytes_ = 0;
+  std::size_t foreground_ = 0;  // pending writes a client waits on
 };
 
 replay_result replay_all(journal& store, const persistence_id& pid, std::uint64_t from,
@@ -162,6 +169,9 @@ caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& r
   return {
       [self, &gc](write_atom, write_request& request) {
         gc.add(self->make_response_promise(), std::move(request));
+      },
+      [self, &gc](write_bg_atom, write_request& request) {
+        gc.add(self->make_response_promise(), std::move(request), true);
       },
       [&gc](replay_atom, const persistence_id& pid, std::uint64_t from, std::uint64_t to,
             std::uint64_t max) -> replay_result {
@@ -199,6 +209,23 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
     idle = false;
     // Everything that arrived meanwhile joins the batch (add() flushes at the bounds).
     while (running && !idle) self->receive(drain);
+    if (running && gc.only_background() && cfg.background_linger.count() > 0) {
+      // Wait for a foreground write to share the sync, at most background_linger.
+      const auto deadline = clock::now() + cfg.background_linger;
+      while (running && gc.only_background()) {
+        const auto left = deadline - clock::now();
+        if (left <= clock::duration::zero()) break;
+        bool timed_out = false;
+        auto lingering = make_handlers(
+            self, gc, running,
+            caf::after(std::chrono::duration_cast<std::chrono::microseconds>(left)) >>
+                [&timed_out] { timed_out = true; });
+        self->receive(lingering);  // an lvalue: receive(behavior&)
+        if (timed_out) break;
+      }
+      idle = false;
+      while (running && !idle) self->receive(drain);
+    }
     gc.flush();
   }
 }
@@ -228,8 +255,8 @@ error unavailable(const caf::error& e) {
 caf::actor spawn_journal_actor(caf::actor_system& sys, journal_actor_deps deps,
                                const journal_actor_config& cfg) {
   core::logger("persistence")
-      ->info("journal actor started (max-batch-events {}, max-batch-bytes {})",
-             cfg.max_batch_events, cfg.max_batch_bytes);
+      ->info("journal actor started (max-batch-events {}, max-batch-bytes {}, background-linger {} us)",
+             cfg.max_batch_events, cfg.max_batch_bytes, cfg.background_linger.count());
   return sys.spawn(journal_actor_loop, std::move(deps), cfg);
 }
 
@@ -239,10 +266,16 @@ caf::actor spawn_journal_reader(caf::actor_system& sys, std::shared_ptr<journal>
 
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, write_request request,
-                   const std::function<void(result<std::uint64_t>)>& on_done) {
-  self->request(journal_actor, timeout, write_atom::value, std::move(request))
-      .then([on_done](write_result& r) { on_done(std::move(r)); },
-            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+                   const std::function<void(result<std::uint64_t>)>& on_done, bool background) {
+  auto ok = [on_done](write_result& r) { on_done(std::move(r)); };
+  auto failed = [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); };
+  if (background) {
+    self->request(journal_actor, timeout, write_bg_atom::value, std::move(request))
+        .then(std::move(ok), std::move(failed));
+  } else {
+    self->request(journal_actor, timeout, write_atom::value, std::move(request))
+        .then(std::move(ok), std::move(failed));
+  }
 }
 
 void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,

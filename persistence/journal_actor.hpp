@@ -7,7 +7,12 @@
 //   is durable (an event is acknowledged only once it is synced),
 // - serves replay / highest / delete requests in mailbox order: pending writes OF THE
 //   SAME ID are written first, so a request sees every write of its id sent before it;
-//   pending writes of other ids stay in the batch (a read never forces a sync).
+//   pending writes of other ids stay in the batch (a read never forces a sync),
+// - lets a batch of BACKGROUND writes only (nobody waits on them to answer a client:
+//   a task's completion, a timer) linger up to background_linger for a foreground write
+//   to share its sync, so at low concurrency a workflow's progress does not put a sync
+//   in front of the next client request (Kafka's linger.ms, for background writes only;
+//   a foreground write, a read of the same id, a full batch or shutdown ends it early).
 // It is a blocking actor on its own thread (CAF's blocking actors are detached), so
 // RocksDB I/O and fsync never stall the shared scheduler.
 //
@@ -37,6 +42,9 @@ struct journal_actor_config {
   // request larger than either bound is rejected with errc::invalid_argument.
   std::uint64_t max_batch_events = 4096;
   std::uint64_t max_batch_bytes = 4 * 1024 * 1024;
+  // How long a batch holding only background writes waits for a foreground one; 0:
+  // written at once, like any other.
+  std::chrono::microseconds background_linger{1'000};
 };
 
 // Counters for tests and benchmarks (operators use journal_metrics).
@@ -71,9 +79,11 @@ struct journal_actor_deps {
 
 using timeout_ms = std::chrono::milliseconds;
 
+// `background`: no client waits on this write (see background_linger above).
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, write_request request,
-                   const std::function<void(result<std::uint64_t>)>& on_done);
+                   const std::function<void(result<std::uint64_t>)>& on_done,
+                   bool background = false);
 
 void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t from_sequence_nr,

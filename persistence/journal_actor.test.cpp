@@ -321,3 +321,69 @@ TEST_CASE_FIXTURE(fixture, "the journal actor exports events, batch sizes and la
   CHECK(find("journal_write_seconds")->histogram.sample_count == 2);  // acknowledged only
   CHECK(find("journal_corruptions_total")->counter.value == 0);
 }
+
+namespace {
+
+// Writes `request` through request_write and reports success (bool) to `to`.
+void one_writer(caf::event_based_actor* self, caf::actor journal_actor, write_request request,
+                bool background, caf::actor to) {
+  request_write(
+      self, journal_actor, 120s, std::move(request),
+      [self, to](result<std::uint64_t> r) {
+        self->send(to, r.has_value());
+        self->quit();
+      },
+      background);
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(fixture, "a background write lingers and shares the sync of a foreground one") {
+  // A linger far longer than the test may take: only the foreground write can end it.
+  start(std::make_shared<memory_journal>(), {.background_linger = 60s});
+  caf::scoped_actor self{sys};
+  const persistence_id bg{shard_id{1}, "background"};
+  const persistence_id fg{shard_id{1}, "foreground"};
+  sys.spawn(one_writer, journal_actor, one_event(bg, 1), true, caf::actor{self});
+  std::this_thread::sleep_for(200ms);  // the background write is waiting by now
+  CHECK(stats->writes.load() == 0);
+  sys.spawn(one_writer, journal_actor, one_event(fg, 1), false, caf::actor{self});
+  int ok = 0;
+  for (int i = 0; i < 2; ++i) {
+    self->receive([&](bool success) { ok += success ? 1 : 0; },
+                  caf::after(30s) >> [] { FAIL("the foreground write did not end the linger"); });
+  }
+  CHECK(ok == 2);
+  CHECK(stats->writes.load() == 1);  // one sync for both
+  CHECK(stats->requests.load() == 2);
+}
+
+TEST_CASE_FIXTURE(fixture, "a background write alone is written once the linger is over") {
+  start(std::make_shared<memory_journal>(), {.background_linger = 300ms});
+  caf::scoped_actor self{sys};
+  const auto sent = std::chrono::steady_clock::now();
+  sys.spawn(one_writer, journal_actor, one_event(persistence_id{shard_id{1}, "alone"}, 1), true,
+            caf::actor{self});
+  bool ok = false;
+  self->receive([&](bool success) { ok = success; },
+                caf::after(30s) >> [] { FAIL("the background write was never written"); });
+  CHECK(ok);
+  CHECK(std::chrono::steady_clock::now() - sent >= 300ms);  // it did wait
+  CHECK(stats->writes.load() == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "a read of a lingering write's id writes it first") {
+  auto store = std::make_shared<memory_journal>();
+  start(store, {.background_linger = 60s});
+  caf::scoped_actor self{sys};
+  const persistence_id pid{shard_id{1}, "read-me"};
+  sys.spawn(one_writer, journal_actor, one_event(pid, 1), true, caf::actor{self});
+  std::this_thread::sleep_for(200ms);
+  auto events = replay_blocking(sys, journal_actor, 30s, pid, 1, max_sequence_nr, 10);
+  REQUIRE(events.has_value());
+  CHECK(events->size() == 1);
+  bool ok = false;
+  self->receive([&](bool success) { ok = success; },
+                caf::after(30s) >> [] { FAIL("the write was not acknowledged"); });
+  CHECK(ok);
+}

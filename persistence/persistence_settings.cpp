@@ -26,6 +26,8 @@ void read_journal(core::settings_reader& r, persistence_settings& s) {
   s.journal_max_batch_bytes = r.bytes(k_bytes, 1024, 1ULL << 30);
   s.journal_request_timeout =
       r.duration(k_timeout, std::chrono::milliseconds(1), std::chrono::hours(1));
+  s.journal_background_linger = r.duration("pekko.persistence.journal.background-linger",
+                                           std::chrono::milliseconds(0), std::chrono::seconds(1));
 }
 
 void read_snapshots_and_recovery(core::settings_reader& r, persistence_settings& s) {
@@ -80,7 +82,8 @@ rocksdb_journal_config persistence_settings::journal_config() const {
 
 journal_actor_config persistence_settings::journal_actor() const {
   return journal_actor_config{.max_batch_events = journal_max_batch_events,
-                              .max_batch_bytes = journal_max_batch_bytes};
+                              .max_batch_bytes = journal_max_batch_bytes,
+                              .background_linger = journal_background_linger};
 }
 
 }  // namespace wfe::persistence

@@ -18,6 +18,7 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_max_batch_events == defaults.journal_max_batch_events);
   CHECK(s.journal_max_batch_bytes == defaults.journal_max_batch_bytes);
   CHECK(s.journal_request_timeout == defaults.journal_request_timeout);
+  CHECK(s.journal_background_linger == defaults.journal_background_linger);
 }
 
 TEST_CASE("journal keys are read into the journal and journal actor configs") {
@@ -26,6 +27,7 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
       max-batch-events = 64
       max-batch-bytes = 1 MiB
       request-timeout = 3s
+      background-linger = 0ms
       rocksdb { fsync = off, verify-on-start = on, wal-recovery-mode = "absolute-consistency" }
     }
   )");
@@ -38,6 +40,7 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
   CHECK(s.journal_actor().max_batch_events == 64);
   CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);
   CHECK(s.journal_request_timeout == std::chrono::seconds(3));
+  CHECK(s.journal_actor().background_linger.count() == 0);
 }
 
 TEST_CASE("an unknown wal-recovery-mode and an empty batch bound are refused naming the key") {
