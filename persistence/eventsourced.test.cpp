@@ -18,6 +18,7 @@
 #include <prometheus/registry.h>
 
 #include "persistence/memory_journal.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::persistence;
@@ -355,6 +356,46 @@ TEST_CASE_FIXTURE(fixture, "concurrent recoveries are bounded by the recovery pe
   CHECK(permit_stats->max_in_use <= 2);
   CHECK(permit_stats->max_in_use >= 1);
   CHECK(permit_stats->in_use == 0);  // every permit was returned
+}
+
+TEST_CASE_FIXTURE(fixture, "one host actor acquiring many permits is monitored once, not per permit") {
+  // A shard hosts many entities and acquires a permit for each recovery under one actor
+  // address: the permit actor must not keep a monitor per acquisition.
+  caf::anon_send_exit(deps.recovery_permits, caf::exit_reason::user_shutdown);
+  deps.recovery_permits = spawn_recovery_permits(sys, 2, permit_stats);
+  caf::scoped_actor self{sys};
+  auto permits = deps.recovery_permits;
+  const int rounds = 50;
+  sys.spawn([permits, to = caf::actor{self}, rounds](caf::event_based_actor* host) {
+    auto left = std::make_shared<int>(rounds);
+    auto next = std::make_shared<std::function<void()>>();
+    *next = [host, permits, to, left, next] {
+      // Three at once (the third waits: max 2); each goes back once granted.
+      auto granted = std::make_shared<int>(0);
+      for (int i = 0; i < 3; ++i) {
+        acquire_recovery_permit(host, permits, [host, permits, to, left, next, granted] {
+          release_recovery_permit(host, permits);  // lets the waiting one in
+          if (++*granted < 3) return;
+          if (--*left == 0) {
+            host->send(to, true);
+            *next = nullptr;  // break the cycle
+            return;
+          }
+          (*next)();
+        });
+      }
+    };
+    (*next)();
+  });
+  bool done = false;
+  self->receive([&](bool b) { done = b; }, caf::after(30s) >> [] { FAIL("the host got stuck"); });
+  REQUIRE(done);
+  // The releases were sent before the host reported; a request to the permit actor sent
+  // now is handled after them.
+  REQUIRE(wfe::test::eventually([&] { return permit_stats->in_use == 0; }, 10s));
+  CHECK(permit_stats->granted == 3 * rounds);
+  CHECK(permit_stats->max_in_use == 2);
+  CHECK(permit_stats->monitored == 0);  // holds nothing: no monitor left behind
 }
 
 TEST_CASE_FIXTURE(fixture, "a recovery failure stops the entity with an error naming the id") {

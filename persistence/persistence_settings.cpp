@@ -26,6 +26,8 @@ void read_journal(core::settings_reader& r, persistence_settings& s) {
   s.journal_max_batch_bytes = r.bytes(k_bytes, 1024, 1ULL << 30);
   s.journal_request_timeout =
       r.duration(k_timeout, std::chrono::milliseconds(1), std::chrono::hours(1));
+  s.journal_metadata_cache_entries = static_cast<std::size_t>(
+      r.integer("pekko.persistence.journal.rocksdb.metadata-cache-entries", 1, 100'000'000));
   s.journal_background_linger = r.duration("pekko.persistence.journal.background-linger",
                                            std::chrono::milliseconds(0), std::chrono::seconds(1));
 }
@@ -77,7 +79,8 @@ rocksdb_journal_config persistence_settings::journal_config() const {
   return rocksdb_journal_config{.dir = journal_dir,
                                 .fsync = journal_fsync,
                                 .verify_on_start = journal_verify_on_start,
-                                .wal_recovery_mode = journal_wal_recovery_mode};
+                                .wal_recovery_mode = journal_wal_recovery_mode,
+                                .metadata_cache_entries = journal_metadata_cache_entries};
 }
 
 journal_actor_config persistence_settings::journal_actor() const {

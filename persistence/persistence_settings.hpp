@@ -31,6 +31,7 @@ struct persistence_settings {
   std::uint64_t journal_max_batch_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds journal_request_timeout{10'000};
   std::chrono::milliseconds journal_background_linger{1};
+  std::size_t journal_metadata_cache_entries = 100'000;
 
   // Snapshots, recovery and entities.
   std::uint32_t keep_n_snapshots = 2;

@@ -19,6 +19,7 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_max_batch_bytes == defaults.journal_max_batch_bytes);
   CHECK(s.journal_request_timeout == defaults.journal_request_timeout);
   CHECK(s.journal_background_linger == defaults.journal_background_linger);
+  CHECK(s.journal_metadata_cache_entries == defaults.journal_metadata_cache_entries);
 }
 
 TEST_CASE("journal keys are read into the journal and journal actor configs") {
@@ -28,7 +29,10 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
       max-batch-bytes = 1 MiB
       request-timeout = 3s
       background-linger = 0ms
-      rocksdb { fsync = off, verify-on-start = on, wal-recovery-mode = "absolute-consistency" }
+      rocksdb {
+        fsync = off, verify-on-start = on, wal-recovery-mode = "absolute-consistency"
+        metadata-cache-entries = 7
+      }
     }
   )");
   CHECK(errors.empty());
@@ -37,6 +41,7 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
   CHECK(j.verify_on_start);
   CHECK(j.wal_recovery_mode == wal_recovery::absolute_consistency);
   CHECK(j.dir == s.journal_dir);
+  CHECK(j.metadata_cache_entries == 7);
   CHECK(s.journal_actor().max_batch_events == 64);
   CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);
   CHECK(s.journal_request_timeout == std::chrono::seconds(3));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -27,6 +28,12 @@ struct permits_state {
     caf::response_promise promise;
   };
   std::deque<waiter> waiting;
+  // Permits held + waited for, per actor; monitored while above zero.
+  std::map<caf::actor_addr, std::size_t> interest;
+
+  void set_monitored() {
+    if (stats) stats->monitored.store(interest.size(), std::memory_order_relaxed);
+  }
 
   void grant(const caf::actor_addr& who, caf::response_promise& promise) {
     --free;
@@ -42,9 +49,10 @@ struct permits_state {
   }
 
   // Returns the permit of `who` if it holds one, then hands it to the next waiter.
-  void release(const caf::actor_addr& who) {
+  // False: `who` held none.
+  bool release(const caf::actor_addr& who) {
     auto it = holders.find(who);
-    if (it == holders.end()) return;
+    if (it == holders.end()) return false;
     holders.erase(it);
     ++free;
     if (stats) stats->in_use.fetch_sub(1, std::memory_order_relaxed);
@@ -53,6 +61,7 @@ struct permits_state {
       waiting.pop_front();
       grant(next.who, next.promise);
     }
+    return true;
   }
 };
 
@@ -64,13 +73,18 @@ caf::behavior permits_actor(caf::stateful_actor<permits_state>* self, std::uint3
     auto& st = self->state;
     std::erase_if(st.waiting, [&](const auto& w) { return w.who == msg.source; });
     while (st.holders.count(msg.source) > 0) st.release(msg.source);
+    st.interest.erase(msg.source);
+    st.set_monitored();
   });
   return {
       [self](acquire_atom) {
         auto who = self->current_sender();
         auto promise = self->make_response_promise();
-        if (auto handle = caf::actor_cast<caf::actor>(who)) self->monitor(handle);
         auto& st = self->state;
+        if (st.interest[caf::actor_cast<caf::actor_addr>(who)]++ == 0) {
+          if (auto handle = caf::actor_cast<caf::actor>(who)) self->monitor(handle);
+          st.set_monitored();
+        }
         if (st.free > 0) {
           st.grant(caf::actor_cast<caf::actor_addr>(who), promise);
         } else {
@@ -78,7 +92,15 @@ caf::behavior permits_actor(caf::stateful_actor<permits_state>* self, std::uint3
         }
       },
       [self](release_atom) {
-        self->state.release(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        auto& st = self->state;
+        auto who = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if (!st.release(who)) return;
+        auto it = st.interest.find(who);
+        if (it != st.interest.end() && --it->second == 0) {
+          st.interest.erase(it);
+          self->demonitor(who);
+          st.set_monitored();
+        }
       },
   };
 }

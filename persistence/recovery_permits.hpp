@@ -6,7 +6,11 @@
 //
 // One permit actor per node (event-based, cheap). An entity acquires a permit before
 // recovery and releases it after; the permit actor monitors holders, so a permit
-// held by an entity that dies mid-recovery comes back by itself.
+// held by an entity that dies mid-recovery comes back by itself. A holder is an ACTOR:
+// a shard hosting many entities holds (and waits for) several permits under one
+// address, so the actor is monitored once while it holds or waits for any, and no
+// longer once it holds none (a long-lived shard must not collect one monitor per
+// recovery).
 
 #include <atomic>
 #include <cstdint>
@@ -22,6 +26,7 @@ struct recovery_permit_stats {
   std::atomic<std::uint64_t> granted{0};
   std::atomic<std::uint64_t> in_use{0};
   std::atomic<std::uint64_t> max_in_use{0};  // high-water mark of in_use
+  std::atomic<std::uint64_t> monitored{0};   // actors holding or waiting for permits
 };
 
 [[nodiscard]] caf::actor spawn_recovery_permits(

@@ -28,9 +28,6 @@ namespace {
 
 constexpr std::string_view k_format_key = "format-version";
 constexpr std::string_view k_format_version = "1";
-// Metadata of recently written ids is cached so a write does not read it back;
-// cleared when it grows past this many ids (it is only a cache).
-constexpr std::size_t k_metadata_cache_max_entries = 1 << 20;
 
 core::unexpected<error> as_failure(error e) { return core::unexpected<error>{std::move(e)}; }
 
@@ -89,9 +86,10 @@ struct rocksdb_journal::impl {
     return m;
   }
 
-  // Under write_mutex.
+  // Under write_mutex. Metadata of recently written ids is cached so a write does not
+  // read it back; emptied when it holds cfg.metadata_cache_entries ids (only a cache).
   void remember(const std::string& id_key, const metadata& m) {
-    if (cache.size() >= k_metadata_cache_max_entries) cache.clear();
+    if (cache.size() >= cfg.metadata_cache_entries && cache.count(id_key) == 0) cache.clear();
     cache[id_key] = m;
   }
 

@@ -43,6 +43,9 @@ struct rocksdb_journal_config {
   wal_recovery wal_recovery_mode = wal_recovery::tolerate_corrupted_tail_records;
   // 0: RocksDB's default (64 MiB). Tests make it tiny to force flushes to SST files.
   std::uint64_t write_buffer_size_bytes = 0;
+  // Ids whose metadata (highest sequence nr) stays cached between writes; emptied
+  // when full (journal.rocksdb.metadata-cache-entries).
+  std::size_t metadata_cache_entries = 100'000;
   // All file I/O goes through this Env (not owned; must outlive the journal). Null:
   // the real file system. Tests inject faults (a full disk) through it.
   rocksdb::Env* env = nullptr;

@@ -373,3 +373,28 @@ TEST_CASE("a journal from another format version is refused") {
   REQUIRE_FALSE(j.has_value());
   CHECK(j.error().message.find("format version '99'") != std::string::npos);
 }
+
+TEST_CASE("a tiny metadata cache still checks every write's sequence and keeps deletions") {
+  wfe::test::temp_dir dir;
+  auto j = open_ok({.dir = dir.path() / "j", .metadata_cache_entries = 2});
+  std::vector<persistence_id> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(persistence_id{shard_id{1}, "c-" + std::to_string(i)});
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    for (const auto& pid : ids) REQUIRE(j->write(pid, {make_event(seq)}).has_value());
+  }
+  REQUIRE(j->delete_to(ids[1], 2).has_value());
+  // Every id has been evicted and re-read several times: the checks still hold.
+  auto again = j->write(ids[0], {make_event(3)});
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.error().code == errc::sequence_conflict);
+  auto gap = j->write(ids[2], {make_event(5)});
+  REQUIRE_FALSE(gap.has_value());
+  CHECK(gap.error().code == errc::sequence_conflict);
+  for (const auto& pid : ids) CHECK(*j->highest_sequence_nr(pid) == 3);
+  REQUIRE(j->write(ids[1], {make_event(4)}).has_value());
+  std::vector<std::uint64_t> seen;
+  REQUIRE(j->replay(ids[1], 1, max_sequence_nr, 100, [&](const event& e) {
+               seen.push_back(e.sequence_nr);
+             }).has_value());
+  CHECK(seen == std::vector<std::uint64_t>{3, 4});  // 1..2 deleted
+}
