@@ -14,6 +14,7 @@ packages=(
   tao-pegtl-dev
   doctest-dev
   libyaml-cpp-dev
+  libssl-dev ca-certificates  # https:// for the built-in http task (TLS, system CA store)
   curl
   nftables  # partition tests (tests/cluster/engine_cluster.test.cpp); setpriv is in util-linux
 )

@@ -104,14 +104,14 @@ task_input<http_task_input> parse_http_input(const json::value& input, const tas
   auto parsed = boost::urls::parse_uri(in.url);
   if (!parsed) return invalid("http: \"url\" is not a valid URL: " + in.url.substr(0, 256));
   const auto& u = *parsed;
-  if (u.scheme() == "https") {
-    return invalid("http: https is not supported (plain http:// only): " + in.url.substr(0, 256));
+  if (u.scheme() != "http" && u.scheme() != "https") {
+    return invalid("http: \"url\" must start with http:// or https://");
   }
-  if (u.scheme() != "http") return invalid("http: \"url\" must start with http://");
+  in.tls = u.scheme() == "https";
   in.host = std::string(u.encoded_host_address());
   if (in.host.empty()) return invalid("http: \"url\" has no host");
   if (u.has_userinfo()) return invalid("http: credentials in the URL are not supported");
-  in.port = "80";
+  in.port = in.tls ? "443" : "80";
   if (u.has_port()) {
     if (u.port_number() == 0) return invalid("http: bad port in \"url\"");
     in.port = std::string(u.port());

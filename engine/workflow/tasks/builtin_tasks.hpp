@@ -45,7 +45,8 @@ using task_input = core::expected<T, task_result>;  // the parsed input or the f
 struct http_task_input {
   std::string url;  // as given (for messages)
   std::string host;
-  std::string port;    // "80" by default
+  bool tls = false;    // https://
+  std::string port;    // "80" by default, "443" for https
   std::string target;  // path + query, at least "/"
   std::string method;  // upper case
   std::string body;

@@ -58,10 +58,16 @@ TEST_CASE("http input: url, method, body and timeout are parsed and bounded") {
   CHECK(plain->body == "hi");
   CHECK(plain->timeout == 2000ms);
 
-  auto https = parse_http_input(json::parse(R"({"url":"https://example.org/"})"), s);
-  REQUIRE_FALSE(https);
-  CHECK(https.error().error_type == "invalid_input");
-  CHECK(https.error().message.find("https is not supported") != std::string::npos);
+  CHECK_FALSE(plain->tls);
+  auto https = parse_http_input(json::parse(R"({"url":"https://example.org/a?b=1"})"), s);
+  REQUIRE(https);
+  CHECK(https->tls);
+  CHECK(https->host == "example.org");
+  CHECK(https->port == "443");
+  CHECK(https->target == "/a?b=1");
+  auto https_port = parse_http_input(json::parse(R"({"url":"https://127.0.0.1:8443/"})"), s);
+  REQUIRE(https_port);
+  CHECK(https_port->port == "8443");
 
   for (auto bad :
        {R"({})", R"({"url":5})", R"({"url":"not a url"})", R"({"url":"ftp://x/"})",

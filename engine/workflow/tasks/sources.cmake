@@ -11,7 +11,8 @@ target_sources(wfe_workflow PRIVATE
   ${_wfe_tasks_dir}/task_protocol.cpp
   ${_wfe_tasks_dir}/task_settings.cpp
 )
-target_link_libraries(wfe_workflow PRIVATE Boost::headers Boost::url Threads::Threads)
+target_link_libraries(wfe_workflow PRIVATE Boost::headers Boost::url OpenSSL::SSL OpenSSL::Crypto
+                                           Threads::Threads)
 
 # Real actors, real sockets: the routes are tested here too (api/task_routes.cpp).
 wfe_add_tests(NAME wfe_tasks_tests
@@ -19,4 +20,4 @@ wfe_add_tests(NAME wfe_tasks_tests
           ${_wfe_tasks_dir}/task_dispatcher.test.cpp ${_wfe_tasks_dir}/task_parking.test.cpp
           ${_wfe_tasks_dir}/task_routes.test.cpp
           ${_wfe_tasks_dir}/task_settings.test.cpp
-  LIBS wfe_workflow wfe_api Boost::headers Boost::json)
+  LIBS wfe_workflow wfe_api Boost::headers Boost::json OpenSSL::SSL OpenSSL::Crypto)

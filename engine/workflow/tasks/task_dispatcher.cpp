@@ -180,7 +180,13 @@ class dispatcher {
       case builtin_task::http: {
         auto in = parse_http_input(r.input, s_);
         if (!in) return finish(id, std::move(in).error());
-        if (!http_) http_ = std::make_unique<http_task_runner>(s_.http_max_response_bytes);
+        if (!http_) {
+          try {
+            http_ = std::make_unique<http_task_runner>(s_.http_max_response_bytes, s_.http_ca_file);
+          } catch (const std::exception& e) {  // a ca-file that is not PEM certificates
+            return finish(id, task_result::failure("http_error", std::string("http: ") + e.what()));
+          }
+        }
         report_start(run);
         http_->run(std::move(*in),
                    [me = caf::actor_cast<caf::actor>(self_), id](task_result result) {

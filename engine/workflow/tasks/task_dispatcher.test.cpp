@@ -1,6 +1,7 @@
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -9,7 +10,13 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
 #include "api/http/http_server.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "engine/workflow/tasks/task_test_fixture.hpp"
 
 using namespace wfe::workflow;
@@ -321,10 +328,9 @@ TEST_CASE("http: a body over the cap fails, refused connections and bad URLs fai
   auto refused = run_http(f, {{"url", "http://127.0.0.1:1/"}});
   CHECK(refused.what == kind::failed);
   CHECK(refused.error_type == "http_error");
-  auto https = run_http(f, {{"url", "https://127.0.0.1/"}});
-  CHECK(https.what == kind::failed);
-  CHECK(https.error_type == "invalid_input");
-  CHECK(https.message.find("https is not supported") != std::string::npos);
+  auto ftp = run_http(f, {{"url", "ftp://127.0.0.1/"}});
+  CHECK(ftp.what == kind::failed);
+  CHECK(ftp.error_type == "invalid_input");
   auto bad = run_http(f, {{"url", "::not a url::"}});
   CHECK(bad.error_type == "invalid_input");
 }
@@ -349,4 +355,120 @@ TEST_CASE("metrics: queued, running, totals and task seconds are exported") {
   }
   CHECK(total);
   CHECK(seconds);
+}
+
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace bhttp = boost::beast::http;
+
+// A TLS server on 127.0.0.1 whose certificate (tests/data/tls/server.pem, for the IP
+// address 127.0.0.1 only) is signed by the test CA tests/data/tls/ca.pem. Answers every
+// request 200 {"tls":true}.
+class tls_target {
+ public:
+  tls_target() {
+    ctx_.use_certificate_chain_file(std::string(WFE_SOURCE_DIR) + "/tests/data/tls/server.pem");
+    ctx_.use_private_key_file(std::string(WFE_SOURCE_DIR) + "/tests/data/tls/server.key",
+                              ssl::context::pem);
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~tls_target() {
+    io_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& host) const {
+    return "https://" + host + ":" + std::to_string(acceptor_.local_endpoint().port()) + "/x";
+  }
+  int handshakes_ok() const { return ok_.load(); }
+
+ private:
+  using tcp = net::ip::tcp;
+  using stream = ssl::stream<tcp::socket>;
+
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+      if (ec) return;
+      auto st = std::make_shared<stream>(std::move(s), ctx_);
+      st->async_handshake(ssl::stream_base::server, [this, st](boost::system::error_code hec) {
+        if (hec) return;  // the client refused the certificate
+        ++ok_;
+        auto buf = std::make_shared<boost::beast::flat_buffer>();
+        auto req = std::make_shared<bhttp::request<bhttp::string_body>>();
+        bhttp::async_read(*st, *buf, *req, [st, buf, req](boost::system::error_code rec, std::size_t) {
+          if (rec) return;
+          auto res = std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status::ok, 11);
+          res->set(bhttp::field::content_type, "application/json");
+          res->body() = R"({"tls":true})";
+          res->prepare_payload();
+          bhttp::async_write(*st, *res, [st, res](boost::system::error_code, std::size_t) {
+            boost::system::error_code ignored;
+            st->lowest_layer().close(ignored);
+          });
+        });
+      });
+      accept();
+    });
+  }
+
+  net::io_context io_;
+  ssl::context ctx_{ssl::context::tls_server};
+  tcp::acceptor acceptor_{io_, {net::ip::make_address("127.0.0.1"), 0}};
+  std::atomic<int> ok_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("http over TLS: a certificate of a trusted CA for the host completes") {
+  tls_target t;
+  task_fixture f;
+  task_settings s;
+  s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
+  f.start(s);
+  auto u = run_http(f, {{"url", t.url("127.0.0.1")}});
+  REQUIRE(u.what == kind::completed);
+  CHECK(u.output == json::parse(R"({"status":200,"body":{"tls":true}})"));
+  CHECK(t.handshakes_ok() == 1);
+}
+
+TEST_CASE("http over TLS: an untrusted certificate or another host's fails the handshake") {
+  tls_target t;
+  {
+    task_fixture f;
+    f.start({});  // the system's CAs only: the test CA is not among them
+    auto u = run_http(f, {{"url", t.url("127.0.0.1")}});
+    CHECK(u.what == kind::failed);
+    CHECK(u.error_type == "http_error");
+    CHECK(u.message.find("TLS handshake") != std::string::npos);
+    CHECK(u.message.find("certificate verify failed") != std::string::npos);
+  }
+  {
+    task_fixture f;
+    task_settings s;
+    s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
+    f.start(s);
+    // Trusted CA, but the certificate names 127.0.0.1, not localhost.
+    auto u = run_http(f, {{"url", t.url("localhost")}});
+    CHECK(u.what == kind::failed);
+    CHECK(u.error_type == "http_error");
+    CHECK(u.message.find("TLS handshake") != std::string::npos);
+  }
+  CHECK(t.handshakes_ok() == 0);
+}
+
+TEST_CASE("http over TLS: a ca-file that holds no certificate fails the task, naming it") {
+  wfe::test::temp_dir dir;
+  const auto bogus = (dir.path() / "not-a-ca.pem").string();
+  { std::ofstream(bogus) << "not a certificate\n"; }
+  task_fixture f;
+  task_settings s;
+  s.http_ca_file = bogus;
+  f.start(s);
+  auto u = run_http(f, {{"url", "https://127.0.0.1:1/"}});
+  CHECK(u.what == kind::failed);
+  CHECK(u.error_type == "http_error");
+  CHECK(u.message.find(bogus) != std::string::npos);
 }

@@ -1,6 +1,8 @@
 #include "engine/workflow/tasks/task_settings.hpp"
 
+#include <filesystem>
 #include <string>
+#include <system_error>
 
 #include "engine/core/settings_reader.hpp"
 
@@ -27,6 +29,7 @@ task_settings task_settings::read(core::settings_reader& r) {
   s.http_timeout_max = r.duration(k_timeout_max, milliseconds(1), std::chrono::hours(1));
   s.http_max_response_bytes =
       r.bytes("pekko.workflow.tasks.http.max-response-size", 1, 64ULL << 20);
+  s.http_ca_file = r.string("pekko.workflow.tasks.http.ca-file");
   s.poll_wait_default =
       r.duration("pekko.workflow.tasks.poll.default-wait", milliseconds(0), std::chrono::hours(1));
   s.poll_wait_max = r.duration(k_wait_max, milliseconds(0), std::chrono::hours(1));
@@ -42,6 +45,12 @@ task_settings task_settings::read(core::settings_reader& r) {
   if (!r.ok()) return s;
   if (s.http_timeout_default > s.http_timeout_max) {
     r.fail("pekko.workflow.tasks.http.timeout", "must not exceed " + std::string(k_timeout_max));
+  }
+  if (!s.http_ca_file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(s.http_ca_file, ec)) {
+      r.fail("pekko.workflow.tasks.http.ca-file", "no such file: " + s.http_ca_file);
+    }
   }
   if (s.poll_wait_default > s.poll_wait_max) {
     r.fail("pekko.workflow.tasks.poll.default-wait", "must not exceed " + std::string(k_wait_max));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace wfe::core {
 class settings_reader;
@@ -37,6 +38,9 @@ struct task_settings {
   std::chrono::milliseconds http_timeout_max{60'000};
   // Built-in `http`: a larger response body fails the task.
   std::uint64_t http_max_response_bytes = 1ULL << 20;
+  // Built-in `http` over https://: PEM CA certificates trusted besides the system's
+  // (/etc/ssl/certs); empty: the system's only.
+  std::string http_ca_file;
 
   // External workers.
   std::chrono::milliseconds poll_wait_default{10'000};  // POST /tasks/poll without waitMs

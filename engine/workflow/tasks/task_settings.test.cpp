@@ -18,6 +18,19 @@ TEST_CASE("reference.conf task defaults are valid") {
   CHECK(s.http_max_response_bytes == 1u << 20);
   CHECK(s.max_parked == 100'000);
   CHECK(s.parked_wake_timeout == 5s);
+  CHECK(s.http_ca_file.empty());
+}
+
+TEST_CASE("http.ca-file must name an existing file") {
+  auto [missing, errors] = test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.ca-file = \"/nonexistent/ca.pem\"\n");
+  CHECK(errors.find("pekko.workflow.tasks.http.ca-file") != std::string::npos);
+  CHECK(errors.find("/nonexistent/ca.pem") != std::string::npos);
+  auto [ok, none] = test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.ca-file = \"" + std::string(WFE_SOURCE_DIR) +
+      "/tests/data/tls/ca.pem\"\n");
+  CHECK(none.empty());
+  CHECK(ok.http_ca_file.find("tests/data/tls/ca.pem") != std::string::npos);
 }
 
 TEST_CASE("task settings are validated, every error named") {
