@@ -363,12 +363,13 @@ namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace bhttp = boost::beast::http;
 
-// A TLS server on 127.0.0.1 whose certificate (tests/data/tls/server.pem, for the IP
+// A TLS server on `address` whose certificate (tests/data/tls/server.pem, for the IP
 // address 127.0.0.1 only) is signed by the test CA tests/data/tls/ca.pem. Answers every
 // request 200 {"tls":true}.
 class tls_target {
  public:
-  tls_target() {
+  explicit tls_target(const std::string& address = "127.0.0.1")
+      : acceptor_(io_, {net::ip::make_address(address), 0}) {
     ctx_.use_certificate_chain_file(std::string(WFE_SOURCE_DIR) + "/tests/data/tls/server.pem");
     ctx_.use_private_key_file(std::string(WFE_SOURCE_DIR) + "/tests/data/tls/server.key",
                               ssl::context::pem);
@@ -379,8 +380,9 @@ class tls_target {
     io_.stop();
     thread_.join();
   }
-  std::string url(const std::string& host) const {
-    return "https://" + host + ":" + std::to_string(acceptor_.local_endpoint().port()) + "/x";
+  std::string url() const {
+    const auto ep = acceptor_.local_endpoint();
+    return "https://" + ep.address().to_string() + ":" + std::to_string(ep.port()) + "/x";
   }
   int handshakes_ok() const { return ok_.load(); }
 
@@ -415,7 +417,7 @@ class tls_target {
 
   net::io_context io_;
   ssl::context ctx_{ssl::context::tls_server};
-  tcp::acceptor acceptor_{io_, {net::ip::make_address("127.0.0.1"), 0}};
+  tcp::acceptor acceptor_;
   std::atomic<int> ok_{0};
   std::thread thread_;
 };
@@ -428,7 +430,7 @@ TEST_CASE("http over TLS: a certificate of a trusted CA for the host completes")
   task_settings s;
   s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
   f.start(s);
-  auto u = run_http(f, {{"url", t.url("127.0.0.1")}});
+  auto u = run_http(f, {{"url", t.url()}});
   REQUIRE(u.what == kind::completed);
   CHECK(u.output == json::parse(R"({"status":200,"body":{"tls":true}})"));
   CHECK(t.handshakes_ok() == 1);
@@ -436,10 +438,11 @@ TEST_CASE("http over TLS: a certificate of a trusted CA for the host completes")
 
 TEST_CASE("http over TLS: an untrusted certificate or another host's fails the handshake") {
   tls_target t;
+  tls_target other("127.0.0.2");  // serves the certificate for 127.0.0.1
   {
     task_fixture f;
     f.start({});  // the system's CAs only: the test CA is not among them
-    auto u = run_http(f, {{"url", t.url("127.0.0.1")}});
+    auto u = run_http(f, {{"url", t.url()}});
     CHECK(u.what == kind::failed);
     CHECK(u.error_type == "http_error");
     CHECK(u.message.find("TLS handshake") != std::string::npos);
@@ -450,13 +453,14 @@ TEST_CASE("http over TLS: an untrusted certificate or another host's fails the h
     task_settings s;
     s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
     f.start(s);
-    // Trusted CA, but the certificate names 127.0.0.1, not localhost.
-    auto u = run_http(f, {{"url", t.url("localhost")}});
+    // Trusted CA, but the certificate names 127.0.0.1, not 127.0.0.2.
+    auto u = run_http(f, {{"url", other.url()}});
     CHECK(u.what == kind::failed);
     CHECK(u.error_type == "http_error");
     CHECK(u.message.find("TLS handshake") != std::string::npos);
   }
   CHECK(t.handshakes_ok() == 0);
+  CHECK(other.handshakes_ok() == 0);
 }
 
 TEST_CASE("http over TLS: a ca-file that holds no certificate fails the task, naming it") {
