@@ -54,7 +54,18 @@ class group_commit {
   group_commit(journal_actor_deps deps, journal_actor_config cfg)
       : deps_(std::move(deps)), cfg_(cfg) {}
 
-  void add(caf::response_promise promise, write_request request, bool background = false) {
+  // `deadline_ns`: steady-clock nanoseconds after which the requester no longer waits
+  // (0: none); a request taken from the mailbox after it is refused unwritten.
+  void add(caf::response_promise promise, write_request request, std::int64_t deadline_ns,
+           bool background = false) {
+    const auto now = clock::now();
+    if (deadline_ns != 0 && now.time_since_epoch().count() > deadline_ns) {
+      if (deps_.stats) deps_.stats->expired.fetch_add(1, std::memory_order_relaxed);
+      answer(promise, fail(errc::unavailable, "journal write of " + request.pid.describe() +
+                                                  " waited longer than its request timeout "
+                                                  "for the journal; not written"));
+      return;
+    }
     const auto events = static_cast<std::uint64_t>(request.events.size());
     const auto bytes = payload_bytes(request);
     if (events > cfg_.max_batch_events || bytes > cfg_.max_batch_bytes) {
@@ -68,7 +79,7 @@ class group_commit {
     pending_events_ += events;
     pending_bytes_ += bytes;
     if (!background) ++foreground_;
-    promises_.push_back(pending_reply{std::move(promise), clock::now(), events});
+    promises_.push_back(pending_reply{std::move(promise), now, events});
     requests_.push_back(std::move(request));
   }
 
@@ -167,11 +178,11 @@ template <class... Extra>
 caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& running,
                             Extra&&... extra) {
   return {
-      [self, &gc](write_atom, write_request& request) {
-        gc.add(self->make_response_promise(), std::move(request));
+      [self, &gc](write_atom, write_request& request, std::int64_t deadline_ns) {
+        gc.add(self->make_response_promise(), std::move(request), deadline_ns);
       },
-      [self, &gc](write_bg_atom, write_request& request) {
-        gc.add(self->make_response_promise(), std::move(request), true);
+      [self, &gc](write_bg_atom, write_request& request, std::int64_t deadline_ns) {
+        gc.add(self->make_response_promise(), std::move(request), deadline_ns, true);
       },
       [&gc](replay_atom, const persistence_id& pid, std::uint64_t from, std::uint64_t to,
             std::uint64_t max) -> replay_result {
@@ -250,13 +261,19 @@ error unavailable(const caf::error& e) {
   return error{errc::unavailable, "journal actor did not answer: " + caf::to_string(e)};
 }
 
+std::int64_t deadline_after(timeout_ms timeout) {
+  return (clock::now() + timeout).time_since_epoch().count();
+}
+
 }  // namespace
 
 caf::actor spawn_journal_actor(caf::actor_system& sys, journal_actor_deps deps,
                                const journal_actor_config& cfg) {
   core::logger("persistence")
-      ->info("journal actor started (max-batch-events {}, max-batch-bytes {}, background-linger {} us)",
-             cfg.max_batch_events, cfg.max_batch_bytes, cfg.background_linger.count());
+      ->info(
+          "journal actor started (max-batch-events {}, max-batch-bytes {}, background-linger {} "
+          "us)",
+          cfg.max_batch_events, cfg.max_batch_bytes, cfg.background_linger.count());
   return sys.spawn(journal_actor_loop, std::move(deps), cfg);
 }
 
@@ -267,13 +284,16 @@ caf::actor spawn_journal_reader(caf::actor_system& sys, std::shared_ptr<journal>
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, write_request request,
                    const std::function<void(result<std::uint64_t>)>& on_done, bool background) {
+  // No CAF timeout (see journal_actor.hpp): the journal itself refuses a write it takes
+  // too late, and a dead journal actor is reported by CAF as an error.
   auto ok = [on_done](write_result& r) { on_done(std::move(r)); };
   auto failed = [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); };
+  const auto deadline = deadline_after(timeout);
   if (background) {
-    self->request(journal_actor, timeout, write_bg_atom::value, std::move(request))
+    self->request(journal_actor, caf::infinite, write_bg_atom::value, std::move(request), deadline)
         .then(std::move(ok), std::move(failed));
   } else {
-    self->request(journal_actor, timeout, write_atom::value, std::move(request))
+    self->request(journal_actor, caf::infinite, write_atom::value, std::move(request), deadline)
         .then(std::move(ok), std::move(failed));
   }
 }
@@ -308,7 +328,8 @@ result<std::uint64_t> write_blocking(caf::actor_system& sys, const caf::actor& j
                                      timeout_ms timeout, write_request request) {
   caf::scoped_actor self{sys};
   write_result out = fail(errc::unavailable, "no answer");
-  self->request(journal_actor, timeout, write_atom::value, std::move(request))
+  self->request(journal_actor, timeout, write_atom::value, std::move(request),
+                deadline_after(timeout))
       .receive([&](write_result& r) { out = std::move(r); },
                [&](caf::error& e) { out = core::unexpected<error>{unavailable(e)}; });
   return out;

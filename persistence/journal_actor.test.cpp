@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -386,4 +387,44 @@ TEST_CASE_FIXTURE(fixture, "a read of a lingering write's id writes it first") {
   self->receive([&](bool success) { ok = success; },
                 caf::after(30s) >> [] { FAIL("the write was not acknowledged"); });
   CHECK(ok);
+}
+
+TEST_CASE_FIXTURE(fixture, "a write taken after its requester's timeout is refused unwritten") {
+  auto store = std::make_shared<gated_journal>();
+  start(store);
+  const persistence_id blocker{shard_id{1}, "blocker"}, late{shard_id{1}, "late"},
+      patient{shard_id{1}, "patient"};
+  std::thread first(
+      [&] { CHECK(write_blocking(sys, journal_actor, k_timeout, one_event(blocker, 1))); });
+  REQUIRE(store->wait_entered(1));  // the journal is inside a write; the next two queue up
+  caf::scoped_actor waiter{sys};
+  auto send_write = [&](const persistence_id& pid, timeout_ms timeout) {
+    sys.spawn([ja = journal_actor, pid, timeout,
+               to = caf::actor{waiter}](caf::event_based_actor* self) {
+      request_write(self, ja, timeout, one_event(pid, 1), [self, to, pid](result<std::uint64_t> r) {
+        self->send(to, pid.id(),
+                   r ? std::string("ok")
+                     : std::to_string(static_cast<int>(r.error().code)) + " " + r.error().message);
+      });
+    });
+  };
+  send_write(late, 50ms);
+  send_write(patient, k_timeout);
+  std::this_thread::sleep_for(300ms);  // well past the late write's timeout
+  store->open();
+  first.join();
+  std::map<std::string, std::string> answers;
+  for (int i = 0; i < 2; ++i) {
+    waiter->receive([&](const std::string& id, const std::string& r) { answers[id] = r; },
+                    caf::after(10s) >> [] { FAIL("no answer from the journal"); });
+  }
+  // Answered by the journal itself (not a CAF timeout): a definite "not written".
+  CHECK(answers["late"] ==
+        std::to_string(static_cast<int>(errc::unavailable)) + " journal write of " +
+            late.describe() +
+            " waited longer than its request timeout for the journal; not written");
+  CHECK(answers["patient"] == "ok");
+  CHECK(stats->expired.load() == 1);
+  CHECK(store->highest_sequence_nr(late).value() == 0);
+  CHECK(store->highest_sequence_nr(patient).value() == 1);
 }
