@@ -257,7 +257,7 @@ else
   # ---- (e) memory per active / passivated workflow -------------------------------------
   # RSS is an upper bound (glibc keeps freed pages; RocksDB's memtables grow with the
   # events written until they flush, up to write_buffer_size). The per-workflow figure
-  # is the heap in use (mallinfo2, process_heap_in_use_bytes) minus the memtables
+  # is the heap in use (jemalloc stats.allocated, process_heap_in_use_bytes) minus the memtables
   # (rocksdb_memtable_bytes), read once CAF's request timeouts of the starts have
   # expired (each pending timeout holds ~600 B for up to the 20 s ask timeout).
   mkdir -p "$tmp/n2"

@@ -7,6 +7,11 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(pegtl CONFIG REQUIRED)
 find_package(doctest CONFIG REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)  # tests only: reads api/openapi.yaml
+# jemalloc replaces glibc malloc in every binary (linked through wfe_core): glibc's
+# arenas cost ~15-20 % of node CPU per workflow start under load (malloc_consolidate,
+# _int_malloc/_int_free across the CAF, journal and HTTP threads; docs/ARCHITECTURE.md).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
 include(doctest)
 
 # CAF 0.17 ships neither a CMake config nor a .pc file.

@@ -15,6 +15,7 @@ packages=(
   doctest-dev
   libyaml-cpp-dev
   libssl-dev ca-certificates  # https:// for the built-in http task (TLS, system CA store)
+  libjemalloc-dev  # the allocator of every binary (cmake/dependencies.cmake)
   curl
   nftables  # partition tests (tests/cluster/engine_cluster.test.cpp); setpriv is in util-linux
 )

@@ -1,7 +1,7 @@
 #include "engine/core/metrics.hpp"
 
 #include <dirent.h>
-#include <malloc.h>
+#include <jemalloc/jemalloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,11 +57,16 @@ double cpu_seconds() {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// Bytes malloc has handed out and not got back (arenas + mmapped chunks). Unlike RSS it
-// drops when memory is freed, even if glibc keeps the pages.
+// Bytes the allocator (jemalloc, linked into every binary) has handed out and not got
+// back. Unlike RSS it drops when memory is freed, even while jemalloc keeps the pages.
 double heap_in_use_bytes() {
-  const auto mi = mallinfo2();
-  return static_cast<double>(mi.uordblks + mi.hblkhd);
+  std::uint64_t epoch = 1;
+  std::size_t len = sizeof(epoch);
+  mallctl("epoch", &epoch, &len, &epoch, len);  // refresh jemalloc's cached statistics
+  std::size_t allocated = 0;
+  len = sizeof(allocated);
+  if (mallctl("stats.allocated", &allocated, &len, nullptr, 0) != 0) return 0;
+  return static_cast<double>(allocated);
 }
 
 double open_fds() {
@@ -93,7 +98,7 @@ std::vector<prometheus::MetricFamily> metrics_registry::Collect() const {
   families.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes",
                                   resident_bytes()));
   families.push_back(gauge_family("process_heap_in_use_bytes",
-                                  "Heap bytes allocated and not freed (glibc mallinfo2)",
+                                  "Heap bytes allocated and not freed (jemalloc stats.allocated)",
                                   heap_in_use_bytes()));
   families.push_back(gauge_family("process_cpu_seconds_total",
                                   "Total user and system CPU time spent in seconds", cpu_seconds(),

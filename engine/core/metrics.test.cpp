@@ -41,11 +41,13 @@ TEST_CASE("heap in use grows with live allocations and drops when they are freed
   };
   const double before = heap();
   std::vector<std::unique_ptr<char[]>> blocks;
-  for (int i = 0; i < 64; ++i) blocks.emplace_back(new char[64 * 1024]);  // 4 MiB
+  for (int i = 0; i < 64; ++i) blocks.emplace_back(new char[128 * 1024]);  // 8 MiB
+  // jemalloc merges some per-thread counters lazily: allow it to lag by a few blocks.
+  constexpr double most = 7.0 * 1024 * 1024;
   const double during = heap();
-  CHECK(during - before >= 4.0 * 1024 * 1024);
+  CHECK(during - before >= most);
   blocks.clear();
-  CHECK(during - heap() >= 4.0 * 1024 * 1024);
+  CHECK(during - heap() >= most);
 }
 
 }  // namespace
