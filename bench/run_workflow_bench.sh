@@ -255,7 +255,7 @@ else
   stop_node
 
   # ---- (e) memory per active / passivated workflow -------------------------------------
-  # RSS is an upper bound (glibc keeps freed pages; RocksDB's memtables grow with the
+  # RSS is an upper bound (the allocator keeps freed pages; RocksDB's memtables grow with the
   # events written until they flush, up to write_buffer_size). The per-workflow figure
   # is the heap in use (jemalloc stats.allocated, process_heap_in_use_bytes) minus the memtables
   # (rocksdb_memtable_bytes), read once CAF's request timeouts of the starts have
@@ -363,6 +363,6 @@ else:
           f"{ok(active <= 2048)}), {passive:.0f} B per passivated workflow")
     print(f"    RocksDB memtables grew {memtables:.0f} B per workflow (bounded by write_buffer_size)")
     print(f"    RSS {a:.0f} kB -> {b:.0f} kB -> {c:.0f} kB after passivation = {rss_active:.0f} B per "
-          f"workflow (upper bound: includes memtables; glibc keeps freed pages)")
+          f"workflow (upper bound: includes memtables; the allocator keeps freed pages)")
 print(json.dumps(out))
 PY
