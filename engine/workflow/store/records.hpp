@@ -93,6 +93,9 @@ struct index_stats {
   std::uint64_t workflows_with_timers = 0;
   std::uint64_t updates = 0;  // index updates written since start
   std::uint64_t batches = 0;  // WriteBatches written since start
+  // Updates replaced, before being written, by a newer one of the same workflow (index
+  // actor only; pekko.workflow.store.update-linger).
+  std::uint64_t coalesced = 0;
 };
 
 }  // namespace wfe::workflow::store

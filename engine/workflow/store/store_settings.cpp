@@ -32,6 +32,8 @@ store_settings store_settings::read(core::settings_reader& r,
     r.fail(k_dir, "must differ from the journal directory (the index is its own RocksDB)");
   }
   s.index.max_batch_updates = u32("pekko.workflow.store.max-batch-updates", 1, 1'000'000);
+  s.index.update_linger = r.duration("pekko.workflow.store.update-linger",
+                                     std::chrono::milliseconds(0), std::chrono::seconds(10));
   s.index.list_max_limit = u32("pekko.workflow.store.list-max-limit", 1, 100'000);
   constexpr std::string_view k_default_limit = "pekko.workflow.store.list-default-limit";
   s.index.list_default_limit = u32(k_default_limit, 1, 100'000);

@@ -21,7 +21,10 @@ struct definition_settings {
 struct index_settings {
   // "" in the config = <parent of the journal dir>/workflow-index (resolved by read()).
   std::filesystem::path dir;
-  std::uint32_t max_batch_updates = 1024;  // index updates per WriteBatch
+  std::uint32_t max_batch_updates = 1024;  // index updates per WriteBatch (and waiting)
+  // How long an update waits for a newer one of the same workflow to replace it (a
+  // short workflow's start and completion are then written once); 0 = written at once.
+  std::chrono::milliseconds update_linger{20};
   std::uint32_t list_default_limit = 100;
   std::uint32_t list_max_limit = 1000;
   std::uint32_t reconcile_batch = 1000;  // ids per reconcile() callback
@@ -40,8 +43,8 @@ struct store_settings {
   timer_settings timers;
 
   // pekko.workflow.definitions.{max-definitions,max-versions},
-  // pekko.workflow.store.{dir,max-batch-updates,list-default-limit,list-max-limit,
-  //   reconcile-batch},
+  // pekko.workflow.store.{dir,max-batch-updates,update-linger,list-default-limit,
+  //   list-max-limit,reconcile-batch},
   // pekko.workflow.timers.{max-timers,tick,redeliver-after,max-fire-batch}.
   // `journal_dir` resolves the default index dir.
   static store_settings read(core::settings_reader& r, const std::filesystem::path& journal_dir);

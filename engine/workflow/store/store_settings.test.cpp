@@ -28,6 +28,7 @@ TEST_CASE("the store keys of reference.conf give the structs' documented default
   CHECK(s.definitions.max_definitions == d.definitions.max_definitions);
   CHECK(s.definitions.max_versions == d.definitions.max_versions);
   CHECK(s.index.max_batch_updates == d.index.max_batch_updates);
+  CHECK(s.index.update_linger == d.index.update_linger);
   CHECK(s.index.list_default_limit == d.index.list_default_limit);
   CHECK(s.index.list_max_limit == d.index.list_max_limit);
   CHECK(s.index.reconcile_batch == d.index.reconcile_batch);

@@ -1,6 +1,12 @@
 // The index actor: a blocking (detached) actor that owns the workflow index, batches
-// the index updates waiting in its mailbox into one WriteBatch, and answers queries.
+// the index updates waiting in its mailbox into one WriteBatch (after letting them wait
+// up to update_linger for newer updates of the same workflows), and answers queries.
+#include <chrono>
+#include <deque>
+#include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/blocking_actor.hpp>
@@ -13,26 +19,52 @@
 namespace wfe::workflow::store {
 namespace {
 
+using clock = std::chrono::steady_clock;
+
+// The updates received and not yet written, oldest first. A newer update of a workflow
+// that is still waiting replaces the waiting one in place (every update carries the
+// workflow's whole record, timer set and dead letter: the newest subsumes the others).
 class update_batch {
  public:
   update_batch(std::shared_ptr<workflow_index> index, std::uint32_t max)
       : index_(std::move(index)), max_(max == 0 ? 1 : max) {}
 
   void add(index_update u) {
-    pending_.push_back(std::move(u));
+    auto [slot, fresh] = slot_of_.try_emplace(u.record.id, base_ + pending_.size());
+    if (!fresh) {
+      auto& waiting = pending_[slot->second - base_].update;
+      // An older update arriving late (a stale one) is dropped, as apply() would.
+      if (u.record.seq >= waiting.record.seq) waiting = std::move(u);
+      ++coalesced_;
+      return;
+    }
+    pending_.push_back(entry{std::move(u), clock::now()});
     if (pending_.size() >= max_) flush();
   }
 
-  void flush() {
-    if (pending_.empty()) return;
-    auto r = index_->apply(pending_);
+  [[nodiscard]] bool empty() const { return pending_.empty(); }
+  [[nodiscard]] clock::time_point oldest() const { return pending_.front().received; }
+  [[nodiscard]] std::uint64_t coalesced() const { return coalesced_; }
+
+  // Writes every waiting update.
+  void flush() { flush_received_before(clock::time_point::max()); }
+
+  // Writes the waiting updates received before `cut` (a prefix: oldest first).
+  void flush_received_before(clock::time_point cut) {
+    std::vector<index_update> out;
+    while (!pending_.empty() && pending_.front().received < cut) {
+      slot_of_.erase(pending_.front().update.record.id);
+      out.push_back(std::move(pending_.front().update));
+      pending_.pop_front();
+      ++base_;
+    }
+    if (out.empty()) return;
+    auto r = index_->apply(out);
     if (!r) {
       // Derived data: the lost updates are repaired by reconcile() at the next start
       // (or by the workflows' next updates).
-      log_->error("workflow index: {} updates not written: {}", pending_.size(),
-                  r.error().describe());
+      log_->error("workflow index: {} updates not written: {}", out.size(), r.error().describe());
     }
-    pending_.clear();
   }
 
   workflow_index& index() {
@@ -41,9 +73,17 @@ class update_batch {
   }
 
  private:
+  struct entry {
+    index_update update;
+    clock::time_point received;
+  };
+
   std::shared_ptr<workflow_index> index_;
   std::size_t max_;
-  std::vector<index_update> pending_;
+  std::deque<entry> pending_;
+  std::uint64_t base_ = 0;  // position of pending_.front() since the start
+  std::unordered_map<std::string, std::uint64_t> slot_of_;  // workflow id -> position
+  std::uint64_t coalesced_ = 0;
   std::shared_ptr<spdlog::logger> log_ = core::logger("workflow");
 };
 
@@ -62,7 +102,11 @@ caf::behavior make_handlers(caf::blocking_actor* self, update_batch& batch, bool
       [&batch](const get_workflow_record& q) -> workflow_record_lookup {
         return batch.index().record(q.id);
       },
-      [&batch](const get_index_stats&) -> index_stats { return batch.index().stats(); },
+      [&batch](const get_index_stats&) -> index_stats {
+        auto s = batch.index().stats();
+        s.coalesced = batch.coalesced();
+        return s;
+      },
       [&batch](const index_flush&) -> index_flush_result {
         return index_flushed{batch.index().stats().updates};
       },
@@ -76,18 +120,44 @@ caf::behavior make_handlers(caf::blocking_actor* self, update_batch& batch, bool
 }
 
 void index_actor_loop(caf::blocking_actor* self, std::shared_ptr<workflow_index> index,
-                      std::uint32_t max_batch) {
-  update_batch batch(std::move(index), max_batch);
+                      index_settings settings) {
+  update_batch batch(std::move(index), settings.max_batch_updates);
+  const auto linger = std::chrono::duration_cast<clock::duration>(settings.update_linger);
   bool running = true;
   bool idle = false;
   auto wait = make_handlers(self, batch, running);
   auto drain = make_handlers(
       self, batch, running, caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
-  while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
-    self->receive(wait);
+  auto drain_all = [&] {
     idle = false;
     while (running && !idle) self->receive(drain);
-    batch.flush();
+  };
+  while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
+    self->receive(wait);
+    drain_all();
+    if (linger == clock::duration::zero()) {
+      batch.flush();
+      continue;
+    }
+    // Updates wait up to `linger` for newer ones of the same workflows. Once the oldest
+    // has waited that long, those of the first half of the window are written: batches
+    // of about linger/2 worth of updates, each written after linger/2 to linger. A query
+    // or a full batch writes everything at once.
+    while (running && !batch.empty()) {
+      const auto now = clock::now();
+      if (batch.oldest() + linger <= now) {
+        batch.flush_received_before(now - linger / 2);
+        continue;
+      }
+      bool timed_out = false;
+      auto lingering = make_handlers(
+          self, batch, running,
+          caf::after(std::chrono::duration_cast<std::chrono::microseconds>(batch.oldest() + linger -
+                                                                           now)) >>
+              [&timed_out] { timed_out = true; });
+      self->receive(lingering);  // an lvalue: receive(behavior&)
+      if (!timed_out) drain_all();
+    }
   }
 }
 
@@ -95,7 +165,7 @@ void index_actor_loop(caf::blocking_actor* self, std::shared_ptr<workflow_index>
 
 caf::actor spawn_workflow_index_actor(caf::actor_system& sys, std::shared_ptr<workflow_index> index,
                                       const index_settings& settings) {
-  return sys.spawn(index_actor_loop, std::move(index), settings.max_batch_updates);
+  return sys.spawn(index_actor_loop, std::move(index), settings);
 }
 
 }  // namespace wfe::workflow::store
