@@ -11,12 +11,16 @@
 #   (e) memory per active and per passivated RUNNING workflow (its step waits for a
 #       retry an hour away): heap in use minus RocksDB memtables, and RSS as an upper
 #       bound; goal <= 2 KB per active workflow
+#   (f) the same starts against Restate 1.7 (a keyed virtual object; npm, pinned versions,
+#       cached in ~/.cache/wfe-bench/restate): starts/s, p50/p99, and our ratio to it
 # A part that cannot run prints "n/a: <reason>" and the rest goes on.
 #
 # Usage: bench/run_workflow_bench.sh [build dir (default build-wfbench)] [seconds (default 10)]
 #   WFE_BINARY=path  use this workflow-engine binary instead of building one
 #   MEM_WORKFLOWS=N  workflows started for (e) (default 20000)
-# Installs wrk, redis-server, redis-tools and nginx with apt-get when missing; builds
+#   RESTATE=0        skip (f);  RESTATE_CACHE=dir  where its npm packages go
+# Installs wrk, redis-server, redis-tools and nginx (and nodejs/npm for (f)) with apt-get
+# when missing, Restate's server and SDK with npm; builds
 # workflow-engine RelWithDebInfo in the build dir; binds 127.0.0.1 only; uses a temp dir;
 # kills everything it started on exit.
 set -uo pipefail
@@ -313,11 +317,88 @@ else
   stop_node
 fi
 
+# ---- (f) Restate side by side (optional) ------------------------------------------------
+# The same start workload against Restate (a RocksDB-backed durable-execution server):
+# bench/restate_service.mjs, a keyed virtual object whose start handler refuses an existing
+# id and records the start in its state. Installed from npm at benchmark time into a cache
+# dir (never vendored: its server is BSL-licensed); telemetry off; 127.0.0.1 only.
+restate_part() {
+  local dir=${RESTATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wfe-bench/restate}
+  local server_pkg=@restatedev/restate-server-linux-x64@1.7.12 sdk_pkg=@restatedev/restate-sdk@1.17.2
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    note "installing nodejs npm (for Restate)"
+    local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm \
+      >"$tmp/apt-node.log" 2>&1 || { fig[restate]="n/a: nodejs/npm could not be installed"; return; }
+  fi
+  local server=$dir/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server
+  if [[ ! -x $server || ! -d $dir/node_modules/@restatedev/restate-sdk ]]; then
+    note "npm install $server_pkg $sdk_pkg into $dir"
+    mkdir -p "$dir" && (cd "$dir" && npm install --no-audit --no-fund --loglevel=error \
+      "$server_pkg" "$sdk_pkg" >"$tmp/npm.log" 2>&1) ||
+      { tail -5 "$tmp/npm.log" >&2; fig[restate]="n/a: npm install of Restate failed"; return; }
+  fi
+  cp "$here/restate_service.mjs" "$dir/service.mjs"
+  local svc_port ingress admin fabric
+  svc_port=$(free_port); ingress=$(free_port); admin=$(free_port); fabric=$(free_port)
+  (cd "$dir" && PORT=$svc_port exec node service.mjs) >"$tmp/restate-service.log" 2>&1 &
+  pids+=($!)
+  mkdir -p "$tmp/restate"
+  (cd "$tmp/restate" && DO_NOT_TRACK=1 RESTATE_LISTEN_MODE=tcp \
+    RESTATE_INGRESS__BIND_ADDRESS=127.0.0.1:$ingress RESTATE_ADMIN__BIND_ADDRESS=127.0.0.1:$admin \
+    RESTATE_BIND_ADDRESS=127.0.0.1:$fabric RESTATE_ADVERTISED_ADDRESS=http://127.0.0.1:$fabric \
+    exec "$server" --node-name bench --base-dir "$tmp/restate" --no-logo) \
+    >"$tmp/restate-server.log" 2>&1 &
+  pids+=($!)
+  local registered=""
+  for _ in $(seq 150); do
+    if curl -sf -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$admin/deployments" \
+      -d "{\"uri\":\"http://127.0.0.1:$svc_port\"}" >/dev/null 2>&1; then
+      registered=1; break
+    fi
+    sleep 0.2
+  done
+  if [[ -z $registered ]]; then
+    tail -5 "$tmp/restate-server.log" "$tmp/restate-service.log" >&2
+    fig[restate]="n/a: Restate did not start or the service could not be registered"; return
+  fi
+  # The first invocation creates the partition's state: wait for a 200.
+  for _ in $(seq 100); do
+    curl -sf -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$ingress/wf/warmup/start" \
+      -d '{}' >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  note "Restate $("$server" --version | awk '{print $2}') starts: wrk -t2 -c64 and -t1 -c1, -d${secs}s"
+  local out r64 r1
+  out=$(WF_TARGET=restate WF_DEFINITION=bench1 WF_PREFIX=r64 wrk -t2 -c64 -d"${secs}s" --latency \
+    -s "$here/workflow_start.lua" "http://127.0.0.1:$ingress" 2>&1)
+  echo "$out" >"$tmp/wrk-restate64.txt"
+  r64=$(echo "$out" | wrk_figures)
+  local ok64; ok64=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
+  out=$(WF_TARGET=restate WF_DEFINITION=bench1 WF_PREFIX=r1 wrk -t1 -c1 -d"${secs}s" --latency \
+    -s "$here/workflow_start.lua" "http://127.0.0.1:$ingress" 2>&1)
+  r1=$(echo "$out" | wrk_figures)
+  local ok1; ok1=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
+  if [[ ${ok64:-0} -gt 0 && ${ok1:-0} -gt 0 ]]; then
+    fig[restate]="$r64 $r1"
+  else
+    fig[restate]="n/a: Restate answered no start with 200 ($(echo "$out" | sed -n 's/.*first_bad=//p'))"
+  fi
+}
+if [[ ${RESTATE:-1} == 0 ]]; then
+  fig[restate]="n/a: skipped (RESTATE=0)"
+elif ! command -v wrk >/dev/null; then
+  fig[restate]="n/a: wrk not installed"
+else
+  restate_part
+fi
+
 # ---- summary ---------------------------------------------------------------------------
 python3 - "${fig[redis]}" "${fig[nginx]}" "${fig[starts64]}" "${fig[starts1]}" \
-  "${fig[completions]}" "${fig[mem]}" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+  "${fig[completions]}" "${fig[mem]}" "${fig[restate]}" "$(nproc)" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, sys
-redis, nginx, s64, s1, comp, mem, cpus, load = sys.argv[1:]
+redis, nginx, s64, s1, comp, mem, restate, cpus, load = sys.argv[1:]
 na = lambda v: v.startswith("n/a")
 ok = lambda b: "met" if b else "MISSED"
 out = {"cpus": int(cpus), "loadavg": load}
@@ -364,5 +445,15 @@ else:
     print(f"    RocksDB memtables grew {memtables:.0f} B per workflow (bounded by write_buffer_size)")
     print(f"    RSS {a:.0f} kB -> {b:.0f} kB -> {c:.0f} kB after passivation = {rss_active:.0f} B per "
           f"workflow (upper bound: includes memtables; the allocator keeps freed pages)")
+if na(restate):
+    print(f"(f) Restate: {restate}")
+else:
+    r64, p50_64, p99_64, r1, p50_1, p99_1 = map(float, restate.split())
+    out.update(restate_s_c64=r64, restate_p99_ms_c64=p99_64, restate_s_c1=r1, restate_p50_ms_c1=p50_1)
+    print(f"(f) Restate (same starts, its default durability), wrk -t2 -c64: {r64:.0f} starts/s, "
+          f"p50 {p50_64:.3f} ms, p99 {p99_64:.3f} ms; wrk -t1 -c1: p50 {p50_1:.3f} ms")
+    if not na(s64) and r64 > 0:
+        r = float(s64.split()[0]) / r64; out["ratio_restate"] = round(r, 2)
+        print(f"    workflow-engine starts = {r:.1f} x Restate at 64 connections")
 print(json.dumps(out))
 PY

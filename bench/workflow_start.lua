@@ -1,10 +1,14 @@
 -- wrk script: durable workflow starts, POST /api/v1/workflows with a unique id per
 -- request. Environment: WF_DEFINITION (definition name, default "bench1"), WF_PREFIX
--- (id prefix, unique per wrk run; default "b"). Counts 201s and everything else; the
--- last line printed is `starts_ok=N starts_bad=M first_bad=<status body>`.
+-- (id prefix, unique per wrk run; default "b"), WF_TARGET ("restate": the same start as
+-- POST /wf/<id>/start on a Restate ingress, the bench's restate_service.mjs, 200 = ok).
+-- Counts the starts and everything else; the last line printed is
+-- `starts_ok=N starts_bad=M first_bad=<status body>`.
 
 local definition = os.getenv("WF_DEFINITION") or "bench1"
 local prefix = os.getenv("WF_PREFIX") or "b"
+local restate = os.getenv("WF_TARGET") == "restate"
+local ok_status = restate and 200 or 201
 local threads = {}
 local next_tid = 0
 
@@ -23,13 +27,18 @@ end
 
 function request()
   counter = counter + 1
+  local headers = { ["Content-Type"] = "application/json" }
+  if restate then
+    local path = string.format("/wf/%s-%d-%d/start", prefix, tid, counter)
+    return wrk.format("POST", path, headers, string.format('{"definition":"%s"}', definition))
+  end
   local body = string.format('{"id":"%s-%d-%d","definition":"%s"}', prefix, tid, counter,
     definition)
-  return wrk.format("POST", "/api/v1/workflows", { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/api/v1/workflows", headers, body)
 end
 
 function response(status, headers, body)
-  if status == 201 then
+  if status == ok_status then
     ok = ok + 1
   else
     bad = bad + 1
