@@ -283,11 +283,14 @@ caf::actor spawn_journal_reader(caf::actor_system& sys, std::shared_ptr<journal>
 
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, write_request request,
-                   const std::function<void(result<std::uint64_t>)>& on_done, bool background) {
+                   std::function<void(result<std::uint64_t>)> on_done, bool background) {
   // No CAF timeout (see journal_actor.hpp): the journal itself refuses a write it takes
   // too late, and a dead journal actor is reported by CAF as an error.
-  auto ok = [on_done](write_result& r) { on_done(std::move(r)); };
-  auto failed = [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); };
+  // One shared handler for both outcomes: `on_done` often owns the events written, and
+  // copying it into each lambda copied them twice per write.
+  auto done = std::make_shared<std::function<void(result<std::uint64_t>)>>(std::move(on_done));
+  auto ok = [done](write_result& r) { (*done)(std::move(r)); };
+  auto failed = [done](caf::error& e) { (*done)(core::unexpected<error>{unavailable(e)}); };
   const auto deadline = deadline_after(timeout);
   if (background) {
     self->request(journal_actor, caf::infinite, write_bg_atom::value, std::move(request), deadline)
@@ -301,7 +304,7 @@ void request_write(caf::event_based_actor* self, const caf::actor& journal_actor
 void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t from_sequence_nr,
                     std::uint64_t to_sequence_nr, std::uint64_t max,
-                    const std::function<void(result<std::vector<event>>)>& on_done) {
+                    std::function<void(result<std::vector<event>>)> on_done) {
   self->request(journal_actor, timeout, replay_atom::value, pid, from_sequence_nr, to_sequence_nr,
                 max)
       .then([on_done](replay_result& r) { on_done(std::move(r)); },
@@ -310,7 +313,7 @@ void request_replay(caf::event_based_actor* self, const caf::actor& journal_acto
 
 void request_highest(caf::event_based_actor* self, const caf::actor& journal_actor,
                      timeout_ms timeout, const persistence_id& pid,
-                     const std::function<void(result<std::uint64_t>)>& on_done) {
+                     std::function<void(result<std::uint64_t>)> on_done) {
   self->request(journal_actor, timeout, highest_atom::value, pid)
       .then([on_done](write_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
@@ -318,7 +321,7 @@ void request_highest(caf::event_based_actor* self, const caf::actor& journal_act
 
 void request_delete(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
-                    const std::function<void(result<done>)>& on_done) {
+                    std::function<void(result<done>)> on_done) {
   self->request(journal_actor, timeout, delete_atom::value, pid, to_sequence_nr)
       .then([on_done](done_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });

@@ -88,24 +88,25 @@ struct journal_actor_deps {
 
 using timeout_ms = std::chrono::milliseconds;
 
-// `background`: no client waits on this write (see background_linger above).
+// `background`: no client waits on this write (see background_linger above). The
+// handlers are taken by value: pass them as rvalues (they may own what they need later).
 void request_write(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, write_request request,
-                   const std::function<void(result<std::uint64_t>)>& on_done,
+                   std::function<void(result<std::uint64_t>)> on_done,
                    bool background = false);
 
 void request_replay(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t from_sequence_nr,
                     std::uint64_t to_sequence_nr, std::uint64_t max,
-                    const std::function<void(result<std::vector<event>>)>& on_done);
+                    std::function<void(result<std::vector<event>>)> on_done);
 
 void request_highest(caf::event_based_actor* self, const caf::actor& journal_actor,
                      timeout_ms timeout, const persistence_id& pid,
-                     const std::function<void(result<std::uint64_t>)>& on_done);
+                     std::function<void(result<std::uint64_t>)> on_done);
 
 void request_delete(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
-                    const std::function<void(result<done>)>& on_done);
+                    std::function<void(result<done>)> on_done);
 
 // -- blocking client, for tools, tests and start-up code (never inside an actor) --
 
