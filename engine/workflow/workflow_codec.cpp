@@ -256,7 +256,107 @@ decoded<event> event_from_json(const json::value& v) {
   });
 }
 
-std::string encode_event(const event& e) { return json::serialize(event_to_json(e)); }
+namespace {
+
+// Writes an event's JSON straight into a string, byte for byte what
+// json::serialize(event_to_json(e)) writes (workflow_codec.test.cpp compares them for
+// every event kind) without building a json::value tree first: one event per change,
+// five per short workflow, and the tree cost ~6k instructions per event.
+class event_writer {
+ public:
+  explicit event_writer(std::string& out) : out_(out) {}
+
+  event_writer& raw(std::string_view s) {
+    out_ += s;
+    return *this;
+  }
+  // A JSON string as boost::json writes it: plain text verbatim, anything that needs an
+  // escape through boost::json itself.
+  event_writer& str(std::string_view s) {
+    for (const char c : s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || c == '"' || c == '\\') {
+        out_ += json::serialize(json::string_view(s.data(), s.size()));
+        return *this;
+      }
+    }
+    out_ += '"';
+    out_ += s;
+    out_ += '"';
+    return *this;
+  }
+  event_writer& num(std::int64_t v) {
+    out_ += std::to_string(v);
+    return *this;
+  }
+  event_writer& num(std::uint32_t v) {
+    out_ += std::to_string(v);
+    return *this;
+  }
+  event_writer& val(const json::value& v) {
+    out_ += json::serialize(v);
+    return *this;
+  }
+  event_writer& step_ref(const std::string& step, std::uint32_t attempt) {
+    return raw("{\"step\":").str(step).raw(",\"attempt\":").num(attempt);
+  }
+
+ private:
+  std::string& out_;
+};
+
+void write_data(event_writer& w, const event_body& body) {
+  std::visit(
+      overloaded{
+          [&](const ev::workflow_started& e) {
+            w.raw("{\"id\":").str(e.id);
+            w.raw(",\"definition\":").val(to_json(*e.definition));
+            w.raw(",\"input\":").val(e.input);
+            w.raw(",\"priority\":").str(e.priority);
+            w.raw(",\"timeoutMs\":").num(e.timeout_ms).raw("}");
+          },
+          [&](const ev::step_scheduled& e) { w.step_ref(e.step, e.attempt).raw("}"); },
+          [&](const ev::step_started& e) { w.step_ref(e.step, e.attempt).raw("}"); },
+          [&](const ev::step_completed& e) {
+            w.step_ref(e.step, e.attempt).raw(",\"output\":").val(e.output).raw("}");
+          },
+          [&](const ev::step_failed& e) {
+            w.step_ref(e.step, e.attempt).raw(",\"errorType\":").str(e.error_type);
+            w.raw(",\"message\":").str(e.message).raw("}");
+          },
+          [&](const ev::step_retry_scheduled& e) {
+            w.raw("{\"step\":").str(e.step).raw(",\"nextAttempt\":").num(e.next_attempt);
+            w.raw(",\"delayMs\":").num(e.delay_ms).raw(",\"dueMs\":").num(e.due_ms).raw("}");
+          },
+          [&](const ev::step_timed_out& e) { w.step_ref(e.step, e.attempt).raw("}"); },
+          [&](const ev::signal_received& e) {
+            w.raw("{\"name\":").str(e.name).raw(",\"payload\":").val(e.payload).raw("}");
+          },
+          [&](const ev::workflow_completed&) { w.raw("{}"); },
+          [&](const ev::workflow_failed& e) {
+            w.raw("{\"step\":").str(e.step).raw(",\"error\":").str(e.error);
+            w.raw(",\"attempts\":").num(e.attempts).raw("}");
+          },
+          [&](const ev::workflow_cancelled& e) { w.raw("{\"reason\":").str(e.reason).raw("}"); },
+          [&](const ev::step_retried_from_dead_letter& e) {
+            w.raw("{\"step\":").str(e.step).raw("}");
+          },
+      },
+      body);
+}
+
+}  // namespace
+
+std::string encode_event(const event& e) {
+  std::string out;
+  out.reserve(128);
+  event_writer w(out);
+  w.raw("{\"type\":").str(event_type_name(e.body)).raw(",\"at\":").num(e.at_ms);
+  w.raw(",\"data\":");
+  write_data(w, e.body);
+  w.raw("}");
+  return out;
+}
 
 decoded<event> decode_event(std::string_view manifest, std::string_view payload) {
   if (manifest != k_event_manifest) {

@@ -1,5 +1,6 @@
 #include "engine/workflow/workflow_codec.hpp"
 
+#include <set>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -163,4 +164,36 @@ TEST_CASE("times format as RFC 3339 UTC with milliseconds") {
   CHECK(format_time_ms(0) == "1970-01-01T00:00:00.000Z");
   CHECK(format_time_ms(1'700'000'000'007) == "2023-11-14T22:13:20.007Z");
   CHECK(format_time_ms(-1) == "1969-12-31T23:59:59.999Z");
+}
+
+TEST_CASE("the direct event encoder writes exactly what boost::json writes, for every kind") {
+  // Strings that need escapes (quotes, backslashes, control characters), UTF-8 and DEL,
+  // negative and large numbers, nested and null JSON values.
+  const std::string odd = "q\"b\\s\n\t\x01 \x7f \xc3\xa9 /";
+  const json::value nested = json::parse(R"({"a":[1,-2.5,"x\"y",null,{"b":true}],"c":1e300})");
+  const std::vector<event> events = {
+      {1, ev::workflow_started{"wf-1", retrying_def(), nested, "high", 60'000}},
+      {-5, ev::workflow_started{odd, retrying_def(), json::value(), odd, 0}},
+      {2, ev::step_scheduled{"a", 1}},
+      {3, ev::step_started{odd, 4'000'000'000U}},
+      {4, ev::step_completed{"a", 1, nested}},
+      {5, ev::step_completed{"a", 2, json::value()}},
+      {6, ev::step_failed{"pay", 2, odd, "fail #2"}},
+      {7, ev::step_retry_scheduled{"pay", 3, 200, 9'223'372'036'854'775'807LL}},
+      {8, ev::step_timed_out{"pay", 1}},
+      {9, ev::signal_received{odd, json::array{1, "two"}}},
+      {10, ev::workflow_completed{}},
+      {11, ev::workflow_failed{"", odd, 0}},
+      {12, ev::workflow_cancelled{odd}},
+      {13, ev::step_retried_from_dead_letter{"pay"}},
+  };
+  std::set<std::size_t> kinds;
+  for (const auto& e : events) {
+    kinds.insert(e.body.index());
+    CHECK(encode_event(e) == json::serialize(event_to_json(e)));
+    auto back = decode_event(k_event_manifest, encode_event(e));
+    REQUIRE_MESSAGE(back, (back ? "" : back.error()));
+    CHECK(*back == e);
+  }
+  CHECK(kinds.size() == std::variant_size_v<event_body>);  // every kind covered
 }
