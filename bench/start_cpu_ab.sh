@@ -25,18 +25,12 @@ shift $((OPTIND - 1))
 (($# > 0)) || { sed -n '2,13p' "$0"; exit 2; }
 command -v wrk >/dev/null || { echo "start_cpu_ab: wrk missing (apt-get install wrk)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/start-cpu-ab.XXXXXX)
-node=""
-cleanup() {
-  [[ -n $node ]] && kill "$node" 2>/dev/null && wait "$node" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/ab_node.sh
+source "$here"/ab_node.sh
 
-# "tid comm ticks voluntary involuntary" for every thread of $node
+# "tid comm ticks voluntary involuntary" for every thread of $ab_node
 threads() {
-  for t in /proc/"$node"/task/*; do
+  for t in /proc/"$ab_node"/task/*; do
     printf '%s %s %s %s\n' "$(basename "$t")" "$(tr ' ' _ <"$t"/comm)" \
       "$(awk '{print $14 + $15}' "$t"/stat)" \
       "$(awk '/^voluntary_ctxt/ {v = $2} /^nonvoluntary_ctxt/ {n = $2} END {print v, n}' "$t"/status)"
@@ -44,42 +38,27 @@ threads() {
 }
 
 run_one() {
-  local bin=$1 dir=$tmp/run
-  rm -rf "$dir" && mkdir -p "$dir"
-  while ss -ltn | grep -qE ":(18080|19095|25520) "; do sleep 0.2; done
-  # shellcheck disable=SC2086  # EXTRA is a list of -D options
-  "$bin" -Dpekko.workflow.logging.level=warn -Dpekko.remote.artery.canonical.hostname=127.0.0.1 \
-    -Dpekko.remote.artery.canonical.port=25520 -Dpekko.cluster.seed-nodes=[] \
-    -Dpekko.workflow.http.interface=127.0.0.1 -Dpekko.workflow.http.port=18080 \
-    -Dpekko.workflow.metrics.interface=127.0.0.1 -Dpekko.workflow.metrics.port=19095 \
-    -Dpekko.persistence.journal.rocksdb.dir="$dir"/journal \
-    -Dpekko.persistence.snapshot-store.rocksdb.dir="$dir"/snapshots ${EXTRA:-} >"$dir"/log 2>&1 &
-  node=$!
-  for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/ready >/dev/null && break; sleep 0.1; done
-  curl -sf -XPOST -H 'Content-Type: application/json' \
-    http://127.0.0.1:18080/api/v1/workflow-definitions \
-    -d '{"name":"d","steps":[{"name":"a","task":"noop"}]}' >/dev/null ||
-    { echo "$bin: node did not start (log: $(tail -3 "$dir"/log))"; kill "$node"; node=""; return; }
-  threads >"$tmp"/before
+  local bin=$1
+  ab_start_node "$bin" || return
+  threads >"$ab_tmp"/before
   local out
   out=$(WF_DEFINITION=d WF_PREFIX=ab wrk -t2 -c64 -d"${secs}"s --latency \
     -s "$here"/workflow_start.lua http://127.0.0.1:18080)
   sleep 0.5  # the started workflows complete
-  threads >"$tmp"/after
+  threads >"$ab_tmp"/after
   local ok rps p99
   ok=$(sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   echo "$(basename "$bin"): ${rps} starts/s, p99 ${p99}, ${ok} starts"
-  join "$tmp"/before "$tmp"/after | awk -v ok="${ok:-0}" -v hz="$(getconf CLK_TCK)" '
+  join "$ab_tmp"/before "$ab_tmp"/after | awk -v ok="${ok:-0}" -v hz="$(getconf CLK_TCK)" '
     ok > 0 {
       cpu = ($7 - $3) * 1e6 / hz / ok; v = ($8 - $4) / ok; n = ($9 - $5) / ok
       tc += cpu; tv += v; tn += n
       if (cpu >= 0.5) printf "  %-8s %-16s %7.1f us  vol %5.2f  invol %5.2f\n", $1, $2, cpu, v, n
     }
     END { if (ok > 0) printf "  total                     %7.1f us  vol %5.2f  invol %5.2f\n", tc, tv, tn }'
-  kill "$node" && wait "$node" 2>/dev/null
-  node=""
+  ab_stop_node
 }
 
 for ((r = 1; r <= rounds; ++r)); do

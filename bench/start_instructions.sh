@@ -26,14 +26,10 @@ shift $((OPTIND - 1))
 (($# > 0)) || { sed -n '2,14p' "$0"; exit 2; }
 command -v valgrind >/dev/null || { echo "start_instructions: valgrind missing (apt-get install valgrind)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/start-instructions.XXXXXX)
-node=""
-cleanup() {
-  [[ -n $node ]] && kill "$node" 2>/dev/null && wait "$node" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/ab_node.sh
+source "$here"/ab_node.sh
+ab_ready_secs=120  # valgrind starts slowly
 
 # starts COUNT PREFIX: COUNT starts (unique ids) from 8 keep-alive clients; prints failures
 starts() {
@@ -59,35 +55,19 @@ PY
 }
 
 for bin in "$@"; do
-  dir=$tmp/run
+  dir=$ab_tmp/callgrind
   rm -rf "$dir" && mkdir -p "$dir"
-  while ss -ltn | grep -qE ":(18080|19095|25520) "; do sleep 0.2; done
-  # shellcheck disable=SC2086  # EXTRA is a list of -D options
-  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir"/cg.out "$bin" \
-    -Dpekko.workflow.logging.level=warn -Dpekko.remote.artery.canonical.hostname=127.0.0.1 \
-    -Dpekko.remote.artery.canonical.port=25520 -Dpekko.cluster.seed-nodes=[] \
-    -Dpekko.workflow.http.interface=127.0.0.1 -Dpekko.workflow.http.port=18080 \
-    -Dpekko.workflow.metrics.interface=127.0.0.1 -Dpekko.workflow.metrics.port=19095 \
-    -Dpekko.persistence.journal.rocksdb.dir="$dir"/journal \
-    -Dpekko.persistence.snapshot-store.rocksdb.dir="$dir"/snapshots ${EXTRA:-} >"$dir"/log 2>&1 &
-  node=$!
-  for _ in $(seq 600); do curl -sf http://127.0.0.1:18080/ready >/dev/null && break; sleep 0.2; done
-  if ! curl -sf -XPOST -H 'Content-Type: application/json' \
-    http://127.0.0.1:18080/api/v1/workflow-definitions \
-    -d '{"name":"d","steps":[{"name":"a","task":"noop"}]}' >/dev/null; then
-    echo "$(basename "$bin"): node did not start ($(tail -2 "$dir"/log))"
-    kill "$node"; wait "$node" 2>/dev/null; node=""; continue
-  fi
+  ab_start_node "$bin" valgrind --tool=callgrind --instr-atstart=no \
+    --callgrind-out-file="$dir"/cg.out || continue
   starts 40 warm
-  callgrind_control -i on "$node" >/dev/null 2>&1
+  callgrind_control -i on "$ab_node" >/dev/null 2>&1
   starts "$n" m
   sleep 2  # the started workflows complete
-  callgrind_control -d "$node" >/dev/null 2>&1
-  callgrind_control -i off "$node" >/dev/null 2>&1
+  callgrind_control -d "$ab_node" >/dev/null 2>&1
+  callgrind_control -i off "$ab_node" >/dev/null 2>&1
   sleep 1
   ir=$(cat "$dir"/cg.out.* 2>/dev/null | awk '/^summary:/ { s += $2 } END { print s + 0 }')
   echo "$(basename "$bin"): $((ir / n)) instructions per start ($n starts)"
   if [[ -n $keep ]]; then mkdir -p "$keep" && cp "$dir"/cg.out.* "$keep"/; fi
-  kill "$node"; wait "$node" 2>/dev/null
-  node=""
+  ab_stop_node
 done

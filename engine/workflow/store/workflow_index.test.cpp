@@ -4,6 +4,7 @@
 // changed), the format-version wipe, and the index actor's batching.
 #include "engine/workflow/store/workflow_index.hpp"
 
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -497,72 +498,80 @@ index_stats stats_of(caf::actor_system& sys, const caf::actor& actor) {
   return out;
 }
 
+// An index actor over a fresh index whose updates wait up to `linger`.
+struct lingering_index {
+  index_fixture f;
+  std::shared_ptr<workflow_index> shared;
+  caf::actor_system_config cfg;
+  std::optional<caf::actor_system> sys;
+  caf::actor actor;
+
+  explicit lingering_index(std::chrono::milliseconds linger) {
+    f.settings.update_linger = linger;
+    shared = std::move(f.index);
+    sys.emplace(cfg);
+    actor = spawn_workflow_index_actor(*sys, shared, f.settings);
+  }
+  ~lingering_index() {
+    if (actor) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  }
+  void send(workflow_record r) { caf::anon_send(actor, upd(std::move(r))); }
+  // Whether `id`'s record is in RocksDB (a direct, thread-safe read: not via the actor).
+  bool written(const std::string& id) const {
+    auto r = shared->record(id);
+    REQUIRE(r);
+    return r->has_value();
+  }
+  // Stops the actor (it writes what waits) and its actor system.
+  void stop() {
+    {
+      caf::scoped_actor self{*sys};
+      self->send_exit(actor, caf::exit_reason::user_shutdown);
+      self->wait_for(actor);
+    }
+    actor = caf::actor{};
+    sys.reset();
+  }
+};
+
 }  // namespace
 
 TEST_CASE("the index actor lets updates wait and writes a workflow's newest one only") {
-  index_fixture f;
-  f.settings.update_linger = std::chrono::seconds(30);  // only the query below writes
-  std::shared_ptr<workflow_index> shared = std::move(f.index);
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto actor = spawn_workflow_index_actor(sys, shared, f.settings);
-  caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::running, 1000, 2)));
-  caf::anon_send(actor, upd(rec("wf-b", "d", workflow_status::running, 1001, 2)));
-  caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::completed, 1000, 5)));
-  caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::running, 1000, 3)));  // stale
+  lingering_index x(std::chrono::seconds(30));  // only the query below writes
+  x.send(rec("wf-a", "d", workflow_status::running, 1000, 2));
+  x.send(rec("wf-b", "d", workflow_status::running, 1001, 2));
+  x.send(rec("wf-a", "d", workflow_status::completed, 1000, 5));
+  x.send(rec("wf-a", "d", workflow_status::running, 1000, 3));  // stale
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  auto waiting = shared->record("wf-a");  // RocksDB reads are thread-safe
-  REQUIRE(waiting);
-  CHECK_FALSE(waiting->has_value());    // still waiting in the actor
-  const auto s = stats_of(sys, actor);  // a query writes what waits first
-  CHECK(s.updates == 2);                // one per workflow
-  CHECK(s.coalesced == 2);              // wf-a's seq 2 replaced, its stale seq 3 dropped
+  CHECK_FALSE(x.written("wf-a"));            // still waiting in the actor
+  const auto s = stats_of(*x.sys, x.actor);  // a query writes what waits first
+  CHECK(s.updates == 2);                     // one per workflow
+  CHECK(s.coalesced == 2);                   // wf-a's seq 2 replaced, its stale seq 3 dropped
   CHECK(s.completed == 1);
   CHECK(s.running == 1);
-  auto a = shared->record("wf-a");
+  auto a = x.shared->record("wf-a");
   REQUIRE(a);
   REQUIRE(a->has_value());
   CHECK((*a)->status == workflow_status::completed);
   CHECK((*a)->seq == 5);
-  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("the index actor writes a waiting update once the linger is over, unasked") {
-  index_fixture f;
-  f.settings.update_linger = std::chrono::milliseconds(50);
-  std::shared_ptr<workflow_index> shared = std::move(f.index);
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto actor = spawn_workflow_index_actor(sys, shared, f.settings);
-  caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::running, 1000, 2)));
+  lingering_index x(std::chrono::milliseconds(50));
+  x.send(rec("wf-a", "d", workflow_status::running, 1000, 2));
   bool written = false;
   for (int i = 0; i < 100 && !written; ++i) {  // at most 5 s; no query in between
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto r = shared->record("wf-a");
-    written = r && r->has_value();
+    written = x.written("wf-a");
   }
   CHECK(written);
-  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("the index actor writes waiting updates when it stops") {
-  index_fixture f;
-  f.settings.update_linger = std::chrono::seconds(30);
-  std::shared_ptr<workflow_index> shared = std::move(f.index);
-  {
-    caf::actor_system_config cfg;
-    caf::actor_system sys{cfg};
-    auto actor = spawn_workflow_index_actor(sys, shared, f.settings);
-    caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::running, 1000, 2)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // taken, now waiting
-    auto before = shared->record("wf-a");
-    REQUIRE(before);
-    CHECK_FALSE(before->has_value());
-    caf::scoped_actor self{sys};
-    self->send_exit(actor, caf::exit_reason::user_shutdown);
-    self->wait_for(actor);
-  }
-  auto r = shared->record("wf-a");
-  REQUIRE(r);
-  CHECK(r->has_value());
+  lingering_index x(std::chrono::seconds(30));
+  x.send(rec("wf-a", "d", workflow_status::running, 1000, 2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // taken, now waiting
+  CHECK_FALSE(x.written("wf-a"));
+  x.stop();
+  CHECK(x.written("wf-a"));
 }

@@ -1,0 +1,48 @@
+# Sourced by bench/start_cpu_ab.sh and bench/start_instructions.sh: one node at a time
+# on 127.0.0.1 (HTTP 18080, metrics 19095, transport 25520), data in $ab_tmp (a temp dir
+# removed on exit), with a 1-step noop definition "d". EXTRA="-D..." reaches every node.
+
+ab_tmp=$(mktemp -d /tmp/wfe-ab.XXXXXX)
+ab_node=""
+ab_cleanup() {
+  [[ -n $ab_node ]] && kill "$ab_node" 2>/dev/null && wait "$ab_node" 2>/dev/null
+  rm -rf "$ab_tmp"
+}
+trap ab_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ab_start_node BINARY [RUNNER...]: starts BINARY (under RUNNER, e.g. valgrind ...) on a
+# fresh data dir, waits for /ready (up to `ab_ready_secs`, default 10) and defines "d".
+# Sets ab_node; returns 1 (printing the log's tail) when the node did not come up.
+ab_start_node() {
+  local bin=$1; shift
+  local dir=$ab_tmp/run
+  rm -rf "$dir" && mkdir -p "$dir"
+  while ss -ltn | grep -qE ":(18080|19095|25520) "; do sleep 0.2; done
+  # shellcheck disable=SC2086  # EXTRA is a list of -D options
+  "$@" "$bin" -Dpekko.workflow.logging.level=warn \
+    -Dpekko.remote.artery.canonical.hostname=127.0.0.1 \
+    -Dpekko.remote.artery.canonical.port=25520 -Dpekko.cluster.seed-nodes=[] \
+    -Dpekko.workflow.http.interface=127.0.0.1 -Dpekko.workflow.http.port=18080 \
+    -Dpekko.workflow.metrics.interface=127.0.0.1 -Dpekko.workflow.metrics.port=19095 \
+    -Dpekko.persistence.journal.rocksdb.dir="$dir"/journal \
+    -Dpekko.persistence.snapshot-store.rocksdb.dir="$dir"/snapshots ${EXTRA:-} \
+    >"$dir"/log 2>&1 &
+  ab_node=$!
+  for _ in $(seq $((${ab_ready_secs:-10} * 10))); do
+    curl -sf http://127.0.0.1:18080/ready >/dev/null && break
+    sleep 0.1
+  done
+  if ! curl -sf -XPOST -H 'Content-Type: application/json' \
+    http://127.0.0.1:18080/api/v1/workflow-definitions \
+    -d '{"name":"d","steps":[{"name":"a","task":"noop"}]}' >/dev/null; then
+    echo "$(basename "$bin"): node did not start ($(tail -3 "$dir"/log))"
+    ab_stop_node
+    return 1
+  fi
+}
+
+ab_stop_node() {
+  [[ -n $ab_node ]] && kill "$ab_node" 2>/dev/null && wait "$ab_node" 2>/dev/null
+  ab_node=""
+}
