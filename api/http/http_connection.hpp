@@ -106,7 +106,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<parser_t> parser_;
-  boost::beast::http::response<boost::beast::http::string_body> res_;
+  std::string out_;  // the response being written (serialize_response)
   boost::beast::http::response<boost::beast::http::empty_body> continue_res_;
   boost::asio::steady_timer request_timer_;
   std::array<char, 4096> drain_buf_{};

@@ -311,4 +311,59 @@ TEST_CASE("two servers can register their metrics into one registry") {
   CHECK(r.res.body().find(R"(http_connections_active{server="metrics"} 1)") != std::string::npos);
 }
 
+
+// The response is serialized by hand (http_connection.cpp, serialize_response): the
+// cases Beast's serializer used to decide.
+TEST_CASE("HTTP/1.0 answers: closed unless the client asked for keep-alive") {
+  router routes;
+  routes.add("GET", "/", [](http_request&&, responder respond) {
+    auto r = http_response::json(201, R"({"ok":true})");
+    r.headers.emplace_back("Location", "/x/1");
+    respond(std::move(r));
+  });
+  running_server srv(std::move(routes));
+  {
+    client c(srv.port());
+    c.send("GET / HTTP/1.0\r\nHost: t\r\n\r\n");
+    const auto r = c.read();
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.res.version() == 10);
+    CHECK(r.status() == 201);
+    CHECK(r.res.reason() == "Created");
+    CHECK(r.header(http::field::location) == "/x/1");
+    CHECK(r.header(http::field::connection) == "close");
+    CHECK(r.header(http::field::content_length) == "11");
+    CHECK(r.res.body() == R"({"ok":true})");
+    CHECK(closed_by_server(c.wait_closed()));
+  }
+  client c(srv.port());
+  c.send("GET / HTTP/1.0\r\nHost: t\r\nConnection: keep-alive\r\n\r\n");
+  const auto first = c.read();
+  REQUIRE_FALSE(first.ec);
+  CHECK(first.header(http::field::connection) == "keep-alive");
+  c.send("GET / HTTP/1.0\r\nHost: t\r\nConnection: keep-alive\r\n\r\n");
+  const auto second = c.read();  // the same connection still serves
+  REQUIRE_FALSE(second.ec);
+  CHECK(second.status() == 201);
+}
+
+TEST_CASE("a 204 answer carries no body, even if the handler gave one") {
+  router routes;
+  routes.add("POST", "/", [](http_request&&, responder respond) {
+    auto r = http_response::json(204, R"("ignored")");
+    respond(std::move(r));
+  });
+  routes.add("GET", "/next", answer(200, R"("next")"));
+  running_server srv(std::move(routes));
+  client c(srv.port());
+  c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  const auto r = c.read();
+  REQUIRE_FALSE(r.ec);
+  CHECK(r.status() == 204);
+  CHECK(r.res.body().empty());
+  const auto next = c.get("/next");  // nothing stray on the connection
+  REQUIRE_FALSE(next.ec);
+  CHECK(next.res.body() == R"("next")");
+}
+
 }  // namespace wfe::api::test
