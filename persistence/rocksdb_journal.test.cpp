@@ -239,6 +239,41 @@ TEST_CASE("a reopened RocksDB journal keeps every event, highest and deletion") 
   }
 }
 
+TEST_CASE("a journal written with RocksDB's default memtable and no prefix extractor opens") {
+  // Data dirs of builds before the events family's hashed memtable (events_options):
+  // events in SST files and in the WAL, read back through the hashed memtable.
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  const persistence_id prefix_of_pid{shard_id{3}, "order-1"};
+  { auto j = open_ok(cfg); }  // creates the families and the format version
+  {
+    raw_db raw(cfg.dir);
+    auto put = [&](const persistence_id& pid, std::uint64_t from, std::uint64_t to) {
+      for (auto seq = from; seq <= to; ++seq)
+        raw.put_event(pid, seq, internal::encode_envelope(make_event(seq)));
+      REQUIRE(raw.db->Put({}, raw.handles[2], internal::encode_id_key(pid),
+                          internal::encode_metadata({.highest = to}))
+                  .ok());
+    };
+    put(k_pid, 1, 5);
+    put(prefix_of_pid, 1, 2);
+    REQUIRE(raw.db->Flush({}, raw.handles).ok());
+    put(k_pid, 6, 8);  // only in the WAL and the memtable
+  }
+  auto j = open_ok(cfg);
+  std::vector<event> events;
+  REQUIRE(j->replay(k_pid, 3, max_sequence_nr, max_sequence_nr,
+                    [&](const event& e) { events.push_back(e); })
+              .has_value());
+  REQUIRE(events.size() == 6);
+  CHECK(events.front() == make_event(3));
+  CHECK(events.back() == make_event(8));
+  CHECK(*replay_all(*j, prefix_of_pid) == 2);
+  REQUIRE(j->write(k_pid, {make_event(9)}).has_value());
+  CHECK(*replay_all(*j, k_pid) == 9);
+  CHECK(*replay_all(*j, prefix_of_pid) == 2);
+}
+
 TEST_CASE("events flushed to SST files survive reopen and pass verify-on-start") {
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j", .write_buffer_size_bytes = 64 * 1024};
