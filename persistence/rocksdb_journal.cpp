@@ -153,21 +153,6 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
   return o;
 }
 
-// The metadata family is read by point lookups that mostly miss (every new id asks for
-// its highest sequence number before its first write): bloom filters in the memtable
-// and in the table files answer those misses without walking the skip list or reading
-// index blocks.
-rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
-  rocksdb::ColumnFamilyOptions o(base);
-  o.memtable_prefix_bloom_size_ratio = 0.05;
-  o.memtable_whole_key_filtering = true;
-  rocksdb::BlockBasedTableOptions t;
-  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  t.whole_key_filtering = true;
-  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-  return o;
-}
-
 // The events family's prefix is the persistence id: an event key minus its 8-byte
 // sequence number (internal/key_codec.hpp).
 class id_of_event_key final : public rocksdb::SliceTransform {
@@ -182,10 +167,18 @@ class id_of_event_key final : public rocksdb::SliceTransform {
   }
 };
 
-// Memtable buckets of the events family, 8 bytes each per memtable: up to 64k (512 KiB),
+// The metadata family's prefix is its whole key (one record per id).
+class whole_key final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "wfe.whole-key"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return key; }
+  bool InDomain(const rocksdb::Slice&) const override { return true; }
+};
+
+// Memtable buckets of the hashed families, 8 bytes each per memtable: up to 64k (512 KiB),
 // never more than 1/16 of the write buffer (a memtable whose buckets alone filled its
 // buffer would ask to be flushed as soon as it exists, which RocksDB asserts against).
-std::size_t event_hash_buckets(std::size_t write_buffer_size) {
+std::size_t hash_buckets(std::size_t write_buffer_size) {
   return std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
 }
 
@@ -198,7 +191,29 @@ std::size_t event_hash_buckets(std::size_t write_buffer_size) {
 rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<id_of_event_key>();
-  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(event_hash_buckets(o.write_buffer_size)));
+  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(hash_buckets(o.write_buffer_size)));
+  return o;
+}
+
+// The metadata family is read by point lookups that mostly miss (every new id asks for
+// its highest sequence number before its first write): bloom filters in the memtable
+// and in the table files answer those misses without walking the skip list or reading
+// index blocks.
+//
+// Its memtable is hashed by key too (see events_options): the two metadata records a
+// workflow's writes put cost a skip-list insert each otherwise, at ~10k instructions the
+// largest single item per start. Only walk_ids iterates across ids (start-up, listing a
+// shard), in total order: RocksDB then sorts a copy of the memtable for the iterator.
+rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
+  rocksdb::ColumnFamilyOptions o(base);
+  o.prefix_extractor = std::make_shared<whole_key>();
+  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(hash_buckets(o.write_buffer_size)));
+  o.memtable_prefix_bloom_size_ratio = 0.05;
+  o.memtable_whole_key_filtering = true;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.whole_key_filtering = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
 
@@ -470,7 +485,9 @@ result<std::vector<persistence_id>> rocksdb_journal::impl::list_ids(const std::s
 result<done> rocksdb_journal::impl::walk_ids(
     const std::string& prefix,
     const std::function<bool(persistence_id&&, std::string_view metadata)>& visit) {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, metadata_cf));
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // across ids of a hashed memtable (metadata_options)
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, metadata_cf));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto pid = internal::decode_id_key(it->key().ToStringView());
     if (!pid) {

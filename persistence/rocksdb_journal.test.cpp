@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -272,6 +273,28 @@ TEST_CASE("a journal written with RocksDB's default memtable and no prefix extra
   REQUIRE(j->write(k_pid, {make_event(9)}).has_value());
   CHECK(*replay_all(*j, k_pid) == 9);
   CHECK(*replay_all(*j, prefix_of_pid) == 2);
+}
+
+TEST_CASE("ids are listed in order across table files and the hashed memtable") {
+  wfe::test::temp_dir dir;
+  auto j = open_ok({.dir = dir.path() / "j"});
+  std::vector<persistence_id> expected;
+  for (int i = 0; i < 40; ++i) {
+    persistence_id pid{shard_id{static_cast<std::uint32_t>(i % 3)}, "wf-" + std::to_string(i)};
+    REQUIRE(j->write(pid, {make_event(1), make_event(2)}).has_value());
+    expected.push_back(pid);
+    if (i == 19) REQUIRE(j->db()->Flush({}).ok());  // the first half in table files
+  }
+  std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+    return internal::encode_id_key(a) < internal::encode_id_key(b);
+  });
+  auto listed = j->persistence_ids();
+  REQUIRE(listed.has_value());
+  CHECK(*listed == expected);
+  auto shard1 = j->persistence_ids(shard_id{1});
+  REQUIRE(shard1.has_value());
+  CHECK(shard1->size() == 13);
+  for (const auto& pid : *shard1) CHECK(pid.shard().value == 1);
 }
 
 TEST_CASE("events flushed to SST files survive reopen and pass verify-on-start") {
