@@ -90,6 +90,10 @@ class listing_prefix final : public rocksdb::SliceTransform {
 rocksdb::Options make_options() {
   rocksdb::Options o;
   o.memtable_insert_with_hint_prefix_extractor = std::make_shared<listing_prefix>();
+  // Every new workflow's first update asks for a record that does not exist yet: a
+  // whole-key bloom filter in the memtable answers that miss without a skip-list search.
+  o.memtable_prefix_bloom_size_ratio = 0.02;
+  o.memtable_whole_key_filtering = true;
   o.create_if_missing = true;
   o.paranoid_checks = true;
   // Derived data: a damaged WAL tail is tolerated (reconcile repairs what is lost);
