@@ -7,8 +7,12 @@
 // every server calls the builders and the `server` label keeps their series apart.
 // A registry built with InsertBehavior::Throw makes the second server's start() fail.
 
+#include <cstddef>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace prometheus {
 class Registry;
@@ -26,14 +30,30 @@ class server_metrics {
   // Throws std::invalid_argument when a family name is taken by another type.
   server_metrics(prometheus::Registry& registry, std::string server);
 
-  // route: the matched pattern, or "unmatched".
+  // route: the matched pattern, or "unmatched". The series of a (method, route, status)
+  // are looked up once and cached (at most max_cached_series of them; beyond that each
+  // call looks them up in the families again).
   void observe(std::string_view method, const std::string& route, unsigned status, double seconds);
   void connection_opened();
   void connection_closed();
   void connection_rejected();
 
  private:
+  static constexpr std::size_t max_cached_series = 1024;
+
+  // method label '\n' route '\n' status
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
+  struct series {
+    prometheus::Counter* requests;
+    prometheus::Histogram* duration;
+  };
+
   std::string server_;
+  std::mutex mutex_;  // observe() runs on every HTTP thread
+  std::unordered_map<std::string, series, key_hash, std::equal_to<>> cache_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Gauge* active_;
