@@ -316,6 +316,7 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     return results;
   }
   rocksdb::WriteBatch batch;
+  std::string envelope;  // reused: WriteBatch::Put copies it
   std::unordered_map<std::string, metadata> updated;  // id key -> metadata after this batch
   for (auto& request : requests) {
     auto id_key = internal::encode_id_key(request.pid);
@@ -331,8 +332,8 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
       continue;
     }
     for (const auto& e : request.events) {
-      batch.Put(events_cf, internal::encode_event_key(request.pid, e.sequence_nr),
-                internal::encode_envelope(e));
+      internal::encode_envelope(e, envelope);
+      batch.Put(events_cf, internal::encode_event_key(request.pid, e.sequence_nr), envelope);
     }
     current->highest = request.events.back().sequence_nr;
     updated[id_key] = *current;

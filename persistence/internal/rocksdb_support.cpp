@@ -44,15 +44,62 @@ result<metadata> decode_metadata(std::string_view bytes, const persistence_id& p
   return metadata{msg.highest_sequence_nr(), msg.deleted_to()};
 }
 
+namespace {
+
+// Protobuf wire format (proto3: fields at their default value are not written; fields
+// in field-number order, as SerializeAsString writes them).
+enum wire_type : std::uint8_t { varint = 0, length_delimited = 2, fixed32 = 5 };
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_tag(std::string& out, std::uint32_t field, wire_type type) {
+  put_varint(out, (std::uint64_t{field} << 3) | type);
+}
+
+void put_bytes(std::string& out, std::uint32_t field, std::string_view bytes) {
+  if (bytes.empty()) return;
+  put_tag(out, field, length_delimited);
+  put_varint(out, bytes.size());
+  out.append(bytes);
+}
+
+// int64 and uint64 fields: a negative int64 is its two's complement, ten bytes long.
+void put_uint(std::string& out, std::uint32_t field, std::uint64_t v) {
+  if (v == 0) return;
+  put_tag(out, field, varint);
+  put_varint(out, v);
+}
+
+void put_fixed32(std::string& out, std::uint32_t field, std::uint32_t v) {
+  if (v == 0) return;
+  put_tag(out, field, fixed32);
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));  // little-endian
+}
+
+}  // namespace
+
+// Field numbers of proto/journal.proto's JournalEnvelope.
+void encode_envelope(const event& e, std::string& out) {
+  out.clear();
+  out.reserve(e.writer_id.size() + e.manifest.size() + e.payload.size() + 48);
+  put_bytes(out, 1, e.writer_id);
+  put_uint(out, 2, static_cast<std::uint64_t>(e.timestamp_ms));
+  put_bytes(out, 3, e.manifest);
+  put_bytes(out, 4, e.payload);
+  put_fixed32(out, 5, crc32c(e.payload));
+  put_uint(out, 6, e.sequence_nr);
+}
+
 std::string encode_envelope(const event& e) {
-  proto::JournalEnvelope msg;
-  msg.set_writer_id(e.writer_id);
-  msg.set_timestamp_ms(e.timestamp_ms);
-  msg.set_manifest(e.manifest);
-  msg.set_payload(e.payload);
-  msg.set_payload_crc32c(crc32c(e.payload));
-  msg.set_sequence_nr(e.sequence_nr);
-  return msg.SerializeAsString();
+  std::string out;
+  encode_envelope(e, out);
+  return out;
 }
 
 result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,

@@ -35,8 +35,11 @@ struct metadata {
 [[nodiscard]] std::string encode_metadata(const metadata& m);
 [[nodiscard]] result<metadata> decode_metadata(std::string_view bytes, const persistence_id& pid);
 
-// Serializes `e` with the CRC32C of its payload.
+// Serializes `e` with the CRC32C of its payload: a proto::JournalEnvelope, written
+// directly in protobuf's wire format (byte for byte what SerializeAsString writes,
+// without copying the payload into a message first). The second form reuses `out`.
 [[nodiscard]] std::string encode_envelope(const event& e);
+void encode_envelope(const event& e, std::string& out);
 
 // Parses and checks an envelope stored under (pid, sequence_nr): parse errors, a
 // CRC mismatch, or a sequence number differing from the key are errc::corruption.
