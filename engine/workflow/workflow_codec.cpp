@@ -1,6 +1,8 @@
 #include "engine/workflow/workflow_codec.hpp"
 
+#include <array>
 #include <exception>
+#include <memory>
 
 #include <boost/json.hpp>
 
@@ -305,12 +307,36 @@ class event_writer {
   std::string& out_;
 };
 
+// The JSON of a definition as event_writer::val writes it. Every WorkflowStarted carries
+// its definition, and the workflows of one version share one definition_ref: each CAF
+// thread keeps the text of the last few it wrote. Entries are matched by owner (a weak
+// reference keeps the control block, so a new definition never passes for a dead one).
+const std::string& definition_json(const definition_ref& d) {
+  struct entry {
+    std::weak_ptr<const workflow_definition> def;
+    std::string json;
+  };
+  constexpr std::size_t k_entries = 8;
+  thread_local std::array<entry, k_entries> cache;
+  thread_local std::size_t next = 0;
+  const auto& p = d.ptr();
+  for (auto& e : cache) {
+    if (!e.def.owner_before(p) && !p.owner_before(e.def) && !e.def.expired()) return e.json;
+  }
+  auto& e = cache[next];
+  next = (next + 1) % k_entries;
+  e.def = p;
+  e.json.clear();
+  event_writer(e.json).val(to_json(*d));
+  return e.json;
+}
+
 void write_data(event_writer& w, const event_body& body) {
   std::visit(
       overloaded{
           [&](const ev::workflow_started& e) {
             w.raw("{\"id\":").str(e.id);
-            w.raw(",\"definition\":").val(to_json(*e.definition));
+            w.raw(",\"definition\":").raw(definition_json(e.definition));
             w.raw(",\"input\":").val(e.input);
             w.raw(",\"priority\":").str(e.priority);
             w.raw(",\"timeoutMs\":").num(e.timeout_ms).raw("}");

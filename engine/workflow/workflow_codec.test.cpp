@@ -197,3 +197,25 @@ TEST_CASE("the direct event encoder writes exactly what boost::json writes, for 
   }
   CHECK(kinds.size() == std::variant_size_v<event_body>);  // every kind covered
 }
+
+TEST_CASE("a definition's JSON is written right when cached, evicted and replaced") {
+  // definition_json keeps the text of the last 8 definitions per thread: the same
+  // definition twice, twelve others in between, and short-lived ones whose memory
+  // may be reused by the next.
+  const definition_ref shared = retrying_def();
+  auto started = [](const definition_ref& d, std::string id) {
+    return event{1, ev::workflow_started{std::move(id), d, json::value(), "normal", 0}};
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 12; ++i) {
+      auto def = retrying_def();
+      def.name = "def-" + std::to_string(round) + "-" + std::to_string(i);
+      def.version = static_cast<std::uint32_t>(i + 1);
+      const auto e = started(definition_ref(std::move(def)), "wf-" + std::to_string(i));
+      CHECK(encode_event(e) == json::serialize(event_to_json(e)));
+    }
+    const auto e = started(shared, "wf-shared");
+    CHECK(encode_event(e) == json::serialize(event_to_json(e)));
+    CHECK(encode_event(e) == json::serialize(event_to_json(e)));
+  }
+}
