@@ -30,7 +30,7 @@ class beast_server final : public http_server {
       : shared_(std::move(shared)),
         ioc_(static_cast<int>(std::max<std::size_t>(1, shared_->cfg.io_threads))),
         work_(net::make_work_guard(ioc_)),
-        acceptor_(net::make_strand(ioc_)),
+        acceptor_(serial_executor()),
         accept_retry_(acceptor_.get_executor()) {}
 
   ~beast_server() override {
@@ -48,6 +48,13 @@ class beast_server final : public http_server {
   bool stop(std::chrono::steady_clock::time_point deadline) override;
 
  private:
+  // Where one connection's (or the acceptor's) handlers run one at a time: a strand
+  // when several io threads share the context; with one io thread (the default) the
+  // context itself, as a strand would only add a queue and a lock per handler.
+  net::any_io_executor serial_executor() {
+    if (shared_->cfg.io_threads > 1) return net::make_strand(ioc_);
+    return ioc_.get_executor();
+  }
   void do_accept();
   void on_accept(boost::beast::error_code ec, tcp::socket socket);
   void close_acceptor();
@@ -56,7 +63,7 @@ class beast_server final : public http_server {
   std::shared_ptr<server_shared> shared_;
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> work_;
-  tcp::acceptor acceptor_;  // on its own strand
+  tcp::acceptor acceptor_;  // on serial_executor()
   net::steady_timer accept_retry_;
   std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
@@ -95,7 +102,7 @@ void beast_server::run() {
 
 void beast_server::do_accept() {
   if (!acceptor_.is_open()) return;
-  acceptor_.async_accept(net::make_strand(ioc_),
+  acceptor_.async_accept(serial_executor(),
                          boost::beast::bind_front_handler(&beast_server::on_accept, this));
 }
 
@@ -109,7 +116,7 @@ void beast_server::on_accept(boost::beast::error_code ec, tcp::socket socket) {
     return;
   }
   auto conn = std::make_shared<connection>(std::move(socket), shared_);
-  // The connection runs on the socket's strand; start it there.
+  // The connection runs on the socket's serial executor; start it there.
   if (shared_->active.fetch_add(1) >= shared_->cfg.limits.max_connections) {
     shared_->active.fetch_sub(1);
     net::post(conn->executor(), [conn] { conn->reject(); });
@@ -137,7 +144,7 @@ std::vector<std::shared_ptr<connection>> beast_server::live_connections() {
 
 void beast_server::stop_accepting() {
   if (shared_->stopping.exchange(true)) return;
-  // The acceptor belongs to its strand. From outside the io threads we wait for
+  // The acceptor belongs to its serial executor. From outside the io threads we wait for
   // the close so a connect right after this call is refused; from inside one (a
   // handler) waiting could deadlock a single io thread, so we only post.
   if (threads_.empty()) {
