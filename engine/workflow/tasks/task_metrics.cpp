@@ -86,7 +86,14 @@ void task_metrics::wake_expired(std::uint64_t n) {
 
 void task_metrics::finished(std::string_view task, std::string_view outcome) {
   if (total_ == nullptr) return;
-  total_->Add({{"task", std::string(task)}, {"outcome", std::string(outcome)}}).Increment();
+  key_.assign(task).append(1, '\n').append(outcome);
+  if (auto found = totals_.find(std::string_view(key_)); found != totals_.end()) {
+    found->second->Increment();
+    return;
+  }
+  auto& counter = total_->Add({{"task", std::string(task)}, {"outcome", std::string(outcome)}});
+  if (totals_.size() < max_cached_totals) totals_.emplace(key_, &counter);
+  counter.Increment();
 }
 
 void task_metrics::seconds(double s) {

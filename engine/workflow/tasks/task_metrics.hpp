@@ -18,7 +18,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "engine/workflow/task_protocol.hpp"
 
@@ -55,6 +58,16 @@ class task_metrics {
   prometheus::Counter* wake_expired_ = nullptr;
   prometheus::Family<prometheus::Counter>* total_ = nullptr;
   prometheus::Histogram* seconds_ = nullptr;
+
+  // workflow_tasks_total's series by "task\noutcome", looked up once each (at most
+  // max_cached_totals; task names are the registered handlers and a few fixed labels).
+  static constexpr std::size_t max_cached_totals = 512;
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
+  std::unordered_map<std::string, prometheus::Counter*, key_hash, std::equal_to<>> totals_;
+  std::string key_;  // reused for lookups
 };
 
 }  // namespace wfe::workflow
