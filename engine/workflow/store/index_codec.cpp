@@ -110,14 +110,18 @@ std::string list_prefix(const std::optional<workflow_status>& status, std::strin
 std::vector<std::string> secondary_keys(const workflow_record& r) {
   const auto suffix = order_suffix(r.created_at_ms, r.id);
   std::vector<std::string> keys;
-  keys.reserve(4);
-  keys.push_back(list_prefix(std::nullopt, {}) + suffix);
+  keys.reserve(2);
   keys.push_back(list_prefix(r.status, {}) + suffix);
-  if (!r.definition.empty()) {
-    keys.push_back(list_prefix(std::nullopt, r.definition) + suffix);
-    keys.push_back(list_prefix(r.status, r.definition) + suffix);
-  }
+  if (!r.definition.empty()) keys.push_back(list_prefix(r.status, r.definition) + suffix);
   return keys;
+}
+
+std::vector<std::string> listing_sources(const std::optional<workflow_status>& status,
+                                         std::string_view definition) {
+  if (status) return {list_prefix(status, definition)};
+  std::vector<std::string> sources;
+  for (auto st : k_statuses) sources.push_back(list_prefix(st, definition));
+  return sources;
 }
 
 std::string encode(const stored_record& s) {

@@ -15,9 +15,9 @@
 namespace wfe::workflow::store::codec {
 
 inline constexpr char k_record = 'r';
-inline constexpr char k_all = 'a';
+inline constexpr char k_all = 'a';            // a listing's name only (cursor tags), no keys
 inline constexpr char k_by_status = 's';
-inline constexpr char k_by_definition = 'd';
+inline constexpr char k_by_definition = 'd';  // a listing's name only (cursor tags), no keys
 inline constexpr char k_by_status_definition = 'x';
 inline constexpr char k_dead_letter = 'l';
 inline constexpr char k_timers = 't';
@@ -29,11 +29,22 @@ inline constexpr char k_timers = 't';
 [[nodiscard]] std::string dead_letter_key(std::string_view id);
 [[nodiscard]] std::string timers_key(std::string_view id);
 
-// The listing prefix of a query (status and/or definition filters).
+inline constexpr workflow_status k_statuses[] = {workflow_status::running,
+                                                 workflow_status::completed,
+                                                 workflow_status::failed,
+                                                 workflow_status::cancelled};
+
+// The listing prefix of a query (status and/or definition filters); also the name its
+// cursors carry.
 [[nodiscard]] std::string list_prefix(const std::optional<workflow_status>& status,
                                       std::string_view definition);
-// Every secondary key of a record (all, status, definition, status+definition).
+// Every secondary key of a record: by status, and by status and definition. A listing
+// without a status filter merges the listings of every status (listing_sources).
 [[nodiscard]] std::vector<std::string> secondary_keys(const workflow_record& r);
+// The key prefixes a query reads: its own listing when it filters by status, else the
+// listing of each status (with the same definition filter), merged in key-suffix order.
+[[nodiscard]] std::vector<std::string> listing_sources(
+    const std::optional<workflow_status>& status, std::string_view definition);
 
 // What the "r" key holds: the record plus what else the index holds about the workflow,
 // so that an update needs one Get: whether it has an open dead letter / pending timers,

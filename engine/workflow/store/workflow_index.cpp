@@ -25,9 +25,9 @@ using persistence::result;
 namespace {
 
 constexpr std::string_view k_format_key = "format-version";
-constexpr std::string_view k_format_version = "2";
+constexpr std::string_view k_format_version = "3";
 // Older formats of this index: wiped at open (derived data; reconcile refills it).
-constexpr std::string_view k_old_format_versions[] = {"1"};
+constexpr std::string_view k_old_format_versions[] = {"1", "2"};
 constexpr std::size_t k_tag_bytes = 4;
 
 core::unexpected<persistence::error> as_failure(persistence::error e) {
@@ -51,8 +51,7 @@ bool starts_with(const rocksdb::Slice& key, std::string_view prefix) {
   return key.size() >= prefix.size() && std::string_view(key.data(), prefix.size()) == prefix;
 }
 
-// The listing prefix of a secondary key ("a", "s"+status, "d"+definition+0, "x"+status+
-// definition+0): the memtable keeps an insert hint per prefix. New keys of a listing are
+// The listing prefix of a secondary key ("s"+status, "x"+status+definition+0): the memtable keeps an insert hint per prefix. New keys of a listing are
 // the newest workflows, so they land next to the previous insert of that prefix instead
 // of being searched for from the top of the skip list. Other keys are out of the domain.
 class listing_prefix final : public rocksdb::SliceTransform {
@@ -66,21 +65,9 @@ class listing_prefix final : public rocksdb::SliceTransform {
  private:
   static std::size_t prefix_size(const rocksdb::Slice& key) {
     if (key.empty()) return 0;
-    std::size_t from = 1;
-    switch (key[0]) {
-      case codec::k_all:
-        return 1;
-      case codec::k_by_status:
-        return key.size() >= 2 ? 2 : 0;
-      case codec::k_by_definition:
-        break;
-      case codec::k_by_status_definition:
-        from = 2;
-        break;
-      default:
-        return 0;
-    }
-    for (std::size_t i = from; i < key.size(); ++i) {
+    if (key[0] == codec::k_by_status) return key.size() >= 2 ? 2 : 0;
+    if (key[0] != codec::k_by_status_definition) return 0;
+    for (std::size_t i = 2; i < key.size(); ++i) {
       if (key[i] == '\0') return i + 1;
     }
     return 0;
@@ -311,36 +298,63 @@ struct workflow_index::impl {
     if (metrics) metrics->index_counts(stats);
   }
 
-  // Scans `prefix` from the cursor; `emit(suffix, value)` returns false to skip an entry
-  // (not counted). Returns the next cursor ("" at the end).
-  result<std::string> scan(std::string_view prefix, const std::string& cursor, std::uint32_t limit,
-                           std::size_t min_suffix,
+  // Scans the key prefixes `sources` from the cursor, merged in suffix order (one source:
+  // a plain range scan); `emit(suffix)` returns false to skip an entry (not counted).
+  // Cursors name `listing`, so a cursor of another listing is refused. Returns the next
+  // cursor ("" at the end). One snapshot for every source: a workflow moving between
+  // status listings is seen in exactly one.
+  result<std::string> scan(std::string_view listing, const std::vector<std::string>& sources,
+                           const std::string& cursor, std::uint32_t limit, std::size_t min_suffix,
                            const std::function<bool(std::string_view suffix)>& emit) const {
-    const auto tag = prefix_tag(prefix);
-    std::string start(prefix);
+    const auto tag = prefix_tag(listing);
+    std::string from;
     bool skip_exact = false;
     if (!cursor.empty()) {
       auto raw = codec::from_hex(cursor);
       if (!raw || raw->size() < k_tag_bytes + min_suffix || raw->compare(0, k_tag_bytes, tag) != 0)
         return fail(errc::invalid_argument, "invalid cursor (not from this listing)");
-      start.append(*raw, k_tag_bytes);
+      from.assign(*raw, k_tag_bytes);
       skip_exact = true;
     }
+    rocksdb::ManagedSnapshot snapshot(db.get());
     rocksdb::ReadOptions ro;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-    it->Seek(start);
-    if (skip_exact && it->Valid() && it->key() == rocksdb::Slice(start)) it->Next();
+    ro.snapshot = snapshot.snapshot();
+    struct source {
+      std::string_view prefix;
+      std::unique_ptr<rocksdb::Iterator> it;
+      [[nodiscard]] bool valid() const { return it->Valid() && starts_with(it->key(), prefix); }
+      [[nodiscard]] std::string_view suffix() const {
+        return {it->key().data() + prefix.size(), it->key().size() - prefix.size()};
+      }
+    };
+    std::vector<source> open;
+    open.reserve(sources.size());
+    for (const auto& prefix : sources) {
+      source src{prefix, std::unique_ptr<rocksdb::Iterator>(db->NewIterator(ro))};
+      const auto start = prefix + from;
+      src.it->Seek(start);
+      if (skip_exact && src.it->Valid() && src.it->key() == rocksdb::Slice(start)) src.it->Next();
+      open.push_back(std::move(src));
+    }
     std::uint32_t n = 0;
     std::string last;
-    for (; it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+    for (;;) {
+      source* next = nullptr;
+      for (auto& src : open) {
+        if (src.valid() && (next == nullptr || src.suffix() < next->suffix())) next = &src;
+      }
+      if (next == nullptr) break;
       if (n == limit) return codec::to_hex(tag + last);
-      std::string_view suffix(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+      const auto suffix = next->suffix();
       if (emit(suffix)) {
         ++n;
         last.assign(suffix);
       }
+      next->it->Next();
     }
-    if (!it->status().ok()) return as_failure(error_of(it->status(), "listing"));
+    for (const auto& src : open) {
+      if (!src.it->status().ok()) return as_failure(error_of(src.it->status(), "listing"));
+    }
     return std::string{};
   }
 
@@ -530,7 +544,8 @@ result<workflow_page> workflow_index::list(const list_workflows& q) const try {
   workflow_page page;
   persistence::error read_error;
   bool failed = false;
-  auto next = p.scan(codec::list_prefix(q.status, q.definition), q.cursor, *limit, 9,
+  auto next = p.scan(codec::list_prefix(q.status, q.definition),
+                     codec::listing_sources(q.status, q.definition), q.cursor, *limit, 9,
                      [&](std::string_view suffix) {
                        if (failed || suffix.size() < 9) return false;
                        const std::string id(suffix.substr(8));
@@ -562,7 +577,7 @@ result<dead_letter_page> workflow_index::list(const list_dead_letters& q) const 
   if (!limit) return as_failure(std::move(limit).error());
   dead_letter_page page;
   const std::string prefix(1, codec::k_dead_letter);
-  auto next = p.scan(prefix, q.cursor, *limit, 1, [&](std::string_view suffix) {
+  auto next = p.scan(prefix, {prefix}, q.cursor, *limit, 1, [&](std::string_view suffix) {
     std::string value;
     auto s = p.db->Get(rocksdb::ReadOptions{}, prefix + std::string(suffix), &value);
     if (!s.ok()) return false;
