@@ -1,7 +1,5 @@
 #include "api/http/server_metrics.hpp"
 
-#include <algorithm>
-
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -56,26 +54,12 @@ server_metrics::server_metrics(prometheus::Registry& registry, std::string serve
 void server_metrics::observe(std::string_view method, const std::string& route, unsigned status,
                              double seconds) {
   const auto label = method_label(method);
-  char key_buf[256];
-  std::string_view key;
-  std::string long_key;
   const auto status_text = std::to_string(status);
-  if (label.size() + route.size() + status_text.size() + 2 <= sizeof key_buf) {
-    auto* end = key_buf;
-    for (std::string_view part : {std::string_view(label), std::string_view("\n"),
-                                  std::string_view(route), std::string_view("\n"),
-                                  std::string_view(status_text)}) {
-      end = std::copy(part.begin(), part.end(), end);
-    }
-    key = std::string_view(key_buf, static_cast<std::size_t>(end - key_buf));
-  } else {
-    long_key = label + '\n' + route + '\n' + status_text;
-    key = long_key;
-  }
   series s{};
   {
     std::scoped_lock lock(mutex_);
-    if (auto found = cache_.find(key); found != cache_.end()) {
+    key_.assign(label).append(1, '\n').append(route).append(1, '\n').append(status_text);
+    if (auto found = cache_.find(std::string_view(key_)); found != cache_.end()) {
       s = found->second;
     } else {
       s.requests = &requests_->Add({{"server", server_},
@@ -83,7 +67,7 @@ void server_metrics::observe(std::string_view method, const std::string& route, 
                                     {"route", route},
                                     {"status", status_text}});
       s.duration = &duration_->Add({{"server", server_}, {"route", route}}, duration_buckets());
-      if (cache_.size() < max_cached_series) cache_.emplace(std::string(key), s);
+      if (cache_.size() < max_cached_series) cache_.emplace(key_, s);
     }
   }
   s.requests->Increment();

@@ -54,6 +54,7 @@ class server_metrics {
   std::string server_;
   std::mutex mutex_;  // observe() runs on every HTTP thread
   std::unordered_map<std::string, series, key_hash, std::equal_to<>> cache_;
+  std::string key_;  // reused for lookups, under mutex_
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Gauge* active_;
