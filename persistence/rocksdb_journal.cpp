@@ -188,10 +188,14 @@ std::size_t hash_buckets(std::size_t write_buffer_size) {
 // the memtable: an insert costs a hash and a few comparisons, not ~20 key comparisons
 // against long shared prefixes. Reads within one id stay in key order; nothing iterates
 // the family across ids.
+rocksdb::MemTableRepFactory* hashed_memtable(std::size_t write_buffer_size) {
+  return rocksdb::NewHashLinkListRepFactory(hash_buckets(write_buffer_size), 0, 4096, false);
+}
+
 rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<id_of_event_key>();
-  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(hash_buckets(o.write_buffer_size)));
+  o.memtable_factory.reset(hashed_memtable(o.write_buffer_size));
   return o;
 }
 
@@ -207,7 +211,7 @@ rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
 rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<whole_key>();
-  o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(hash_buckets(o.write_buffer_size)));
+  o.memtable_factory.reset(hashed_memtable(o.write_buffer_size));
   o.memtable_prefix_bloom_size_ratio = 0.05;
   o.memtable_whole_key_filtering = true;
   rocksdb::BlockBasedTableOptions t;
