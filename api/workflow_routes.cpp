@@ -392,25 +392,19 @@ class gateway_actor : public caf::event_based_actor {
 
   void start_entity(const std::shared_ptr<start_req>& q) {
     auto r = q->r;
-    auto id = q->cmd.id;
-    json::object ok{{"id", id},
-                    {"status", "RUNNING"},
-                    {"definition", q->cmd.definition->name},
-                    {"version", q->cmd.definition->version},
-                    {"priority", q->cmd.priority}};
     // The entity answers the HTTP request itself (on its thread; formatting is pure):
     // no hop back through this actor, no request timeout in CAF's clock. A lost answer
     // is bounded by the HTTP request timeout.
-    auto reply = [r, ok = std::move(ok)](entity_reply res) mutable {
+    // The 201 body is written directly (wf::start_reply_json).
+    auto reply = [r, id = q->cmd.id, def = q->cmd.definition,
+                  priority = q->cmd.priority](entity_reply res) {
       if (!res) return r(storage_error(res.error()));
       if (res->rejected) return r(rejection_response(*res->rejected));
-      ok["status"] = wf::to_string(res->status);
-      auto resp = http_response::json(201, json::serialize(ok));
-      resp.headers.emplace_back("Location",
-                                "/api/v1/workflows/" + std::string(ok["id"].as_string()));
+      auto resp = http_response::json(201, wf::start_reply_json(id, res->status, *def, priority));
+      resp.headers.emplace_back("Location", "/api/v1/workflows/" + id);
       r(std::move(resp));
     };
-    send(region_, entity_envelope{id, std::move(q->cmd), std::move(reply)});
+    send(region_, entity_envelope{q->cmd.id, std::move(q->cmd), std::move(reply)});
   }
 
   void to_entity(entity_req q) {

@@ -307,6 +307,21 @@ class event_writer {
   std::string& out_;
 };
 
+}  // namespace
+
+std::string start_reply_json(std::string_view id, workflow_status status,
+                             const workflow_definition& def, std::string_view priority) {
+  std::string out;
+  out.reserve(72 + id.size() + def.name.size());
+  event_writer w(out);
+  w.raw("{\"id\":").str(id).raw(",\"status\":").str(to_string(status));
+  w.raw(",\"definition\":").str(def.name).raw(",\"version\":").num(def.version);
+  w.raw(",\"priority\":").str(priority).raw("}");
+  return out;
+}
+
+namespace {
+
 // The JSON of a definition as event_writer::val writes it. Every WorkflowStarted carries
 // its definition, and the workflows of one version share one definition_ref: each CAF
 // thread keeps the text of the last few it wrote. Entries are matched by owner (a weak

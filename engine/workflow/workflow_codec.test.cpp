@@ -1,6 +1,7 @@
 #include "engine/workflow/workflow_codec.hpp"
 
 #include <set>
+#include <tuple>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -196,6 +197,26 @@ TEST_CASE("the direct event encoder writes exactly what boost::json writes, for 
     CHECK(*back == e);
   }
   CHECK(kinds.size() == std::variant_size_v<event_body>);  // every kind covered
+}
+
+TEST_CASE("a start's 201 body is what boost::json writes for the same object") {
+  auto def = retrying_def();
+  const std::string odd = "q\"b\\s\n\t\x01 \x7f \xc3\xa9 /";
+  for (const auto& [id, name, priority] :
+       {std::tuple<std::string, std::string, std::string>{"wf-1", "order", "normal"},
+        {odd, odd, odd},
+        {"", "", "low"}}) {
+    def.name = name;
+    for (auto status : {workflow_status::running, workflow_status::completed}) {
+      def.version = status == workflow_status::running ? 1 : 4'000'000'000U;
+      const json::object o{{"id", id},
+                           {"status", to_string(status)},
+                           {"definition", def.name},
+                           {"version", def.version},
+                           {"priority", priority}};
+      CHECK(start_reply_json(id, status, def, priority) == json::serialize(o));
+    }
+  }
 }
 
 TEST_CASE("a definition's JSON is written right when cached, evicted and replaced") {
