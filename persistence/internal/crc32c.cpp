@@ -1,6 +1,11 @@
 #include "persistence/internal/crc32c.hpp"
 
 #include <array>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace wfe::persistence::internal {
 namespace {
@@ -26,7 +31,7 @@ constexpr table k_table = make_table();
 
 }  // namespace
 
-std::uint32_t crc32c(std::string_view data) {
+std::uint32_t crc32c_portable(std::string_view data) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t n = data.size();
   std::uint32_t c = 0xFFFFFFFF;
@@ -41,6 +46,38 @@ std::uint32_t crc32c(std::string_view data) {
   }
   while (n-- > 0) c = (c >> 8) ^ k_table[0][(c ^ *p++) & 0xFF];
   return c ^ 0xFFFFFFFF;
+}
+
+#if defined(__x86_64__)
+
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::string_view data) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  std::size_t n = data.size();
+  std::uint64_t c = 0xFFFFFFFF;
+  while (n >= 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, 8);  // little-endian, as the instruction expects
+    c = _mm_crc32_u64(c, word);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
+  return c32 ^ 0xFFFFFFFF;
+}
+
+bool crc32c_hardware_available() { return __builtin_cpu_supports("sse4.2") != 0; }
+
+#else
+
+std::uint32_t crc32c_hardware(std::string_view data) { return crc32c_portable(data); }
+bool crc32c_hardware_available() { return false; }
+
+#endif
+
+std::uint32_t crc32c(std::string_view data) {
+  static const auto impl = crc32c_hardware_available() ? &crc32c_hardware : &crc32c_portable;
+  return impl(data);
 }
 
 }  // namespace wfe::persistence::internal
