@@ -19,6 +19,7 @@
 #include "engine/workflow/history.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/runtime/workflow_region.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 #include "engine/workflow/workflow_codec.hpp"
@@ -292,6 +293,7 @@ class gateway_actor : public caf::event_based_actor {
       : caf::event_based_actor(c),
         cfg_(std::move(cfg)),
         region_(*cfg_.region),
+        router_(cfg_.router != nullptr ? *cfg_.router : wf::runtime::region_router{}),
         registry_(*cfg_.registry),
         index_(*cfg_.index),
         journal_(*cfg_.journal) {}
@@ -404,14 +406,16 @@ class gateway_actor : public caf::event_based_actor {
       resp.headers.emplace_back("Location", "/api/v1/workflows/" + id);
       r(std::move(resp));
     };
-    send(region_, entity_envelope{q->cmd.id, std::move(q->cmd), std::move(reply)});
+    const auto& to = entity_route(q->cmd.id);  // before the envelope takes the command
+    send(to, entity_envelope{q->cmd.id, std::move(q->cmd), std::move(reply)});
   }
 
   void to_entity(entity_req q) {
     auto r = q.r;
     auto op = q.op;
     auto id = q.id;
-    request(region_, cfg_.ask_timeout, entity_envelope{q.id, std::move(q.cmd)})
+    const auto& to = entity_route(q.id);
+    request(to, cfg_.ask_timeout, entity_envelope{q.id, std::move(q.cmd)})
         .then(
             [r, op, id](entity_reply& res) {
               if (!res) return r(storage_error(res.error()));
@@ -519,7 +523,13 @@ class gateway_actor : public caf::event_based_actor {
   }
 
   workflow_routes_config cfg_;
+  // The workflow's shard when the region's router is given, else the region.
+  const caf::actor& entity_route(std::string_view id) const {
+    return router_ ? router_.route(id) : region_;
+  }
+
   caf::actor region_;
+  wf::runtime::region_router router_;
   caf::actor registry_;
   caf::actor index_;
   caf::actor journal_;

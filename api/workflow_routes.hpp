@@ -27,7 +27,8 @@
 //
 // Handlers parse and validate on the HTTP thread, then message a gateway actor with a
 // responder; the gateway asks the registry, the region (entities), the index or the
-// journal actor with bounded requests. HTTP threads never touch actor state.
+// journal actor with bounded requests (entity requests through the region's router,
+// straight to the workflow's shard). HTTP threads never touch actor state.
 
 #include <chrono>
 #include <cstdint>
@@ -44,11 +45,17 @@ namespace wfe::workflow {
 struct task_load;
 }
 
+namespace wfe::workflow::runtime {
+class region_router;
+}
+
 namespace wfe::api {
 
 struct workflow_routes_config {
   caf::actor_system* system = nullptr;
   caf::actor* region = nullptr;    // workflow::runtime::spawn_workflow_region
+  // Optional: entity requests go straight to the workflow's shard (one hop fewer).
+  const workflow::runtime::region_router* router = nullptr;
   caf::actor* registry = nullptr;  // workflow::store::spawn_definition_registry
   caf::actor* index = nullptr;     // workflow::store::spawn_workflow_index_actor
   caf::actor* journal = nullptr;   // answers replay/highest: persistence::spawn_journal_reader

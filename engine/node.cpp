@@ -196,6 +196,7 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   api::workflow_routes_config wc;
   wc.system = &sys;
   wc.region = &parts.region;
+  wc.router = &parts.router;
   wc.registry = &parts.registry;
   wc.index = &parts.index;
   wc.journal = &sa.journal_reader;

@@ -3,16 +3,21 @@
 // carry entity_envelope over the wire as a protobuf, see README.md). Declares the
 // entity's command/reply types once for every runtime and API translation unit.
 //
-//   entity_envelope{id, command}   -> region, request: answered by the entity with
+// The region routes the messages marked * by workflow id to the shard hosting it; its
+// router (workflow_region.hpp) sends them straight to that shard, which takes them the same.
+//
+//   entity_envelope{id, command} * -> region, request: answered by the entity with
 //                                     entity_reply (result<workflow_reply>); or sent
 //                                     with `reply` set: the entity calls it instead
 //                                     (entity_call; no response, no request timeout)
-//   task_update                    -> region (from the dispatcher), routed by workflow id
-//   store::timer_due               -> region (from the timer service), routed by id
+//   task_update                  * -> region (from the dispatcher, through the router)
+//   store::timer_due             * -> region (from the timer service)
 //   wake_entities{ids}             -> region, request: recovers the ids; answered with
 //                                     std::uint64_t (how many answered) once all did
-//   runtime_links                  -> region: the dispatcher / timer service / index the
-//                                     entities talk to (sent once at wiring, before traffic)
+//   runtime_links                  -> region, request: the dispatcher / timer service /
+//                                     index the entities talk to (once at wiring, before
+//                                     traffic); answered (number of shards) once every
+//                                     shard has them
 //   get_region_stats               -> region, request: region_stats
 // Pulls in CAF: include from .cpp files and tests only.
 

@@ -97,7 +97,6 @@ class shard_actor : public caf::event_based_actor {
 
   caf::behavior make_behavior() override {
     set_exit_handler([this](caf::exit_msg& m) { quit(m.reason); });
-    delayed_send(this, tick_, tick_atom::value);
     return {
         [this](entity_envelope& env) {
           if (env.reply) {
@@ -109,10 +108,14 @@ class shard_actor : public caf::event_based_actor {
         [this](task_update& u) { on_task_update(u); },
         [this](store::timer_due& t) { route(t.workflow_id, command{std::move(t.fired)}, {}); },
         [this](resubmit_atom, std::string& id, resubmit_task& n) { notify(id, n); },
-        [this](ctx_ptr& ctx) { ctx_ = std::move(ctx); },
+        [this](ctx_ptr& ctx) {
+          ctx_ = std::move(ctx);
+          return shard_;  // the region waits for every shard (runtime_links)
+        },
         [this](tick_atom) {
           passivate_idle();
-          delayed_send(this, tick_, tick_atom::value);
+          ticking_ = !entities_.empty();
+          if (ticking_) delayed_send(this, tick_, tick_atom::value);
         },
     };
   }
@@ -189,6 +192,10 @@ class shard_actor : public caf::event_based_actor {
     shared_->active.fetch_add(1, std::memory_order_relaxed);
     if (shared_->active_gauge) shared_->active_gauge->Increment();
     entity->start();
+    if (!ticking_) {  // the passivation tick runs while the shard hosts entities
+      ticking_ = true;
+      delayed_send(this, tick_, tick_atom::value);
+    }
     return s;
   }
 
@@ -268,6 +275,7 @@ class shard_actor : public caf::event_based_actor {
   std::minstd_rand rng_;
   std::chrono::milliseconds tick_{1000};
   std::unordered_map<std::string, slot> entities_;
+  bool ticking_ = false;
   slot* newest_ = nullptr;
   slot* oldest_ = nullptr;
 };
@@ -276,37 +284,29 @@ class shard_actor : public caf::event_based_actor {
 
 class region_actor : public caf::event_based_actor {
  public:
-  region_actor(caf::actor_config& cfg, std::shared_ptr<region_shared> shared, ctx_ptr ctx)
-      : caf::event_based_actor(cfg), shared_(std::move(shared)), ctx_(std::move(ctx)) {
-    shards_.resize(shared_->settings.number_of_shards);
-  }
+  region_actor(caf::actor_config& cfg, std::shared_ptr<region_shared> shared, ctx_ptr ctx,
+               std::shared_ptr<const std::vector<caf::actor>> shards)
+      : caf::event_based_actor(cfg),
+        shared_(std::move(shared)),
+        ctx_(std::move(ctx)),
+        shards_(std::move(shards)) {}
 
   caf::behavior make_behavior() override {
+    // The shards were spawned with the region (the router's table): linked, an exit
+    // message to the region stops every shard and with it every entity.
+    for (const auto& s : *shards_) link_to(s);
     return {
         [this](entity_envelope& env) {
-          auto& shard = shard_for(env.id);
+          const auto& shard = shard_for(env.id);
           if (env.reply) {
             send(shard, std::move(env));
           } else {
             delegate(shard, std::move(env));
           }
         },
-        [this](task_update& u) {
-          auto& shard = shard_for(u.workflow_id);
-          send(shard, std::move(u));
-        },
-        [this](store::timer_due& t) {
-          auto& shard = shard_for(t.workflow_id);
-          send(shard, std::move(t));
-        },
-        [this](runtime_links& links) {
-          auto ctx = std::make_shared<entity_context>(*ctx_);
-          ctx->links = std::move(links);
-          ctx_ = std::move(ctx);
-          for (auto& s : shards_) {
-            if (s) send(s, ctx_);
-          }
-        },
+        [this](task_update& u) { send(shard_for(u.workflow_id), std::move(u)); },
+        [this](store::timer_due& t) { send(shard_for(t.workflow_id), std::move(t)); },
+        [this](runtime_links& links) { set_links(std::move(links)); },
         [this](wake_entities& w) { wake(std::move(w.ids)); },
         [this](get_region_stats) {
           return region_stats{shared_->active.load(), shared_->passivated.load(),
@@ -316,14 +316,23 @@ class region_actor : public caf::event_based_actor {
   }
 
  private:
-  caf::actor& shard_for(const std::string& id) {
-    auto n = shard_of(id, static_cast<std::uint32_t>(shards_.size()));
-    auto& s = shards_[n];
-    if (!s) {
-      s = spawn<shard_actor, caf::linked>(n, shared_, ctx_);
-      shared_->shards.fetch_add(1, std::memory_order_relaxed);
+  const caf::actor& shard_for(const std::string& id) const {
+    return (*shards_)[shard_of(id, static_cast<std::uint32_t>(shards_->size()))];
+  }
+
+  // Answered once every shard has the links: messages the router sends straight to a
+  // shard after that find its entities able to dispatch tasks, set timers and index.
+  void set_links(runtime_links links) {
+    auto ctx = std::make_shared<entity_context>(*ctx_);
+    ctx->links = std::move(links);
+    ctx_ = std::move(ctx);
+    auto rp = make_response_promise();
+    auto left = std::make_shared<std::size_t>(shards_->size());
+    for (const auto& s : *shards_) {
+      request(s, caf::infinite, ctx_).then([rp, left, n = shards_->size()](std::uint32_t) mutable {
+        if (--*left == 0) rp.deliver(static_cast<std::uint32_t>(n));
+      });
     }
-    return s;
   }
 
   void wake(std::vector<std::string> ids) {
@@ -336,7 +345,7 @@ class region_actor : public caf::event_based_actor {
     auto answered = std::make_shared<std::uint64_t>(0);
     auto timeout = shared_->entity_cfg.request_timeout * 2;
     for (auto& id : ids) {
-      auto& shard = shard_for(id);
+      const auto& shard = shard_for(id);
       auto done = [rp, left, answered](bool ok) mutable {
         if (ok) ++*answered;
         if (--*left == 0) rp.deliver(*answered);
@@ -349,13 +358,23 @@ class region_actor : public caf::event_based_actor {
 
   std::shared_ptr<region_shared> shared_;
   ctx_ptr ctx_;
-  std::vector<caf::actor> shards_;
+  std::shared_ptr<const std::vector<caf::actor>> shards_;
 };
 
 }  // namespace
 
-caf::actor spawn_workflow_region(caf::actor_system& sys, const runtime_settings& settings,
-                                 const region_deps& deps) {
+region_router::region_router(std::shared_ptr<const std::vector<caf::actor>> shards,
+                             caf::actor region)
+    : shards_(std::move(shards)), region_(std::move(region)) {}
+
+const caf::actor& region_router::route(std::string_view entity_id) const {
+  return (*shards_)[shard_of(entity_id, static_cast<std::uint32_t>(shards_->size()))];
+}
+
+const caf::actor& region_router::region() const { return region_; }
+
+workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_settings& settings,
+                                      const region_deps& deps) {
   auto shared = std::make_shared<region_shared>();
   shared->settings = settings;
   if (shared->settings.number_of_shards == 0) shared->settings.number_of_shards = 1;
@@ -393,7 +412,16 @@ caf::actor spawn_workflow_region(caf::actor_system& sys, const runtime_settings&
     ctx->failed = &finished.Add({{"status", "FAILED"}});
     ctx->cancelled = &finished.Add({{"status", "CANCELLED"}});
   }
-  return sys.spawn<region_actor>(std::move(shared), ctx_ptr(std::move(ctx)));
+  ctx_ptr initial(std::move(ctx));
+  auto shards = std::make_shared<std::vector<caf::actor>>();
+  shards->reserve(shared->settings.number_of_shards);
+  for (std::uint32_t n = 0; n < shared->settings.number_of_shards; ++n) {
+    shards->push_back(sys.spawn<shard_actor>(n, shared, initial));
+  }
+  shared->shards.store(shared->settings.number_of_shards);
+  std::shared_ptr<const std::vector<caf::actor>> table = std::move(shards);
+  auto region = sys.spawn<region_actor>(shared, initial, table);
+  return {region, region_router(std::move(table), region)};
 }
 
 }  // namespace wfe::workflow::runtime

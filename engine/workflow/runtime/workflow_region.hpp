@@ -1,15 +1,15 @@
 #pragma once
 // The routing seam (DESIGN.md §6): every request reaches a workflow entity through the
 // region. entity id -> shard id = shard_of(id, number-of-shards) (FNV-1a 64, see
-// shard_hash.hpp) -> the shard actor (started on first use) -> the entity, an
+// shard_hash.hpp) -> the shard actor (spawned with the region) -> the entity, an
 // eventsourced_entity<runtime_entity_model> HOSTED by the shard actor (an object in it,
 // not an actor of its own) with persistence id {shard, id} (so a shard is one journal
 // key range), started on demand and recovering from the journal.
 //
-// Local for now: the API layer only ever talks to the region actor with the messages of
-// runtime_messages.hpp, so cluster sharding can put a proxy with the same protocol in
-// front (routing envelopes to the region of the member owning the shard) without
-// touching the API layer.
+// Local for now: the API layer only ever talks to the region (its actor, or its router
+// straight to a shard) with the messages of runtime_messages.hpp, so cluster sharding
+// can put a proxy with the same protocol in front (routing envelopes to the region of
+// the member owning the shard) without touching the API layer.
 //
 // Passivation: a shard drops entities idle for passivate-idle-entity-after (checked
 // every idle/4, between 10 ms and 10 s), and the least recently used idle one before
@@ -28,8 +28,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
+#include <vector>
 
-#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
 
 #include "engine/workflow/runtime/runtime_settings.hpp"
 #include "persistence/eventsourced_config.hpp"
@@ -54,8 +56,37 @@ struct region_deps {
   prometheus::Registry* registry = nullptr;  // optional
 };
 
-[[nodiscard]] caf::actor spawn_workflow_region(caf::actor_system& sys,
-                                               const runtime_settings& settings,
-                                               const region_deps& deps);
+// The region's routing table, for senders on this node: entity id -> the actor of its
+// shard, so an envelope or a task update reaches the shard without a hop through the
+// region actor (two fewer mailbox hops per workflow start). Immutable and cheap to copy:
+// the shards are spawned with the region and live as long as it. With cluster sharding,
+// route() will answer the region (or its proxy) for shards hosted elsewhere.
+class region_router {
+ public:
+  region_router() = default;
+  region_router(std::shared_ptr<const std::vector<caf::actor>> shards, caf::actor region);
+
+  // The shard actor of `entity_id`; it takes every message the region routes by id.
+  [[nodiscard]] const caf::actor& route(std::string_view entity_id) const;
+  [[nodiscard]] const caf::actor& region() const;
+  [[nodiscard]] explicit operator bool() const { return shards_ != nullptr; }
+
+ private:
+  std::shared_ptr<const std::vector<caf::actor>> shards_;
+  caf::actor region_;
+};
+
+struct workflow_region {
+  caf::actor actor;  // the region: every message of runtime_messages.hpp
+  region_router router;
+};
+
+// Spawns the region and all of its shards (an idle shard costs an actor, ~2 KB, and no
+// timer: it ticks for passivation only while it hosts entities). Send it
+// runtime_links as a request before traffic reaches the shards through the router: it
+// is answered once every shard has them.
+[[nodiscard]] workflow_region spawn_workflow_region(caf::actor_system& sys,
+                                                    const runtime_settings& settings,
+                                                    const region_deps& deps);
 
 }  // namespace wfe::workflow::runtime

@@ -29,6 +29,7 @@ class api_node {
     wfe::api::workflow_routes_config c;
     c.system = &node.sys();
     c.region = &node.parts.region;
+    c.router = &node.parts.router;
     c.registry = &node.parts.registry;
     c.index = &node.parts.index;
     c.journal = &node.journal_actor();

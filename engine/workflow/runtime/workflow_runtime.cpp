@@ -1,11 +1,14 @@
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 
+#include <chrono>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "engine/core/logging.hpp"
@@ -21,6 +24,10 @@
 namespace wfe::workflow::runtime {
 
 namespace {
+
+// How long start-up waits for every shard to take the runtime links (an idle actor
+// answers in microseconds; this only bounds a wedged start).
+constexpr std::chrono::seconds k_links_timeout{30};
 
 // Wakes `ids` through the region, one batch at a time, then stops.
 caf::behavior waker(caf::event_based_actor* self, caf::actor region,
@@ -84,15 +91,34 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   rd.entity = cfg.entity;
   rd.clock = cfg.clock;
   rd.registry = cfg.registry;
-  parts.region = spawn_workflow_region(sys, cfg.runtime, rd);
+  auto region = spawn_workflow_region(sys, cfg.runtime, rd);
+  parts.region = region.actor;
+  parts.router = region.router;
 
   parts.timers = store::spawn_timer_service(sys, parts.region, {cfg.clock, metrics},
                                             cfg.store.timers, std::move(*timers));
   parts.handlers = cfg.handlers ? cfg.handlers : std::make_shared<task_handlers>();
   parts.load = std::make_shared<task_load>();
-  parts.dispatcher =
-      spawn_task_dispatcher(sys, cfg.tasks, parts.region, cfg.registry, parts.handlers, parts.load);
-  caf::anon_send(parts.region, runtime_links{parts.dispatcher, parts.timers, parts.index});
+  parts.dispatcher = spawn_task_dispatcher(
+      sys, cfg.tasks,
+      [router = parts.router](const std::string& workflow_id) {
+        return router.route(workflow_id);
+      },
+      cfg.registry, parts.handlers, parts.load);
+  // Waited for: the router sends straight to the shards, which must have the links first.
+  {
+    caf::scoped_actor self{sys};
+    std::optional<caf::error> failed;
+    self->request(parts.region, k_links_timeout,
+                  runtime_links{parts.dispatcher, parts.timers, parts.index})
+        .receive([](std::uint32_t) {}, [&failed](caf::error& e) { failed = std::move(e); });
+    if (failed) {
+      stop_workflow_runtime(parts);
+      return persistence::fail(persistence::errc::unavailable,
+                               "the workflow region did not take its links: " +
+                                   caf::to_string(*failed));
+    }
+  }
 
   persistence::eventsourced_deps deps{cfg.journal_actor, cfg.snapshots, cfg.recovery_permits,
                                       cfg.journal_metrics};

@@ -19,6 +19,7 @@
 #include <caf/actor.hpp>
 
 #include "engine/workflow/runtime/runtime_settings.hpp"
+#include "engine/workflow/runtime/workflow_region.hpp"
 #include "engine/workflow/store/store_settings.hpp"
 #include "engine/workflow/tasks/task_settings.hpp"
 #include "persistence/errc.hpp"
@@ -61,6 +62,7 @@ struct runtime_config {
 
 struct runtime_parts {
   caf::actor region;
+  region_router router;  // entity messages straight to their shard (workflow_region.hpp)
   caf::actor registry;
   caf::actor index;
   caf::actor timers;

@@ -103,7 +103,7 @@ struct external_queue {
 
 class dispatcher {
  public:
-  dispatcher(caf::event_based_actor* self, task_settings s, caf::actor sink,
+  dispatcher(caf::event_based_actor* self, task_settings s, task_update_route sink,
              std::shared_ptr<task_metrics> metrics, std::shared_ptr<task_handlers> handlers,
              std::shared_ptr<task_load> load)
       : self_(self),
@@ -139,6 +139,11 @@ class dispatcher {
   }
 
   // -- local execution -----------------------------------------------------------
+
+  void send_update(task_update u) {
+    auto to = sink_(u.workflow_id);
+    self_->send(to, std::move(u));
+  }
 
   void pump() {
     bool freed = false;
@@ -456,7 +461,7 @@ class dispatcher {
     u.workflow_id = t.workflow_id;
     u.step = t.step;
     u.attempt = t.attempt;
-    self_->send(sink_, std::move(u));
+    send_update(std::move(u));
   }
 
   void wake(parking_lot& lot, const std::function<bool(task_priority)>& has_room) {
@@ -573,7 +578,7 @@ class dispatcher {
     u.attempt = req.attempt;
     u.message = "the " + std::string(to_string(req.priority)) + " priority queue of " + where +
                 " is full" + (s_.max_parked > 0 ? ", and so is its parking lot" : "");
-    self_->send(sink_, std::move(u));
+    send_update(std::move(u));
   }
 
   void send_update(const task_request& req, task_update::kind k) {
@@ -582,7 +587,7 @@ class dispatcher {
     u.workflow_id = req.workflow_id;
     u.step = req.step;
     u.attempt = req.attempt;
-    self_->send(sink_, std::move(u));
+    send_update(std::move(u));
   }
 
   void send_failed(const task_request& req, std::string error_type, std::string message) {
@@ -605,7 +610,7 @@ class dispatcher {
       u.message = std::move(r.message);
       u.non_retryable = non_retryable;
     }
-    self_->send(sink_, std::move(u));
+    send_update(std::move(u));
   }
 
   void publish() {
@@ -630,7 +635,7 @@ class dispatcher {
 
   caf::event_based_actor* self_;
   task_settings s_;
-  caf::actor sink_;
+  task_update_route sink_;
   std::shared_ptr<task_metrics> metrics_holder_;
   task_metrics& metrics_;
   std::shared_ptr<task_handlers> handlers_;
@@ -656,7 +661,7 @@ class dispatcher {
   std::mt19937_64 rng_;
 };
 
-caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s, caf::actor sink,
+caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s, task_update_route sink,
                                std::shared_ptr<task_metrics> metrics,
                                std::shared_ptr<task_handlers> handlers,
                                std::shared_ptr<task_load> load) {
@@ -691,13 +696,22 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s, ca
 
 }  // namespace
 
+caf::actor spawn_task_dispatcher(caf::actor_system& sys, task_settings settings,
+                                 task_update_route route, prometheus::Registry* registry,
+                                 std::shared_ptr<task_handlers> handlers,
+                                 std::shared_ptr<task_load> load) {
+  // Metric families are registered here, on the caller's thread, before the actor runs.
+  return sys.spawn(dispatcher_actor, settings, std::move(route),
+                   std::make_shared<task_metrics>(registry), std::move(handlers), std::move(load));
+}
+
 caf::actor spawn_task_dispatcher(caf::actor_system& sys, task_settings settings, caf::actor sink,
                                  prometheus::Registry* registry,
                                  std::shared_ptr<task_handlers> handlers,
                                  std::shared_ptr<task_load> load) {
-  // Metric families are registered here, on the caller's thread, before the actor runs.
-  return sys.spawn(dispatcher_actor, settings, std::move(sink),
-                   std::make_shared<task_metrics>(registry), std::move(handlers), std::move(load));
+  return spawn_task_dispatcher(
+      sys, settings, [sink = std::move(sink)](const std::string&) { return sink; }, registry,
+      std::move(handlers), std::move(load));
 }
 
 }  // namespace wfe::workflow

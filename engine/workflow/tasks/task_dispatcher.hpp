@@ -2,7 +2,8 @@
 // The task dispatcher: one event-based actor that runs every task of the node.
 //
 // - Receives `task_request` (fire and forget, see task_protocol.hpp) and answers with
-//   `task_update`s sent to `sink` as single-element messages.
+//   `task_update`s sent to `route(workflow id)` (or one `sink`) as single-element
+//   messages.
 // - Destinations: the local pool (built-ins `noop sleep fail http` and C++ handlers) and
 //   one queue per external queue name (task "queue:<name>", served over HTTP by
 //   api/task_routes.hpp). Each destination has three bounded FIFO queues (high, normal,
@@ -24,7 +25,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include <caf/fwd.hpp>
 
@@ -51,6 +54,16 @@ struct task_load {
 // `registry` and `handlers` may be null (no metrics / built-ins only); `load`, when given,
 // is kept up to date. The dispatcher stops when it receives an exit message (its worker
 // threads with it; a handler that is running finishes first).
+// Where a workflow's task updates go: the runtime routes them straight to the
+// workflow's shard (region_router), tests to one actor.
+using task_update_route = std::function<caf::actor(const std::string& workflow_id)>;
+
+[[nodiscard]] caf::actor spawn_task_dispatcher(caf::actor_system& sys, task_settings settings,
+                                               task_update_route route,
+                                               prometheus::Registry* registry,
+                                               std::shared_ptr<task_handlers> handlers,
+                                               std::shared_ptr<task_load> load = nullptr);
+// Every update to `sink`.
 [[nodiscard]] caf::actor spawn_task_dispatcher(caf::actor_system& sys, task_settings settings,
                                                caf::actor sink, prometheus::Registry* registry,
                                                std::shared_ptr<task_handlers> handlers,
