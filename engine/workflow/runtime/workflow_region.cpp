@@ -363,15 +363,12 @@ class region_actor : public caf::event_based_actor {
 
 }  // namespace
 
-region_router::region_router(std::shared_ptr<const std::vector<caf::actor>> shards,
-                             caf::actor region)
-    : shards_(std::move(shards)), region_(std::move(region)) {}
+region_router::region_router(std::shared_ptr<const std::vector<caf::actor>> shards)
+    : shards_(std::move(shards)) {}
 
 const caf::actor& region_router::route(std::string_view entity_id) const {
   return (*shards_)[shard_of(entity_id, static_cast<std::uint32_t>(shards_->size()))];
 }
-
-const caf::actor& region_router::region() const { return region_; }
 
 workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_settings& settings,
                                       const region_deps& deps) {
@@ -421,7 +418,7 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
   shared->shards.store(shared->settings.number_of_shards);
   std::shared_ptr<const std::vector<caf::actor>> table = std::move(shards);
   auto region = sys.spawn<region_actor>(shared, initial, table);
-  return {region, region_router(std::move(table), region)};
+  return {std::move(region), region_router(std::move(table))};
 }
 
 }  // namespace wfe::workflow::runtime

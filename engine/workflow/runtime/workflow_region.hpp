@@ -64,16 +64,14 @@ struct region_deps {
 class region_router {
  public:
   region_router() = default;
-  region_router(std::shared_ptr<const std::vector<caf::actor>> shards, caf::actor region);
+  explicit region_router(std::shared_ptr<const std::vector<caf::actor>> shards);
 
   // The shard actor of `entity_id`; it takes every message the region routes by id.
   [[nodiscard]] const caf::actor& route(std::string_view entity_id) const;
-  [[nodiscard]] const caf::actor& region() const;
   [[nodiscard]] explicit operator bool() const { return shards_ != nullptr; }
 
  private:
   std::shared_ptr<const std::vector<caf::actor>> shards_;
-  caf::actor region_;
 };
 
 struct workflow_region {

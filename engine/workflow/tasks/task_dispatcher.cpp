@@ -103,12 +103,12 @@ struct external_queue {
 
 class dispatcher {
  public:
-  dispatcher(caf::event_based_actor* self, task_settings s, task_update_route sink,
+  dispatcher(caf::event_based_actor* self, task_settings s, task_update_route route,
              std::shared_ptr<task_metrics> metrics, std::shared_ptr<task_handlers> handlers,
              std::shared_ptr<task_load> load)
       : self_(self),
         s_(s),
-        sink_(std::move(sink)),
+        route_(std::move(route)),
         metrics_holder_(std::move(metrics)),
         metrics_(*metrics_holder_),
         handlers_(std::move(handlers)),
@@ -141,7 +141,7 @@ class dispatcher {
   // -- local execution -----------------------------------------------------------
 
   void send_update(task_update u) {
-    auto to = sink_(u.workflow_id);
+    auto to = route_(u.workflow_id);
     self_->send(to, std::move(u));
   }
 
@@ -635,7 +635,7 @@ class dispatcher {
 
   caf::event_based_actor* self_;
   task_settings s_;
-  task_update_route sink_;
+  task_update_route route_;
   std::shared_ptr<task_metrics> metrics_holder_;
   task_metrics& metrics_;
   std::shared_ptr<task_handlers> handlers_;
@@ -661,11 +661,12 @@ class dispatcher {
   std::mt19937_64 rng_;
 };
 
-caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s, task_update_route sink,
+caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
+                               task_update_route route,
                                std::shared_ptr<task_metrics> metrics,
                                std::shared_ptr<task_handlers> handlers,
                                std::shared_ptr<task_load> load) {
-  auto d = std::make_shared<dispatcher>(self, s, std::move(sink), std::move(metrics),
+  auto d = std::make_shared<dispatcher>(self, s, std::move(route), std::move(metrics),
                                         std::move(handlers), std::move(load));
   self->attach_functor([d](const caf::error&) { d->on_exit(); });
   return {
