@@ -38,6 +38,12 @@ store_metrics::store_metrics(prometheus::Registry* registry) {
                        .Help("Timers fired (sent to their workflow)")
                        .Register(r)
                        .Add({});
+  coalesced_ = &prometheus::BuildCounter()
+                    .Name("workflow_index_updates_coalesced_total")
+                    .Help("Index updates replaced by a newer one of the same workflow while "
+                          "waiting (update-linger), never written")
+                    .Register(r)
+                    .Add({});
   batch_size_ = &prometheus::BuildHistogram()
                      .Name("workflow_index_batch_size")
                      .Help("Index updates per workflow-index write")
@@ -53,6 +59,10 @@ void store_metrics::index_counts(const index_stats& s) {
   failed_->Set(static_cast<double>(s.failed));
   cancelled_->Set(static_cast<double>(s.cancelled));
   dead_letters_->Set(static_cast<double>(s.dead_letters));
+}
+
+void store_metrics::index_coalesced(std::uint64_t updates) {
+  if (coalesced_ != nullptr) coalesced_->Increment(static_cast<double>(updates));
 }
 
 void store_metrics::index_batch(std::uint64_t updates) {

@@ -8,6 +8,10 @@
 //   workflow_timers_pending          gauge      timers held by the timer service
 //   workflow_timers_fired_total      counter    timer_due messages sent
 //   workflow_index_batch_size        histogram  index updates per WriteBatch
+//   workflow_index_updates_coalesced_total
+//                                    counter    index updates replaced by a newer one of
+//                                               the same workflow while lingering (never
+//                                               written: update-linger at work)
 
 #include <cstdint>
 
@@ -28,6 +32,7 @@ class store_metrics {
 
   void index_counts(const index_stats& s);  // workflow_workflows{status}, dead letters
   void index_batch(std::uint64_t updates);
+  void index_coalesced(std::uint64_t updates);
   void definitions(std::uint64_t versions);
   void timers_pending(std::uint64_t n);
   void timers_fired(std::uint64_t n);
@@ -42,6 +47,7 @@ class store_metrics {
   prometheus::Gauge* timers_pending_ = nullptr;
   prometheus::Counter* timers_fired_ = nullptr;
   prometheus::Histogram* batch_size_ = nullptr;
+  prometheus::Counter* coalesced_ = nullptr;
 };
 
 }  // namespace wfe::workflow::store

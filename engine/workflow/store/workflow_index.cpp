@@ -370,6 +370,10 @@ struct workflow_index::impl {
 };
 
 workflow_index::workflow_index(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+void workflow_index::count_coalesced(std::uint64_t updates) {
+  if (impl_->metrics) impl_->metrics->index_coalesced(updates);
+}
 workflow_index::~workflow_index() = default;
 
 const std::filesystem::path& workflow_index::dir() const { return impl_->settings.dir; }

@@ -76,6 +76,10 @@ class workflow_index {
   // is indexed counts as applied and writes nothing).
   [[nodiscard]] persistence::result<std::uint64_t> apply(const std::vector<index_update>& updates);
 
+  // Counts updates that a newer one of the same workflow replaced before they were
+  // written (the index actor's linger): workflow_index_updates_coalesced_total.
+  void count_coalesced(std::uint64_t updates);
+
   // Deletes everything the index holds about these workflows (reconcile: ids the journal
   // does not know).
   [[nodiscard]] persistence::result<std::uint64_t> remove(const std::vector<std::string>& ids);

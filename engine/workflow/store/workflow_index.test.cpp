@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <prometheus/registry.h>
 #include <rocksdb/db.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -17,6 +18,7 @@
 #include <caf/send.hpp>
 
 #include "engine/workflow/store/index_codec.hpp"
+#include "engine/workflow/store/store_metrics.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -590,6 +592,33 @@ TEST_CASE("the index actor lets updates wait and writes a workflow's newest one 
   REQUIRE(a->has_value());
   CHECK((*a)->status == workflow_status::completed);
   CHECK((*a)->seq == 5);
+}
+
+TEST_CASE("coalesced index updates are counted in workflow_index_updates_coalesced_total") {
+  prometheus::Registry registry;
+  auto metrics = std::make_shared<store_metrics>(&registry);
+  index_fixture f;
+  f.index.reset();
+  f.settings.update_linger = std::chrono::seconds(30);
+  auto opened = workflow_index::open(f.settings, metrics);
+  REQUIRE(opened);
+  std::shared_ptr<workflow_index> shared = std::move(*opened);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto actor = spawn_workflow_index_actor(sys, shared, f.settings);
+  caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::running, 1000, 2)));
+  caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::completed, 1000, 5)));
+  caf::anon_send(actor, upd(rec("wf-b", "d", workflow_status::running, 1001, 2)));
+  caf::anon_send(actor, upd(rec("wf-a", "d", workflow_status::running, 1000, 3)));  // stale
+  CHECK(stats_of(sys, actor).coalesced == 2);  // after the actor took all four
+  double counted = -1;
+  for (const auto& family : registry.Collect()) {
+    if (family.name == "workflow_index_updates_coalesced_total") {
+      counted = family.metric.at(0).counter.value;
+    }
+  }
+  CHECK(counted == 2);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("the index actor writes a waiting update once the linger is over, unasked") {

@@ -36,6 +36,7 @@ class update_batch {
       // An older update arriving late (a stale one) is dropped, as apply() would.
       if (u.record.seq >= waiting.record.seq) waiting = std::move(u);
       ++coalesced_;
+      index_->count_coalesced(1);
       return;
     }
     pending_.push_back(entry{std::move(u), clock::now()});
