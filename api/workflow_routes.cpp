@@ -460,19 +460,20 @@ class gateway_actor : public caf::event_based_actor {
         limit + 1,
         [this, r, from, limit, id, pid](persistence::result<std::vector<persistence::event>> res) {
           if (!res) return r(storage_error(res.error()));
-          if (res->empty() && from <= 1) {
-            return r(http_response::error(404, "workflow_not_found", "no workflow '" + id + "'"));
-          }
-          if (res->empty()) {  // past the end of an existing workflow, or no such workflow
+          if (res->empty()) {
+            // No such workflow, past the end of one, or every event from `from` on was
+            // deleted after a snapshot (delete-events-on-snapshot): the highest says which.
             persistence::request_highest(
                 this, journal_, cfg_.ask_timeout, pid,
-                [r, id](persistence::result<std::uint64_t> h) {
+                [r, id, from](persistence::result<std::uint64_t> h) {
                   if (!h) return r(storage_error(h.error()));
                   if (*h == 0) {
                     return r(http_response::error(404, "workflow_not_found",
                                                   "no workflow '" + id + "'"));
                   }
-                  r(http_response::json(200, json::serialize(wf::history_json({}))));
+                  auto body = wf::history_json({});
+                  if (from <= *h && body.is_object()) body.as_object()["deletedBefore"] = *h + 1;
+                  r(http_response::json(200, json::serialize(body)));
                 });
             return;
           }
@@ -491,6 +492,11 @@ class gateway_actor : public caf::event_based_actor {
           auto body = wf::history_json(events);
           if (res->size() > limit && body.is_object()) {
             body.as_object()["nextFrom"] = events.back().seq + 1;
+          }
+          // Events from..first-1 were deleted after a snapshot: say so, the history
+          // starts later than asked.
+          if (events.front().seq > from && body.is_object()) {
+            body.as_object()["deletedBefore"] = events.front().seq;
           }
           r(http_response::json(200, json::serialize(body)));
         });

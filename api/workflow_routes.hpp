@@ -11,7 +11,9 @@
 //           | 429 overloaded (task backlog full; nothing persisted) | 503 unavailable
 //   GET  /api/v1/workflows/{id}                -> 200 workflow_json | 404 workflow_not_found
 //   GET  /api/v1/workflows/{id}/history[?from=&limit=]
-//        -> 200 {"events":[{"seq",...}],"nextFrom"?} (journal replay, bounded) | 404
+//        -> 200 {"events":[{"seq",...}],"nextFrom"?,"deletedBefore"?} (journal replay,
+//           bounded; deletedBefore = N: events from..N-1 were deleted after a snapshot,
+//           delete-events-on-snapshot) | 404
 //   POST /api/v1/workflows/{id}/signals/{name} body = payload (empty = null)
 //        -> 200 {"id","status"} | 404 | 409 workflow_finished | 413 | 429
 //   POST /api/v1/workflows/{id}/cancel {"reason"?} -> 200 {"id","status"} | 404 | 409

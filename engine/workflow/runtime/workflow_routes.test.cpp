@@ -149,6 +149,32 @@ TEST_CASE("a workflow runs, GET, history seq 1..n, list, signal and cancel after
   CHECK(page.at("nextFrom") == 3);
   CHECK(n.call("GET", "/api/v1/workflows/wf-h/history?limit=0").status == 400);
   CHECK(n.call("GET", "/api/v1/workflows/none/history").status == 404);
+  CHECK_FALSE(history.as_object().contains("deletedBefore"));  // nothing was deleted
+
+  // Events deleted after a snapshot (delete-events-on-snapshot): the history says where
+  // it starts instead of silently starting later; all of them deleted is not a 404.
+  const auto pid =
+      wfe::persistence::persistence_id{wfe::persistence::shard_id{shard_of("wf-h", 8)}, "wf-h"};
+  REQUIRE(n.node.journal().delete_to(pid, 3));
+  auto trimmed = n.get_json("/api/v1/workflows/wf-h/history");
+  CHECK(trimmed.at("deletedBefore") == 4);
+  const auto& rest = trimmed.at("events").as_array();
+  REQUIRE(rest.size() == events.size() - 3);
+  CHECK(rest.front().at("seq") == 4);
+  CHECK(n.get_json("/api/v1/workflows/wf-h/history?from=2&limit=1").at("deletedBefore") == 4);
+  CHECK_FALSE(n.get_json("/api/v1/workflows/wf-h/history?from=5").as_object().contains(
+      "deletedBefore"));
+  REQUIRE(n.node.journal().delete_to(pid, events.size()));
+  auto none = n.call("GET", "/api/v1/workflows/wf-h/history");
+  CHECK(none.status == 200);
+  auto empty = json::parse(none.body);
+  CHECK(empty.at("events").as_array().empty());
+  CHECK(empty.at("deletedBefore") == events.size() + 1);
+  CHECK_FALSE(json::parse(n.call("GET", "/api/v1/workflows/wf-h/history?from=" +
+                                          std::to_string(events.size() + 1))
+                              .body)
+                  .as_object()
+                  .contains("deletedBefore"));  // past the end: nothing deleted there
 
   REQUIRE(eventually([&] {
     auto l = n.get_json("/api/v1/workflows?status=COMPLETED&definition=order");
