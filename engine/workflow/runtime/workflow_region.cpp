@@ -289,7 +289,8 @@ class region_actor : public caf::event_based_actor {
       : caf::event_based_actor(cfg),
         shared_(std::move(shared)),
         ctx_(std::move(ctx)),
-        shards_(std::move(shards)) {}
+        shards_(shards),
+        router_(std::move(shards)) {}
 
   caf::behavior make_behavior() override {
     // The shards were spawned with the region (the router's table): linked, an exit
@@ -316,9 +317,7 @@ class region_actor : public caf::event_based_actor {
   }
 
  private:
-  const caf::actor& shard_for(const std::string& id) const {
-    return (*shards_)[shard_of(id, static_cast<std::uint32_t>(shards_->size()))];
-  }
+  const caf::actor& shard_for(const std::string& id) const { return router_.route(id); }
 
   // Answered once every shard has the links: messages the router sends straight to a
   // shard after that find its entities able to dispatch tasks, set timers and index.
@@ -359,6 +358,7 @@ class region_actor : public caf::event_based_actor {
   std::shared_ptr<region_shared> shared_;
   ctx_ptr ctx_;
   std::shared_ptr<const std::vector<caf::actor>> shards_;
+  region_router router_;  // the same table, the same routing as senders' routers
 };
 
 }  // namespace
