@@ -49,9 +49,17 @@ struct rocksdb_journal::impl {
   rocksdb::ColumnFamilyHandle* metadata_cf = nullptr;
   rocksdb::WriteOptions write_options;
 
-  std::mutex write_mutex;                           // serializes check-sequence-then-write
-  std::unordered_map<std::string, metadata> cache;  // id key -> metadata; under write_mutex
-  bool needs_resume = false;                        // under write_mutex
+  // An id's metadata as the journal knows it, and the write batch that last changed it.
+  struct cached {
+    metadata m;
+    std::uint64_t batch = 0;
+  };
+  using cache_type = std::unordered_map<std::string, cached>;
+
+  std::mutex write_mutex;     // serializes check-sequence-then-write
+  cache_type cache;           // id key -> metadata; under write_mutex
+  std::uint64_t batches = 0;  // write_many calls; under write_mutex
+  bool needs_resume = false;  // under write_mutex
 
   ~impl() {
     for (auto* h : handles) {
@@ -80,19 +88,21 @@ struct rocksdb_journal::impl {
     return m;
   }
 
-  // Under write_mutex.
-  result<metadata> cached_metadata(const std::string& id_key, const persistence_id& pid) {
-    if (auto found = cache.find(id_key); found != cache.end()) return found->second;
+  // Under write_mutex: the id's cache entry, read from the database on a miss. Never
+  // evicts (see write_many); the pointer stays valid until the entry is erased.
+  result<cache_type::value_type*> cache_entry(std::string id_key, const persistence_id& pid) {
+    if (auto found = cache.find(id_key); found != cache.end()) return &*found;
     auto m = read_metadata(id_key, pid);
-    if (m) remember(id_key, *m);
-    return m;
+    if (!m) return as_failure(std::move(m).error());
+    return &*cache.emplace(std::move(id_key), cached{*m, 0}).first;
   }
 
-  // Under write_mutex. Metadata of recently written ids is cached so a write does not
-  // read it back; emptied when it holds cfg.metadata_cache_entries ids (only a cache).
-  void remember(const std::string& id_key, const metadata& m) {
+  // Under write_mutex: the cache is emptied when it holds metadata_cache_entries ids.
+  result<metadata> cached_metadata(const std::string& id_key, const persistence_id& pid) {
     if (cache.size() >= cfg.metadata_cache_entries && cache.count(id_key) == 0) cache.clear();
-    cache[id_key] = m;
+    auto entry = cache_entry(id_key, pid);
+    if (!entry) return as_failure(std::move(entry).error());
+    return (*entry)->second.m;
   }
 
   // Under write_mutex: after a failed write RocksDB refuses writes until resumed.
@@ -162,9 +172,7 @@ class id_of_event_key final : public rocksdb::SliceTransform {
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     return {key.data(), key.size() - k_sequence_bytes};
   }
-  bool InDomain(const rocksdb::Slice& key) const override {
-    return key.size() > k_sequence_bytes;
-  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > k_sequence_bytes; }
 };
 
 // The metadata family's prefix is its whole key (one record per id).
@@ -319,33 +327,62 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
       results.emplace_back(as_failure(resumed.error()));
     return results;
   }
-  rocksdb::WriteBatch batch;
-  std::string envelope;  // reused: WriteBatch::Put copies it
-  std::unordered_map<std::string, metadata> updated;  // id key -> metadata after this batch
+  // The cache holds each id's metadata as of this batch: an entry is updated as its
+  // requests join the batch (several requests of one id see each other's sequence
+  // numbers) and erased again if the batch is not written. While the batch is built
+  // nothing is evicted (references into the cache stay valid); a full cache is emptied
+  // afterwards, so it holds at most max(metadata_cache_entries, one batch's ids).
+  std::size_t bytes = 64;
+  for (const auto& request : requests) {
+    for (const auto& e : request.events)
+      bytes += e.payload.size() + e.manifest.size() + e.writer_id.size() + 96;
+  }
+  rocksdb::WriteBatch batch(bytes);
+  std::string head;  // reused: WriteBatch::Put copies the parts
+  std::string tail;
+  std::vector<cache_type::value_type*> touched;  // entries changed by this batch, once each
+  const auto batch_nr = ++batches;
+  touched.reserve(requests.size());
+  // Unless the batch is written, forget what it changed (the next write reads it back):
+  // after a failed write, and after an exception on the way (write_many's caller
+  // answers it with an error).
+  struct forget_unless_written {
+    cache_type& cache;
+    std::vector<cache_type::value_type*>& touched;
+    bool written = false;
+    ~forget_unless_written() {
+      if (written) return;
+      for (const auto* entry : touched) cache.erase(cache.find(entry->first));
+    }
+  } guard{cache, touched};
   for (auto& request : requests) {
-    auto id_key = internal::encode_id_key(request.pid);
-    auto found = updated.find(id_key);
-    auto current = found != updated.end() ? result<metadata>(found->second)
-                                          : cached_metadata(id_key, request.pid);
-    if (!current) {
-      results.emplace_back(as_failure(std::move(current).error()));
+    auto entry = cache_entry(internal::encode_id_key(request.pid), request.pid);
+    if (!entry) {
+      results.emplace_back(as_failure(std::move(entry).error()));
       continue;
     }
-    if (auto ok = validate_write(request, current->highest); !ok) {
+    auto& m = (*entry)->second.m;
+    if (auto ok = validate_write(request, m.highest); !ok) {
       results.emplace_back(as_failure(std::move(ok).error()));
       continue;
     }
     for (const auto& e : request.events) {
-      internal::encode_envelope(e, envelope);
-      batch.Put(events_cf, internal::encode_event_key(request.pid, e.sequence_nr), envelope);
+      internal::encode_envelope_parts(e, head, tail);
+      const auto key = internal::encode_event_key(request.pid, e.sequence_nr);
+      const rocksdb::Slice key_slice(key);
+      const rocksdb::Slice value[3] = {head, e.payload, tail};
+      batch.Put(events_cf, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value, 3));
     }
-    current->highest = request.events.back().sequence_nr;
-    updated[id_key] = *current;
-    results.emplace_back(current->highest);
+    if ((*entry)->second.batch != batch_nr) {
+      (*entry)->second.batch = batch_nr;
+      touched.push_back(*entry);
+    }
+    m.highest = request.events.back().sequence_nr;
+    results.emplace_back(m.highest);
   }
-  if (updated.empty()) return results;
-  for (const auto& [id_key, m] : updated)
-    batch.Put(metadata_cf, id_key, internal::encode_metadata(m));
+  if (touched.empty()) return results;
+  for (const auto* entry : touched)
+    batch.Put(metadata_cf, entry->first, internal::encode_metadata(entry->second.m));
   if (auto s = commit(batch); !s.ok()) {
     auto e = internal::from_status(
         s, "journal write of " + std::to_string(batch.Count()) + " records to " + cfg.dir.string());
@@ -354,7 +391,8 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     }
     return results;
   }
-  for (const auto& [id_key, m] : updated) remember(id_key, m);
+  guard.written = true;
+  if (cache.size() > cfg.metadata_cache_entries) cache.clear();
   return results;
 }
 
@@ -417,7 +455,14 @@ result<std::uint64_t> rocksdb_journal::impl::replay(const persistence_id& pid, s
 }
 
 result<std::uint64_t> rocksdb_journal::highest_sequence_nr(const persistence_id& pid) try {
-  auto m = impl_->read_metadata(internal::encode_id_key(pid), pid);
+  auto& p = *impl_;
+  // The writer asks for an id's highest sequence nr before its first write (every new
+  // entity does): through the cache, that write then finds it there instead of reading
+  // it again. Other readers (journal_reader) never wait for the writer's lock: while a
+  // write holds it, they read the database.
+  std::unique_lock lock(p.write_mutex, std::try_to_lock);
+  auto m = lock.owns_lock() ? p.cached_metadata(internal::encode_id_key(pid), pid)
+                            : p.read_metadata(internal::encode_id_key(pid), pid);
   if (!m) return as_failure(std::move(m).error());
   return m->highest;
 } catch (const std::exception& e) {
@@ -442,7 +487,7 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
   if (auto s = p.commit(batch); !s.ok()) {
     return as_failure(internal::from_status(s, "deleting events of " + pid.describe()));
   }
-  p.remember(id_key, *m);
+  p.cache.insert_or_assign(id_key, impl::cached{*m, 0});
   return done{};
 } catch (const std::exception& e) {
   return fail(errc::internal, internal_error("delete of " + pid.describe(), e));

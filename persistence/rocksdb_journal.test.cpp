@@ -185,6 +185,16 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
     }
     CHECK(*j->highest_sequence_nr(k_pid) == 5);
     CHECK(*replay_all(*j, k_pid) == 5);
+    // A failed batch of several requests (one id twice, one new id) moves no id's
+    // sequence: the journal forgets what the batch had counted on.
+    const persistence_id other{shard_id{2}, "other"};
+    std::vector<write_request> batch;
+    batch.push_back({k_pid, {make_event(6)}});
+    batch.push_back({other, {make_event(1)}});
+    batch.push_back({k_pid, {make_event(7)}});
+    for (const auto& r : j->write_many(std::move(batch))) CHECK_FALSE(r.has_value());
+    CHECK(*j->highest_sequence_nr(k_pid) == 5);
+    CHECK(*j->highest_sequence_nr(other) == 0);
     fs->full = false;
     // Writing restarts once RocksDB has recovered (at once, or after its own retry).
     const auto start = std::chrono::steady_clock::now();
@@ -199,6 +209,9 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
     REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
     CHECK(*r == 6);
     CHECK(j->write(k_pid, {make_event(7)}).has_value());
+    auto first = j->write(other, {make_event(1)});
+    REQUIRE_MESSAGE(first.has_value(), (first ? std::string() : first.error().describe()));
+    CHECK(*first == 1);
   }
   auto j = open_ok(cfg);
   std::vector<event> events;
@@ -252,8 +265,9 @@ TEST_CASE("a journal written with RocksDB's default memtable and no prefix extra
     auto put = [&](const persistence_id& pid, std::uint64_t from, std::uint64_t to) {
       for (auto seq = from; seq <= to; ++seq)
         raw.put_event(pid, seq, internal::encode_envelope(make_event(seq)));
-      REQUIRE(raw.db->Put({}, raw.handles[2], internal::encode_id_key(pid),
-                          internal::encode_metadata({.highest = to}))
+      REQUIRE(raw.db
+                  ->Put({}, raw.handles[2], internal::encode_id_key(pid),
+                        internal::encode_metadata({.highest = to}))
                   .ok());
     };
     put(k_pid, 1, 5);
@@ -263,9 +277,9 @@ TEST_CASE("a journal written with RocksDB's default memtable and no prefix extra
   }
   auto j = open_ok(cfg);
   std::vector<event> events;
-  REQUIRE(j->replay(k_pid, 3, max_sequence_nr, max_sequence_nr,
-                    [&](const event& e) { events.push_back(e); })
-              .has_value());
+  REQUIRE(j->replay(k_pid, 3, max_sequence_nr, max_sequence_nr, [&](const event& e) {
+             events.push_back(e);
+           }).has_value());
   REQUIRE(events.size() == 6);
   CHECK(events.front() == make_event(3));
   CHECK(events.back() == make_event(8));
@@ -452,7 +466,7 @@ TEST_CASE("a tiny metadata cache still checks every write's sequence and keeps d
   REQUIRE(j->write(ids[1], {make_event(4)}).has_value());
   std::vector<std::uint64_t> seen;
   REQUIRE(j->replay(ids[1], 1, max_sequence_nr, 100, [&](const event& e) {
-               seen.push_back(e.sequence_nr);
-             }).has_value());
+             seen.push_back(e.sequence_nr);
+           }).has_value());
   CHECK(seen == std::vector<std::uint64_t>{3, 4});  // 1..2 deleted
 }

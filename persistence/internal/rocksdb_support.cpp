@@ -85,15 +85,25 @@ void put_fixed32(std::string& out, std::uint32_t field, std::uint32_t v) {
 }  // namespace
 
 // Field numbers of proto/journal.proto's JournalEnvelope.
+void encode_envelope_parts(const event& e, std::string& head, std::string& tail) {
+  head.clear();
+  tail.clear();
+  put_bytes(head, 1, e.writer_id);
+  put_uint(head, 2, static_cast<std::uint64_t>(e.timestamp_ms));
+  put_bytes(head, 3, e.manifest);
+  if (!e.payload.empty()) {  // field 4's tag and length; its bytes are e.payload
+    put_tag(head, 4, length_delimited);
+    put_varint(head, e.payload.size());
+  }
+  put_fixed32(tail, 5, crc32c(e.payload));
+  put_uint(tail, 6, e.sequence_nr);
+}
+
 void encode_envelope(const event& e, std::string& out) {
-  out.clear();
-  out.reserve(e.writer_id.size() + e.manifest.size() + e.payload.size() + 48);
-  put_bytes(out, 1, e.writer_id);
-  put_uint(out, 2, static_cast<std::uint64_t>(e.timestamp_ms));
-  put_bytes(out, 3, e.manifest);
-  put_bytes(out, 4, e.payload);
-  put_fixed32(out, 5, crc32c(e.payload));
-  put_uint(out, 6, e.sequence_nr);
+  std::string tail;
+  encode_envelope_parts(e, out, tail);
+  out.reserve(out.size() + e.payload.size() + tail.size());
+  out.append(e.payload).append(tail);
 }
 
 std::string encode_envelope(const event& e) {

@@ -40,6 +40,9 @@ struct metadata {
 // without copying the payload into a message first). The second form reuses `out`.
 [[nodiscard]] std::string encode_envelope(const event& e);
 void encode_envelope(const event& e, std::string& out);
+// The same envelope in three parts, `head` + e.payload + `tail`, so a writer can hand
+// the payload to RocksDB (SliceParts) without copying it into the envelope first.
+void encode_envelope_parts(const event& e, std::string& head, std::string& tail);
 
 // Parses and checks an envelope stored under (pid, sequence_nr): parse errors, a
 // CRC mismatch, or a sequence number differing from the key are errc::corruption.

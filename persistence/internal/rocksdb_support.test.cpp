@@ -33,13 +33,14 @@ TEST_CASE("envelopes are written byte for byte as protobuf writes them, and deco
   for (int c = 0; c < 256; ++c) binary.push_back(static_cast<char>(c));
   const std::vector<event> events{
       {1, "WorkflowStarted", R"({"id":"a"})", "writer-1", 1700000000000},
-      {0, "", "", "", 0},                                      // every field at its default
-      {127, "m", "p", "w", 127},                               // largest one-byte varints
-      {128, "m", std::string(127, 'x'), "w", 128},             // two-byte varints and lengths
-      {16384, "m", std::string(16384, 'y'), "w", -1},          // negative: ten-byte varint
+      {0, "", "", "", 0},                              // every field at its default
+      {127, "m", "p", "w", 127},                       // largest one-byte varints
+      {128, "m", std::string(127, 'x'), "w", 128},     // two-byte varints and lengths
+      {16384, "m", std::string(16384, 'y'), "w", -1},  // negative: ten-byte varint
       {std::numeric_limits<std::uint64_t>::max(), "m\xc3\xa9", binary, "w",
        std::numeric_limits<std::int64_t>::min()},
-      {42, "StepCompleted", std::string(100000, '\0'), "w", std::numeric_limits<std::int64_t>::max()},
+      {42, "StepCompleted", std::string(100000, '\0'), "w",
+       std::numeric_limits<std::int64_t>::max()},
   };
   std::string reused = "left over from an earlier event";
   for (const auto& e : events) {
@@ -48,6 +49,10 @@ TEST_CASE("envelopes are written byte for byte as protobuf writes them, and deco
     CHECK(encode_envelope(e) == expected);
     encode_envelope(e, reused);
     CHECK(reused == expected);
+    std::string head = "stale head";
+    std::string tail = "stale tail";
+    encode_envelope_parts(e, head, tail);
+    CHECK(head + e.payload + tail == expected);
     if (e.sequence_nr == 0) continue;  // decode_envelope reads real sequence numbers only
     auto decoded = decode_envelope(expected, persistence_id{shard_id{1}, "id"}, e.sequence_nr);
     REQUIRE(decoded.has_value());
