@@ -446,6 +446,7 @@ class dispatcher {
     const bool external = req.task.starts_with(k_external_task_prefix);
     parked_task t{req.workflow_id, req.step, req.attempt, req.priority,
                   external ? req.task.substr(k_external_task_prefix.size()) : std::string()};
+    if (parked_total() >= s_.max_parked_total) return reject(req, where, true);
     if (!lot.park(std::move(t))) return reject(req, where);
     ++parked_[index(req.priority)];
     metrics_.finished(external ? k_external_label : "local", "parked");
@@ -568,7 +569,10 @@ class dispatcher {
     }
   }
 
-  void reject(const task_request& req, const std::string& where) {
+  [[nodiscard]] std::uint64_t parked_total() const { return parked_[0] + parked_[1] + parked_[2]; }
+
+  // `node_full`: the node's parked entries are at max-parked-total (the lot had room).
+  void reject(const task_request& req, const std::string& where, bool node_full = false) {
     metrics_.finished(req.task.starts_with(k_external_task_prefix) ? k_external_label : "local",
                       "rejected");
     task_update u;
@@ -577,7 +581,12 @@ class dispatcher {
     u.step = req.step;
     u.attempt = req.attempt;
     u.message = "the " + std::string(to_string(req.priority)) + " priority queue of " + where +
-                " is full" + (s_.max_parked > 0 ? ", and so is its parking lot" : "");
+                " is full" +
+                (node_full ? ", and the node's parked tasks are at "
+                             "pekko.workflow.tasks.max-parked-total (" +
+                                 std::to_string(s_.max_parked_total) + ")"
+                 : s_.max_parked > 0 ? ", and so is its parking lot"
+                                     : "");
     send_update(std::move(u));
   }
 
@@ -662,8 +671,7 @@ class dispatcher {
 };
 
 caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
-                               task_update_route route,
-                               std::shared_ptr<task_metrics> metrics,
+                               task_update_route route, std::shared_ptr<task_metrics> metrics,
                                std::shared_ptr<task_handlers> handlers,
                                std::shared_ptr<task_load> load) {
   auto d = std::make_shared<dispatcher>(self, s, std::move(route), std::move(metrics),

@@ -121,6 +121,40 @@ TEST_CASE("a full external queue parks, freed slots wake parked entries FIFO, bo
   CHECK(metric(f.registry, "workflow_task_wakes_total") == 4);
 }
 
+TEST_CASE("max-parked-total bounds the parked entries of all lots together") {
+  task_fixture f;
+  task_settings s;
+  s.max_queued = 1;
+  s.max_parked = 2;        // each lot has room for two...
+  s.max_parked_total = 3;  // ...but the node for three
+  f.start(s);
+  for (const char* q : {"a", "b"}) {  // fills both queues (normal priority)
+    f.submit(std::string("full-") + q, std::string("queue:") + q);
+  }
+  f.submit("a1", "queue:a");
+  f.submit("a2", "queue:a");
+  f.submit("b1", "queue:b");                                   // the third parked entry
+  CHECK_FALSE(next_notice(f, std::chrono::milliseconds(50)));  // nobody refused yet
+  CHECK(f.load->parked == 3);
+  f.submit("b2", "queue:b");  // lot b has room, the node has not
+  auto r = next_notice(f, k_wait);
+  REQUIRE(r);
+  CHECK(r->what == kind::rejected);
+  CHECK(r->workflow_id == "b2");
+  CHECK(r->message.find("max-parked-total (3)") != std::string::npos);
+  CHECK(f.load->parked == 3);
+  // A freed slot wakes a parked entry: the node has room to park again.
+  auto reply = f.poll("b");
+  REQUIRE(reply.what == poll_reply::status::task);
+  auto woken = next_notice(f, k_wait);
+  REQUIRE(woken);
+  CHECK(woken->what == kind::resubmit);
+  CHECK(woken->workflow_id == "b1");
+  f.submit("b2", "queue:b");
+  CHECK_FALSE(next_notice(f, std::chrono::milliseconds(50)));  // parked, not refused
+  CHECK(f.load->parked == 3);
+}
+
 TEST_CASE("a woken entry that never comes back loses its slot to the next parked entry") {
   task_fixture f;
   task_settings s;

@@ -20,6 +20,8 @@ task_settings task_settings::read(core::settings_reader& r) {
       static_cast<std::uint32_t>(r.integer("pekko.workflow.tasks.max-queues", 1, 1'000'000));
   s.max_parked =
       static_cast<std::uint64_t>(r.integer("pekko.workflow.tasks.max-parked", 0, 100'000'000));
+  s.max_parked_total = static_cast<std::uint64_t>(
+      r.integer("pekko.workflow.tasks.max-parked-total", 0, 1'000'000'000));
   s.parked_wake_timeout = r.duration("pekko.workflow.tasks.parked-wake-timeout", milliseconds(10),
                                      std::chrono::hours(1));
   s.sleep_max =

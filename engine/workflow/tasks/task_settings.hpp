@@ -26,6 +26,9 @@ struct task_settings {
   // found their queue full, woken FIFO (high priority first) as slots free. Beyond it a
   // request is answered `rejected`. 0: no parking (reject at once).
   std::uint64_t max_parked = 100'000;
+  // Parked entries of every lot together (max_parked bounds each lot; with many queues
+  // their sum could reach max_queues x max_parked). Beyond it a request is `rejected`.
+  std::uint64_t max_parked_total = 300'000;
   // A woken entry's slot stays reserved this long for its re-dispatch; an entry that
   // does not come back (a stale attempt) loses it, and the next parked entry is woken.
   // Expiry is checked once per this period, so a reservation lasts 1 to 2 periods.

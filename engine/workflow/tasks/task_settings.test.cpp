@@ -17,6 +17,7 @@ TEST_CASE("reference.conf task defaults are valid") {
   CHECK(s.poll_wait_max == 15s);
   CHECK(s.http_max_response_bytes == 1u << 20);
   CHECK(s.max_parked == 100'000);
+  CHECK(s.max_parked_total == 300'000);
   CHECK(s.parked_wake_timeout == 5s);
   CHECK(s.http_ca_file.empty());
 }
@@ -38,10 +39,12 @@ TEST_CASE("task settings are validated, every error named") {
       "pekko.workflow.max-workers = 0\n"
       "pekko.workflow.tasks.max-queued = -3\n"
       "pekko.workflow.tasks.max-parked = -1\n"
+      "pekko.workflow.tasks.max-parked-total = -1\n"
       "pekko.workflow.tasks.parked-wake-timeout = 0ms\n");
   CHECK(errors.find("pekko.workflow.max-workers") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.max-queued") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.max-parked") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.max-parked-total") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.parked-wake-timeout") != std::string::npos);
 }
 
