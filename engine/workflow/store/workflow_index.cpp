@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
@@ -51,34 +52,57 @@ bool starts_with(const rocksdb::Slice& key, std::string_view prefix) {
   return key.size() >= prefix.size() && std::string_view(key.data(), prefix.size()) == prefix;
 }
 
-// The listing prefix of a secondary key ("s"+status, "x"+status+definition+0): the memtable keeps an insert hint per prefix. New keys of a listing are
-// the newest workflows, so they land next to the previous insert of that prefix instead
-// of being searched for from the top of the skip list. Other keys are out of the domain.
-class listing_prefix final : public rocksdb::SliceTransform {
+// The index's key prefixes, by which its memtables are hashed: a record (`r<id>`) is its
+// own prefix, so a workflow's update costs a hash and a short list instead of a search
+// of a skip list holding every record at a random place (~10k instructions and cache
+// misses per update), and so are a workflow's timers (`t<id>`); each listing
+// ("s"+status, "x"+status+definition+0) and the dead letters ("l") are one prefix each,
+// kept in key order in their bucket (a skip list once it is large), so listings and
+// cursors work as before. Every scan of this index stays inside one prefix, except the
+// walks over all records or all timers (start-up: reconcile, load_timers, the stats),
+// which read in total order: RocksDB then sorts a copy of the memtable for them.
+class index_prefix final : public rocksdb::SliceTransform {
  public:
-  const char* Name() const override { return "wfe.workflow-index.listing-prefix"; }
+  const char* Name() const override { return "wfe.workflow-index.prefix"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     return rocksdb::Slice(key.data(), prefix_size(key));
   }
-  bool InDomain(const rocksdb::Slice& key) const override { return prefix_size(key) > 0; }
+  bool InDomain(const rocksdb::Slice&) const override { return true; }
 
  private:
   static std::size_t prefix_size(const rocksdb::Slice& key) {
     if (key.empty()) return 0;
-    if (key[0] == codec::k_by_status) return key.size() >= 2 ? 2 : 0;
-    if (key[0] != codec::k_by_status_definition) return 0;
-    for (std::size_t i = 2; i < key.size(); ++i) {
-      if (key[i] == '\0') return i + 1;
+    switch (key[0]) {
+      case codec::k_by_status:
+        return std::min<std::size_t>(key.size(), 2);
+      case codec::k_by_status_definition:
+        for (std::size_t i = 2; i < key.size(); ++i) {
+          if (key[i] == '\0') return i + 1;
+        }
+        return key.size();
+      case codec::k_dead_letter:
+        return 1;
+      default:  // records, timers, format-version
+        return key.size();
     }
-    return 0;
   }
 };
 
+// Memtable buckets, 8 bytes each per memtable: up to 64k, at most 1/128 of the buffer.
+std::size_t hash_buckets(std::size_t write_buffer_size) {
+  return std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
+}
+
 rocksdb::Options make_options() {
   rocksdb::Options o;
-  o.memtable_insert_with_hint_prefix_extractor = std::make_shared<listing_prefix>();
+  o.prefix_extractor = std::make_shared<index_prefix>();
+  // Hashed linked lists; a bucket holding more than 256 keys (a listing) becomes a
+  // skip list.
+  o.memtable_factory.reset(
+      rocksdb::NewHashLinkListRepFactory(hash_buckets(o.write_buffer_size), 0, 4096, false));
+  o.allow_concurrent_memtable_write = false;  // not supported by hashed memtables (one writer)
   // Every new workflow's first update asks for a record that does not exist yet: a
-  // whole-key bloom filter in the memtable answers that miss without a skip-list search.
+  // whole-key bloom filter in the memtable answers that miss without a search.
   o.memtable_prefix_bloom_size_ratio = 0.02;
   o.memtable_whole_key_filtering = true;
   o.create_if_missing = true;
@@ -250,8 +274,11 @@ struct workflow_index::impl {
     return as_failure(std::move(e));
   }
 
-  result<std::uint64_t> count_prefix(std::string_view prefix) const {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
+  // `total_order`: the keys under `prefix` are not one index_prefix (records, timers).
+  result<std::uint64_t> count_prefix(std::string_view prefix, bool total_order = false) const {
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = total_order;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
     std::uint64_t n = 0;
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
          it->Valid() && starts_with(it->key(), prefix); it->Next()) {
@@ -271,7 +298,7 @@ struct workflow_index::impl {
     auto dl = count_prefix(std::string(1, codec::k_dead_letter));
     if (!dl) return as_failure(std::move(dl).error());
     stats.dead_letters = *dl;
-    auto t = count_prefix(std::string(1, codec::k_timers));
+    auto t = count_prefix(std::string(1, codec::k_timers), true);
     if (!t) return as_failure(std::move(t).error());
     stats.workflows_with_timers = *t;
     return persistence::done{};
@@ -624,7 +651,9 @@ result<std::optional<dead_letter_record>> workflow_index::dead_letter(const std:
 result<std::vector<workflow_timers>> workflow_index::load_timers() const try {
   std::vector<workflow_timers> out;
   const std::string prefix(1, codec::k_timers);
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions{}));
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // across workflows, each its own prefix (index_prefix)
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
   for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
     std::string id(it->key().data() + 1, it->key().size() - 1);
     auto timers = codec::decode_timers(std::string_view(it->value().data(), it->value().size()));
@@ -644,7 +673,9 @@ result<std::vector<workflow_timers>> workflow_index::load_timers() const try {
 result<std::uint64_t> workflow_index::for_each_record(
     const std::function<bool(const workflow_record&)>& fn) const try {
   const std::string prefix(1, codec::k_record);
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions{}));
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // across records, each its own prefix (index_prefix)
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
   std::uint64_t n = 0;
   for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
     auto r = codec::decode_record(std::string_view(it->value().data(), it->value().size()));
