@@ -1,8 +1,9 @@
 // Reconciliation of the workflow index with the journal at start (workflow_index.hpp).
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string_view>
-#include <unordered_set>
+#include <vector>
 
 #include "engine/core/logging.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
@@ -34,14 +35,15 @@ persistence::result<reconcile_report> reconcile(
   };
 
   // One streaming pass over the journal's ids: memory holds the ids to recover and a
-  // 64-bit hash per journal id (for the stale-record check below), not every id.
-  std::unordered_set<std::uint64_t> in_journal;
+  // 64-bit hash per journal id (for the stale-record check below, 8 bytes each in a
+  // sorted vector), not every id.
+  std::vector<std::uint64_t> in_journal;
   auto walked = journal.for_each_persistence_id(
       [&](const persistence::persistence_id& pid, std::uint64_t highest) {
         const auto& id = pid.id();
         if (!is_valid_id(id)) return true;  // reserved ids (the definition registry)
         ++report.journal_workflows;
-        in_journal.insert(id_hash(id));
+        in_journal.push_back(id_hash(id));
         if (highest == 0) return true;  // every event deleted and never written: nothing to show
         auto rec = index.record(id);
         if (!rec || !*rec) {  // missing, or damaged (rec holds an error): recover it
@@ -57,11 +59,13 @@ persistence::result<reconcile_report> reconcile(
         return true;
       });
   if (!walked) return core::unexpected<persistence::error>{std::move(walked).error()};
+  std::sort(in_journal.begin(), in_journal.end());
   // Records the journal does not know (an index older than a restored journal).
   std::vector<std::string> stale;
   auto scanned = index.for_each_record([&](const workflow_record& r) {
     // A stale id whose 64-bit hash equals a live one's keeps its record (practically never).
-    if (!in_journal.contains(id_hash(r.id))) stale.push_back(r.id);
+    if (!std::binary_search(in_journal.begin(), in_journal.end(), id_hash(r.id)))
+      stale.push_back(r.id);
     return true;
   });
   if (!scanned) return core::unexpected<persistence::error>{std::move(scanned).error()};
