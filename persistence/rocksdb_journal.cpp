@@ -90,11 +90,12 @@ struct rocksdb_journal::impl {
 
   // Under write_mutex: the id's cache entry, read from the database on a miss. Never
   // evicts (see write_many); the pointer stays valid until the entry is erased.
-  result<cache_type::value_type*> cache_entry(std::string id_key, const persistence_id& pid) {
+  result<cache_type::value_type*> cache_entry(const std::string& id_key,
+                                              const persistence_id& pid) {
     if (auto found = cache.find(id_key); found != cache.end()) return &*found;
     auto m = read_metadata(id_key, pid);
     if (!m) return as_failure(std::move(m).error());
-    return &*cache.emplace(std::move(id_key), cached{*m, 0}).first;
+    return &*cache.emplace(id_key, cached{*m, 0}).first;
   }
 
   // Under write_mutex: the cache is emptied when it holds metadata_cache_entries ids.
@@ -338,7 +339,9 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
       bytes += e.payload.size() + e.manifest.size() + e.writer_id.size() + 96;
   }
   rocksdb::WriteBatch batch(bytes);
-  std::string head;  // reused: WriteBatch::Put copies the parts
+  std::string id_key;  // reused buffers: WriteBatch::Put copies what it is given
+  std::string key;
+  std::string head;
   std::string tail;
   std::vector<cache_type::value_type*> touched;  // entries changed by this batch, once each
   const auto batch_nr = ++batches;
@@ -356,7 +359,8 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     }
   } guard{cache, touched};
   for (auto& request : requests) {
-    auto entry = cache_entry(internal::encode_id_key(request.pid), request.pid);
+    id_key = internal::encode_id_key(request.pid);
+    auto entry = cache_entry(id_key, request.pid);
     if (!entry) {
       results.emplace_back(as_failure(std::move(entry).error()));
       continue;
@@ -368,7 +372,7 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     }
     for (const auto& e : request.events) {
       internal::encode_envelope_parts(e, head, tail);
-      const auto key = internal::encode_event_key(request.pid, e.sequence_nr);
+      internal::encode_event_key(id_key, e.sequence_nr, key);
       const rocksdb::Slice key_slice(key);
       const rocksdb::Slice value[3] = {head, e.payload, tail};
       batch.Put(events_cf, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value, 3));

@@ -51,9 +51,14 @@ std::string encode_id_key(const persistence_id& pid) {
   std::string out;
   out.reserve(4 + pid.id().size() + 2 + 8);
   put_u32(out, pid.shard().value);
-  for (char c : pid.id()) {
-    out.push_back(c);
-    if (c == '\0') out.push_back('\xFF');
+  const auto& id = pid.id();
+  if (id.find('\0') == std::string::npos) {
+    out.append(id);  // nothing to escape: the common case
+  } else {
+    for (char c : id) {
+      out.push_back(c);
+      if (c == '\0') out.push_back('\xFF');
+    }
   }
   out.push_back('\0');
   out.push_back('\x01');
@@ -64,6 +69,11 @@ std::string encode_event_key(const persistence_id& pid, std::uint64_t sequence_n
   auto out = encode_id_key(pid);
   put_u64(out, sequence_nr);
   return out;
+}
+
+void encode_event_key(std::string_view id_key, std::uint64_t sequence_nr, std::string& out) {
+  out.assign(id_key);
+  put_u64(out, sequence_nr);
 }
 
 std::optional<persistence_id> decode_id_key(std::string_view key) {

@@ -22,6 +22,8 @@ namespace wfe::persistence::internal {
 [[nodiscard]] std::string encode_id_key(const persistence_id& pid);
 
 [[nodiscard]] std::string encode_event_key(const persistence_id& pid, std::uint64_t sequence_nr);
+// The same key from the id's encode_id_key, into `out` (a writer's reused buffer).
+void encode_event_key(std::string_view id_key, std::uint64_t sequence_nr, std::string& out);
 
 // The 4-byte prefix shared by every key of a shard: iterate it to move a shard.
 [[nodiscard]] std::string encode_shard_prefix(shard_id shard);

@@ -61,6 +61,12 @@ TEST_CASE("keys decode back to what was encoded") {
   REQUIRE(ev.has_value());
   CHECK(ev->pid == p);
   CHECK(ev->sequence_nr == 0x0102030405060708ULL);
+  // The writer's form (from the id key, into a reused buffer) is the same key.
+  std::string reused = "left over";
+  for (const auto& q : {p, pid(7, "plain-id"), pid(0, std::string("\0", 1))}) {
+    encode_event_key(encode_id_key(q), 77, reused);
+    CHECK(reused == encode_event_key(q, 77));
+  }
 }
 
 TEST_CASE("malformed keys do not decode") {
