@@ -13,6 +13,8 @@
 #       bound; goal <= 2 KB per active workflow
 #   (f) the same starts against Restate 1.7 (a keyed virtual object; npm, pinned versions,
 #       cached in ~/.cache/wfe-bench/restate): starts/s, p50/p99, and our ratio to it
+#   (g) the ceiling of this stack: bench/start_ceiling (the same start as one Asio thread
+#       writing our RocksDB journal, no actors, no index) under the same wrk runs as (c)
 # A part that cannot run prints "n/a: <reason>" and the rest goes on.
 #
 # Usage: bench/run_workflow_bench.sh [build dir (default build-wfbench)] [seconds (default 10)]
@@ -393,12 +395,48 @@ else
   restate_part
 fi
 
+# ---- (g) the stack's ceiling ---------------------------------------------------------------
+ceiling_part() {
+  local cbin=${CEILING_BINARY:-}
+  if [[ -z $cbin ]]; then
+    if [[ -f $build/build.ninja ]] && ninja -C "$build" -j2 start_ceiling >"$tmp/ceiling-build.log" 2>&1; then
+      cbin="$build/bench/start_ceiling"
+    else
+      fig[ceiling]="n/a: start_ceiling not built (no configured build dir $build)"; return
+    fi
+  fi
+  local port; port=$(free_port)
+  mkdir -p "$tmp/ceiling"
+  "$cbin" --dir "$tmp/ceiling/journal" --port "$port" >"$tmp/ceiling.log" 2>&1 &
+  local cpid=$!
+  pids+=("$cpid")
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+    sleep 0.1
+  done
+  note "ceiling (start_ceiling: one Asio thread + the journal): wrk -t2 -c64 and -t1 -c1, -d${secs}s"
+  local out c64 c1 ok64 ok1
+  out=$(WF_DEFINITION=bench1 WF_PREFIX=g64 wrk -t2 -c64 -d"${secs}s" --latency \
+    -s "$here/workflow_start.lua" "http://127.0.0.1:$port" 2>&1)
+  c64=$(echo "$out" | wrk_figures); ok64=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
+  out=$(WF_DEFINITION=bench1 WF_PREFIX=g1 wrk -t1 -c1 -d"${secs}s" --latency \
+    -s "$here/workflow_start.lua" "http://127.0.0.1:$port" 2>&1)
+  c1=$(echo "$out" | wrk_figures); ok1=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
+  kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+  if [[ ${ok64:-0} -gt 0 && ${ok1:-0} -gt 0 ]]; then
+    fig[ceiling]="$c64 $c1"
+  else
+    fig[ceiling]="n/a: start_ceiling answered no 201 ($(tail -2 "$tmp/ceiling.log"))"
+  fi
+}
+if command -v wrk >/dev/null; then ceiling_part; else fig[ceiling]="n/a: wrk not installed"; fi
+
 # ---- summary ---------------------------------------------------------------------------
 python3 - "${fig[redis]}" "${fig[nginx]}" "${fig[starts64]}" "${fig[starts1]}" \
-  "${fig[completions]}" "${fig[mem]}" "${fig[restate]}" "$(nproc)" \
+  "${fig[completions]}" "${fig[mem]}" "${fig[restate]}" "${fig[ceiling]}" "$(nproc)" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, sys
-redis, nginx, s64, s1, comp, mem, restate, cpus, load = sys.argv[1:]
+redis, nginx, s64, s1, comp, mem, restate, ceiling, cpus, load = sys.argv[1:]
 na = lambda v: v.startswith("n/a")
 ok = lambda b: "met" if b else "MISSED"
 out = {"cpus": int(cpus), "loadavg": load}
@@ -455,5 +493,19 @@ else:
     if not na(s64) and r64 > 0:
         r = float(s64.split()[0]) / r64; out["ratio_restate"] = round(r, 2)
         print(f"    workflow-engine starts = {r:.1f} x Restate at 64 connections")
+if na(ceiling):
+    print(f"(g) ceiling: {ceiling}")
+else:
+    g64, gp50, gp99, g1, g1p50, g1p99 = map(float, ceiling.split())
+    out.update(ceiling_s_c64=g64, ceiling_p50_ms_c64=gp50, ceiling_p99_ms_c64=gp99,
+               ceiling_p50_ms_c1=g1p50)
+    print(f"(g) ceiling of this stack (one Asio thread + the RocksDB journal, no actors), wrk -t2 -c64: "
+          f"{g64:.0f} starts/s, p50 {gp50:.3f} ms, p99 {gp99:.3f} ms; wrk -t1 -c1: p50 {g1p50:.3f} ms")
+    if not na(redis):
+        r = g64 / float(redis); out["ceiling_ratio_redis"] = round(r, 3)
+        print(f"    = {r:.2f} x Redis LPUSH")
+    if not na(s64) and g64 > 0:
+        r = float(s64.split()[0]) / g64; out["starts_to_ceiling"] = round(r, 3)
+        print(f"    workflow-engine starts = {r:.2f} x the ceiling")
 print(json.dumps(out))
 PY

@@ -1,0 +1,210 @@
+// start_ceiling: what this stack can do for a durable start WITHOUT the engine's shape —
+// the "single-threaded event loop" a Redis-like design would be, built from the same
+// parts as workflow-engine: Boost.Beast HTTP on one Asio thread, Boost.JSON, and our
+// RocksDB journal (rocksdb_journal, fsync on, its group commit by write_many).
+//
+//   start_ceiling --dir D [--port 18090] [--shards 100]
+//
+// POST /api/v1/workflows {"id","definition"} is answered 201 with the node's body once
+// the two events a real start writes first (WorkflowStarted ~190 B and StepScheduled
+// ~110 B, JSON payloads of the same sizes) are synced; an id written before is 409 (the
+// journal's sequence check, as in the node). Requests that arrive while one batch syncs
+// form the next batch: every request read in one pass of the event loop is written by
+// one write_many (one fsync) after the pass — what Redis does with appendfsync always.
+// No actors, no entity state, no workflow index, no task dispatch: the figure is a
+// ceiling for this stack on this machine, not a product. bench/README.md ("ceiling").
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "engine/workflow/runtime/shard_hash.hpp"
+#include "persistence/rocksdb_journal.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace wfe::persistence;
+
+namespace {
+
+struct server;
+
+struct connection : std::enable_shared_from_this<connection> {
+  connection(tcp::socket s, server& srv) : stream(std::move(s)), owner(srv) {}
+  void read();
+  void answer(http::status status, std::string body);
+
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  http::response<http::string_body> res;
+  server& owner;
+};
+
+struct pending_start {
+  std::shared_ptr<connection> conn;
+  std::string id;
+  std::string definition;
+};
+
+struct server {
+  server(asio::io_context& io, unsigned short port, rocksdb_journal& j, std::uint32_t shards)
+      : io(io), acceptor(io, {asio::ip::make_address("127.0.0.1"), port}), journal(j),
+        shards(shards) {}
+
+  void accept() {
+    acceptor.async_accept([this](beast::error_code ec, tcp::socket s) {
+      if (!ec) {
+        s.set_option(tcp::no_delay(true));
+        std::make_shared<connection>(std::move(s), *this)->read();
+      }
+      accept();
+    });
+  }
+
+  // One request read: joins the batch; the first of a batch schedules its write after
+  // everything else that is ready in this pass of the loop.
+  void start(pending_start p) {
+    if (batch.empty()) asio::post(io, [this] { flush(); });
+    batch.push_back(std::move(p));
+  }
+
+  void flush() {
+    std::vector<pending_start> taken;
+    taken.swap(batch);
+    std::vector<write_request> requests;
+    requests.reserve(taken.size());
+    const auto now = static_cast<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    for (const auto& p : taken) {
+      char started[512];
+      const int n1 = std::snprintf(
+          started, sizeof started,
+          R"({"type":"WorkflowStarted","id":"%s","definition":{"name":"%s","version":1,)"
+          R"("steps":[{"name":"a","task":"noop","dependsOn":[]}]},"priority":"normal",)"
+          R"("input":null,"at":%lld})",
+          p.id.c_str(), p.definition.c_str(), static_cast<long long>(now));
+      char scheduled[256];
+      const int n2 = std::snprintf(scheduled, sizeof scheduled,
+                                   R"({"type":"StepScheduled","step":"a","attempt":1,"at":%lld})",
+                                   static_cast<long long>(now));
+      write_request r{persistence_id{shard_id{wfe::workflow::runtime::shard_of(p.id, shards)},
+                                     p.id},
+                      {}};
+      r.events.push_back(event{1, "wf.workflow-started.v1", std::string(started, n1),
+                               "ceiling", now});
+      r.events.push_back(event{2, "wf.step-scheduled.v1", std::string(scheduled, n2),
+                               "ceiling", now});
+      requests.push_back(std::move(r));
+    }
+    auto results = journal.write_many(std::move(requests));
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+      auto& p = taken[i];
+      if (results[i]) {
+        p.conn->answer(http::status::created,
+                       R"({"id":")" + p.id + R"(","status":"RUNNING","definition":")" +
+                           p.definition + R"(","version":1,"priority":"normal"})");
+      } else if (results[i].error().code == errc::sequence_conflict) {
+        p.conn->answer(http::status::conflict,
+                       R"({"error":{"code":"already_exists","message":"exists"}})");
+      } else {
+        p.conn->answer(http::status::service_unavailable,
+                       R"({"error":{"code":"unavailable","message":"journal"}})");
+      }
+    }
+  }
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  rocksdb_journal& journal;
+  std::uint32_t shards;
+  std::vector<pending_start> batch;
+};
+
+void connection::read() {
+  req = {};
+  http::async_read(stream, buffer, req,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     if (ec) return;  // closed (or garbage): drop the connection
+                     auto& r = self->req;
+                     if (r.method() != http::verb::post || r.target() != "/api/v1/workflows") {
+                       return self->answer(http::status::not_found,
+                                           R"({"error":{"code":"not_found","message":"-"}})");
+                     }
+                     boost::system::error_code jec;
+                     auto v = boost::json::parse(r.body(), jec);
+                     const auto* o = jec ? nullptr : v.if_object();
+                     const auto* id = o ? o->if_contains("id") : nullptr;
+                     const auto* def = o ? o->if_contains("definition") : nullptr;
+                     if (!id || !id->is_string() || !def || !def->is_string() ||
+                         id->get_string().empty() || id->get_string().size() > 200) {
+                       return self->answer(http::status::bad_request,
+                                           R"({"error":{"code":"invalid_json","message":"-"}})");
+                     }
+                     self->owner.start({self, std::string(id->get_string()),
+                                        std::string(def->get_string())});
+                   });
+}
+
+void connection::answer(http::status status, std::string body) {
+  res = {};
+  res.result(status);
+  res.version(11);
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  http::async_write(stream, res, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (!ec && self->res.keep_alive()) self->read();
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir;
+  unsigned short port = 18090;
+  std::uint32_t shards = 100;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view k = argv[i];
+    const std::string_view v = argv[i + 1];
+    if (k == "--dir") dir = v;
+    if (k == "--port") std::from_chars(v.data(), v.data() + v.size(), port);
+    if (k == "--shards") std::from_chars(v.data(), v.data() + v.size(), shards);
+  }
+  if (dir.empty() || shards == 0) {
+    std::fprintf(stderr, "usage: start_ceiling --dir D [--port 18090] [--shards 100]\n");
+    return 2;
+  }
+  auto j = rocksdb_journal::open(rocksdb_journal_config{.dir = dir});
+  if (!j) {
+    std::fprintf(stderr, "start_ceiling: %s\n", j.error().describe().c_str());
+    return 1;
+  }
+  asio::io_context io(1);
+  server srv(io, port, **j, shards);
+  srv.accept();
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&io](auto, int) { io.stop(); });
+  std::printf("start_ceiling listening on 127.0.0.1:%u, journal %s\n", port, dir.c_str());
+  std::fflush(stdout);
+  io.run();
+  return 0;
+}
