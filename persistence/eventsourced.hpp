@@ -53,6 +53,9 @@
 //     const;  // a message that reads the state (never changes it); dropped while
 //             // recovering (on_recovered covers it then)
 //   bool keep_alive(const state_type&) const;  // true: refuse passivation (busy)
+//   void apply_in_place(state_type&, const event_type&) const;
+//     the same as `s = apply(std::move(s), e)` without moving the state per event
+//     (used instead of apply when present).
 //   bool optimistic_first(const command_type&) const;
 //     true for a command that can only succeed on an id that never persisted anything
 //     (a workflow start). With this hook an entity does not recover when spawned: its
@@ -267,6 +270,14 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
   const eventsourced_deps& deps() const { return host_->deps; }
   const eventsourced_config& cfg() const { return host_->cfg; }
 
+  void apply_event(const event_type& e) {
+    if constexpr (requires(const Model& m, state_type& st) { m.apply_in_place(st, e); }) {
+      model_.apply_in_place(state_, e);
+    } else {
+      state_ = model_.apply(std::move(state_), e);
+    }
+  }
+
   void handle(std::shared_ptr<pending> p) {
     auto decided = model_.decide(state_, p->command);
     if (!decided) {
@@ -341,7 +352,7 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
       stop_with(r.error());
       return;
     }
-    for (auto& e : events) state_ = model_.apply(std::move(state_), e);
+    for (auto& e : events) apply_event(e);
     seq_ += events.size();
     if constexpr (requires(const Model& m, const std::vector<event_type>& evs) {
                     m.on_persisted(this->self(), state_, evs, seq_);
@@ -495,7 +506,7 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
       }
       auto decoded = model_.decode_event(e);
       if (!decoded) return fail_recovery(decoded.error());
-      state_ = model_.apply(std::move(state_), *decoded);
+      apply_event(*decoded);
       seq_ = e.sequence_nr;
     }
     replay_next();

@@ -144,9 +144,13 @@ void apply_body(workflow_state& s, const event_body& body, std::int64_t at) {
 
 }  // namespace
 
-workflow_state apply(workflow_state state, const event& e) {
+void apply_in_place(workflow_state& state, const event& e) {
   apply_body(state, e.body, e.at_ms);
   state.updated_at_ms = e.at_ms;
+}
+
+workflow_state apply(workflow_state state, const event& e) {
+  apply_in_place(state, e);
   return state;
 }
 

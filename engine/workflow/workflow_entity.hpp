@@ -48,6 +48,7 @@ class workflow_entity_model {
   state_type apply(state_type s, const event_type& e) const {
     return workflow::apply(std::move(s), e);
   }
+  void apply_in_place(state_type& s, const event_type& e) const { workflow::apply_in_place(s, e); }
 
   reply_type reply(const state_type& after, const command_type& c) const {
     workflow_reply r{std::nullopt, after.id, after.status, std::nullopt};

@@ -39,7 +39,7 @@ class builder {
 
   void emit(event_body body) {
     event e{now_, std::move(body)};
-    state_ = apply(std::move(state_), e);
+    apply_in_place(state_, e);
     events_.push_back(std::move(e));
   }
   const workflow_state& state() const { return state_; }

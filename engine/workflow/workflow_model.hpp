@@ -246,6 +246,9 @@ using decision = core::expected<std::vector<event>, rejection>;
 
 [[nodiscard]] decision decide(const workflow_state& state, const command& c, std::int64_t now_ms);
 [[nodiscard]] workflow_state apply(workflow_state state, const event& e);
+// The same fold, in place: what apply() does to its copy. Used where the state is owned
+// (decide's working copy, the entity), so no state is moved per event.
+void apply_in_place(workflow_state& state, const event& e);
 
 // Backoff before attempt `run_attempt + 1` after run attempt `run_attempt` (1-based)
 // failed: initial * coefficient^(run_attempt - 1), capped at maxInterval.

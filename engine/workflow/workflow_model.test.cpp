@@ -27,13 +27,19 @@ const std::string k_retrying = R"({"name":"r","steps":[{"name":"pay","task":"fai
              "nonRetryable":["card-declined"]},"timeoutMs":500}]})";
 
 // A workflow under test: decides, checks acceptance, applies what was decided.
+// Every test also folds the same events with apply_in_place and checks both agree.
 struct harness {
   workflow_state state;
+  workflow_state in_place;
 
   std::vector<event> run(const command& c, std::int64_t now) {
     auto d = decide(state, c, now);
     REQUIRE_MESSAGE(d, (d ? "" : d.error().message));
-    for (const auto& e : *d) state = apply(std::move(state), e);
+    for (const auto& e : *d) {
+      state = apply(std::move(state), e);
+      apply_in_place(in_place, e);
+    }
+    CHECK(in_place == state);
     return *d;
   }
   rejection refuse(const command& c, std::int64_t now) {
