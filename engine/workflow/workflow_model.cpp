@@ -56,8 +56,7 @@ class builder {
 // workflow when every step has.
 void schedule_ready(builder& b) {
   const auto& s = b.state();
-  std::unordered_map<std::string_view, std::size_t> index;
-  for (std::size_t i = 0; i < s.steps.size(); ++i) index.emplace(s.steps[i].name, i);
+  std::unordered_map<std::string_view, std::size_t> index;  // built on the first dependency
   std::vector<ev::step_scheduled> ready;
   bool all_done = true;
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
@@ -65,6 +64,9 @@ void schedule_ready(builder& b) {
     if (st.status != step_status::completed) all_done = false;
     if (st.status != step_status::pending) continue;
     const auto& deps = s.definition->steps[i].depends_on;
+    if (!deps.empty() && index.empty()) {
+      for (std::size_t j = 0; j < s.steps.size(); ++j) index.emplace(s.steps[j].name, j);
+    }
     const bool deps_done = std::all_of(deps.begin(), deps.end(), [&](const std::string& d) {
       auto it = index.find(d);
       return it != index.end() && s.steps[it->second].status == step_status::completed;
