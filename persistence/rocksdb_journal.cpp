@@ -11,7 +11,6 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -184,27 +183,16 @@ class whole_key final : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice&) const override { return true; }
 };
 
-// Memtable buckets of the hashed families, 8 bytes each per memtable: up to 64k (512 KiB),
-// never more than 1/16 of the write buffer (a memtable whose buckets alone filled its
-// buffer would ask to be flushed as soon as it exists, which RocksDB asserts against).
-std::size_t hash_buckets(std::size_t write_buffer_size) {
-  return std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
-}
-
 // The events family is written at random places (a key per new id) and read one id at
 // a time (replay seeks an id's first event and stops at its last). A memtable hashed by
-// id puts each event into a short per-id list instead of a skip list of every event in
-// the memtable: an insert costs a hash and a few comparisons, not ~20 key comparisons
-// against long shared prefixes. Reads within one id stay in key order; nothing iterates
-// the family across ids.
-rocksdb::MemTableRepFactory* hashed_memtable(std::size_t write_buffer_size) {
-  return rocksdb::NewHashLinkListRepFactory(hash_buckets(write_buffer_size), 0, 4096, false);
-}
-
+// id (internal::new_hashed_memtable_factory) puts each event into a short per-id list
+// instead of a skip list of every event in the memtable: an insert costs a hash and a few
+// comparisons, not ~20 key comparisons against long shared prefixes. Reads within one id
+// stay in key order; nothing iterates the family across ids.
 rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<id_of_event_key>();
-  o.memtable_factory.reset(hashed_memtable(o.write_buffer_size));
+  o.memtable_factory.reset(internal::new_hashed_memtable_factory(o.write_buffer_size));
   return o;
 }
 
@@ -220,7 +208,7 @@ rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
 rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<whole_key>();
-  o.memtable_factory.reset(hashed_memtable(o.write_buffer_size));
+  o.memtable_factory.reset(internal::new_hashed_memtable_factory(o.write_buffer_size));
   o.memtable_prefix_bloom_size_ratio = 0.05;
   o.memtable_whole_key_filtering = true;
   rocksdb::BlockBasedTableOptions t;

@@ -1,6 +1,9 @@
 #include "persistence/internal/rocksdb_support.hpp"
 
+#include <algorithm>
+
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 
 #include "persistence/internal/crc32c.hpp"
 #include "proto/journal.pb.h"
@@ -16,6 +19,12 @@ bool is_lock_error(const rocksdb::Status& s) {
   // RocksDB has no distinct code: "IO error: While lock file: <dir>/LOCK: Resource
   // temporarily unavailable" (or "lock hold by current process" within one process).
   return s.IsIOError() && s.ToString().find("lock") != std::string::npos;
+}
+
+rocksdb::MemTableRepFactory* new_hashed_memtable_factory(std::size_t write_buffer_size) {
+  const auto buckets =
+      std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
+  return rocksdb::NewHashLinkListRepFactory(buckets, 0, 4096, false);
 }
 
 std::uint64_t memtable_bytes(rocksdb::DB& db) {

@@ -9,6 +9,7 @@
 
 namespace rocksdb {
 class DB;
+class MemTableRepFactory;
 }
 
 #include "persistence/journal.hpp"
@@ -26,6 +27,16 @@ namespace wfe::persistence::internal {
 // Bytes held by the memtables of every column family of `db` (active, immutable and
 // pinned): bounded by write_buffer_size, not by the data. Thread-safe.
 [[nodiscard]] std::uint64_t memtable_bytes(rocksdb::DB& db);
+
+// Memtables hashed by the family's prefix_extractor (hashed linked lists; a bucket of
+// more than 256 keys becomes a skip list), for families written at random places and
+// read within one prefix: an insert costs a hash and a short list instead of a search
+// of one skip list of everything. Buckets cost 8 bytes each per memtable: up to 64k,
+// never more than 1/128 of the write buffer (a memtable whose buckets alone filled its
+// buffer would ask to be flushed as soon as it exists, which RocksDB asserts against).
+// Needs allow_concurrent_memtable_write = false (one writer per family).
+[[nodiscard]] rocksdb::MemTableRepFactory* new_hashed_memtable_factory(
+    std::size_t write_buffer_size);
 
 struct metadata {
   std::uint64_t highest = 0;

@@ -7,7 +7,6 @@
 #include <utility>
 
 #include <rocksdb/db.h>
-#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
@@ -88,19 +87,12 @@ class index_prefix final : public rocksdb::SliceTransform {
   }
 };
 
-// Memtable buckets, 8 bytes each per memtable: up to 64k, at most 1/128 of the buffer.
-std::size_t hash_buckets(std::size_t write_buffer_size) {
-  return std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
-}
-
 rocksdb::Options make_options() {
   rocksdb::Options o;
   o.prefix_extractor = std::make_shared<index_prefix>();
-  // Hashed linked lists; a bucket holding more than 256 keys (a listing) becomes a
-  // skip list.
   o.memtable_factory.reset(
-      rocksdb::NewHashLinkListRepFactory(hash_buckets(o.write_buffer_size), 0, 4096, false));
-  o.allow_concurrent_memtable_write = false;  // not supported by hashed memtables (one writer)
+      persistence::internal::new_hashed_memtable_factory(o.write_buffer_size));
+  o.allow_concurrent_memtable_write = false;  // hashed memtables take one writer
   // Every new workflow's first update asks for a record that does not exist yet: a
   // whole-key bloom filter in the memtable answers that miss without a search.
   o.memtable_prefix_bloom_size_ratio = 0.02;
