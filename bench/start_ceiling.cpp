@@ -32,6 +32,7 @@
 #include <boost/json/value.hpp>
 
 #include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/workflow_codec.hpp"
 #include "persistence/rocksdb_journal.hpp"
 
 namespace asio = boost::asio;
@@ -118,9 +119,10 @@ struct server {
     for (std::size_t i = 0; i < taken.size(); ++i) {
       auto& p = taken[i];
       if (results[i]) {
+        if (definition.name != p.definition) definition.name = p.definition;  // version 1
         p.conn->answer(http::status::created,
-                       R"({"id":")" + p.id + R"(","status":"RUNNING","definition":")" +
-                           p.definition + R"(","version":1,"priority":"normal"})");
+                       wfe::workflow::start_reply_json(
+                           p.id, wfe::workflow::workflow_status::running, definition, "normal"));
       } else if (results[i].error().code == errc::sequence_conflict) {
         p.conn->answer(http::status::conflict,
                        R"({"error":{"code":"already_exists","message":"exists"}})");
@@ -136,6 +138,7 @@ struct server {
   rocksdb_journal& journal;
   std::uint32_t shards;
   std::vector<pending_start> batch;
+  wfe::workflow::workflow_definition definition{.name = {}, .version = 1, .steps = {}};  // the 201's
 };
 
 void connection::read() {
