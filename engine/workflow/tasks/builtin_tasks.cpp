@@ -100,24 +100,7 @@ task_input<http_task_input> parse_http_input(const json::value& input, const tas
   http_task_input in;
   const auto* url = o->if_contains("url");
   if (url == nullptr || !url->is_string()) return invalid("http: \"url\" (a string) is required");
-  in.url = std::string(url->get_string());
-  auto parsed = boost::urls::parse_uri(in.url);
-  if (!parsed) return invalid("http: \"url\" is not a valid URL: " + in.url.substr(0, 256));
-  const auto& u = *parsed;
-  if (u.scheme() != "http" && u.scheme() != "https") {
-    return invalid("http: \"url\" must start with http:// or https://");
-  }
-  in.tls = u.scheme() == "https";
-  in.host = std::string(u.encoded_host_address());
-  if (in.host.empty()) return invalid("http: \"url\" has no host");
-  if (u.has_userinfo()) return invalid("http: credentials in the URL are not supported");
-  in.port = in.tls ? "443" : "80";
-  if (u.has_port()) {
-    if (u.port_number() == 0) return invalid("http: bad port in \"url\"");
-    in.port = std::string(u.port());
-  }
-  in.target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
-  if (u.has_query()) in.target += "?" + std::string(u.encoded_query());
+  if (auto bad = set_http_url(in, url->get_string())) return invalid(std::move(*bad));
 
   in.method = "GET";
   if (const auto* m = o->if_contains("method")) {
@@ -151,7 +134,30 @@ task_input<http_task_input> parse_http_input(const json::value& input, const tas
     }
     in.timeout = std::chrono::milliseconds(*t);
   }
+  if (const auto* f = o->if_contains("followRedirects")) {
+    if (!f->is_bool()) return invalid("http: \"followRedirects\" must be a boolean");
+    in.follow_redirects = f->get_bool();
+  }
   return in;
+}
+
+std::optional<std::string> set_http_url(http_task_input& in, std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return "http: \"url\" is not a valid URL: " + std::string(url.substr(0, 256));
+  const auto& u = *parsed;
+  if (u.scheme() != "http" && u.scheme() != "https") {
+    return "http: \"url\" must start with http:// or https://";
+  }
+  if (u.encoded_host_address().empty()) return "http: \"url\" has no host";
+  if (u.has_userinfo()) return "http: credentials in the URL are not supported";
+  if (u.has_port() && u.port_number() == 0) return "http: bad port in \"url\"";
+  in.url = std::string(url);
+  in.tls = u.scheme() == "https";
+  in.host = std::string(u.encoded_host_address());
+  in.port = u.has_port() ? std::string(u.port()) : (in.tls ? "443" : "80");
+  in.target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
+  if (u.has_query()) in.target += "?" + std::string(u.encoded_query());
+  return std::nullopt;
 }
 
 task_result http_result(unsigned status, std::string_view body) {

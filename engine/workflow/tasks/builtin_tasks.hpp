@@ -6,15 +6,18 @@
 //   noop                       -> {}
 //   sleep {"ms":N}             -> {} after N ms (0 <= N <= tasks.sleep-max)
 //   fail  {"times":N}          -> attempts 1..N fail with error_type "fail", later ones {}
-//   http  {"url","method"?,"body"?,"timeoutMs"?} -> {"status":N,"body":JSON or string}
-//         http:// only; method GET (default) POST PUT PATCH DELETE HEAD; body: a string
+//   http  {"url","method"?,"body"?,"timeoutMs"?,"followRedirects"?}
+//         -> {"status":N,"body":JSON or string}
+//         http:// or https://; method GET (default) POST PUT PATCH DELETE HEAD; body: a string
 //         sent as text/plain, anything else serialized as application/json; timeoutMs
 //         1..tasks.http.max-timeout (default tasks.http.timeout). 4xx -> "http_4xx",
 //         5xx -> "http_5xx", refused/unreachable -> "http_error", deadline ->
-//         "http_timeout", body over tasks.http.max-response-size -> "http_response_too_large".
+//         "http_timeout", body over tasks.http.max-response-size -> "http_response_too_large";
+//         redirects followed up to tasks.http.max-redirects (http_task.hpp).
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,7 +55,12 @@ struct http_task_input {
   std::string body;
   std::string content_type;  // empty without body
   std::chrono::milliseconds timeout{0};
+  bool follow_redirects = true;  // "followRedirects" (tasks.http.max-redirects bounds it)
 };
+
+// Sets url, tls, host, port and target of `in` from an absolute http:// or https:// URL;
+// the reason when it is not one (credentials in it are refused too); `in` is unchanged then.
+[[nodiscard]] std::optional<std::string> set_http_url(http_task_input& in, std::string_view url);
 
 [[nodiscard]] task_input<http_task_input> parse_http_input(const boost::json::value& input,
                                                            const task_settings& s);

@@ -1,10 +1,25 @@
 #pragma once
 // The built-in `http` task's client: Boost.Beast HTTP/1.1 over TCP or TLS (https://:
-// the certificate must chain to the system's CAs or to `ca_file`, and name the host), run
-// asynchronously on one io_context thread owned by this object (never on the actor
-// scheduler). Each request is bounded by its timeout (resolve + connect + write + read)
-// and by the response body cap. Destroying the runner stops the thread; requests still
-// in flight are dropped without calling their callbacks.
+// the certificate must chain to the system's CAs or to `tasks.http.ca-file`, and name
+// the host; `tasks.http.client-cert-file`/`client-key-file` answer a server asking for a
+// client certificate), run asynchronously on one io_context thread owned by this object
+// (never on the actor scheduler).
+//
+// - One deadline (the task's timeoutMs) bounds a task's whole exchange: every redirect
+//   hop's resolve, connect, handshake, write and read. The response body is capped.
+// - Redirects (301/302/303/307/308 with a Location) are followed up to
+//   `tasks.http.max-redirects` unless the input says "followRedirects": false: relative
+//   Locations resolve against the current URL; 303, and 301/302 of a POST, continue as
+//   GET without the body; 307/308 keep method and body; https:// -> http:// is refused.
+// - Keep-alive connections are pooled per scheme/host/port (`tasks.http.pool.*`): at
+//   most max-idle-per-host per key and max-idle in all, each closed after idle-timeout
+//   (or the server's Keep-Alive: timeout=N less a second). A pooled connection the
+//   server closed is noticed before use (a peek); one that fails before any byte of the
+//   response came is retried once on a new connection, unless the request was written
+//   and is a POST or PATCH (it may have been processed).
+//
+// Destroying the runner stops the thread; requests still in flight are dropped without
+// calling their callbacks, and pooled connections are closed.
 
 #include <cstdint>
 #include <functional>
@@ -17,9 +32,9 @@ namespace wfe::workflow {
 
 class http_task_runner {
  public:
-  // `ca_file`: PEM certificates trusted besides the system's (empty: none). Throws
-  // std::runtime_error naming the file when it cannot be loaded.
-  http_task_runner(std::uint64_t max_response_bytes, const std::string& ca_file = {});
+  // Reads the tasks.http.* settings. Throws std::runtime_error naming the file when
+  // the CA file, client certificate or client key cannot be loaded.
+  explicit http_task_runner(const task_settings& s);
   ~http_task_runner();
   http_task_runner(const http_task_runner&) = delete;
   http_task_runner& operator=(const http_task_runner&) = delete;

@@ -17,6 +17,7 @@ target_link_libraries(wfe_workflow PRIVATE Boost::headers Boost::url OpenSSL::SS
 # Real actors, real sockets: the routes are tested here too (api/task_routes.cpp).
 wfe_add_tests(NAME wfe_tasks_tests
   SOURCES ${_wfe_tasks_dir}/builtin_tasks.test.cpp ${_wfe_tasks_dir}/priority_queues.test.cpp
+          ${_wfe_tasks_dir}/http_task.test.cpp
           ${_wfe_tasks_dir}/task_dispatcher.test.cpp ${_wfe_tasks_dir}/task_parking.test.cpp
           ${_wfe_tasks_dir}/task_routes.test.cpp
           ${_wfe_tasks_dir}/task_settings.test.cpp

@@ -187,8 +187,8 @@ class dispatcher {
         if (!in) return finish(id, std::move(in).error());
         if (!http_) {
           try {
-            http_ = std::make_unique<http_task_runner>(s_.http_max_response_bytes, s_.http_ca_file);
-          } catch (const std::exception& e) {  // a ca-file that is not PEM certificates
+            http_ = std::make_unique<http_task_runner>(s_);
+          } catch (const std::exception& e) {  // a ca-file or client cert that is not PEM
             return finish(id, task_result::failure("http_error", std::string("http: ") + e.what()));
           }
         }

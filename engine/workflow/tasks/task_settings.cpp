@@ -12,6 +12,8 @@ task_settings task_settings::read(core::settings_reader& r) {
   using std::chrono::milliseconds;
   constexpr std::string_view k_wait_max = "pekko.workflow.tasks.poll.max-wait";
   constexpr std::string_view k_timeout_max = "pekko.workflow.tasks.http.max-timeout";
+  constexpr std::string_view k_client_cert = "pekko.workflow.tasks.http.client-cert-file";
+  constexpr std::string_view k_client_key = "pekko.workflow.tasks.http.client-key-file";
   task_settings s;
   s.max_workers = static_cast<std::uint32_t>(r.integer("pekko.workflow.max-workers", 1, 4096));
   s.max_queued =
@@ -32,6 +34,16 @@ task_settings task_settings::read(core::settings_reader& r) {
   s.http_max_response_bytes =
       r.bytes("pekko.workflow.tasks.http.max-response-size", 1, 64ULL << 20);
   s.http_ca_file = r.string("pekko.workflow.tasks.http.ca-file");
+  s.http_client_cert_file = r.string(k_client_cert);
+  s.http_client_key_file = r.string(k_client_key);
+  s.http_max_redirects =
+      static_cast<std::uint32_t>(r.integer("pekko.workflow.tasks.http.max-redirects", 0, 20));
+  s.http_pool_max_idle_per_host = static_cast<std::uint32_t>(
+      r.integer("pekko.workflow.tasks.http.pool.max-idle-per-host", 0, 1'000));
+  s.http_pool_max_idle = static_cast<std::uint32_t>(
+      r.integer("pekko.workflow.tasks.http.pool.max-idle", 0, 100'000));
+  s.http_pool_idle_timeout = r.duration("pekko.workflow.tasks.http.pool.idle-timeout",
+                                        milliseconds(1), std::chrono::hours(1));
   s.poll_wait_default =
       r.duration("pekko.workflow.tasks.poll.default-wait", milliseconds(0), std::chrono::hours(1));
   s.poll_wait_max = r.duration(k_wait_max, milliseconds(0), std::chrono::hours(1));
@@ -52,6 +64,18 @@ task_settings task_settings::read(core::settings_reader& r) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(s.http_ca_file, ec)) {
       r.fail("pekko.workflow.tasks.http.ca-file", "no such file: " + s.http_ca_file);
+    }
+  }
+  if (s.http_client_cert_file.empty() != s.http_client_key_file.empty()) {
+    r.fail(s.http_client_cert_file.empty() ? k_client_cert : k_client_key,
+           "must be set together with " +
+               std::string(s.http_client_cert_file.empty() ? k_client_key : k_client_cert));
+  }
+  for (const auto& [key, file] : {std::pair{k_client_cert, &s.http_client_cert_file},
+                                  std::pair{k_client_key, &s.http_client_key_file}}) {
+    std::error_code ec;
+    if (!file->empty() && !std::filesystem::is_regular_file(*file, ec)) {
+      r.fail(key, "no such file: " + *file);
     }
   }
   if (s.poll_wait_default > s.poll_wait_max) {

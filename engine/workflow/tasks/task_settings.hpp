@@ -44,6 +44,19 @@ struct task_settings {
   // Built-in `http` over https://: PEM CA certificates trusted besides the system's
   // (/etc/ssl/certs); empty: the system's only.
   std::string http_ca_file;
+  // Built-in `http` over https://: a PEM certificate chain and its private key presented
+  // to servers that ask for a client certificate (mutual TLS); both or neither.
+  std::string http_client_cert_file;
+  std::string http_client_key_file;
+  // Built-in `http`: 301/302/303/307/308 responses followed at most this many times per
+  // task (0: none; the 3xx completes the task, as with "followRedirects": false).
+  std::uint32_t http_max_redirects = 5;
+  // Built-in `http`: keep-alive connections kept open for reuse, per scheme/host/port and
+  // in all (0 per host: every request on a new connection, sent with Connection: close),
+  // and how long one may stay idle (shortened by a server's Keep-Alive: timeout=N).
+  std::uint32_t http_pool_max_idle_per_host = 8;
+  std::uint32_t http_pool_max_idle = 256;
+  std::chrono::milliseconds http_pool_idle_timeout{4'000};
 
   // External workers.
   std::chrono::milliseconds poll_wait_default{10'000};  // POST /tasks/poll without waitMs

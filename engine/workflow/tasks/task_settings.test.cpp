@@ -20,6 +20,30 @@ TEST_CASE("reference.conf task defaults are valid") {
   CHECK(s.max_parked_total == 300'000);
   CHECK(s.parked_wake_timeout == 5s);
   CHECK(s.http_ca_file.empty());
+  CHECK(s.http_client_cert_file.empty());
+  CHECK(s.http_client_key_file.empty());
+  CHECK(s.http_max_redirects == 5);
+  CHECK(s.http_pool_max_idle_per_host == 8);
+  CHECK(s.http_pool_max_idle == 256);
+  CHECK(s.http_pool_idle_timeout == 4s);
+}
+
+TEST_CASE("http client certificate: cert and key together, both existing files") {
+  const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
+  auto [alone, errors] = test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.client-cert-file = \"" + dir + "client.pem\"\n");
+  CHECK(errors.find("pekko.workflow.tasks.http.client-key-file") != std::string::npos);
+  auto [missing, errors2] = test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.client-cert-file = \"" + dir + "client.pem\"\n"
+      "pekko.workflow.tasks.http.client-key-file = \"/nonexistent/client.key\"\n");
+  CHECK(errors2.find("pekko.workflow.tasks.http.client-key-file") != std::string::npos);
+  CHECK(errors2.find("/nonexistent/client.key") != std::string::npos);
+  CHECK(errors2.find("client-cert-file") == std::string::npos);
+  auto [ok, none] = test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.client-cert-file = \"" + dir + "client.pem\"\n"
+      "pekko.workflow.tasks.http.client-key-file = \"" + dir + "client.key\"\n");
+  CHECK(none.empty());
+  CHECK(ok.http_client_key_file == dir + "client.key");
 }
 
 TEST_CASE("http.ca-file must name an existing file") {
@@ -40,12 +64,18 @@ TEST_CASE("task settings are validated, every error named") {
       "pekko.workflow.tasks.max-queued = -3\n"
       "pekko.workflow.tasks.max-parked = -1\n"
       "pekko.workflow.tasks.max-parked-total = -1\n"
-      "pekko.workflow.tasks.parked-wake-timeout = 0ms\n");
+      "pekko.workflow.tasks.parked-wake-timeout = 0ms\n"
+      "pekko.workflow.tasks.http.max-redirects = 21\n"
+      "pekko.workflow.tasks.http.pool.max-idle-per-host = -1\n"
+      "pekko.workflow.tasks.http.pool.idle-timeout = 0ms\n");
   CHECK(errors.find("pekko.workflow.max-workers") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.max-queued") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.max-parked") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.max-parked-total") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.parked-wake-timeout") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.http.max-redirects") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.http.pool.max-idle-per-host") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.http.pool.idle-timeout") != std::string::npos);
 }
 
 TEST_CASE("defaults above maxima and a poll wait reaching the request timeout are refused") {

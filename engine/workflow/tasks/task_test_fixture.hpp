@@ -119,10 +119,12 @@ class task_fixture {
 
 // The node's Beast server on 127.0.0.1, a free port, serving `routes`.
 inline std::unique_ptr<api::http_server> start_local_server(api::router routes,
-                                                            prometheus::Registry& registry) {
+                                                            prometheus::Registry& registry,
+                                                            api::http_limits limits = {}) {
   api::http_server_config cfg;
   cfg.interface = "127.0.0.1";
   cfg.port = 0;
+  cfg.limits = limits;
   auto server = api::http_server::start(cfg, std::move(routes), registry);
   REQUIRE_MESSAGE(server, (server ? std::string() : server.error()));
   return std::move(*server);

@@ -1,0 +1,561 @@
+// The built-in `http` task through the dispatcher, against real servers on 127.0.0.1:
+// the node's Beast server, a TLS server (tests/data/tls) and a raw Asio server for
+// connections a server drops.
+#include "engine/workflow/tasks/http_task.hpp"
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "api/http/http_server.hpp"
+#include "engine/workflow/tasks/task_test_fixture.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace wfe::workflow;
+using namespace wfe::workflow::test;
+namespace json = boost::json;
+
+namespace {
+
+// Waits (bounded) until `pred` holds; no timing assertion, only a liveness bound.
+template <class Pred>
+bool eventually(Pred pred) {
+  for (auto end = std::chrono::steady_clock::now() + k_wait; std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(5ms)) {
+    if (pred()) return true;
+  }
+  return pred();
+}
+
+// A redirect to `location` with `status`.
+wfe::api::http_handler redirect(unsigned status, std::string location) {
+  return [status, location](wfe::api::http_request&&, wfe::api::responder respond) {
+    wfe::api::http_response res;
+    res.status = status;
+    res.headers.emplace_back("Location", location);
+    respond(std::move(res));
+  };
+}
+
+struct target_server {
+  explicit target_server(wfe::api::http_limits limits = {}) {
+    wfe::api::router r;
+    r.add("GET", "/ok", [](wfe::api::http_request&&, wfe::api::responder respond) {
+      respond(wfe::api::http_response::json(200, R"({"a":1})"));
+    });
+    for (const char* method : {"GET", "POST", "PUT"}) {
+      r.add(method, "/echo", [](wfe::api::http_request&& req, wfe::api::responder respond) {
+        wfe::api::http_response res;
+        res.content_type = "text/plain";
+        res.body = req.method + " " + req.body;
+        respond(std::move(res));
+      });
+    }
+    r.add("GET", "/to-ok", redirect(301, "/ok"));  // relative
+    r.add("POST", "/see-other", redirect(303, "echo"));  // relative to the path
+    r.add("POST", "/found", redirect(302, "/echo"));
+    r.add("PUT", "/found", redirect(302, "/echo"));
+    r.add("POST", "/temporary", redirect(307, "/echo"));
+    r.add("GET", "/loop", redirect(302, "/loop"));
+    r.add("GET", "/to-ftp", redirect(302, "ftp://127.0.0.1/x"));
+    r.add("GET", "/no-location", [](wfe::api::http_request&&, wfe::api::responder respond) {
+      wfe::api::http_response res;
+      res.status = 302;
+      respond(std::move(res));
+    });
+    r.add("GET", "/boom", [](wfe::api::http_request&&, wfe::api::responder respond) {
+      respond(wfe::api::http_response::error(500, "boom", "server error"));
+    });
+    r.add("GET", "/big", [](wfe::api::http_request&&, wfe::api::responder respond) {
+      respond(wfe::api::http_response::json(200, "\"" + std::string(5000, 'x') + "\""));
+    });
+    r.add("GET", "/slow", [this](wfe::api::http_request&&, wfe::api::responder respond) {
+      std::lock_guard lock(m);
+      parked.push_back(std::move(respond));  // answered only at teardown
+    });
+    server = start_local_server(std::move(r), registry, limits);
+  }
+  ~target_server() {
+    server->stop_accepting();
+    {
+      std::lock_guard lock(m);
+      for (auto& r : parked) r(wfe::api::http_response::json(200, "{}"));
+    }
+    server->stop(std::chrono::steady_clock::now() + 2s);
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server->bound_port()) + path;
+  }
+  // Connections open on the server's side (its http_connections_active gauge).
+  double connections() {
+    for (const auto& fam : registry.Collect()) {
+      if (fam.name == "http_connections_active" && !fam.metric.empty()) {
+        return fam.metric.front().gauge.value;
+      }
+    }
+    return -1;
+  }
+
+  prometheus::Registry registry;
+  std::mutex m;
+  std::vector<wfe::api::responder> parked;
+  std::unique_ptr<wfe::api::http_server> server;
+};
+
+task_update run_http(task_fixture& f, const json::value& input) {
+  f.submit("wf-http", "http", input);
+  return f.next_result();
+}
+
+}  // namespace
+
+TEST_CASE("http: 200 with a JSON body completes with status and parsed body") {
+  target_server t;
+  task_fixture f;
+  f.start({});
+  auto u = run_http(f, {{"url", t.url("/ok")}});
+  REQUIRE(u.what == kind::completed);
+  CHECK(u.output == json::parse(R"({"status":200,"body":{"a":1}})"));
+  auto e = run_http(f, {{"url", t.url("/echo")}, {"method", "POST"}, {"body", "hello"}});
+  REQUIRE(e.what == kind::completed);
+  CHECK(e.output.at("body") == "POST hello");
+}
+
+TEST_CASE("http: 5xx and 4xx fail with their error types") {
+  target_server t;
+  task_fixture f;
+  f.start({});
+  auto five = run_http(f, {{"url", t.url("/boom")}});
+  CHECK(five.what == kind::failed);
+  CHECK(five.error_type == "http_5xx");
+  auto four = run_http(f, {{"url", t.url("/nothing-here")}});
+  CHECK(four.what == kind::failed);
+  CHECK(four.error_type == "http_4xx");
+}
+
+TEST_CASE("http: a server that does not answer in timeoutMs fails as http_timeout") {
+  target_server t;
+  task_fixture f;
+  f.start({});
+  auto u = run_http(f, {{"url", t.url("/slow")}, {"timeoutMs", 200}});
+  CHECK(u.what == kind::failed);
+  CHECK(u.error_type == "http_timeout");
+}
+
+TEST_CASE("http: a body over the cap fails, refused connections and bad URLs fail clearly") {
+  target_server t;
+  task_fixture f;
+  task_settings s;
+  s.http_max_response_bytes = 1000;
+  f.start(s);
+  auto big = run_http(f, {{"url", t.url("/big")}});
+  CHECK(big.what == kind::failed);
+  CHECK(big.error_type == "http_response_too_large");
+  // A port nobody listens on (the server's, after it stopped, would race: use port 1).
+  auto refused = run_http(f, {{"url", "http://127.0.0.1:1/"}});
+  CHECK(refused.what == kind::failed);
+  CHECK(refused.error_type == "http_error");
+  auto ftp = run_http(f, {{"url", "ftp://127.0.0.1/"}});
+  CHECK(ftp.what == kind::failed);
+  CHECK(ftp.error_type == "invalid_input");
+  auto bad = run_http(f, {{"url", "::not a url::"}});
+  CHECK(bad.error_type == "invalid_input");
+}
+
+TEST_CASE("http redirects: relative Locations are followed, 303 and 301/302 of a POST turn GET") {
+  target_server t;
+  task_fixture f;
+  f.start({});
+  auto moved = run_http(f, {{"url", t.url("/to-ok")}});
+  REQUIRE(moved.what == kind::completed);
+  CHECK(moved.output == json::parse(R"({"status":200,"body":{"a":1}})"));
+  auto see = run_http(f, {{"url", t.url("/see-other")}, {"method", "POST"}, {"body", "x"}});
+  REQUIRE(see.what == kind::completed);
+  CHECK(see.output.at("body") == "GET ");  // body dropped
+  auto found = run_http(f, {{"url", t.url("/found")}, {"method", "POST"}, {"body", "x"}});
+  CHECK(found.output.at("body") == "GET ");
+  auto put = run_http(f, {{"url", t.url("/found")}, {"method", "PUT"}, {"body", "x"}});
+  CHECK(put.output.at("body") == "PUT x");  // 302 keeps other methods and their body
+  auto temp = run_http(f, {{"url", t.url("/temporary")}, {"method", "POST"}, {"body", "x"}});
+  CHECK(temp.output.at("body") == "POST x");  // 307 keeps method and body
+  // Opting out, or a 3xx without Location: the 3xx completes the task.
+  auto off = run_http(f, {{"url", t.url("/to-ok")}, {"followRedirects", false}});
+  REQUIRE(off.what == kind::completed);
+  CHECK(off.output.at("status") == 301);
+  auto bare = run_http(f, {{"url", t.url("/no-location")}});
+  REQUIRE(bare.what == kind::completed);
+  CHECK(bare.output.at("status") == 302);
+  auto bad = run_http(f, {{"url", t.url("/to-ok")}, {"followRedirects", "yes"}});
+  CHECK(bad.error_type == "invalid_input");
+}
+
+TEST_CASE("http redirects: across servers, bounded, and never to another scheme than http(s)") {
+  target_server t;
+  target_server other;
+  task_fixture f;
+  task_settings s;
+  s.http_max_redirects = 3;
+  f.start(s);
+  // An absolute Location on another server.
+  {
+    wfe::api::router r;
+    r.add("GET", "/away", redirect(308, other.url("/ok")));
+    prometheus::Registry reg;
+    auto hop = start_local_server(std::move(r), reg);
+    auto u = run_http(f, {{"url", "http://127.0.0.1:" + std::to_string(hop->bound_port()) +
+                                      "/away"}});
+    REQUIRE(u.what == kind::completed);
+    CHECK(u.output == json::parse(R"({"status":200,"body":{"a":1}})"));
+    hop->stop(std::chrono::steady_clock::now() + 2s);
+  }
+  auto loop = run_http(f, {{"url", t.url("/loop")}});
+  CHECK(loop.what == kind::failed);
+  CHECK(loop.error_type == "http_too_many_redirects");
+  CHECK(loop.message.find("max-redirects") != std::string::npos);
+  auto ftp = run_http(f, {{"url", t.url("/to-ftp")}});
+  CHECK(ftp.what == kind::failed);
+  CHECK(ftp.error_type == "http_error");
+  CHECK(ftp.message.find("ftp://127.0.0.1/x") != std::string::npos);
+}
+
+TEST_CASE("http redirects: max-redirects 0 follows none") {
+  target_server t;
+  task_fixture f;
+  task_settings s;
+  s.http_max_redirects = 0;
+  f.start(s);
+  auto u = run_http(f, {{"url", t.url("/to-ok")}});
+  REQUIRE(u.what == kind::completed);
+  CHECK(u.output.at("status") == 301);
+}
+
+// -- keep-alive connections ----------------------------------------------------------
+
+TEST_CASE("http keep-alive: sequential requests to one server share one connection") {
+  target_server t;
+  task_fixture f;
+  f.start({});
+  for (int i = 0; i < 3; ++i) {
+    auto u = run_http(f, {{"url", t.url(i == 1 ? "/to-ok" : "/ok")}});
+    REQUIRE(u.what == kind::completed);
+  }
+  // Four requests (one redirect), one connection: without reuse there would be four
+  // (each kept in the pool) or, closed, none.
+  CHECK(t.connections() == 1);
+}
+
+TEST_CASE("http keep-alive: an idle connection is closed after pool.idle-timeout") {
+  target_server t;
+  task_fixture f;
+  task_settings s;
+  s.http_pool_idle_timeout = 200ms;
+  f.start(s);
+  REQUIRE(run_http(f, {{"url", t.url("/ok")}}).what == kind::completed);
+  CHECK(t.connections() == 1);
+  CHECK(eventually([&] { return t.connections() == 0; }));
+}
+
+TEST_CASE("http keep-alive: max-idle-per-host 0 sends Connection: close and keeps nothing") {
+  target_server t;
+  task_fixture f;
+  task_settings s;
+  s.http_pool_max_idle_per_host = 0;
+  f.start(s);
+  for (int i = 0; i < 3; ++i) REQUIRE(run_http(f, {{"url", t.url("/ok")}}).what == kind::completed);
+  CHECK(eventually([&] { return t.connections() == 0; }));
+}
+
+TEST_CASE("http keep-alive: a connection the server closed while idle is not reused") {
+  wfe::api::http_limits limits;
+  limits.idle_timeout = 100ms;  // the server closes before the pool would
+  target_server t(limits);
+  task_fixture f;
+  f.start({});
+  REQUIRE(run_http(f, {{"url", t.url("/ok")}}).what == kind::completed);
+  REQUIRE(eventually([&] { return t.connections() == 0; }));
+  auto u = run_http(f, {{"url", t.url("/echo")}, {"method", "POST"}, {"body", "again"}});
+  REQUIRE(u.what == kind::completed);  // a POST: it could not have been retried
+  CHECK(u.output.at("body") == "POST again");
+}
+
+namespace {
+
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+
+// A plain HTTP/1.1 server that answers the first request of every connection 200 (keep-
+// alive) and drops the connection, unanswered, when the second request arrives: what a
+// client sees when a server closes an idle connection just as the request is sent.
+class dropping_server {
+ public:
+  dropping_server() : acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~dropping_server() {
+    io_.stop();
+    thread_.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/x";
+  }
+  int accepted() const { return accepted_.load(); }
+  int dropped() const { return dropped_.load(); }
+
+ private:
+  using tcp = net::ip::tcp;
+  struct conn {
+    explicit conn(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    boost::beast::flat_buffer buffer;
+    bhttp::request<bhttp::string_body> req;
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+  };
+
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+      if (ec) return;
+      ++accepted_;
+      auto c = std::make_shared<conn>(std::move(s));
+      bhttp::async_read(c->socket, c->buffer, c->req, [this, c](boost::system::error_code rec,
+                                                              std::size_t) {
+        if (rec) return;
+        c->res.set(bhttp::field::content_type, "application/json");
+        c->res.body() = R"({"first":true})";
+        c->res.prepare_payload();
+        bhttp::async_write(c->socket, c->res, [this, c](boost::system::error_code wec,
+                                                         std::size_t) {
+          if (wec) return;
+          c->req = {};
+          bhttp::async_read(c->socket, c->buffer, c->req,
+                            [this, c](boost::system::error_code, std::size_t) {
+                              ++dropped_;
+                              boost::system::error_code ignored;
+                              c->socket.close(ignored);
+                            });
+        });
+      });
+      accept();
+    });
+  }
+
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::atomic<int> accepted_{0};
+  std::atomic<int> dropped_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("http keep-alive: a reused connection dropped unanswered is retried unless POST") {
+  dropping_server d;
+  task_fixture f;
+  f.start({});
+  REQUIRE(run_http(f, {{"url", d.url()}}).what == kind::completed);
+  // A GET on the pooled connection is dropped, then sent again on a new connection.
+  auto get = run_http(f, {{"url", d.url()}});
+  REQUIRE(get.what == kind::completed);
+  CHECK(get.output == json::parse(R"({"status":200,"body":{"first":true}})"));
+  CHECK(d.accepted() == 2);
+  CHECK(d.dropped() == 1);
+  // A POST may have been processed: it fails (its step's retry policy decides).
+  auto post = run_http(f, {{"url", d.url()}, {"method", "POST"}, {"body", "x"}});
+  CHECK(post.what == kind::failed);
+  CHECK(post.error_type == "http_error");
+  CHECK(d.accepted() == 2);
+  CHECK(d.dropped() == 2);
+}
+
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// A TLS server on `address` whose certificate (tests/data/tls/server.pem, for the IP
+// address 127.0.0.1 only) is signed by the test CA tests/data/tls/ca.pem. Answers every
+// request 200 {"tls":true}, or 302 to `location` when one is given. With
+// `client_ca`, a client must present a certificate of that CA.
+class tls_target {
+ public:
+  explicit tls_target(const std::string& address = "127.0.0.1", std::string location = {},
+                      const std::string& client_ca = {})
+      : acceptor_(io_, {net::ip::make_address(address), 0}), location_(std::move(location)) {
+    ctx_.use_certificate_chain_file(std::string(WFE_SOURCE_DIR) + "/tests/data/tls/server.pem");
+    ctx_.use_private_key_file(std::string(WFE_SOURCE_DIR) + "/tests/data/tls/server.key",
+                              ssl::context::pem);
+    if (!client_ca.empty()) {
+      ctx_.load_verify_file(client_ca);
+      ctx_.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    }
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~tls_target() {
+    io_.stop();
+    thread_.join();
+  }
+  std::string url() const {
+    const auto ep = acceptor_.local_endpoint();
+    return "https://" + ep.address().to_string() + ":" + std::to_string(ep.port()) + "/x";
+  }
+  int handshakes_ok() const { return ok_.load(); }
+
+ private:
+  using tcp = net::ip::tcp;
+  using stream = ssl::stream<tcp::socket>;
+
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+      if (ec) return;
+      auto st = std::make_shared<stream>(std::move(s), ctx_);
+      st->async_handshake(ssl::stream_base::server, [this, st](boost::system::error_code hec) {
+        if (hec) return;  // the client refused the certificate
+        ++ok_;
+        auto buf = std::make_shared<boost::beast::flat_buffer>();
+        auto req = std::make_shared<bhttp::request<bhttp::string_body>>();
+        bhttp::async_read(*st, *buf, *req, [this, st, buf, req](boost::system::error_code rec,
+                                                                std::size_t) {
+          if (rec) return;
+          auto res = std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status::ok, 11);
+          if (!location_.empty()) {
+            res->result(bhttp::status::found);
+            res->set(bhttp::field::location, location_);
+          }
+          res->set(bhttp::field::content_type, "application/json");
+          res->body() = R"({"tls":true})";
+          res->prepare_payload();
+          bhttp::async_write(*st, *res, [st, res](boost::system::error_code, std::size_t) {
+            boost::system::error_code ignored;
+            st->lowest_layer().close(ignored);
+          });
+        });
+      });
+      accept();
+    });
+  }
+
+  net::io_context io_;
+  ssl::context ctx_{ssl::context::tls_server};
+  tcp::acceptor acceptor_;
+  std::string location_;
+  std::atomic<int> ok_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("http over TLS: a certificate of a trusted CA for the host completes") {
+  tls_target t;
+  task_fixture f;
+  task_settings s;
+  s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
+  f.start(s);
+  auto u = run_http(f, {{"url", t.url()}});
+  REQUIRE(u.what == kind::completed);
+  CHECK(u.output == json::parse(R"({"status":200,"body":{"tls":true}})"));
+  CHECK(t.handshakes_ok() == 1);
+}
+
+TEST_CASE("http over TLS: an untrusted certificate or another host's fails the handshake") {
+  tls_target t;
+  tls_target other("127.0.0.2");  // serves the certificate for 127.0.0.1
+  {
+    task_fixture f;
+    f.start({});  // the system's CAs only: the test CA is not among them
+    auto u = run_http(f, {{"url", t.url()}});
+    CHECK(u.what == kind::failed);
+    CHECK(u.error_type == "http_error");
+    CHECK(u.message.find("TLS handshake") != std::string::npos);
+    CHECK(u.message.find("certificate verify failed") != std::string::npos);
+  }
+  {
+    task_fixture f;
+    task_settings s;
+    s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
+    f.start(s);
+    // Trusted CA, but the certificate names 127.0.0.1, not 127.0.0.2.
+    auto u = run_http(f, {{"url", other.url()}});
+    CHECK(u.what == kind::failed);
+    CHECK(u.error_type == "http_error");
+    CHECK(u.message.find("TLS handshake") != std::string::npos);
+  }
+  CHECK(t.handshakes_ok() == 0);
+  CHECK(other.handshakes_ok() == 0);
+}
+
+TEST_CASE("http over TLS: a ca-file that holds no certificate fails the task, naming it") {
+  wfe::test::temp_dir dir;
+  const auto bogus = (dir.path() / "not-a-ca.pem").string();
+  { std::ofstream(bogus) << "not a certificate\n"; }
+  task_fixture f;
+  task_settings s;
+  s.http_ca_file = bogus;
+  f.start(s);
+  auto u = run_http(f, {{"url", "https://127.0.0.1:1/"}});
+  CHECK(u.what == kind::failed);
+  CHECK(u.error_type == "http_error");
+  CHECK(u.message.find(bogus) != std::string::npos);
+}
+
+TEST_CASE("http over TLS: a redirect from https:// to http:// is refused") {
+  target_server plain;
+  tls_target t("127.0.0.1", plain.url("/ok"));
+  task_fixture f;
+  task_settings s;
+  s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
+  f.start(s);
+  auto u = run_http(f, {{"url", t.url()}});
+  CHECK(u.what == kind::failed);
+  CHECK(u.error_type == "http_redirect_refused");
+  CHECK(u.message.find(plain.url("/ok")) != std::string::npos);
+}
+
+TEST_CASE("http over TLS: a server requiring a client certificate gets the configured one") {
+  const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
+  tls_target t("127.0.0.1", {}, dir + "client-ca.pem");
+  {
+    task_fixture f;
+    task_settings s;
+    s.http_ca_file = dir + "ca.pem";
+    f.start(s);
+    auto u = run_http(f, {{"url", t.url()}});  // no client certificate configured
+    CHECK(u.what == kind::failed);
+    CHECK(u.error_type == "http_error");
+  }
+  CHECK(t.handshakes_ok() == 0);
+  task_fixture f;
+  task_settings s;
+  s.http_ca_file = dir + "ca.pem";
+  s.http_client_cert_file = dir + "client.pem";
+  s.http_client_key_file = dir + "client.key";
+  f.start(s);
+  auto u = run_http(f, {{"url", t.url()}});
+  REQUIRE(u.what == kind::completed);
+  CHECK(u.output == json::parse(R"({"status":200,"body":{"tls":true}})"));
+  CHECK(t.handshakes_ok() == 1);
+}
+
+TEST_CASE("http over TLS: a client key that is not PEM fails the task, naming it") {
+  wfe::test::temp_dir tmp;
+  const auto bogus = (tmp.path() / "client.key").string();
+  { std::ofstream(bogus) << "not a key\n"; }
+  task_fixture f;
+  task_settings s;
+  s.http_client_cert_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/client.pem";
+  s.http_client_key_file = bogus;
+  f.start(s);
+  auto u = run_http(f, {{"url", "https://127.0.0.1:1/"}});
+  CHECK(u.what == kind::failed);
+  CHECK(u.error_type == "http_error");
+  CHECK(u.message.find(bogus) != std::string::npos);
+}
