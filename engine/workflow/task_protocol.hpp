@@ -49,6 +49,10 @@ struct task_request {
   task_priority priority = task_priority::normal;
   std::int64_t timeout_ms = 0;  // the step's timeoutMs (0 = none); the entity's timer
                                 // enforces it, executors may use it to bound their work
+  // Times the dispatcher refused this attempt before (queue and parking lot full); it
+  // echoes the count in its `rejected` update, so the runtime's re-offers back off
+  // exponentially (runtime_settings::resubmit_delay).
+  std::uint32_t rejections = 0;
 };
 
 struct task_update {
@@ -67,6 +71,8 @@ struct task_update {
   // bad input), so this update reports the start too: the runtime records StepStarted
   // with the result in one journal write instead of two.
   bool started = false;
+  // rejected: the request's `rejections` (times refused before this one).
+  std::uint32_t rejections = 0;
 };
 
 }  // namespace wfe::workflow

@@ -20,7 +20,7 @@ void inc(prometheus::Counter* c) {
 }  // namespace
 
 void runtime_entity_model::dispatch(caf::event_based_actor* self, const workflow_state& s,
-                                    std::size_t i) const {
+                                    std::size_t i, std::uint32_t rejections) const {
   if (!ctx_->links.dispatcher || i >= s.definition->steps.size() || i >= s.steps.size()) return;
   const auto& def = s.definition->steps[i];
   task_request r;
@@ -31,6 +31,7 @@ void runtime_entity_model::dispatch(caf::event_based_actor* self, const workflow
   r.input = def.input;
   if (!parse_priority(s.priority, r.priority)) r.priority = task_priority::normal;
   r.timeout_ms = def.timeout_ms;
+  r.rejections = rejections;
   self->send(ctx_->links.dispatcher, std::move(r));
 }
 
@@ -107,7 +108,7 @@ void runtime_entity_model::on_notice(caf::event_based_actor* self, const workflo
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const auto& st = s.steps[i];
     if (st.name == n.step && st.status == step_status::scheduled && st.attempts == n.attempt) {
-      dispatch(self, s, i);
+      dispatch(self, s, i, n.rejections);
     }
   }
 }

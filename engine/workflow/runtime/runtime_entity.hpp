@@ -56,7 +56,9 @@ class runtime_entity_model : public workflow_entity_model {
   }
 
  private:
-  void dispatch(caf::event_based_actor* self, const workflow_state& s, std::size_t step) const;
+  // `rejections`: times the dispatcher refused this attempt before (resubmit_task).
+  void dispatch(caf::event_based_actor* self, const workflow_state& s, std::size_t step,
+                std::uint32_t rejections = 0) const;
   void send_timers(caf::event_based_actor* self, const workflow_state& s) const;
   void send_index(caf::event_based_actor* self, const workflow_state& s, std::uint64_t seq) const;
 

@@ -67,6 +67,7 @@ struct region_stats {
 struct resubmit_task {
   std::string step;
   std::uint32_t attempt = 0;
+  std::uint32_t rejections = 0;  // times refused so far (0: the dispatcher holds a slot)
 };
 
 }  // namespace wfe::workflow::runtime

@@ -11,17 +11,29 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
       r.integer("pekko.cluster.sharding.max-active-entities", 1, 1'000'000'000));
   s.task_resubmit_delay = r.duration("pekko.workflow.runtime.task-resubmit-delay", milliseconds(1),
                                      milliseconds(3'600'000));
+  s.task_resubmit_max_delay = r.duration("pekko.workflow.runtime.task-resubmit-max-delay",
+                                         milliseconds(1), milliseconds(3'600'000));
   s.wake_batch_size =
       static_cast<std::size_t>(r.integer("pekko.workflow.runtime.wake-batch-size", 1, 100'000));
   s.history_default_limit = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.runtime.history-default-limit", 1, 1'000'000));
   s.history_max_limit = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.runtime.history-max-limit", 1, 1'000'000));
+  if (r.ok() && s.task_resubmit_delay > s.task_resubmit_max_delay) {
+    r.fail("pekko.workflow.runtime.task-resubmit-delay",
+           "must not exceed pekko.workflow.runtime.task-resubmit-max-delay");
+  }
   if (r.ok() && s.history_default_limit > s.history_max_limit) {
     r.fail("pekko.workflow.runtime.history-default-limit",
            "must not exceed pekko.workflow.runtime.history-max-limit");
   }
   return s;
+}
+
+std::chrono::milliseconds runtime_settings::resubmit_delay(std::uint32_t rejections) const {
+  auto d = task_resubmit_delay;
+  for (std::uint32_t i = 0; i < rejections && d < task_resubmit_max_delay; ++i) d *= 2;
+  return std::min(d, task_resubmit_max_delay);
 }
 
 }  // namespace wfe::workflow::runtime

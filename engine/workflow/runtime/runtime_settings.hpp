@@ -22,9 +22,16 @@ struct runtime_settings {
   // (each shard keeps at most max(1, this / number-of-shards)); the least recently used
   // idle entities are passivated beyond it.
   std::uint64_t max_active_entities = 100'000;
-  // pekko.workflow.runtime.task-resubmit-delay: after the dispatcher refused a task
-  // (queue full), the entity offers it again after this delay (+ up to 50% jitter).
+  // pekko.workflow.runtime.task-resubmit-delay / task-resubmit-max-delay: after the
+  // dispatcher refused a task (queue and parking lot full), the entity offers it again
+  // after resubmit_delay (+ up to 50% jitter).
   std::chrono::milliseconds task_resubmit_delay{1'000};
+  std::chrono::milliseconds task_resubmit_max_delay{30'000};
+
+  // The delay before re-offering a task refused `rejections` times before (0 for the
+  // first refusal): task-resubmit-delay doubled per earlier refusal, at most
+  // task-resubmit-max-delay. Jitter is the caller's.
+  [[nodiscard]] std::chrono::milliseconds resubmit_delay(std::uint32_t rejections) const;
   // pekko.workflow.runtime.wake-batch-size: workflows recovered at once at start-up.
   std::size_t wake_batch_size = 200;
   // pekko.workflow.runtime.history-default-limit / history-max-limit: events per

@@ -133,10 +133,13 @@ class shard_actor : public caf::event_based_actor {
   void on_task_update(task_update& u) {
     switch (u.what) {
       case task_update::kind::rejected: {
-        auto base = shared_->settings.task_resubmit_delay;
-        std::uniform_int_distribution<std::int64_t> jitter(0, base.count() / 2);
-        delayed_send(this, base + std::chrono::milliseconds(jitter(rng_)), resubmit_atom::value,
-                     std::move(u.workflow_id), resubmit_task{std::move(u.step), u.attempt});
+        // Exponential backoff per attempt: a node whose queues stay full is not asked
+        // again and again at the same pace by every waiting workflow.
+        const auto delay = shared_->settings.resubmit_delay(u.rejections);
+        std::uniform_int_distribution<std::int64_t> jitter(0, delay.count() / 2);
+        delayed_send(this, delay + std::chrono::milliseconds(jitter(rng_)), resubmit_atom::value,
+                     std::move(u.workflow_id),
+                     resubmit_task{std::move(u.step), u.attempt, u.rejections + 1});
         return;
       }
       case task_update::kind::resubmit:

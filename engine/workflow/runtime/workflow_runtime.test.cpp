@@ -3,9 +3,12 @@
 // without any request touching the workflow.
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 
+#include <thread>
+
 #include <doctest/doctest.h>
 
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
+#include "tests/support/load_settings.hpp"
 
 using namespace wfe::workflow;
 using namespace wfe::workflow::runtime;
@@ -122,4 +125,63 @@ TEST_CASE("after a restart a scheduled/running task is dispatched again") {
   incarnation again(dir.path(), default_config(dir.path()));
   REQUIRE(indexed_as(again, "wf-s", workflow_status::completed));
   CHECK(again.state("wf-s").status == workflow_status::completed);
+}
+
+TEST_CASE("the resubmit delay doubles per refusal of an attempt up to its max (both keys read)") {
+  auto [s, errors] = wfe::test::read_settings<runtime_settings>(
+      "pekko.workflow.runtime.task-resubmit-delay = 100ms\n"
+      "pekko.workflow.runtime.task-resubmit-max-delay = 1s\n");
+  REQUIRE(errors.empty());
+  CHECK(s.resubmit_delay(0) == 100ms);
+  CHECK(s.resubmit_delay(1) == 200ms);
+  CHECK(s.resubmit_delay(3) == 800ms);
+  CHECK(s.resubmit_delay(4) == 1s);
+  CHECK(s.resubmit_delay(4'000'000'000U) == 1s);  // no overflow
+  auto [defaults, none] = wfe::test::read_settings<runtime_settings>("");
+  CHECK(none.empty());
+  CHECK(defaults.resubmit_delay(0) == 1s);
+  CHECK(defaults.resubmit_delay(10) == 30s);
+  auto [bad, refused] = wfe::test::read_settings<runtime_settings>(
+      "pekko.workflow.runtime.task-resubmit-delay = 2m\n");
+  CHECK(refused.find("pekko.workflow.runtime.task-resubmit-delay") != std::string::npos);
+  CHECK(refused.find("task-resubmit-max-delay") != std::string::npos);
+}
+
+TEST_CASE("a task refused again and again is re-offered with exponential backoff") {
+  wfe::test::temp_dir dir;
+  auto c = default_config(dir.path());
+  c.tasks.max_queued = 1;  // one task per queue
+  c.tasks.max_parked = 0;  // no parking: a refusal goes back to the workflow
+  c.runtime.task_resubmit_delay = 1ms;
+  c.runtime.task_resubmit_max_delay = 16ms;
+  incarnation node(dir.path(), c);
+  auto d = definition(R"({"name":"q","steps":[{"name":"a","task":"queue:nobody-polls"}]})");
+  CHECK_FALSE(node.ok("holder", start("holder", d)).rejected);  // fills the queue
+  const auto began = std::chrono::steady_clock::now();
+  CHECK_FALSE(node.ok("refused", start("refused", d)).rejected);  // the start itself succeeds
+  std::this_thread::sleep_for(400ms);
+  auto rejections = [&] {
+    double n = 0;
+    for (const auto& fam : node.registry().Collect()) {
+      if (fam.name != "workflow_tasks_total") continue;
+      for (const auto& m : fam.metric) {
+        for (const auto& l : m.label) {
+          if (l.name == "outcome" && l.value == "rejected") n += m.counter.value;
+        }
+      }
+    }
+    return n;
+  };
+  const auto n = rejections();
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - began)
+                           .count();
+  // Delays 1, 2, 4, 8, then 16 ms each (timers never fire early): at most 4 refusals in
+  // the first 15 ms and one per 16 ms after. A fixed 1 ms (+ jitter) delay would be
+  // refused ~250 times in 400 ms. A slow machine only lowers the count.
+  CHECK(n >= 3);
+  CHECK(n <= static_cast<double>(elapsed) / 16.0 + 6.0);
+  auto s = node.state("refused");
+  CHECK(s.status == workflow_status::running);
+  CHECK(s.find_step("a")->status == step_status::scheduled);
 }

@@ -580,6 +580,7 @@ class dispatcher {
     u.workflow_id = req.workflow_id;
     u.step = req.step;
     u.attempt = req.attempt;
+    u.rejections = req.rejections;
     u.message = "the " + std::string(to_string(req.priority)) + " priority queue of " + where +
                 " is full" +
                 (node_full ? ", and the node's parked tasks are at "
