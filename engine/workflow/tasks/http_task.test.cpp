@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -61,6 +62,16 @@ struct target_server {
         respond(std::move(res));
       });
     }
+    r.add("GET", "/together", [this](wfe::api::http_request&&, wfe::api::responder respond) {
+      std::vector<wfe::api::responder> all;
+      {
+        std::lock_guard lock(m);
+        together.push_back(std::move(respond));
+        if (together.size() < 3) return;  // answered when the third arrives
+        all.swap(together);
+      }
+      for (auto& a : all) a(wfe::api::http_response::json(200, "{}"));
+    });
     r.add("GET", "/to-ok", redirect(301, "/ok"));  // relative
     r.add("POST", "/see-other", redirect(303, "echo"));  // relative to the path
     r.add("POST", "/found", redirect(302, "/echo"));
@@ -109,6 +120,7 @@ struct target_server {
   prometheus::Registry registry;
   std::mutex m;
   std::vector<wfe::api::responder> parked;
+  std::vector<wfe::api::responder> together;
   std::unique_ptr<wfe::api::http_server> server;
 };
 
@@ -252,6 +264,25 @@ TEST_CASE("http keep-alive: sequential requests to one server share one connecti
   // Four requests (one redirect), one connection: without reuse there would be four
   // (each kept in the pool) or, closed, none.
   CHECK(t.connections() == 1);
+}
+
+TEST_CASE("http keep-alive: the pool keeps at most max-idle-per-host and max-idle") {
+  for (auto [per_host, total, kept] : {std::tuple{2U, 256U, 2.0}, std::tuple{8U, 1U, 1.0}}) {
+    CAPTURE(per_host);
+    CAPTURE(total);
+    target_server t;
+    task_fixture f;
+    task_settings s;
+    s.http_pool_max_idle_per_host = per_host;
+    s.http_pool_max_idle = total;
+    f.start(s);
+    // Three requests in flight at once (the server answers when all three arrived):
+    // three connections, of which the pool keeps `kept`.
+    for (int i = 0; i < 3; ++i) f.submit("wf-" + std::to_string(i), "http", {{"url", t.url("/together")}});
+    for (int i = 0; i < 3; ++i) REQUIRE(f.next_result().what == kind::completed);
+    CHECK(eventually([&] { return t.connections() == kept; }));
+    CHECK(t.connections() == kept);
+  }
 }
 
 TEST_CASE("http keep-alive: an idle connection is closed after pool.idle-timeout") {
