@@ -414,7 +414,7 @@ namespace ssl = boost::asio::ssl;
 
 // A TLS server on `address` whose certificate (tests/data/tls/server.pem, for the IP
 // address 127.0.0.1 only) is signed by the test CA tests/data/tls/ca.pem. Answers every
-// request 200 {"tls":true}, or 302 to `location` when one is given. With
+// request (keep-alive) 200 {"tls":true}, or 302 to `location` when one is given. With
 // `client_ca`, a client must present a certificate of that CA.
 class tls_target {
  public:
@@ -440,6 +440,7 @@ class tls_target {
     return "https://" + ep.address().to_string() + ":" + std::to_string(ep.port()) + "/x";
   }
   int handshakes_ok() const { return ok_.load(); }
+  int requests() const { return requests_.load(); }
 
  private:
   using tcp = net::ip::tcp;
@@ -452,26 +453,32 @@ class tls_target {
       st->async_handshake(ssl::stream_base::server, [this, st](boost::system::error_code hec) {
         if (hec) return;  // the client refused the certificate
         ++ok_;
-        auto buf = std::make_shared<boost::beast::flat_buffer>();
-        auto req = std::make_shared<bhttp::request<bhttp::string_body>>();
-        bhttp::async_read(*st, *buf, *req, [this, st, buf, req](boost::system::error_code rec,
-                                                                std::size_t) {
-          if (rec) return;
-          auto res = std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status::ok, 11);
-          if (!location_.empty()) {
-            res->result(bhttp::status::found);
-            res->set(bhttp::field::location, location_);
-          }
-          res->set(bhttp::field::content_type, "application/json");
-          res->body() = R"({"tls":true})";
-          res->prepare_payload();
-          bhttp::async_write(*st, *res, [st, res](boost::system::error_code, std::size_t) {
-            boost::system::error_code ignored;
-            st->lowest_layer().close(ignored);
-          });
-        });
+        serve(st, std::make_shared<boost::beast::flat_buffer>());
       });
       accept();
+    });
+  }
+
+  // Answers the connection's requests one after the other (keep-alive).
+  void serve(const std::shared_ptr<stream>& st,
+             const std::shared_ptr<boost::beast::flat_buffer>& buf) {
+    auto req = std::make_shared<bhttp::request<bhttp::string_body>>();
+    bhttp::async_read(*st, *buf, *req, [this, st, buf, req](boost::system::error_code rec,
+                                                            std::size_t) {
+      if (rec) return;
+      ++requests_;
+      auto res = std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status::ok, 11);
+      if (!location_.empty()) {
+        res->result(bhttp::status::found);
+        res->set(bhttp::field::location, location_);
+      }
+      res->set(bhttp::field::content_type, "application/json");
+      res->body() = R"({"tls":true})";
+      res->prepare_payload();
+      bhttp::async_write(*st, *res, [this, st, buf, res](boost::system::error_code wec,
+                                                         std::size_t) {
+        if (!wec) serve(st, buf);
+      });
     });
   }
 
@@ -480,6 +487,7 @@ class tls_target {
   tcp::acceptor acceptor_;
   std::string location_;
   std::atomic<int> ok_{0};
+  std::atomic<int> requests_{0};
   std::thread thread_;
 };
 
@@ -494,6 +502,17 @@ TEST_CASE("http over TLS: a certificate of a trusted CA for the host completes")
   auto u = run_http(f, {{"url", t.url()}});
   REQUIRE(u.what == kind::completed);
   CHECK(u.output == json::parse(R"({"status":200,"body":{"tls":true}})"));
+  CHECK(t.handshakes_ok() == 1);
+}
+
+TEST_CASE("http over TLS: sequential requests reuse one connection, one handshake") {
+  tls_target t;
+  task_fixture f;
+  task_settings s;
+  s.http_ca_file = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/ca.pem";
+  f.start(s);
+  for (int i = 0; i < 3; ++i) REQUIRE(run_http(f, {{"url", t.url()}}).what == kind::completed);
+  CHECK(t.requests() == 3);
   CHECK(t.handshakes_ok() == 1);
 }
 
