@@ -1,8 +1,10 @@
 #include "api/workflow_routes.hpp"
 
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
@@ -285,18 +287,47 @@ http_response page(Items items, const std::string& next) {
   return http_response::json(200, json::serialize(o));
 }
 
+// -- starts ----------------------------------------------------------------------
+
+// The latest version of each definition the gateway knows (registered through it or
+// looked up once), published as an immutable snapshot: the HTTP threads read it to send
+// a start straight to its shard; only the gateway writes it.
+struct latest_definitions {
+  using map = std::unordered_map<std::string, wf::definition_ref>;
+  std::atomic<std::shared_ptr<const map>> snapshot{std::make_shared<const map>()};
+};
+
+// Sends a start whose definition is resolved to its entity. The entity answers the
+// HTTP request itself (on its thread; formatting is pure): no hop back, no request
+// timeout in CAF's clock; a lost answer is bounded by the HTTP request timeout. The
+// 201 body is written directly (wf::start_reply_json).
+void send_start(const caf::actor& to, wf::cmd::start cmd, responder r) {
+  auto reply = [r, id = cmd.id, def = cmd.definition,
+                priority = cmd.priority](entity_reply res) {
+    if (!res) return r(storage_error(res.error()));
+    if (res->rejected) return r(rejection_response(*res->rejected));
+    auto resp = http_response::json(201, wf::start_reply_json(id, res->status, *def, priority));
+    resp.headers.emplace_back("Location", "/api/v1/workflows/" + id);
+    r(std::move(resp));
+  };
+  auto id = cmd.id;
+  caf::anon_send(to, entity_envelope{std::move(id), std::move(cmd), std::move(reply)});
+}
+
 // -- the gateway -----------------------------------------------------------------
 
 class gateway_actor : public caf::event_based_actor {
  public:
-  gateway_actor(caf::actor_config& c, workflow_routes_config cfg)
+  gateway_actor(caf::actor_config& c, workflow_routes_config cfg,
+                std::shared_ptr<latest_definitions> published)
       : caf::event_based_actor(c),
         cfg_(std::move(cfg)),
         region_(*cfg_.region),
         router_(cfg_.router != nullptr ? *cfg_.router : wf::runtime::region_router{}),
         registry_(*cfg_.registry),
         index_(*cfg_.index),
-        journal_(*cfg_.journal) {}
+        journal_(*cfg_.journal),
+        published_(std::move(published)) {}
 
   caf::behavior make_behavior() override {
     return {
@@ -387,27 +418,17 @@ class gateway_actor : public caf::event_based_actor {
   // Every definition is registered through the node's one gateway (the registry is per
   // node), so this cache cannot miss a newer version; it holds one entry per name, as
   // bounded as the registry's names (pekko.workflow.definitions.max-definitions).
+  // Each change is published to the HTTP threads as a new snapshot (a copy: changes
+  // are rare, one per registration or first lookup of a name).
   void remember_latest(wf::definition_ref def) {
     auto& slot = latest_[def->name];
-    if (slot->version <= def->version) slot = wf::intern(std::move(def));
+    if (slot->version > def->version) return;
+    slot = wf::intern(std::move(def));
+    published_->snapshot.store(std::make_shared<const latest_definitions::map>(latest_));
   }
 
   void start_entity(const std::shared_ptr<start_req>& q) {
-    auto r = q->r;
-    // The entity answers the HTTP request itself (on its thread; formatting is pure):
-    // no hop back through this actor, no request timeout in CAF's clock. A lost answer
-    // is bounded by the HTTP request timeout.
-    // The 201 body is written directly (wf::start_reply_json).
-    auto reply = [r, id = q->cmd.id, def = q->cmd.definition,
-                  priority = q->cmd.priority](entity_reply res) {
-      if (!res) return r(storage_error(res.error()));
-      if (res->rejected) return r(rejection_response(*res->rejected));
-      auto resp = http_response::json(201, wf::start_reply_json(id, res->status, *def, priority));
-      resp.headers.emplace_back("Location", "/api/v1/workflows/" + id);
-      r(std::move(resp));
-    };
-    const auto& to = entity_route(q->cmd.id);  // before the envelope takes the command
-    send(to, entity_envelope{q->cmd.id, std::move(q->cmd), std::move(reply)});
+    send_start(entity_route(q->cmd.id), std::move(q->cmd), q->r);
   }
 
   void to_entity(entity_req q) {
@@ -539,6 +560,7 @@ class gateway_actor : public caf::event_based_actor {
   caf::actor registry_;
   caf::actor index_;
   caf::actor journal_;
+  std::shared_ptr<latest_definitions> published_;
   std::unordered_map<std::string, wf::definition_ref> latest_;
 };
 
@@ -560,7 +582,12 @@ http_handler id_route(const caf::actor& gw, entity_op op, wf::command cmd) {
 }  // namespace
 
 caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
-  auto gw = cfg.system->spawn<gateway_actor>(cfg);
+  auto latest = std::make_shared<latest_definitions>();
+  auto gw = cfg.system->spawn<gateway_actor>(cfg, latest);
+  // A start of a definition's latest version goes straight to its shard when the
+  // version is known (see latest_definitions), else through the gateway.
+  const wf::runtime::region_router* direct =
+      cfg.router != nullptr && *cfg.router ? cfg.router : nullptr;
   auto known = cfg.known_tasks;
   auto load = cfg.load;
   auto history_default = cfg.history_default_limit;
@@ -593,7 +620,8 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     if (!version) return r(std::move(err));
     send_to(gw, getdef_req{std::move(*name), static_cast<std::uint32_t>(*version), std::move(r)});
   });
-  rt.add("POST", "/api/v1/workflows", [gw, load](http_request&& req, responder r) {
+  rt.add("POST", "/api/v1/workflows", [gw, load, latest, direct](http_request&& req,
+                                                                 responder r) {
     http_response err;
     auto s = parse_start(req.body, err);
     if (!s) return r(std::move(err));
@@ -604,6 +632,14 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
       auto resp = http_response::error(429, "overloaded", "the task backlog is full; retry later");
       resp.headers.emplace_back("Retry-After", "1");
       return r(std::move(resp));
+    }
+    if (direct != nullptr && s->version == 0) {
+      auto known = latest->snapshot.load();
+      if (auto it = known->find(s->definition); it != known->end()) {
+        s->cmd.definition = it->second;
+        const auto& to = direct->route(s->cmd.id);
+        return send_start(to, std::move(s->cmd), std::move(r));
+      }
     }
     s->r = std::move(r);
     send_to(gw, std::move(*s));

@@ -211,3 +211,26 @@ TEST_CASE("dead letters over HTTP: listed, retried with 202, then gone") {
       [&] { return n.get_json("/api/v1/dead-letters").at("items").as_array().empty(); }));
   CHECK(n.call("POST", "/api/v1/dead-letters/wf-d/retry").status == 404);
 }
+
+TEST_CASE("starts: the latest version by default (straight to the shard), or the one asked for") {
+  api_node n;
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"v-a","definition":"order"})").status ==
+          201);
+  // A new version is used by the next start without a version: it is published to the
+  // HTTP threads before its registration is answered.
+  const char* v2 = R"({"name":"order","steps":[{"name":"a","task":"noop"}]})";
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", v2).status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"v-b","definition":"order"})").status ==
+          201);
+  auto pinned =
+      n.call("POST", "/api/v1/workflows", R"({"id":"v-c","definition":"order","version":1})");
+  REQUIRE(pinned.status == 201);
+  CHECK(json::parse(pinned.body).at("version") == 1);
+  CHECK(n.get_json("/api/v1/workflows/v-a").at("version") == 1);
+  CHECK(n.get_json("/api/v1/workflows/v-b").at("version") == 2);
+  CHECK(n.get_json("/api/v1/workflows/v-c").at("version") == 1);
+  auto missing =
+      n.call("POST", "/api/v1/workflows", R"({"id":"v-d","definition":"order","version":3})");
+  CHECK(missing.status == 404);
+}
