@@ -408,10 +408,20 @@ class exchange : public std::enable_shared_from_this<exchange<Stream>> {
                      });
   }
 
+  // Nothing beyond the response was received: the connection is at a message boundary.
+  [[nodiscard]] bool drained() {
+    if (buffer_.size() != 0) return false;
+    if constexpr (tls) {
+      return SSL_pending(stream_->native_handle()) == 0;
+    } else {
+      return true;
+    }
+  }
+
   void answered() {
     auto& res = parser_.get();
     auto& pool = call_->parts().pool;
-    if (parser_.keep_alive() && !call_->timed_out() && pool.enabled()) {
+    if (parser_.keep_alive() && !call_->timed_out() && pool.enabled() && drained()) {
       const auto keep = server_keep_alive(res[http::field::keep_alive], clock::duration::max());
       pool.give(key_, std::move(stream_), keep);
     } else {

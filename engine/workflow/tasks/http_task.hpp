@@ -16,7 +16,8 @@
 //   (or the server's Keep-Alive: timeout=N less a second). A pooled connection the
 //   server closed is noticed before use (a peek); one that fails before any byte of the
 //   response came is retried once on a new connection, unless the request was written
-//   and is a POST or PATCH (it may have been processed).
+//   and is a POST or PATCH (it may have been processed). A connection is pooled only at
+//   a message boundary: keep-alive response, nothing received beyond it.
 //
 // Destroying the runner stops the thread; requests still in flight are dropped without
 // calling their callbacks, and pooled connections are closed.

@@ -324,16 +324,20 @@ namespace {
 namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
 
-// A plain HTTP/1.1 server that answers the first request of every connection 200 (keep-
-// alive) and drops the connection, unanswered, when the second request arrives: what a
-// client sees when a server closes an idle connection just as the request is sent.
-class dropping_server {
+// A plain HTTP/1.1 server on raw Asio, for connections a well-behaved server never
+// leaves in this state. `drop_second`: answers the first request of every connection
+// 200 (keep-alive) and drops the connection, unanswered, when the second arrives: what
+// a client sees when a server closes an idle connection just as the request is sent.
+// `trailing_junk`: answers every request 200 (keep-alive) followed by bytes that belong
+// to no response.
+class raw_server {
  public:
-  dropping_server() : acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}) {
+  enum class mode : std::uint8_t { drop_second, trailing_junk };
+  explicit raw_server(mode m) : mode_(m), acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}) {
     accept();
     thread_ = std::thread([this] { io_.run(); });
   }
-  ~dropping_server() {
+  ~raw_server() {
     io_.stop();
     thread_.join();
   }
@@ -350,36 +354,46 @@ class dropping_server {
     tcp::socket socket;
     boost::beast::flat_buffer buffer;
     bhttp::request<bhttp::string_body> req;
-    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+    int answered = 0;
   };
 
   void accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
       if (ec) return;
       ++accepted_;
-      auto c = std::make_shared<conn>(std::move(s));
-      bhttp::async_read(c->socket, c->buffer, c->req, [this, c](boost::system::error_code rec,
-                                                              std::size_t) {
-        if (rec) return;
-        c->res.set(bhttp::field::content_type, "application/json");
-        c->res.body() = R"({"first":true})";
-        c->res.prepare_payload();
-        bhttp::async_write(c->socket, c->res, [this, c](boost::system::error_code wec,
-                                                         std::size_t) {
-          if (wec) return;
-          c->req = {};
-          bhttp::async_read(c->socket, c->buffer, c->req,
-                            [this, c](boost::system::error_code, std::size_t) {
-                              ++dropped_;
-                              boost::system::error_code ignored;
-                              c->socket.close(ignored);
-                            });
-        });
-      });
+      serve(std::make_shared<conn>(std::move(s)));
       accept();
     });
   }
 
+  void serve(const std::shared_ptr<conn>& c) {
+    c->req = {};
+    bhttp::async_read(c->socket, c->buffer, c->req, [this, c](boost::system::error_code rec,
+                                                            std::size_t) {
+      if (rec) return;
+      if (mode_ == mode::drop_second && c->answered == 1) {
+        ++dropped_;
+        boost::system::error_code ignored;
+        c->socket.close(ignored);
+        return;
+      }
+      ++c->answered;
+      // One write, so the junk arrives with the response.
+      static constexpr std::string_view ok =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n"
+          "{\"first\":true}";
+      static constexpr std::string_view with_junk =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n"
+          "{\"first\":true}junk";
+      const auto& out = mode_ == mode::trailing_junk ? with_junk : ok;
+      net::async_write(c->socket, net::buffer(out.data(), out.size()),
+                       [this, c](boost::system::error_code wec, std::size_t) {
+                         if (!wec) serve(c);
+                       });
+    });
+  }
+
+  mode mode_;
   net::io_context io_;
   tcp::acceptor acceptor_;
   std::atomic<int> accepted_{0};
@@ -390,7 +404,7 @@ class dropping_server {
 }  // namespace
 
 TEST_CASE("http keep-alive: a reused connection dropped unanswered is retried unless POST") {
-  dropping_server d;
+  raw_server d(raw_server::mode::drop_second);
   task_fixture f;
   f.start({});
   REQUIRE(run_http(f, {{"url", d.url()}}).what == kind::completed);
@@ -406,6 +420,18 @@ TEST_CASE("http keep-alive: a reused connection dropped unanswered is retried un
   CHECK(post.error_type == "http_error");
   CHECK(d.accepted() == 2);
   CHECK(d.dropped() == 2);
+}
+
+TEST_CASE("http keep-alive: a connection with bytes beyond the response is not reused") {
+  raw_server junk(raw_server::mode::trailing_junk);
+  task_fixture f;
+  f.start({});
+  for (int i = 0; i < 2; ++i) {
+    auto u = run_http(f, {{"url", junk.url()}});
+    REQUIRE(u.what == kind::completed);
+    CHECK(u.output == json::parse(R"({"status":200,"body":{"first":true}})"));
+  }
+  CHECK(junk.accepted() == 2);
 }
 
 namespace {
