@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -44,7 +45,38 @@ const json::object* as_object(const json::value& input) {
   return input.is_object() ? &input.get_object() : nullptr;
 }
 
+// RFC 9110 token: 1 or more tchar.
+bool is_token(std::string_view s) {
+  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || extra.find(c) != std::string_view::npos;
+  });
+}
+
+// RFC 9110 field value: visible characters, space, tab and obs-text; no CR, LF or NUL.
+bool is_field_value(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u == '\t' || (u >= 0x20 && u != 0x7f);
+  });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 }  // namespace
+
+bool is_reserved_http_header(std::string_view name) {
+  static constexpr std::array<std::string_view, 9> reserved{
+      "Host",    "Content-Length", "Transfer-Encoding", "Connection",      "Keep-Alive",
+      "Upgrade", "TE",             "Trailer",           "Proxy-Connection"};
+  return std::any_of(reserved.begin(), reserved.end(),
+                     [&](std::string_view r) { return iequals(r, name); });
+}
 
 bool parse_builtin(std::string_view task, builtin_task& out) {
   if (task == "noop") {
@@ -137,6 +169,28 @@ task_input<http_task_input> parse_http_input(const json::value& input, const tas
   if (const auto* f = o->if_contains("followRedirects")) {
     if (!f->is_bool()) return invalid("http: \"followRedirects\" must be a boolean");
     in.follow_redirects = f->get_bool();
+  }
+  if (const auto* h = o->if_contains("headers"); h != nullptr && !h->is_null()) {
+    if (!h->is_object()) return invalid("http: \"headers\" must be an object of strings");
+    std::uint64_t bytes = 0;
+    for (const auto& [name, value] : h->get_object()) {
+      const auto shown = std::string(name.substr(0, 64));
+      if (!is_token(name)) return invalid("http: header name \"" + shown + "\" is not a token");
+      if (is_reserved_http_header(name)) {
+        return invalid("http: header \"" + shown + "\" is set by the client itself");
+      }
+      if (!value.is_string()) return invalid("http: header \"" + shown + "\" must be a string");
+      const auto& v = value.get_string();
+      if (!is_field_value(v)) {
+        return invalid("http: header \"" + shown + "\" has a control character in its value");
+      }
+      bytes += name.size() + v.size();
+      if (bytes > s.http_max_request_headers_bytes) {
+        return invalid("http: \"headers\" exceed pekko.workflow.tasks.http.max-request-headers-size (" +
+                       std::to_string(s.http_max_request_headers_bytes) + " bytes)");
+      }
+      in.headers.emplace_back(std::string(name), std::string(v));
+    }
   }
   return in;
 }

@@ -6,7 +6,7 @@
 //   noop                       -> {}
 //   sleep {"ms":N}             -> {} after N ms (0 <= N <= tasks.sleep-max)
 //   fail  {"times":N}          -> attempts 1..N fail with error_type "fail", later ones {}
-//   http  {"url","method"?,"body"?,"timeoutMs"?,"followRedirects"?}
+//   http  {"url","method"?,"body"?,"headers"?,"timeoutMs"?,"followRedirects"?}
 //         -> {"status":N,"body":JSON or string}
 //         http:// or https://; method GET (default) POST PUT PATCH DELETE HEAD; body: a string
 //         sent as text/plain, anything else serialized as application/json; timeoutMs
@@ -20,6 +20,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -56,7 +58,13 @@ struct http_task_input {
   std::string content_type;  // empty without body
   std::chrono::milliseconds timeout{0};
   bool follow_redirects = true;  // "followRedirects" (tasks.http.max-redirects bounds it)
+  // "headers": sent as given (a "Content-Type" replaces the body's default); names are
+  // tokens, values have no control characters but tab, reserved framing headers refused.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// Headers an `http` task may not set: the client frames the request itself.
+[[nodiscard]] bool is_reserved_http_header(std::string_view name);
 
 // Sets url, tls, host, port and target of `in` from an absolute http:// or https:// URL;
 // the reason when it is not one (credentials in it are refused too); `in` is unchanged then.

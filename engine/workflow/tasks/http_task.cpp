@@ -259,6 +259,17 @@ class call : public std::enable_shared_from_this<call> {
       hop_in.method = "GET";
       hop_in.body.clear();
       hop_in.content_type.clear();
+      std::erase_if(hop_in.headers, [](const auto& h) {
+        return boost::beast::iequals(h.first, "Content-Type");
+      });
+    }
+    // Credentials go to the origin they were written for only (as curl and Go do).
+    if (hop_in.tls != in_.tls || hop_in.host != in_.host || hop_in.port != in_.port) {
+      std::erase_if(hop_in.headers, [](const auto& h) {
+        return boost::beast::iequals(h.first, "Authorization") ||
+               boost::beast::iequals(h.first, "Cookie") ||
+               boost::beast::iequals(h.first, "Proxy-Authorization");
+      });
     }
     ++redirects_;
     in_ = std::move(hop_in);
@@ -382,6 +393,15 @@ class exchange : public std::enable_shared_from_this<exchange<Stream>> {
     req_.set(http::field::user_agent, "workflow-engine");
     if (!call_->parts().pool.enabled()) req_.set(http::field::connection, "close");
     if (!in_.content_type.empty()) req_.set(http::field::content_type, in_.content_type);
+    for (const auto& [name, value] : in_.headers) {
+      // Content-Type and User-Agent replace the defaults; others are added as given.
+      const auto field = http::string_to_field(name);
+      if (field == http::field::content_type || field == http::field::user_agent) {
+        req_.set(field, value);
+      } else {
+        req_.insert(name, value);
+      }
+    }
     req_.body() = in_.body;
     if (!in_.body.empty() || in_.method == "POST" || in_.method == "PUT" || in_.method == "PATCH") {
       req_.prepare_payload();

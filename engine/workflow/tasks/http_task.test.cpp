@@ -72,6 +72,15 @@ struct target_server {
       }
       for (auto& a : all) a(wfe::api::http_response::json(200, "{}"));
     });
+    r.add("GET", "/headers", [](wfe::api::http_request&& req, wfe::api::responder respond) {
+      json::object o;
+      for (const char* h : {"x-token", "authorization", "cookie", "content-type", "user-agent"}) {
+        auto v = req.header(h);
+        o[h] = v.empty() ? json::value(nullptr) : json::value(json::string(v));
+      }
+      respond(wfe::api::http_response::json(200, json::serialize(o)));
+    });
+    r.add("GET", "/to-headers", redirect(302, "/headers"));
     r.add("GET", "/to-ok", redirect(301, "/ok"));  // relative
     r.add("POST", "/see-other", redirect(303, "echo"));  // relative to the path
     r.add("POST", "/found", redirect(302, "/echo"));
@@ -249,6 +258,67 @@ TEST_CASE("http redirects: max-redirects 0 follows none") {
   auto u = run_http(f, {{"url", t.url("/to-ok")}});
   REQUIRE(u.what == kind::completed);
   CHECK(u.output.at("status") == 301);
+}
+
+TEST_CASE("http headers: sent as given, Content-Type and User-Agent replace the defaults") {
+  target_server t;
+  task_fixture f;
+  f.start({});
+  auto u = run_http(f, {{"url", t.url("/headers")},
+                        {"headers", {{"X-Token", "abc def"},
+                                     {"Authorization", "Bearer s3cr3t"},
+                                     {"Content-Type", "application/vnd.x+json"},
+                                     {"User-Agent", "billing/2"}}}});
+  REQUIRE(u.what == kind::completed);
+  CHECK(u.output.at("body") == json::parse(R"({"x-token":"abc def","authorization":"Bearer s3cr3t",
+      "cookie":null,"content-type":"application/vnd.x+json","user-agent":"billing/2"})"));
+}
+
+TEST_CASE("http headers: reserved names, bad names or values and oversize sets are refused") {
+  task_fixture f;
+  task_settings s;
+  s.http_max_request_headers_bytes = 32;
+  f.start(s);
+  const std::string url = "http://127.0.0.1:1/";
+  auto refused = [&](json::object headers, const std::string& expect) {
+    auto u = run_http(f, {{"url", url}, {"headers", std::move(headers)}});
+    CHECK(u.what == kind::failed);
+    CHECK(u.error_type == "invalid_input");
+    CHECK_MESSAGE(u.message.find(expect) != std::string::npos, u.message);
+  };
+  refused({{"Content-Length", "5"}}, "Content-Length");
+  refused({{"transfer-encoding", "chunked"}}, "transfer-encoding");
+  refused({{"Host", "evil"}}, "Host");
+  refused({{"bad name", "x"}}, "bad name");
+  refused({{"X-Split", "a\r\nInjected: 1"}}, "control character");
+  refused({{"X-Number", 7}}, "must be a string");
+  refused({{"X-Long", std::string(40, 'v')}}, "max-request-headers-size");
+  auto not_object = run_http(f, {{"url", url}, {"headers", json::array{"a"}}});
+  CHECK(not_object.error_type == "invalid_input");
+}
+
+TEST_CASE("http headers: credentials follow a redirect only to the same origin") {
+  target_server t;
+  target_server other;
+  task_fixture f;
+  f.start({});
+  const json::object creds{{"Authorization", "Bearer s3cr3t"}, {"Cookie", "k=v"}, {"X-Token", "t"}};
+  auto same = run_http(f, {{"url", t.url("/to-headers")}, {"headers", creds}});
+  REQUIRE(same.what == kind::completed);
+  CHECK(same.output.at("body").at("authorization") == "Bearer s3cr3t");
+  CHECK(same.output.at("body").at("cookie") == "k=v");
+  wfe::api::router r;
+  r.add("GET", "/away", redirect(307, other.url("/headers")));
+  prometheus::Registry reg;
+  auto hop = start_local_server(std::move(r), reg);
+  auto across = run_http(
+      f, {{"url", "http://127.0.0.1:" + std::to_string(hop->bound_port()) + "/away"},
+          {"headers", creds}});
+  REQUIRE(across.what == kind::completed);
+  CHECK(across.output.at("body").at("authorization").is_null());
+  CHECK(across.output.at("body").at("cookie").is_null());
+  CHECK(across.output.at("body").at("x-token") == "t");
+  hop->stop(std::chrono::steady_clock::now() + 2s);
 }
 
 // -- keep-alive connections ----------------------------------------------------------

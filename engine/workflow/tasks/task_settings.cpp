@@ -36,6 +36,8 @@ task_settings task_settings::read(core::settings_reader& r) {
   s.http_ca_file = r.string("pekko.workflow.tasks.http.ca-file");
   s.http_client_cert_file = r.string(k_client_cert);
   s.http_client_key_file = r.string(k_client_key);
+  s.http_max_request_headers_bytes =
+      r.bytes("pekko.workflow.tasks.http.max-request-headers-size", 1, 1ULL << 20);
   s.http_max_redirects =
       static_cast<std::uint32_t>(r.integer("pekko.workflow.tasks.http.max-redirects", 0, 20));
   s.http_pool_max_idle_per_host = static_cast<std::uint32_t>(

@@ -51,6 +51,8 @@ struct task_settings {
   // Built-in `http`: 301/302/303/307/308 responses followed at most this many times per
   // task (0: none; the 3xx completes the task, as with "followRedirects": false).
   std::uint32_t http_max_redirects = 5;
+  // Built-in `http`: the input's "headers", names and values together, at most this.
+  std::uint64_t http_max_request_headers_bytes = 16 * 1024;
   // Built-in `http`: keep-alive connections kept open for reuse, per scheme/host/port and
   // in all (0 per host: every request on a new connection, sent with Connection: close),
   // and how long one may stay idle (shortened by a server's Keep-Alive: timeout=N).

@@ -23,6 +23,7 @@ TEST_CASE("reference.conf task defaults are valid") {
   CHECK(s.http_client_cert_file.empty());
   CHECK(s.http_client_key_file.empty());
   CHECK(s.http_max_redirects == 5);
+  CHECK(s.http_max_request_headers_bytes == 16 * 1024);
   CHECK(s.http_pool_max_idle_per_host == 8);
   CHECK(s.http_pool_max_idle == 256);
   CHECK(s.http_pool_idle_timeout == 4s);
@@ -66,6 +67,7 @@ TEST_CASE("task settings are validated, every error named") {
       "pekko.workflow.tasks.max-parked-total = -1\n"
       "pekko.workflow.tasks.parked-wake-timeout = 0ms\n"
       "pekko.workflow.tasks.http.max-redirects = 21\n"
+      "pekko.workflow.tasks.http.max-request-headers-size = 2MiB\n"
       "pekko.workflow.tasks.http.pool.max-idle-per-host = -1\n"
       "pekko.workflow.tasks.http.pool.idle-timeout = 0ms\n");
   CHECK(errors.find("pekko.workflow.max-workers") != std::string::npos);
@@ -74,6 +76,7 @@ TEST_CASE("task settings are validated, every error named") {
   CHECK(errors.find("pekko.workflow.tasks.max-parked-total") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.parked-wake-timeout") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.http.max-redirects") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.http.max-request-headers-size") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.http.pool.max-idle-per-host") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.http.pool.idle-timeout") != std::string::npos);
 }
