@@ -28,16 +28,6 @@ namespace json = boost::json;
 
 namespace {
 
-// Waits (bounded) until `pred` holds; no timing assertion, only a liveness bound.
-template <class Pred>
-bool eventually(Pred pred) {
-  for (auto end = std::chrono::steady_clock::now() + k_wait; std::chrono::steady_clock::now() < end;
-       std::this_thread::sleep_for(5ms)) {
-    if (pred()) return true;
-  }
-  return pred();
-}
-
 // A redirect to `location` with `status`.
 wfe::api::http_handler redirect(unsigned status, std::string location) {
   return [status, location](wfe::api::http_request&&, wfe::api::responder respond) {

@@ -15,20 +15,6 @@ using namespace wfe::workflow;
 using namespace wfe::workflow::test;
 namespace json = boost::json;
 
-namespace {
-
-// Waits (bounded) until `pred` holds; no timing assertion, only a liveness bound.
-template <class Pred>
-bool eventually(Pred pred) {
-  for (auto end = std::chrono::steady_clock::now() + k_wait; std::chrono::steady_clock::now() < end;
-       std::this_thread::sleep_for(5ms)) {
-    if (pred()) return true;
-  }
-  return pred();
-}
-
-}  // namespace
-
 TEST_CASE("noop: completed with {} at once, its start reported with the result") {
   task_fixture f;
   f.start({});

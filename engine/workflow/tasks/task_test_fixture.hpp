@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "api/http/http_server.hpp"
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace wfe::workflow::test {
 
@@ -29,6 +31,11 @@ using kind = task_update::kind;
 
 // Generous: reached only when something is broken.
 inline constexpr auto k_wait = std::chrono::seconds(10);
+
+// Waits (bounded by k_wait) until `pred` holds; no timing assertion, only a liveness bound.
+inline bool eventually(const std::function<bool()>& pred) {
+  return wfe::test::eventually(pred, k_wait, std::chrono::milliseconds(5));
+}
 
 class task_fixture {
  public:
