@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <optional>
@@ -172,7 +173,9 @@ clock::duration server_keep_alive(std::string_view header, clock::duration fallb
   long seconds = 0;
   auto [end, ec] = std::from_chars(first, header.data() + header.size(), seconds);
   if (ec != std::errc{} || end == first) return fallback;
-  return std::chrono::seconds(seconds - 1);
+  // At most a day: a larger figure is as good as none (the configured idle time bounds
+  // it anyway) and must not overflow the clock's nanoseconds.
+  return std::chrono::seconds(std::min(seconds, 86'400L) - 1);
 }
 
 bool idempotent(std::string_view method) { return method != "POST" && method != "PATCH"; }

@@ -71,6 +71,11 @@ struct target_server {
       respond(wfe::api::http_response::json(200, json::serialize(o)));
     });
     r.add("GET", "/to-headers", redirect(302, "/headers"));
+    r.add("GET", "/short-keep-alive", [](wfe::api::http_request&&, wfe::api::responder respond) {
+      auto res = wfe::api::http_response::json(200, "{}");
+      res.headers.emplace_back("Keep-Alive", "timeout=1");  // less a second of margin: 0
+      respond(std::move(res));
+    });
     r.add("GET", "/to-ok", redirect(301, "/ok"));  // relative
     r.add("POST", "/see-other", redirect(303, "echo"));  // relative to the path
     r.add("POST", "/found", redirect(302, "/echo"));
@@ -353,6 +358,19 @@ TEST_CASE("http keep-alive: an idle connection is closed after pool.idle-timeout
   f.start(s);
   REQUIRE(run_http(f, {{"url", t.url("/ok")}}).what == kind::completed);
   CHECK(t.connections() == 1);
+  CHECK(eventually([&] { return t.connections() == 0; }));
+}
+
+TEST_CASE("http keep-alive: a server's Keep-Alive timeout shortens the idle time") {
+  target_server t;
+  task_fixture f;
+  task_settings s;
+  s.http_pool_idle_timeout = std::chrono::minutes(1);
+  f.start(s);
+  REQUIRE(run_http(f, {{"url", t.url("/ok")}}).what == kind::completed);
+  CHECK(t.connections() == 1);  // kept: the pool's minute
+  REQUIRE(run_http(f, {{"url", t.url("/short-keep-alive")}}).what == kind::completed);
+  // timeout=1 leaves no time after the margin: closed instead of kept for a minute.
   CHECK(eventually([&] { return t.connections() == 0; }));
 }
 
