@@ -14,7 +14,9 @@
 #   (f) the same starts against Restate 1.7 (a keyed virtual object; npm, pinned versions,
 #       cached in ~/.cache/wfe-bench/restate): starts/s, p50/p99, and our ratio to it
 #   (g) the ceiling of this stack: bench/start_ceiling (the same start as one Asio thread
-#       writing our RocksDB journal, no actors, no index) under the same wrk runs as (c)
+#       writing our RocksDB journal, no actors, no index) under the same wrk runs as (c);
+#       then at 64 connections with --complete 1 (the noop's completion journaled too, as
+#       the engine's start does)
 # A part that cannot run prints "n/a: <reason>" and the rest goes on.
 #
 # Usage: bench/run_workflow_bench.sh [build dir (default build-wfbench)] [seconds (default 10)]
@@ -423,8 +425,22 @@ ceiling_part() {
     -s "$here/workflow_start.lua" "http://127.0.0.1:$port" 2>&1)
   c1=$(echo "$out" | wrk_figures); ok1=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
   kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+  # The same loop writing what the engine's 1-step noop workflow writes after its start.
+  "$cbin" --dir "$tmp/ceiling/journal-complete" --port "$port" --complete 1 \
+    >"$tmp/ceiling-complete.log" 2>&1 &
+  cpid=$!
+  pids+=("$cpid")
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+    sleep 0.1
+  done
+  local cc64
+  out=$(WF_DEFINITION=bench1 WF_PREFIX=gc64 wrk -t2 -c64 -d"${secs}s" --latency \
+    -s "$here/workflow_start.lua" "http://127.0.0.1:$port" 2>&1)
+  cc64=$(echo "$out" | wrk_figures)
+  kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
   if [[ ${ok64:-0} -gt 0 && ${ok1:-0} -gt 0 ]]; then
-    fig[ceiling]="$c64 $c1"
+    fig[ceiling]="$c64 $c1 ${cc64:-}"
   else
     fig[ceiling]="n/a: start_ceiling answered no 201 ($(tail -2 "$tmp/ceiling.log"))"
   fi
@@ -496,7 +512,8 @@ else:
 if na(ceiling):
     print(f"(g) ceiling: {ceiling}")
 else:
-    g64, gp50, gp99, g1, g1p50, g1p99 = map(float, ceiling.split())
+    g = list(map(float, ceiling.split()))
+    g64, gp50, gp99, g1, g1p50, g1p99 = g[:6]
     out.update(ceiling_s_c64=g64, ceiling_p50_ms_c64=gp50, ceiling_p99_ms_c64=gp99,
                ceiling_p50_ms_c1=g1p50)
     print(f"(g) ceiling of this stack (one Asio thread + the RocksDB journal, no actors), wrk -t2 -c64: "
@@ -507,5 +524,16 @@ else:
     if not na(s64) and g64 > 0:
         r = float(s64.split()[0]) / g64; out["starts_to_ceiling"] = round(r, 3)
         print(f"    workflow-engine starts = {r:.2f} x the ceiling")
+    if len(g) >= 9:
+        gc64, gcp50, gcp99 = g[6:9]
+        out.update(ceiling_complete_s_c64=gc64, ceiling_complete_p99_ms_c64=gcp99)
+        print(f"    with each noop's completion journaled too (--complete 1), wrk -t2 -c64: "
+              f"{gc64:.0f} starts/s, p50 {gcp50:.3f} ms, p99 {gcp99:.3f} ms")
+        if not na(redis):
+            r = gc64 / float(redis); out["ceiling_complete_ratio_redis"] = round(r, 3)
+            print(f"    = {r:.2f} x Redis LPUSH")
+        if not na(s64) and gc64 > 0:
+            r = float(s64.split()[0]) / gc64; out["starts_to_ceiling_complete"] = round(r, 3)
+            print(f"    workflow-engine starts = {r:.2f} x the ceiling with completions")
 print(json.dumps(out))
 PY

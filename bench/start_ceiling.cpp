@@ -3,7 +3,7 @@
 // parts as workflow-engine: Boost.Beast HTTP on one Asio thread, Boost.JSON, and our
 // RocksDB journal (rocksdb_journal, fsync on, its group commit by write_many).
 //
-//   start_ceiling --dir D [--port 18090] [--shards 100]
+//   start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1]
 //
 // POST /api/v1/workflows {"id","definition"} is answered 201 with the node's body once
 // the two events a real start writes first (WorkflowStarted ~190 B and StepScheduled
@@ -13,6 +13,9 @@
 // one write_many (one fsync) after the pass — what Redis does with appendfsync always.
 // No actors, no entity state, no workflow index, no task dispatch: the figure is a
 // ceiling for this stack on this machine, not a product. bench/README.md ("ceiling").
+// --complete 1 also writes what the engine's 1-step noop workflow writes next: after a
+// start is answered, its StepStarted, StepCompleted and WorkflowCompleted (sequence nrs
+// 3..5) join the next batch, as the engine's completion joins a later group commit.
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -89,7 +92,10 @@ struct server {
     std::vector<pending_start> taken;
     taken.swap(batch);
     std::vector<write_request> requests;
-    requests.reserve(taken.size());
+    requests.swap(completions);  // the previous batch's, written before its starts' answers
+    const auto completed = requests.size();
+    if (taken.empty() && completed == 0) return;
+    requests.reserve(completed + taken.size());
     const auto now = static_cast<std::int64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::system_clock::now().time_since_epoch())
@@ -118,12 +124,13 @@ struct server {
     auto results = journal.write_many(std::move(requests));
     for (std::size_t i = 0; i < taken.size(); ++i) {
       auto& p = taken[i];
-      if (results[i]) {
+      if (results[completed + i]) {
+        if (complete) completions.push_back(completion_of(p.id, now));
         if (definition.name != p.definition) definition.name = p.definition;  // version 1
         p.conn->answer(http::status::created,
                        wfe::workflow::start_reply_json(
                            p.id, wfe::workflow::workflow_status::running, definition, "normal"));
-      } else if (results[i].error().code == errc::sequence_conflict) {
+      } else if (results[completed + i].error().code == errc::sequence_conflict) {
         p.conn->answer(http::status::conflict,
                        R"({"error":{"code":"already_exists","message":"exists"}})");
       } else {
@@ -131,13 +138,33 @@ struct server {
                        R"({"error":{"code":"unavailable","message":"journal"}})");
       }
     }
+    // Completions wait for the next batch; without new starts that batch is this one's
+    // successor in the loop.
+    if (!completions.empty() && batch.empty()) asio::post(io, [this] { flush(); });
+  }
+
+  write_request completion_of(const std::string& id, std::int64_t now) const {
+    write_request r{persistence_id{shard_id{wfe::workflow::runtime::shard_of(id, shards)}, id},
+                    {}};
+    char buf[160];
+    const char* types[] = {"StepStarted", "StepCompleted", "WorkflowCompleted"};
+    const char* manifests[] = {"wf.step-started.v1", "wf.step-completed.v1",
+                               "wf.workflow-completed.v1"};
+    for (std::uint64_t k = 0; k < 3; ++k) {
+      const int n = std::snprintf(buf, sizeof buf, R"({"type":"%s","step":"a","attempt":1,"at":%lld})",
+                                  types[k], static_cast<long long>(now));
+      r.events.push_back(event{3 + k, manifests[k], std::string(buf, n), "ceiling", now});
+    }
+    return r;
   }
 
   asio::io_context& io;
   tcp::acceptor acceptor;
   rocksdb_journal& journal;
   std::uint32_t shards;
+  bool complete = false;
   std::vector<pending_start> batch;
+  std::vector<write_request> completions;  // of the starts answered by the last batch
   wfe::workflow::workflow_definition definition{.name = {}, .version = 1, .steps = {}};  // the 201's
 };
 
@@ -185,15 +212,18 @@ int main(int argc, char** argv) {
   std::string dir;
   unsigned short port = 18090;
   std::uint32_t shards = 100;
+  bool complete = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view k = argv[i];
     const std::string_view v = argv[i + 1];
     if (k == "--dir") dir = v;
     if (k == "--port") std::from_chars(v.data(), v.data() + v.size(), port);
     if (k == "--shards") std::from_chars(v.data(), v.data() + v.size(), shards);
+    if (k == "--complete") complete = v == "1";
   }
   if (dir.empty() || shards == 0) {
-    std::fprintf(stderr, "usage: start_ceiling --dir D [--port 18090] [--shards 100]\n");
+    std::fprintf(stderr,
+                 "usage: start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1]\n");
     return 2;
   }
   auto j = rocksdb_journal::open(rocksdb_journal_config{.dir = dir});
@@ -203,6 +233,7 @@ int main(int argc, char** argv) {
   }
   asio::io_context io(1);
   server srv(io, port, **j, shards);
+  srv.complete = complete;
   srv.accept();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](auto, int) { io.stop(); });
