@@ -409,13 +409,19 @@ ceiling_part() {
   fi
   local port; port=$(free_port)
   mkdir -p "$tmp/ceiling"
-  "$cbin" --dir "$tmp/ceiling/journal" --port "$port" >"$tmp/ceiling.log" 2>&1 &
-  local cpid=$!
-  pids+=("$cpid")
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
-    sleep 0.1
-  done
+  local cpid
+  # start_ceiling_at NAME [ARGS...]: a fresh start_ceiling on $port, answering; sets cpid.
+  start_ceiling_at() {
+    local name=$1; shift
+    "$cbin" --dir "$tmp/ceiling/$name" --port "$port" "$@" >"$tmp/$name.log" 2>&1 &
+    cpid=$!
+    pids+=("$cpid")
+    for _ in $(seq 100); do
+      curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+      sleep 0.1
+    done
+  }
+  start_ceiling_at ceiling
   note "ceiling (start_ceiling: one Asio thread + the journal): wrk -t2 -c64 and -t1 -c1, -d${secs}s"
   local out c64 c1 ok64 ok1
   out=$(WF_DEFINITION=bench1 WF_PREFIX=g64 wrk -t2 -c64 -d"${secs}s" --latency \
@@ -426,14 +432,7 @@ ceiling_part() {
   c1=$(echo "$out" | wrk_figures); ok1=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
   kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
   # The same loop writing what the engine's 1-step noop workflow writes after its start.
-  "$cbin" --dir "$tmp/ceiling/journal-complete" --port "$port" --complete 1 \
-    >"$tmp/ceiling-complete.log" 2>&1 &
-  cpid=$!
-  pids+=("$cpid")
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
-    sleep 0.1
-  done
+  start_ceiling_at ceiling-complete --complete 1
   local cc64
   out=$(WF_DEFINITION=bench1 WF_PREFIX=gc64 wrk -t2 -c64 -d"${secs}s" --latency \
     -s "$here/workflow_start.lua" "http://127.0.0.1:$port" 2>&1)
@@ -518,22 +517,19 @@ else:
                ceiling_p50_ms_c1=g1p50)
     print(f"(g) ceiling of this stack (one Asio thread + the RocksDB journal, no actors), wrk -t2 -c64: "
           f"{g64:.0f} starts/s, p50 {gp50:.3f} ms, p99 {gp99:.3f} ms; wrk -t1 -c1: p50 {g1p50:.3f} ms")
-    if not na(redis):
-        r = g64 / float(redis); out["ceiling_ratio_redis"] = round(r, 3)
-        print(f"    = {r:.2f} x Redis LPUSH")
-    if not na(s64) and g64 > 0:
-        r = float(s64.split()[0]) / g64; out["starts_to_ceiling"] = round(r, 3)
-        print(f"    workflow-engine starts = {r:.2f} x the ceiling")
+    def ratios(rate, key, what):  # the ceiling's ratio to Redis and ours to it
+        if not na(redis):
+            r = rate / float(redis); out[key + "_ratio_redis"] = round(r, 3)
+            print(f"    = {r:.2f} x Redis LPUSH")
+        if not na(s64) and rate > 0:
+            r = float(s64.split()[0]) / rate; out["starts_to_" + key] = round(r, 3)
+            print(f"    workflow-engine starts = {r:.2f} x {what}")
+    ratios(g64, "ceiling", "the ceiling")
     if len(g) >= 9:
         gc64, gcp50, gcp99 = g[6:9]
         out.update(ceiling_complete_s_c64=gc64, ceiling_complete_p99_ms_c64=gcp99)
         print(f"    with each noop's completion journaled too (--complete 1), wrk -t2 -c64: "
               f"{gc64:.0f} starts/s, p50 {gcp50:.3f} ms, p99 {gcp99:.3f} ms")
-        if not na(redis):
-            r = gc64 / float(redis); out["ceiling_complete_ratio_redis"] = round(r, 3)
-            print(f"    = {r:.2f} x Redis LPUSH")
-        if not na(s64) and gc64 > 0:
-            r = float(s64.split()[0]) / gc64; out["starts_to_ceiling_complete"] = round(r, 3)
-            print(f"    workflow-engine starts = {r:.2f} x the ceiling with completions")
+        ratios(gc64, "ceiling_complete", "the ceiling with completions")
 print(json.dumps(out))
 PY
