@@ -34,13 +34,14 @@ class workflow_entity_model {
   using reply_type = workflow_reply;
   using clock_fn = std::function<std::int64_t()>;  // epoch milliseconds
 
-  explicit workflow_entity_model(clock_fn now) : now_(std::move(now)) {}
+  explicit workflow_entity_model(clock_fn now, decide_options options = {})
+      : now_(std::move(now)), options_(options) {}
 
   state_type initial_state(const persistence::persistence_id&) const { return {}; }
 
   core::expected<std::vector<event>, workflow_reply> decide(const state_type& s,
                                                             const command_type& c) const {
-    auto d = workflow::decide(s, c, now_());
+    auto d = workflow::decide(s, c, now_(), options_);
     if (d) return std::move(*d);
     return core::unexpected<workflow_reply>{workflow_reply{d.error(), s.id, s.status, {}}};
   }
@@ -75,6 +76,7 @@ class workflow_entity_model {
 
  private:
   clock_fn now_;
+  decide_options options_;
 };
 
 }  // namespace wfe::workflow

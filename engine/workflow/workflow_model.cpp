@@ -35,7 +35,8 @@ std::optional<std::size_t> step_index(const workflow_state& s, std::string_view 
 // same command see the effect of earlier ones (e.g. scheduling after a completion).
 class builder {
  public:
-  builder(const workflow_state& s, std::int64_t now) : state_(s), now_(now) {}
+  builder(const workflow_state& s, std::int64_t now, decide_options o)
+      : state_(s), now_(now), options_(o) {}
 
   void emit(event_body body) {
     event e{now_, std::move(body)};
@@ -44,13 +45,40 @@ class builder {
   }
   const workflow_state& state() const { return state_; }
   std::int64_t now() const { return now_; }
+  const decide_options& options() const { return options_; }
   std::vector<event> take() { return std::move(events_); }
 
  private:
   workflow_state state_;
   std::int64_t now_;
+  decide_options options_;
   std::vector<event> events_;
 };
+
+void schedule_ready(builder& b);
+
+// decide_options::inline_noop: completes every SCHEDULED noop step of a running workflow
+// at once (its start reported with its result, as the dispatcher does), then schedules
+// what that made ready (which may be noop steps again: schedule_ready comes back here).
+// Terminates: each round completes steps, and a completed step is never scheduled again
+// by schedule_ready.
+void run_inline(builder& b) {
+  if (!b.options().inline_noop) return;
+  const auto& s = b.state();
+  if (s.status != workflow_status::running) return;
+  bool ran = false;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (s.steps[i].status != step_status::scheduled || s.definition->steps[i].task != "noop") {
+      continue;
+    }
+    const std::string name = s.steps[i].name;
+    const std::uint32_t attempt = s.steps[i].attempts;
+    b.emit(ev::step_started{name, attempt});
+    b.emit(ev::step_completed{name, attempt, boost::json::object{}});
+    ran = true;
+  }
+  if (ran) schedule_ready(b);
+}
 
 // Schedules every pending step whose dependencies all completed; completes the
 // workflow when every step has.
@@ -73,8 +101,10 @@ void schedule_ready(builder& b) {
     });
     if (deps_done) ready.push_back(ev::step_scheduled{st.name, st.attempts + 1});
   }
+  const bool any = !ready.empty();
   for (auto& r : ready) b.emit(std::move(r));
   if (all_done) b.emit(ev::workflow_completed{});
+  if (any) run_inline(b);
 }
 
 // After a failed or timed-out attempt: retry with backoff, or fail the workflow.
@@ -98,7 +128,7 @@ bool too_big(const boost::json::value& v) {
   return boost::json::serialize(v).size() > k_payload_bytes_max;
 }
 
-decision decide_start(const workflow_state& s, const cmd::start& c, std::int64_t now) {
+decision decide_start(const workflow_state& s, const cmd::start& c, std::int64_t now, decide_options o) {
   if (s.started) {
     return reject(rejection_code::already_exists, "workflow '" + s.id + "' already exists",
                   s.status);
@@ -114,7 +144,7 @@ decision decide_start(const workflow_state& s, const cmd::start& c, std::int64_t
     return reject(rejection_code::invalid, "timeoutMs out of range");
   }
   if (too_big(c.input)) return reject(rejection_code::limit, "input is too large");
-  builder b(s, now);
+  builder b(s, now, o);
   b.emit(ev::workflow_started{c.id, c.definition, c.input, c.priority, c.timeout_ms});
   schedule_ready(b);
   return b.take();
@@ -143,39 +173,40 @@ decision decide_task(const workflow_state& s, const cmd::task_started& c, std::i
   return std::vector<event>{event{now, ev::step_started{c.step, c.attempt}}};
 }
 
-decision decide_task(const workflow_state& s, const cmd::task_completed& c, std::int64_t now) {
+decision decide_task(const workflow_state& s, const cmd::task_completed& c, std::int64_t now, decide_options o) {
   auto i = step_index(s, c.step);
   if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
   if (too_big(c.output)) return reject(rejection_code::limit, "output is too large", s.status);
-  builder b(s, now);
+  builder b(s, now, o);
   emit_start_if_reported(b, s.steps[*i], c.started);
   b.emit(ev::step_completed{c.step, c.attempt, c.output});
   schedule_ready(b);
   return b.take();
 }
 
-decision decide_task(const workflow_state& s, const cmd::task_failed& c, std::int64_t now) {
+decision decide_task(const workflow_state& s, const cmd::task_failed& c, std::int64_t now, decide_options o) {
   auto i = step_index(s, c.step);
   if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
-  builder b(s, now);
+  builder b(s, now, o);
   emit_start_if_reported(b, s.steps[*i], c.started);
   b.emit(ev::step_failed{c.step, c.attempt, c.error_type, c.message});
   fail_or_retry(b, *i, c.error_type, c.message, c.non_retryable);
   return b.take();
 }
 
-decision decide_timer(const workflow_state& s, const cmd::timer_fired& c, std::int64_t now) {
+decision decide_timer(const workflow_state& s, const cmd::timer_fired& c, std::int64_t now, decide_options o) {
   const bool pending = std::any_of(s.timers.begin(), s.timers.end(), [&](const timer& t) {
     return t.kind == c.kind && t.step == c.step && t.attempt == c.attempt;
   });
   if (!pending) return std::vector<event>{};  // already handled or superseded
-  builder b(s, now);
+  builder b(s, now, o);
   if (c.kind == timer_kind::workflow_timeout) {
     b.emit(ev::workflow_failed{"", "workflow timed out", 0});
   } else if (c.kind == timer_kind::retry) {
     b.emit(ev::step_scheduled{c.step, c.attempt});
+    run_inline(b);
   } else {
     const auto i = *step_index(s, c.step);
     const auto timeout = s.definition->steps[i].timeout_ms;
@@ -204,7 +235,7 @@ decision decide_signal(const workflow_state& s, const cmd::signal& c, std::int64
 }
 
 decision decide_retry(const workflow_state& s, const cmd::retry_from_dead_letter& c,
-                      std::int64_t now) {
+                      std::int64_t now, decide_options o) {
   if (s.status != workflow_status::failed) {
     const auto code =
         s.status == workflow_status::running ? rejection_code::invalid : rejection_code::finished;
@@ -221,25 +252,25 @@ decision decide_retry(const workflow_state& s, const cmd::retry_from_dead_letter
                   "step '" + c.step + "' is not the failed step '" + s.failure->step + "'",
                   s.status);
   }
-  builder b(s, now);
+  builder b(s, now, o);
   b.emit(ev::step_retried_from_dead_letter{s.failure->step});
   schedule_ready(b);
   return b.take();
 }
 
-decision decide_running(const workflow_state& s, const command& c, std::int64_t now) {
+decision decide_running(const workflow_state& s, const command& c, std::int64_t now, decide_options o) {
   return std::visit(
       overloaded{
-          [&](const cmd::start& x) { return decide_start(s, x, now); },
+          [&](const cmd::start& x) { return decide_start(s, x, now, o); },
           [&](const cmd::task_started& x) { return decide_task(s, x, now); },
-          [&](const cmd::task_completed& x) { return decide_task(s, x, now); },
-          [&](const cmd::task_failed& x) { return decide_task(s, x, now); },
-          [&](const cmd::timer_fired& x) { return decide_timer(s, x, now); },
+          [&](const cmd::task_completed& x) { return decide_task(s, x, now, o); },
+          [&](const cmd::task_failed& x) { return decide_task(s, x, now, o); },
+          [&](const cmd::timer_fired& x) { return decide_timer(s, x, now, o); },
           [&](const cmd::signal& x) { return decide_signal(s, x, now); },
           [&](const cmd::cancel& x) -> decision {
             return std::vector<event>{event{now, ev::workflow_cancelled{x.reason}}};
           },
-          [&](const cmd::retry_from_dead_letter& x) { return decide_retry(s, x, now); },
+          [&](const cmd::retry_from_dead_letter& x) { return decide_retry(s, x, now, o); },
           [&](const cmd::get&) -> decision { return std::vector<event>{}; },
       },
       c);
@@ -254,7 +285,8 @@ const step_state* workflow_state::find_step(std::string_view name) const {
   return nullptr;
 }
 
-decision decide(const workflow_state& s, const command& c, std::int64_t now_ms) {
+decision decide(const workflow_state& s, const command& c, std::int64_t now_ms,
+                decide_options options) {
   try {
     const bool is_start = std::holds_alternative<cmd::start>(c);
     if (!s.started && !is_start) return reject(rejection_code::not_found, "no such workflow");
@@ -264,7 +296,7 @@ decision decide(const workflow_state& s, const command& c, std::int64_t now_ms) 
       return reject(rejection_code::finished,
                     "workflow '" + s.id + "' is " + std::string(to_string(s.status)), s.status);
     }
-    return decide_running(s, c, now_ms);
+    return decide_running(s, c, now_ms, options);
   } catch (const std::exception& e) {  // Boost.JSON serialization, allocation
     return reject(rejection_code::invalid, std::string("cannot decide: ") + e.what());
   }

@@ -244,7 +244,20 @@ struct rejection {
 
 using decision = core::expected<std::vector<event>, rejection>;
 
-[[nodiscard]] decision decide(const workflow_state& state, const command& c, std::int64_t now_ms);
+// How decide() runs steps. With inline_noop, a `noop` step (whose result is always {})
+// is run by the command that schedules it: StepScheduled, StepStarted and
+// StepCompleted {} follow each other in that command's events, then what it made ready
+// is scheduled, so a run of noop steps (or a whole noop workflow) is persisted in one
+// write, like a Temporal local activity recorded with its workflow task. The history
+// reads as if the dispatcher had run it. Without it, noop goes to the task dispatcher
+// like every other task (and a SCHEDULED noop step recovered from the journal does
+// either way).
+struct decide_options {
+  bool inline_noop = false;
+};
+
+[[nodiscard]] decision decide(const workflow_state& state, const command& c, std::int64_t now_ms,
+                              decide_options options = {});
 [[nodiscard]] workflow_state apply(workflow_state state, const event& e);
 // The same fold, in place: what apply() does to its copy. Used where the state is owned
 // (decide's working copy, the entity), so no state is moved per event.

@@ -31,9 +31,10 @@ const std::string k_retrying = R"({"name":"r","steps":[{"name":"pay","task":"fai
 struct harness {
   workflow_state state;
   workflow_state in_place;
+  decide_options options;
 
   std::vector<event> run(const command& c, std::int64_t now) {
-    auto d = decide(state, c, now);
+    auto d = decide(state, c, now, options);
     REQUIRE_MESSAGE(d, (d ? "" : d.error().message));
     for (const auto& e : *d) {
       state = apply(std::move(state), e);
@@ -43,7 +44,7 @@ struct harness {
     return *d;
   }
   rejection refuse(const command& c, std::int64_t now) {
-    auto d = decide(state, c, now);
+    auto d = decide(state, c, now, options);
     REQUIRE_FALSE(d);
     return d.error();
   }
@@ -389,4 +390,84 @@ TEST_CASE("oversize outputs and inputs are refused and change nothing") {
   harness h2;
   CHECK(h2.refuse(cmd::start{"wf-2", def_of(k_linear), big, "normal", 0}, 1).code ==
         rejection_code::limit);
+}
+
+// -- decide_options::inline_noop -------------------------------------------------
+
+namespace {
+
+std::vector<std::string> types_of(const std::vector<event>& evs) {
+  std::vector<std::string> out;
+  for (const auto& e : evs) {
+    out.emplace_back(std::visit(
+        [](const auto& b) -> std::string {
+          using T = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<T, ev::step_scheduled>) return "scheduled " + b.step;
+          if constexpr (std::is_same_v<T, ev::step_started>) return "started " + b.step;
+          if constexpr (std::is_same_v<T, ev::step_completed>) return "completed " + b.step;
+          if constexpr (std::is_same_v<T, ev::workflow_started>) return "workflow started";
+          if constexpr (std::is_same_v<T, ev::workflow_completed>) return "workflow completed";
+          return "other";
+        },
+        e.body));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("inline noop: a noop diamond completes in its start, in dependency order") {
+  harness h;
+  h.options.inline_noop = true;
+  auto evs = h.run(cmd::start{"wf-1", def_of(k_diamond), json::object{}, "normal", 0}, 1000);
+  CHECK(types_of(evs) ==
+        std::vector<std::string>{"workflow started", "scheduled a", "started a", "completed a",
+                                 "scheduled b", "scheduled c", "started b", "completed b",
+                                 "started c", "completed c", "scheduled d", "started d",
+                                 "completed d", "workflow completed"});
+  CHECK(h.state.status == workflow_status::completed);
+  for (const auto& st : h.state.steps) {
+    CHECK(st.attempts == 1);
+    CHECK(st.run_attempts == 1);
+    CHECK(st.output == json::object{});
+  }
+  for (const auto& e : evs) CHECK(e.at_ms == 1000);
+  CHECK(h.state.timers.empty());
+}
+
+TEST_CASE("inline noop: only noop steps run inline, those after a task in its completion") {
+  harness h;
+  h.options.inline_noop = true;
+  // a (noop) -> pay (fail, dispatched) -> z (noop), with a workflow timeout.
+  auto evs = h.run(cmd::start{"wf-1", def_of(R"({"name":"m","steps":[{"name":"a","task":"noop"},
+      {"name":"pay","task":"fail","dependsOn":["a"]},{"name":"z","task":"noop","dependsOn":["pay"]}]})"),
+                              json::object{}, "normal", 60'000},
+                   1000);
+  CHECK(types_of(evs) == std::vector<std::string>{"workflow started", "scheduled a", "started a",
+                                                  "completed a", "scheduled pay"});
+  CHECK(h.step("pay").status == step_status::scheduled);
+  CHECK(h.step("z").status == step_status::pending);
+  CHECK(h.state.timers.size() == 1);  // the workflow timeout stays
+  evs = h.run(cmd::task_completed{"pay", 1, json::string("paid"), true}, 1200);
+  CHECK(types_of(evs) ==
+        std::vector<std::string>{"started pay", "completed pay", "scheduled z", "started z",
+                                 "completed z", "workflow completed"});
+  CHECK(h.state.status == workflow_status::completed);
+  CHECK(h.state.timers.empty());
+}
+
+TEST_CASE("inline noop: a noop step scheduled by its retry timer runs at once") {
+  // A noop attempt can fail only on the dispatcher (inline-noop off, or a workflow
+  // recovered with a SCHEDULED noop step); its retry then runs inline.
+  harness h;
+  h.start(R"({"name":"n","steps":[{"name":"a","task":"noop",
+      "retry":{"maxAttempts":2,"initialIntervalMs":100}}]})");
+  h.run(cmd::task_failed{"a", 1, "boom", "lost", false, true}, 1100);
+  REQUIRE(h.step("a").status == step_status::retry_wait);
+  h.options.inline_noop = true;
+  auto evs = h.run(cmd::timer_fired{timer_kind::retry, "a", 2}, 1200);
+  CHECK(types_of(evs) == std::vector<std::string>{"scheduled a", "started a", "completed a",
+                                                  "workflow completed"});
+  CHECK(h.step("a").attempts == 2);
+  CHECK(h.state.status == workflow_status::completed);
 }

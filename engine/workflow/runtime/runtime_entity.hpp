@@ -34,6 +34,7 @@ struct entity_context {
   prometheus::Counter* completed = nullptr;  // workflow_finished_total{status=...}
   prometheus::Counter* failed = nullptr;
   prometheus::Counter* cancelled = nullptr;
+  decide_options decide;  // pekko.workflow.runtime.inline-noop
 };
 
 class runtime_entity_model : public workflow_entity_model {
@@ -41,7 +42,7 @@ class runtime_entity_model : public workflow_entity_model {
   using notice_type = resubmit_task;
 
   runtime_entity_model(clock_fn now, std::shared_ptr<const entity_context> ctx)
-      : workflow_entity_model(std::move(now)), ctx_(std::move(ctx)) {}
+      : workflow_entity_model(std::move(now), ctx->decide), ctx_(std::move(ctx)) {}
 
   void on_persisted(caf::event_based_actor* self, const workflow_state& s,
                     const std::vector<event>& events, std::uint64_t seq) const;

@@ -19,6 +19,7 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
       r.integer("pekko.workflow.runtime.history-default-limit", 1, 1'000'000));
   s.history_max_limit = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.runtime.history-max-limit", 1, 1'000'000));
+  s.inline_noop = r.boolean("pekko.workflow.runtime.inline-noop");
   if (r.ok() && s.task_resubmit_delay > s.task_resubmit_max_delay) {
     r.fail("pekko.workflow.runtime.task-resubmit-delay",
            "must not exceed pekko.workflow.runtime.task-resubmit-max-delay");

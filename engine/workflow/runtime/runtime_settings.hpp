@@ -38,6 +38,9 @@ struct runtime_settings {
   // GET /api/v1/workflows/{id}/history (?limit=).
   std::uint32_t history_default_limit = 1'000;
   std::uint32_t history_max_limit = 10'000;
+  // pekko.workflow.runtime.inline-noop: a workflow runs its noop steps itself, in the
+  // write that schedules them (decide_options::inline_noop), not on the dispatcher.
+  bool inline_noop = true;
 
   // Reads the keys above except the two copied from cluster_settings.
   static runtime_settings read(core::settings_reader& r);

@@ -8,6 +8,8 @@
 #include <doctest/doctest.h>
 
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
+#include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/workflow_codec.hpp"
 #include "tests/support/load_settings.hpp"
 
 using namespace wfe::workflow;
@@ -16,6 +18,8 @@ using namespace wfe::workflow::runtime::test;
 
 namespace {
 
+using wfe::workflow::runtime::shard_of;
+
 bool indexed_as(incarnation& node, const std::string& id, workflow_status s) {
   return eventually([&] {
     auto r = node.record(id);
@@ -23,14 +27,44 @@ bool indexed_as(incarnation& node, const std::string& id, workflow_status s) {
   });
 }
 
+const char* k_three_noops = R"({"name":"three","steps":[{"name":"a","task":"noop"},
+    {"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]})";
+
+// The workflow's journaled events, by type name.
+std::vector<std::string> history_types(incarnation& node, const std::string& id) {
+  const wfe::persistence::persistence_id pid{wfe::persistence::shard_id{shard_of(id, 8)}, id};
+  std::vector<std::string> types;
+  auto n = node.journal().replay(pid, 1, UINT64_MAX, UINT64_MAX, [&](const auto& e) {
+    auto d = decode_event(e.manifest, e.payload);
+    types.emplace_back(d ? event_type_name(d->body) : "undecodable");
+  });
+  CHECK(n.has_value());
+  return types;
+}
+
+// workflow_tasks_total over every task type and outcome: what the dispatcher finished.
+double dispatcher_tasks(incarnation& node) {
+  double n = 0;
+  for (const auto& fam : node.registry().Collect()) {
+    if (fam.name != "workflow_tasks_total") continue;
+    for (const auto& m : fam.metric) n += m.counter.value;
+  }
+  return n;
+}
+
+const std::vector<std::string> k_three_noops_history{
+    "WorkflowStarted", "StepScheduled", "StepStarted", "StepCompleted",
+    "StepScheduled",   "StepStarted",   "StepCompleted", "StepScheduled",
+    "StepStarted",     "StepCompleted", "WorkflowCompleted"};
+
 }  // namespace
 
-TEST_CASE("a 3-step noop workflow runs to COMPLETED through the real dispatcher") {
+TEST_CASE("inline-noop off: a 3-step noop workflow runs to COMPLETED through the real dispatcher") {
   wfe::test::temp_dir dir;
-  incarnation node(dir.path(), default_config(dir.path()));
-  auto d = definition(R"({"name":"three","steps":[{"name":"a","task":"noop"},
-      {"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]})");
-  auto r = node.ok("wf-3", start("wf-3", d));
+  auto c = default_config(dir.path());
+  c.runtime.inline_noop = false;
+  incarnation node(dir.path(), c);
+  auto r = node.ok("wf-3", start("wf-3", definition(k_three_noops)));
   CHECK_FALSE(r.rejected);
   CHECK(r.status == workflow_status::running);
   REQUIRE(indexed_as(node, "wf-3", workflow_status::completed));
@@ -44,6 +78,37 @@ TEST_CASE("a 3-step noop workflow runs to COMPLETED through the real dispatcher"
   REQUIRE(rec);
   CHECK(rec->definition == "three");
   CHECK(rec->version == 1);
+  CHECK(dispatcher_tasks(node) == 3.0);
+  CHECK(history_types(node, "wf-3") == k_three_noops_history);
+}
+
+TEST_CASE("inline-noop: a noop workflow completes in the write of its start, same history") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()));
+  auto r = node.ok("wf-3", start("wf-3", definition(k_three_noops)));
+  CHECK_FALSE(r.rejected);
+  // Answered after the write that holds the whole run: nothing is left to happen.
+  CHECK(r.status == workflow_status::completed);
+  CHECK(history_types(node, "wf-3") == k_three_noops_history);
+  auto s = node.state("wf-3");
+  for (const auto& st : s.steps) {
+    CHECK(st.status == step_status::completed);
+    CHECK(st.attempts == 1);
+    CHECK(st.output == boost::json::object{});
+  }
+  REQUIRE(indexed_as(node, "wf-3", workflow_status::completed));
+  CHECK(dispatcher_tasks(node) == 0.0);
+
+  // A noop after a dispatched step runs in the write of that step's completion.
+  auto mixed = definition(R"({"name":"mixed","steps":[{"name":"nap","task":"sleep",
+      "input":{"ms":1}},{"name":"z","task":"noop","dependsOn":["nap"]}]})");
+  CHECK(node.ok("wf-m", start("wf-m", mixed)).status == workflow_status::running);
+  REQUIRE(indexed_as(node, "wf-m", workflow_status::completed));
+  CHECK(history_types(node, "wf-m") ==
+        std::vector<std::string>{"WorkflowStarted", "StepScheduled", "StepStarted",
+                                 "StepCompleted", "StepScheduled", "StepStarted", "StepCompleted",
+                                 "WorkflowCompleted"});
+  CHECK(dispatcher_tasks(node) == 1.0);
 }
 
 TEST_CASE("fail {times:2} with retries completes on the third attempt") {
