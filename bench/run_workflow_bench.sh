@@ -7,7 +7,10 @@
 #       ids): wrk -t2 -c64 --latency and wrk -t1 -c1 --latency -> starts/s, p50, p99,
 #       ratios to (a) and (b); goals >= 0.5 x Redis, p50 <= 1 ms at 1 connection,
 #       p99 <= 10 ms at 64
-#   (d) 3-step noop workflows completed per second
+#   (c') the same starts at 64 connections of a 1-step workflow whose task goes through
+#       the dispatcher (sleep 0 ms): a noop runs inside its start's write (inline-noop)
+#   (d) 3-step noop workflows completed per second, and (d') 3-step sleep-0 workflows
+#       (every step through the dispatcher)
 #   (e) memory per active and per passivated RUNNING workflow (its step waits for a
 #       retry an hour away): heap in use minus RocksDB memtables, and RSS as an upper
 #       bound; goal <= 2 KB per active workflow
@@ -15,7 +18,8 @@
 #       cached in ~/.cache/wfe-bench/restate): starts/s, p50/p99, and our ratio to it
 #   (g) the ceiling of this stack: bench/start_ceiling (the same start as one Asio thread
 #       writing our RocksDB journal, no actors, no index) under the same wrk runs as (c);
-#       then at 64 connections with --complete 1 (the noop's completion journaled too, as
+#       then at 64 connections with --complete inline (the noop's whole run journaled in
+#       the start's write, as the engine does; --complete 1 journals it in a later write)
 #       the engine's start does)
 # A part that cannot run prints "n/a: <reason>" and the rest goes on.
 #
@@ -239,26 +243,47 @@ else
       fig[starts1]="n/a: no 201 (first answer: ${wrk_first_bad:-none})"
     fi
 
-    note "3-step noop workflows: wrk -t2 -c64 -d5s of starts, then until all COMPLETED"
-    if define bench3 '[{"name":"a","task":"noop"},{"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]'; then
+    # The same starts of a 1-step workflow whose task the dispatcher runs (sleep 0 ms):
+    # noop steps run inside the start's own write (pekko.workflow.runtime.inline-noop).
+    note "workflow starts, dispatched task: wrk -t2 -c64 -d${secs}s --latency (1-step sleep 0)"
+    if define bench1d '[{"name":"a","task":"sleep","input":{"ms":0}}]'; then
+      run_starts 2 64 "$secs" bench1d c64d
+      if [[ ${wrk_ok:-0} -gt 0 ]]; then
+        fig[starts64d]="$wrk_rps $wrk_p50 $wrk_p99"
+      else
+        fig[starts64d]="n/a: no 201 (first answer: ${wrk_first_bad:-none})"
+      fi
+    else
+      fig[starts64d]="n/a: defining the sleep workflow failed"
+    fi
+
+    # completions NAME STEPS KEY: 5 s of starts of a 3-step workflow at 64 connections,
+    # then waits until all are COMPLETED; sets fig[KEY] to "rate n seconds".
+    completions() {
+      if ! define "$1" "$2"; then
+        fig[$3]="n/a: defining $1 failed"
+        return
+      fi
+      local t0 t1 started done_n=0
       t0=$(date +%s.%N)
-      run_starts 2 64 5 bench3 d3
+      run_starts 2 64 5 "$1" "$1"
       started=${wrk_ok:-0}
-      done_n=0
       for _ in $(seq 600); do  # at most ~120 s
-        done_n=$(count_status COMPLETED bench3 2>/dev/null || echo 0)
+        done_n=$(count_status COMPLETED "$1" 2>/dev/null || echo 0)
         [[ $done_n -ge $started ]] && break
         sleep 0.2
       done
       t1=$(date +%s.%N)
       if [[ $started -gt 0 && $done_n -ge $started ]]; then
-        fig[completions]=$(awk -v n="$started" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f %d %.2f", n / (b - a), n, b - a }')
+        fig[$3]=$(awk -v n="$started" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f %d %.2f", n / (b - a), n, b - a }')
       else
-        fig[completions]="n/a: $done_n of $started started workflows COMPLETED (first bad start: ${wrk_first_bad:-none})"
+        fig[$3]="n/a: $done_n of $started started workflows COMPLETED (first bad start: ${wrk_first_bad:-none})"
       fi
-    else
-      fig[completions]="n/a: defining the 3-step workflow failed"
-    fi
+    }
+    note "3-step noop workflows: wrk -t2 -c64 -d5s of starts, then until all COMPLETED"
+    completions bench3 '[{"name":"a","task":"noop"},{"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]' completions
+    note "3-step sleep-0 workflows (every step through the dispatcher): the same"
+    completions bench3d '[{"name":"a","task":"sleep","input":{"ms":0}},{"name":"b","task":"sleep","input":{"ms":0},"dependsOn":["a"]},{"name":"c","task":"sleep","input":{"ms":0},"dependsOn":["b"]}]' completionsd
   fi
   stop_node
 
@@ -431,8 +456,9 @@ ceiling_part() {
     -s "$here/workflow_start.lua" "http://127.0.0.1:$port" 2>&1)
   c1=$(echo "$out" | wrk_figures); ok1=$(echo "$out" | sed -n 's/.*starts_ok=\([0-9]*\).*/\1/p')
   kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
-  # The same loop writing what the engine's 1-step noop workflow writes after its start.
-  start_ceiling_at ceiling-complete --complete 1
+  # The same loop writing what the engine's 1-step noop workflow writes: its whole run,
+  # in the start's write (inline-noop).
+  start_ceiling_at ceiling-complete --complete inline
   local cc64
   out=$(WF_DEFINITION=bench1 WF_PREFIX=gc64 wrk -t2 -c64 -d"${secs}s" --latency \
     -s "$here/workflow_start.lua" "http://127.0.0.1:$port" 2>&1)
@@ -449,9 +475,10 @@ if command -v wrk >/dev/null; then ceiling_part; else fig[ceiling]="n/a: wrk not
 # ---- summary ---------------------------------------------------------------------------
 python3 - "${fig[redis]}" "${fig[nginx]}" "${fig[starts64]}" "${fig[starts1]}" \
   "${fig[completions]}" "${fig[mem]}" "${fig[restate]}" "${fig[ceiling]}" "$(nproc)" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+  "$(cut -d' ' -f1-3 /proc/loadavg)" "${fig[starts64d]:-n/a: not run}" \
+  "${fig[completionsd]:-n/a: not run}" <<'PY'
 import json, sys
-redis, nginx, s64, s1, comp, mem, restate, ceiling, cpus, load = sys.argv[1:]
+redis, nginx, s64, s1, comp, mem, restate, ceiling, cpus, load, s64d, compd = sys.argv[1:]
 na = lambda v: v.startswith("n/a")
 ok = lambda b: "met" if b else "MISSED"
 out = {"cpus": int(cpus), "loadavg": load}
@@ -480,12 +507,21 @@ else:
     rps, p50, p99 = map(float, s1.split())
     out.update(starts_s_c1=rps, p50_ms_c1=p50, p99_ms_c1=p99)
     print(f"    wrk -t1 -c1: {rps:.0f} starts/s, p50 {p50:.3f} ms (goal <= 1 ms: {ok(p50 <= 1)}), p99 {p99:.3f} ms")
-if na(comp):
-    print(f"(d) 3-step noop completions: {comp}")
+if na(s64d):
+    print(f"(c') starts of a dispatched 1-step workflow (sleep 0): {s64d}")
 else:
-    rate, n, secs = comp.split()
-    out.update(completions_s=float(rate), completions_n=int(n))
-    print(f"(d) 3-step noop workflows: {n} started and COMPLETED in {float(secs):.1f} s = {float(rate):.0f} completions/s")
+    rps, p50, p99 = map(float, s64d.split())
+    out.update(starts_s_c64_dispatched=rps, p99_ms_c64_dispatched=p99)
+    print(f"(c') starts of a 1-step sleep-0 workflow (its task on the dispatcher), wrk -t2 -c64: "
+          f"{rps:.0f} starts/s, p50 {p50:.3f} ms, p99 {p99:.3f} ms"
+          + ("" if na(redis) else f" = {rps / float(redis):.2f} x Redis LPUSH"))
+for label, key, v in (("noop", "completions", comp), ("sleep-0 (dispatched)", "completions_dispatched", compd)):
+    if na(v):
+        print(f"(d) 3-step {label} completions: {v}")
+    else:
+        rate, n, secs = v.split()
+        out.update({key + "_s": float(rate), key + "_n": int(n)})
+        print(f"(d) 3-step {label} workflows: {n} started and COMPLETED in {float(secs):.1f} s = {float(rate):.0f} completions/s")
 if na(mem):
     print(f"(e) memory: {mem}")
 else:
@@ -528,7 +564,7 @@ else:
     if len(g) >= 9:
         gc64, gcp50, gcp99 = g[6:9]
         out.update(ceiling_complete_s_c64=gc64, ceiling_complete_p99_ms_c64=gcp99)
-        print(f"    with each noop's completion journaled too (--complete 1), wrk -t2 -c64: "
+        print(f"    with each noop's whole run in the start's write (--complete inline), wrk -t2 -c64: "
               f"{gc64:.0f} starts/s, p50 {gcp50:.3f} ms, p99 {gcp99:.3f} ms")
         ratios(gc64, "ceiling_complete", "the ceiling with completions")
 print(json.dumps(out))

@@ -3,7 +3,7 @@
 // parts as workflow-engine: Boost.Beast HTTP on one Asio thread, Boost.JSON, and our
 // RocksDB journal (rocksdb_journal, fsync on, its group commit by write_many).
 //
-//   start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1]
+//   start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1|inline]
 //
 // POST /api/v1/workflows {"id","definition"} is answered 201 with the node's body once
 // the two events a real start writes first (WorkflowStarted ~190 B and StepScheduled
@@ -15,7 +15,9 @@
 // ceiling for this stack on this machine, not a product. bench/README.md ("ceiling").
 // --complete 1 also writes what the engine's 1-step noop workflow writes next: after a
 // start is answered, its StepStarted, StepCompleted and WorkflowCompleted (sequence nrs
-// 3..5) join the next batch, as the engine's completion joins a later group commit.
+// 3..5) join the next batch, as the engine's completion joined a later group commit when
+// its noop ran on the dispatcher. --complete inline writes them in the start's own write
+// request, as the engine does with pekko.workflow.runtime.inline-noop (the default).
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -119,6 +121,7 @@ struct server {
                                "ceiling", now});
       r.events.push_back(event{2, "wf.step-scheduled.v1", std::string(scheduled, n2),
                                "ceiling", now});
+      if (complete_inline) append_completion(r, now);
       requests.push_back(std::move(r));
     }
     auto results = journal.write_many(std::move(requests));
@@ -146,6 +149,12 @@ struct server {
   write_request completion_of(const std::string& id, std::int64_t now) const {
     write_request r{persistence_id{shard_id{wfe::workflow::runtime::shard_of(id, shards)}, id},
                     {}};
+    append_completion(r, now);
+    return r;
+  }
+
+  // StepStarted, StepCompleted and WorkflowCompleted as sequence nrs 3..5.
+  static void append_completion(write_request& r, std::int64_t now) {
     char buf[160];
     const char* types[] = {"StepStarted", "StepCompleted", "WorkflowCompleted"};
     const char* manifests[] = {"wf.step-started.v1", "wf.step-completed.v1",
@@ -155,14 +164,14 @@ struct server {
                                   types[k], static_cast<long long>(now));
       r.events.push_back(event{3 + k, manifests[k], std::string(buf, n), "ceiling", now});
     }
-    return r;
   }
 
   asio::io_context& io;
   tcp::acceptor acceptor;
   rocksdb_journal& journal;
   std::uint32_t shards;
-  bool complete = false;
+  bool complete = false;         // --complete 1: in the next batch
+  bool complete_inline = false;  // --complete inline: in the start's write
   std::vector<pending_start> batch;
   std::vector<write_request> completions;  // of the starts answered by the last batch
   wfe::workflow::workflow_definition definition{.name = {}, .version = 1, .steps = {}};  // the 201's
@@ -212,18 +221,19 @@ int main(int argc, char** argv) {
   std::string dir;
   unsigned short port = 18090;
   std::uint32_t shards = 100;
-  bool complete = false;
+  std::string_view complete = "0";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view k = argv[i];
     const std::string_view v = argv[i + 1];
     if (k == "--dir") dir = v;
     if (k == "--port") std::from_chars(v.data(), v.data() + v.size(), port);
     if (k == "--shards") std::from_chars(v.data(), v.data() + v.size(), shards);
-    if (k == "--complete") complete = v == "1";
+    if (k == "--complete") complete = v;
   }
-  if (dir.empty() || shards == 0) {
-    std::fprintf(stderr,
-                 "usage: start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1]\n");
+  if (dir.empty() || shards == 0 || (complete != "0" && complete != "1" && complete != "inline")) {
+    std::fprintf(
+        stderr,
+        "usage: start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1|inline]\n");
     return 2;
   }
   auto j = rocksdb_journal::open(rocksdb_journal_config{.dir = dir});
@@ -233,7 +243,8 @@ int main(int argc, char** argv) {
   }
   asio::io_context io(1);
   server srv(io, port, **j, shards);
-  srv.complete = complete;
+  srv.complete = complete == "1";
+  srv.complete_inline = complete == "inline";
   srv.accept();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](auto, int) { io.stop(); });
