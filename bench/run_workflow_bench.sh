@@ -20,13 +20,15 @@
 #       writing our RocksDB journal, no actors, no index) under the same wrk runs as (c);
 #       then at 64 connections with --complete inline (the noop's whole run journaled in
 #       the start's write, as the engine does; --complete 1 journals it in a later write)
-#       the engine's start does)
+#   (h) PAIRS (default 3) interleaved pairs: Redis (a), then a fresh node's c64 starts (c);
+#       each pair's ratio and their median, the ratio least moved by the VM's drift
 # A part that cannot run prints "n/a: <reason>" and the rest goes on.
 #
 # Usage: bench/run_workflow_bench.sh [build dir (default build-wfbench)] [seconds (default 10)]
 #   WFE_BINARY=path  use this workflow-engine binary instead of building one
 #   MEM_WORKFLOWS=N  workflows started for (e) (default 20000)
 #   RESTATE=0        skip (f);  RESTATE_CACHE=dir  where its npm packages go
+#   PAIRS=N          interleaved pairs for (h) (default 3; 0 skips)
 # Installs wrk, redis-server, redis-tools and nginx (and nodejs/npm for (f)) with apt-get
 # when missing, Restate's server and SDK with npm; builds
 # workflow-engine RelWithDebInfo in the build dir; binds 127.0.0.1 only; uses a temp dir;
@@ -86,18 +88,28 @@ wrk_figures() {
 }
 
 # ---- (a) Redis LPUSH, AOF always -------------------------------------------------------
-redis_ops=""
-if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+# redis_lpush: a fresh redis-server (AOF, appendfsync always) under redis-benchmark -t lpush
+# -c 50 -n 300000; prints its ops/s (nothing if it printed no figure).
+redis_lpush() {
+  local port rp ops
   port=$(free_port)
-  mkdir -p "$tmp/redis"
+  rm -rf "$tmp/redis" && mkdir -p "$tmp/redis"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
     --appendfsync always --save "" --protected-mode yes >"$tmp/redis.log" 2>&1 &
-  pids+=($!)
+  rp=$!
+  pids+=("$rp")
   for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  note "redis $(redis-server --version | awk "{print \$3}" | sed "s/v=//") appendfsync always: redis-benchmark -t lpush -c 50 -n 300000"
-  redis_ops=$(redis-benchmark -p "$port" -t lpush -c 50 -n 300000 -q 2>&1 | tr '\r' '\n' |
+  ops=$(redis-benchmark -p "$port" -t lpush -c 50 -n 300000 -q 2>&1 | tr '\r' '\n' |
     awk '/^LPUSH:/ { print $2 }' | tail -1)
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
+  wait "$rp" 2>/dev/null
+  echo "$ops"
+}
+have_redis=0
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+  have_redis=1
+  note "redis $(redis-server --version | awk "{print \$3}" | sed "s/v=//") appendfsync always: redis-benchmark -t lpush -c 50 -n 300000"
+  redis_ops=$(redis_lpush)
   [[ -n $redis_ops ]] && fig[redis]="$redis_ops" || fig[redis]="n/a: redis-benchmark printed no figure"
 else
   fig[redis]="n/a: redis-server/redis-benchmark not installed"
@@ -472,13 +484,42 @@ ceiling_part() {
 }
 if command -v wrk >/dev/null; then ceiling_part; else fig[ceiling]="n/a: wrk not installed"; fi
 
+# ---- (h) interleaved pairs: Redis, then the engine, PAIRS times -------------------------
+# This VM's speed drifts by tens of percent within minutes, and (a) and (c) run minutes
+# apart; each pair runs Redis and a fresh node's c64 starts back to back, and the median
+# of the pairs' ratios is the figure least moved by that drift.
+pairs_part() {
+  local n=${PAIRS:-3} i r e out=""
+  for ((i = 1; i <= n; ++i)); do
+    note "pair $i of $n: redis LPUSH, then workflow starts c64 for ${secs}s on a fresh node"
+    r=$(redis_lpush)
+    mkdir -p "$tmp/p$i"
+    e=""
+    if start_node "$tmp/p$i" && define bench1 '[{"name":"a","task":"noop"}]'; then
+      run_starts 2 64 "$secs" bench1 "h$i"
+      [[ ${wrk_ok:-0} -gt 0 ]] && e=$wrk_rps
+    fi
+    stop_node
+    rm -rf "$tmp/p$i"
+    [[ -n $r && -n $e ]] && out+="$r $e "
+  done
+  [[ -n $out ]] && fig[pairs]="$out" || fig[pairs]="n/a: no pair measured"
+}
+if [[ ${PAIRS:-3} -eq 0 ]]; then
+  fig[pairs]="n/a: skipped (PAIRS=0)"
+elif [[ $have_redis -eq 0 || -z $bin || ! -x $bin ]] || ! command -v wrk >/dev/null; then
+  fig[pairs]="n/a: needs redis, wrk and the workflow-engine binary"
+else
+  pairs_part
+fi
+
 # ---- summary ---------------------------------------------------------------------------
 python3 - "${fig[redis]}" "${fig[nginx]}" "${fig[starts64]}" "${fig[starts1]}" \
   "${fig[completions]}" "${fig[mem]}" "${fig[restate]}" "${fig[ceiling]}" "$(nproc)" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" "${fig[starts64d]:-n/a: not run}" \
-  "${fig[completionsd]:-n/a: not run}" <<'PY'
-import json, sys
-redis, nginx, s64, s1, comp, mem, restate, ceiling, cpus, load, s64d, compd = sys.argv[1:]
+  "${fig[completionsd]:-n/a: not run}" "${fig[pairs]:-n/a: not run}" <<'PY'
+import json, statistics, sys
+redis, nginx, s64, s1, comp, mem, restate, ceiling, cpus, load, s64d, compd, pairs = sys.argv[1:]
 na = lambda v: v.startswith("n/a")
 ok = lambda b: "met" if b else "MISSED"
 out = {"cpus": int(cpus), "loadavg": load}
@@ -567,5 +608,15 @@ else:
         print(f"    with each noop's whole run in the start's write (--complete inline), wrk -t2 -c64: "
               f"{gc64:.0f} starts/s, p50 {gcp50:.3f} ms, p99 {gcp99:.3f} ms")
         ratios(gc64, "ceiling_complete", "the ceiling with completions")
+if na(pairs):
+    print(f"(h) interleaved Redis/engine pairs: {pairs}")
+else:
+    v = list(map(float, pairs.split()))
+    ratios_h = [e / r for r, e in zip(v[0::2], v[1::2])]
+    med = statistics.median(ratios_h)
+    out.update(pairs=[[r, e] for r, e in zip(v[0::2], v[1::2])], ratio_redis_median_of_pairs=round(med, 3))
+    print("(h) interleaved pairs (Redis LPUSH ops/s, then engine starts/s at c64): " +
+          ", ".join(f"{r:.0f} / {e:.0f} = {e / r:.2f}" for r, e in zip(v[0::2], v[1::2])))
+    print(f"    median ratio {med:.2f} x Redis LPUSH (goal >= 0.5: {ok(med >= 0.5)})")
 print(json.dumps(out))
 PY
