@@ -3,6 +3,8 @@
 // without any request touching the workflow.
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 
+#include <algorithm>
+#include <string_view>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -42,12 +44,19 @@ std::vector<std::string> history_types(incarnation& node, const std::string& id)
   return types;
 }
 
-// workflow_tasks_total over every task type and outcome: what the dispatcher finished.
-double dispatcher_tasks(incarnation& node) {
+// workflow_tasks_total summed over task types: the tasks the dispatcher finished or
+// refused, only those of `outcome` when one is given.
+double tasks_total(incarnation& node, std::string_view outcome = {}) {
   double n = 0;
   for (const auto& fam : node.registry().Collect()) {
     if (fam.name != "workflow_tasks_total") continue;
-    for (const auto& m : fam.metric) n += m.counter.value;
+    for (const auto& m : fam.metric) {
+      const bool counted =
+          outcome.empty() || std::any_of(m.label.begin(), m.label.end(), [&](const auto& l) {
+            return l.name == "outcome" && l.value == outcome;
+          });
+      if (counted) n += m.counter.value;
+    }
   }
   return n;
 }
@@ -78,7 +87,7 @@ TEST_CASE("inline-noop off: a 3-step noop workflow runs to COMPLETED through the
   REQUIRE(rec);
   CHECK(rec->definition == "three");
   CHECK(rec->version == 1);
-  CHECK(dispatcher_tasks(node) == 3.0);
+  CHECK(tasks_total(node) == 3.0);
   CHECK(history_types(node, "wf-3") == k_three_noops_history);
 }
 
@@ -97,7 +106,7 @@ TEST_CASE("inline-noop: a noop workflow completes in the write of its start, sam
     CHECK(st.output == boost::json::object{});
   }
   REQUIRE(indexed_as(node, "wf-3", workflow_status::completed));
-  CHECK(dispatcher_tasks(node) == 0.0);
+  CHECK(tasks_total(node) == 0.0);
 
   // A noop after a dispatched step runs in the write of that step's completion.
   auto mixed = definition(R"({"name":"mixed","steps":[{"name":"nap","task":"sleep",
@@ -108,7 +117,7 @@ TEST_CASE("inline-noop: a noop workflow completes in the write of its start, sam
         std::vector<std::string>{"WorkflowStarted", "StepScheduled", "StepStarted",
                                  "StepCompleted", "StepScheduled", "StepStarted", "StepCompleted",
                                  "WorkflowCompleted"});
-  CHECK(dispatcher_tasks(node) == 1.0);
+  CHECK(tasks_total(node) == 1.0);
 }
 
 TEST_CASE("fail {times:2} with retries completes on the third attempt") {
@@ -225,19 +234,7 @@ TEST_CASE("a task refused again and again is re-offered with exponential backoff
   const auto began = std::chrono::steady_clock::now();
   CHECK_FALSE(node.ok("refused", start("refused", d)).rejected);  // the start itself succeeds
   std::this_thread::sleep_for(400ms);
-  auto rejections = [&] {
-    double n = 0;
-    for (const auto& fam : node.registry().Collect()) {
-      if (fam.name != "workflow_tasks_total") continue;
-      for (const auto& m : fam.metric) {
-        for (const auto& l : m.label) {
-          if (l.name == "outcome" && l.value == "rejected") n += m.counter.value;
-        }
-      }
-    }
-    return n;
-  };
-  const auto n = rejections();
+  const auto n = tasks_total(node, "rejected");
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - began)
                            .count();
