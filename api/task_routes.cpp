@@ -226,8 +226,8 @@ caf::actor add_task_routes(router& r, const task_routes_config& cfg) {
     if (!o) return respond(std::move(error));
     if (!valid_token(token)) return respond(not_found(token));
     external_completion c;
-    if (const auto* out = o->if_contains("output")) {
-      c.output = *out;
+    if (auto* out = o->if_contains("output")) {
+      c.output = std::move(*out);
     } else {
       c.output = json::object{};
     }

@@ -192,8 +192,12 @@ std::optional<start_req> parse_start(const std::string& body, http_response& err
     }
     s.version = static_cast<std::uint32_t>(*n);
   }
-  if (const auto* in = o.if_contains("input")) s.cmd.input = *in;
-  if (s.cmd.input.is_null()) s.cmd.input = json::object{};
+  // The input moves out of the parsed body (v is ours) into its shared, immutable copy.
+  if (auto* in = v->as_object().if_contains("input"); in != nullptr && !in->is_null()) {
+    s.cmd.input = std::move(*in);
+  } else {
+    s.cmd.input = json::object{};
+  }
   if (const auto* p = o.if_contains("priority"); p != nullptr && !p->is_null()) {
     wf::task_priority parsed{};
     if (!p->is_string() || !wf::parse_priority(p->as_string(), parsed)) {

@@ -22,6 +22,7 @@
 
 #include "engine/core/expected.hpp"
 #include "engine/workflow/definition.hpp"
+#include "engine/workflow/json_ref.hpp"
 
 namespace wfe::workflow {
 
@@ -53,7 +54,7 @@ struct step_state {
   step_status status = step_status::pending;
   std::uint32_t attempts = 0;      // over the workflow's whole life
   std::uint32_t run_attempts = 0;  // since start / the last dead-letter retry
-  boost::json::value output;       // null until completed
+  json_ref output;                // null until completed
   std::string error_type;          // of the last failure
   std::string error;               // message of the last failure
   bool operator==(const step_state&) const = default;
@@ -61,7 +62,7 @@ struct step_state {
 
 struct signal_record {
   std::string name;
-  boost::json::value payload;
+  json_ref payload;
   std::int64_t at_ms = 0;
   bool operator==(const signal_record&) const = default;
 };
@@ -78,7 +79,7 @@ struct workflow_state {
   bool started = false;
   std::string id;
   definition_ref definition;  // pinned to its version (shared, immutable)
-  boost::json::value input;
+  json_ref input;
   std::string priority = "normal";
   workflow_status status = workflow_status::running;
   std::vector<step_state> steps;  // same order as definition.steps
@@ -99,7 +100,7 @@ namespace cmd {
 struct start {
   std::string id;
   definition_ref definition;  // resolved by the caller (name + latest version)
-  boost::json::value input;
+  json_ref input;
   std::string priority = "normal";
   std::int64_t timeout_ms = 0;  // whole workflow; 0 = none
 };
@@ -110,7 +111,7 @@ struct task_started {
 struct task_completed {
   std::string step;
   std::uint32_t attempt = 0;
-  boost::json::value output;
+  json_ref output;
   bool started = false;  // also reports the start: StepStarted first if still SCHEDULED
 };
 struct task_failed {
@@ -128,7 +129,7 @@ struct timer_fired {
 };
 struct signal {
   std::string name;
-  boost::json::value payload;
+  json_ref payload;
 };
 struct cancel {
   std::string reason;
@@ -149,7 +150,7 @@ namespace ev {
 struct workflow_started {
   std::string id;
   definition_ref definition;
-  boost::json::value input;
+  json_ref input;
   std::string priority;
   std::int64_t timeout_ms = 0;
   bool operator==(const workflow_started&) const = default;
@@ -167,7 +168,7 @@ struct step_started {
 struct step_completed {
   std::string step;
   std::uint32_t attempt = 0;
-  boost::json::value output;
+  json_ref output;
   bool operator==(const step_completed&) const = default;
 };
 struct step_failed {
@@ -191,7 +192,7 @@ struct step_timed_out {
 };
 struct signal_received {
   std::string name;
-  boost::json::value payload;
+  json_ref payload;
   bool operator==(const signal_received&) const = default;
 };
 struct workflow_completed {

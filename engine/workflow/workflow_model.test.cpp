@@ -104,6 +104,36 @@ TEST_CASE("a linear workflow completes step by step") {
   CHECK(h.step("b").output == json::value("out-b"));
 }
 
+TEST_CASE("an input, an output and a signal payload are shared, never copied, from command to state") {
+  // decide works on a copy of the state (later decisions in one command see earlier
+  // events): that copy, the events and the applied state all hold the command's value.
+  harness h;
+  const cmd::start start{"wf-1", def_of(k_linear), json::object{{"k", json::array(500, 7)}}, "high", 0};
+  const auto* input = &start.input.get();
+  auto evs = h.run(start, 1000);
+  CHECK(&body_as<ev::workflow_started>(evs[0]).input.get() == input);
+  CHECK(&h.state.input.get() == input);
+  CHECK(&h.in_place.input.get() == input);
+
+  const cmd::task_completed done{"a", 1, json::object{{"rows", json::array(500, 9)}}};
+  const auto* output = &done.output.get();
+  evs = h.run(done, 1100);
+  CHECK(&body_as<ev::step_completed>(evs[0]).output.get() == output);
+  CHECK(&h.step("a").output.get() == output);
+  CHECK(&h.in_place.find_step("a")->output.get() == output);
+
+  const cmd::signal sig{"approve", json::object{{"by", "ann"}}};
+  evs = h.run(sig, 1200);
+  CHECK(&body_as<ev::signal_received>(evs[0]).payload.get() == &sig.payload.get());
+  CHECK(&h.state.signals.back().payload.get() == &sig.payload.get());
+
+  // Later commands leave what the state holds where it was.
+  h.complete("b", 1300);
+  CHECK(&h.state.input.get() == input);
+  CHECK(&h.step("a").output.get() == output);
+  CHECK(h.step("a").output == json::value(json::object{{"rows", json::array(500, 9)}}));
+}
+
 TEST_CASE("a result that also reports the start records StepStarted first, once") {
   harness h;
   h.start(k_linear);
@@ -390,6 +420,21 @@ TEST_CASE("oversize outputs and inputs are refused and change nothing") {
   harness h2;
   CHECK(h2.refuse(cmd::start{"wf-2", def_of(k_linear), big, "normal", 0}, 1).code ==
         rejection_code::limit);
+  // The bound is on the serialized size: exactly k_payload_bytes_max passes (a string
+  // serializes with its two quotes), one byte more does not, also when the value spans
+  // many of the size count's chunks (an array of numbers).
+  const json::value at_limit = json::string(std::string(k_payload_bytes_max - 2, 'x'));
+  const json::value over_by_one = json::string(std::string(k_payload_bytes_max - 1, 'x'));
+  CHECK(h.refuse(cmd::signal{"s", over_by_one}, 3).code == rejection_code::limit);
+  CHECK(h.state.signals.empty());
+  h.run(cmd::signal{"s", at_limit}, 4);
+  CHECK(h.state.signals.size() == 1);
+  json::array digits(k_payload_bytes_max / 2 - 1, 7);  // "[7,7,...,7]": 2n + 1 bytes
+  CHECK(h.run(cmd::task_completed{"a", 1, digits}, 5).size() == 2);
+  digits.push_back(7);
+  harness h3;
+  h3.start(k_linear);
+  CHECK(h3.refuse(cmd::task_completed{"a", 1, digits}, 6).code == rejection_code::limit);
 }
 
 // -- decide_options::inline_noop -------------------------------------------------
