@@ -332,7 +332,7 @@ json::value to_json(const workflow_definition& def) {
                    {"dependsOn", std::move(deps)},
                    {"retry", std::move(retry)},
                    {"timeoutMs", s.timeout_ms}};
-    if (!s.input.is_null()) o["input"] = s.input;
+    if (!s.input->is_null()) o["input"] = *s.input;
     steps.push_back(std::move(o));
   }
   return json::object{{"name", def.name}, {"version", def.version}, {"steps", std::move(steps)}};

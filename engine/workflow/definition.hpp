@@ -18,6 +18,7 @@
 #include <boost/json/value.hpp>
 
 #include "engine/core/expected.hpp"
+#include "engine/workflow/json_ref.hpp"
 
 namespace wfe::workflow {
 
@@ -50,7 +51,7 @@ struct retry_policy {
 struct step_definition {
   std::string name;
   std::string task;
-  boost::json::value input;  // null when absent
+  json_ref input;  // null when absent; shared with every task request of the step
   std::vector<std::string> depends_on;
   retry_policy retry;
   std::int64_t timeout_ms = 0;  // start-to-close; 0 = none

@@ -39,10 +39,10 @@ TEST_CASE("the design's example definition parses with every field") {
   CHECK(r->version == 0);
   REQUIRE(r->steps.size() == 2);
   CHECK(r->steps[0].retry.max_attempts == 1);
-  CHECK(r->steps[0].input.is_null());
+  CHECK(r->steps[0].input->is_null());
   const auto& b = r->steps[1];
   CHECK(b.task == "sleep");
-  CHECK(b.input.at("ms").as_int64() == 100);
+  CHECK(b.input->at("ms").as_int64() == 100);
   CHECK(b.depends_on == std::vector<std::string>{"a"});
   CHECK(b.retry.max_attempts == 3);
   CHECK(b.retry.initial_interval_ms == 100);

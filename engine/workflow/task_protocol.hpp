@@ -29,6 +29,8 @@
 
 #include <boost/json/value.hpp>
 
+#include "engine/workflow/json_ref.hpp"
+
 namespace wfe::workflow {
 
 enum class task_priority : std::uint8_t { high, normal, low };
@@ -45,7 +47,7 @@ struct task_request {
   std::string step;
   std::uint32_t attempt = 0;  // the step's attempt number over the workflow's life
   std::string task;           // the step's task type
-  boost::json::value input;   // the step's input
+  json_ref input;             // the step's input (shared with its definition)
   task_priority priority = task_priority::normal;
   std::int64_t timeout_ms = 0;  // the step's timeoutMs (0 = none); the entity's timer
                                 // enforces it, executors may use it to bound their work

@@ -37,7 +37,7 @@ using park_sweep_atom = caf::atom_constant<caf::atom("tparksweep")>;
 
 struct handler_job {
   std::shared_ptr<const task_handler> fn;
-  boost::json::value input;
+  json_ref input;
   task_context ctx;
 };
 
