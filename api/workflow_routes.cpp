@@ -167,7 +167,7 @@ std::optional<start_req> parse_start(const std::string& body, http_response& err
     err = bad_request("body", "must be a JSON object");
     return std::nullopt;
   }
-  const auto& o = v->as_object();
+  auto& o = v->as_object();  // ours: the input moves out of it
   start_req s;
   if (const auto* id = o.if_contains("id"); id != nullptr && !id->is_null()) {
     if (!id->is_string() || !wf::is_valid_id(id->as_string())) {
@@ -192,8 +192,7 @@ std::optional<start_req> parse_start(const std::string& body, http_response& err
     }
     s.version = static_cast<std::uint32_t>(*n);
   }
-  // The input moves out of the parsed body (v is ours) into its shared, immutable copy.
-  if (auto* in = v->as_object().if_contains("input"); in != nullptr && !in->is_null()) {
+  if (auto* in = o.if_contains("input"); in != nullptr && !in->is_null()) {
     s.cmd.input = std::move(*in);
   } else {
     s.cmd.input = json::object{};
