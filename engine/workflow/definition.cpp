@@ -152,7 +152,7 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
     return invalid(path + ".task", c.label + ": unknown task type '" + s.task.substr(0, 64) + "'");
   }
   if (const auto* in = o.if_contains("input")) {
-    if (json::serialize(*in).size() > k_step_input_bytes_max) {
+    if (json_larger_than(*in, k_step_input_bytes_max)) {
       return invalid(path + ".input", c.label + ": input is larger than " +
                                           std::to_string(k_step_input_bytes_max) + " bytes");
     }
@@ -376,6 +376,18 @@ const std::shared_ptr<const workflow_definition>& empty_definition() {
 }
 
 }  // namespace
+
+bool json_larger_than(const boost::json::value& v, std::size_t max_bytes) {
+  json::serializer sr;
+  sr.reset(&v);
+  char buf[4096];
+  std::size_t n = 0;
+  while (!sr.done()) {
+    n += sr.read(buf, sizeof buf).size();
+    if (n > max_bytes) return true;
+  }
+  return false;
+}
 
 definition_ref::definition_ref() : p_(empty_definition()) {}
 

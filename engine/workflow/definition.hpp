@@ -106,6 +106,11 @@ using validated = core::expected<T, validation_error>;
 // Ids (workflow ids, definition names, step names): 1–256 bytes of [A-Za-z0-9._:-].
 [[nodiscard]] bool is_valid_id(std::string_view id) noexcept;
 
+// Whether `v` serializes to more than `max_bytes`: counted in 4 KiB chunks of the
+// serializer and stopped once over, so no string of the value's size is built. The
+// bound of step inputs here and of workflow inputs, outputs and signal payloads.
+[[nodiscard]] bool json_larger_than(const boost::json::value& v, std::size_t max_bytes);
+
 // Validates an id; the error names `field`.
 [[nodiscard]] validated<std::string> check_id(std::string_view id, std::string_view field);
 

@@ -124,19 +124,7 @@ void fail_or_retry(builder& b, std::size_t i, const std::string& error_type,
   b.emit(ev::step_retry_scheduled{st.name, st.attempts + 1, delay, b.now() + delay});
 }
 
-// Serialized size above k_payload_bytes_max, counted in 4 KiB chunks of the serializer and
-// stopped once over: no string of the payload's size is built.
-bool too_big(const boost::json::value& v) {
-  boost::json::serializer sr;
-  sr.reset(&v);
-  char buf[4096];
-  std::size_t n = 0;
-  while (!sr.done()) {
-    n += sr.read(buf, sizeof buf).size();
-    if (n > k_payload_bytes_max) return true;
-  }
-  return false;
-}
+bool too_big(const boost::json::value& v) { return json_larger_than(v, k_payload_bytes_max); }
 
 decision decide_start(const workflow_state& s, const cmd::start& c, std::int64_t now, decide_options o) {
   if (s.started) {
