@@ -240,3 +240,17 @@ TEST_CASE("a coefficient of exactly one and an integral coefficient are accepted
   CHECK(r->steps[1].retry.backoff_coefficient == 3.0);
   CHECK(r->steps[1].retry.max_attempts == 2);
 }
+
+TEST_CASE("a step input is bounded by its serialized size: at the bound it parses, one byte over not") {
+  // {"s":"xx…"} serializes to 8 bytes + the string.
+  const auto body = [](std::size_t chars) {
+    return R"({"name":"big","steps":[{"name":"a","task":"charge","input":{"s":")" +
+           std::string(chars, 'x') + R"("}}]})";
+  };
+  auto ok = parse(body(k_step_input_bytes_max - 8));
+  REQUIRE(ok);
+  CHECK(ok->steps[0].input->at("s").as_string().size() == k_step_input_bytes_max - 8);
+  CHECK(error_field(body(k_step_input_bytes_max - 7)) == "steps[0].input");
+  CHECK(error_message(body(k_step_input_bytes_max - 7)).find("larger than 65536 bytes") !=
+        std::string::npos);
+}
