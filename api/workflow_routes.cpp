@@ -303,8 +303,11 @@ struct latest_definitions {
 // Sends a start whose definition is resolved to its entity. The entity answers the
 // HTTP request itself (on its thread; formatting is pure): no hop back, no request
 // timeout in CAF's clock; a lost answer is bounded by the HTTP request timeout. The
-// 201 body is written directly (wf::start_reply_json).
-void send_start(const caf::actor& to, wf::cmd::start cmd, responder r) {
+// 201 body is written directly (wf::start_reply_json). `cmd` is taken by rvalue
+// reference, not by value: a by-value parameter is moved from its argument while the
+// call's arguments are evaluated, in an unspecified order, so `send_start(route(q.id),
+// std::move(q), ...)` could route the moved-from, empty id (GCC does: shard_of("")).
+void send_start(const caf::actor& to, wf::cmd::start&& cmd, responder r) {
   auto reply = [r, id = cmd.id, def = cmd.definition,
                 priority = cmd.priority](entity_reply res) {
     if (!res) return r(storage_error(res.error()));
@@ -431,7 +434,8 @@ class gateway_actor : public caf::event_based_actor {
   }
 
   void start_entity(const std::shared_ptr<start_req>& q) {
-    send_start(entity_route(q->cmd.id), std::move(q->cmd), q->r);
+    const auto& to = entity_route(q->cmd.id);
+    send_start(to, std::move(q->cmd), q->r);
   }
 
   void to_entity(entity_req q) {

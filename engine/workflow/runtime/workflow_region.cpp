@@ -18,6 +18,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "engine/core/logging.hpp"
 #include "engine/workflow/runtime/runtime_entity.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
@@ -164,6 +165,17 @@ class shard_actor : public caf::event_based_actor {
   }
 
   void route(const std::string& id, command c, responder r) {
+    // The shard is part of every journal key of its entities: a message routed here
+    // for an id of another shard must not start (and persist) the entity under this
+    // one, where nobody would find it again. Refused loudly instead (a sender bug).
+    if (shard_of(id, shared_->settings.number_of_shards) != shard_) {
+      auto what = "workflow '" + id + "' reached shard " + std::to_string(shard_) +
+                  " but belongs to shard " +
+                  std::to_string(shard_of(id, shared_->settings.number_of_shards));
+      core::logger("workflow")->error("misrouted message refused: {}", what);
+      r.answer(persistence::fail(persistence::errc::internal, "misrouted: " + what));
+      return;
+    }
     auto& s = find_or_start(id);
     touch(s);
     auto entity = s.entity;  // a failing command may make the shard forget it

@@ -37,6 +37,29 @@ TEST_CASE("the region routes an id to shard_of(id) and journals it under {shard,
   }
 }
 
+TEST_CASE("a shard refuses a message for an id of another shard and persists nothing") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()));
+  const std::string id = "order-42";
+  const auto home = shard_of(id, 8);
+  std::string other = "o";  // an id of another shard: its shard actor is the wrong one
+  while (shard_of(other, 8) == home) other += "o";
+  caf::scoped_actor self{node.sys()};
+  entity_reply out = wfe::persistence::fail(wfe::persistence::errc::unavailable, "no answer");
+  self->request(node.parts.router.route(other), 20s,
+                entity_envelope{id, start(id, definition(k_one_noop))})
+      .receive([&](entity_reply& r) { out = std::move(r); }, [](caf::error&) {});
+  REQUIRE_FALSE(out);
+  CHECK(out.error().message.find("misrouted") != std::string::npos);
+  for (std::uint32_t shard = 0; shard < 8; ++shard) {
+    auto highest = node.journal().highest_sequence_nr(persistence_id{shard_id{shard}, id});
+    REQUIRE(highest);
+    CHECK(*highest == 0);
+  }
+  // Routed by its id, the same start goes through.
+  CHECK_FALSE(node.ok(id, start(id, definition(k_one_noop))).rejected);
+}
+
 TEST_CASE("rejected commands are answered and persist nothing") {
   wfe::test::temp_dir dir;
   incarnation node(dir.path(), default_config(dir.path()));

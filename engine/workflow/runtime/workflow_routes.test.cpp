@@ -235,4 +235,24 @@ TEST_CASE("starts: the latest version by default (straight to the shard), or the
   auto missing =
       n.call("POST", "/api/v1/workflows", R"({"id":"v-d","definition":"order","version":3})");
   CHECK(missing.status == 404);
+  // Starts through the gateway (a pinned version; also the first start of a definition
+  // the HTTP threads do not know yet) reach the shard of their id, so every later request
+  // finds them: the journal holds each under {shard_of(id), id}, a GET answers it and a
+  // second start of the id is 409. (They once went to shard_of(""), the id moved out
+  // while the call's arguments were evaluated.)
+  for (int i = 0; i < 8; ++i) {
+    const auto id = "pin-" + std::to_string(i);
+    auto r = n.call("POST", "/api/v1/workflows",
+                    R"({"id":")" + id + R"(","definition":"order","version":1})");
+    REQUIRE(r.status == 201);
+    auto highest = n.node.journal().highest_sequence_nr(
+        wfe::persistence::persistence_id{wfe::persistence::shard_id{shard_of(id, 8)}, id});
+    REQUIRE(highest);
+    CHECK_MESSAGE(*highest >= 1, id);
+    CHECK_MESSAGE(n.call("GET", "/api/v1/workflows/" + id).status == 200, id);
+    CHECK_MESSAGE(n.call("POST", "/api/v1/workflows",
+                         R"({"id":")" + id + R"(","definition":"order","version":1})")
+                          .status == 409,
+                  id);
+  }
 }
