@@ -12,6 +12,7 @@
 #include <caf/send.hpp>
 
 #include "engine/core/logging.hpp"
+#include "engine/workflow/runtime/rehome.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/workflow_region.hpp"
 #include "engine/workflow/store/definition_registry.hpp"
@@ -68,6 +69,11 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   auto opened = store::workflow_index::open(cfg.store.index, metrics);
   if (!opened) return core::unexpected<persistence::error>{opened.error()};
   std::shared_ptr<store::workflow_index> index = std::move(*opened);
+
+  // Before reconcile: a moved workflow is then found (and woken) under its own shard.
+  auto rehomed = rehome_misplaced_workflows(*cfg.journal, cfg.runtime.number_of_shards,
+                                            cfg.store.index.reconcile_batch);
+  if (!rehomed) return core::unexpected<persistence::error>{rehomed.error()};
 
   auto ids = std::make_shared<std::vector<std::string>>();
   auto report = store::reconcile(*cfg.journal, *index, cfg.store.index.reconcile_batch,

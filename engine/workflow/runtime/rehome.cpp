@@ -1,0 +1,112 @@
+#include "engine/workflow/runtime/rehome.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/core/logging.hpp"
+#include "engine/workflow/definition.hpp"
+#include "engine/workflow/runtime/shard_hash.hpp"
+
+namespace wfe::workflow::runtime {
+namespace {
+
+using persistence::event;
+using persistence::persistence_id;
+
+template <class T>
+core::unexpected<persistence::error> failed(persistence::result<T>&& r) {
+  return core::unexpected<persistence::error>{std::move(r).error()};
+}
+
+// The id's first event that is not deleted, if any.
+persistence::result<std::optional<event>> first_event(persistence::journal& j,
+                                                      const persistence_id& pid,
+                                                      std::uint64_t highest) {
+  std::optional<event> first;
+  auto r = j.replay(pid, 1, highest, 1, [&](const event& e) { first = e; });
+  if (!r) return failed(std::move(r));
+  return first;
+}
+
+}  // namespace
+
+persistence::result<rehome_report> rehome_misplaced_workflows(persistence::journal& j,
+                                                              std::uint32_t number_of_shards,
+                                                              std::uint64_t batch_events) {
+  rehome_report report;
+  if (number_of_shards == 0 || batch_events == 0) return report;
+  // Only the misplaced ids are kept: as many as the old builds misrouted, not every id.
+  std::vector<std::pair<persistence_id, std::uint64_t>> misplaced;
+  auto walked = j.for_each_persistence_id([&](const persistence_id& pid, std::uint64_t highest) {
+    if (highest > 0 && is_valid_id(pid.id()) &&
+        pid.shard().value != shard_of(pid.id(), number_of_shards)) {
+      misplaced.emplace_back(pid, highest);
+    }
+    return true;
+  });
+  if (!walked) return failed(std::move(walked));
+  auto log = core::logger("workflow");
+  for (const auto& [from, highest] : misplaced) {
+    const persistence_id home{persistence::shard_id{shard_of(from.id(), number_of_shards)},
+                              from.id()};
+    auto first = first_event(j, from, highest);
+    if (!first) return failed(std::move(first));
+    if (!*first) continue;  // moved by an earlier start (its events are deleted here)
+    if ((*first)->sequence_nr != 1) {
+      ++report.skipped;
+      log->warn(
+          "workflow '{}' is journaled under shard {} instead of {} and its events up to {} "
+          "were deleted after a snapshot: not moved, it stays unreachable",
+          from.id(), from.shard().value, home.shard().value, (*first)->sequence_nr - 1);
+      continue;
+    }
+    auto home_highest = j.highest_sequence_nr(home);
+    if (!home_highest) return failed(std::move(home_highest));
+    if (*home_highest > 0) {
+      // A copy this repair began before a crash starts with the same first event;
+      // anything else is a workflow started again under the id: keep both as they are.
+      auto home_first = first_event(j, home, *home_highest);
+      if (!home_first) return failed(std::move(home_first));
+      if (!*home_first || !(**home_first == **first) || *home_highest > highest) {
+        ++report.conflicts;
+        log->warn(
+            "workflow '{}' is journaled under shard {} instead of {}, where another workflow "
+            "of that id exists: not moved",
+            from.id(), from.shard().value, home.shard().value);
+        continue;
+      }
+    }
+    for (auto next = *home_highest + 1; next <= highest;) {
+      std::vector<event> events;
+      auto replayed = j.replay(from, next, highest, batch_events,
+                               [&](const event& e) { events.push_back(e); });
+      if (!replayed) return failed(std::move(replayed));
+      if (events.empty() || events.front().sequence_nr != next) {
+        return core::unexpected<persistence::error>{persistence::error{
+            persistence::errc::corruption,
+            "moving workflow '" + from.id() + "' from shard " +
+                std::to_string(from.shard().value) + ": event " + std::to_string(next) +
+                " is missing"}};
+      }
+      auto written = j.write(home, std::move(events));
+      if (!written) return failed(std::move(written));
+      next = *written + 1;
+    }
+    auto deleted = j.delete_to(from, highest);
+    if (!deleted) return failed(std::move(deleted));
+    ++report.moved;
+  }
+  if (report.moved + report.conflicts + report.skipped > 0) {
+    log->warn(
+        "moved {} workflows journaled under another shard than their id's (written by builds "
+        "before 9867fb9, which sent starts through the gateway to the wrong shard); {} left "
+        "because their shard holds another workflow of the id, {} because their first events "
+        "were deleted",
+        report.moved, report.conflicts, report.skipped);
+  }
+  return report;
+}
+
+}  // namespace wfe::workflow::runtime
