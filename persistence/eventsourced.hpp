@@ -424,29 +424,49 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
         return;
       }
       me->recovery_started_ = clock::now();
-      me->load_snapshot(max_sequence_nr);
+      me->read_highest();
     });
   }
 
-  void load_snapshot(std::uint64_t max) {
-    if (!deps().snapshots || max == 0) {
-      read_highest();
+  // The journal's highest first, then the newest snapshot at or below it: a snapshot
+  // above it is of a journal that was replaced by an older one (restored from a backup
+  // without its snapshots), and the store deletes those (load_for_recovery).
+  void read_highest() {
+    request_highest(self(), deps().journal, cfg().request_timeout, pid_,
+                    [me = this->shared_from_this()](result<std::uint64_t> r) {
+                      if (!r) return me->fail_recovery(r.error());
+                      me->highest_ = *r;
+                      if (!me->deps().snapshots || *r == 0) return me->replay_next();
+                      me->load_snapshot(*r, true);
+                    });
+  }
+
+  // `for_recovery`: the first load, which also drops the snapshots above `max`; later
+  // ones (after a snapshot this model cannot read) only look further back.
+  void load_snapshot(std::uint64_t max, bool for_recovery = false) {
+    if (max == 0) {
+      replay_next();
       return;
     }
-    request_snapshot_load(self(), deps().snapshots, cfg().request_timeout, pid_, max,
-                          [me = this->shared_from_this()](result<std::optional<snapshot>> r) {
-                            me->on_snapshot(std::move(r));
-                          });
+    auto on_done = [me = this->shared_from_this()](result<std::optional<snapshot>> r) {
+      me->on_snapshot(std::move(r));
+    };
+    if (for_recovery) {
+      request_snapshot_for_recovery(self(), deps().snapshots, cfg().request_timeout, pid_, max,
+                                    on_done);
+    } else {
+      request_snapshot_load(self(), deps().snapshots, cfg().request_timeout, pid_, max, on_done);
+    }
   }
 
   void on_snapshot(result<std::optional<snapshot>> r) {
     if (!r) {  // the store itself failed: replay everything rather than fail
       detail::log_snapshot_skipped(pid_, 0, r.error().describe());
-      read_highest();
+      replay_next();
       return;
     }
     if (!*r) {
-      read_highest();
+      replay_next();
       return;
     }
     const auto& snap = **r;
@@ -460,23 +480,7 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
     state_ = std::move(*decoded);
     seq_ = snap.sequence_nr;
     snapshot_seq_ = last_snapshot_seq_ = snap.sequence_nr;
-    read_highest();
-  }
-
-  void read_highest() {
-    request_highest(self(), deps().journal, cfg().request_timeout, pid_,
-                    [me = this->shared_from_this()](result<std::uint64_t> r) {
-                      if (!r) return me->fail_recovery(r.error());
-                      if (*r < me->seq_) {
-                        return me->fail_recovery(error{
-                            errc::corruption, "snapshot at sequence nr " +
-                                                  std::to_string(me->seq_) +
-                                                  " is ahead of the journal's highest " +
-                                                  std::to_string(*r)});
-                      }
-                      me->highest_ = *r;
-                      me->replay_next();
-                    });
+    replay_next();
   }
 
   void replay_next() {

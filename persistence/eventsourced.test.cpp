@@ -241,6 +241,29 @@ TEST_CASE_FIXTURE(fixture, "an entity recovers from its latest snapshot plus the
   CHECK(model.stats->applied == 1);  // only event 7
 }
 
+// The deployment guide restores the journal's tar alone: the snapshot store then holds
+// snapshots of events the restored journal never had. They are dropped at the first
+// recovery (not refused: the entity stays available), so they are not loaded either once
+// the journal's new events pass their sequence nrs.
+TEST_CASE_FIXTURE(fixture, "snapshots above the journal's highest are dropped, not loaded later") {
+  es.snapshot_every = 3;
+  prefill(pid, 4);  // the restored journal: add 1..4
+  REQUIRE(snapshots->save(pid, snapshot{3, 0, "counter.v1", std::to_string(sum_to(3))}));
+  // Left from the lost future (another timeline's states).
+  REQUIRE(snapshots->save(pid, snapshot{5, 0, "counter.v1", "9999"}));
+  REQUIRE(snapshots->put_raw_for_test(pid, 7, "not even a snapshot"));
+  model.stats->applied = 0;
+  auto entity = spawn();
+  CHECK(*ask(entity, 0) == sum_to(4));  // snapshot 3 + event 4
+  CHECK(model.stats->applied == 1);
+  settle_snapshots();
+  CHECK(*snapshots->list(pid) == std::vector<std::uint64_t>{3});
+  REQUIRE(*ask(entity, 5) == sum_to(5));  // seq 6 (the 0 above wrote seq 5)
+  stop(entity);
+  auto again = spawn();  // highest 6: a kept snapshot 5 would now be loaded
+  CHECK(*ask(again, 0) == sum_to(5));
+}
+
 TEST_CASE_FIXTURE(fixture, "commands sent during recovery are stashed and handled after it") {
   prefill(pid, 5);
   store->hold_replays(true);

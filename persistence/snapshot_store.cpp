@@ -120,10 +120,16 @@ struct rocksdb_snapshot_store::impl {
     rocksdb::WriteBatch batch;
     batch.Put(cf, internal::encode_event_key(pid, s.sequence_nr), encode(pid, s));
     // Keep the new one and the newest keep-1 older ones (older than the new one).
+    // Newer ones cannot be of this journal: an entity's snapshots only move forward, and
+    // a snapshot is taken after its events are durable. They are left from a journal
+    // that was replaced by an older one (a restore of the journal alone): dropped.
     std::vector<std::uint64_t> older;
+    std::vector<std::uint64_t> stale;
     for (auto seq : *existing) {
       if (seq < s.sequence_nr) older.push_back(seq);
+      if (seq > s.sequence_nr) stale.push_back(seq);
     }
+    for (auto seq : stale) batch.Delete(cf, internal::encode_event_key(pid, seq));
     const std::size_t keep_older = cfg.keep_n_snapshots - 1;
     const std::size_t drop = older.size() > keep_older ? older.size() - keep_older : 0;
     for (std::size_t i = 0; i < drop; ++i)
@@ -132,7 +138,44 @@ struct rocksdb_snapshot_store::impl {
     if (!st.ok())
       return as_failure(internal::from_status(st, "saving snapshot of " + pid.describe()));
     if (metrics) metrics->snapshot_saved();
+    if (!stale.empty()) warn_stale(pid, stale, s.sequence_nr, "its new snapshot");
     return drop < older.size() ? older[drop] : s.sequence_nr;
+  }
+
+  // Deletes pid's snapshots with a sequence nr above `seq`; returns their sequence nrs.
+  result<std::vector<std::uint64_t>> delete_after(const persistence_id& pid, std::uint64_t seq) {
+    std::scoped_lock lock(write_mutex);
+    const auto prefix = internal::encode_id_key(pid);
+    std::vector<std::uint64_t> above;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, cf));
+      for (it->Seek(internal::encode_event_key(pid, seq) + '\0');
+           it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        auto key = internal::decode_event_key(it->key().ToStringView());
+        if (key && key->pid == pid && key->sequence_nr > seq) above.push_back(key->sequence_nr);
+      }
+      if (!it->status().ok())
+        return as_failure(
+            internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
+    }
+    if (above.empty()) return above;
+    rocksdb::WriteBatch batch;
+    for (auto n : above) batch.Delete(cf, internal::encode_event_key(pid, n));
+    auto st = db->Write(write_options, &batch);
+    if (!st.ok())
+      return as_failure(internal::from_status(st, "deleting snapshots of " + pid.describe()));
+    return above;
+  }
+
+  void warn_stale(const persistence_id& pid, const std::vector<std::uint64_t>& seqs,
+                  std::uint64_t bound, std::string_view what) {
+    std::string list;
+    for (auto n : seqs) list += (list.empty() ? "" : ", ") + std::to_string(n);
+    log->warn(
+        "deleted snapshots of {} at sequence nrs {} in {}: above {} ({}), so they come from a "
+        "journal that was replaced by an older one (a restore of the journal without its "
+        "snapshots?); the entity recovers from its journal",
+        pid.describe(), list, cfg.dir.string(), what, bound);
   }
 };
 
@@ -213,6 +256,17 @@ result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid,
 result<std::optional<snapshot>> rocksdb_snapshot_store::load_latest(const persistence_id& pid,
                                                                     std::uint64_t max) try {
   return impl_->load_latest(pid, max);
+} catch (const std::exception& e) {
+  return fail(errc::internal, "loading snapshot of " + pid.describe() + ": " + e.what());
+}
+
+result<std::optional<snapshot>> rocksdb_snapshot_store::load_for_recovery(
+    const persistence_id& pid, std::uint64_t journal_highest) try {
+  auto dropped = impl_->delete_after(pid, journal_highest);
+  if (!dropped) return as_failure(std::move(dropped).error());
+  if (!dropped->empty())
+    impl_->warn_stale(pid, *dropped, journal_highest, "the journal's highest sequence nr");
+  return impl_->load_latest(pid, journal_highest);
 } catch (const std::exception& e) {
   return fail(errc::internal, "loading snapshot of " + pid.describe() + ": " + e.what());
 }

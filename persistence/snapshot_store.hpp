@@ -6,7 +6,8 @@
 //
 // Contract
 // - save() keeps at most keep_n_snapshots per id: the new one and the newest older
-//   ones; older are deleted in the same atomic (and, with fsync, synced) write.
+//   ones; older are deleted in the same atomic (and, with fsync, synced) write, and so
+//   are newer ones (stale: see load_for_recovery).
 // - load_latest() returns the newest snapshot with sequence nr <= max that decodes and
 //   whose CRC matches. A damaged one is skipped with a warning naming the id and
 //   sequence nr, counted (journal_snapshot_load_failures_total), and the next older
@@ -71,6 +72,15 @@ class rocksdb_snapshot_store {
   // The newest intact snapshot with sequence nr <= max_sequence_nr (see contract).
   [[nodiscard]] result<std::optional<snapshot>> load_latest(const persistence_id& pid,
                                                             std::uint64_t max_sequence_nr);
+
+  // For an entity's recovery, given its journal's highest sequence nr: the newest intact
+  // snapshot <= journal_highest, after deleting (with a warning) every snapshot above it.
+  // Those cannot belong to this journal — an entity snapshots only events that are
+  // durable, and a journal's highest never falls — so they are left from a journal that
+  // was replaced by an older one (the deployment guide restores the journal's tar alone).
+  // Kept, they would be loaded once the journal's new events pass their sequence nrs.
+  [[nodiscard]] result<std::optional<snapshot>> load_for_recovery(const persistence_id& pid,
+                                                                  std::uint64_t journal_highest);
 
   // Sequence numbers of the stored snapshots of `pid`, ascending (damaged ones too).
   [[nodiscard]] result<std::vector<std::uint64_t>> list(const persistence_id& pid);

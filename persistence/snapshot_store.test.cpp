@@ -64,6 +64,24 @@ TEST_CASE("save keeps only the newest N snapshots of an id and reports the oldes
   CHECK(*store->list(other) == std::vector<std::uint64_t>{5});
 }
 
+TEST_CASE("load_for_recovery deletes the snapshots above the journal's highest, save deletes newer ones") {
+  wfe::test::temp_dir dir;
+  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 5});
+  for (std::uint64_t seq : {10, 20, 30, 40}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
+  const persistence_id other{shard_id{3}, "order-10"};
+  REQUIRE(store->save(other, snap(50)).has_value());
+  CHECK(*store->load_for_recovery(k_pid, 25) == snap(20));
+  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{10, 20});
+  CHECK(*store->list(other) == std::vector<std::uint64_t>{50});  // its neighbour untouched
+  CHECK(*store->load_for_recovery(k_pid, 20) == snap(20));  // at the bound: kept
+  CHECK_FALSE(store->load_for_recovery(k_pid, 0)->has_value());
+  CHECK(store->list(k_pid)->empty());
+  // A save below existing snapshots drops them too (they cannot be of this journal).
+  for (std::uint64_t seq : {10, 30}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
+  REQUIRE(store->save(k_pid, snap(20)).has_value());
+  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{10, 20});
+}
+
 TEST_CASE("a damaged snapshot is skipped for the next older one and counted") {
   wfe::test::temp_dir dir;
   prometheus::Registry registry;

@@ -17,6 +17,7 @@ using load_result = result<std::optional<snapshot>>;
 
 using snapshot_save_atom = caf::atom_constant<caf::atom("ssave")>;
 using snapshot_load_atom = caf::atom_constant<caf::atom("sload")>;
+using snapshot_recover_atom = caf::atom_constant<caf::atom("srecover")>;
 
 }  // namespace wfe::persistence::internal
 
@@ -38,6 +39,9 @@ void snapshot_store_loop(caf::blocking_actor* self, std::shared_ptr<rocksdb_snap
       },
       [&](snapshot_load_atom, const persistence_id& pid, std::uint64_t max) -> load_result {
         return store->load_latest(pid, max);
+      },
+      [&](snapshot_recover_atom, const persistence_id& pid, std::uint64_t highest) -> load_result {
+        return store->load_for_recovery(pid, highest);
       },
       [&](caf::exit_msg& msg) {
         running = false;
@@ -69,6 +73,15 @@ void request_snapshot_load(caf::event_based_actor* self, const caf::actor& store
                            std::uint64_t max_sequence_nr,
                            const std::function<void(result<std::optional<snapshot>>)>& on_done) {
   self->request(store_actor, timeout, snapshot_load_atom::value, pid, max_sequence_nr)
+      .then([on_done](load_result& r) { on_done(std::move(r)); },
+            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+}
+
+void request_snapshot_for_recovery(
+    caf::event_based_actor* self, const caf::actor& store_actor, timeout_ms timeout,
+    const persistence_id& pid, std::uint64_t journal_highest,
+    const std::function<void(result<std::optional<snapshot>>)>& on_done) {
+  self->request(store_actor, timeout, snapshot_recover_atom::value, pid, journal_highest)
       .then([on_done](load_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
 }

@@ -34,6 +34,13 @@ void request_snapshot_load(caf::event_based_actor* self, const caf::actor& store
                            std::uint64_t max_sequence_nr,
                            const std::function<void(result<std::optional<snapshot>>)>& on_done);
 
+// rocksdb_snapshot_store::load_for_recovery: the newest snapshot <= the journal's
+// highest sequence nr; snapshots above it are stale and deleted.
+void request_snapshot_for_recovery(
+    caf::event_based_actor* self, const caf::actor& store_actor, timeout_ms timeout,
+    const persistence_id& pid, std::uint64_t journal_highest,
+    const std::function<void(result<std::optional<snapshot>>)>& on_done);
+
 // -- blocking client, for tools and tests (never inside an actor) ---------------
 
 [[nodiscard]] result<std::uint64_t> snapshot_save_blocking(caf::actor_system& sys,

@@ -8,6 +8,7 @@
 #include "engine/core/logging.hpp"
 #include "engine/workflow/definition.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/workflow_codec.hpp"
 
 namespace wfe::workflow::runtime {
 namespace {
@@ -37,11 +38,14 @@ persistence::result<rehome_report> rehome_misplaced_workflows(persistence::journ
                                                               std::uint64_t batch_events) {
   rehome_report report;
   if (number_of_shards == 0 || batch_events == 0) return report;
-  // Only the misplaced ids are kept: as many as the old builds misrouted, not every id.
+  // The bug wrote to one shard only, shard_of(""): only workflow ids there that belong
+  // elsewhere are candidates (nothing else in a journal is touched). Only those are kept
+  // in memory: as many as the old builds misrouted, not every id.
+  const auto wrong_shard = shard_of("", number_of_shards);
   std::vector<std::pair<persistence_id, std::uint64_t>> misplaced;
   auto walked = j.for_each_persistence_id([&](const persistence_id& pid, std::uint64_t highest) {
-    if (highest > 0 && is_valid_id(pid.id()) &&
-        pid.shard().value != shard_of(pid.id(), number_of_shards)) {
+    if (highest > 0 && pid.shard().value == wrong_shard && is_valid_id(pid.id()) &&
+        shard_of(pid.id(), number_of_shards) != wrong_shard) {
       misplaced.emplace_back(pid, highest);
     }
     return true;
@@ -54,6 +58,7 @@ persistence::result<rehome_report> rehome_misplaced_workflows(persistence::journ
     auto first = first_event(j, from, highest);
     if (!first) return failed(std::move(first));
     if (!*first) continue;  // moved by an earlier start (its events are deleted here)
+    if ((*first)->manifest != k_event_manifest) continue;  // not a workflow's events
     if ((*first)->sequence_nr != 1) {
       ++report.skipped;
       log->warn(

@@ -10,7 +10,9 @@
 // the id went to its real shard and found nothing. Shards now refuse foreign ids
 // (workflow_region.cpp); this moves what the old builds wrote.
 //
-// For each such id (found by one pass over the journal's ids): its events are copied,
+// Candidates: the persistence ids in shard_of("") whose id is a workflow id of another
+// shard and whose first event is a workflow event (found by one pass over the journal's
+// ids; nothing else in the journal is looked at twice). For each, its events are copied,
 // unchanged, to {shard_of(id), id} in writes of at most `batch_events`, then deleted
 // from the wrong shard. Safe to repeat after a crash at any point: a copy that stopped
 // half-way is continued (the id's own shard holds a prefix of the same events), and a

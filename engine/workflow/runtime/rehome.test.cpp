@@ -26,7 +26,11 @@ const char* k_waits = R"({"name":"waits","steps":[{"name":"a","task":"fail","inp
     "retry":{"maxAttempts":2,"initialIntervalMs":3600000,"backoffCoefficient":1,"maxIntervalMs":3600000}}]})";
 
 persistence_id home_of(const std::string& id) { return {shard_id{shard_of(id, 8)}, id}; }
-persistence_id elsewhere(const std::string& id) { return {shard_id{(shard_of(id, 8) + 3) % 8}, id}; }
+// Where builds before 9867fb9 put starts through the gateway: shard_of("").
+persistence_id elsewhere(const std::string& id) {
+  REQUIRE(shard_of(id, 8) != shard_of("", 8));
+  return {shard_id{shard_of("", 8)}, id};
+}
 
 std::vector<journal_event> events_of(wfe::persistence::journal& j, const persistence_id& pid) {
   std::vector<journal_event> out;
@@ -101,4 +105,25 @@ TEST_CASE("a misplaced workflow whose id was started again in its own shard is l
   CHECK(report->conflicts == 1);
   CHECK(events_of(**j, home_of("twin")) == runs["second"]);
   CHECK(events_of(**j, elsewhere("twin")) == runs["first"]);
+}
+
+TEST_CASE("only workflow events in shard_of(\"\") are candidates: other shards and other data stay") {
+  auto runs = journaled({{"w", k_noop}});
+  wfe::test::temp_dir dir;
+  const persistence_id third{shard_id{(shard_of("w", 8) + 1) % 8 == shard_of("", 8)
+                                          ? (shard_of("w", 8) + 2) % 8
+                                          : (shard_of("w", 8) + 1) % 8},
+                             "w"};
+  write(dir.path(), third, runs["w"]);  // a workflow in a third shard: not the bug's
+  const persistence_id plain = elsewhere("plain-data");
+  write(dir.path(), plain, {journal_event{1, "Evt", "payload", "test", 0}});  // not a workflow's
+  auto j = wfe::persistence::rocksdb_journal::open({.dir = dir.path() / "journal"}, nullptr);
+  REQUIRE(j);
+  auto report = rehome_misplaced_workflows(**j, 8, 1000);
+  REQUIRE(report);
+  CHECK(report->moved == 0);
+  CHECK(events_of(**j, third) == runs["w"]);
+  CHECK(events_of(**j, plain).size() == 1);
+  CHECK(events_of(**j, home_of("w")).empty());
+  CHECK(events_of(**j, home_of("plain-data")).empty());
 }

@@ -38,6 +38,7 @@ persistence::result<reconcile_report> reconcile(
   // 64-bit hash per journal id (for the stale-record check below, 8 bytes each in a
   // sorted vector), not every id.
   std::vector<std::uint64_t> in_journal;
+  std::vector<std::string> ahead;  // as many as the index has records ahead of the journal
   auto walked = journal.for_each_persistence_id(
       [&](const persistence::persistence_id& pid, std::uint64_t highest) {
         const auto& id = pid.id();
@@ -52,6 +53,14 @@ persistence::result<reconcile_report> reconcile(
         } else if ((*rec)->seq < highest) {
           ++report.behind;
           emit(id);
+        } else if ((*rec)->seq > highest) {
+          // Written for events this journal does not have: the journal was restored from
+          // an older backup and the index kept. Updates below a record's seq are dropped
+          // as stale, so the record (with its dead letter and timers) goes, and the
+          // recovered entity writes it again.
+          ++report.ahead;
+          ahead.push_back(id);
+          emit(id);
         } else if ((*rec)->status == workflow_status::running) {
           ++report.running;
           emit(id);
@@ -59,6 +68,10 @@ persistence::result<reconcile_report> reconcile(
         return true;
       });
   if (!walked) return core::unexpected<persistence::error>{std::move(walked).error()};
+  if (!ahead.empty()) {
+    auto removed = index.remove(ahead);
+    if (!removed) return core::unexpected<persistence::error>{std::move(removed).error()};
+  }
   std::sort(in_journal.begin(), in_journal.end());
   // Records the journal does not know (an index older than a restored journal).
   std::vector<std::string> stale;
@@ -78,9 +91,10 @@ persistence::result<reconcile_report> reconcile(
   core::logger("workflow")
       ->info(
           "workflow index reconciled: {} workflows in the journal, {} missing from the "
-          "index, {} behind, {} running, {} stale records removed; {} to recover",
-          report.journal_workflows, report.missing, report.behind, report.running, report.removed,
-          report.needs_recovery);
+          "index, {} behind, {} ahead of the journal (replaced), {} running, {} stale records "
+          "removed; {} to recover",
+          report.journal_workflows, report.missing, report.behind, report.ahead, report.running,
+          report.removed, report.needs_recovery);
   return report;
 }
 

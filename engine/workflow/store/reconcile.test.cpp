@@ -90,6 +90,33 @@ TEST_CASE("workflows whose journal is ahead of the index, missing, or RUNNING ne
   CHECK(report.needs_recovery == 3);
 }
 
+TEST_CASE("records ahead of the journal (a journal restored alone) are replaced by a recovery") {
+  reconcile_fixture f;
+  f.write("wf-restored", 3);  // the older journal: 3 events
+  f.write("wf-same", 4);
+  // The kept index knew 7 events of wf-restored: FAILED, a dead letter and a timer.
+  REQUIRE(f.index->apply({index_update{
+      workflow_record{"wf-restored", "d", 1, workflow_status::failed, "normal", 1, 2, 7},
+      {timer{5, timer_kind::retry, "a", 1}},
+      dead_letter_record{"", "", "a", "e", 1, 1}}}));
+  f.indexed("wf-same", workflow_status::completed, 4);
+  reconcile_report report;
+  CHECK(f.run(&report) == std::vector<std::string>{"wf-restored"});
+  CHECK(report.ahead == 1);
+  CHECK(report.needs_recovery == 1);
+  auto rec = f.index->record("wf-restored");
+  REQUIRE(rec);
+  CHECK_FALSE(*rec);  // gone: the recovered entity indexes what the journal says
+  CHECK(f.index->stats().failed == 0);
+  CHECK(f.index->stats().dead_letters == 0);
+  CHECK(f.index->stats().workflows_with_timers == 0);
+  // Its next update (seq 4) is taken, where the old record would have dropped it as stale.
+  f.indexed("wf-restored", workflow_status::running, 4);
+  REQUIRE(f.index->record("wf-restored"));
+  CHECK((*f.index->record("wf-restored"))->status == workflow_status::running);
+  REQUIRE(*f.index->record("wf-same"));
+}
+
 TEST_CASE("a missing or empty index (after a restore) recovers every workflow in the journal") {
   reconcile_fixture f;
   for (int i = 0; i < 25; ++i) f.write("wf-" + std::to_string(i), 1 + i % 3, i % 5);

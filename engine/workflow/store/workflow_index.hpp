@@ -139,6 +139,7 @@ struct reconcile_report {
   std::uint64_t journal_workflows = 0;  // workflow ids in the journal
   std::uint64_t missing = 0;            // in the journal, not in the index
   std::uint64_t behind = 0;             // indexed seq < journal highest
+  std::uint64_t ahead = 0;              // indexed seq > journal highest: removed, recovered
   std::uint64_t running = 0;            // indexed as RUNNING (and up to date)
   std::uint64_t removed = 0;            // in the index, not in the journal: removed
   std::uint64_t needs_recovery = 0;     // ids passed to on_batch
@@ -146,7 +147,8 @@ struct reconcile_report {
 
 // Compares the journal with the index and passes, in batches of at most `batch` ids, every
 // workflow id that needs recovery: missing from the index, indexed with a seq below the
-// journal's highest, or RUNNING (so its timers are re-registered and its scheduled tasks
+// journal's highest, indexed with a seq above it (the journal was restored from an older
+// backup: the record, its dead letter and timers are removed first), or RUNNING (so its timers are re-registered and its scheduled tasks
 // re-dispatched). Records of ids the journal does not have are removed from the index.
 // Journal ids that are not valid workflow ids (the definition registry's reserved id) are
 // skipped. Memory: the journal's id list (journal::persistence_ids()) plus one batch.
