@@ -160,6 +160,7 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
   // The events family's hashed memtable (events_options) takes one writer at a time,
   // which the journal is anyway (write_mutex).
   o.allow_concurrent_memtable_write = false;
+  o.info_log = internal::make_info_logger("journal " + cfg.dir.string());
   return o;
 }
 

@@ -181,8 +181,9 @@ struct rocksdb_snapshot_store::impl {
 
 namespace {
 
-rocksdb::Options make_options() {
+rocksdb::Options make_options(const rocksdb_snapshot_store_config& cfg) {
   rocksdb::Options o;
+  o.info_log = internal::make_info_logger("snapshot store " + cfg.dir.string());
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.paranoid_checks = true;
@@ -216,7 +217,7 @@ result<std::unique_ptr<rocksdb_snapshot_store>> rocksdb_snapshot_store::open(
   p->cfg = cfg;
   p->metrics = std::move(metrics);
   p->write_options.sync = cfg.fsync;
-  const auto options = make_options();
+  const auto options = make_options(cfg);
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, options}, {"snapshots", options}};
   rocksdb::DB* raw = nullptr;

@@ -132,6 +132,7 @@ TEST_CASE("snapshots survive a reopen and delete_to removes the older ones") {
   rocksdb_snapshot_store_config cfg{.dir = dir.path() / "s", .keep_n_snapshots = 3};
   {
     auto store = open_ok(cfg);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "s" / "LOG"));  // info log: the node's log
     for (std::uint64_t seq : {1, 2, 3}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
   }
   auto store = open_ok(cfg);

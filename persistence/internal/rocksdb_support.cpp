@@ -1,10 +1,14 @@
 #include "persistence/internal/rocksdb_support.hpp"
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/memtablerep.h>
 
+#include "engine/core/logging.hpp"
 #include "persistence/internal/crc32c.hpp"
 #include "proto/journal.pb.h"
 
@@ -144,6 +148,45 @@ result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,
   e.writer_id = std::move(*msg.mutable_writer_id());
   e.timestamp_ms = msg.timestamp_ms();
   return e;
+}
+
+namespace {
+
+class spdlog_info_logger final : public rocksdb::Logger {
+ public:
+  explicit spdlog_info_logger(std::string store)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::DEBUG_LEVEL),
+        store_(std::move(store)),
+        log_(core::logger("rocksdb")) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    const auto to = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::err
+                    : level == rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
+                                                                 : spdlog::level::debug;
+    if (!log_->should_log(to)) return;
+    char buf[1024];
+    va_list copy;
+    va_copy(copy, ap);
+    const int n = std::vsnprintf(buf, sizeof buf, format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    std::string_view line(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+    log_->log(to, "{}: {}", store_, line);
+  }
+
+ private:
+  std::string store_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::Logger> make_info_logger(std::string store) {
+  return std::make_shared<spdlog_info_logger>(std::move(store));
 }
 
 }  // namespace wfe::persistence::internal

@@ -7,8 +7,11 @@
 
 #include <rocksdb/status.h>
 
+#include <memory>
+
 namespace rocksdb {
 class DB;
+class Logger;
 class MemTableRepFactory;
 }
 
@@ -59,5 +62,14 @@ void encode_envelope_parts(const event& e, std::string& head, std::string& tail)
 // CRC mismatch, or a sequence number differing from the key are errc::corruption.
 [[nodiscard]] result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,
                                             std::uint64_t sequence_nr);
+
+// RocksDB's info log, sent to the node's log (spdlog logger "rocksdb") instead of a
+// LOG file in the store's directory. On a full disk RocksDB's own file logger fails its
+// append and its next message aborts the process (an assertion in the distribution's
+// librocksdb: WritableFileWriter "sync_without_flush_called_") — a node must answer
+// 503 then, not die. It also stops LOG.old.* files piling up in the data directories.
+// RocksDB's INFO/DEBUG/HEADER lines (flushes, compactions, the options at open) log at
+// debug; WARN at warn; ERROR and FATAL at error. `store` names the store in each line.
+[[nodiscard]] std::shared_ptr<rocksdb::Logger> make_info_logger(std::string store);
 
 }  // namespace wfe::persistence::internal

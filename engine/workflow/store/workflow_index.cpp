@@ -87,8 +87,9 @@ class index_prefix final : public rocksdb::SliceTransform {
   }
 };
 
-rocksdb::Options make_options() {
+rocksdb::Options make_options(const std::filesystem::path& dir) {
   rocksdb::Options o;
+  o.info_log = persistence::internal::make_info_logger("workflow index " + dir.string());
   o.prefix_extractor = std::make_shared<index_prefix>();
   o.memtable_factory.reset(
       persistence::internal::new_hashed_memtable_factory(o.write_buffer_size));
@@ -250,7 +251,7 @@ struct workflow_index::impl {
                                       settings.dir.string() + ": " + ec.message());
     }
     rocksdb::DB* raw = nullptr;
-    auto s = rocksdb::DB::Open(make_options(), settings.dir.string(), &raw);
+    auto s = rocksdb::DB::Open(make_options(settings.dir), settings.dir.string(), &raw);
     db.reset(raw);
     if (s.ok()) return persistence::done{};
     auto e = persistence::internal::from_status(
@@ -422,7 +423,7 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
         settings.dir.string(), value, k_format_version);
     (void)p->db->Close();
     p->db.reset();
-    s = rocksdb::DestroyDB(settings.dir.string(), make_options());
+    s = rocksdb::DestroyDB(settings.dir.string(), make_options(settings.dir));
     if (!s.ok()) return as_failure(p->error_of(s, "wiping an index of an older format"));
     if (auto ok = p->open_db(); !ok) return as_failure(std::move(ok).error());
     s = rocksdb::Status::NotFound();

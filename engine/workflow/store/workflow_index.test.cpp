@@ -116,6 +116,7 @@ TEST_CASE("records are stored, read back and survive a reopen") {
   auto missing = f.index->record("nope");
   REQUIRE(missing);
   CHECK_FALSE(*missing);
+  CHECK_FALSE(std::filesystem::exists(f.settings.dir / "LOG"));  // info log: the node's log
   f.reopen();
   got = f.index->record("wf-1");
   REQUIRE(got);
