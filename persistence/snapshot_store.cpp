@@ -61,6 +61,16 @@ struct rocksdb_snapshot_store::impl {
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   rocksdb::WriteOptions write_options;
   std::mutex write_mutex;  // save's read-then-trim must not interleave with another save
+  bool needs_resume = false;  // under write_mutex: a write failed (e.g. a full disk)
+
+  // Under write_mutex. After a failed write RocksDB refuses writes until Resume() (its
+  // auto-resume is off, as in the journal); Busy = it is recovering by itself: just try.
+  rocksdb::Status write(rocksdb::WriteBatch& batch) {
+    if (needs_resume && db->Resume().ok()) needs_resume = false;
+    auto st = db->Write(write_options, &batch);
+    if (!st.ok()) needs_resume = true;
+    return st;
+  }
 
   ~impl() {
     for (auto* h : handles) {
@@ -134,7 +144,7 @@ struct rocksdb_snapshot_store::impl {
     const std::size_t drop = older.size() > keep_older ? older.size() - keep_older : 0;
     for (std::size_t i = 0; i < drop; ++i)
       batch.Delete(cf, internal::encode_event_key(pid, older[i]));
-    auto st = db->Write(write_options, &batch);
+    auto st = write(batch);
     if (!st.ok())
       return as_failure(internal::from_status(st, "saving snapshot of " + pid.describe()));
     if (metrics) metrics->snapshot_saved();
@@ -161,7 +171,7 @@ struct rocksdb_snapshot_store::impl {
     if (above.empty()) return above;
     rocksdb::WriteBatch batch;
     for (auto n : above) batch.Delete(cf, internal::encode_event_key(pid, n));
-    auto st = db->Write(write_options, &batch);
+    auto st = write(batch);
     if (!st.ok())
       return as_failure(internal::from_status(st, "deleting snapshots of " + pid.describe()));
     return above;
@@ -184,6 +194,7 @@ namespace {
 rocksdb::Options make_options(const rocksdb_snapshot_store_config& cfg) {
   rocksdb::Options o;
   o.info_log = internal::make_info_logger("snapshot store " + cfg.dir.string());
+  if (cfg.env != nullptr) o.env = cfg.env;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.paranoid_checks = true;
@@ -284,7 +295,7 @@ result<done> rocksdb_snapshot_store::delete_to(const persistence_id& pid,
   rocksdb::WriteBatch batch;
   batch.DeleteRange(impl_->cf, internal::encode_event_key(pid, 0),
                     internal::encode_event_key(pid, to_sequence_nr) + '\0');
-  auto s = impl_->db->Write(impl_->write_options, &batch);
+  auto s = impl_->write(batch);
   if (!s.ok())
     return as_failure(internal::from_status(s, "deleting snapshots of " + pid.describe()));
   return done{};

@@ -31,6 +31,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 }
 
 namespace wfe::persistence {
@@ -52,6 +53,8 @@ struct rocksdb_snapshot_store_config {
   // Snapshots kept per id (>= 1). Two by default: if the newest is damaged, recovery
   // falls back to the one before instead of replaying everything.
   std::uint32_t keep_n_snapshots = 2;
+  // Not owned; tests inject faults through it. nullptr = the default environment.
+  rocksdb::Env* env = nullptr;
 };
 
 class rocksdb_snapshot_store {

@@ -4,11 +4,17 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
+#include <rocksdb/env.h>
+
 #include <prometheus/registry.h>
 
 #include "persistence/journal.hpp"
 #include "persistence/journal_metrics.hpp"
 #include "proto/snapshot.pb.h"
+#include "tests/support/full_disk_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::persistence;
@@ -142,4 +148,28 @@ TEST_CASE("snapshots survive a reopen and delete_to removes the older ones") {
   auto second = rocksdb_snapshot_store::open(cfg);
   REQUIRE_FALSE(second.has_value());
   CHECK(second.error().code == errc::locked);
+}
+
+TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when space returns") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  auto store = open_ok({.dir = dir.path() / "s", .env = env.get()});
+  REQUIRE(store->save(k_pid, snap(1)).has_value());
+  fs->full = true;
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second one tries Resume()
+    auto r = store->save(k_pid, snap(2));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::io_error);
+  }
+  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(1));
+  fs->full = false;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = store->save(k_pid, snap(3));
+  while (!r && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    r = store->save(k_pid, snap(3));
+  }
+  REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
+  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(3));
 }
