@@ -39,18 +39,20 @@ persistence::result<rehome_report> rehome_misplaced_workflows(persistence::journ
   rehome_report report;
   if (number_of_shards == 0 || batch_events == 0) return report;
   // The bug wrote to one shard only, shard_of(""): only workflow ids there that belong
-  // elsewhere are candidates (nothing else in a journal is touched). Only those are kept
-  // in memory: as many as the old builds misrouted, not every id.
+  // elsewhere are candidates, so only that shard's ids are listed (1/number_of_shards
+  // of the journal's ids, briefly in memory; the rest of the journal is not read).
   const auto wrong_shard = shard_of("", number_of_shards);
+  auto ids = j.persistence_ids(persistence::shard_id{wrong_shard});
+  if (!ids) return failed(std::move(ids));
   std::vector<std::pair<persistence_id, std::uint64_t>> misplaced;
-  auto walked = j.for_each_persistence_id([&](const persistence_id& pid, std::uint64_t highest) {
-    if (highest > 0 && pid.shard().value == wrong_shard && is_valid_id(pid.id()) &&
-        shard_of(pid.id(), number_of_shards) != wrong_shard) {
-      misplaced.emplace_back(pid, highest);
-    }
-    return true;
-  });
-  if (!walked) return failed(std::move(walked));
+  for (auto& pid : *ids) {
+    if (!is_valid_id(pid.id()) || shard_of(pid.id(), number_of_shards) == wrong_shard) continue;
+    auto highest = j.highest_sequence_nr(pid);
+    if (!highest) return failed(std::move(highest));
+    if (*highest > 0) misplaced.emplace_back(std::move(pid), *highest);
+  }
+  ids->clear();
+  ids->shrink_to_fit();
   auto log = core::logger("workflow");
   for (const auto& [from, highest] : misplaced) {
     const persistence_id home{persistence::shard_id{shard_of(from.id(), number_of_shards)},

@@ -11,8 +11,8 @@
 // (workflow_region.cpp); this moves what the old builds wrote.
 //
 // Candidates: the persistence ids in shard_of("") whose id is a workflow id of another
-// shard and whose first event is a workflow event (found by one pass over the journal's
-// ids; nothing else in the journal is looked at twice). For each, its events are copied,
+// shard and whose first event is a workflow event (only that shard's ids are listed;
+// the rest of the journal is not read). For each, its events are copied,
 // unchanged, to {shard_of(id), id} in writes of at most `batch_events`, then deleted
 // from the wrong shard. Safe to repeat after a crash at any point: a copy that stopped
 // half-way is continued (the id's own shard holds a prefix of the same events), and a
