@@ -163,12 +163,17 @@ struct fixture {
     deps.metrics = metrics;
   }
   ~fixture() {
+    // Entities too: the system's destructor waits for every actor, and an idle entity
+    // would otherwise live until its request timeouts expired (~10 s per test).
+    for (auto& a : spawned) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     for (auto& a : {deps.journal, deps.snapshots, deps.recovery_permits})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
 
+  std::vector<caf::actor> spawned;
   caf::actor spawn(const persistence_id& id) {
-    return spawn_eventsourced(sys, model, id, deps, es);
+    spawned.push_back(spawn_eventsourced(sys, model, id, deps, es));
+    return spawned.back();
   }
   caf::actor spawn() { return spawn(pid); }
 
