@@ -105,9 +105,16 @@ void runtime_entity_model::on_recovered(caf::event_based_actor* self, const work
 void runtime_entity_model::on_notice(caf::event_based_actor* self, const workflow_state& s,
                                      const resubmit_task& n) const {
   if (s.status != workflow_status::running) return;
+  // RUNNING too: a step that had started before a crash is RUNNING when recovered, and
+  // its re-dispatch can be refused by a full queue like any other. Ignoring that refusal
+  // lost the task: the workflow stayed RUNNING for good (keep_alive also keeps it from
+  // passivating, so no later recovery re-dispatched it). A refusal means the dispatcher
+  // does not run that request; a duplicate of a live attempt is harmless (the model
+  // takes one answer per attempt).
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const auto& st = s.steps[i];
-    if (st.name == n.step && st.status == step_status::scheduled && st.attempts == n.attempt) {
+    if (st.name == n.step && st.attempts == n.attempt &&
+        (st.status == step_status::scheduled || st.status == step_status::running)) {
       dispatch(self, s, i, n.rejections);
     }
   }

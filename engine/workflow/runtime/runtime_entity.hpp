@@ -8,7 +8,10 @@
 // After a recovery of a started workflow: re-dispatch every SCHEDULED or RUNNING step
 // (a task held by a dispatcher that died with the process is lost; a duplicate of a
 // live one is harmless: the model ignores answers for stale attempts), re-register its
-// timers (also an empty set, clearing leftovers) and refresh its index record.
+// timers (also an empty set, clearing leftovers) and refresh its index record. A
+// dispatcher's refusal (rejected, or resubmit once a parked slot frees) re-offers the
+// attempt if its step is still SCHEDULED or RUNNING (a RUNNING step re-dispatched after
+// a recovery is refused like any other).
 // A workflow with a SCHEDULED or RUNNING step refuses passivation (keep_alive), so
 // a passivated entity never has a task in flight and its recovery re-dispatches
 // nothing twice. Pulls in CAF: include from .cpp files and tests only.

@@ -4,6 +4,7 @@
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -11,6 +12,7 @@
 
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/tasks/task_messages.hpp"
 #include "engine/workflow/workflow_codec.hpp"
 #include "tests/support/load_settings.hpp"
 
@@ -199,6 +201,41 @@ TEST_CASE("after a restart a scheduled/running task is dispatched again") {
   incarnation again(dir.path(), default_config(dir.path()));
   REQUIRE(indexed_as(again, "wf-s", workflow_status::completed));
   CHECK(again.state("wf-s").status == workflow_status::completed);
+}
+
+// A step RUNNING at a recovery (it had started before a crash) is re-dispatched; when
+// a full queue refuses that, the refusal must bring it back like a SCHEDULED step's.
+// (Found by killing a node under load: such workflows stayed RUNNING for good.)
+TEST_CASE("a refused re-dispatch of a RUNNING step is offered again") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()));
+  auto d = definition(R"({"name":"w","steps":[{"name":"a","task":"queue:work"}]})");
+  CHECK_FALSE(node.ok("wf", start("wf", d)).rejected);
+  auto poll = [&] {
+    caf::scoped_actor self{node.sys()};
+    std::optional<poll_reply> out;
+    self->request(node.parts.dispatcher, 10s, task_poll_atom::value, external_poll{"work", "w1", 500})
+        .receive([&](poll_reply& r) { out = std::move(r); }, [](caf::error&) {});
+    return out;
+  };
+  auto first = poll();
+  REQUIRE(first);
+  REQUIRE(first->what == poll_reply::status::task);
+  CHECK(first->request.workflow_id == "wf");
+  REQUIRE(eventually([&] { return node.state("wf").find_step("a")->status == step_status::running; }, 10s));
+  // The dispatcher's "refused, now there is room" for attempt 1 (what follows a refused
+  // re-dispatch after a recovery).
+  task_update refused;
+  refused.what = task_update::kind::resubmit;
+  refused.workflow_id = "wf";
+  refused.step = "a";
+  refused.attempt = 1;
+  caf::anon_send(node.parts.router.route("wf"), std::move(refused));
+  auto again = poll();
+  REQUIRE(again);
+  REQUIRE(again->what == poll_reply::status::task);
+  CHECK(again->request.workflow_id == "wf");
+  CHECK(again->request.attempt == 1);
 }
 
 TEST_CASE("the resubmit delay doubles per refusal of an attempt up to its max (both keys read)") {

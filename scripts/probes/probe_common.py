@@ -1,0 +1,112 @@
+"""Shared by the probes: one workflow-engine node on 127.0.0.1 (HTTP 18080, metrics
+19095, transport 25520) over a data directory that survives kill -9 and restarts."""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+PORT = 18080
+
+
+def parse(description, rounds=3):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("binary", help="the workflow-engine binary")
+    p.add_argument("--rounds", type=int, default=rounds, help="kill -9 rounds")
+    p.add_argument("--dir", default="/tmp/wfe-probe", help="data directory (wiped first)")
+    p.add_argument("-D", dest="overrides", action="append", default=[],
+                   help="extra -Dkey=value for the node (repeatable, without the -D)")
+    return p.parse_args()
+
+
+def req(method, path, body=None, timeout=10):
+    """One request on a fresh connection: (status, parsed JSON body or None)."""
+    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
+    try:
+        c.request(method, path, body=json.dumps(body) if body is not None else None,
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        try:
+            return r.status, (json.loads(data) if data else None)
+        except ValueError:
+            return r.status, data
+    finally:
+        c.close()
+
+
+class Node:
+    def __init__(self, opts, log_dir=None):
+        self.binary = opts.binary
+        self.dir = opts.dir
+        self.log_dir = log_dir or self.dir
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.args = [
+            "-Dpekko.workflow.logging.level=info",
+            "-Dpekko.remote.artery.canonical.hostname=127.0.0.1",
+            "-Dpekko.remote.artery.canonical.port=25520", "-Dpekko.cluster.seed-nodes=[]",
+            "-Dpekko.workflow.http.interface=127.0.0.1", f"-Dpekko.workflow.http.port={PORT}",
+            "-Dpekko.workflow.metrics.interface=127.0.0.1", "-Dpekko.workflow.metrics.port=19095",
+            f"-Dpekko.persistence.journal.rocksdb.dir={self.dir}/journal",
+            f"-Dpekko.persistence.snapshot-store.rocksdb.dir={self.dir}/snapshots",
+        ] + ["-D" + o for o in opts.overrides]
+        self.proc = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        log = open(os.path.join(self.log_dir, f"log{self.starts}"), "w")
+        self.proc = subprocess.Popen([self.binary] + self.args, stdout=log,
+                                     stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                if req("GET", "/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                sys.exit(f"node exited {self.proc.returncode}: see {self.log_dir}/log{self.starts}")
+            time.sleep(0.1)
+        sys.exit("node not ready after 30 s")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+
+def define(name, steps):
+    st, b = req("POST", "/api/v1/workflow-definitions", {"name": name, "steps": steps})
+    if st not in (200, 201):
+        sys.exit(f"defining {name}: {st} {b}")
+
+
+def list_all(query):
+    """Every item of GET /api/v1/workflows?<query>, following nextCursor."""
+    items, cursor = [], None
+    while True:
+        st, b = req("GET", "/api/v1/workflows?" + query + (f"&cursor={cursor}" if cursor else ""))
+        if st != 200:
+            sys.exit(f"listing {query}: {st} {b}")
+        items += b["items"]
+        cursor = b.get("nextCursor")
+        if not cursor:
+            return items
+
+
+def verdict(problems):
+    print(f"problems: {len(problems)}")
+    for p in problems[:20]:
+        print("  ", p)
+    sys.exit(1 if problems else 0)
