@@ -45,7 +45,7 @@ class Node:
         self.dir = opts.dir
         self.log_dir = log_dir or self.dir
         shutil.rmtree(self.dir, ignore_errors=True)
-        os.makedirs(self.dir)
+        os.makedirs(self.dir, exist_ok=True)  # (a mount point stays)
         self.args = [
             "-Dpekko.workflow.logging.level=info",
             "-Dpekko.remote.artery.canonical.hostname=127.0.0.1",

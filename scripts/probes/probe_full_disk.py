@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""A real full disk under a running node (needs root: mounts a 400 MB tmpfs on
+--dir). A filler file takes the free space, then 100 KB starts until the journal cannot
+grow: those must be 503 with an error naming the disk, never a crash; after the filler
+is deleted writes must resume (RocksDB needs its write buffer, 64 MB, free), and after
+a restart every acknowledged start must be there. (Found the abort fixed in ad3b83e.)"""
+import os
+import subprocess
+import sys
+import time
+
+from probe_common import Node, define, parse, req, verdict
+
+opts = parse(__doc__)
+if os.geteuid() != 0:
+    sys.exit("needs root (mount -t tmpfs)")
+os.makedirs(opts.dir, exist_ok=True)
+subprocess.run(["umount", opts.dir], stderr=subprocess.DEVNULL)
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400m", "tmpfs", opts.dir], check=True)
+logs = "/tmp/wfe-probe-full-logs"
+os.makedirs(logs, exist_ok=True)
+node = Node(opts, log_dir=logs)  # the node's log must not be on the full disk
+node.start()
+problems = []
+try:
+    define("big", [{"name": "a", "task": "noop"}])
+    filler = os.path.join(opts.dir, "filler")
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=400", "status=none"])
+    acked, refused = [], 0
+    for i in range(1000):
+        st, b = req("POST", "/api/v1/workflows", {"id": f"big-{i}", "definition": "big", "input": {"p": "x" * 100000}})
+        if st == 201:
+            acked.append(f"big-{i}")
+        elif st == 503 and "No space left" in str(b):
+            refused += 1
+        else:
+            problems.append(("start answered", i, st, str(b)[:200]))
+        if not node.alive():
+            problems.append(("node died", node.proc.returncode))
+            break
+    print(f"{len(acked)} acknowledged, {refused} refused with 503 while the disk was full", flush=True)
+    if refused == 0:
+        problems.append(("the disk never filled",))
+    os.remove(filler)
+    start = time.time()
+    while time.time() - start < 60 and node.alive():
+        if req("POST", "/api/v1/workflows", {"id": f"after-{time.time()}", "definition": "big"})[0] == 201:
+            print(f"writes resumed {time.time() - start:.1f} s after space returned")
+            break
+        time.sleep(0.5)
+    else:
+        problems.append(("writes did not resume within 60 s",))
+    if node.alive():
+        node.stop()
+    node.start()
+    problems += [("acknowledged, then not found", w) for w in acked if req("GET", f"/api/v1/workflows/{w}")[0] != 200]
+    node.stop()
+finally:
+    if node.alive():
+        node.kill9()
+    subprocess.run(["umount", opts.dir])
+verdict(problems)

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Signals, cancels, duplicate starts and external workers under kill -9. Eight clients
+start workflows (an external-queue step, or a 400 ms sleep), start a recent id again
+(must never be a second 201), signal and now and then cancel recent ones; four workers
+poll and complete the queue. The node is killed at random moments and restarted. At the
+end: every acknowledged signal is in its workflow's history, every acknowledged cancel
+left it CANCELLED, every acknowledged completion is its step's output (unless
+cancelled first), histories are seq 1..n. Try also -D pekko.workflow.event-sourcing.
+snapshot-every=2 -D pekko.cluster.sharding.passivate-idle-entity-after=300ms."""
+import http.client
+import json
+import random
+import threading
+import time
+
+from probe_common import Node, define, parse, req, verdict, PORT
+
+opts = parse(__doc__)
+node = Node(opts)
+node.start()
+defs = {"q1": [{"name": "a", "task": "queue:work"}, {"name": "b", "task": "noop", "dependsOn": ["a"]}],
+        "sl": [{"name": "a", "task": "sleep", "input": {"ms": 400}}]}
+for name, steps in defs.items():
+    define(name, steps)
+lock, stop, problems = threading.Lock(), threading.Event(), []
+started, signals, cancelled, completed = {}, {}, set(), {}
+
+
+def call(c, method, path, body=None):
+    c.request(method, path, body=json.dumps(body) if body is not None else None,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    return r.status, (json.loads(data) if data else None)
+
+
+def client(t, rnd):
+    c, i = None, 0
+    while not stop.is_set():
+        i += 1
+        try:
+            c = c or http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
+            wid, d = f"s{rnd}-{t}-{i}", random.choice(list(defs))
+            if call(c, "POST", "/api/v1/workflows", {"id": wid, "definition": d})[0] == 201:
+                with lock:
+                    started[wid] = d
+            with lock:
+                recent = random.choice(list(started)) if started else None
+            if recent is None:
+                continue
+            st, b = call(c, "POST", "/api/v1/workflows", {"id": recent, "definition": started[recent]})
+            if st == 201:
+                problems.append(("a second 201 for", recent))
+            k = random.randint(0, 10**9)
+            st, b = call(c, "POST", f"/api/v1/workflows/{recent}/signals/go", {"k": k})
+            if st == 200:
+                with lock:
+                    signals.setdefault(recent, []).append(k)
+            elif st not in (404, 409, 503):
+                problems.append(("signal answered", recent, st, b))
+            if i % 7 == 0 and call(c, "POST", f"/api/v1/workflows/{recent}/cancel")[0] == 200:
+                with lock:
+                    cancelled.add(recent)
+        except OSError:
+            c = None
+            time.sleep(0.05)
+
+
+def worker(t):
+    c = None
+    while not stop.is_set():
+        try:
+            c = c or http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
+            st, task = call(c, "POST", "/api/v1/tasks/poll", {"queue": "work", "workerId": f"w{t}", "waitMs": 200})
+            if st != 200:
+                continue
+            k = random.randint(0, 10**9)
+            if call(c, "POST", f"/api/v1/tasks/{task['token']}/complete", {"output": {"k": k}})[0] == 200:
+                with lock:
+                    completed[task["workflowId"]] = k
+        except OSError:
+            c = None
+            time.sleep(0.05)
+
+
+for rnd in range(opts.rounds):
+    stop.clear()
+    threads = [threading.Thread(target=client, args=(t, rnd)) for t in range(8)]
+    threads += [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    time.sleep(random.uniform(1.0, 2.5))
+    node.kill9()
+    stop.set()
+    for th in threads:
+        th.join()
+    print(f"round {rnd}: {len(started)} started, {sum(map(len, signals.values()))} signals, "
+          f"{len(cancelled)} cancels, {len(completed)} completions", flush=True)
+    node.start()
+stop.clear()
+workers = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+for th in workers:
+    th.start()
+pending, deadline = set(started), time.time() + 120
+while pending and time.time() < deadline:
+    for wid in list(pending):
+        st, b = req("GET", f"/api/v1/workflows/{wid}")
+        if st != 200:
+            problems.append(("acknowledged, then not found", wid, st))
+            pending.discard(wid)
+        elif b["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            pending.discard(wid)
+    time.sleep(0.5)
+stop.set()
+for th in workers:
+    th.join()
+problems += [("not finished in 120 s", wid) for wid in pending]
+for wid in started:
+    st, b = req("GET", f"/api/v1/workflows/{wid}")
+    if st != 200:
+        continue
+    events = req("GET", f"/api/v1/workflows/{wid}/history?limit=1000")[1]["events"]
+    if [e["seq"] for e in events] != list(range(1, len(events) + 1)):
+        problems.append(("history seq", wid))
+    got = [e["data"].get("payload", {}).get("k") for e in events if e["type"] == "SignalReceived"]
+    problems += [("acknowledged signal missing", wid, k) for k in signals.get(wid, []) if k not in got]
+    if wid in cancelled and b["status"] != "CANCELLED":
+        problems.append(("acknowledged cancel lost", wid, b["status"]))
+    outs = [e["data"].get("output", {}).get("k") for e in events if e["type"] == "StepCompleted"]
+    if wid in completed and completed[wid] not in outs and b["status"] != "CANCELLED":
+        problems.append(("acknowledged completion lost", wid))
+node.stop()
+verdict(problems)
