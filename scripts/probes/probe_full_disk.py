@@ -28,16 +28,20 @@ try:
     subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=400", "status=none"])
     acked, refused = [], 0
     for i in range(1000):
-        st, b = req("POST", "/api/v1/workflows", {"id": f"big-{i}", "definition": "big", "input": {"p": "x" * 100000}})
+        try:
+            st, b = req("POST", "/api/v1/workflows", {"id": f"big-{i}", "definition": "big", "input": {"p": "x" * 100000}})
+        except OSError as e:
+            time.sleep(0.5)
+            st, b = None, str(e)
+        if not node.alive():
+            problems.append(("node died", node.proc.returncode))
+            break
         if st == 201:
             acked.append(f"big-{i}")
         elif st == 503 and "No space left" in str(b):
             refused += 1
         else:
             problems.append(("start answered", i, st, str(b)[:200]))
-        if not node.alive():
-            problems.append(("node died", node.proc.returncode))
-            break
     print(f"{len(acked)} acknowledged, {refused} refused with 503 while the disk was full", flush=True)
     if refused == 0:
         problems.append(("the disk never filled",))
@@ -50,8 +54,9 @@ try:
         time.sleep(0.5)
     else:
         problems.append(("writes did not resume within 60 s",))
-    if node.alive():
-        node.stop()
+    if not node.alive():
+        verdict(problems)
+    node.stop()
     node.start()
     problems += [("acknowledged, then not found", w) for w in acked if req("GET", f"/api/v1/workflows/{w}")[0] != 200]
     node.stop()
