@@ -4,10 +4,12 @@ import argparse
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 PORT = 18080
@@ -110,3 +112,20 @@ def verdict(problems):
     for p in problems[:20]:
         print("  ", p)
     sys.exit(1 if problems else 0)
+
+
+def kill_rounds(node, rounds, targets, report, stop, longest=2.5):
+    """Each round: run a thread per (function, args) of targets(round), kill -9 the node
+    after 1..`longest` s, set `stop`, join the threads, report(round), restart the node."""
+    for rnd in range(rounds):
+        stop.clear()
+        threads = [threading.Thread(target=f, args=a) for f, a in targets(rnd)]
+        for th in threads:
+            th.start()
+        time.sleep(random.uniform(1.0, longest))
+        node.kill9()
+        stop.set()
+        for th in threads:
+            th.join()
+        report(rnd)
+        node.start()

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 
-from probe_common import Node, define, parse, req, verdict, PORT
+from probe_common import Node, define, kill_rounds, parse, req, verdict, PORT
 
 opts = parse(__doc__)
 node = Node(opts)
@@ -83,20 +83,12 @@ def worker(t):
             time.sleep(0.05)
 
 
-for rnd in range(opts.rounds):
-    stop.clear()
-    threads = [threading.Thread(target=client, args=(t, rnd)) for t in range(8)]
-    threads += [threading.Thread(target=worker, args=(t,)) for t in range(4)]
-    for th in threads:
-        th.start()
-    time.sleep(random.uniform(1.0, 2.5))
-    node.kill9()
-    stop.set()
-    for th in threads:
-        th.join()
-    print(f"round {rnd}: {len(started)} started, {sum(map(len, signals.values()))} signals, "
-          f"{len(cancelled)} cancels, {len(completed)} completions", flush=True)
-    node.start()
+kill_rounds(node, opts.rounds,
+            lambda rnd: [(client, (t, rnd)) for t in range(8)] + [(worker, (t,)) for t in range(4)],
+            lambda rnd: print(f"round {rnd}: {len(started)} started, {sum(map(len, signals.values()))} "
+                              f"signals, {len(cancelled)} cancels, {len(completed)} completions",
+                              flush=True),
+            stop)
 stop.clear()
 workers = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
 for th in workers:

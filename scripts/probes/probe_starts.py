@@ -11,7 +11,7 @@ import random
 import threading
 import time
 
-from probe_common import Node, define, list_all, parse, req, verdict, PORT
+from probe_common import Node, define, kill_rounds, list_all, parse, req, verdict, PORT
 
 opts = parse(__doc__)
 node = Node(opts)
@@ -56,18 +56,9 @@ def client(t, rnd):
             time.sleep(0.05)
 
 
-for rnd in range(opts.rounds):
-    stop.clear()
-    clients = [threading.Thread(target=client, args=(t, rnd)) for t in range(16)]
-    for c in clients:
-        c.start()
-    time.sleep(random.uniform(1.0, 3.0))
-    node.kill9()
-    stop.set()
-    for c in clients:
-        c.join()
-    print(f"round {rnd}: killed, {len(acked)} acknowledged so far", flush=True)
-    node.start()
+kill_rounds(node, opts.rounds, lambda rnd: [(client, (t, rnd)) for t in range(16)],
+            lambda rnd: print(f"round {rnd}: killed, {len(acked)} acknowledged so far", flush=True),
+            stop, longest=3.0)
 
 pending, deadline = dict(acked), time.time() + 240
 while pending and time.time() < deadline:
