@@ -129,3 +129,22 @@ def kill_rounds(node, rounds, targets, report, stop, longest=2.5):
             th.join()
         report(rnd)
         node.start()
+
+
+def wait_until_ended(ids, timeout_s, problems):
+    """Polls GET /api/v1/workflows/{id} until every id is COMPLETED, FAILED or CANCELLED;
+    returns {id: its last JSON}. An id that is not found, or not ended in time, is a
+    problem."""
+    ended, pending, deadline = {}, set(ids), time.time() + timeout_s
+    while pending and time.time() < deadline:
+        for wid in list(pending):
+            st, b = req("GET", f"/api/v1/workflows/{wid}")
+            if st != 200:
+                problems.append(("acknowledged, then not found", wid, st))
+                pending.discard(wid)
+            elif b["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+                ended[wid] = b
+                pending.discard(wid)
+        time.sleep(0.5)
+    problems += [(f"not ended in {timeout_s} s", wid) for wid in pending]
+    return ended

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 
-from probe_common import Node, define, kill_rounds, parse, req, verdict, PORT
+from probe_common import Node, define, kill_rounds, parse, req, verdict, wait_until_ended, PORT
 
 opts = parse(__doc__)
 node = Node(opts)
@@ -93,20 +93,10 @@ stop.clear()
 workers = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
 for th in workers:
     th.start()
-pending, deadline = set(started), time.time() + 120
-while pending and time.time() < deadline:
-    for wid in list(pending):
-        st, b = req("GET", f"/api/v1/workflows/{wid}")
-        if st != 200:
-            problems.append(("acknowledged, then not found", wid, st))
-            pending.discard(wid)
-        elif b["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            pending.discard(wid)
-    time.sleep(0.5)
+wait_until_ended(started, 120, problems)
 stop.set()
 for th in workers:
     th.join()
-problems += [("not finished in 120 s", wid) for wid in pending]
 for wid in started:
     st, b = req("GET", f"/api/v1/workflows/{wid}")
     if st != 200:

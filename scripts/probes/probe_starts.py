@@ -11,7 +11,7 @@ import random
 import threading
 import time
 
-from probe_common import Node, define, kill_rounds, list_all, parse, req, verdict, PORT
+from probe_common import Node, define, kill_rounds, list_all, parse, req, verdict, wait_until_ended, PORT
 
 opts = parse(__doc__)
 node = Node(opts)
@@ -60,23 +60,13 @@ kill_rounds(node, opts.rounds, lambda rnd: [(client, (t, rnd)) for t in range(16
             lambda rnd: print(f"round {rnd}: killed, {len(acked)} acknowledged so far", flush=True),
             stop, longest=3.0)
 
-pending, deadline = dict(acked), time.time() + 240
-while pending and time.time() < deadline:
-    for wid in list(pending):
-        st, b = req("GET", f"/api/v1/workflows/{wid}")
-        if st != 200:
-            problems.append(("acknowledged, then not found", wid, st))
-            del pending[wid]
-        elif b["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            if b["status"] != "COMPLETED":
-                problems.append(("status", wid, b["status"]))
-            st, h = req("GET", f"/api/v1/workflows/{wid}/history?limit=1000")
-            seqs = [e["seq"] for e in h["events"]]
-            if seqs != list(range(1, len(seqs) + 1)) or h["events"][0]["type"] != "WorkflowStarted":
-                problems.append(("history", wid, seqs[:10]))
-            del pending[wid]
-    time.sleep(0.5)
-problems += [("not finished in 240 s", wid) for wid in pending]
+for wid, b in wait_until_ended(acked, 240, problems).items():
+    if b["status"] != "COMPLETED":
+        problems.append(("status", wid, b["status"]))
+    st, h = req("GET", f"/api/v1/workflows/{wid}/history?limit=1000")
+    seqs = [e["seq"] for e in h["events"]]
+    if seqs != list(range(1, len(seqs) + 1)) or h["events"][0]["type"] != "WorkflowStarted":
+        problems.append(("history", wid, seqs[:10]))
 for name in defs:
     listed = {w["id"] for w in list_all(f"status=COMPLETED&definition={name}&limit=1000")}
     missing = [w for w, d in acked.items() if d == name and w not in listed]
