@@ -53,6 +53,16 @@ error unavailable(const caf::error& e) {
   return error{errc::unavailable, "snapshot store actor did not answer: " + caf::to_string(e)};
 }
 
+// One asynchronous request to the store actor; `on_done` gets its result, or
+// unavailable when the actor is gone or did not answer within `timeout`.
+template <class Result, class... Args>
+void ask(caf::event_based_actor* self, const caf::actor& store_actor, timeout_ms timeout,
+         const std::function<void(Result)>& on_done, Args&&... args) {
+  self->request(store_actor, timeout, std::forward<Args>(args)...)
+      .then([on_done](Result& r) { on_done(std::move(r)); },
+            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+}
+
 }  // namespace
 
 caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
@@ -63,27 +73,24 @@ caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
 void request_snapshot_save(caf::event_based_actor* self, const caf::actor& store_actor,
                            timeout_ms timeout, const persistence_id& pid, snapshot s,
                            const std::function<void(result<std::uint64_t>)>& on_done) {
-  self->request(store_actor, timeout, snapshot_save_atom::value, pid, std::move(s))
-      .then([on_done](save_result& r) { on_done(std::move(r)); },
-            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+  ask<save_result>(self, store_actor, timeout, on_done, snapshot_save_atom::value, pid,
+                   std::move(s));
 }
 
 void request_snapshot_load(caf::event_based_actor* self, const caf::actor& store_actor,
                            timeout_ms timeout, const persistence_id& pid,
                            std::uint64_t max_sequence_nr,
                            const std::function<void(result<std::optional<snapshot>>)>& on_done) {
-  self->request(store_actor, timeout, snapshot_load_atom::value, pid, max_sequence_nr)
-      .then([on_done](load_result& r) { on_done(std::move(r)); },
-            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+  ask<load_result>(self, store_actor, timeout, on_done, snapshot_load_atom::value, pid,
+                   max_sequence_nr);
 }
 
 void request_snapshot_for_recovery(
     caf::event_based_actor* self, const caf::actor& store_actor, timeout_ms timeout,
     const persistence_id& pid, std::uint64_t journal_highest,
     const std::function<void(result<std::optional<snapshot>>)>& on_done) {
-  self->request(store_actor, timeout, snapshot_recover_atom::value, pid, journal_highest)
-      .then([on_done](load_result& r) { on_done(std::move(r)); },
-            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+  ask<load_result>(self, store_actor, timeout, on_done, snapshot_recover_atom::value, pid,
+                   journal_highest);
 }
 
 result<std::uint64_t> snapshot_save_blocking(caf::actor_system& sys, const caf::actor& store_actor,
