@@ -8,6 +8,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -163,13 +164,19 @@ TEST_CASE("kill -9 under concurrent starts, twice: every acknowledged start is f
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   workflow_api api(n.http_port());
   std::size_t lost = 0;
+  // One deadline for all: a workflow stuck for good costs one wait, not one per id.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (const auto& [id, def] : acked) {
     auto r = api.get("/api/v1/workflows/" + id);
     if (r.status != 200) {
       if (++lost <= 5) FAIL_CHECK("acknowledged " << id << " (" << def << "): " << r.status << " " << r.body);
       continue;
     }
-    CHECK_MESSAGE(api.wait_status(id, "COMPLETED", std::chrono::seconds(20)) == "COMPLETED", id);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    CHECK_MESSAGE(api.wait_status(id, "COMPLETED", std::max(left, std::chrono::milliseconds(0))) ==
+                      "COMPLETED",
+                  id << " (" << def << ")");
     auto types = api.event_types(id);  // CHECKs seq 1..n
     CHECK(types.front() == "WorkflowStarted");
     CHECK(types.back() == "WorkflowCompleted");

@@ -80,13 +80,8 @@ struct slot {
 // run in its context. Passivation is synchronous: an idle entity is dropped at once.
 class shard_actor : public caf::event_based_actor {
  public:
-  shard_actor(caf::actor_config& cfg, std::uint32_t shard, std::shared_ptr<region_shared> shared,
-              ctx_ptr ctx)
-      : caf::event_based_actor(cfg),
-        shard_(shard),
-        shared_(std::move(shared)),
-        ctx_(std::move(ctx)),
-        rng_(shard) {
+  shard_actor(caf::actor_config& cfg, std::uint32_t shard, std::shared_ptr<region_shared> shared)
+      : caf::event_based_actor(cfg), shard_(shard), shared_(std::move(shared)), rng_(shard) {
     auto idle = shared_->settings.passivate_idle_after;
     tick_ = std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(10),
                                                   std::chrono::milliseconds(10'000));
@@ -96,27 +91,21 @@ class shard_actor : public caf::event_based_actor {
     host_.on_stopped = [this](entity_type& e, const persistence::error&) { forget(e); };
   }
 
+  // Until the runtime links arrive the shard hosts nothing: every other message waits in
+  // the mailbox (skipped) and is handled once they are in. An entity started earlier
+  // would keep a context without dispatcher, timers and index for its whole life: the
+  // timer service fires the overdue timers it loaded before start-up sends the links,
+  // and such a workflow persisted its StepScheduled, dispatched nothing and, kept alive
+  // by its scheduled step, stayed RUNNING for good (seen in CI after kill -9).
   caf::behavior make_behavior() override {
     set_exit_handler([this](caf::exit_msg& m) { quit(m.reason); });
+    set_default_handler(caf::skip);
     return {
-        [this](entity_envelope& env) {
-          if (env.reply) {
-            route(env.id, std::move(env.cmd), responder{{}, std::move(env.reply)});
-            return;
-          }
-          route(env.id, std::move(env.cmd), responder{make_response_promise(), {}});
-        },
-        [this](task_update& u) { on_task_update(u); },
-        [this](store::timer_due& t) { route(t.workflow_id, command{std::move(t.fired)}, {}); },
-        [this](resubmit_atom, std::string& id, resubmit_task& n) { notify(id, n); },
         [this](ctx_ptr& ctx) {
           ctx_ = std::move(ctx);
+          set_default_handler(caf::print_and_drop);
+          become(running());
           return shard_;  // the region waits for every shard (runtime_links)
-        },
-        [this](tick_atom) {
-          passivate_idle();
-          ticking_ = !entities_.empty();
-          if (ticking_) delayed_send(this, tick_, tick_atom::value);
         },
     };
   }
@@ -131,6 +120,26 @@ class shard_actor : public caf::event_based_actor {
   }
 
  private:
+  caf::behavior running() {
+    return {
+        [this](entity_envelope& env) {
+          if (env.reply) {
+            route(env.id, std::move(env.cmd), responder{{}, std::move(env.reply)});
+            return;
+          }
+          route(env.id, std::move(env.cmd), responder{make_response_promise(), {}});
+        },
+        [this](task_update& u) { on_task_update(u); },
+        [this](store::timer_due& t) { route(t.workflow_id, command{std::move(t.fired)}, {}); },
+        [this](resubmit_atom, std::string& id, resubmit_task& n) { notify(id, n); },
+        [this](tick_atom) {
+          passivate_idle();
+          ticking_ = !entities_.empty();
+          if (ticking_) delayed_send(this, tick_, tick_atom::value);
+        },
+    };
+  }
+
   void on_task_update(task_update& u) {
     switch (u.what) {
       case task_update::kind::rejected: {
@@ -429,7 +438,7 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
   auto shards = std::make_shared<std::vector<caf::actor>>();
   shards->reserve(shared->settings.number_of_shards);
   for (std::uint32_t n = 0; n < shared->settings.number_of_shards; ++n) {
-    shards->push_back(sys.spawn<shard_actor>(n, shared, initial));
+    shards->push_back(sys.spawn<shard_actor>(n, shared));
   }
   shared->shards.store(shared->settings.number_of_shards);
   std::shared_ptr<const std::vector<caf::actor>> table = std::move(shards);

@@ -81,8 +81,9 @@ struct workflow_region {
 
 // Spawns the region and all of its shards (an idle shard costs an actor, ~2 KB, and no
 // timer: it ticks for passivation only while it hosts entities). Send it
-// runtime_links as a request before traffic reaches the shards through the router: it
-// is answered once every shard has them.
+// runtime_links as a request: it is answered once every shard has them. Until then a
+// shard hosts no entity: messages reaching it earlier (the timer service fires the
+// overdue timers it loaded as soon as it is spawned) wait in its mailbox.
 [[nodiscard]] workflow_region spawn_workflow_region(caf::actor_system& sys,
                                                     const runtime_settings& settings,
                                                     const region_deps& deps);

@@ -3,10 +3,15 @@
 // limit, rejections answered without persisting.
 #include "engine/workflow/runtime/workflow_region.hpp"
 
+#include <future>
+#include <optional>
+
 #include <doctest/doctest.h>
+#include <caf/scoped_actor.hpp>
 
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/task_protocol.hpp"
 
 using namespace wfe::workflow;
 using namespace wfe::workflow::runtime;
@@ -185,4 +190,67 @@ TEST_CASE("an entity whose recovery fails is forgotten, its shard and neighbours
   CHECK(node.stats().active == active_before);  // the failed ones are not counted
   CHECK(node.state("neighbour").id == "neighbour");
   CHECK_FALSE(node.ok("after", start("after", definition(k_one_noop))).rejected);
+}
+
+TEST_CASE("a message that reaches a shard before the runtime links waits for them") {
+  // At start-up the timer service fires the overdue timers it loaded before the region
+  // has its links. An entity started then kept a context without dispatcher, timers and
+  // index: its StepScheduled was persisted, no task was dispatched, and the workflow
+  // stayed RUNNING for good. Here a start arrives first; once the links are in, its
+  // task must reach the dispatcher and its record the index.
+  wfe::test::temp_dir dir;
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  auto opened = wfe::persistence::rocksdb_journal::open({.dir = dir.path() / "journal"}, nullptr);
+  REQUIRE(opened);
+  std::shared_ptr<wfe::persistence::rocksdb_journal> journal = std::move(*opened);
+  auto journal_actor = wfe::persistence::spawn_journal_actor(sys, {journal, nullptr, nullptr}, {});
+  runtime_settings settings;
+  settings.number_of_shards = 8;
+  region_deps deps;
+  deps.journal = &journal_actor;
+  deps.entity.request_timeout = 10s;
+  auto region = spawn_workflow_region(sys, settings, deps);
+  struct stop_at_exit {  // also when a REQUIRE fails: the actor system waits for both
+    caf::actor a, b;
+    ~stop_at_exit() {
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+    }
+  } stop{region.actor, journal_actor};
+
+  const std::string id = "early";
+  auto answer = std::make_shared<std::promise<entity_reply>>();
+  auto got = answer->get_future();
+  caf::anon_send(region.actor,
+                 entity_envelope{id,
+                                 start(id, definition(R"({"name":"s","steps":[
+                                     {"name":"a","task":"sleep","input":{"ms":1}}]})")),
+                                 [answer](entity_reply r) { answer->set_value(std::move(r)); }});
+  caf::scoped_actor dispatcher{sys};
+  caf::scoped_actor timers{sys};
+  caf::scoped_actor index{sys};
+  caf::scoped_actor self{sys};
+  bool linked = false;
+  self->request(region.actor, 10s, runtime_links{dispatcher, timers, index})
+      .receive([&](std::uint32_t shards) { linked = shards == 8; }, [](caf::error&) {});
+  REQUIRE(linked);
+  REQUIRE(got.wait_for(20s) == std::future_status::ready);
+  auto r = got.get();
+  REQUIRE(r);
+  CHECK_FALSE(r->rejected);
+
+  std::optional<wfe::workflow::task_request> task;
+  dispatcher->receive([&](wfe::workflow::task_request& t) { task = std::move(t); },
+                      caf::after(std::chrono::seconds(10)) >> [] {});
+  REQUIRE(task);
+  CHECK(task->workflow_id == id);
+  CHECK(task->step == "a");
+  CHECK(task->attempt == 1);
+  std::optional<store::index_update> update;
+  index->receive([&](store::index_update& u) { update = std::move(u); },
+                 caf::after(std::chrono::seconds(10)) >> [] {});
+  REQUIRE(update);
+  CHECK(update->record.id == id);
+  CHECK(update->record.status == workflow_status::running);
 }
