@@ -30,6 +30,7 @@ namespace {
 
 using sleep_done_atom = caf::atom_constant<caf::atom("tsleepdone")>;
 using exec_done_atom = caf::atom_constant<caf::atom("texecdone")>;
+using sleep_cut_atom = caf::atom_constant<caf::atom("tsleepcut")>;
 using lease_check_atom = caf::atom_constant<caf::atom("tleasechk")>;
 using poll_expired_atom = caf::atom_constant<caf::atom("tpollexp")>;
 using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
@@ -179,6 +180,14 @@ class dispatcher {
         auto ms = parse_sleep_input(r.input, s_.sleep_max);
         if (!ms) return finish(id, std::move(ms).error());
         report_start(run);
+        // A step timeout shorter than the sleep: the entity's timer fails the attempt
+        // then, and the sleep would only hold a worker slot for the rest of it (a
+        // backlog under retries). Its slot is freed at the timeout, with no answer.
+        if (r.timeout_ms > 0 && std::chrono::milliseconds(r.timeout_ms) < *ms) {
+          self_->delayed_send(self_, std::chrono::milliseconds(r.timeout_ms),
+                              sleep_cut_atom::value, id);
+          return;
+        }
         self_->delayed_send(self_, *ms, sleep_done_atom::value, id);
         return;
       }
@@ -241,6 +250,16 @@ class dispatcher {
     metrics_.seconds(seconds_since(run.started));
     metrics_.finished(run.label, result.ok ? "completed" : "failed");
     send_result(run.req, std::move(result), false, !run.start_reported);
+    running_.erase(it);
+    publish();
+  }
+
+  // A local task given up without an answer (its step timed out): the slot is freed.
+  void abandon(std::uint64_t id) {
+    auto it = running_.find(id);
+    if (it == running_.end()) return;
+    metrics_.seconds(seconds_since(it->second.started));
+    metrics_.finished(it->second.label, "timed_out");
     running_.erase(it);
     publish();
   }
@@ -690,6 +709,10 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
       [d](task_heartbeat_atom, const std::string& token) { return d->on_heartbeat(token); },
       [d](sleep_done_atom, std::uint64_t id) {
         d->finish(id, task_result::success());
+        d->pump();
+      },
+      [d](sleep_cut_atom, std::uint64_t id) {
+        d->abandon(id);
         d->pump();
       },
       [d](exec_done_atom, std::uint64_t id, task_result& r) {

@@ -40,6 +40,29 @@ TEST_CASE("sleep: its start is reported before it finishes, not again with the r
   CHECK_FALSE(c.started);
 }
 
+TEST_CASE("a sleep longer than its step timeout frees its worker slot at the timeout, unanswered") {
+  // The entity's timer fails the attempt at the timeout; the sleep must not hold one of
+  // max-workers slots for the rest of its 60 s (a backlog under retries).
+  task_fixture f;
+  task_settings s;
+  s.max_workers = 1;
+  f.start(s);
+  f.submit("wf-long", "sleep", json::object{{"ms", 60'000}}, task_priority::normal, 1, 50);
+  auto started = f.next();
+  CHECK(started.what == kind::started);
+  CHECK(started.workflow_id == "wf-long");
+  f.submit("wf-next", "noop");  // waits for the only slot
+  auto u = f.next();            // bounded by k_wait (10 s), far below the sleep
+  CHECK(u.what == kind::completed);
+  CHECK(u.workflow_id == "wf-next");  // nothing was sent for the cut sleep
+  CHECK(eventually([&] { return f.load->running == 0; }));
+  // A sleep shorter than its timeout completes as before.
+  f.submit("wf-short", "sleep", json::object{{"ms", 1}}, task_priority::normal, 1, 10'000);
+  auto r = f.next_result();
+  CHECK(r.what == kind::completed);
+  CHECK(r.workflow_id == "wf-short");
+}
+
 TEST_CASE("fail {times:2}: attempts 1 and 2 fail with error type fail, attempt 3 completes") {
   task_fixture f;
   f.start({});

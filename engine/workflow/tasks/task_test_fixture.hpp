@@ -52,7 +52,8 @@ class task_fixture {
   }
 
   void submit(std::string workflow_id, std::string task, boost::json::value input = {},
-              task_priority p = task_priority::normal, std::uint32_t attempt = 1) {
+              task_priority p = task_priority::normal, std::uint32_t attempt = 1,
+              std::int64_t timeout_ms = 0) {
     task_request r;
     r.workflow_id = std::move(workflow_id);
     r.step = "s";
@@ -60,6 +61,7 @@ class task_fixture {
     r.task = std::move(task);
     r.input = std::move(input);
     r.priority = p;
+    r.timeout_ms = timeout_ms;
     caf::anon_send(dispatcher, std::move(r));
   }
 
