@@ -5,8 +5,9 @@
 // client certificate), run asynchronously on one io_context thread owned by this object
 // (never on the actor scheduler).
 //
-// - One deadline (the task's timeoutMs) bounds a task's whole exchange: every redirect
-//   hop's resolve, connect, handshake, write and read. The response body is capped.
+// - One deadline (the task's timeoutMs; the dispatcher cuts it to the step's timeoutMs
+//   + 1 s when that is shorter) bounds a task's whole exchange: every redirect hop's
+//   resolve, connect, handshake, write and read. The response body is capped.
 // - Redirects (301/302/303/307/308 with a Location) are followed up to
 //   `tasks.http.max-redirects` unless the input says "followRedirects": false: relative
 //   Locations resolve against the current URL; 303, and 301/302 of a POST, continue as

@@ -168,6 +168,19 @@ TEST_CASE("http: a server that does not answer in timeoutMs fails as http_timeou
   CHECK(u.error_type == "http_timeout");
 }
 
+TEST_CASE("http: a step timeout shorter than timeoutMs ends the request a grace period after it") {
+  // The entity fails the attempt at its step timeout; the request must not hold a
+  // worker slot for its own 60 s after that (each retry would take another slot).
+  target_server t;
+  task_fixture f;
+  f.start({});
+  f.submit("wf-http", "http", {{"url", t.url("/slow")}, {"timeoutMs", 60'000}},
+           task_priority::normal, 1, 100);
+  auto u = f.next_result();  // within k_wait (10 s), far below 60 s
+  CHECK(u.what == kind::failed);
+  CHECK(u.error_type == "http_timeout");
+}
+
 TEST_CASE("http: a body over the cap fails, refused connections and bad URLs fail clearly") {
   target_server t;
   task_fixture f;

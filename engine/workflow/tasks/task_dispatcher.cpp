@@ -31,6 +31,10 @@ namespace {
 using sleep_done_atom = caf::atom_constant<caf::atom("tsleepdone")>;
 using exec_done_atom = caf::atom_constant<caf::atom("texecdone")>;
 using sleep_cut_atom = caf::atom_constant<caf::atom("tsleepcut")>;
+
+// How long an `http` task may outlive its step's timeout (see start_local): about the
+// timer service's default tick, so the step's own timer normally fails the attempt first.
+constexpr std::chrono::milliseconds k_step_timeout_grace{1000};
 using lease_check_atom = caf::atom_constant<caf::atom("tleasechk")>;
 using poll_expired_atom = caf::atom_constant<caf::atom("tpollexp")>;
 using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
@@ -194,6 +198,14 @@ class dispatcher {
       case builtin_task::http: {
         auto in = parse_http_input(r.input, s_);
         if (!in) return finish(id, std::move(in).error());
+        // A step timeout shorter than the request's own: the entity's timer fails the
+        // attempt then, and the request, useless after it, ends a grace period later
+        // instead of holding its slot (retries of a hanging server took every worker).
+        // The grace lets the timer come first, so the attempt reads "timeout".
+        if (r.timeout_ms > 0) {
+          const auto cap = std::chrono::milliseconds(r.timeout_ms) + k_step_timeout_grace;
+          if (cap < in->timeout) in->timeout = cap;
+        }
         if (!http_) {
           try {
             http_ = std::make_unique<http_task_runner>(s_);
