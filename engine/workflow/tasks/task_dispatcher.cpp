@@ -5,6 +5,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -255,23 +256,15 @@ class dispatcher {
             });
   }
 
-  void finish(std::uint64_t id, task_result result) {
+  // Frees a local task's slot and sends its result; none (nullopt) for a task given up
+  // at its step's timeout (the entity's timer fails that attempt).
+  void finish(std::uint64_t id, std::optional<task_result> result) {
     auto it = running_.find(id);
     if (it == running_.end()) return;
     auto& run = it->second;
     metrics_.seconds(seconds_since(run.started));
-    metrics_.finished(run.label, result.ok ? "completed" : "failed");
-    send_result(run.req, std::move(result), false, !run.start_reported);
-    running_.erase(it);
-    publish();
-  }
-
-  // A local task given up without an answer (its step timed out): the slot is freed.
-  void abandon(std::uint64_t id) {
-    auto it = running_.find(id);
-    if (it == running_.end()) return;
-    metrics_.seconds(seconds_since(it->second.started));
-    metrics_.finished(it->second.label, "timed_out");
+    metrics_.finished(run.label, !result ? "timed_out" : result->ok ? "completed" : "failed");
+    if (result) send_result(run.req, std::move(*result), false, !run.start_reported);
     running_.erase(it);
     publish();
   }
@@ -724,7 +717,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
         d->pump();
       },
       [d](sleep_cut_atom, std::uint64_t id) {
-        d->abandon(id);
+        d->finish(id, std::nullopt);
         d->pump();
       },
       [d](exec_done_atom, std::uint64_t id, task_result& r) {
