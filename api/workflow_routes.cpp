@@ -509,7 +509,8 @@ class gateway_actor : public caf::event_based_actor {
           events.reserve(std::min<std::size_t>(res->size(), limit));
           for (const auto& e : *res) {
             if (events.size() == limit) break;
-            auto d = wf::decode_event(e.manifest, e.payload);
+            // Names only: the history shows a start's definition as {name, version}.
+            auto d = wf::decode_event(e.manifest, e.payload, nullptr);
             if (!d) {
               return r(http_response::error(500, "corrupt_event",
                                             "event " + std::to_string(e.sequence_nr) + " of " + id +

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -416,6 +417,33 @@ definition_ref intern(definition_ref d) {
     t.sweep_at = std::max<std::size_t>(64, 2 * t.defs.size());
   }
   return d;
+}
+
+struct definition_catalog::impl {
+  mutable std::shared_mutex mu;
+  std::map<std::pair<std::string, std::uint32_t>, definition_ref> defs;
+};
+
+definition_catalog::definition_catalog() : impl_(std::make_unique<impl>()) {}
+definition_catalog::~definition_catalog() = default;
+
+void definition_catalog::put(definition_ref d) {
+  auto key = std::make_pair(d->name, d->version);
+  const std::unique_lock lock(impl_->mu);
+  impl_->defs.insert_or_assign(std::move(key), std::move(d));
+}
+
+std::optional<definition_ref> definition_catalog::find(std::string_view name,
+                                                       std::uint32_t version) const {
+  const std::shared_lock lock(impl_->mu);
+  auto it = impl_->defs.find(std::make_pair(std::string(name), version));
+  if (it == impl_->defs.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t definition_catalog::size() const {
+  const std::shared_lock lock(impl_->mu);
+  return impl_->defs.size();
 }
 
 }  // namespace wfe::workflow

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,9 +28,9 @@ inline constexpr std::size_t k_id_bytes_max = 256;
 inline constexpr std::size_t k_steps_max = 1000;
 inline constexpr std::size_t k_depends_on_max = 1000;
 inline constexpr std::size_t k_step_input_bytes_max = 64 * 1024;
-// A definition is journaled (registry event) and copied into every WorkflowStarted:
-// with a start's input (k_payload_bytes_max) it must fit one journal write
-// (pekko.persistence.journal.max-batch-bytes, default 4 MiB).
+// A definition is journaled once, as the registry's event (a WorkflowStarted names it,
+// workflow_codec.hpp); it must fit one journal write (pekko.persistence.journal.
+// max-batch-bytes, default 4 MiB), as must a v1 start, which carried it with its input.
 inline constexpr std::size_t k_definition_bytes_max = 1024 * 1024;
 inline constexpr std::size_t k_non_retryable_max = 64;
 inline constexpr std::uint32_t k_max_attempts_max = 10'000;
@@ -93,6 +94,32 @@ class definition_ref {
 // The process-wide copy of `d` (same name, version and content) if a live one exists,
 // else `d`, remembered for the next caller. Thread-safe; holds weak references only.
 [[nodiscard]] definition_ref intern(definition_ref d);
+
+// The registered definitions of one node by {name, version}, for decoding: a journaled
+// WorkflowStarted (and a workflow snapshot) names its definition instead of carrying
+// it (workflow_codec.hpp). The definition registry (store/definition_registry.hpp)
+// fills it as it recovers and before it answers a registration, so every version a
+// start can use is in it before the start is persisted; the runtime recovers no
+// workflow before the registry has recovered (runtime/workflow_runtime.hpp). Bounded
+// by the registry's limits (pekko.workflow.definitions.max-definitions x max-versions).
+// Thread-safe: the registry writes, shards read while recovering entities.
+class definition_catalog {
+ public:
+  definition_catalog();
+  ~definition_catalog();
+  definition_catalog(const definition_catalog&) = delete;
+  definition_catalog& operator=(const definition_catalog&) = delete;
+
+  // Adds `d` (its version set) or replaces the entry of the same name and version.
+  void put(definition_ref d);
+  [[nodiscard]] std::optional<definition_ref> find(std::string_view name,
+                                                   std::uint32_t version) const;
+  [[nodiscard]] std::size_t size() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 // A 400 naming the field (JSON path from the body's root) and, in the message, the step.
 struct validation_error {

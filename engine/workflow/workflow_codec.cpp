@@ -46,14 +46,33 @@ E parse_enum(std::string_view text, std::initializer_list<E> all, std::string_vi
   throw decode_failure("unknown " + std::string(what) + " '" + std::string(text) + "'");
 }
 
+// How a payload names its definition: v1 payloads carry it whole, v2 payloads name it
+// {"name","version"} and it is looked up in `catalog` (null: history, names only).
+struct decode_context {
+  bool embedded = false;
+  const definition_catalog* catalog = nullptr;
+};
+
 // Interned: the workflows recovered from one definition version share one copy.
-definition_ref definition_from(const json::value& v) {
-  auto d = decode_definition_value(v);
-  if (!d) throw decode_failure("definition: " + d.error().field + ": " + d.error().message);
-  return intern(definition_ref(std::move(*d)));
+definition_ref definition_from(const json::value& v, const decode_context& ctx) {
+  if (ctx.embedded) {
+    auto d = decode_definition_value(v);
+    if (!d) throw decode_failure("definition: " + d.error().field + ": " + d.error().message);
+    return intern(definition_ref(std::move(*d)));
+  }
+  const auto& o = v.as_object();
+  auto name = str(o, "name");
+  const auto version = u32(o, "version");
+  if (ctx.catalog == nullptr) return definition_ref(workflow_definition{std::move(name), version, {}});
+  auto found = ctx.catalog->find(name, version);
+  if (!found) {
+    throw decode_failure("definition '" + name + "' version " + std::to_string(version) +
+                         " is not in this node's definition registry");
+  }
+  return std::move(*found);
 }
 
-using body_decoder = event_body (*)(const json::object&);
+using body_decoder = event_body (*)(const json::object&, const decode_context&);
 
 struct event_kind {
   std::string_view name;
@@ -63,54 +82,58 @@ struct event_kind {
 // Indexed like event_body's alternatives.
 const event_kind k_kinds[] = {
     {"WorkflowStarted",
-     [](const json::object& d) -> event_body {
-       return ev::workflow_started{str(d, "id"), definition_from(d.at("definition")),
+     [](const json::object& d, const decode_context& ctx) -> event_body {
+       return ev::workflow_started{str(d, "id"), definition_from(d.at("definition"), ctx),
                                    any(d, "input"), str(d, "priority"), i64(d, "timeoutMs")};
      }},
     {"StepScheduled",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_scheduled{str(d, "step"), u32(d, "attempt")};
      }},
     {"StepStarted",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_started{str(d, "step"), u32(d, "attempt")};
      }},
     {"StepCompleted",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_completed{str(d, "step"), u32(d, "attempt"), any(d, "output")};
      }},
     {"StepFailed",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_failed{str(d, "step"), u32(d, "attempt"), str(d, "errorType"),
                               str(d, "message")};
      }},
     {"StepRetryScheduled",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_retry_scheduled{str(d, "step"), u32(d, "nextAttempt"), i64(d, "delayMs"),
                                        i64(d, "dueMs")};
      }},
     {"StepTimedOut",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_timed_out{str(d, "step"), u32(d, "attempt")};
      }},
     {"SignalReceived",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::signal_received{str(d, "name"), any(d, "payload")};
      }},
     {"WorkflowCompleted",
-     [](const json::object&) -> event_body { return ev::workflow_completed{}; }},
+     [](const json::object&, const decode_context&) -> event_body { return ev::workflow_completed{}; }},
     {"WorkflowFailed",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::workflow_failed{str(d, "step"), str(d, "error"), u32(d, "attempts")};
      }},
     {"WorkflowCancelled",
-     [](const json::object& d) -> event_body { return ev::workflow_cancelled{str(d, "reason")}; }},
+     [](const json::object& d, const decode_context&) -> event_body { return ev::workflow_cancelled{str(d, "reason")}; }},
     {"StepRetriedFromDeadLetter",
-     [](const json::object& d) -> event_body {
+     [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_retried_from_dead_letter{str(d, "step")};
      }},
 };
 static_assert(std::size(k_kinds) == std::variant_size_v<event_body>);
+
+json::object definition_name(const workflow_definition& d) {
+  return json::object{{"name", d.name}, {"version", d.version}};
+}
 
 json::object step_ref(const std::string& step, std::uint32_t attempt) {
   return json::object{{"step", step}, {"attempt", attempt}};
@@ -151,12 +174,13 @@ timer timer_from_json(const json::object& o) {
   return timer{i64(o, "dueMs"), kind, str(o, "step"), u32(o, "attempt")};
 }
 
-workflow_state state_from_object(const json::object& o) {
+workflow_state state_from_object(const json::object& o, const decode_context& ctx) {
   workflow_state s;
   s.started = o.at("started").as_bool();
   if (!s.started) return s;
   s.id = str(o, "id");
-  s.definition = definition_from(o.at("definition"));
+  if (!ctx.embedded && ctx.catalog == nullptr) throw decode_failure("no definition catalog");
+  s.definition = definition_from(o.at("definition"), ctx);
   s.input = any(o, "input");
   s.priority = str(o, "priority");
   s.status = parse_enum(o.at("status").as_string(),
@@ -200,7 +224,7 @@ json::object event_data(const event_body& body) {
       overloaded{
           [](const ev::workflow_started& e) {
             return json::object{{"id", e.id},
-                                {"definition", to_json(*e.definition)},
+                                {"definition", definition_name(*e.definition)},
                                 {"input", e.input},
                                 {"priority", e.priority},
                                 {"timeoutMs", e.timeout_ms}};
@@ -247,18 +271,18 @@ json::value event_to_json(const event& e) {
       {"type", event_type_name(e.body)}, {"at", e.at_ms}, {"data", event_data(e.body)}};
 }
 
-decoded<event> event_from_json(const json::value& v) {
+namespace {
+
+decoded<event> event_from_json(const json::value& v, const decode_context& ctx) {
   return guarded<event>("event", [&]() -> decoded<event> {
     const auto& o = v.as_object();
     const auto type = o.at("type").as_string();
     for (const auto& k : k_kinds) {
-      if (k.name == type) return event{i64(o, "at"), k.decode(o.at("data").as_object())};
+      if (k.name == type) return event{i64(o, "at"), k.decode(o.at("data").as_object(), ctx)};
     }
     return core::unexpected<std::string>{"unknown event type '" + std::string(type) + "'"};
   });
 }
-
-namespace {
 
 // Writes an event's JSON straight into a string, byte for byte what
 // json::serialize(event_to_json(e)) writes (workflow_codec.test.cpp compares them for
@@ -322,36 +346,13 @@ std::string start_reply_json(std::string_view id, workflow_status status,
 
 namespace {
 
-// The JSON of a definition as event_writer::val writes it. Every WorkflowStarted carries
-// its definition, and the workflows of one version share one definition_ref: each CAF
-// thread keeps the text of the last few it wrote. Entries are matched by owner (a weak
-// reference keeps the control block, so a new definition never passes for a dead one).
-const std::string& definition_json(const definition_ref& d) {
-  struct entry {
-    std::weak_ptr<const workflow_definition> def;
-    std::string json;
-  };
-  constexpr std::size_t k_entries = 8;
-  thread_local std::array<entry, k_entries> cache;
-  thread_local std::size_t next = 0;
-  const auto& p = d.ptr();
-  for (auto& e : cache) {
-    if (!e.def.owner_before(p) && !p.owner_before(e.def) && !e.def.expired()) return e.json;
-  }
-  auto& e = cache[next];
-  next = (next + 1) % k_entries;
-  e.def = p;
-  e.json.clear();
-  event_writer(e.json).val(to_json(*d));
-  return e.json;
-}
-
 void write_data(event_writer& w, const event_body& body) {
   std::visit(
       overloaded{
           [&](const ev::workflow_started& e) {
             w.raw("{\"id\":").str(e.id);
-            w.raw(",\"definition\":").raw(definition_json(e.definition));
+            w.raw(",\"definition\":{\"name\":").str(e.definition->name);
+            w.raw(",\"version\":").num(e.definition->version).raw("}");
             w.raw(",\"input\":").val(e.input);
             w.raw(",\"priority\":").str(e.priority);
             w.raw(",\"timeoutMs\":").num(e.timeout_ms).raw("}");
@@ -399,14 +400,19 @@ std::string encode_event(const event& e) {
   return out;
 }
 
-decoded<event> decode_event(std::string_view manifest, std::string_view payload) {
-  if (manifest != k_event_manifest) {
+bool is_event_manifest(std::string_view manifest) {
+  return manifest == k_event_manifest || manifest == k_event_manifest_v1;
+}
+
+decoded<event> decode_event(std::string_view manifest, std::string_view payload,
+                            const definition_catalog* definitions) {
+  if (!is_event_manifest(manifest)) {
     return core::unexpected<std::string>{"unknown event manifest '" + std::string(manifest) + "'"};
   }
   std::error_code ec;
   auto v = json::parse(payload, ec);
   if (ec) return core::unexpected<std::string>{"event payload is not JSON: " + ec.message()};
-  return event_from_json(v);
+  return event_from_json(v, decode_context{manifest == k_event_manifest_v1, definitions});
 }
 
 json::value state_to_json(const workflow_state& s) {
@@ -424,7 +430,7 @@ json::value state_to_json(const workflow_state& s) {
   if (!s.started) return json::object{{"started", false}};
   return json::object{{"started", true},
                       {"id", s.id},
-                      {"definition", to_json(*s.definition)},
+                      {"definition", definition_name(*s.definition)},
                       {"input", s.input},
                       {"priority", s.priority},
                       {"status", to_string(s.status)},
@@ -437,21 +443,27 @@ json::value state_to_json(const workflow_state& s) {
                       {"updatedAt", s.updated_at_ms}};
 }
 
-decoded<workflow_state> state_from_json(const json::value& v) {
-  return guarded<workflow_state>(
-      "state", [&]() -> decoded<workflow_state> { return state_from_object(v.as_object()); });
+namespace {
+
+decoded<workflow_state> state_from_json(const json::value& v, const decode_context& ctx) {
+  return guarded<workflow_state>("state", [&]() -> decoded<workflow_state> {
+    return state_from_object(v.as_object(), ctx);
+  });
 }
+
+}  // namespace
 
 std::string encode_state(const workflow_state& s) { return json::serialize(state_to_json(s)); }
 
-decoded<workflow_state> decode_state(std::string_view manifest, std::string_view payload) {
-  if (manifest != k_state_manifest) {
+decoded<workflow_state> decode_state(std::string_view manifest, std::string_view payload,
+                                     const definition_catalog& definitions) {
+  if (manifest != k_state_manifest && manifest != k_state_manifest_v1) {
     return core::unexpected<std::string>{"unknown state manifest '" + std::string(manifest) + "'"};
   }
   std::error_code ec;
   auto v = json::parse(payload, ec);
   if (ec) return core::unexpected<std::string>{"state payload is not JSON: " + ec.message()};
-  return state_from_json(v);
+  return state_from_json(v, decode_context{manifest == k_state_manifest_v1, &definitions});
 }
 
 }  // namespace wfe::workflow

@@ -25,6 +25,16 @@ workflow_definition retrying_def() {
   return *d;
 }
 
+// The node's registered definitions, as the registry fills them.
+const definition_catalog& catalog() {
+  static const auto* c = [] {
+    auto* out = new definition_catalog();  // NOLINT: lives as long as the test binary
+    out->put(definition_ref(retrying_def()));
+    return out;
+  }();
+  return *c;
+}
+
 // Decides, checks each event survives encode/decode, applies the decoded events, and
 // checks the state survives a snapshot round trip too.
 struct recorder {
@@ -35,13 +45,13 @@ struct recorder {
     auto d = decide(state, c, now);
     REQUIRE(d);
     for (const auto& e : *d) {
-      auto back = decode_event(k_event_manifest, encode_event(e));
+      auto back = decode_event(k_event_manifest, encode_event(e), &catalog());
       REQUIRE_MESSAGE(back, (back ? "" : back.error()));
       CHECK(*back == e);
       state = apply(std::move(state), *back);
       journal.push_back(recorded_event{journal.size() + 1, *back});
     }
-    auto snap = decode_state(k_state_manifest, encode_state(state));
+    auto snap = decode_state(k_state_manifest, encode_state(state), catalog());
     REQUIRE_MESSAGE(snap, (snap ? "" : snap.error()));
     CHECK(*snap == state);
   }
@@ -73,7 +83,7 @@ TEST_CASE("every transition of a workflow's life survives encode and decode") {
 }
 
 TEST_CASE("the initial state and a failed state survive a snapshot round trip") {
-  auto empty = decode_state(k_state_manifest, encode_state(workflow_state{}));
+  auto empty = decode_state(k_state_manifest, encode_state(workflow_state{}), catalog());
   REQUIRE(empty);
   CHECK_FALSE(empty->started);
   recorder r;
@@ -83,23 +93,25 @@ TEST_CASE("the initial state and a failed state survive a snapshot round trip") 
 }
 
 TEST_CASE("damaged payloads do not decode and the error says why") {
-  auto wrong_manifest = decode_event("other", "{}");
+  auto wrong_manifest = decode_event("other", "{}", &catalog());
   REQUIRE_FALSE(wrong_manifest);
   CHECK(wrong_manifest.error() == "unknown event manifest 'other'");
-  auto not_json = decode_event(k_event_manifest, "{nope");
+  auto not_json = decode_event(k_event_manifest, "{nope", &catalog());
   REQUIRE_FALSE(not_json);
   CHECK(not_json.error().find("not JSON") != std::string::npos);
-  auto unknown = decode_event(k_event_manifest, R"({"type":"Teleported","at":1,"data":{}})");
+  auto unknown =
+      decode_event(k_event_manifest, R"({"type":"Teleported","at":1,"data":{}})", &catalog());
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error() == "unknown event type 'Teleported'");
   auto missing =
-      decode_event(k_event_manifest, R"({"type":"StepStarted","at":1,"data":{"step":"a"}})");
+      decode_event(k_event_manifest, R"({"type":"StepStarted","at":1,"data":{"step":"a"}})",
+                   &catalog());
   REQUIRE_FALSE(missing);
   CHECK(missing.error().find("cannot decode event") == 0);
-  auto bad_state = decode_state(k_state_manifest, R"({"started":true,"id":"x"})");
+  auto bad_state = decode_state(k_state_manifest, R"({"started":true,"id":"x"})", catalog());
   REQUIRE_FALSE(bad_state);
   CHECK(bad_state.error().find("cannot decode state") == 0);
-  CHECK_FALSE(decode_state(k_event_manifest, "{}"));
+  CHECK_FALSE(decode_state(k_event_manifest, "{}", catalog()));
 }
 
 TEST_CASE("history renders seq, type, time and data for every event") {
@@ -192,7 +204,7 @@ TEST_CASE("the direct event encoder writes exactly what boost::json writes, for 
   for (const auto& e : events) {
     kinds.insert(e.body.index());
     CHECK(encode_event(e) == json::serialize(event_to_json(e)));
-    auto back = decode_event(k_event_manifest, encode_event(e));
+    auto back = decode_event(k_event_manifest, encode_event(e), &catalog());
     REQUIRE_MESSAGE(back, (back ? "" : back.error()));
     CHECK(*back == e);
   }
@@ -239,4 +251,77 @@ TEST_CASE("a definition's JSON is written right when cached, evicted and replace
     CHECK(encode_event(e) == json::serialize(event_to_json(e)));
     CHECK(encode_event(e) == json::serialize(event_to_json(e)));
   }
+}
+
+TEST_CASE("a journaled start names its definition: its size does not grow with the steps") {
+  std::string steps = R"([{"name":"s0","task":"noop"})";
+  for (int i = 1; i < 100; ++i) {
+    steps += R"(,{"name":"s)" + std::to_string(i) + R"(","task":"noop","dependsOn":["s0"]})";
+  }
+  auto big = parse_definition(R"({"name":"big","steps":)" + steps + "]}", builtin_task_types());
+  REQUIRE(big);
+  big->version = 2;
+  const event start{7, ev::workflow_started{"wf-big", *big, json::object{{"n", 1}}, "normal", 0}};
+  const auto payload = encode_event(start);
+  CHECK(payload.size() < 200);
+  CHECK(json::parse(payload).at("data").at("definition") ==
+        json::parse(R"({"name":"big","version":2})"));
+
+  // Recovery resolves the name through the node's catalog...
+  definition_catalog defs;
+  defs.put(definition_ref(*big));
+  auto back = decode_event(k_event_manifest, payload, &defs);
+  REQUIRE_MESSAGE(back, (back ? "" : back.error()));
+  CHECK(*back == start);
+  CHECK(std::get<ev::workflow_started>(back->body).definition->steps.size() == 100);
+  // ...and a definition it does not hold is an error naming it, never an empty workflow.
+  definition_catalog other;
+  auto missing = decode_event(k_event_manifest, payload, &other);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().find("definition 'big' version 2 is not in this node's definition "
+                             "registry") != std::string::npos);
+  // The same for a snapshot of the workflow.
+  workflow_state s = apply(workflow_state{}, start);
+  auto snap = encode_state(s);
+  CHECK(snap.find("dependsOn") == std::string::npos);
+  auto snap_back = decode_state(k_state_manifest, snap, defs);
+  REQUIRE_MESSAGE(snap_back, (snap_back ? "" : snap_back.error()));
+  CHECK(*snap_back == s);
+  CHECK_FALSE(decode_state(k_state_manifest, snap, other));
+  // The history decodes without the catalog: name and version only.
+  auto names = decode_event(k_event_manifest, payload, nullptr);
+  REQUIRE(names);
+  const auto& def = std::get<ev::workflow_started>(names->body).definition;
+  CHECK(def->name == "big");
+  CHECK(def->version == 2);
+  CHECK(def->steps.empty());
+}
+
+TEST_CASE("v1 payloads, which carry the whole definition, still decode without the catalog") {
+  // What builds before v2 wrote: the definition inline in WorkflowStarted and snapshots.
+  auto def = retrying_def();
+  const event start{5, ev::workflow_started{"wf-old", def, json::object{}, "high", 0}};
+  auto v1 = json::object{{"type", "WorkflowStarted"},
+                         {"at", 5},
+                         {"data", json::object{{"id", "wf-old"},
+                                               {"definition", to_json(def)},
+                                               {"input", json::object{}},
+                                               {"priority", "high"},
+                                               {"timeoutMs", 0}}}};
+  definition_catalog empty;
+  auto back = decode_event(k_event_manifest_v1, json::serialize(v1), &empty);
+  REQUIRE_MESSAGE(back, (back ? "" : back.error()));
+  CHECK(*back == start);
+  CHECK(is_event_manifest(k_event_manifest_v1));
+  CHECK(is_event_manifest(k_event_manifest));
+  CHECK_FALSE(is_event_manifest("wf.event.v3.json"));
+  // A v1 snapshot: the v2 state JSON with the definition inline.
+  workflow_state s = apply(workflow_state{}, start);
+  auto state = json::parse(encode_state(s));
+  state.as_object()["definition"] = to_json(def);
+  auto old = decode_state(k_state_manifest_v1, json::serialize(state), empty);
+  REQUIRE_MESSAGE(old, (old ? "" : old.error()));
+  CHECK(*old == s);
+  // A v1 payload with only a reference is damaged, not resolved.
+  CHECK_FALSE(decode_event(k_event_manifest_v1, encode_event(start), &catalog()));
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -34,8 +35,11 @@ class workflow_entity_model {
   using reply_type = workflow_reply;
   using clock_fn = std::function<std::int64_t()>;  // epoch milliseconds
 
-  explicit workflow_entity_model(clock_fn now, decide_options options = {})
-      : now_(std::move(now)), options_(options) {}
+  // `definitions` resolves the definition a journaled start names (workflow_codec.hpp):
+  // required to recover a workflow, whose events name it.
+  workflow_entity_model(clock_fn now, std::shared_ptr<const definition_catalog> definitions,
+                        decide_options options = {})
+      : now_(std::move(now)), definitions_(std::move(definitions)), options_(options) {}
 
   state_type initial_state(const persistence::persistence_id&) const { return {}; }
 
@@ -61,7 +65,10 @@ class workflow_entity_model {
     return {std::string(k_event_manifest), workflow::encode_event(e)};
   }
   persistence::result<event_type> decode_event(const persistence::event& e) const {
-    auto d = workflow::decode_event(e.manifest, e.payload);
+    if (!definitions_) {
+      return persistence::fail(persistence::errc::internal, "no definition catalog");
+    }
+    auto d = workflow::decode_event(e.manifest, e.payload, definitions_.get());
     if (!d) return persistence::fail(persistence::errc::corruption, std::move(d).error());
     return std::move(*d);
   }
@@ -69,13 +76,17 @@ class workflow_entity_model {
     return {std::string(k_state_manifest), workflow::encode_state(s)};
   }
   persistence::result<state_type> decode_state(const persistence::snapshot& s) const {
-    auto d = workflow::decode_state(s.manifest, s.payload);
+    if (!definitions_) {
+      return persistence::fail(persistence::errc::internal, "no definition catalog");
+    }
+    auto d = workflow::decode_state(s.manifest, s.payload, *definitions_);
     if (!d) return persistence::fail(persistence::errc::corruption, std::move(d).error());
     return std::move(*d);
   }
 
  private:
   clock_fn now_;
+  std::shared_ptr<const definition_catalog> definitions_;
   decide_options options_;
 };
 

@@ -21,29 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct entity_fixture {
-  std::shared_ptr<memory_journal> store = std::make_shared<memory_journal>();
-  std::atomic<std::int64_t> clock{5000};
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  eventsourced_deps deps;
-  eventsourced_config es{.request_timeout = 10s, .replay_batch_size = 2, .snapshot_every = 0};
-  const persistence_id pid{shard_id{1}, "wf-1"};
-
-  entity_fixture() { deps.journal = spawn_journal_actor(sys, {store, nullptr, nullptr}, {}); }
-  ~entity_fixture() { caf::anon_send_exit(deps.journal, caf::exit_reason::user_shutdown); }
-
-  caf::actor spawn() {
-    return spawn_eventsourced(sys, workflow_entity_model{[this] { return clock.load(); }}, pid,
-                              deps, es);
-  }
-  workflow_reply ask(const caf::actor& entity, command c) {
-    auto r = ask_entity_blocking<workflow_entity_model>(sys, entity, 10s, std::move(c));
-    REQUIRE(r);
-    return *r;
-  }
-};
-
 workflow_definition two_steps() {
   auto d = parse_definition(R"({"name":"d","steps":[{"name":"a","task":"noop"},
       {"name":"b","task":"noop","dependsOn":["a"]}]})",
@@ -52,6 +29,37 @@ workflow_definition two_steps() {
   d->version = 1;
   return *d;
 }
+
+struct entity_fixture {
+  std::shared_ptr<memory_journal> store = std::make_shared<memory_journal>();
+  std::atomic<std::int64_t> clock{5000};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  eventsourced_deps deps;
+  eventsourced_config es{.request_timeout = 10s, .replay_batch_size = 2, .snapshot_every = 0};
+  const persistence_id pid{shard_id{1}, "wf-1"};
+  // What the registry holds: a recovering workflow resolves its definition here.
+  std::shared_ptr<definition_catalog> definitions = [] {
+    auto c = std::make_shared<definition_catalog>();
+    c->put(definition_ref(two_steps()));
+    return c;
+  }();
+
+  entity_fixture() { deps.journal = spawn_journal_actor(sys, {store, nullptr, nullptr}, {}); }
+  ~entity_fixture() { caf::anon_send_exit(deps.journal, caf::exit_reason::user_shutdown); }
+
+  caf::actor spawn() {
+    return spawn_eventsourced(sys,
+                              workflow_entity_model{[this] { return clock.load(); }, definitions},
+                              pid,
+                              deps, es);
+  }
+  workflow_reply ask(const caf::actor& entity, command c) {
+    auto r = ask_entity_blocking<workflow_entity_model>(sys, entity, 10s, std::move(c));
+    REQUIRE(r);
+    return *r;
+  }
+};
 
 }  // namespace
 

@@ -60,7 +60,7 @@ persistence::result<rehome_report> rehome_misplaced_workflows(persistence::journ
     auto first = first_event(j, from, highest);
     if (!first) return failed(std::move(first));
     if (!*first) continue;  // moved by an earlier start (its events are deleted here)
-    if ((*first)->manifest != k_event_manifest) continue;  // not a workflow's events
+    if (!is_event_manifest((*first)->manifest)) continue;  // not a workflow's events
     if ((*first)->sequence_nr != 1) {
       ++report.skipped;
       log->warn(

@@ -10,6 +10,7 @@
 
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/store/definition_registry.hpp"
 
 using namespace wfe::workflow;
 using namespace wfe::workflow::runtime;
@@ -24,6 +25,8 @@ const char* k_noop = R"({"name":"one","steps":[{"name":"a","task":"noop"}]})";
 // Stays RUNNING: its step fails once and waits an hour for the retry.
 const char* k_waits = R"({"name":"waits","steps":[{"name":"a","task":"fail","input":{"times":1},
     "retry":{"maxAttempts":2,"initialIntervalMs":3600000,"backoffCoefficient":1,"maxIntervalMs":3600000}}]})";
+
+const std::string k_registry = "$registry";
 
 persistence_id home_of(const std::string& id) { return {shard_id{shard_of(id, 8)}, id}; }
 // Where builds before 9867fb9 put starts through the gateway: shard_of("").
@@ -50,6 +53,8 @@ std::map<std::string, std::vector<journal_event>> journaled(
     REQUIRE(eventually([&] { return events_of(node.journal(), home_of(id)).size() >= 5; }, 10s));
     out[id] = events_of(node.journal(), home_of(id));
   }
+  // The definitions the starts name (a node resolves them from its registry).
+  out[k_registry] = events_of(node.journal(), wfe::workflow::store::definitions_persistence_id());
   return out;
 }
 
@@ -64,6 +69,7 @@ void write(const std::filesystem::path& dir, const persistence_id& pid, std::vec
 TEST_CASE("a workflow journaled under another shard is moved to its own at start and found") {
   auto runs = journaled({{"moved-done", k_noop}, {"moved-waits", k_waits}, {"half", k_noop}});
   wfe::test::temp_dir dir;
+  write(dir.path(), wfe::workflow::store::definitions_persistence_id(), runs[k_registry]);
   write(dir.path(), elsewhere("moved-done"), runs["moved-done"]);
   write(dir.path(), elsewhere("moved-waits"), runs["moved-waits"]);
   // A move that stopped after copying the first two events (a crash during a start).

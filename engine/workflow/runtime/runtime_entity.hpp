@@ -38,6 +38,7 @@ struct entity_context {
   prometheus::Counter* failed = nullptr;
   prometheus::Counter* cancelled = nullptr;
   decide_options decide;  // pekko.workflow.runtime.inline-noop
+  std::shared_ptr<const definition_catalog> definitions;  // resolves journaled starts
 };
 
 class runtime_entity_model : public workflow_entity_model {
@@ -45,7 +46,8 @@ class runtime_entity_model : public workflow_entity_model {
   using notice_type = resubmit_task;
 
   runtime_entity_model(clock_fn now, std::shared_ptr<const entity_context> ctx)
-      : workflow_entity_model(std::move(now), ctx->decide), ctx_(std::move(ctx)) {}
+      : workflow_entity_model(std::move(now), ctx->definitions, ctx->decide),
+        ctx_(std::move(ctx)) {}
 
   void on_persisted(caf::event_based_actor* self, const workflow_state& s,
                     const std::vector<event>& events, std::uint64_t seq) const;

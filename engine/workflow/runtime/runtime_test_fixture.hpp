@@ -78,7 +78,28 @@ class incarnation {
   prometheus::Registry& registry() { return registry_; }
   caf::actor& journal_actor() { return journal_actor_; }
 
+  // On a node a start's definition comes from the registry (the gateway looks it up
+  // there), which also puts it in the catalog recovery resolves journaled starts from.
+  // Here a start's definition is registered first and the start carries the version the
+  // registry gave it.
+  void register_definition_of(command& c) {
+    auto* s = std::get_if<cmd::start>(&c);
+    if (s == nullptr) return;
+    caf::scoped_actor self{sys_};
+    self->request(parts.registry, 20s, store::register_definition{*s->definition})
+        .receive(
+            [&](store::register_result& r) {
+              REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
+              REQUIRE_FALSE(r->rejected);
+              auto d = *s->definition;
+              d.version = r->version;
+              s->definition = definition_ref(std::move(d));
+            },
+            [&](caf::error& e) { FAIL(caf::to_string(e)); });
+  }
+
   entity_reply ask(const std::string& id, command c) {
+    register_definition_of(c);
     caf::scoped_actor self{sys_};
     entity_reply out = persistence::fail(persistence::errc::unavailable, "no answer");
     self->request(parts.region, 20s, entity_envelope{id, std::move(c)})
@@ -90,6 +111,7 @@ class incarnation {
   }
   // The same command sent with a reply callback (entity_call): the entity calls it.
   entity_reply call(const std::string& id, command c) {
+    register_definition_of(c);
     auto answer = std::make_shared<std::promise<entity_reply>>();
     auto got = answer->get_future();
     caf::anon_send(parts.region, entity_envelope{id, std::move(c), [answer](entity_reply r) {

@@ -409,6 +409,7 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
       std::max<std::uint64_t>(1, settings.max_active_entities / shared->settings.number_of_shards));
   auto ctx = std::make_shared<entity_context>();
   ctx->decide.inline_noop = settings.inline_noop;
+  ctx->definitions = deps.definitions;
   if (deps.registry != nullptr) {
     auto& reg = *deps.registry;
     shared->active_gauge = &prometheus::BuildGauge()

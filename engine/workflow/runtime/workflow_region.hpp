@@ -44,6 +44,10 @@ namespace wfe::persistence {
 class journal_metrics;
 }
 
+namespace wfe::workflow {
+class definition_catalog;
+}
+
 namespace wfe::workflow::runtime {
 
 struct region_deps {
@@ -54,6 +58,8 @@ struct region_deps {
   persistence::eventsourced_config entity;
   std::function<std::int64_t()> clock;       // epoch ms; empty = the system clock
   prometheus::Registry* registry = nullptr;  // optional
+  // Required to recover workflows: the node's registered definitions (definition.hpp).
+  std::shared_ptr<const definition_catalog> definitions;
 };
 
 // The region's routing table, for senders on this node: entity id -> the actor of its

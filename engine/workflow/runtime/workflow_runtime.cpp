@@ -16,6 +16,7 @@
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/workflow_region.hpp"
 #include "engine/workflow/store/definition_registry.hpp"
+#include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
 #include "engine/workflow/store/timer_service.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
@@ -86,6 +87,29 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
 
   runtime_parts parts;
   parts.to_wake = ids->size();
+  // The registry first, recovered before anything can start or recover a workflow: the
+  // journaled starts name their definition, and recovery looks it up in the catalog the
+  // registry fills (workflow_codec.hpp).
+  parts.definitions = std::make_shared<definition_catalog>();
+  persistence::eventsourced_deps deps{cfg.journal_actor, cfg.snapshots, cfg.recovery_permits,
+                                      cfg.journal_metrics};
+  parts.registry = store::spawn_definition_registry(sys, deps, cfg.entity, cfg.store.definitions,
+                                                    metrics, parts.definitions);
+  {
+    caf::scoped_actor self{sys};
+    std::optional<std::string> failed;
+    self->request(parts.registry, k_links_timeout, store::get_definition{"", 0})
+        .receive(
+            [&failed](store::definition_lookup& r) {
+              if (!r) failed = r.error().message;
+            },
+            [&failed](caf::error& e) { failed = caf::to_string(e); });
+    if (failed) {
+      stop_workflow_runtime(parts);
+      return persistence::fail(persistence::errc::unavailable,
+                               "the workflow definition registry did not recover: " + *failed);
+    }
+  }
   parts.index = store::spawn_workflow_index_actor(sys, index, cfg.store.index);
   parts.index_db = index;
 
@@ -97,6 +121,7 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   rd.entity = cfg.entity;
   rd.clock = cfg.clock;
   rd.registry = cfg.registry;
+  rd.definitions = parts.definitions;
   auto region = spawn_workflow_region(sys, cfg.runtime, rd);
   parts.region = region.actor;
   parts.router = region.router;
@@ -126,10 +151,6 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
     }
   }
 
-  persistence::eventsourced_deps deps{cfg.journal_actor, cfg.snapshots, cfg.recovery_permits,
-                                      cfg.journal_metrics};
-  parts.registry =
-      store::spawn_definition_registry(sys, deps, cfg.entity, cfg.store.definitions, metrics);
   if (!ids->empty()) {
     parts.waker = sys.spawn(waker, parts.region, ids, cfg.runtime.wake_batch_size);
   }

@@ -2,9 +2,11 @@
 // Starts the whole workflow runtime of a node, in order:
 //   1. opens the workflow index (store/workflow_index.hpp) and reconciles it with the
 //      journal: the ids that need recovery (index behind, missing, or RUNNING);
-//   2. spawns the index actor, the region (workflow_region.hpp), the timer service
-//      (loaded from the index, firing into the region), the task dispatcher (updates into
-//      the region) and the definition registry, and links the region to them;
+//   2. spawns the definition registry and waits until it recovered (it fills the
+//      definition catalog that recovering workflows resolve their definition from),
+//      then the index actor, the region (workflow_region.hpp), the timer service
+//      (loaded from the index, firing into the region) and the task dispatcher (updates
+//      into the region), and links the region to them;
 //   3. wakes the reconciled workflows in batches of wake-batch-size (each batch waits
 //      for the previous one; recovery permits bound concurrency further), so a workflow
 //      interrupted by kill -9 continues without any request touching it.
@@ -35,6 +37,7 @@ class journal_metrics;
 }  // namespace wfe::persistence
 
 namespace wfe::workflow {
+class definition_catalog;
 class task_handlers;
 struct task_load;
 }  // namespace wfe::workflow
@@ -72,6 +75,7 @@ struct runtime_parts {
   std::shared_ptr<task_handlers> handlers;
   std::uint64_t to_wake = 0;                              // ids reconciliation returned
   std::shared_ptr<const store::workflow_index> index_db;  // for metrics only (thread-safe reads)
+  std::shared_ptr<definition_catalog> definitions;        // filled by the registry
 };
 
 // Errors: the index cannot be opened or reconciled (errc::locked / corruption / io).

@@ -39,7 +39,7 @@ std::vector<std::string> history_types(incarnation& node, const std::string& id)
   const wfe::persistence::persistence_id pid{wfe::persistence::shard_id{shard_of(id, 8)}, id};
   std::vector<std::string> types;
   auto n = node.journal().replay(pid, 1, UINT64_MAX, UINT64_MAX, [&](const auto& e) {
-    auto d = decode_event(e.manifest, e.payload);
+    auto d = decode_event(e.manifest, e.payload, node.parts.definitions.get());
     types.emplace_back(d ? event_type_name(d->body) : "undecodable");
   });
   CHECK(n.has_value());
@@ -188,6 +188,49 @@ TEST_CASE("after a restart a workflow waiting on a retry timer continues by itse
   // Only the index is asked: nothing touches the entity.
   REQUIRE(indexed_as(again, "wf-r", workflow_status::completed));
   CHECK(again.state("wf-r").find_step("a")->attempts == 2);
+}
+
+TEST_CASE("a journaled start names its definition: a restart resolves it from the registry") {
+  wfe::test::temp_dir dir;
+  wfe::test::temp_dir elsewhere;
+  const auto waits = definition(R"({"name":"waits","steps":[{"name":"a","task":"fail",
+      "input":{"times":1},"retry":{"maxAttempts":2,"initialIntervalMs":3600000}},
+      {"name":"b","task":"noop","dependsOn":["a"]}]})");
+  const wfe::persistence::persistence_id pid{wfe::persistence::shard_id{shard_of("wf-n", 8)},
+                                             "wf-n"};
+  std::vector<wfe::persistence::event> events;
+  {
+    incarnation node(dir.path(), default_config(dir.path()));
+    CHECK_FALSE(node.ok("wf-n", start("wf-n", waits)).rejected);
+    REQUIRE(eventually([&] {
+      return node.state("wf-n").find_step("a")->status == step_status::retry_wait;
+    }));
+    REQUIRE(node.journal().replay(pid, 1, UINT64_MAX, UINT64_MAX, [&](const auto& e) {
+      events.push_back(e);
+    }));
+  }
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.front().manifest == k_event_manifest);
+  CHECK(events.front().payload.find("dependsOn") == std::string::npos);  // named, not copied
+  {
+    incarnation again(dir.path(), default_config(dir.path()));
+    auto s = again.state("wf-n");  // recovered: the definition comes from the registry
+    CHECK(s.definition->steps.size() == 2);
+    CHECK(s.find_step("a")->status == step_status::retry_wait);
+    CHECK_FALSE(again.ok("wf-n", cmd::cancel{}).rejected);
+  }
+  // The same events in a journal without the registry's: the workflow does not recover,
+  // and the error names the definition (never a workflow without steps).
+  {
+    auto j = wfe::persistence::rocksdb_journal::open({.dir = elsewhere.path() / "journal"}, nullptr);
+    REQUIRE(j);
+    REQUIRE((*j)->write(pid, events));
+  }
+  incarnation lost(elsewhere.path(), default_config(elsewhere.path()));
+  auto r = lost.ask("wf-n", cmd::get{});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("definition 'waits' version 1 is not in this node's "
+                               "definition registry") != std::string::npos);
 }
 
 TEST_CASE("after a restart a scheduled/running task is dispatched again") {

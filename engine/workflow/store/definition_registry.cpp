@@ -44,7 +44,8 @@ class model {
   using event_type = event;
   using reply_type = outcome;
 
-  explicit model(definition_settings settings) : settings_(settings) {}
+  model(definition_settings settings, std::shared_ptr<definition_catalog> catalog)
+      : settings_(settings), catalog_(std::move(catalog)) {}
 
   state_type initial_state(const persistence::persistence_id&) const { return {}; }
 
@@ -91,6 +92,20 @@ class model {
     const auto& name = std::get<register_definition>(c).definition.name;
     const auto& latest = after.by_name.at(name).back();
     return {definition_registered{name, latest.version, true, std::nullopt}, {}, after.versions};
+  }
+
+  // The catalog gets every version once recovered and each new one before its
+  // registration is answered: a start can only use a version the catalog holds.
+  void on_recovered(caf::event_based_actor*, const state& s, std::uint64_t) const {
+    if (!catalog_) return;
+    for (const auto& [name, versions] : s.by_name) {
+      for (const auto& d : versions) catalog_->put(definition_ref(d));
+    }
+  }
+  void on_persisted(caf::event_based_actor*, const state&, const std::vector<event>& events,
+                    std::uint64_t) const {
+    if (!catalog_) return;
+    for (const auto& e : events) catalog_->put(definition_ref(e.definition));
   }
 
   persistence::encoded encode_event(const event& e) const {
@@ -169,6 +184,7 @@ class model {
   }
 
   definition_settings settings_;
+  std::shared_ptr<definition_catalog> catalog_;
 };
 
 }  // namespace registry
@@ -195,6 +211,7 @@ struct facade_config {
   persistence::eventsourced_config es;
   definition_settings settings;
   std::shared_ptr<store_metrics> metrics;
+  std::shared_ptr<definition_catalog> catalog;
 };
 
 // The facade owns the registry entity: it starts it (again, after a failed persist stopped
@@ -204,7 +221,8 @@ caf::behavior facade(caf::stateful_actor<facade_state>* self, facade_config cfg)
   auto entity = [self, shared]() -> caf::actor& {
     if (!self->state.entity) {
       self->state.entity =
-          persistence::spawn_eventsourced(self->system(), registry::model{shared->settings},
+          persistence::spawn_eventsourced(self->system(),
+                                          registry::model{shared->settings, shared->catalog},
                                           definitions_persistence_id(), shared->deps, shared->es);
       self->link_to(self->state.entity);  // the registry takes its entity down with it
     }
@@ -270,8 +288,10 @@ caf::actor spawn_definition_registry(caf::actor_system& sys,
                                      const persistence::eventsourced_deps& deps,
                                      const persistence::eventsourced_config& es,
                                      const definition_settings& settings,
-                                     std::shared_ptr<store_metrics> metrics) {
-  return sys.spawn(facade, facade_config{deps, es, settings, std::move(metrics)});
+                                     std::shared_ptr<store_metrics> metrics,
+                                     std::shared_ptr<definition_catalog> catalog) {
+  return sys.spawn(facade,
+                   facade_config{deps, es, settings, std::move(metrics), std::move(catalog)});
 }
 
 }  // namespace wfe::workflow::store

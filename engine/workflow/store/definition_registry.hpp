@@ -21,6 +21,10 @@
 // failed persist the registry entity stops and the next request restarts it, which
 // recovers from the journal (the facade actor supervises it).
 //
+// It fills `catalog` (definition.hpp) with every version once it recovered, and with a
+// new version before it answers its registration: the catalog is what recovering
+// workflows resolve their definition from (their starts name it, workflow_codec.hpp).
+//
 // In a cluster the registry must become a singleton (or replicated); today each node
 // runs its own over its own journal.
 
@@ -37,6 +41,10 @@ namespace wfe::persistence {
 struct eventsourced_deps;
 }
 
+namespace wfe::workflow {
+class definition_catalog;
+}
+
 namespace wfe::workflow::store {
 
 class store_metrics;
@@ -50,12 +58,14 @@ inline constexpr std::string_view k_registry_state_manifest = "wf.definition-reg
 
 // Spawns the registry (a facade actor plus the event-sourced entity it owns; the entity
 // recovers at once, requests meanwhile wait in its stash). `deps.journal` is required;
-// snapshots, recovery permits and journal metrics are optional. `metrics` may be null.
+// snapshots, recovery permits and journal metrics are optional. `metrics` and `catalog`
+// may be null.
 // Stop it with an exit message (it takes the entity down with it).
 [[nodiscard]] caf::actor spawn_definition_registry(caf::actor_system& sys,
                                                    const persistence::eventsourced_deps& deps,
                                                    const persistence::eventsourced_config& es,
                                                    const definition_settings& settings,
-                                                   std::shared_ptr<store_metrics> metrics);
+                                                   std::shared_ptr<store_metrics> metrics,
+                                                   std::shared_ptr<definition_catalog> catalog);
 
 }  // namespace wfe::workflow::store

@@ -31,6 +31,7 @@ struct registry_node {
   eventsourced_deps deps;
   caf::actor registry;
   std::shared_ptr<rocksdb_journal> journal;
+  std::shared_ptr<definition_catalog> catalog = std::make_shared<definition_catalog>();
 
   registry_node(const std::filesystem::path& dir, definition_settings settings,
                 eventsourced_config es = {.request_timeout = 10s, .snapshot_every = 0}) {
@@ -41,7 +42,7 @@ struct registry_node {
     REQUIRE_MESSAGE(s, (s ? "" : s.error().describe()));
     deps.journal = spawn_journal_actor(sys, {journal, nullptr, nullptr}, {});
     deps.snapshots = spawn_snapshot_store_actor(sys, std::move(*s));
-    registry = spawn_definition_registry(sys, deps, es, settings, nullptr);
+    registry = spawn_definition_registry(sys, deps, es, settings, nullptr, catalog);
   }
   ~registry_node() {
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
@@ -121,6 +122,24 @@ TEST_CASE("a changed definition gets the next version, an unchanged one is idemp
   CHECK(*highest == 4);
 }
 
+TEST_CASE("the catalog holds each version before its registration is answered") {
+  wfe::test::temp_dir dir;
+  registry_node n(dir.path(), {});
+  CHECK(n.get("order") == std::nullopt);  // recovered, empty
+  CHECK(n.catalog->size() == 0);
+  n.reg(def("order"));
+  auto v1 = n.catalog->find("order", 1);
+  REQUIRE(v1);
+  CHECK((*v1)->steps == def("order").steps);
+  n.reg(def("order"));  // unchanged: no new version
+  CHECK(n.catalog->size() == 1);
+  n.reg(def("order", "sleep"));
+  REQUIRE(n.catalog->find("order", 2));
+  CHECK((*n.catalog->find("order", 2))->steps[1].task == "sleep");
+  CHECK_FALSE(n.catalog->find("order", 3));
+  CHECK_FALSE(n.catalog->find("other", 1));
+}
+
 TEST_CASE("max-definitions and max-versions refuse with a clear message and store nothing") {
   wfe::test::temp_dir dir;
   registry_node n(dir.path(), {.max_definitions = 2, .max_versions = 2});
@@ -155,6 +174,11 @@ TEST_CASE("every version is recovered from the journal after a restart") {
   auto latest = n.get("order");
   REQUIRE(latest);
   CHECK(latest->version == 2);
+  // Recovered: every version is in the new node's catalog (workflows resolve from it).
+  CHECK(n.catalog->size() == 3);
+  REQUIRE(n.catalog->find("order", 1));
+  CHECK((*n.catalog->find("order", 1))->steps[1].task == "noop");
+  CHECK((*n.catalog->find("order", 2))->steps[1].task == "sleep");
   CHECK(latest->steps[1].task == "sleep");
   REQUIRE(n.get("order", 1));
   CHECK(n.get("order", 1)->steps[1].task == "noop");
@@ -180,6 +204,9 @@ TEST_CASE("the registry recovers from its snapshot when the events are deleted")
   }
   registry_node n(dir.path(), {}, es);
   CHECK(n.get("a")->version == 2);
+  CHECK(n.catalog->size() == 5);  // from the snapshot
+  REQUIRE(n.catalog->find("c", 2));
+  CHECK((*n.catalog->find("c", 2))->steps[1].task == "fail");
   CHECK(n.get("a", 1)->steps[1].task == "noop");
   CHECK(n.get("b")->version == 1);
   CHECK(n.get("c")->version == 2);
