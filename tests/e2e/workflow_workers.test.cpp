@@ -1,9 +1,12 @@
 // External workers over HTTP against the real binary (issue #4): poll -> complete,
 // poll -> fail -> retried, heartbeats, duplicate completions ignored, unknown tokens,
-// and the long poll that ends with 204.
+// the long poll that ends with 204, and a worker's lease across a node restart.
 
 #include <doctest/doctest.h>
 
+#include <csignal>
+
+#include "tests/support/eventually.hpp"
 #include "tests/support/node.hpp"
 #include "tests/support/workflow_api.hpp"
 
@@ -178,4 +181,42 @@ TEST_CASE("an external queue hands out high before normal before low priority ta
     CHECK(t.at("priority").is_string());
   }
   CHECK(order == std::vector<std::string>{"wf-high", "wf-normal", "wf-low"});
+}
+
+TEST_CASE("a worker's task outlives a node restart: its heartbeat and completion still count") {
+  temp_dir data;
+  const std::vector<std::string> dirs{
+      "-Dpekko.persistence.journal.rocksdb.dir=" + (data.path() / "journal").string(),
+      "-Dpekko.persistence.snapshot-store.rocksdb.dir=" + (data.path() / "snapshots").string()};
+  boost::json::object task;
+  {
+    node n(dirs);
+    REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+    workflow_api api(n.http_port());
+    api.define("long-job", R"([{"name":"render","task":"queue:render"},
+        {"name":"publish","task":"noop","dependsOn":["render"]}])");
+    api.started("wf-restart", "long-job");
+    task = api.poll_task("render", "worker-1");
+    CHECK(task.at("attempt") == 1);
+    n.proc().signal(SIGKILL);  // the worker keeps working meanwhile
+    REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+  }
+  node n(dirs);
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  const std::string token(task.at("token").as_string());
+  // Recovery queues the step's attempt again; the worker's heartbeat takes it back
+  // (bounded wait: the restarted node wakes the workflow by itself).
+  CHECK(eventually(
+      [&] { return api.post("/api/v1/tasks/" + token + "/heartbeat", std::string()).status == 200; },
+      std::chrono::seconds(20), std::chrono::milliseconds(50)));
+  CHECK_FALSE(api.poll("render", 0).has_value());  // not handed to a second worker
+  auto done = api.post("/api/v1/tasks/" + token + "/complete",
+                       std::string(R"({"output":{"frames":24}})"));
+  REQUIRE_MESSAGE(done.status == 200, done.body);
+  CHECK(json_of(done).at("duplicate") == false);
+  CHECK(api.wait_status("wf-restart", "COMPLETED") == "COMPLETED");
+  auto wf = api.workflow("wf-restart");
+  CHECK(wf.at("steps").at(0).at("output").at("frames") == 24);
+  CHECK(wf.at("steps").at(0).at("attempts") == 1);  // the worker's attempt, not a second
 }

@@ -48,6 +48,21 @@ class priority_queues {
     return std::nullopt;  // unreachable: a fresh round has credit for every queue
   }
 
+  // Removes and returns the first item (highest priority first, then FIFO) `pred` holds
+  // for; nullopt when none does. Linear: for rare lookups (a lease adopted by token).
+  template <class Pred>
+  std::optional<T> take_first(Pred pred) {
+    for (auto& q : queues_) {
+      for (auto it = q.begin(); it != q.end(); ++it) {
+        if (!pred(*it)) continue;
+        T item = std::move(*it);
+        q.erase(it);
+        return item;
+      }
+    }
+    return std::nullopt;
+  }
+
   [[nodiscard]] bool empty() const {
     return queues_[0].empty() && queues_[1].empty() && queues_[2].empty();
   }

@@ -6,7 +6,6 @@
 #include <exception>
 #include <functional>
 #include <optional>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,6 +57,43 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 constexpr std::string_view k_external_label = "external";
+
+// The token of an external task: 32 hex digits of a 128-bit hash of its workflow id, step
+// and attempt. Derived, not random, so that the same attempt queued again after a restart
+// (recovery re-dispatches every SCHEDULED/RUNNING step) has the token its worker holds,
+// and the worker's heartbeat, complete or fail adopts it (dispatcher::adopt). Not a
+// secret: the worker API has no authentication (whoever can reach it can poll).
+std::string token_of(const task_request& r) {
+  // Two FNV-1a lanes with different bases and primes, each finished with splitmix64.
+  std::uint64_t a = 0xcbf29ce484222325ULL;
+  std::uint64_t b = 0x84222325cbf29ce4ULL;
+  auto feed = [&](std::string_view bytes) {
+    for (const char c : bytes) {
+      const auto u = static_cast<unsigned char>(c);
+      a = (a ^ u) * 0x100000001b3ULL;
+      b = (b ^ u) * 0x9e3779b97f4a7c15ULL;
+    }
+    a = (a ^ 0xffU) * 0x100000001b3ULL;  // a separator no id contains
+    b = (b ^ 0xffU) * 0x9e3779b97f4a7c15ULL;
+  };
+  feed(r.workflow_id);
+  feed(r.step);
+  feed(std::to_string(r.attempt));
+  auto finish = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  const std::uint64_t hi = finish(a ^ (b << 1));
+  const std::uint64_t lo = finish(b ^ (a >> 1));
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string t(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    t[static_cast<std::size_t>(i)] = k_hex[(hi >> (60 - 4 * i)) & 0xF];
+    t[static_cast<std::size_t>(16 + i)] = k_hex[(lo >> (60 - 4 * i)) & 0xF];
+  }
+  return t;
+}
 
 double seconds_since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
@@ -121,8 +157,7 @@ class dispatcher {
         load_(load ? std::move(load) : std::make_shared<task_load>()),
         local_(s.max_queued),
         local_lot_(s.max_parked, s.parked_wake_timeout),
-        queueless_lot_(s.max_parked, s.parked_wake_timeout),
-        rng_(std::random_device{}()) {
+        queueless_lot_(s.max_parked, s.parked_wake_timeout) {
     load_->local_capacity = 3 * s_.max_queued;
     publish();
   }
@@ -356,6 +391,7 @@ class dispatcher {
 
   token_reply on_complete(const std::string& token, external_completion& c) {
     auto it = leases_.find(token);
+    if (it == leases_.end() && !finished_.contains(token)) it = adopt(token);
     if (it == leases_.end()) return unknown_or_duplicate(token);
     auto l = end_lease(it, "completed");
     send_result(l.req, task_result::success(std::move(c.output)));
@@ -365,6 +401,7 @@ class dispatcher {
 
   token_reply on_fail(const std::string& token, external_failure& f) {
     auto it = leases_.find(token);
+    if (it == leases_.end() && !finished_.contains(token)) it = adopt(token);
     if (it == leases_.end()) return unknown_or_duplicate(token);
     auto l = end_lease(it, "failed");
     auto r = task_result::failure(f.error_type.empty() ? "external" : std::move(f.error_type),
@@ -376,6 +413,7 @@ class dispatcher {
 
   token_reply on_heartbeat(const std::string& token) {
     auto it = leases_.find(token);
+    if (it == leases_.end()) it = adopt(token);
     if (it == leases_.end()) return {token_reply::status::not_found};
     it->second.deadline = clock::now() + s_.heartbeat_timeout;
     return {token_reply::status::ok};
@@ -529,7 +567,13 @@ class dispatcher {
 
   poll_reply hand_out(const std::string& name, external_queue& q, task_request req,
                       std::string worker_id) {
-    auto token = new_token();
+    auto token = token_of(req);
+    if (leases_.contains(token)) {
+      // The same attempt queued twice while leased (an entity recovered with its task
+      // out): this worker shares the live lease, whose first answer counts.
+      return poll_reply{poll_reply::status::task, token, std::move(req),
+                        s_.heartbeat_timeout.count()};
+    }
     send_update(req, task_update::kind::started);
     ++q.leases;
     const auto now = clock::now();
@@ -581,16 +625,23 @@ class dispatcher {
     }
   }
 
-  std::string new_token() {
-    static constexpr char k_hex[] = "0123456789abcdef";
-    for (;;) {
-      std::string t;
-      for (int i = 0; i < 2; ++i) {
-        auto v = rng_();
-        for (int j = 0; j < 16; ++j, v >>= 4) t.push_back(k_hex[v & 0xF]);
-      }
-      if (!leases_.contains(t) && !finished_.contains(t)) return t;
+  // A token without a lease: its worker got it before the node restarted. Recovery
+  // queued the same attempt again (same token: token_of); that queued task becomes the
+  // worker's lease, as if it had polled it now. Not found (the lease expired and the
+  // step moved on, the attempt finished, or its workflow has not been recovered yet):
+  // leases_.end(). Linear in the queued external tasks (bounded by max-queued per queue).
+  std::unordered_map<std::string, lease>::iterator adopt(const std::string& token) {
+    for (auto& [name, q] : queues_) {
+      auto req = q.tasks.take_first([&](const task_request& r) { return token_of(r) == token; });
+      if (!req) continue;
+      --queued_[index(req->priority)];
+      const std::string qname = name;  // hand_out and wake_queue may not erase q
+      hand_out(qname, q, std::move(*req), "");
+      wake_queue(qname, q);
+      publish();
+      return leases_.find(token);
     }
+    return leases_.end();
   }
 
   [[nodiscard]] std::uint64_t parked_total() const { return parked_[0] + parked_[1] + parked_[2]; }
@@ -692,7 +743,6 @@ class dispatcher {
   std::unordered_set<std::string> finished_;
   std::deque<std::string> finished_order_;
   std::uint64_t next_poll_ = 1;
-  std::mt19937_64 rng_;
 };
 
 caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,

@@ -251,3 +251,66 @@ TEST_CASE("metrics: queued, running, totals and task seconds are exported") {
   CHECK(total);
   CHECK(seconds);
 }
+
+TEST_CASE("a worker's token outlives a restart: the same attempt queued again becomes its lease") {
+  task_fixture f;
+  f.start({});
+  auto answer = [&f](auto atom, const std::string& token, auto... body) {
+    caf::scoped_actor self{f.system()};
+    auto out = token_reply::status::not_found;
+    self->request(f.dispatcher, k_wait, atom, token, body...)
+        .receive([&](token_reply& r) { out = r.what; }, [](caf::error&) {});
+    return out;
+  };
+  auto heartbeat = [&](const std::string& t) { return answer(task_heartbeat_atom::value, t); };
+  auto complete = [&](const std::string& t) {
+    return answer(task_complete_atom::value, t, external_completion{json::object{{"ok", 1}}});
+  };
+  f.submit("wf-a", "queue:jobs");
+  f.submit("wf-b", "queue:jobs");
+  auto a = f.poll("jobs");
+  auto b = f.poll("jobs");
+  REQUIRE(a.what == poll_reply::status::task);
+  REQUIRE(b.what == poll_reply::status::task);
+  REQUIRE(a.request.workflow_id == "wf-a");
+  CHECK(a.token.size() == 32);
+  CHECK(a.token != b.token);
+  CHECK(f.next().what == kind::started);
+  CHECK(f.next().what == kind::started);
+
+  // The node restarts: leases and queues are gone.
+  caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
+  f.start(f.settings);
+  CHECK(heartbeat(a.token) == token_reply::status::not_found);  // nothing queued yet
+  // Recovery queues wf-a's attempt again; wf-b's step moved on to attempt 2 meanwhile.
+  f.submit("wf-a", "queue:jobs");
+  f.submit("wf-b", "queue:jobs", {}, task_priority::normal, 2);
+  CHECK(heartbeat(a.token) == token_reply::status::ok);  // adopted
+  auto started = f.next();
+  CHECK(started.what == kind::started);
+  CHECK(started.workflow_id == "wf-a");
+  CHECK(complete(b.token) == token_reply::status::not_found);  // attempt 1 is over
+  auto next = f.poll("jobs");  // wf-a's task is the worker's lease, not queued any more
+  REQUIRE(next.what == poll_reply::status::task);
+  CHECK(next.request.workflow_id == "wf-b");
+  CHECK(next.request.attempt == 2);
+  CHECK(next.token != b.token);
+  CHECK(f.next().what == kind::started);
+  CHECK(complete(a.token) == token_reply::status::ok);
+  auto done = f.next();
+  CHECK(done.what == kind::completed);
+  CHECK(done.workflow_id == "wf-a");
+  CHECK(complete(a.token) == token_reply::status::duplicate);
+  CHECK_FALSE(f.try_next(std::chrono::milliseconds(100)));  // one update, not two
+
+  // A token adopted by its answer directly, without a heartbeat first.
+  caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
+  f.start(f.settings);
+  f.submit("wf-b", "queue:jobs", {}, task_priority::normal, 2);
+  CHECK(complete(next.token) == token_reply::status::ok);
+  CHECK(f.next().what == kind::started);
+  auto b_done = f.next();
+  CHECK(b_done.what == kind::completed);
+  CHECK(b_done.workflow_id == "wf-b");
+  CHECK(b_done.attempt == 2);
+}
