@@ -121,6 +121,15 @@ http_response render(const token_reply& t, const std::string& token, bool finish
       return http_response::json(200, R"({"duplicate":true})");
     case token_reply::status::not_found:
       return not_found(token);
+    case token_reply::status::recovering: {
+      auto res = http_response::error(
+          503, "recovering",
+          "no task with token '" + token.substr(0, k_token_max) +
+              "' yet: the node is recovering the workflows it found interrupted at start, "
+              "and the task may be queued again shortly; retry");
+      res.headers.emplace_back("Retry-After", "1");
+      return res;
+    }
   }
   return not_found(token);
 }

@@ -219,4 +219,12 @@ TEST_CASE("a worker's task outlives a node restart: its heartbeat and completion
   auto wf = api.workflow("wf-restart");
   CHECK(wf.at("steps").at(0).at("output").at("frames") == 24);
   CHECK(wf.at("steps").at(0).at("attempts") == 1);  // the worker's attempt, not a second
+  // Once the interrupted workflows are woken, a token without a task is 404 again (503
+  // `recovering` only meanwhile).
+  CHECK(eventually(
+      [&] {
+        return api.post("/api/v1/tasks/0123456789abcdef0123456789abcdef/heartbeat", std::string())
+                   .status == 404;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(50)));
 }

@@ -21,6 +21,7 @@
 #include "engine/workflow/store/timer_service.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
 #include "engine/workflow/tasks/task_dispatcher.hpp"
+#include "engine/workflow/tasks/task_messages.hpp"
 #include "persistence/eventsourced.hpp"
 
 namespace wfe::workflow::runtime {
@@ -32,8 +33,14 @@ namespace {
 constexpr std::chrono::seconds k_links_timeout{30};
 
 // Wakes `ids` through the region, one batch at a time, then stops.
-caf::behavior waker(caf::event_based_actor* self, caf::actor region,
+// Meanwhile the dispatcher answers a token without a task `recovering` (its attempt may
+// be queued again by a recovery), not `not_found`: switched on before the waker is
+// spawned (so before any HTTP request reaches the dispatcher), off when it stops.
+caf::behavior waker(caf::event_based_actor* self, caf::actor region, caf::actor dispatcher,
                     std::shared_ptr<std::vector<std::string>> ids, std::size_t batch) {
+  self->attach_functor([dispatcher](const caf::error&) {
+    caf::anon_send(dispatcher, task_recovering_atom::value, false);
+  });
   auto next = std::make_shared<std::size_t>(0);
   auto woken = std::make_shared<std::uint64_t>(0);
   auto step = std::make_shared<std::function<void()>>();
@@ -152,7 +159,9 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   }
 
   if (!ids->empty()) {
-    parts.waker = sys.spawn(waker, parts.region, ids, cfg.runtime.wake_batch_size);
+    caf::anon_send(parts.dispatcher, task_recovering_atom::value, true);
+    parts.waker =
+        sys.spawn(waker, parts.region, parts.dispatcher, ids, cfg.runtime.wake_batch_size);
   }
   return parts;
 }

@@ -414,10 +414,14 @@ class dispatcher {
   token_reply on_heartbeat(const std::string& token) {
     auto it = leases_.find(token);
     if (it == leases_.end()) it = adopt(token);
-    if (it == leases_.end()) return {token_reply::status::not_found};
+    if (it == leases_.end()) {
+      return {recovering_ ? token_reply::status::recovering : token_reply::status::not_found};
+    }
     it->second.deadline = clock::now() + s_.heartbeat_timeout;
     return {token_reply::status::ok};
   }
+
+  void on_recovering(bool on) { recovering_ = on; }
 
   void on_lease_check(const std::string& token) {
     auto it = leases_.find(token);
@@ -611,8 +615,8 @@ class dispatcher {
   }
 
   token_reply unknown_or_duplicate(const std::string& token) const {
-    return {finished_.contains(token) ? token_reply::status::duplicate
-                                      : token_reply::status::not_found};
+    if (finished_.contains(token)) return {token_reply::status::duplicate};
+    return {recovering_ ? token_reply::status::recovering : token_reply::status::not_found};
   }
 
   void remember(const std::string& token) {
@@ -743,6 +747,7 @@ class dispatcher {
   std::unordered_set<std::string> finished_;
   std::deque<std::string> finished_order_;
   std::uint64_t next_poll_ = 1;
+  bool recovering_ = false;  // task_recovering_atom
 };
 
 caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
@@ -755,6 +760,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
   return {
       [d](task_request& req) { d->on_request(std::move(req)); },
       [d](task_poll_atom, const external_poll& p) { return d->on_poll(p); },
+      [d](task_recovering_atom, bool on) { d->on_recovering(on); },
       [d](task_complete_atom, const std::string& token, external_completion& c) {
         return d->on_complete(token, c);
       },

@@ -10,6 +10,11 @@
 //   (task_complete_atom, token, external_completion) -> token_reply
 //   (task_fail_atom, token, external_failure)  -> token_reply
 //   (task_heartbeat_atom, token)               -> token_reply
+// Runtime -> dispatcher:
+//   (task_recovering_atom, bool)  true while the runtime wakes the workflows it found
+//                                 interrupted at start: a token without a task is then
+//                                 `recovering` (its attempt may be queued again soon),
+//                                 not `not_found`
 // Pulls in CAF: include it from .cpp files only.
 
 #include <cstdint>
@@ -27,6 +32,7 @@ using task_poll_atom = caf::atom_constant<caf::atom("tpoll")>;
 using task_complete_atom = caf::atom_constant<caf::atom("tcomplete")>;
 using task_fail_atom = caf::atom_constant<caf::atom("tfail")>;
 using task_heartbeat_atom = caf::atom_constant<caf::atom("theartbeat")>;
+using task_recovering_atom = caf::atom_constant<caf::atom("trecover")>;
 
 struct external_poll {
   std::string queue;          // a valid id (the <name> of "queue:<name>")
@@ -53,7 +59,7 @@ struct external_failure {
 };
 
 struct token_reply {
-  enum class status : std::uint8_t { ok, duplicate, not_found };
+  enum class status : std::uint8_t { ok, duplicate, not_found, recovering };
   status what = status::ok;
 };
 
