@@ -6,8 +6,8 @@
 //   start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1|inline]
 //
 // POST /api/v1/workflows {"id","definition"} is answered 201 with the node's body once
-// the two events a real start writes first (WorkflowStarted ~190 B and StepScheduled
-// ~110 B, JSON payloads of the same sizes) are synced; an id written before is 409 (the
+// the two events a real start writes first (WorkflowStarted ~150 B, which names its
+// definition as the engine's v2 events do, and StepScheduled ~70 B) are synced; an id written before is 409 (the
 // journal's sequence check, as in the node). Requests that arrive while one batch syncs
 // form the next batch: every request read in one pass of the event loop is written by
 // one write_many (one fsync) after the pass — what Redis does with appendfsync always.
@@ -106,10 +106,9 @@ struct server {
       char started[512];
       const int n1 = std::snprintf(
           started, sizeof started,
-          R"({"type":"WorkflowStarted","id":"%s","definition":{"name":"%s","version":1,)"
-          R"("steps":[{"name":"a","task":"noop","dependsOn":[]}]},"priority":"normal",)"
-          R"("input":null,"at":%lld})",
-          p.id.c_str(), p.definition.c_str(), static_cast<long long>(now));
+          R"({"type":"WorkflowStarted","at":%lld,"data":{"id":"%s","definition":{"name":"%s",)"
+          R"("version":1},"input":{},"priority":"normal","timeoutMs":0}})",
+          static_cast<long long>(now), p.id.c_str(), p.definition.c_str());
       char scheduled[256];
       const int n2 = std::snprintf(scheduled, sizeof scheduled,
                                    R"({"type":"StepScheduled","step":"a","attempt":1,"at":%lld})",
