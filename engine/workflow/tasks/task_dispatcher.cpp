@@ -421,7 +421,10 @@ class dispatcher {
     return {token_reply::status::ok};
   }
 
-  void on_recovering(bool on) { recovering_ = on; }
+  void on_recovering(bool on) {
+    recovering_ = on;
+    if (!on) adopt_until_ = clock::now() + s_.heartbeat_timeout;
+  }
 
   void on_lease_check(const std::string& token) {
     auto it = leases_.find(token);
@@ -633,8 +636,12 @@ class dispatcher {
   // queued the same attempt again (same token: token_of); that queued task becomes the
   // worker's lease, as if it had polled it now. Not found (the lease expired and the
   // step moved on, the attempt finished, or its workflow has not been recovered yet):
-  // leases_.end(). Linear in the queued external tasks (bounded by max-queued per queue).
+  // leases_.end(). Linear in the queued external tasks (bounded by max-queued per queue),
+  // so only in the restart window: until heartbeat-timeout after the runtime finished
+  // waking the interrupted workflows (or after the dispatcher started, if it woke none).
+  // A lease from before the restart that was not heartbeated by then had expired anyway.
   std::unordered_map<std::string, lease>::iterator adopt(const std::string& token) {
+    if (!recovering_ && clock::now() > adopt_until_) return leases_.end();
     for (auto& [name, q] : queues_) {
       auto req = q.tasks.take_first([&](const task_request& r) { return token_of(r) == token; });
       if (!req) continue;
@@ -748,6 +755,7 @@ class dispatcher {
   std::deque<std::string> finished_order_;
   std::uint64_t next_poll_ = 1;
   bool recovering_ = false;  // task_recovering_atom
+  clock::time_point adopt_until_ = clock::now() + s_.heartbeat_timeout;  // adopt()
 };
 
 caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,

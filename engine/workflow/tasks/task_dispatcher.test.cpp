@@ -314,3 +314,47 @@ TEST_CASE("a worker's token outlives a restart: the same attempt queued again be
   CHECK(b_done.workflow_id == "wf-b");
   CHECK(b_done.attempt == 2);
 }
+
+TEST_CASE("tokens are adopted only in the restart window: until heartbeat-timeout after the waking") {
+  task_fixture f;
+  task_settings s;
+  s.heartbeat_timeout = std::chrono::milliseconds(300);
+  f.start(s);
+  auto heartbeat = [&f](const std::string& t) {
+    caf::scoped_actor self{f.system()};
+    auto out = token_reply::status::not_found;
+    self->request(f.dispatcher, k_wait, task_heartbeat_atom::value, t)
+        .receive([&](token_reply& r) { out = r.what; }, [](caf::error&) {});
+    return out;
+  };
+  auto restart = [&f, &s] {
+    caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
+    f.start(s);
+  };
+  f.submit("wf-late", "queue:jobs");
+  const auto token = f.poll("jobs").token;
+  REQUIRE(f.next().what == kind::started);
+
+  // No waking announced: the window ends heartbeat-timeout after the dispatcher started.
+  restart();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // well past 300 ms
+  f.submit("wf-late", "queue:jobs");
+  CHECK(heartbeat(token) == token_reply::status::not_found);  // too late: not adopted
+  CHECK(f.poll("jobs").token == token);  // still queued for any worker (same attempt)
+  CHECK(f.next().what == kind::started);
+
+  // While the runtime wakes workflows the window stays open, and closes
+  // heartbeat-timeout after the waking ends.
+  restart();
+  caf::anon_send(f.dispatcher, task_recovering_atom::value, true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // well past 300 ms
+  f.submit("wf-late", "queue:jobs");
+  CHECK(heartbeat(token) == token_reply::status::ok);  // adopted
+  CHECK(f.next().what == kind::started);
+  restart();
+  caf::anon_send(f.dispatcher, task_recovering_atom::value, true);
+  caf::anon_send(f.dispatcher, task_recovering_atom::value, false);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // well past 300 ms
+  f.submit("wf-late", "queue:jobs");
+  CHECK(heartbeat(token) == token_reply::status::not_found);
+}
