@@ -308,8 +308,7 @@ struct latest_definitions {
 // call's arguments are evaluated, in an unspecified order, so `send_start(route(q.id),
 // std::move(q), ...)` could route the moved-from, empty id (GCC does: shard_of("")).
 void send_start(const caf::actor& to, wf::cmd::start&& cmd, responder r) {
-  auto reply = [r, id = cmd.id, def = cmd.definition,
-                priority = cmd.priority](entity_reply res) {
+  auto reply = [r, id = cmd.id, def = cmd.definition, priority = cmd.priority](entity_reply res) {
     if (!res) return r(storage_error(res.error()));
     if (res->rejected) return r(rejection_response(*res->rejected));
     auto resp = http_response::json(201, wf::start_reply_json(id, res->status, *def, priority));
@@ -628,8 +627,7 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     if (!version) return r(std::move(err));
     send_to(gw, getdef_req{std::move(*name), static_cast<std::uint32_t>(*version), std::move(r)});
   });
-  rt.add("POST", "/api/v1/workflows", [gw, load, latest, direct](http_request&& req,
-                                                                 responder r) {
+  rt.add("POST", "/api/v1/workflows", [gw, load, latest, direct](http_request&& req, responder r) {
     http_response err;
     auto s = parse_start(req.body, err);
     if (!s) return r(std::move(err));

@@ -7,9 +7,9 @@
 //
 // POST /api/v1/workflows {"id","definition"} is answered 201 with the node's body once
 // the two events a real start writes first (WorkflowStarted ~150 B, which names its
-// definition as the engine's v2 events do, and StepScheduled ~70 B) are synced; an id written before is 409 (the
-// journal's sequence check, as in the node). Requests that arrive while one batch syncs
-// form the next batch: every request read in one pass of the event loop is written by
+// definition as the engine's v2 events do, and StepScheduled ~70 B) are synced; an id written
+// before is 409 (the journal's sequence check, as in the node). Requests that arrive while one
+// batch syncs form the next batch: every request read in one pass of the event loop is written by
 // one write_many (one fsync) after the pass — what Redis does with appendfsync always.
 // No actors, no entity state, no workflow index, no task dispatch: the figure is a
 // ceiling for this stack on this machine, not a product. bench/README.md ("ceiling").
@@ -70,7 +70,9 @@ struct pending_start {
 
 struct server {
   server(asio::io_context& io, unsigned short port, rocksdb_journal& j, std::uint32_t shards)
-      : io(io), acceptor(io, {asio::ip::make_address("127.0.0.1"), port}), journal(j),
+      : io(io),
+        acceptor(io, {asio::ip::make_address("127.0.0.1"), port}),
+        journal(j),
         shards(shards) {}
 
   void accept() {
@@ -98,10 +100,10 @@ struct server {
     const auto completed = requests.size();
     if (taken.empty() && completed == 0) return;
     requests.reserve(completed + taken.size());
-    const auto now = static_cast<std::int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const auto now =
+        static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
     for (const auto& p : taken) {
       char started[512];
       const int n1 = std::snprintf(
@@ -113,13 +115,12 @@ struct server {
       const int n2 = std::snprintf(scheduled, sizeof scheduled,
                                    R"({"type":"StepScheduled","step":"a","attempt":1,"at":%lld})",
                                    static_cast<long long>(now));
-      write_request r{persistence_id{shard_id{wfe::workflow::runtime::shard_of(p.id, shards)},
-                                     p.id},
-                      {}};
-      r.events.push_back(event{1, "wf.workflow-started.v1", std::string(started, n1),
-                               "ceiling", now});
-      r.events.push_back(event{2, "wf.step-scheduled.v1", std::string(scheduled, n2),
-                               "ceiling", now});
+      write_request r{
+          persistence_id{shard_id{wfe::workflow::runtime::shard_of(p.id, shards)}, p.id}, {}};
+      r.events.push_back(
+          event{1, "wf.workflow-started.v1", std::string(started, n1), "ceiling", now});
+      r.events.push_back(
+          event{2, "wf.step-scheduled.v1", std::string(scheduled, n2), "ceiling", now});
       if (complete_inline) append_completion(r, now);
       requests.push_back(std::move(r));
     }
@@ -146,8 +147,7 @@ struct server {
   }
 
   write_request completion_of(const std::string& id, std::int64_t now) const {
-    write_request r{persistence_id{shard_id{wfe::workflow::runtime::shard_of(id, shards)}, id},
-                    {}};
+    write_request r{persistence_id{shard_id{wfe::workflow::runtime::shard_of(id, shards)}, id}, {}};
     append_completion(r, now);
     return r;
   }
@@ -159,8 +159,9 @@ struct server {
     const char* manifests[] = {"wf.step-started.v1", "wf.step-completed.v1",
                                "wf.workflow-completed.v1"};
     for (std::uint64_t k = 0; k < 3; ++k) {
-      const int n = std::snprintf(buf, sizeof buf, R"({"type":"%s","step":"a","attempt":1,"at":%lld})",
-                                  types[k], static_cast<long long>(now));
+      const int n =
+          std::snprintf(buf, sizeof buf, R"({"type":"%s","step":"a","attempt":1,"at":%lld})",
+                        types[k], static_cast<long long>(now));
       r.events.push_back(event{3 + k, manifests[k], std::string(buf, n), "ceiling", now});
     }
   }
@@ -173,32 +174,32 @@ struct server {
   bool complete_inline = false;  // --complete inline: in the start's write
   std::vector<pending_start> batch;
   std::vector<write_request> completions;  // of the starts answered by the last batch
-  wfe::workflow::workflow_definition definition{.name = {}, .version = 1, .steps = {}};  // the 201's
+  wfe::workflow::workflow_definition definition{
+      .name = {}, .version = 1, .steps = {}};  // the 201's
 };
 
 void connection::read() {
   req = {};
-  http::async_read(stream, buffer, req,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     if (ec) return;  // closed (or garbage): drop the connection
-                     auto& r = self->req;
-                     if (r.method() != http::verb::post || r.target() != "/api/v1/workflows") {
-                       return self->answer(http::status::not_found,
-                                           R"({"error":{"code":"not_found","message":"-"}})");
-                     }
-                     boost::system::error_code jec;
-                     auto v = boost::json::parse(r.body(), jec);
-                     const auto* o = jec ? nullptr : v.if_object();
-                     const auto* id = o ? o->if_contains("id") : nullptr;
-                     const auto* def = o ? o->if_contains("definition") : nullptr;
-                     if (!id || !id->is_string() || !def || !def->is_string() ||
-                         id->get_string().empty() || id->get_string().size() > 200) {
-                       return self->answer(http::status::bad_request,
-                                           R"({"error":{"code":"invalid_json","message":"-"}})");
-                     }
-                     self->owner.start({self, std::string(id->get_string()),
-                                        std::string(def->get_string())});
-                   });
+  http::async_read(
+      stream, buffer, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return;  // closed (or garbage): drop the connection
+        auto& r = self->req;
+        if (r.method() != http::verb::post || r.target() != "/api/v1/workflows") {
+          return self->answer(http::status::not_found,
+                              R"({"error":{"code":"not_found","message":"-"}})");
+        }
+        boost::system::error_code jec;
+        auto v = boost::json::parse(r.body(), jec);
+        const auto* o = jec ? nullptr : v.if_object();
+        const auto* id = o ? o->if_contains("id") : nullptr;
+        const auto* def = o ? o->if_contains("definition") : nullptr;
+        if (!id || !id->is_string() || !def || !def->is_string() || id->get_string().empty() ||
+            id->get_string().size() > 200) {
+          return self->answer(http::status::bad_request,
+                              R"({"error":{"code":"invalid_json","message":"-"}})");
+        }
+        self->owner.start({self, std::string(id->get_string()), std::string(def->get_string())});
+      });
 }
 
 void connection::answer(http::status status, std::string body) {

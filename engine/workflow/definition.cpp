@@ -1,8 +1,8 @@
 #include "engine/workflow/definition.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
-#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>

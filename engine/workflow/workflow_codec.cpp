@@ -63,7 +63,8 @@ definition_ref definition_from(const json::value& v, const decode_context& ctx) 
   const auto& o = v.as_object();
   auto name = str(o, "name");
   const auto version = u32(o, "version");
-  if (ctx.catalog == nullptr) return definition_ref(workflow_definition{std::move(name), version, {}});
+  if (ctx.catalog == nullptr)
+    return definition_ref(workflow_definition{std::move(name), version, {}});
   auto found = ctx.catalog->find(name, version);
   if (!found) {
     throw decode_failure("definition '" + name + "' version " + std::to_string(version) +
@@ -117,13 +118,17 @@ const event_kind k_kinds[] = {
        return ev::signal_received{str(d, "name"), any(d, "payload")};
      }},
     {"WorkflowCompleted",
-     [](const json::object&, const decode_context&) -> event_body { return ev::workflow_completed{}; }},
+     [](const json::object&, const decode_context&) -> event_body {
+       return ev::workflow_completed{};
+     }},
     {"WorkflowFailed",
      [](const json::object& d, const decode_context&) -> event_body {
        return ev::workflow_failed{str(d, "step"), str(d, "error"), u32(d, "attempts")};
      }},
     {"WorkflowCancelled",
-     [](const json::object& d, const decode_context&) -> event_body { return ev::workflow_cancelled{str(d, "reason")}; }},
+     [](const json::object& d, const decode_context&) -> event_body {
+       return ev::workflow_cancelled{str(d, "reason")};
+     }},
     {"StepRetriedFromDeadLetter",
      [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_retried_from_dead_letter{str(d, "step")};
@@ -446,9 +451,8 @@ json::value state_to_json(const workflow_state& s) {
 namespace {
 
 decoded<workflow_state> state_from_json(const json::value& v, const decode_context& ctx) {
-  return guarded<workflow_state>("state", [&]() -> decoded<workflow_state> {
-    return state_from_object(v.as_object(), ctx);
-  });
+  return guarded<workflow_state>(
+      "state", [&]() -> decoded<workflow_state> { return state_from_object(v.as_object(), ctx); });
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include "engine/workflow/workflow_codec.hpp"
 
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 
 #include <doctest/doctest.h>
 #include <boost/json.hpp>
@@ -103,9 +103,8 @@ TEST_CASE("damaged payloads do not decode and the error says why") {
       decode_event(k_event_manifest, R"({"type":"Teleported","at":1,"data":{}})", &catalog());
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error() == "unknown event type 'Teleported'");
-  auto missing =
-      decode_event(k_event_manifest, R"({"type":"StepStarted","at":1,"data":{"step":"a"}})",
-                   &catalog());
+  auto missing = decode_event(k_event_manifest,
+                              R"({"type":"StepStarted","at":1,"data":{"step":"a"}})", &catalog());
   REQUIRE_FALSE(missing);
   CHECK(missing.error().find("cannot decode event") == 0);
   auto bad_state = decode_state(k_state_manifest, R"({"started":true,"id":"x"})", catalog());

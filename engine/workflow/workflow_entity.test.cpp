@@ -49,10 +49,8 @@ struct entity_fixture {
   ~entity_fixture() { caf::anon_send_exit(deps.journal, caf::exit_reason::user_shutdown); }
 
   caf::actor spawn() {
-    return spawn_eventsourced(sys,
-                              workflow_entity_model{[this] { return clock.load(); }, definitions},
-                              pid,
-                              deps, es);
+    return spawn_eventsourced(
+        sys, workflow_entity_model{[this] { return clock.load(); }, definitions}, pid, deps, es);
   }
   workflow_reply ask(const caf::actor& entity, command c) {
     auto r = ask_entity_blocking<workflow_entity_model>(sys, entity, 10s, std::move(c));

@@ -208,11 +208,13 @@ TEST_CASE("a worker's task outlives a node restart: its heartbeat and completion
   // Recovery queues the step's attempt again; the worker's heartbeat takes it back
   // (bounded wait: the restarted node wakes the workflow by itself).
   CHECK(eventually(
-      [&] { return api.post("/api/v1/tasks/" + token + "/heartbeat", std::string()).status == 200; },
+      [&] {
+        return api.post("/api/v1/tasks/" + token + "/heartbeat", std::string()).status == 200;
+      },
       std::chrono::seconds(20), std::chrono::milliseconds(50)));
   CHECK_FALSE(api.poll("render", 0).has_value());  // not handed to a second worker
-  auto done = api.post("/api/v1/tasks/" + token + "/complete",
-                       std::string(R"({"output":{"frames":24}})"));
+  auto done =
+      api.post("/api/v1/tasks/" + token + "/complete", std::string(R"({"output":{"frames":24}})"));
   REQUIRE_MESSAGE(done.status == 200, done.body);
   CHECK(json_of(done).at("duplicate") == false);
   CHECK(api.wait_status("wf-restart", "COMPLETED") == "COMPLETED");

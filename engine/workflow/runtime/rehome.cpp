@@ -87,15 +87,14 @@ persistence::result<rehome_report> rehome_misplaced_workflows(persistence::journ
     }
     for (auto next = *home_highest + 1; next <= highest;) {
       std::vector<event> events;
-      auto replayed = j.replay(from, next, highest, batch_events,
-                               [&](const event& e) { events.push_back(e); });
+      auto replayed =
+          j.replay(from, next, highest, batch_events, [&](const event& e) { events.push_back(e); });
       if (!replayed) return failed(std::move(replayed));
       if (events.empty() || events.front().sequence_nr != next) {
         return core::unexpected<persistence::error>{persistence::error{
-            persistence::errc::corruption,
-            "moving workflow '" + from.id() + "' from shard " +
-                std::to_string(from.shard().value) + ": event " + std::to_string(next) +
-                " is missing"}};
+            persistence::errc::corruption, "moving workflow '" + from.id() + "' from shard " +
+                                               std::to_string(from.shard().value) + ": event " +
+                                               std::to_string(next) + " is missing"}};
       }
       auto written = j.write(home, std::move(events));
       if (!written) return failed(std::move(written));

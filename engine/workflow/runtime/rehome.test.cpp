@@ -37,7 +37,8 @@ persistence_id elsewhere(const std::string& id) {
 
 std::vector<journal_event> events_of(wfe::persistence::journal& j, const persistence_id& pid) {
   std::vector<journal_event> out;
-  auto r = j.replay(pid, 1, UINT64_MAX, UINT64_MAX, [&](const journal_event& e) { out.push_back(e); });
+  auto r =
+      j.replay(pid, 1, UINT64_MAX, UINT64_MAX, [&](const journal_event& e) { out.push_back(e); });
   REQUIRE(r);
   return out;
 }
@@ -58,7 +59,8 @@ std::map<std::string, std::vector<journal_event>> journaled(
   return out;
 }
 
-void write(const std::filesystem::path& dir, const persistence_id& pid, std::vector<journal_event> events) {
+void write(const std::filesystem::path& dir, const persistence_id& pid,
+           std::vector<journal_event> events) {
   auto j = wfe::persistence::rocksdb_journal::open({.dir = dir / "journal"}, nullptr);
   REQUIRE(j);
   REQUIRE((*j)->write(pid, std::move(events)));
@@ -113,13 +115,14 @@ TEST_CASE("a misplaced workflow whose id was started again in its own shard is l
   CHECK(events_of(**j, elsewhere("twin")) == runs["first"]);
 }
 
-TEST_CASE("only workflow events in shard_of(\"\") are candidates: other shards and other data stay") {
+TEST_CASE(
+    "only workflow events in shard_of(\"\") are candidates: other shards and other data stay") {
   auto runs = journaled({{"w", k_noop}});
   wfe::test::temp_dir dir;
-  const persistence_id third{shard_id{(shard_of("w", 8) + 1) % 8 == shard_of("", 8)
-                                          ? (shard_of("w", 8) + 2) % 8
-                                          : (shard_of("w", 8) + 1) % 8},
-                             "w"};
+  const persistence_id third{
+      shard_id{(shard_of("w", 8) + 1) % 8 == shard_of("", 8) ? (shard_of("w", 8) + 2) % 8
+                                                             : (shard_of("w", 8) + 1) % 8},
+      "w"};
   write(dir.path(), third, runs["w"]);  // a workflow in a third shard: not the bug's
   const persistence_id plain = elsewhere("plain-data");
   write(dir.path(), plain, {journal_event{1, "Evt", "payload", "test", 0}});  // not a workflow's

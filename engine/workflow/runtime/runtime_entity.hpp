@@ -37,7 +37,7 @@ struct entity_context {
   prometheus::Counter* completed = nullptr;  // workflow_finished_total{status=...}
   prometheus::Counter* failed = nullptr;
   prometheus::Counter* cancelled = nullptr;
-  decide_options decide;  // pekko.workflow.runtime.inline-noop
+  decide_options decide;                                  // pekko.workflow.runtime.inline-noop
   std::shared_ptr<const definition_catalog> definitions;  // resolves journaled starts
 };
 

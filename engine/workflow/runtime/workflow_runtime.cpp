@@ -139,9 +139,7 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   parts.load = std::make_shared<task_load>();
   parts.dispatcher = spawn_task_dispatcher(
       sys, cfg.tasks,
-      [router = parts.router](const std::string& workflow_id) {
-        return router.route(workflow_id);
-      },
+      [router = parts.router](const std::string& workflow_id) { return router.route(workflow_id); },
       cfg.registry, parts.handlers, parts.load);
   // Waited for: the router sends straight to the shards, which must have the links first.
   {
@@ -152,9 +150,9 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
         .receive([](std::uint32_t) {}, [&failed](caf::error& e) { failed = std::move(e); });
     if (failed) {
       stop_workflow_runtime(parts);
-      return persistence::fail(persistence::errc::unavailable,
-                               "the workflow region did not take its links: " +
-                                   caf::to_string(*failed));
+      return persistence::fail(
+          persistence::errc::unavailable,
+          "the workflow region did not take its links: " + caf::to_string(*failed));
     }
   }
 

@@ -64,8 +64,8 @@ double tasks_total(incarnation& node, std::string_view outcome = {}) {
 }
 
 const std::vector<std::string> k_three_noops_history{
-    "WorkflowStarted", "StepScheduled", "StepStarted", "StepCompleted",
-    "StepScheduled",   "StepStarted",   "StepCompleted", "StepScheduled",
+    "WorkflowStarted", "StepScheduled", "StepStarted",      "StepCompleted",
+    "StepScheduled",   "StepStarted",   "StepCompleted",    "StepScheduled",
     "StepStarted",     "StepCompleted", "WorkflowCompleted"};
 
 }  // namespace
@@ -116,8 +116,8 @@ TEST_CASE("inline-noop: a noop workflow completes in the write of its start, sam
   CHECK(node.ok("wf-m", start("wf-m", mixed)).status == workflow_status::running);
   REQUIRE(indexed_as(node, "wf-m", workflow_status::completed));
   CHECK(history_types(node, "wf-m") ==
-        std::vector<std::string>{"WorkflowStarted", "StepScheduled", "StepStarted",
-                                 "StepCompleted", "StepScheduled", "StepStarted", "StepCompleted",
+        std::vector<std::string>{"WorkflowStarted", "StepScheduled", "StepStarted", "StepCompleted",
+                                 "StepScheduled", "StepStarted", "StepCompleted",
                                  "WorkflowCompleted"});
   CHECK(tasks_total(node) == 1.0);
 }
@@ -202,12 +202,10 @@ TEST_CASE("a journaled start names its definition: a restart resolves it from th
   {
     incarnation node(dir.path(), default_config(dir.path()));
     CHECK_FALSE(node.ok("wf-n", start("wf-n", waits)).rejected);
-    REQUIRE(eventually([&] {
-      return node.state("wf-n").find_step("a")->status == step_status::retry_wait;
-    }));
-    REQUIRE(node.journal().replay(pid, 1, UINT64_MAX, UINT64_MAX, [&](const auto& e) {
-      events.push_back(e);
-    }));
+    REQUIRE(eventually(
+        [&] { return node.state("wf-n").find_step("a")->status == step_status::retry_wait; }));
+    REQUIRE(node.journal().replay(pid, 1, UINT64_MAX, UINT64_MAX,
+                                  [&](const auto& e) { events.push_back(e); }));
   }
   REQUIRE_FALSE(events.empty());
   CHECK(events.front().manifest == k_event_manifest);
@@ -222,7 +220,8 @@ TEST_CASE("a journaled start names its definition: a restart resolves it from th
   // The same events in a journal without the registry's: the workflow does not recover,
   // and the error names the definition (never a workflow without steps).
   {
-    auto j = wfe::persistence::rocksdb_journal::open({.dir = elsewhere.path() / "journal"}, nullptr);
+    auto j =
+        wfe::persistence::rocksdb_journal::open({.dir = elsewhere.path() / "journal"}, nullptr);
     REQUIRE(j);
     REQUIRE((*j)->write(pid, events));
   }
@@ -257,7 +256,8 @@ TEST_CASE("a refused re-dispatch of a RUNNING step is offered again") {
   auto poll = [&] {
     caf::scoped_actor self{node.sys()};
     std::optional<poll_reply> out;
-    self->request(node.parts.dispatcher, 10s, task_poll_atom::value, external_poll{"work", "w1", 500})
+    self->request(node.parts.dispatcher, 10s, task_poll_atom::value,
+                  external_poll{"work", "w1", 500})
         .receive([&](poll_reply& r) { out = std::move(r); }, [](caf::error&) {});
     return out;
   };
@@ -265,7 +265,8 @@ TEST_CASE("a refused re-dispatch of a RUNNING step is offered again") {
   REQUIRE(first);
   REQUIRE(first->what == poll_reply::status::task);
   CHECK(first->request.workflow_id == "wf");
-  REQUIRE(eventually([&] { return node.state("wf").find_step("a")->status == step_status::running; }, 10s));
+  REQUIRE(eventually(
+      [&] { return node.state("wf").find_step("a")->status == step_status::running; }, 10s));
   // The dispatcher's "refused, now there is room" for attempt 1 (what follows a refused
   // re-dispatch after a recovery).
   task_update refused;

@@ -220,10 +220,9 @@ caf::behavior facade(caf::stateful_actor<facade_state>* self, facade_config cfg)
   auto shared = std::make_shared<facade_config>(std::move(cfg));
   auto entity = [self, shared]() -> caf::actor& {
     if (!self->state.entity) {
-      self->state.entity =
-          persistence::spawn_eventsourced(self->system(),
-                                          registry::model{shared->settings, shared->catalog},
-                                          definitions_persistence_id(), shared->deps, shared->es);
+      self->state.entity = persistence::spawn_eventsourced(
+          self->system(), registry::model{shared->settings, shared->catalog},
+          definitions_persistence_id(), shared->deps, shared->es);
       self->link_to(self->state.entity);  // the registry takes its entity down with it
     }
     return self->state.entity;

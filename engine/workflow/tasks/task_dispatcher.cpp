@@ -224,8 +224,8 @@ class dispatcher {
         // then, and the sleep would only hold a worker slot for the rest of it (a
         // backlog under retries). Its slot is freed at the timeout, with no answer.
         if (r.timeout_ms > 0 && std::chrono::milliseconds(r.timeout_ms) < *ms) {
-          self_->delayed_send(self_, std::chrono::milliseconds(r.timeout_ms),
-                              sleep_cut_atom::value, id);
+          self_->delayed_send(self_, std::chrono::milliseconds(r.timeout_ms), sleep_cut_atom::value,
+                              id);
           return;
         }
         self_->delayed_send(self_, *ms, sleep_done_atom::value, id);
@@ -754,7 +754,7 @@ class dispatcher {
   std::unordered_set<std::string> finished_;
   std::deque<std::string> finished_order_;
   std::uint64_t next_poll_ = 1;
-  bool recovering_ = false;  // task_recovering_atom
+  bool recovering_ = false;                                              // task_recovering_atom
   clock::time_point adopt_until_ = clock::now() + s_.heartbeat_timeout;  // adopt()
 };
 

@@ -315,7 +315,8 @@ TEST_CASE("a worker's token outlives a restart: the same attempt queued again be
   CHECK(b_done.attempt == 2);
 }
 
-TEST_CASE("tokens are adopted only in the restart window: until heartbeat-timeout after the waking") {
+TEST_CASE(
+    "tokens are adopted only in the restart window: until heartbeat-timeout after the waking") {
   task_fixture f;
   task_settings s;
   s.heartbeat_timeout = std::chrono::milliseconds(300);

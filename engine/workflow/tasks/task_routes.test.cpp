@@ -219,11 +219,13 @@ TEST_CASE("unknown tokens are 404 task_not_found") {
   }
 }
 
-TEST_CASE("while the node recovers interrupted workflows an unknown token is 503 recovering, then 404") {
+TEST_CASE(
+    "while the node recovers interrupted workflows an unknown token is 503 recovering, then 404") {
   worker_api api;
   const std::string t = "0123456789abcdef0123456789abcdef";
   caf::anon_send(api.f.dispatcher, task_recovering_atom::value, true);
-  REQUIRE(eventually([&] { return api.post("/api/v1/tasks/" + t + "/heartbeat", "").status == 503; }));
+  REQUIRE(
+      eventually([&] { return api.post("/api/v1/tasks/" + t + "/heartbeat", "").status == 503; }));
   auto r = api.post("/api/v1/tasks/" + t + "/complete", "{}");
   CHECK(r.status == 503);
   CHECK(error_code(r) == "recovering");
@@ -235,7 +237,8 @@ TEST_CASE("while the node recovers interrupted workflows an unknown token is 503
   CHECK(api.post("/api/v1/tasks/" + token_of(task) + "/complete", "{}").status == 200);
   CHECK(api.post("/api/v1/tasks/" + token_of(task) + "/complete", "{}").status == 200);  // dup
   caf::anon_send(api.f.dispatcher, task_recovering_atom::value, false);
-  REQUIRE(eventually([&] { return api.post("/api/v1/tasks/" + t + "/heartbeat", "").status == 404; }));
+  REQUIRE(
+      eventually([&] { return api.post("/api/v1/tasks/" + t + "/heartbeat", "").status == 404; }));
   CHECK(error_code(api.post("/api/v1/tasks/" + t + "/complete", "{}")) == "task_not_found");
 }
 
