@@ -7,17 +7,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "engine/core/fnv1a.hpp"
+
 namespace wfe::workflow::runtime {
 
-// FNV-1a, 64 bit (offset basis 14695981039346656037, prime 1099511628211).
-[[nodiscard]] constexpr std::uint64_t fnv1a_64(std::string_view bytes) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (char c : bytes) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
+using core::fnv1a_64;
 
 // The shard of `entity_id` among `number_of_shards` (> 0) shards: 0 .. n-1.
 [[nodiscard]] constexpr std::uint32_t shard_of(std::string_view entity_id,

@@ -14,6 +14,7 @@ TEST_CASE("fnv1a_64 matches the published FNV-1a test vectors") {
   CHECK(fnv1a_64("a") == 0xaf63dc4c8601ec8cULL);
   CHECK(fnv1a_64("foobar") == 0x85944171f73967e8ULL);
   static_assert(fnv1a_64("a") == 0xaf63dc4c8601ec8cULL);  // usable at compile time
+  CHECK(fnv1a_64("bar", fnv1a_64("foo")) == fnv1a_64("foobar"));  // a hash continues
 }
 
 TEST_CASE("shard_of is pinned: the same id maps to the same shard forever") {

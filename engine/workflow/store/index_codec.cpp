@@ -1,5 +1,7 @@
 #include "engine/workflow/store/index_codec.hpp"
 
+#include "engine/core/fnv1a.hpp"
+
 namespace wfe::workflow::store::codec {
 namespace {
 
@@ -232,14 +234,7 @@ std::optional<std::vector<timer>> decode_timers(std::string_view bytes) {
   return out;
 }
 
-std::uint64_t value_hash(std::string_view bytes) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
+std::uint64_t value_hash(std::string_view bytes) { return core::fnv1a_64(bytes); }
 
 std::string to_hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";

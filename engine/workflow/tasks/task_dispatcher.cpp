@@ -17,6 +17,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "engine/core/fnv1a.hpp"
 #include "engine/workflow/definition.hpp"
 #include "engine/workflow/tasks/builtin_tasks.hpp"
 #include "engine/workflow/tasks/http_task.hpp"
@@ -64,28 +65,20 @@ constexpr std::string_view k_external_label = "external";
 // and the worker's heartbeat, complete or fail adopts it (dispatcher::adopt). Not a
 // secret: the worker API has no authentication (whoever can reach it can poll).
 std::string token_of(const task_request& r) {
-  // Two FNV-1a lanes with different bases and primes, each finished with splitmix64.
-  std::uint64_t a = 0xcbf29ce484222325ULL;
-  std::uint64_t b = 0x84222325cbf29ce4ULL;
-  auto feed = [&](std::string_view bytes) {
-    for (const char c : bytes) {
-      const auto u = static_cast<unsigned char>(c);
-      a = (a ^ u) * 0x100000001b3ULL;
-      b = (b ^ u) * 0x9e3779b97f4a7c15ULL;
-    }
-    a = (a ^ 0xffU) * 0x100000001b3ULL;  // a separator no id contains
-    b = (b ^ 0xffU) * 0x9e3779b97f4a7c15ULL;
-  };
-  feed(r.workflow_id);
-  feed(r.step);
-  feed(std::to_string(r.attempt));
+  // FNV-1a of "<workflow id>\xff<step>\xff<attempt>" (0xff: no id contains it) from two
+  // bases, each lane finished with splitmix64.
+  std::string key;
+  key.reserve(r.workflow_id.size() + r.step.size() + 12);
+  key.append(r.workflow_id).push_back('\xff');
+  key.append(r.step).push_back('\xff');
+  key.append(std::to_string(r.attempt));
   auto finish = [](std::uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
   };
-  const std::uint64_t hi = finish(a ^ (b << 1));
-  const std::uint64_t lo = finish(b ^ (a >> 1));
+  const std::uint64_t hi = finish(core::fnv1a_64(key));
+  const std::uint64_t lo = finish(core::fnv1a_64(key, 0x84222325cbf29ce4ULL));
   static constexpr char k_hex[] = "0123456789abcdef";
   std::string t(32, '0');
   for (int i = 0; i < 16; ++i) {
