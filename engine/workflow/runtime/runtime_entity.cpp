@@ -46,7 +46,10 @@ void runtime_entity_model::send_index(caf::event_based_actor* self, const workfl
   if (!ctx_->links.index) return;
   store::index_update u;
   u.record = store::workflow_record{s.id,       s.definition->name, s.definition->version, s.status,
-                                    s.priority, s.created_at_ms,   s.updated_at_ms,      seq};
+                                    s.priority, s.created_at_ms,    s.updated_at_ms,       seq};
+  // What reconciliation needs to know to leave it asleep at the next start: an entity
+  // that may passivate has nothing that a restart loses.
+  u.record.tasks_in_flight = keep_alive(s);
   u.timers = s.timers;
   // A dead letter is a step that exhausted its retries; a workflow that timed out as a
   // whole (failure without a step) has no step to retry from and is not listed.

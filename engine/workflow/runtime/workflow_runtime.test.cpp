@@ -184,10 +184,42 @@ TEST_CASE("after a restart a workflow waiting on a retry timer continues by itse
     }));
   }  // the whole runtime stops; RocksDB closes
   incarnation again(dir.path(), default_config(dir.path()));
-  CHECK(again.parts.to_wake >= 1);
-  // Only the index is asked: nothing touches the entity.
+  // Not even woken at start (no task in flight): the timer, loaded from the index, wakes
+  // it. Only the index is asked: nothing touches the entity.
+  CHECK(again.parts.to_wake == 0);
   REQUIRE(indexed_as(again, "wf-r", workflow_status::completed));
   CHECK(again.state("wf-r").find_step("a")->attempts == 2);
+}
+
+// Waking every RUNNING workflow at start recovered each one waiting for a timer days
+// away too: a restart cost a recovery per such workflow (100k+ of them kept the node busy
+// for seconds and filled max-active-entities). Only those with a task in flight (lost
+// with the dispatcher's memory) need it.
+TEST_CASE("a restart wakes only the RUNNING workflows with a task in flight") {
+  wfe::test::temp_dir dir;
+  auto waits = definition(R"({"name":"waits","steps":[{"name":"a","task":"fail",
+      "input":{"times":1},"retry":{"maxAttempts":2,"initialIntervalMs":3600000}}]})");
+  auto queued = definition(R"({"name":"queued","steps":[{"name":"a","task":"queue:nobody"}]})");
+  {
+    incarnation node(dir.path(), default_config(dir.path()));
+    CHECK_FALSE(node.ok("wf-idle", start("wf-idle", waits)).rejected);
+    CHECK_FALSE(node.ok("wf-busy", start("wf-busy", queued)).rejected);
+    REQUIRE(eventually([&] {
+      auto idle = node.record("wf-idle");
+      auto busy = node.record("wf-busy");
+      return idle && busy && !idle->tasks_in_flight && busy->tasks_in_flight;
+    }));
+    CHECK(node.state("wf-idle").find_step("a")->status == step_status::retry_wait);
+  }
+  incarnation again(dir.path(), default_config(dir.path()));
+  CHECK(again.parts.to_wake == 1);
+  // The busy one is recovered by itself and its task queued again...
+  REQUIRE(eventually([&] { return again.stats().active == 1; }));
+  // ...the idle one recovers when asked, as it was.
+  auto s = again.state("wf-idle");
+  CHECK(s.status == workflow_status::running);
+  CHECK(s.find_step("a")->status == step_status::retry_wait);
+  CHECK(s.timers.size() == 1);
 }
 
 TEST_CASE("a journaled start names its definition: a restart resolves it from the registry") {

@@ -9,6 +9,10 @@ constexpr char k_format = 1;         // dead letters, timers
 constexpr char k_record_format = 2;  // records: 1 had no dead-letter/timers fields
 constexpr std::uint8_t k_has_dead_letter = 1;
 constexpr std::uint8_t k_has_timers = 2;
+// No task in flight (workflow_record::tasks_in_flight false). Set rather than cleared so
+// that records written before it existed read as "in flight": woken at start, as then.
+constexpr std::uint8_t k_no_tasks_in_flight = 4;
+constexpr std::uint8_t k_known_flags = k_has_dead_letter | k_has_timers | k_no_tasks_in_flight;
 constexpr std::size_t k_timers_max = 1'000'000;  // sanity bound while decoding
 
 void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
@@ -140,7 +144,8 @@ std::string encode(const stored_record& s) {
   put_i64(out, r.updated_at_ms);
   put_u64(out, r.seq);
   put_u8(out, static_cast<std::uint8_t>((s.dead_letter_hash ? k_has_dead_letter : 0) |
-                                        (s.timers_hash ? k_has_timers : 0)));
+                                        (s.timers_hash ? k_has_timers : 0) |
+                                        (r.tasks_in_flight ? 0 : k_no_tasks_in_flight)));
   if (s.dead_letter_hash) put_u64(out, *s.dead_letter_hash);
   if (s.timers_hash) put_u64(out, *s.timers_hash);
   return out;
@@ -162,8 +167,8 @@ std::optional<stored_record> decode_stored(std::string_view bytes) {
   const auto flags = in.u8();
   if ((flags & k_has_dead_letter) != 0) s.dead_letter_hash = in.u64();
   if ((flags & k_has_timers) != 0) s.timers_hash = in.u64();
-  if (!in.done() || !valid_status(status) || (flags & ~(k_has_dead_letter | k_has_timers)) != 0)
-    return std::nullopt;
+  r.tasks_in_flight = (flags & k_no_tasks_in_flight) == 0;
+  if (!in.done() || !valid_status(status) || (flags & ~k_known_flags) != 0) return std::nullopt;
   r.status = static_cast<workflow_status>(status);
   return s;
 }

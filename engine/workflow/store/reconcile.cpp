@@ -63,7 +63,13 @@ persistence::result<reconcile_report> reconcile(
           emit(id);
         } else if ((*rec)->status == workflow_status::running) {
           ++report.running;
-          emit(id);
+          // Up to date and waiting only for a timer (loaded from the index) or a request:
+          // nothing a restart lost, so it stays asleep like a passivated entity.
+          if ((*rec)->tasks_in_flight) {
+            emit(id);
+          } else {
+            ++report.running_idle;
+          }
         }
         return true;
       });
@@ -91,10 +97,10 @@ persistence::result<reconcile_report> reconcile(
   core::logger("workflow")
       ->info(
           "workflow index reconciled: {} workflows in the journal, {} missing from the "
-          "index, {} behind, {} ahead of the journal (replaced), {} running, {} stale records "
-          "removed; {} to recover",
+          "index, {} behind, {} ahead of the journal (replaced), {} running ({} of them with "
+          "no task in flight, left asleep), {} stale records removed; {} to recover",
           report.journal_workflows, report.missing, report.behind, report.ahead, report.running,
-          report.removed, report.needs_recovery);
+          report.running_idle, report.removed, report.needs_recovery);
   return report;
 }
 

@@ -46,9 +46,10 @@ struct reconcile_fixture {
       events.push_back(wfe::persistence::event{*highest + i, "m", "payload", "writer", 1});
     REQUIRE(journal->write(pid, std::move(events)));
   }
-  void indexed(const std::string& id, workflow_status st, std::uint64_t seq) {
-    REQUIRE(index->apply(
-        {index_update{workflow_record{id, "d", 1, st, "normal", 1, 2, seq}, {}, std::nullopt}}));
+  void indexed(const std::string& id, workflow_status st, std::uint64_t seq,
+               bool tasks_in_flight = true) {
+    REQUIRE(index->apply({index_update{
+        workflow_record{id, "d", 1, st, "normal", 1, 2, seq, tasks_in_flight}, {}, std::nullopt}}));
   }
   std::vector<std::string> run(reconcile_report* report = nullptr, std::uint32_t batch = 1000,
                                int* batches = nullptr) {
@@ -88,6 +89,25 @@ TEST_CASE("workflows whose journal is ahead of the index, missing, or RUNNING ne
   CHECK(report.running == 1);
   CHECK(report.removed == 0);
   CHECK(report.needs_recovery == 3);
+}
+
+TEST_CASE("an up-to-date RUNNING workflow without a task in flight is left asleep") {
+  reconcile_fixture f;
+  f.write("wf-busy", 3);
+  f.write("wf-idle", 4);
+  f.write("wf-idle-behind", 5);
+  f.indexed("wf-busy", workflow_status::running, 3, true);
+  f.indexed("wf-idle", workflow_status::running, 4, false);         // e.g. waits for a retry timer
+  f.indexed("wf-idle-behind", workflow_status::running, 4, false);  // its last update was lost
+  reconcile_report report;
+  CHECK(f.run(&report) == std::vector<std::string>{"wf-busy", "wf-idle-behind"});
+  CHECK(report.running == 2);
+  CHECK(report.running_idle == 1);
+  CHECK(report.behind == 1);
+  CHECK(report.needs_recovery == 2);
+  // The flag survives a reopen of the index (it is in the stored record).
+  f.open_index();
+  CHECK(f.run() == std::vector<std::string>{"wf-busy", "wf-idle-behind"});
 }
 
 TEST_CASE("records ahead of the journal (a journal restored alone) are replaced by a recovery") {

@@ -23,6 +23,11 @@ struct workflow_record {
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
   std::uint64_t seq = 0;
+  // RUNNING with a step SCHEDULED or RUNNING: a task the node must dispatch again after a
+  // restart (tasks live in memory), so reconciliation wakes it. false = it waits only for
+  // a timer or a request (it could be passivated) and stays asleep at start: its timers
+  // are loaded from the index. Records of index format 2 without it read as true.
+  bool tasks_in_flight = true;
   bool operator==(const workflow_record&) const = default;
 };
 

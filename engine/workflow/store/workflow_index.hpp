@@ -141,6 +141,7 @@ struct reconcile_report {
   std::uint64_t behind = 0;             // indexed seq < journal highest
   std::uint64_t ahead = 0;              // indexed seq > journal highest: removed, recovered
   std::uint64_t running = 0;            // indexed as RUNNING (and up to date)
+  std::uint64_t running_idle = 0;       // ...of them with no task in flight: not recovered
   std::uint64_t removed = 0;            // in the index, not in the journal: removed
   std::uint64_t needs_recovery = 0;     // ids passed to on_batch
 };
@@ -148,11 +149,14 @@ struct reconcile_report {
 // Compares the journal with the index and passes, in batches of at most `batch` ids, every
 // workflow id that needs recovery: missing from the index, indexed with a seq below the
 // journal's highest, indexed with a seq above it (the journal was restored from an older
-// backup: the record, its dead letter and timers are removed first), or RUNNING (so its timers are re-registered and its scheduled tasks
-// re-dispatched). Records of ids the journal does not have are removed from the index.
-// Journal ids that are not valid workflow ids (the definition registry's reserved id) are
-// skipped. Memory: the journal's id list (journal::persistence_ids()) plus one batch.
-// Call it at start-up, before spawn_workflow_index_actor takes the index.
+// backup: the record, its dead letter and timers are removed first), or RUNNING with a task
+// in flight (a SCHEDULED or RUNNING step: tasks live in memory, so the recovered entity
+// dispatches them again). An up-to-date RUNNING record without one (waiting for a retry
+// timer, its workflow timeout or a request) is left asleep, like a passivated entity: the timer
+// service loads its timers from the index. Records of ids the journal does not have are removed
+// from the index. Journal ids that are not valid workflow ids (the definition registry's reserved
+// id) are skipped. Memory: the journal's id list (journal::persistence_ids()) plus one batch. Call
+// it at start-up, before spawn_workflow_index_actor takes the index.
 [[nodiscard]] persistence::result<reconcile_report> reconcile(
     persistence::journal& journal, workflow_index& index, std::uint32_t batch,
     const std::function<void(std::vector<std::string>&&)>& on_batch);

@@ -548,8 +548,15 @@ TEST_CASE("the codec refuses damaged values instead of misreading them") {
   CHECK(codec::decode_stored(bytes) == full);
   CHECK_FALSE(codec::decode_stored(bytes.substr(0, bytes.size() - 8)));  // timers hash cut
   bytes = codec::encode(codec::stored_record{r, std::nullopt, std::nullopt});
-  bytes.back() = 4;  // an unknown flag
+  CHECK(bytes.back() == 0);  // no flag: a task in flight, as in records written before the flag
+  CHECK(codec::decode_record(bytes)->tasks_in_flight);
+  bytes.back() = 8;  // an unknown flag
   CHECK_FALSE(codec::decode_stored(bytes));
+  auto idle = r;
+  idle.tasks_in_flight = false;
+  bytes = codec::encode(codec::stored_record{idle, 7, std::nullopt});
+  CHECK(codec::decode_record(bytes) == idle);
+  CHECK(codec::decode_stored(bytes)->dead_letter_hash == 7u);
   bytes[0] = 1;  // the format without flags and hashes (wiped at open, never decoded)
   CHECK_FALSE(codec::decode_stored(bytes));
   auto t = codec::encode(std::vector<timer>{{1, timer_kind::retry, "s", 1}});
