@@ -21,6 +21,7 @@ bool read_node_settings(const core::config& cfg, node_settings& s, std::ostream&
   s.workflow_runtime.passivate_idle_after = s.cluster.sharding.passivate_idle_entity_after;
   s.tasks = workflow::task_settings::read(r);
   s.store = workflow::store::store_settings::read(r, s.persistence.journal_dir);
+  s.store.index.bytes_per_sync = s.persistence.journal_bytes_per_sync;
   if (r.ok()) return true;
   err << "workflow-engine: invalid configuration:\n" << core::describe(r.errors()) << "\n";
   return false;

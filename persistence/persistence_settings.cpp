@@ -28,6 +28,8 @@ void read_journal(core::settings_reader& r, persistence_settings& s) {
       r.duration(k_timeout, std::chrono::milliseconds(1), std::chrono::hours(1));
   s.journal_metadata_cache_entries = static_cast<std::size_t>(
       r.integer("pekko.persistence.journal.rocksdb.metadata-cache-entries", 1, 100'000'000));
+  s.journal_bytes_per_sync =
+      r.bytes("pekko.persistence.journal.rocksdb.bytes-per-sync", 0, 1ULL << 30);
   s.journal_background_linger = r.duration("pekko.persistence.journal.background-linger",
                                            std::chrono::milliseconds(0), std::chrono::seconds(1));
 }
@@ -80,7 +82,8 @@ rocksdb_journal_config persistence_settings::journal_config() const {
                                 .fsync = journal_fsync,
                                 .verify_on_start = journal_verify_on_start,
                                 .wal_recovery_mode = journal_wal_recovery_mode,
-                                .metadata_cache_entries = journal_metadata_cache_entries};
+                                .metadata_cache_entries = journal_metadata_cache_entries,
+                                .bytes_per_sync = journal_bytes_per_sync};
 }
 
 journal_actor_config persistence_settings::journal_actor() const {
@@ -94,8 +97,10 @@ journal_actor_config persistence_settings::journal_actor() const {
 namespace wfe::persistence {
 
 rocksdb_snapshot_store_config persistence_settings::snapshot_store_config() const {
-  return rocksdb_snapshot_store_config{
-      .dir = snapshot_dir, .fsync = journal_fsync, .keep_n_snapshots = keep_n_snapshots};
+  return rocksdb_snapshot_store_config{.dir = snapshot_dir,
+                                       .fsync = journal_fsync,
+                                       .keep_n_snapshots = keep_n_snapshots,
+                                       .bytes_per_sync = journal_bytes_per_sync};
 }
 
 eventsourced_config persistence_settings::eventsourced() const {

@@ -32,6 +32,9 @@ struct persistence_settings {
   std::chrono::milliseconds journal_request_timeout{10'000};
   std::chrono::milliseconds journal_background_linger{1};
   std::size_t journal_metadata_cache_entries = 100'000;
+  // journal.rocksdb.bytes-per-sync: for the journal, the snapshot store and (passed on
+  // by the node) the workflow index, which share the node's disk.
+  std::uint64_t journal_bytes_per_sync = 1ULL << 20;
 
   // Snapshots, recovery and entities.
   std::uint32_t keep_n_snapshots = 2;

@@ -20,6 +20,8 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_request_timeout == defaults.journal_request_timeout);
   CHECK(s.journal_background_linger == defaults.journal_background_linger);
   CHECK(s.journal_metadata_cache_entries == defaults.journal_metadata_cache_entries);
+  CHECK(s.journal_bytes_per_sync == defaults.journal_bytes_per_sync);
+  CHECK(s.journal_bytes_per_sync == 1024 * 1024);
 }
 
 TEST_CASE("journal keys are read into the journal and journal actor configs") {
@@ -32,6 +34,7 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
       rocksdb {
         fsync = off, verify-on-start = on, wal-recovery-mode = "absolute-consistency"
         metadata-cache-entries = 7
+        bytes-per-sync = 256KiB
       }
     }
   )");
@@ -42,6 +45,8 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
   CHECK(j.wal_recovery_mode == wal_recovery::absolute_consistency);
   CHECK(j.dir == s.journal_dir);
   CHECK(j.metadata_cache_entries == 7);
+  CHECK(j.bytes_per_sync == 256 * 1024);
+  CHECK(s.snapshot_store_config().bytes_per_sync == 256 * 1024);
   CHECK(s.journal_actor().max_batch_events == 64);
   CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);
   CHECK(s.journal_request_timeout == std::chrono::seconds(3));

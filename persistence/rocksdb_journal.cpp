@@ -161,6 +161,7 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
   // which the journal is anyway (write_mutex).
   o.allow_concurrent_memtable_write = false;
   o.info_log = internal::make_info_logger("journal " + cfg.dir.string());
+  internal::bound_writeback(o, cfg.bytes_per_sync);
   return o;
 }
 

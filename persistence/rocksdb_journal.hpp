@@ -46,6 +46,8 @@ struct rocksdb_journal_config {
   // Ids whose metadata (highest sequence nr) stays cached between writes; emptied
   // when full (journal.rocksdb.metadata-cache-entries).
   std::size_t metadata_cache_entries = 100'000;
+  // internal::bound_writeback (journal.rocksdb.bytes-per-sync); 0 = off.
+  std::uint64_t bytes_per_sync = 1ULL << 20;
   // All file I/O goes through this Env (not owned; must outlive the journal). Null:
   // the real file system. Tests inject faults (a full disk) through it.
   rocksdb::Env* env = nullptr;

@@ -19,6 +19,7 @@
 #include "persistence/internal/rocksdb_support.hpp"
 #include "persistence/journal_metrics.hpp"
 #include "tests/support/full_disk_fs.hpp"
+#include "tests/support/rocksdb_options_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::persistence;
@@ -422,4 +423,25 @@ TEST_CASE("a tiny metadata cache still checks every write's sequence and keeps d
              seen.push_back(e.sequence_nr);
            }).has_value());
   CHECK(seen == std::vector<std::uint64_t>{3, 4});  // 1..2 deleted
+}
+
+// internal::bound_writeback: a flush's table file goes to the disk in bytes-per-sync
+// ranges (strict), so WAL syncs do not queue behind a whole flush (bench/README.md,
+// "Fifteenth pass"). Checked where it matters: in the options RocksDB opened with.
+TEST_CASE("the journal opens RocksDB with its bytes-per-sync, strict, and 0 turns it off") {
+  wfe::test::temp_dir dir;
+  {
+    auto j = rocksdb_journal::open({.dir = dir.path() / "on"});
+    REQUIRE(j);
+  }
+  const auto on = wfe::test::rocksdb_options_file(dir.path() / "on");
+  CHECK(wfe::test::rocksdb_option_is(on, "bytes_per_sync", "1048576"));
+  CHECK(wfe::test::rocksdb_option_is(on, "strict_bytes_per_sync", "true"));
+  {
+    auto j = rocksdb_journal::open({.dir = dir.path() / "off", .bytes_per_sync = 0});
+    REQUIRE(j);
+  }
+  const auto off = wfe::test::rocksdb_options_file(dir.path() / "off");
+  CHECK(wfe::test::rocksdb_option_is(off, "bytes_per_sync", "0"));
+  CHECK(wfe::test::rocksdb_option_is(off, "strict_bytes_per_sync", "false"));
 }

@@ -194,6 +194,7 @@ namespace {
 rocksdb::Options make_options(const rocksdb_snapshot_store_config& cfg) {
   rocksdb::Options o;
   o.info_log = internal::make_info_logger("snapshot store " + cfg.dir.string());
+  internal::bound_writeback(o, cfg.bytes_per_sync);
   if (cfg.env != nullptr) o.env = cfg.env;
   o.create_if_missing = true;
   o.create_missing_column_families = true;

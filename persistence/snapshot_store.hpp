@@ -32,7 +32,7 @@
 namespace rocksdb {
 class DB;
 class Env;
-}
+}  // namespace rocksdb
 
 namespace wfe::persistence {
 
@@ -53,6 +53,8 @@ struct rocksdb_snapshot_store_config {
   // Snapshots kept per id (>= 1). Two by default: if the newest is damaged, recovery
   // falls back to the one before instead of replaying everything.
   std::uint32_t keep_n_snapshots = 2;
+  // internal::bound_writeback, as the journal's (journal.rocksdb.bytes-per-sync).
+  std::uint64_t bytes_per_sync = 1ULL << 20;
   // Not owned; tests inject faults through it. nullptr = the default environment.
   rocksdb::Env* env = nullptr;
 };

@@ -15,6 +15,7 @@
 #include "persistence/journal_metrics.hpp"
 #include "proto/snapshot.pb.h"
 #include "tests/support/full_disk_fs.hpp"
+#include "tests/support/rocksdb_options_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::persistence;
@@ -70,7 +71,9 @@ TEST_CASE("save keeps only the newest N snapshots of an id and reports the oldes
   CHECK(*store->list(other) == std::vector<std::uint64_t>{5});
 }
 
-TEST_CASE("load_for_recovery deletes the snapshots above the journal's highest, save deletes newer ones") {
+TEST_CASE(
+    "load_for_recovery deletes the snapshots above the journal's highest, save deletes newer "
+    "ones") {
   wfe::test::temp_dir dir;
   auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 5});
   for (std::uint64_t seq : {10, 20, 30, 40}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
@@ -79,7 +82,7 @@ TEST_CASE("load_for_recovery deletes the snapshots above the journal's highest, 
   CHECK(*store->load_for_recovery(k_pid, 25) == snap(20));
   CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{10, 20});
   CHECK(*store->list(other) == std::vector<std::uint64_t>{50});  // its neighbour untouched
-  CHECK(*store->load_for_recovery(k_pid, 20) == snap(20));  // at the bound: kept
+  CHECK(*store->load_for_recovery(k_pid, 20) == snap(20));       // at the bound: kept
   CHECK_FALSE(store->load_for_recovery(k_pid, 0)->has_value());
   CHECK(store->list(k_pid)->empty());
   // A save below existing snapshots drops them too (they cannot be of this journal).
@@ -172,4 +175,12 @@ TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when s
   }
   REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
   CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(3));
+}
+
+TEST_CASE("the snapshot store opens RocksDB with the journal's bytes-per-sync, strict") {
+  wfe::test::temp_dir dir;
+  { auto s = open_ok({.dir = dir.path() / "s", .bytes_per_sync = 512 * 1024}); }
+  const auto options = wfe::test::rocksdb_options_file(dir.path() / "s");
+  CHECK(wfe::test::rocksdb_option_is(options, "bytes_per_sync", "524288"));
+  CHECK(wfe::test::rocksdb_option_is(options, "strict_bytes_per_sync", "true"));
 }

@@ -26,8 +26,7 @@ bool is_lock_error(const rocksdb::Status& s) {
 }
 
 rocksdb::MemTableRepFactory* new_hashed_memtable_factory(std::size_t write_buffer_size) {
-  const auto buckets =
-      std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
+  const auto buckets = std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
   return rocksdb::NewHashLinkListRepFactory(buckets, 0, 4096, false);
 }
 
@@ -187,6 +186,11 @@ class spdlog_info_logger final : public rocksdb::Logger {
 
 std::shared_ptr<rocksdb::Logger> make_info_logger(std::string store) {
   return std::make_shared<spdlog_info_logger>(std::move(store));
+}
+
+void bound_writeback(rocksdb::DBOptions& o, std::uint64_t bytes_per_sync) {
+  o.bytes_per_sync = bytes_per_sync;
+  o.strict_bytes_per_sync = bytes_per_sync > 0;
 }
 
 }  // namespace wfe::persistence::internal

@@ -12,8 +12,9 @@
 namespace rocksdb {
 class DB;
 class Logger;
+struct DBOptions;
 class MemTableRepFactory;
-}
+}  // namespace rocksdb
 
 #include "persistence/journal.hpp"
 
@@ -71,5 +72,13 @@ void encode_envelope_parts(const event& e, std::string& head, std::string& tail)
 // RocksDB's INFO/DEBUG/HEADER lines (flushes, compactions, the options at open) log at
 // debug; WARN at warn; ERROR and FATAL at error. `store` names the store in each line.
 [[nodiscard]] std::shared_ptr<rocksdb::Logger> make_info_logger(std::string store);
+
+// Bounds the dirty data a store's background writes (memtable flushes, compactions) leave
+// for the kernel: every `bytes_per_sync` bytes written to a table file are handed to
+// writeback, waiting for the previous range (RocksDB's strict_bytes_per_sync). Without it
+// a flush fsyncs tens of MB at its end, and every WAL fdatasync of the node's stores
+// queues behind that on the same disk: stalls of 50–300 ms under load on this kind of
+// VM (bench/README.md, "Fifteenth pass"). 0 = RocksDB's default (off).
+void bound_writeback(rocksdb::DBOptions& o, std::uint64_t bytes_per_sync);
 
 }  // namespace wfe::persistence::internal

@@ -19,6 +19,7 @@
 
 #include "tests/support/eventually.hpp"
 #include "tests/support/node.hpp"
+#include "tests/support/rocksdb_options_file.hpp"
 #include "tests/support/workflow_api.hpp"
 
 using namespace wfe::test;
@@ -48,7 +49,6 @@ bool listed_with_status(const workflow_api& api, const std::string& id, const st
       },
       timeout);
 }
-
 
 const json::value& step_status(const json::object& wf, const std::string& step) {
   for (const auto& s : wf.at("steps").as_array()) {
@@ -110,7 +110,8 @@ TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete un
 // latest versions); the node is killed with SIGKILL mid-load, twice, and restarted at
 // once into the next round's load. At the end every acknowledged id answers GET, completes
 // with a contiguous history and is listed as COMPLETED under its definition.
-TEST_CASE("kill -9 under concurrent starts, twice: every acknowledged start is found and completes") {
+TEST_CASE(
+    "kill -9 under concurrent starts, twice: every acknowledged start is found and completes") {
   temp_dir data;
   const std::vector<std::string> defs{"ack-one", "ack-chain", "ack-retry"};
   std::map<std::string, std::string> acked;  // id -> definition
@@ -133,8 +134,8 @@ TEST_CASE("kill -9 under concurrent starts, twice: every acknowledged start is f
     for (int t = 0; t < 8; ++t) {
       clients.emplace_back([&, t, port = n.http_port()] {
         for (int i = 0; !stop.load(); ++i) {
-          const auto id = "r" + std::to_string(round) + "-c" + std::to_string(t) + "-" +
-                          std::to_string(i);
+          const auto id =
+              "r" + std::to_string(round) + "-c" + std::to_string(t) + "-" + std::to_string(i);
           const auto& def = defs[static_cast<std::size_t>(i + t) % defs.size()];
           auto body = R"({"id":")" + id + R"(","definition":")" + def + '"' +
                       (i % 3 == 0 ? R"(,"version":1})" : "}");
@@ -169,7 +170,8 @@ TEST_CASE("kill -9 under concurrent starts, twice: every acknowledged start is f
   for (const auto& [id, def] : acked) {
     auto r = api.get("/api/v1/workflows/" + id);
     if (r.status != 200) {
-      if (++lost <= 5) FAIL_CHECK("acknowledged " << id << " (" << def << "): " << r.status << " " << r.body);
+      if (++lost <= 5)
+        FAIL_CHECK("acknowledged " << id << " (" << def << "): " << r.status << " " << r.body);
       continue;
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -184,8 +186,8 @@ TEST_CASE("kill -9 under concurrent starts, twice: every acknowledged start is f
   CHECK_MESSAGE(lost == 0, lost << " of " << acked.size() << " acknowledged starts not found");
   for (const auto& def : defs) {
     std::set<std::string> listed;
-    for (const auto& w : api.list_all("/api/v1/workflows?status=COMPLETED&definition=" + def +
-                                      "&limit=500")) {
+    for (const auto& w :
+         api.list_all("/api/v1/workflows?status=COMPLETED&definition=" + def + "&limit=500")) {
       listed.emplace(w.at("id").as_string());
     }
     std::size_t missing = 0;
@@ -202,7 +204,9 @@ TEST_CASE("kill -9 under concurrent starts, twice: every acknowledged start is f
 // than the journal. Every workflow comes back as the journal had it: no snapshot of the
 // lost events is loaded (they are dropped), the list shows the journal's statuses (index
 // records ahead of the journal are replaced), and the workflows go on.
-TEST_CASE("the guide's restore: a running node's journal tar, restored alone, brings every workflow back") {
+TEST_CASE(
+    "the guide's restore: a running node's journal tar, restored alone, brings every workflow "
+    "back") {
   temp_dir data;
   auto args = data_dirs(data);
   args.push_back("-Dpekko.workflow.event-sourcing.snapshot-every=3");
@@ -218,7 +222,8 @@ TEST_CASE("the guide's restore: a running node's journal tar, restored alone, br
     for (int i = 0; i < n_workflows; ++i) {
       api.started(id(i), "guide");
       for (int k = 0; k < 4; ++k)  // WorkflowStarted, StepScheduled + 4 signals: a snapshot at 3
-        REQUIRE(api.post("/api/v1/workflows/" + id(i) + "/signals/s", std::string("{}")).status == 200);
+        REQUIRE(api.post("/api/v1/workflows/" + id(i) + "/signals/s", std::string("{}")).status ==
+                200);
     }
     for (int i = 0; i < n_workflows; ++i) events_at_backup[id(i)] = api.history(id(i)).size();
     // tar exits 1 when a file changed while it read it (the WAL of a running node).
@@ -229,12 +234,14 @@ TEST_CASE("the guide's restore: a running node's journal tar, restored alone, br
     // After the backup: more snapshots, and every workflow completed by a worker.
     for (int i = 0; i < n_workflows; ++i) {
       for (int k = 0; k < 6; ++k)
-        REQUIRE(api.post("/api/v1/workflows/" + id(i) + "/signals/s", std::string("{}")).status == 200);
+        REQUIRE(api.post("/api/v1/workflows/" + id(i) + "/signals/s", std::string("{}")).status ==
+                200);
     }
     for (int i = 0; i < n_workflows; ++i) {
       auto task = api.poll_task("guide");
       auto token = std::string(task.at("token").as_string());
-      REQUIRE(api.post("/api/v1/tasks/" + token + "/complete", std::string(R"({"output":{}})")).status == 200);
+      REQUIRE(api.post("/api/v1/tasks/" + token + "/complete", std::string(R"({"output":{}})"))
+                  .status == 200);
     }
     for (int i = 0; i < n_workflows; ++i)
       REQUIRE(api.wait_status(id(i), "COMPLETED") == "COMPLETED");
@@ -271,7 +278,9 @@ TEST_CASE("the guide's restore: a running node's journal tar, restored alone, br
   for (int i = 0; i < n_workflows; ++i) {
     auto task = api.poll_task("guide");
     auto token = std::string(task.at("token").as_string());
-    CHECK(api.post("/api/v1/tasks/" + token + "/complete", std::string(R"({"output":{}})")).status == 200);
+    CHECK(
+        api.post("/api/v1/tasks/" + token + "/complete", std::string(R"({"output":{}})")).status ==
+        200);
   }
   for (int i = 0; i < n_workflows; ++i) {
     CHECK(api.wait_status(id(i), "COMPLETED") == "COMPLETED");
@@ -356,4 +365,21 @@ TEST_CASE("online backup, wipe, restore: every workflow, its history and the lis
   CHECK(api.wait_status("wf-parked", "COMPLETED") == "COMPLETED");
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+// One key bounds the writeback of all three RocksDB stores of a node (they share its
+// disk): pekko.persistence.journal.rocksdb.bytes-per-sync reaches the journal, the
+// snapshot store and the workflow index, as their OPTIONS files say.
+TEST_CASE("bytes-per-sync reaches the journal, the snapshot store and the workflow index") {
+  temp_dir data;
+  auto args = data_dirs(data);
+  args.emplace_back("-Dpekko.persistence.journal.rocksdb.bytes-per-sync=2MiB");
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  for (const auto* store : {"journal", "snapshots", "workflow-index"}) {
+    CAPTURE(store);
+    const auto options = rocksdb_options_file(data.path() / "data" / store);
+    CHECK(rocksdb_option_is(options, "bytes_per_sync", "2097152"));
+    CHECK(rocksdb_option_is(options, "strict_bytes_per_sync", "true"));
+  }
 }

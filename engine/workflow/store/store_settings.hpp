@@ -28,6 +28,9 @@ struct index_settings {
   std::uint32_t list_default_limit = 100;
   std::uint32_t list_max_limit = 1000;
   std::uint32_t reconcile_batch = 1000;  // ids per reconcile() callback
+  // persistence::internal::bound_writeback; not a key of its own: the node passes
+  // pekko.persistence.journal.rocksdb.bytes-per-sync (engine/node_settings.cpp).
+  std::uint64_t bytes_per_sync = 1ULL << 20;
 };
 
 struct timer_settings {

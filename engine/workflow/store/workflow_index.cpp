@@ -87,12 +87,12 @@ class index_prefix final : public rocksdb::SliceTransform {
   }
 };
 
-rocksdb::Options make_options(const std::filesystem::path& dir) {
+rocksdb::Options make_options(const index_settings& settings) {
   rocksdb::Options o;
-  o.info_log = persistence::internal::make_info_logger("workflow index " + dir.string());
+  o.info_log = persistence::internal::make_info_logger("workflow index " + settings.dir.string());
+  persistence::internal::bound_writeback(o, settings.bytes_per_sync);
   o.prefix_extractor = std::make_shared<index_prefix>();
-  o.memtable_factory.reset(
-      persistence::internal::new_hashed_memtable_factory(o.write_buffer_size));
+  o.memtable_factory.reset(persistence::internal::new_hashed_memtable_factory(o.write_buffer_size));
   o.allow_concurrent_memtable_write = false;  // hashed memtables take one writer
   // Every new workflow's first update asks for a record that does not exist yet: a
   // whole-key bloom filter in the memtable answers that miss without a search.
@@ -251,7 +251,7 @@ struct workflow_index::impl {
                                       settings.dir.string() + ": " + ec.message());
     }
     rocksdb::DB* raw = nullptr;
-    auto s = rocksdb::DB::Open(make_options(settings.dir), settings.dir.string(), &raw);
+    auto s = rocksdb::DB::Open(make_options(settings), settings.dir.string(), &raw);
     db.reset(raw);
     if (s.ok()) return persistence::done{};
     auto e = persistence::internal::from_status(
@@ -423,7 +423,7 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
         settings.dir.string(), value, k_format_version);
     (void)p->db->Close();
     p->db.reset();
-    s = rocksdb::DestroyDB(settings.dir.string(), make_options(settings.dir));
+    s = rocksdb::DestroyDB(settings.dir.string(), make_options(settings));
     if (!s.ok()) return as_failure(p->error_of(s, "wiping an index of an older format"));
     if (auto ok = p->open_db(); !ok) return as_failure(std::move(ok).error());
     s = rocksdb::Status::NotFound();

@@ -22,6 +22,7 @@
 #include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
+#include "tests/support/rocksdb_options_file.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::workflow;
@@ -733,4 +734,18 @@ TEST_CASE("the index actor writes waiting updates when it stops") {
   CHECK_FALSE(x.written("wf-a"));
   x.stop();
   CHECK(x.written("wf-a"));
+}
+
+TEST_CASE("the index opens RocksDB with its bytes-per-sync, strict") {
+  wfe::test::temp_dir dir;
+  index_settings settings;
+  settings.dir = dir.path() / "workflow-index";
+  settings.bytes_per_sync = 3 * 1024 * 1024;
+  {
+    auto opened = workflow_index::open(settings);
+    REQUIRE(opened);
+  }
+  const auto options = wfe::test::rocksdb_options_file(settings.dir);
+  CHECK(wfe::test::rocksdb_option_is(options, "bytes_per_sync", "3145728"));
+  CHECK(wfe::test::rocksdb_option_is(options, "strict_bytes_per_sync", "true"));
 }
