@@ -1,5 +1,6 @@
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -89,8 +90,14 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
                                    for (auto& id : batch) ids->push_back(std::move(id));
                                  });
   if (!report) return core::unexpected<persistence::error>{report.error()};
-  auto timers = index->load_timers();
+  std::vector<std::string> damaged_timers;
+  auto timers = index->load_timers(&damaged_timers);
   if (!timers) return core::unexpected<persistence::error>{timers.error()};
+  // A workflow left asleep by reconcile relies on its timers: one whose timer set is
+  // damaged is recovered, which writes it again. (Rare: a list search per id is fine.)
+  for (auto& id : damaged_timers) {
+    if (std::find(ids->begin(), ids->end(), id) == ids->end()) ids->push_back(std::move(id));
+  }
 
   runtime_parts parts;
   parts.to_wake = ids->size();

@@ -10,8 +10,11 @@
 
 #include <doctest/doctest.h>
 
+#include <rocksdb/db.h>
+
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
+#include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
 #include "engine/workflow/workflow_codec.hpp"
 #include "tests/support/load_settings.hpp"
@@ -220,6 +223,40 @@ TEST_CASE("a restart wakes only the RUNNING workflows with a task in flight") {
   CHECK(s.status == workflow_status::running);
   CHECK(s.find_step("a")->status == step_status::retry_wait);
   CHECK(s.timers.size() == 1);
+}
+
+// A workflow left asleep relies on its timers in the index; if they do not decode, the
+// start-up recovers it (which writes them again) instead of losing its retry for good.
+TEST_CASE("a sleeping workflow whose timers in the index are damaged is recovered at start") {
+  wfe::test::temp_dir dir;
+  auto waits = definition(R"({"name":"waits","steps":[{"name":"a","task":"fail",
+      "input":{"times":1},"retry":{"maxAttempts":2,"initialIntervalMs":3600000}}]})");
+  const auto config = default_config(dir.path());
+  {
+    incarnation node(dir.path(), config);
+    CHECK_FALSE(node.ok("wf-t", start("wf-t", waits)).rejected);
+    REQUIRE(eventually([&] {
+      auto r = node.record("wf-t");
+      return r && !r->tasks_in_flight;
+    }));
+  }
+  {
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options{}, config.store.index.dir.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Put(rocksdb::WriteOptions{}, store::codec::timers_key("wf-t"), "damaged").ok());
+    REQUIRE(db->Close().ok());
+  }
+  incarnation again(dir.path(), config);
+  CHECK(again.parts.to_wake == 1);
+  // Recovered by itself, its retry timer is held again (no request touched it).
+  REQUIRE(eventually([&] {
+    caf::scoped_actor self{again.sys()};
+    std::uint64_t pending = 0;
+    self->request(again.parts.timers, 10s, store::get_timer_stats{})
+        .receive([&](const store::timer_stats& s) { pending = s.pending; }, [](caf::error&) {});
+    return pending == 1;
+  }));
 }
 
 TEST_CASE("a journaled start names its definition: a restart resolves it from the registry") {

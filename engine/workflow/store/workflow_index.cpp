@@ -641,7 +641,8 @@ result<std::optional<dead_letter_record>> workflow_index::dead_letter(const std:
   return d;
 }
 
-result<std::vector<workflow_timers>> workflow_index::load_timers() const try {
+result<std::vector<workflow_timers>> workflow_index::load_timers(
+    std::vector<std::string>* damaged) const try {
   std::vector<workflow_timers> out;
   const std::string prefix(1, codec::k_timers);
   rocksdb::ReadOptions ro;
@@ -651,8 +652,9 @@ result<std::vector<workflow_timers>> workflow_index::load_timers() const try {
     std::string id(it->key().data() + 1, it->key().size() - 1);
     auto timers = codec::decode_timers(std::string_view(it->value().data(), it->value().size()));
     if (!timers) {
-      // Derived data: the workflow's recovery (reconcile: RUNNING) re-registers them.
-      impl_->log->warn("workflow index: damaged timers of '{}' skipped", id);
+      // Derived data: the workflow's recovery re-registers them (the runtime wakes it).
+      impl_->log->warn("workflow index: damaged timers of '{}' skipped; it is recovered", id);
+      if (damaged != nullptr) damaged->push_back(std::move(id));
       continue;
     }
     out.push_back(workflow_timers{std::move(id), std::move(*timers)});

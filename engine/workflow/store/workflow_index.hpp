@@ -91,8 +91,13 @@ class workflow_index {
   [[nodiscard]] persistence::result<std::optional<dead_letter_record>> dead_letter(
       const std::string& id) const;
 
-  // Every workflow's pending timers (workflows without timers are absent).
-  [[nodiscard]] persistence::result<std::vector<workflow_timers>> load_timers() const;
+  // Every workflow's pending timers (workflows without timers are absent). A timer set
+  // that does not decode is skipped with a warning and its workflow id added to
+  // `damaged` (when given): the runtime recovers those workflows, which writes them again
+  // (reconciliation leaves an up-to-date RUNNING workflow without a task asleep, trusting
+  // its timers to wake it).
+  [[nodiscard]] persistence::result<std::vector<workflow_timers>> load_timers(
+      std::vector<std::string>* damaged = nullptr) const;
 
   // Calls `fn` for every record in id order; stops early when fn returns false.
   [[nodiscard]] persistence::result<std::uint64_t> for_each_record(
