@@ -85,6 +85,10 @@ TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete un
         std::chrono::seconds(10), std::chrono::milliseconds(20));
     REQUIRE(sleeping);
     REQUIRE(waiting);
+    // Past the index's update-linger (20 ms): the records are current when the node dies,
+    // so only their "task in flight" flag can make the restart wake wf-sleep (a record
+    // behind the journal is woken anyway). `nap` sleeps 1.5 s: it is still running.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     n.proc().signal(SIGKILL);
     REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
   }
