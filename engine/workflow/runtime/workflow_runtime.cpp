@@ -91,7 +91,7 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
                                  });
   if (!report) return core::unexpected<persistence::error>{report.error()};
   std::vector<std::string> damaged_timers;
-  auto timers = index->load_timers(&damaged_timers);
+  auto timers = index->load_timers(&damaged_timers, cfg.store.timers.max_timers);
   if (!timers) return core::unexpected<persistence::error>{timers.error()};
   // A workflow left asleep by reconcile relies on its timers: one whose timer set is
   // damaged is recovered, which writes it again. (Rare: a list search per id is fine.)

@@ -641,9 +641,15 @@ result<std::optional<dead_letter_record>> workflow_index::dead_letter(const std:
   return d;
 }
 
-result<std::vector<workflow_timers>> workflow_index::load_timers(
-    std::vector<std::string>* damaged) const try {
-  std::vector<workflow_timers> out;
+result<std::vector<workflow_timers>> workflow_index::load_timers(std::vector<std::string>* damaged,
+                                                                 std::uint64_t max_timers,
+                                                                 std::uint64_t* dropped) const try {
+  // A max-heap on each set's first due time: beyond max_timers, the set due last goes.
+  std::vector<std::pair<std::int64_t, workflow_timers>> kept;
+  const auto due_later = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::uint64_t held = 0;
+  std::uint64_t dropped_timers = 0;
+  std::uint64_t dropped_sets = 0;
   const std::string prefix(1, codec::k_timers);
   rocksdb::ReadOptions ro;
   ro.total_order_seek = true;  // across workflows, each its own prefix (index_prefix)
@@ -657,9 +663,36 @@ result<std::vector<workflow_timers>> workflow_index::load_timers(
       if (damaged != nullptr) damaged->push_back(std::move(id));
       continue;
     }
-    out.push_back(workflow_timers{std::move(id), std::move(*timers)});
+    if (timers->empty()) continue;
+    const auto first =
+        std::min_element(timers->begin(), timers->end(), [](const auto& a, const auto& b) {
+          return a.due_ms < b.due_ms;
+        })->due_ms;
+    held += timers->size();
+    kept.emplace_back(first, workflow_timers{std::move(id), std::move(*timers)});
+    std::push_heap(kept.begin(), kept.end(), due_later);
+    while (held > max_timers && !kept.empty()) {
+      std::pop_heap(kept.begin(), kept.end(), due_later);
+      held -= kept.back().second.timers.size();
+      dropped_timers += kept.back().second.timers.size();
+      ++dropped_sets;
+      kept.pop_back();
+    }
   }
   if (!it->status().ok()) return as_failure(impl_->error_of(it->status(), "loading timers"));
+  if (dropped_timers > 0) {
+    impl_->log->error(
+        "workflow index: {} timers of {} workflows are beyond the timer service's bound "
+        "(pekko.workflow.timers.max-timers = {}) and not loaded; those due first are held, "
+        "and the others' workflows wait until a request or a recovery sets their timers",
+        dropped_timers, dropped_sets, max_timers);
+  }
+  if (dropped != nullptr) *dropped = dropped_timers;
+  std::vector<workflow_timers> out;
+  out.reserve(kept.size());
+  for (auto& [first, set] : kept) out.push_back(std::move(set));
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.workflow_id < b.workflow_id; });
   return out;
 } catch (const std::exception& e) {
   return fail(errc::internal, std::string("loading timers: unexpected exception: ") + e.what());

@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,9 +96,13 @@ class workflow_index {
   // that does not decode is skipped with a warning and its workflow id added to
   // `damaged` (when given): the runtime recovers those workflows, which writes them again
   // (reconciliation leaves an up-to-date RUNNING workflow without a task asleep, trusting
-  // its timers to wake it).
+  // its timers to wake it). At most `max_timers` timers are returned (the timer service's
+  // bound, so start-up memory does not grow with the index): whole sets, those due first;
+  // the others are logged as an error and counted in `*dropped` (when given).
   [[nodiscard]] persistence::result<std::vector<workflow_timers>> load_timers(
-      std::vector<std::string>* damaged = nullptr) const;
+      std::vector<std::string>* damaged = nullptr,
+      std::uint64_t max_timers = std::numeric_limits<std::uint64_t>::max(),
+      std::uint64_t* dropped = nullptr) const;
 
   // Calls `fn` for every record in id order; stops early when fn returns false.
   [[nodiscard]] persistence::result<std::uint64_t> for_each_record(

@@ -417,6 +417,35 @@ TEST_CASE("timers are replaced per workflow and loaded back") {
   CHECK(f.index->stats().workflows_with_timers == 1);
 }
 
+// The timer service holds at most max-timers: loading more at start only to drop them
+// there would make start-up memory grow with the index.
+TEST_CASE("load_timers returns at most max_timers: whole sets, those due first") {
+  index_fixture f;
+  auto t = [](std::int64_t due) { return timer{due, timer_kind::retry, "a", 1}; };
+  f.apply({upd(rec("wf-a", "a", workflow_status::running, 1), {t(9000)}),
+           upd(rec("wf-b", "a", workflow_status::running, 1), {t(3000), t(8000)}),
+           upd(rec("wf-c", "a", workflow_status::running, 1), {t(1000)}),
+           upd(rec("wf-d", "a", workflow_status::running, 1), {t(5000)})});
+  std::uint64_t dropped = 99;
+  auto all = f.index->load_timers(nullptr, 100, &dropped);
+  REQUIRE(all);
+  CHECK(all->size() == 4);
+  CHECK(dropped == 0);
+  // 3 timers: wf-c (1000) and wf-b (3000, 8000) are due first; wf-d and wf-a are not loaded.
+  auto three = f.index->load_timers(nullptr, 3, &dropped);
+  REQUIRE(three);
+  REQUIRE(three->size() == 2);
+  CHECK((*three)[0].workflow_id == "wf-b");  // id order, as without a bound
+  CHECK((*three)[0].timers.size() == 2);
+  CHECK((*three)[1].workflow_id == "wf-c");
+  CHECK(dropped == 2);
+  auto one = f.index->load_timers(nullptr, 1, &dropped);
+  REQUIRE(one);
+  REQUIRE(one->size() == 1);
+  CHECK((*one)[0].workflow_id == "wf-c");
+  CHECK(dropped == 4);
+}
+
 TEST_CASE("an update writes only what changed") {
   index_fixture f;
   // New: the record and its 2 secondary keys (by status, by status and definition), after
