@@ -86,11 +86,11 @@ void runtime_entity_model::on_persisted(caf::event_based_actor* self, const work
       inc(ctx_->cancelled);
     }
   }
-  if (s.timers != timers_sent_) {
-    send_timers(self, s);
-    index = true;
-  }
-  if (index) send_index(self, s, seq);
+  // The index first: a timer service that reloads timers after this set_timers (when
+  // over max-timers) then reads an index that has this update too (one sender, FIFO).
+  const bool timers_changed = s.timers != timers_sent_;
+  if (index || timers_changed) send_index(self, s, seq);
+  if (timers_changed) send_timers(self, s);
 }
 
 void runtime_entity_model::on_recovered(caf::event_based_actor* self, const workflow_state& s,

@@ -90,12 +90,12 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
                                    for (auto& id : batch) ids->push_back(std::move(id));
                                  });
   if (!report) return core::unexpected<persistence::error>{report.error()};
-  std::vector<std::string> damaged_timers;
-  auto timers = index->load_timers(&damaged_timers, cfg.store.timers.max_timers);
+  auto timers = index->load_timers(cfg.store.timers.max_timers);
   if (!timers) return core::unexpected<persistence::error>{timers.error()};
   // A workflow left asleep by reconcile relies on its timers: one whose timer set is
   // damaged is recovered, which writes it again. (Rare: a list search per id is fine.)
-  for (auto& id : damaged_timers) {
+  for (auto& id : timers->damaged) {
+    core::logger("workflow")->warn("workflow '{}' is recovered: its timers were damaged", id);
     if (std::find(ids->begin(), ids->end(), id) == ids->end()) ids->push_back(std::move(id));
   }
 
@@ -140,7 +140,8 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   parts.region = region.actor;
   parts.router = region.router;
 
-  parts.timers = store::spawn_timer_service(sys, parts.region, {cfg.clock, metrics},
+  // The index actor is where the timer service reloads the timers beyond max-timers.
+  parts.timers = store::spawn_timer_service(sys, parts.region, {cfg.clock, metrics, parts.index},
                                             cfg.store.timers, std::move(*timers));
   parts.handlers = cfg.handlers ? cfg.handlers : std::make_shared<task_handlers>();
   parts.load = std::make_shared<task_load>();

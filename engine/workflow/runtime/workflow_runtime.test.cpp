@@ -259,6 +259,42 @@ TEST_CASE("a sleeping workflow whose timers in the index are damaged is recovere
   }));
 }
 
+// The timer service holds at most max-timers; the rest stay in the index and are read
+// back as room frees. Before, a workflow whose timers did not fit waited until something
+// else recovered it.
+TEST_CASE("more waiting workflows than max-timers: after a restart every one completes") {
+  wfe::test::temp_dir dir;
+  auto d = definition(R"({"name":"later","steps":[{"name":"a","task":"fail","input":{"times":1},
+      "retry":{"maxAttempts":2,"initialIntervalMs":1000}},{"name":"b","task":"noop","dependsOn":["a"]}]})");
+  auto config = default_config(dir.path());
+  config.store.timers.max_timers = 2;
+  config.store.timers.reload_interval = 50ms;
+  const std::vector<std::string> ids{"wf-1", "wf-2", "wf-3", "wf-4", "wf-5", "wf-6", "wf-7"};
+  {
+    incarnation node(dir.path(), config);
+    // Five of seven do not fit while they wait: they rely on the index already.
+    for (const auto& id : ids) CHECK_FALSE(node.ok(id, start(id, d)).rejected);
+    REQUIRE(eventually([&] {
+      return std::all_of(ids.begin(), ids.end(), [&](const auto& id) {
+        auto r = node.record(id);
+        return r && (r->status == workflow_status::completed || !r->tasks_in_flight);
+      });
+    }));
+  }
+  incarnation again(dir.path(), config);
+  CHECK(again.parts.to_wake == 0);
+  for (const auto& id : ids) REQUIRE(indexed_as(again, id, workflow_status::completed));
+  caf::scoped_actor self{again.sys()};
+  self->request(again.parts.timers, 10s, store::get_timer_stats{})
+      .receive(
+          [&](const store::timer_stats& s) {
+            CHECK(s.reloads >= 1);
+            CHECK_FALSE(s.overflowed);
+            CHECK(s.pending == 0);
+          },
+          [](caf::error& e) { FAIL(caf::to_string(e)); });
+}
+
 TEST_CASE("a journaled start names its definition: a restart resolves it from the registry") {
   wfe::test::temp_dir dir;
   wfe::test::temp_dir elsewhere;

@@ -175,5 +175,5 @@ TEST_CASE("index records the journal does not have are removed, the registry id 
   CHECK(f.index->stats().workflows_with_timers == 0);
   auto timers = f.index->load_timers();
   REQUIRE(timers);
-  CHECK(timers->empty());
+  CHECK(timers->timers.empty());
 }

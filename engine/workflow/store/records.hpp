@@ -4,6 +4,7 @@
 // workflow. store_messages.hpp wraps them into the actors' messages.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,15 @@ struct workflow_timers {
   std::string workflow_id;
   std::vector<timer> timers;
   bool operator==(const workflow_timers&) const = default;
+};
+
+// What workflow_index::load_timers() read: at most its max_timers timers (whole sets,
+// those due first; in id order), the ids whose set did not decode, and what did not fit.
+struct timer_load {
+  std::vector<workflow_timers> timers;
+  std::vector<std::string> damaged;
+  std::uint64_t dropped = 0;  // timers beyond max_timers (not in `timers`)
+  std::int64_t dropped_first_due = std::numeric_limits<std::int64_t>::max();  // earliest of them
 };
 
 // A page of a listing. `next_cursor` is opaque (hex); empty when this is the last page.

@@ -112,11 +112,22 @@ struct timer_check {};
 // Answered with timer_stats.
 struct get_timer_stats {};
 struct timer_stats {
-  std::uint64_t pending = 0;    // timers held
-  std::uint64_t workflows = 0;  // workflows with at least one timer
-  std::uint64_t fired = 0;      // timer_due messages sent since start
-  std::uint64_t refused = 0;    // timers dropped because max-timers was reached
+  std::uint64_t pending = 0;         // timers held
+  std::uint64_t workflows = 0;       // workflows with at least one timer
+  std::uint64_t fired = 0;           // timer_due messages sent since start
+  std::uint64_t refused = 0;         // timers not held because max-timers was reached
+  std::uint64_t reloads = 0;         // reads of the index for the timers beyond max-timers
+  std::uint64_t reloaded = 0;        // timers those reads added
+  std::uint64_t failed_reloads = 0;  // reads the index did not answer
+  bool overflowed = false;           // some pending timers are only in the index (not held)
 };
+
+// Timer service -> index actor, while timers beyond max-timers are only in the index:
+// workflow_index::load_timers(max_timers), answered with timer_load_result.
+struct reload_timers {
+  std::uint64_t max_timers = 0;
+};
+using timer_load_result = persistence::result<timer_load>;
 
 }  // namespace wfe::workflow::store
 
@@ -142,3 +153,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::get_timer_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::reload_timers)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_load_result)

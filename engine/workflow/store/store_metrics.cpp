@@ -38,10 +38,25 @@ store_metrics::store_metrics(prometheus::Registry* registry) {
                        .Help("Timers fired (sent to their workflow)")
                        .Register(r)
                        .Add({});
+  timers_overflowed_ = &prometheus::BuildGauge()
+                            .Name("workflow_timers_overflowed")
+                            .Help(
+                                "1 while pending timers beyond pekko.workflow.timers.max-timers "
+                                "are only in the workflow index, else 0")
+                            .Register(r)
+                            .Add({});
+  timers_reloaded_ = &prometheus::BuildCounter()
+                          .Name("workflow_timers_reloaded_total")
+                          .Help(
+                              "Timers read back from the workflow index after "
+                              "pekko.workflow.timers.max-timers was reached")
+                          .Register(r)
+                          .Add({});
   coalesced_ = &prometheus::BuildCounter()
                     .Name("workflow_index_updates_coalesced_total")
-                    .Help("Index updates replaced by a newer one of the same workflow while "
-                          "waiting (update-linger), never written")
+                    .Help(
+                        "Index updates replaced by a newer one of the same workflow while "
+                        "waiting (update-linger), never written")
                     .Register(r)
                     .Add({});
   batch_size_ = &prometheus::BuildHistogram()
@@ -79,6 +94,14 @@ void store_metrics::timers_pending(std::uint64_t n) {
 
 void store_metrics::timers_fired(std::uint64_t n) {
   if (timers_fired_ != nullptr) timers_fired_->Increment(static_cast<double>(n));
+}
+
+void store_metrics::timers_overflowed(bool overflowed) {
+  if (timers_overflowed_ != nullptr) timers_overflowed_->Set(overflowed ? 1.0 : 0.0);
+}
+
+void store_metrics::timers_reloaded(std::uint64_t n) {
+  if (timers_reloaded_ != nullptr) timers_reloaded_->Increment(static_cast<double>(n));
 }
 
 }  // namespace wfe::workflow::store

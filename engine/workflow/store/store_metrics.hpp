@@ -7,6 +7,11 @@
 //   workflow_definitions             gauge      definition versions in the registry
 //   workflow_timers_pending          gauge      timers held by the timer service
 //   workflow_timers_fired_total      counter    timer_due messages sent
+//   workflow_timers_overflowed       gauge      1 while pending timers beyond max-timers
+//                                               are only in the index (reloaded as room
+//                                               frees), else 0
+//   workflow_timers_reloaded_total   counter    timers read back from the index after
+//                                               max-timers was reached
 //   workflow_index_batch_size        histogram  index updates per WriteBatch
 //   workflow_index_updates_coalesced_total
 //                                    counter    index updates replaced by a newer one of
@@ -36,6 +41,8 @@ class store_metrics {
   void definitions(std::uint64_t versions);
   void timers_pending(std::uint64_t n);
   void timers_fired(std::uint64_t n);
+  void timers_overflowed(bool overflowed);
+  void timers_reloaded(std::uint64_t n);
 
  private:
   prometheus::Gauge* running_ = nullptr;
@@ -46,6 +53,8 @@ class store_metrics {
   prometheus::Gauge* definitions_ = nullptr;
   prometheus::Gauge* timers_pending_ = nullptr;
   prometheus::Counter* timers_fired_ = nullptr;
+  prometheus::Gauge* timers_overflowed_ = nullptr;
+  prometheus::Counter* timers_reloaded_ = nullptr;
   prometheus::Histogram* batch_size_ = nullptr;
   prometheus::Counter* coalesced_ = nullptr;
 };

@@ -50,6 +50,8 @@ store_settings store_settings::read(core::settings_reader& r,
   s.timers.redeliver_after = r.duration("pekko.workflow.timers.redeliver-after",
                                         std::chrono::milliseconds(1), std::chrono::hours(24));
   s.timers.max_fire_batch = u32("pekko.workflow.timers.max-fire-batch", 1, 1'000'000);
+  s.timers.reload_interval = r.duration("pekko.workflow.timers.reload-interval",
+                                        std::chrono::milliseconds(1), std::chrono::hours(24));
   return s;
 }
 

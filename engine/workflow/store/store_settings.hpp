@@ -38,6 +38,9 @@ struct timer_settings {
   std::chrono::milliseconds tick{1000};               // longest sleep between clock reads
   std::chrono::milliseconds redeliver_after{30'000};  // a fired timer fires again after this
   std::uint32_t max_fire_batch = 1000;                // timer_due messages per wake-up
+  // While timers beyond max_timers are only in the index: the least time between two
+  // reads of the index for them.
+  std::chrono::milliseconds reload_interval{10'000};
 };
 
 struct store_settings {
@@ -48,7 +51,7 @@ struct store_settings {
   // pekko.workflow.definitions.{max-definitions,max-versions},
   // pekko.workflow.store.{dir,max-batch-updates,update-linger,list-default-limit,
   //   list-max-limit,reconcile-batch},
-  // pekko.workflow.timers.{max-timers,tick,redeliver-after,max-fire-batch}.
+  // pekko.workflow.timers.{max-timers,tick,redeliver-after,max-fire-batch,reload-interval}.
   // `journal_dir` resolves the default index dir.
   static store_settings read(core::settings_reader& r, const std::filesystem::path& journal_dir);
 };

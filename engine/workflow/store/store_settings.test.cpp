@@ -36,6 +36,7 @@ TEST_CASE("the store keys of reference.conf give the structs' documented default
   CHECK(s.timers.tick == d.timers.tick);
   CHECK(s.timers.redeliver_after == d.timers.redeliver_after);
   CHECK(s.timers.max_fire_batch == d.timers.max_fire_batch);
+  CHECK(s.timers.reload_interval == d.timers.reload_interval);
   CHECK(s.index.dir == std::filesystem::path("data/workflow-index"));
 }
 
@@ -53,9 +54,11 @@ TEST_CASE("bad store values are refused naming the key") {
     pekko.workflow.definitions.max-versions = 0
     pekko.workflow.store { list-default-limit = 500, list-max-limit = 100, dir = "data/journal" }
     pekko.workflow.timers.tick = 0s
+    pekko.workflow.timers.reload-interval = 0s
   )");
   CHECK(errors.find("pekko.workflow.definitions.max-versions") != std::string::npos);
   CHECK(errors.find("pekko.workflow.timers.tick") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.timers.reload-interval") != std::string::npos);
   auto [s2, errors2] = read(R"(
     pekko.workflow.store { list-default-limit = 500, list-max-limit = 100, dir = "data/journal" }
   )");

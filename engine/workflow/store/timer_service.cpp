@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <queue>
 #include <unordered_map>
 #include <utility>
@@ -18,6 +19,7 @@ namespace wfe::workflow::store {
 namespace {
 
 using wake_atom = caf::atom_constant<caf::atom("twake")>;
+using reload_atom = caf::atom_constant<caf::atom("treload")>;
 
 std::int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -37,8 +39,17 @@ struct entry {
 
 struct held {
   std::uint64_t generation = 0;
+  std::int64_t first_due = 0;  // the earliest due time of `timers`
   std::vector<timer> timers;
 };
+
+constexpr auto k_never = std::numeric_limits<std::int64_t>::max();
+
+std::int64_t first_due_of(const std::vector<timer>& timers) {
+  std::int64_t first = k_never;
+  for (const auto& t : timers) first = std::min(first, t.due_ms);
+  return first;
+}
 
 class timer_table {
  public:
@@ -48,6 +59,26 @@ class timer_table {
   }
 
   std::int64_t now() const { return deps_.now(); }
+
+  // What load_timers(max-timers) read at start.
+  void load(timer_load initial) {
+    std::uint64_t loaded = 0;
+    for (auto& w : initial.timers) {
+      loaded += w.timers.size();
+      set(w.workflow_id, std::move(w.timers));
+    }
+    log_->info("timer service started with {} timers of {} workflows", loaded,
+               initial.timers.size());
+    if (initial.dropped > 0) {
+      log_->error(
+          "timer service holds at most {} timers (pekko.workflow.timers.max-timers): {} more "
+          "stay in the workflow index and are read back as room frees",
+          settings_.max_timers, initial.dropped);
+      overflow_logged_ = true;
+    }
+    note_unheld(initial.dropped, initial.dropped_first_due);
+    publish();
+  }
 
   void set(const std::string& id, std::vector<timer> timers) {
     auto found = workflows_.find(id);
@@ -59,11 +90,16 @@ class timer_table {
                 [](const timer& a, const timer& b) { return a.due_ms < b.due_ms; });
       const auto dropped = timers.size() - room;
       refused_ += dropped;
-      log_->error(
-          "timer service holds the maximum of {} timers "
-          "(pekko.workflow.timers.max-timers): {} timers of workflow '{}' dropped; "
-          "they come back when the workflow recovers",
-          settings_.max_timers, dropped, id);
+      // The set is in the index too (index_update): a reload brings the rest back.
+      note_unheld(dropped, timers[room].due_ms);
+      if (!overflow_logged_) {
+        log_->error(
+            "timer service holds the maximum of {} timers "
+            "(pekko.workflow.timers.max-timers): {} timers of workflow '{}', and any others "
+            "beyond it, stay in the workflow index and are read back as room frees",
+            settings_.max_timers, dropped, id);
+        overflow_logged_ = true;
+      }
       timers.resize(room);
     }
     pending_ = others + timers.size();
@@ -72,7 +108,9 @@ class timer_table {
     } else {
       auto& h = workflows_[id];
       h.generation = ++generation_;
+      h.first_due = first_due_of(timers);
       h.timers = std::move(timers);
+      latest_first_due_ = std::max(latest_first_due_, h.first_due);
       for (std::size_t i = 0; i < h.timers.size(); ++i)
         heap_.push(entry{h.timers[i].due_ms, id, h.generation, i});
     }
@@ -80,7 +118,92 @@ class timer_table {
     publish();
   }
 
-  // Pops stale entries; the earliest live entry's time, if any.
+  // Whether reading the index would change what is held: some timers are only there,
+  // and there is room for half the bound, or one of them is due before a set held (a
+  // timer left there that is due while every set held is due earlier has to wait for
+  // room either way).
+  bool reload_wanted() const {
+    if (!overflowed_ || reloading_) return false;
+    return pending_ * 2 < settings_.max_timers || unheld_first_due_ < latest_first_due_;
+  }
+
+  // A reload_timers is sent: returns the mark that tells the sets replaced after it. The
+  // answer says anew what is left in the index; refusals meanwhile add to that.
+  std::uint64_t begin_reload() {
+    reloading_ = true;
+    saved_unheld_first_due_ = unheld_first_due_;
+    overflowed_ = false;
+    unheld_first_due_ = k_never;
+    return generation_;
+  }
+
+  void reload_failed() {
+    reloading_ = false;
+    ++failed_reloads_;
+    note_unheld(1, saved_unheld_first_due_);
+    publish();
+  }
+
+  // `load`: the index's sets due first, up to max-timers. A set held since before `mark`
+  // that it does not name is due later than those (or was dropped from the index): it
+  // goes back to the index. Its sets not held come in; those held are as new or newer
+  // (kept as they are: a fired timer keeps its redelivery time), unless cut short here.
+  void finish_reload(timer_load load, std::uint64_t mark) {
+    reloading_ = false;
+    ++reloads_;
+    const auto named = [&load](const std::string& id) {
+      auto it = std::lower_bound(
+          load.timers.begin(), load.timers.end(), id,
+          [](const workflow_timers& w, const std::string& key) { return w.workflow_id < key; });
+      return it != load.timers.end() && it->workflow_id == id;
+    };
+    std::uint64_t evicted = 0;
+    for (auto it = workflows_.begin(); it != workflows_.end();) {
+      if (it->second.generation <= mark && !named(it->first)) {
+        evicted += it->second.timers.size();
+        pending_ -= it->second.timers.size();
+        it = workflows_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    note_unheld(load.dropped, load.dropped_first_due);
+    // In: the sets not held, and those held cut short by the bound and not replaced
+    // since (the index has them whole, as new or newer).
+    std::vector<std::pair<std::int64_t, workflow_timers*>> in;
+    for (auto& w : load.timers) {
+      auto found = workflows_.find(w.workflow_id);
+      if (found == workflows_.end() ||
+          (found->second.generation <= mark && found->second.timers.size() < w.timers.size())) {
+        in.emplace_back(first_due_of(w.timers), &w);
+      }
+    }
+    std::sort(in.begin(), in.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto before = pending_;
+    for (auto& [first, w] : in) set(w->workflow_id, std::move(w->timers));
+    const auto added = pending_ - before;
+    reloaded_ += added;
+    latest_first_due_ = std::numeric_limits<std::int64_t>::min();
+    for (const auto& [id, h] : workflows_)
+      latest_first_due_ = std::max(latest_first_due_, h.first_due);
+    if (deps_.metrics) deps_.metrics->timers_reloaded(added);
+    if (overflowed_) {
+      log_->info(
+          "timer service read {} timers back from the workflow index ({} held, {} "
+          "went back to it); some are still only there",
+          added, pending_, evicted);
+    } else {
+      log_->info(
+          "timer service read {} timers back from the workflow index: it holds all "
+          "{} pending timers again",
+          added, pending_);
+      overflow_logged_ = false;
+    }
+    compact_if_needed();
+    publish();
+  }
+
+  // Earliest live entry's time, if any (pops stale entries).
   std::optional<std::int64_t> earliest() {
     while (!heap_.empty() && !live(heap_.top())) heap_.pop();
     if (heap_.empty()) return std::nullopt;
@@ -109,7 +232,10 @@ class timer_table {
     return at && *at <= t;
   }
 
-  timer_stats stats() const { return timer_stats{pending_, workflows_.size(), fired_, refused_}; }
+  timer_stats stats() const {
+    return timer_stats{pending_, workflows_.size(), fired_,          refused_,
+                       reloads_, reloaded_,         failed_reloads_, overflowed_ || reloading_};
+  }
 
   const timer_settings& settings() const { return settings_; }
 
@@ -117,6 +243,13 @@ class timer_table {
   bool live(const entry& e) const {
     auto found = workflows_.find(e.id);
     return found != workflows_.end() && found->second.generation == e.generation;
+  }
+
+  // `n` pending timers, the first due at `first_due`, are only in the index.
+  void note_unheld(std::uint64_t n, std::int64_t first_due) {
+    if (n == 0) return;
+    overflowed_ = true;
+    unheld_first_due_ = std::min(unheld_first_due_, first_due);
   }
 
   // Replaced sets leave stale heap entries; rebuild when they dominate.
@@ -132,7 +265,9 @@ class timer_table {
   }
 
   void publish() {
-    if (deps_.metrics) deps_.metrics->timers_pending(pending_);
+    if (!deps_.metrics) return;
+    deps_.metrics->timers_pending(pending_);
+    deps_.metrics->timers_overflowed(overflowed_ || reloading_);
   }
 
   timer_settings settings_;
@@ -143,6 +278,17 @@ class timer_table {
   std::uint64_t pending_ = 0;
   std::uint64_t fired_ = 0;
   std::uint64_t refused_ = 0;
+  std::uint64_t reloads_ = 0;
+  std::uint64_t reloaded_ = 0;
+  std::uint64_t failed_reloads_ = 0;
+  // Timers only in the index: whether there are any, the earliest due of them (an
+  // estimate from below), and the latest first-due of the sets held (from above).
+  bool overflowed_ = false;
+  bool reloading_ = false;
+  bool overflow_logged_ = false;
+  std::int64_t unheld_first_due_ = k_never;
+  std::int64_t saved_unheld_first_due_ = k_never;
+  std::int64_t latest_first_due_ = std::numeric_limits<std::int64_t>::min();
   std::shared_ptr<spdlog::logger> log_ = core::logger("workflow");
 };
 
@@ -150,8 +296,11 @@ struct service_state {
   service_state() = default;  // not an aggregate (see definition_registry.cpp)
   std::unique_ptr<timer_table> table;
   caf::actor sink;
+  caf::actor index;
   std::uint64_t wake_generation = 0;
   std::optional<std::int64_t> wake_at;  // clock time of the scheduled wake-up
+  bool reload_scheduled = false;        // a reload_atom is on its way
+  std::int64_t next_reload_at = std::numeric_limits<std::int64_t>::min();
   static inline const char* name = "workflow-timer-service";
 };
 
@@ -173,24 +322,64 @@ void schedule(self_ptr self, bool immediately = false) {
                      ++st.wake_generation);
 }
 
+void fire(self_ptr self);
+
+// Asks the index for the timers beyond max-timers when that would change what is held,
+// at most once per reload-interval (later: a reload_atom is scheduled).
+void maybe_reload(self_ptr self) {
+  auto& st = self->state;
+  if (!st.index || !st.table->reload_wanted()) return;
+  const auto now = st.table->now();
+  if (now < st.next_reload_at) {
+    if (!st.reload_scheduled) {
+      st.reload_scheduled = true;
+      self->delayed_send(self, std::chrono::milliseconds(st.next_reload_at - now),
+                         reload_atom::value);
+    }
+    return;
+  }
+  const auto mark = st.table->begin_reload();
+  const auto done = [self] {
+    auto& s = self->state;
+    s.next_reload_at = s.table->now() + s.table->settings().reload_interval.count();
+  };
+  self->request(st.index, caf::infinite, reload_timers{st.table->settings().max_timers})
+      .then(
+          [self, mark, done](timer_load_result& r) {
+            done();
+            if (r) {
+              self->state.table->finish_reload(std::move(*r), mark);
+            } else {
+              core::logger("workflow")
+                  ->error("timer service: reading timers from the workflow index failed: {}",
+                          r.error().describe());
+              self->state.table->reload_failed();
+            }
+            fire(self);
+          },
+          [self, done](caf::error& e) {
+            done();
+            core::logger("workflow")
+                ->error("timer service: the workflow index did not answer: {}", caf::to_string(e));
+            self->state.table->reload_failed();
+            fire(self);
+          });
+}
+
 void fire(self_ptr self) {
   auto& st = self->state;
   const bool more = st.table->fire_due(self, st.sink);
   schedule(self, more);
+  maybe_reload(self);
 }
 
 caf::behavior timer_service(self_ptr self, caf::actor sink, timer_service_deps deps,
-                            timer_settings settings, std::vector<workflow_timers> initial) {
+                            timer_settings settings, timer_load initial) {
   auto& st = self->state;
   st.sink = std::move(sink);
+  st.index = deps.index;
   st.table = std::make_unique<timer_table>(settings, std::move(deps));
-  std::uint64_t loaded = 0;
-  for (auto& w : initial) {
-    loaded += w.timers.size();
-    st.table->set(w.workflow_id, std::move(w.timers));
-  }
-  core::logger("workflow")
-      ->info("timer service started with {} timers of {} workflows", loaded, initial.size());
+  st.table->load(std::move(initial));
   fire(self);
   return {
       [self](set_timers& s) {
@@ -202,6 +391,10 @@ caf::behavior timer_service(self_ptr self, caf::actor sink, timer_service_deps d
         self->state.wake_at.reset();
         fire(self);
       },
+      [self](reload_atom) {
+        self->state.reload_scheduled = false;
+        maybe_reload(self);
+      },
       [self](const timer_check&) { fire(self); },
       [self](const get_timer_stats&) { return self->state.table->stats(); },
   };
@@ -211,7 +404,7 @@ caf::behavior timer_service(self_ptr self, caf::actor sink, timer_service_deps d
 
 caf::actor spawn_timer_service(caf::actor_system& sys, const caf::actor& sink,
                                timer_service_deps deps, const timer_settings& settings,
-                               std::vector<workflow_timers> initial) {
+                               timer_load initial) {
   return sys.spawn(timer_service, sink, std::move(deps), settings, std::move(initial));
 }
 

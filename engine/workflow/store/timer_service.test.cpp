@@ -14,6 +14,7 @@
 
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::workflow;
@@ -64,9 +65,10 @@ struct timer_fixture {
     if (service) caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
   }
 
-  void start(std::vector<workflow_timers> initial = {}) {
+  void start(timer_load initial = {}, caf::actor index = {}) {
     timer_service_deps deps;
     deps.now = [c = clock] { return c->load(); };
+    deps.index = std::move(index);
     service = spawn_timer_service(sys, sink, deps, settings, std::move(initial));
   }
   void set(const std::string& id, std::vector<timer> timers) {
@@ -229,4 +231,166 @@ TEST_CASE("with the system clock a due timer fires on its own") {
   CHECK(got->fired.step == "a");
   CHECK(got->fired.attempt == 2);
   caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+// A real index (RocksDB in a temp dir) behind a real index actor, for the reloads.
+struct indexed_timers {
+  wfe::test::temp_dir dir;
+  index_settings is;
+  std::shared_ptr<workflow_index> index;
+  caf::actor actor;
+
+  explicit indexed_timers(caf::actor_system& sys) {
+    is.dir = dir.path() / "workflow-index";
+    is.update_linger = 0ms;
+    auto opened = workflow_index::open(is);
+    REQUIRE(opened);
+    index = std::move(*opened);
+    actor = spawn_workflow_index_actor(sys, index, is);
+  }
+  ~indexed_timers() { caf::anon_send_exit(actor, caf::exit_reason::user_shutdown); }
+
+  static index_update update(const std::string& id, std::vector<timer> timers, std::uint64_t seq) {
+    return index_update{workflow_record{id, "d", 1, workflow_status::running, "normal", 1, 1, seq},
+                        std::move(timers), std::nullopt};
+  }
+};
+
+// What an entity does after a persisted change: the index first, then the timer service.
+void entity_sets(timer_fixture& f, indexed_timers& ix, const std::string& id,
+                 std::vector<timer> timers, std::uint64_t seq) {
+  f.sink->send(ix.actor, indexed_timers::update(id, timers, seq));
+  f.set(id, std::move(timers));
+}
+
+bool reloaded_times(timer_fixture& f, std::uint64_t n) {
+  return wfe::test::eventually([&] { return f.stats().reloads == n; }, 10s, 5ms);
+}
+
+}  // namespace
+
+// Beyond max-timers, timers stay only in the index (the entities' index_update carries
+// them); before, they were dropped until their workflow recovered for another reason.
+TEST_CASE("timers beyond max-timers are read back from the index as room frees, due first") {
+  timer_fixture f;
+  indexed_timers ix(f.sys);
+  std::vector<index_update> batch;
+  const std::vector<std::string> ids{"wf-e", "wf-c", "wf-a", "wf-d", "wf-b"};
+  for (const auto& id : ids) {
+    batch.push_back(indexed_timers::update(id, {retry(100 * (id[3] - 'a' + 1), "s", 1)}, 1));
+  }
+  REQUIRE(ix.index->apply(batch));
+  auto load = ix.index->load_timers(2);
+  REQUIRE(load);
+  REQUIRE(load->dropped == 3);
+  f.settings.max_timers = 2;
+  f.settings.reload_interval = 1000ms;
+  f.start(std::move(*load), ix.actor);
+  auto s = f.stats();
+  CHECK(s.pending == 2);
+  CHECK(s.overflowed);
+  CHECK(f.advance_to(250) == std::vector<fired>{{"wf-a", timer_kind::retry, "s", 1},
+                                                {"wf-b", timer_kind::retry, "s", 1}});
+  // Fired timers stay held until replaced: no room yet, and what the index has is due
+  // later than what is held, so it is not read.
+  CHECK(f.stats().reloads == 0);
+  // Their workflows go on without timers: room for the next two, read from the index.
+  entity_sets(f, ix, "wf-a", {}, 2);
+  entity_sets(f, ix, "wf-b", {}, 2);
+  REQUIRE(reloaded_times(f, 1));
+  s = f.stats();
+  CHECK(s.pending == 2);
+  CHECK(s.reloaded == 2);
+  CHECK(s.overflowed);  // wf-e is still only in the index
+  CHECK(f.advance_to(450) == std::vector<fired>{{"wf-c", timer_kind::retry, "s", 1},
+                                                {"wf-d", timer_kind::retry, "s", 1}});
+  entity_sets(f, ix, "wf-c", {}, 2);
+  entity_sets(f, ix, "wf-d", {}, 2);
+  // At most one read per reload-interval: the last was at 250.
+  CHECK(f.stats().reloads == 1);
+  CHECK(f.advance_to(1249).empty());
+  CHECK(f.stats().reloads == 1);
+  CHECK(f.advance_to(1250).empty());  // the read is asked for now; wf-e comes with it
+  REQUIRE(reloaded_times(f, 2));
+  s = f.stats();
+  CHECK(s.pending == 1);
+  CHECK(s.reloaded == 3);
+  CHECK_FALSE(s.overflowed);
+  CHECK(f.advance_to(1300) == std::vector<fired>{{"wf-e", timer_kind::retry, "s", 1}});
+  CHECK(s.refused == 0);  // all came from the start-up load's leftovers
+}
+
+TEST_CASE("a timer left in the index that is due before a held set takes its place") {
+  timer_fixture f;
+  indexed_timers ix(f.sys);
+  REQUIRE(ix.index->apply({indexed_timers::update("wf-far1", {retry(10'000, "s", 1)}, 1),
+                           indexed_timers::update("wf-far2", {retry(20'000, "s", 1)}, 1)}));
+  auto load = ix.index->load_timers(2);
+  REQUIRE(load);
+  f.settings.max_timers = 2;
+  f.settings.reload_interval = 5000ms;
+  f.start(std::move(*load), ix.actor);
+  CHECK_FALSE(f.stats().overflowed);
+  // A new workflow's timer does not fit; it is due long before wf-far2's, which goes
+  // back to the index to make room.
+  entity_sets(f, ix, "wf-soon", {retry(500, "s", 1)}, 1);
+  REQUIRE(reloaded_times(f, 1));
+  auto s = f.stats();
+  CHECK(s.refused == 1);
+  CHECK(s.pending == 2);
+  CHECK(s.overflowed);
+  CHECK(f.advance_to(600) == std::vector<fired>{{"wf-soon", timer_kind::retry, "s", 1}});
+  entity_sets(f, ix, "wf-soon", {}, 2);
+  CHECK(f.advance_to(15'000) == std::vector<fired>{{"wf-far1", timer_kind::retry, "s", 1}});
+  CHECK(f.stats().reloads == 1);         // one held: not below half of 2, nothing due left out
+  entity_sets(f, ix, "wf-far1", {}, 2);  // now none: wf-far2 comes back
+  REQUIRE(reloaded_times(f, 2));
+  CHECK(f.advance_to(25'000) == std::vector<fired>{{"wf-far2", timer_kind::retry, "s", 1}});
+  CHECK_FALSE(f.stats().overflowed);
+}
+
+TEST_CASE("a set cut short by max-timers is read back whole") {
+  timer_fixture f;
+  indexed_timers ix(f.sys);
+  f.settings.max_timers = 3;
+  f.start({}, ix.actor);
+  entity_sets(f, ix, "wf-x", {retry(100, "s", 1)}, 1);
+  entity_sets(f, ix, "wf-y", {retry(200, "s", 1)}, 1);
+  entity_sets(f, ix, "wf-z", {retry(300, "s", 1), retry(400, "t", 1)}, 1);  // 400 does not fit
+  auto s = f.stats();
+  CHECK(s.refused == 1);
+  CHECK(s.pending == 3);
+  CHECK(s.overflowed);
+  entity_sets(f, ix, "wf-x", {}, 2);
+  entity_sets(f, ix, "wf-y", {}, 2);
+  REQUIRE(reloaded_times(f, 1));
+  s = f.stats();
+  CHECK(s.pending == 2);
+  CHECK_FALSE(s.overflowed);
+  CHECK(f.advance_to(500) == std::vector<fired>{{"wf-z", timer_kind::retry, "s", 1},
+                                                {"wf-z", timer_kind::retry, "t", 1}});
+}
+
+TEST_CASE("a failed read of the index keeps the timers marked as only there") {
+  timer_fixture f;
+  indexed_timers ix(f.sys);
+  caf::anon_send_exit(ix.actor, caf::exit_reason::user_shutdown);
+  timer_load load;
+  load.dropped = 4;
+  load.dropped_first_due = 100;
+  f.settings.max_timers = 2;
+  f.start(std::move(load), ix.actor);  // none held: a read is asked for at once, and fails
+  REQUIRE(wfe::test::eventually([&] { return f.stats().failed_reloads == 1; }, 10s, 5ms));
+  auto s = f.stats();
+  CHECK(s.overflowed);
+  CHECK(s.reloads == 0);
+  // The service goes on, and tries again after reload-interval (10 s by default).
+  f.set("wf-1", {retry(50, "a", 1)});
+  CHECK(f.advance_to(60) == std::vector<fired>{{"wf-1", timer_kind::retry, "a", 1}});
+  CHECK(f.stats().failed_reloads == 1);
+  f.set("wf-1", {});
+  CHECK(f.advance_to(10'100).empty());
+  REQUIRE(wfe::test::eventually([&] { return f.stats().failed_reloads == 2; }, 10s, 5ms));
 }

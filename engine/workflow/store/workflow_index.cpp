@@ -641,14 +641,12 @@ result<std::optional<dead_letter_record>> workflow_index::dead_letter(const std:
   return d;
 }
 
-result<std::vector<workflow_timers>> workflow_index::load_timers(std::vector<std::string>* damaged,
-                                                                 std::uint64_t max_timers,
-                                                                 std::uint64_t* dropped) const try {
+result<timer_load> workflow_index::load_timers(std::uint64_t max_timers) const try {
   // A max-heap on each set's first due time: beyond max_timers, the set due last goes.
+  timer_load out;
   std::vector<std::pair<std::int64_t, workflow_timers>> kept;
   const auto due_later = [](const auto& a, const auto& b) { return a.first < b.first; };
   std::uint64_t held = 0;
-  std::uint64_t dropped_timers = 0;
   std::uint64_t dropped_sets = 0;
   const std::string prefix(1, codec::k_timers);
   rocksdb::ReadOptions ro;
@@ -658,9 +656,8 @@ result<std::vector<workflow_timers>> workflow_index::load_timers(std::vector<std
     std::string id(it->key().data() + 1, it->key().size() - 1);
     auto timers = codec::decode_timers(std::string_view(it->value().data(), it->value().size()));
     if (!timers) {
-      // Derived data: the workflow's recovery re-registers them (the runtime wakes it).
-      impl_->log->warn("workflow index: damaged timers of '{}' skipped; it is recovered", id);
-      if (damaged != nullptr) damaged->push_back(std::move(id));
+      impl_->log->warn("workflow index: damaged timers of '{}' skipped", id);
+      out.damaged.push_back(std::move(id));
       continue;
     }
     if (timers->empty()) continue;
@@ -674,24 +671,22 @@ result<std::vector<workflow_timers>> workflow_index::load_timers(std::vector<std
     while (held > max_timers && !kept.empty()) {
       std::pop_heap(kept.begin(), kept.end(), due_later);
       held -= kept.back().second.timers.size();
-      dropped_timers += kept.back().second.timers.size();
+      out.dropped += kept.back().second.timers.size();
+      out.dropped_first_due = std::min(out.dropped_first_due, kept.back().first);
       ++dropped_sets;
       kept.pop_back();
     }
   }
   if (!it->status().ok()) return as_failure(impl_->error_of(it->status(), "loading timers"));
-  if (dropped_timers > 0) {
-    impl_->log->error(
+  if (out.dropped > 0) {
+    impl_->log->warn(
         "workflow index: {} timers of {} workflows are beyond the timer service's bound "
-        "(pekko.workflow.timers.max-timers = {}) and not loaded; those due first are held, "
-        "and the others' workflows wait until a request or a recovery sets their timers",
-        dropped_timers, dropped_sets, max_timers);
+        "(pekko.workflow.timers.max-timers = {}); those due first are loaded",
+        out.dropped, dropped_sets, max_timers);
   }
-  if (dropped != nullptr) *dropped = dropped_timers;
-  std::vector<workflow_timers> out;
-  out.reserve(kept.size());
-  for (auto& [first, set] : kept) out.push_back(std::move(set));
-  std::sort(out.begin(), out.end(),
+  out.timers.reserve(kept.size());
+  for (auto& [first, set] : kept) out.timers.push_back(std::move(set));
+  std::sort(out.timers.begin(), out.timers.end(),
             [](const auto& a, const auto& b) { return a.workflow_id < b.workflow_id; });
   return out;
 } catch (const std::exception& e) {

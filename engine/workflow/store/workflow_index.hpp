@@ -92,17 +92,15 @@ class workflow_index {
   [[nodiscard]] persistence::result<std::optional<dead_letter_record>> dead_letter(
       const std::string& id) const;
 
-  // Every workflow's pending timers (workflows without timers are absent). A timer set
-  // that does not decode is skipped with a warning and its workflow id added to
-  // `damaged` (when given): the runtime recovers those workflows, which writes them again
+  // Every workflow's pending timers (workflows without timers are absent), in id order.
+  // A timer set that does not decode is skipped with a warning and its workflow id put in
+  // `damaged`: the runtime recovers those workflows at start, which writes them again
   // (reconciliation leaves an up-to-date RUNNING workflow without a task asleep, trusting
   // its timers to wake it). At most `max_timers` timers are returned (the timer service's
-  // bound, so start-up memory does not grow with the index): whole sets, those due first;
-  // the others are logged as an error and counted in `*dropped` (when given).
-  [[nodiscard]] persistence::result<std::vector<workflow_timers>> load_timers(
-      std::vector<std::string>* damaged = nullptr,
-      std::uint64_t max_timers = std::numeric_limits<std::uint64_t>::max(),
-      std::uint64_t* dropped = nullptr) const;
+  // bound, so memory does not grow with the index): whole sets, those due first; the
+  // others are counted in `dropped`, with the earliest due time among them.
+  [[nodiscard]] persistence::result<timer_load> load_timers(
+      std::uint64_t max_timers = std::numeric_limits<std::uint64_t>::max()) const;
 
   // Calls `fn` for every record in id order; stops early when fn returns false.
   [[nodiscard]] persistence::result<std::uint64_t> for_each_record(

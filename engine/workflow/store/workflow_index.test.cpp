@@ -215,9 +215,9 @@ TEST_CASE("hundreds of workflows: listings, record walks and timers are complete
     CHECK(walked.size() == static_cast<std::size_t>(n));
     auto timers = f.index->load_timers();
     REQUIRE(timers);
-    CHECK(timers->size() == static_cast<std::size_t>((n + 2) / 3));
-    for (std::size_t i = 1; i < timers->size(); ++i)
-      CHECK((*timers)[i - 1].workflow_id < (*timers)[i].workflow_id);
+    CHECK(timers->timers.size() == static_cast<std::size_t>((n + 2) / 3));
+    for (std::size_t i = 1; i < timers->timers.size(); ++i)
+      CHECK(timers->timers[i - 1].workflow_id < timers->timers[i].workflow_id);
     for (auto st : statuses) {
       auto expected = std::count_if(all.begin(), all.end(), [&](auto& e) { return e.st == st; });
       CHECK(f.index->stats().*(st == workflow_status::running     ? &index_stats::running
@@ -411,9 +411,9 @@ TEST_CASE("timers are replaced per workflow and loaded back") {
   f.reopen();
   auto loaded = f.index->load_timers();
   REQUIRE(loaded);
-  REQUIRE(loaded->size() == 1);
-  CHECK((*loaded)[0].workflow_id == "wf-1");
-  CHECK((*loaded)[0].timers == std::vector<timer>{t1, t2});
+  REQUIRE(loaded->timers.size() == 1);
+  CHECK(loaded->timers[0].workflow_id == "wf-1");
+  CHECK(loaded->timers[0].timers == std::vector<timer>{t1, t2});
   CHECK(f.index->stats().workflows_with_timers == 1);
 }
 
@@ -426,24 +426,26 @@ TEST_CASE("load_timers returns at most max_timers: whole sets, those due first")
            upd(rec("wf-b", "a", workflow_status::running, 1), {t(3000), t(8000)}),
            upd(rec("wf-c", "a", workflow_status::running, 1), {t(1000)}),
            upd(rec("wf-d", "a", workflow_status::running, 1), {t(5000)})});
-  std::uint64_t dropped = 99;
-  auto all = f.index->load_timers(nullptr, 100, &dropped);
+  auto all = f.index->load_timers(100);
   REQUIRE(all);
-  CHECK(all->size() == 4);
-  CHECK(dropped == 0);
+  CHECK(all->timers.size() == 4);
+  CHECK(all->dropped == 0);
+  CHECK(all->dropped_first_due == std::numeric_limits<std::int64_t>::max());
   // 3 timers: wf-c (1000) and wf-b (3000, 8000) are due first; wf-d and wf-a are not loaded.
-  auto three = f.index->load_timers(nullptr, 3, &dropped);
+  auto three = f.index->load_timers(3);
   REQUIRE(three);
-  REQUIRE(three->size() == 2);
-  CHECK((*three)[0].workflow_id == "wf-b");  // id order, as without a bound
-  CHECK((*three)[0].timers.size() == 2);
-  CHECK((*three)[1].workflow_id == "wf-c");
-  CHECK(dropped == 2);
-  auto one = f.index->load_timers(nullptr, 1, &dropped);
+  REQUIRE(three->timers.size() == 2);
+  CHECK(three->timers[0].workflow_id == "wf-b");  // id order, as without a bound
+  CHECK(three->timers[0].timers.size() == 2);
+  CHECK(three->timers[1].workflow_id == "wf-c");
+  CHECK(three->dropped == 2);
+  CHECK(three->dropped_first_due == 5000);  // wf-d's: the timer service reloads from there
+  auto one = f.index->load_timers(1);
   REQUIRE(one);
-  REQUIRE(one->size() == 1);
-  CHECK((*one)[0].workflow_id == "wf-c");
-  CHECK(dropped == 4);
+  REQUIRE(one->timers.size() == 1);
+  CHECK(one->timers[0].workflow_id == "wf-c");
+  CHECK(one->dropped == 4);
+  CHECK(one->dropped_first_due == 3000);
 }
 
 TEST_CASE("an update writes only what changed") {
@@ -489,8 +491,8 @@ TEST_CASE("unchanged timers and dead letters are not rewritten") {
            1, 5, 0);
   auto loaded = f.index->load_timers();
   REQUIRE(loaded);
-  REQUIRE(loaded->size() == 1);
-  CHECK((*loaded)[0].timers == std::vector<timer>{t2});
+  REQUIRE(loaded->timers.size() == 1);
+  CHECK(loaded->timers[0].timers == std::vector<timer>{t2});
   CHECK(f.index->stats().workflows_with_timers == 1);
 
   const dead_letter_record dl{"", "", "pay", "boom", 3, 2000};
@@ -537,7 +539,7 @@ TEST_CASE("a damaged record is replaced and its timers and dead letter are still
   CHECK(f.index->stats().workflows_with_timers == 0);
   auto loaded = f.index->load_timers();
   REQUIRE(loaded);
-  CHECK(loaded->empty());
+  CHECK(loaded->timers.empty());
   CHECK((*f.index->record("wf-1"))->status == workflow_status::completed);
 }
 

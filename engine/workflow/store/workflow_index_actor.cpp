@@ -108,6 +108,11 @@ caf::behavior make_handlers(caf::blocking_actor* self, update_batch& batch, bool
         s.coalesced = batch.coalesced();
         return s;
       },
+      // Reads every timer set (the timer service, over max-timers): what waits is written
+      // first, so the read has every update sent before this request.
+      [&batch](const reload_timers& q) -> timer_load_result {
+        return batch.index().load_timers(q.max_timers);
+      },
       [&batch](const index_flush&) -> index_flush_result {
         return index_flushed{batch.index().stats().updates};
       },
