@@ -4,12 +4,14 @@
 // batches of `--min-batch`..`--max-batch` (the index actor's WriteBatches under load).
 //
 //   index_bench [--workflows N] [--min-batch A] [--max-batch B] [--lag L]
-//               [--per-ms K] [--timers] [--dir D]
+//               [--per-ms K] [--timers] [--load-timers M] [--dir D]
 //
 // Opens a fresh index in a temp dir (or D, which must not exist), applies 2*N updates
 // and prints updates/s and µs per update; the LAST line is JSON. --timers gives every
 // workflow a workflow-timeout timer, and its second update keeps it and stays RUNNING
-// (a step finished) instead of completing.
+// (a step finished) instead of completing; then load_timers(M) is timed (M = --load-timers,
+// default N/2): the start-up load, and each read of the timer service while over
+// max-timers (engine/workflow/store/README.md, "Beyond max-timers").
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +39,7 @@ struct options {
   std::uint32_t lag = 64;    // updates between a workflow's RUNNING and COMPLETED update
   std::uint32_t per_ms = 6;  // workflows created per millisecond (~6k starts/s)
   bool timers = false;
+  std::uint64_t load_timers = 0;  // 0 = workflows / 2
   std::string dir;
 };
 
@@ -56,6 +59,8 @@ bool parse(int argc, char** argv, options& o) {
       o.min_batch = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
     } else if (a == "--max-batch") {
       o.max_batch = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
+    } else if (a == "--load-timers") {
+      o.load_timers = std::strtoull(v, nullptr, 10);
     } else if (a == "--lag") {
       o.lag = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
     } else if (a == "--per-ms") {
@@ -119,7 +124,7 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: index_bench [--workflows N] [--min-batch A] [--max-batch B] [--lag L] "
-                 "[--per-ms K] [--timers] [--dir D]\n");
+                 "[--per-ms K] [--timers] [--load-timers M] [--dir D]\n");
     return 2;
   }
   namespace fs = std::filesystem;
@@ -187,14 +192,34 @@ int main(int argc, char** argv) {
                 static_cast<double>(io.gets) / n, static_cast<double>(io.puts) / n,
                 static_cast<double>(io.deletes) / n);
     std::printf("%.0f updates/s, %.2f us/update\n", per_s, us);
+    double load_secs = 0;
+    std::uint64_t loaded = 0;
+    if (o.timers) {
+      const auto max = o.load_timers != 0 ? o.load_timers : o.workflows / 2;
+      const auto l0 = clock_type::now();
+      auto load = index.load_timers(max);
+      load_secs = std::chrono::duration<double>(clock_type::now() - l0).count();
+      if (!load) {
+        std::fprintf(stderr, "index_bench: load_timers failed: %s\n",
+                     load.error().describe().c_str());
+        rc = 1;
+      } else {
+        for (const auto& w : load->timers) loaded += w.timers.size();
+        std::printf("load_timers(%llu): %llu loaded, %llu left out, %.3f s\n",
+                    static_cast<unsigned long long>(max), static_cast<unsigned long long>(loaded),
+                    static_cast<unsigned long long>(load->dropped), load_secs);
+      }
+    }
     std::printf(
         "{\"bench\":\"index\",\"workflows\":%llu,\"updates\":%llu,\"batches\":%llu,"
         "\"timers\":%s,\"seconds\":%.3f,\"updates_per_s\":%.0f,\"us_per_update\":%.3f,"
-        "\"gets\":%llu,\"puts\":%llu,\"deletes\":%llu}\n",
+        "\"gets\":%llu,\"puts\":%llu,\"deletes\":%llu,\"timers_loaded\":%llu,"
+        "\"load_timers_seconds\":%.3f}\n",
         static_cast<unsigned long long>(o.workflows), static_cast<unsigned long long>(updates),
         static_cast<unsigned long long>(batches), o.timers ? "true" : "false", secs, per_s, us,
         static_cast<unsigned long long>(io.gets), static_cast<unsigned long long>(io.puts),
-        static_cast<unsigned long long>(io.deletes));
+        static_cast<unsigned long long>(io.deletes), static_cast<unsigned long long>(loaded),
+        load_secs);
   }
   if (own_dir) {
     std::error_code ec;
