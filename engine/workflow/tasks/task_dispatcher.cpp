@@ -1,6 +1,7 @@
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -40,6 +41,7 @@ using lease_check_atom = caf::atom_constant<caf::atom("tleasechk")>;
 using poll_expired_atom = caf::atom_constant<caf::atom("tpollexp")>;
 using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
 using park_sweep_atom = caf::atom_constant<caf::atom("tparksweep")>;
+using handler_cancel_atom = caf::atom_constant<caf::atom("thcancel")>;
 
 struct handler_job {
   std::shared_ptr<const task_handler> fn;
@@ -112,6 +114,7 @@ struct running_task {
   std::string label;  // metrics `task` label
   clock::time_point started;
   bool start_reported = false;  // `started` sent; else the result reports the start too
+  std::shared_ptr<std::atomic<bool>> cancel;  // a C++ handler's task_context::cancelled()
 };
 
 struct parked_poll {
@@ -266,14 +269,29 @@ class dispatcher {
       worker = self_->spawn<caf::detached>(handler_worker);
       workers_.push_back(worker);
     }
-    report_start(running_.at(id));
-    handler_job job{std::move(fn), r.input,
-                    task_context{r.workflow_id, r.step, r.attempt, r.priority, r.timeout_ms}};
+    auto& run = running_.at(id);
+    report_start(run);
+    run.cancel = std::make_shared<std::atomic<bool>>(false);
+    // A handler cannot be interrupted; one that checks ctx.cancelled() gives its slot
+    // back after the step's timeout (with the grace of `http`: the entity's timer fails
+    // the attempt first, so the late result is ignored).
+    if (r.timeout_ms > 0) {
+      self_->delayed_send(self_, std::chrono::milliseconds(r.timeout_ms) + k_step_timeout_grace,
+                          handler_cancel_atom::value, id);
+    }
+    handler_job job{
+        std::move(fn), r.input,
+        task_context{r.workflow_id, r.step, r.attempt, r.priority, r.timeout_ms, run.cancel}};
     self_->request(worker, caf::infinite, run_handler_atom::value, std::move(job))
         .then(
             [this, id, worker](task_result& result) {
               idle_workers_.push_back(worker);
-              finish(id, std::move(result));
+              // Given up at the step's timeout: no answer (the entity's timer failed the
+              // attempt), counted as timed out.
+              auto run = running_.find(id);
+              const bool given_up =
+                  run != running_.end() && run->second.cancel && run->second.cancel->load();
+              finish(id, given_up ? std::nullopt : std::optional<task_result>(std::move(result)));
               pump();
             },
             [this, id, worker](caf::error& e) {
@@ -460,7 +478,18 @@ class dispatcher {
     publish();
   }
 
+  // Past its step's timeout (and the grace): a handler that checks ctx.cancelled()
+  // returns; its result is then dropped like a cut sleep's (finish).
+  void on_handler_cancel(std::uint64_t id) {
+    auto it = running_.find(id);
+    if (it != running_.end() && it->second.cancel) it->second.cancel->store(true);
+  }
+
   void on_exit() {
+    // The exit waits for the running handlers: those that check ctx.cancelled() end now.
+    for (auto& [id, run] : running_) {
+      if (run.cancel) run.cancel->store(true);
+    }
     for (auto& w : workers_) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
     workers_.clear();
     idle_workers_.clear();
@@ -777,6 +806,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
         d->finish(id, std::nullopt);
         d->pump();
       },
+      [d](handler_cancel_atom, std::uint64_t id) { d->on_handler_cancel(id); },
       [d](exec_done_atom, std::uint64_t id, task_result& r) {
         d->finish(id, std::move(r));
         d->pump();

@@ -135,6 +135,58 @@ TEST_CASE("C++ handlers: output, context, failures and exceptions") {
   CHECK(ex.message == "kaboom");
 }
 
+// A handler cannot be interrupted; before task_context::cancelled(), one that outlived
+// its step's timeout held its worker slot to the end (retries of a stuck call took every
+// worker).
+TEST_CASE("a C++ handler that checks ctx.cancelled() gives its slot back after the step timeout") {
+  task_fixture f;
+  std::atomic<bool> saw_cancel{false};
+  f.handlers->register_handler("long", [&](const json::value&, const task_context& ctx) {
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(5ms);
+    }
+    saw_cancel = ctx.cancelled();
+    return task_result::success(json::object{{"late", true}});
+  });
+  f.handlers->register_handler("quick", [](const json::value&, const task_context& ctx) {
+    return task_result::success(json::object{{"workflow", ctx.workflow_id}});
+  });
+  task_settings s;
+  s.max_workers = 1;
+  f.start(s);
+  f.submit("wf-long", "long", {}, task_priority::normal, 1, 100);
+  auto started = f.next();
+  CHECK(started.what == kind::started);
+  CHECK(started.workflow_id == "wf-long");
+  f.submit("wf-quick", "quick");  // waits for the only worker
+  auto u = f.next_result();
+  // The long one's result is not sent: the entity's timer failed that attempt.
+  CHECK(u.workflow_id == "wf-quick");
+  CHECK(u.what == kind::completed);
+  CHECK(saw_cancel);
+}
+
+TEST_CASE("stopping the dispatcher cancels the running C++ handlers") {
+  task_fixture f;
+  std::atomic<bool> running{false};
+  std::atomic<bool> saw_cancel{false};
+  f.handlers->register_handler("long", [&](const json::value&, const task_context& ctx) {
+    running = true;
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(5ms);
+    }
+    saw_cancel = ctx.cancelled();
+    return task_result::success();
+  });
+  f.start({});
+  f.submit("wf-long", "long");  // no step timeout
+  REQUIRE(eventually([&] { return running.load(); }));
+  caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
+  CHECK(eventually([&] { return saw_cancel.load(); }));
+}
+
 TEST_CASE("dispatch order is high > normal > low, weighted 4:2:1, low not starved") {
   task_fixture f;
   gate g;

@@ -10,7 +10,13 @@
 //     if (!input.is_object()) return task_result::failure("invalid_input", "object expected");
 //     return task_result::success({{"charged", true}, {"attempt", ctx.attempt}});
 //   });
+//
+// A running handler cannot be interrupted: it holds its worker slot until it returns. A
+// long one should check ctx.cancelled() now and then and return when it turns true: a
+// second after its step's timeoutMs (the entity's timer has failed the attempt by then,
+// so the result is ignored) and when the node shuts down (which waits for handlers).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,6 +39,11 @@ struct task_context {
   std::uint32_t attempt = 0;  // life-long attempt number of the step
   task_priority priority = task_priority::normal;
   std::int64_t timeout_ms = 0;  // the step's timeoutMs (0 = none): bound your work by it
+  // Set by the dispatcher when the result is no longer wanted (see above); none = never.
+  std::shared_ptr<const std::atomic<bool>> cancel;
+
+  // True once the attempt is given up: return (any result) to free the worker slot.
+  [[nodiscard]] bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
 };
 
 struct task_result {
