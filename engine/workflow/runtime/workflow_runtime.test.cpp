@@ -265,7 +265,7 @@ TEST_CASE("a sleeping workflow whose timers in the index are damaged is recovere
 TEST_CASE("more waiting workflows than max-timers: after a restart every one completes") {
   wfe::test::temp_dir dir;
   auto d = definition(R"({"name":"later","steps":[{"name":"a","task":"fail","input":{"times":1},
-      "retry":{"maxAttempts":2,"initialIntervalMs":1000}},{"name":"b","task":"noop","dependsOn":["a"]}]})");
+      "retry":{"maxAttempts":2,"initialIntervalMs":2000}},{"name":"b","task":"noop","dependsOn":["a"]}]})");
   auto config = default_config(dir.path());
   config.store.timers.max_timers = 2;
   config.store.timers.reload_interval = 50ms;
