@@ -8,6 +8,7 @@
 // Include from actor .cpp files and tests (it pulls in one small CAF header).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "persistence/errc.hpp"
 
 namespace wfe::workflow::store {
+
+class workflow_index;
 
 // -- definition registry (definition_registry.hpp) ------------------------------
 
@@ -122,10 +125,14 @@ struct timer_stats {
   bool overflowed = false;           // some pending timers are only in the index (not held)
 };
 
-// Timer service -> index actor, while timers beyond max-timers are only in the index:
-// workflow_index::load_timers(max_timers), answered with timer_load_result.
-struct reload_timers {
-  std::uint64_t max_timers = 0;
+// Timer service -> index actor, while timers beyond max-timers are only in the index.
+// The actor writes what waits and answers with the index itself: the timer service
+// reads it (workflow_index::load_timers(max_timers), which may run next to the actor's
+// writes) on a thread of its own, so the index's writes and queries do not wait for
+// the scan. The read then sees every update sent to the actor before this request.
+struct reload_timers {};
+struct timer_scan {
+  std::shared_ptr<const workflow_index> index;
 };
 using timer_load_result = persistence::result<timer_load>;
 
@@ -154,4 +161,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::get_timer_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::reload_timers)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_scan)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_load_result)

@@ -14,12 +14,14 @@
 #include "engine/core/logging.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
+#include "engine/workflow/store/workflow_index.hpp"
 
 namespace wfe::workflow::store {
 namespace {
 
 using wake_atom = caf::atom_constant<caf::atom("twake")>;
 using reload_atom = caf::atom_constant<caf::atom("treload")>;
+using scan_atom = caf::atom_constant<caf::atom("tscan")>;
 
 std::int64_t system_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -324,6 +326,17 @@ void schedule(self_ptr self, bool immediately = false) {
 
 void fire(self_ptr self);
 
+// A one-shot detached actor: one load_timers on its own thread, then it stops.
+caf::behavior timer_scanner(caf::event_based_actor* self,
+                            std::shared_ptr<const workflow_index> index, std::uint64_t max_timers) {
+  return {
+      [self, index = std::move(index), max_timers](scan_atom) -> timer_load_result {
+        self->quit();
+        return index->load_timers(max_timers);
+      },
+  };
+}
+
 // Asks the index for the timers beyond max-timers when that would change what is held,
 // at most once per reload-interval (later: a reload_atom is scheduled).
 void maybe_reload(self_ptr self) {
@@ -339,30 +352,35 @@ void maybe_reload(self_ptr self) {
     return;
   }
   const auto mark = st.table->begin_reload();
-  const auto done = [self] {
+  const auto failed = [self](const std::string& why) {
     auto& s = self->state;
     s.next_reload_at = s.table->now() + s.table->settings().reload_interval.count();
+    core::logger("workflow")
+        ->error("timer service: reading timers from the workflow index: {}", why);
+    s.table->reload_failed();
+    fire(self);
   };
-  self->request(st.index, caf::infinite, reload_timers{st.table->settings().max_timers})
+  // The index actor writes what waits and hands over the index; the scan then runs on a
+  // thread of its own, so the index's writes and queries go on meanwhile.
+  self->request(st.index, caf::infinite, reload_timers{})
       .then(
-          [self, mark, done](timer_load_result& r) {
-            done();
-            if (r) {
-              self->state.table->finish_reload(std::move(*r), mark);
-            } else {
-              core::logger("workflow")
-                  ->error("timer service: reading timers from the workflow index failed: {}",
-                          r.error().describe());
-              self->state.table->reload_failed();
-            }
-            fire(self);
+          [self, mark, failed](timer_scan& scan) {
+            auto scanner = self->spawn<caf::detached>(timer_scanner, std::move(scan.index),
+                                                      self->state.table->settings().max_timers);
+            self->request(scanner, caf::infinite, scan_atom::value)
+                .then(
+                    [self, mark, failed](timer_load_result& r) {
+                      if (!r) return failed(r.error().describe());
+                      auto& s = self->state;
+                      s.next_reload_at =
+                          s.table->now() + s.table->settings().reload_interval.count();
+                      s.table->finish_reload(std::move(*r), mark);
+                      fire(self);
+                    },
+                    [failed](caf::error& e) { failed(caf::to_string(e)); });
           },
-          [self, done](caf::error& e) {
-            done();
-            core::logger("workflow")
-                ->error("timer service: the workflow index did not answer: {}", caf::to_string(e));
-            self->state.table->reload_failed();
-            fire(self);
+          [failed](caf::error& e) {
+            failed("the index actor did not answer: " + caf::to_string(e));
           });
 }
 

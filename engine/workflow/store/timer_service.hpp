@@ -18,10 +18,11 @@
 //   entities' index_update carries every set): a set_timers that would exceed the bound
 //   keeps the workflow's earliest timers that fit, and the start-up load keeps the sets
 //   due first. While some timers are only in the index (timer_stats.overflowed, metric
-//   workflow_timers_overflowed), the service asks the index actor for its due-first
-//   max-timers (reload_timers) once fewer than half the bound are held, or a timer left
-//   in the index is due before a set held — at most once per reload-interval. The
-//   answer replaces what is held: held sets it does not name (due later) go back to the
+//   workflow_timers_overflowed), the service reads the index's due-first max-timers
+//   (reload_timers to the index actor, which writes what waits and hands over the index;
+//   the scan runs on a one-shot detached actor) once fewer than half the bound are held,
+//   or a timer left in the index is due before a set held — at most once per
+//   reload-interval. The result replaces what is held: held sets it does not name (due later) go back to the
 //   index, its sets not held come in; a set replaced since the request is kept as it is.
 //   At most max-fire-batch timer_due per wake-up.
 // Also handles timer_check (fire what is due now) and get_timer_stats.

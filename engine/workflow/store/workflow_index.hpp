@@ -98,7 +98,9 @@ class workflow_index {
   // (reconciliation leaves an up-to-date RUNNING workflow without a task asleep, trusting
   // its timers to wake it). At most `max_timers` timers are returned (the timer service's
   // bound, so memory does not grow with the index): whole sets, those due first; the
-  // others are counted in `dropped`, with the earliest due time among them.
+  // others are counted in `dropped`, with the earliest due time among them. Reads only
+  // (one RocksDB iterator: a consistent view as of the call), so it may run on another
+  // thread while apply() writes.
   [[nodiscard]] persistence::result<timer_load> load_timers(
       std::uint64_t max_timers = std::numeric_limits<std::uint64_t>::max()) const;
 

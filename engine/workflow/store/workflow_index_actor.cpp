@@ -73,6 +73,11 @@ class update_batch {
     return *index_;
   }
 
+  std::shared_ptr<const workflow_index> shared_index() {
+    flush();
+    return index_;
+  }
+
  private:
   struct entry {
     index_update update;
@@ -108,11 +113,9 @@ caf::behavior make_handlers(caf::blocking_actor* self, update_batch& batch, bool
         s.coalesced = batch.coalesced();
         return s;
       },
-      // Reads every timer set (the timer service, over max-timers): what waits is written
-      // first, so the read has every update sent before this request.
-      [&batch](const reload_timers& q) -> timer_load_result {
-        return batch.index().load_timers(q.max_timers);
-      },
+      // The timer service, over max-timers, reads every timer set: what waits is written
+      // first, so its read has every update sent before this request.
+      [&batch](const reload_timers&) -> timer_scan { return timer_scan{batch.shared_index()}; },
       [&batch](const index_flush&) -> index_flush_result {
         return index_flushed{batch.index().stats().updates};
       },
