@@ -107,6 +107,50 @@ TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete un
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
 
+// The timer service holds at most max-timers; the rest wait in the index and are read
+// back as room frees. Before, a workflow whose timer did not fit stayed RUNNING until a
+// request touched it (scripts/probes/probe_timer_overflow.py).
+TEST_CASE(
+    "more workflows waiting on timers than max-timers: after kill -9 all complete untouched") {
+  temp_dir data;
+  auto flags = data_dirs(data);
+  flags.emplace_back("-Dpekko.workflow.timers.max-timers=3");
+  flags.emplace_back("-Dpekko.workflow.timers.reload-interval=100ms");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back("wf-t" + std::to_string(i));
+  {
+    node n(flags);
+    REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+    workflow_api api(n.http_port());
+    api.define("later", R"([{"name":"try","task":"fail","input":{"times":1},
+        "retry":{"maxAttempts":2,"initialIntervalMs":2500}}])");
+    for (const auto& id : ids) api.started(id, "later");
+    REQUIRE(eventually(
+        [&] {
+          return std::all_of(ids.begin(), ids.end(), [&](const auto& id) {
+            return step_status(api.workflow(id), "try") == "RETRY_WAIT";
+          });
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(20)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the index's linger
+    n.proc().signal(SIGKILL);
+    REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+  }
+  node n(flags);
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  // Through the list only: nothing touches the entities.
+  for (const auto& id : ids) {
+    CHECK_MESSAGE(listed_with_status(api, id, "COMPLETED", std::chrono::seconds(30)), id);
+  }
+  auto m = n.metrics();
+  REQUIRE(m);
+  CHECK(m->body.find("workflow_timers_overflowed 0") != std::string::npos);
+  CHECK(m->body.find("workflow_timers_reloaded_total 0\n") == std::string::npos);
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
 // The promise behind every 201: an acknowledged start is durable and reachable. Eight
 // clients start workflows of three definitions (a noop, a chain with a sleep, a step
 // that fails once and retries), one start in three pinned to a version (those go through
