@@ -82,6 +82,22 @@ class parking_lot {
     return woken;
   }
 
+  // Removes and returns the first parked entry (most urgent priority first, then FIFO)
+  // for which pred(entry) holds. A linear scan: the dispatcher uses it only to adopt a
+  // worker's token in the restart window (task_dispatcher.cpp, adopt()).
+  template <class Pred>
+  std::optional<parked_task> take_if(Pred&& pred) {
+    for (auto& q : parked_) {
+      for (auto it = q.begin(); it != q.end(); ++it) {
+        if (!pred(*it)) continue;
+        parked_task t = std::move(*it);
+        q.erase(it);
+        return t;
+      }
+    }
+    return std::nullopt;
+  }
+
   // True when (workflow_id, step, attempt) was woken and still holds a reservation,
   // which is released.
   bool claim(const std::string& workflow_id, const std::string& step, std::uint32_t attempt) {

@@ -66,14 +66,15 @@ constexpr std::string_view k_external_label = "external";
 // (recovery re-dispatches every SCHEDULED/RUNNING step) has the token its worker holds,
 // and the worker's heartbeat, complete or fail adopts it (dispatcher::adopt). Not a
 // secret: the worker API has no authentication (whoever can reach it can poll).
-std::string token_of(const task_request& r) {
+std::string token_of(const std::string& workflow_id, const std::string& step,
+                     std::uint32_t attempt) {
   // FNV-1a of "<workflow id>\xff<step>\xff<attempt>" (0xff: no id contains it) from two
   // bases, each lane finished with splitmix64.
   std::string key;
-  key.reserve(r.workflow_id.size() + r.step.size() + 12);
-  key.append(r.workflow_id).push_back('\xff');
-  key.append(r.step).push_back('\xff');
-  key.append(std::to_string(r.attempt));
+  key.reserve(workflow_id.size() + step.size() + 12);
+  key.append(workflow_id).push_back('\xff');
+  key.append(step).push_back('\xff');
+  key.append(std::to_string(attempt));
   auto finish = [](std::uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -89,6 +90,8 @@ std::string token_of(const task_request& r) {
   }
   return t;
 }
+
+std::string token_of(const task_request& r) { return token_of(r.workflow_id, r.step, r.attempt); }
 
 double seconds_since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
@@ -658,10 +661,10 @@ class dispatcher {
   // queued the same attempt again (same token: token_of); that queued task becomes the
   // worker's lease, as if it had polled it now. Not found (the lease expired and the
   // step moved on, the attempt finished, or its workflow has not been recovered yet):
-  // leases_.end(). Linear in the queued external tasks (bounded by max-queued per queue),
-  // so only in the restart window: until heartbeat-timeout after the runtime finished
-  // waking the interrupted workflows (or after the dispatcher started, if it woke none).
-  // A lease from before the restart that was not heartbeated by then had expired anyway.
+  // leases_.end(). Linear in the queued and parked external tasks (bounded by max-queued
+  // and max-parked per queue), so only in the restart window: until heartbeat-timeout after the
+  // runtime finished waking the interrupted workflows (or after the dispatcher started, if it woke
+  // none). A lease from before the restart that was not heartbeated by then had expired anyway.
   std::unordered_map<std::string, lease>::iterator adopt(const std::string& token) {
     if (!recovering_ && clock::now() > adopt_until_) return leases_.end();
     for (auto& [name, q] : queues_) {
@@ -671,6 +674,26 @@ class dispatcher {
       const std::string qname = name;  // hand_out and wake_queue may not erase q
       hand_out(qname, q, std::move(*req), "");
       wake_queue(qname, q);
+      publish();
+      return leases_.find(token);
+    }
+    // Re-queued into a full queue, the attempt was parked: only its identity waits there,
+    // which is all a lease needs (the worker has the input). Leaving it would hand the
+    // task to a second worker once the queue has room.
+    for (auto& [name, q] : queues_) {
+      auto t = q.lot.take_if([&token](const parked_task& p) {
+        return token_of(p.workflow_id, p.step, p.attempt) == token;
+      });
+      if (!t) continue;
+      --parked_[index(t->priority)];
+      task_request req;
+      req.workflow_id = std::move(t->workflow_id);
+      req.step = std::move(t->step);
+      req.attempt = t->attempt;
+      req.priority = t->priority;
+      req.task = std::string(k_external_task_prefix) + name;
+      const std::string qname = name;  // hand_out may not erase q
+      hand_out(qname, q, std::move(req), "");
       publish();
       return leases_.find(token);
     }

@@ -367,6 +367,49 @@ TEST_CASE("a worker's token outlives a restart: the same attempt queued again be
   CHECK(b_done.attempt == 2);
 }
 
+// Re-queued after a restart into a full queue, the attempt is parked (only its identity
+// waits): before, the worker's token found nothing there (404) and the task later went
+// to a second worker.
+TEST_CASE("a worker's token is adopted from the parking lot when the queue is full") {
+  task_fixture f;
+  task_settings s;
+  s.max_queued = 1;
+  f.start(s);
+  auto answer = [&f](auto atom, const std::string& token, auto... body) {
+    caf::scoped_actor self{f.system()};
+    auto out = token_reply::status::not_found;
+    self->request(f.dispatcher, k_wait, atom, token, body...)
+        .receive([&](token_reply& r) { out = r.what; }, [](caf::error&) {});
+    return out;
+  };
+  f.submit("wf-a", "queue:jobs");
+  auto a = f.poll("jobs");
+  REQUIRE(a.what == poll_reply::status::task);
+  CHECK(f.next().what == kind::started);
+
+  caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
+  f.start(s);
+  f.submit("wf-x", "queue:jobs");  // takes the queue's only slot
+  f.submit("wf-a", "queue:jobs");  // recovery re-queues wf-a's attempt: parked
+  REQUIRE(eventually([&] { return f.load->parked == 1; }));
+  CHECK(answer(task_heartbeat_atom::value, a.token) == token_reply::status::ok);  // adopted
+  auto started = f.next();
+  CHECK(started.what == kind::started);
+  CHECK(started.workflow_id == "wf-a");
+  CHECK(f.load->parked == 0);
+  auto x = f.poll("jobs");
+  REQUIRE(x.what == poll_reply::status::task);
+  CHECK(x.request.workflow_id == "wf-x");
+  CHECK(f.next().what == kind::started);
+  CHECK(f.poll("jobs").what != poll_reply::status::task);  // wf-a went to no second worker
+  CHECK(answer(task_complete_atom::value, a.token, external_completion{json::object{{"ok", 1}}}) ==
+        token_reply::status::ok);
+  auto done = f.next();
+  CHECK(done.what == kind::completed);
+  CHECK(done.workflow_id == "wf-a");
+  CHECK(done.output == json::parse(R"({"ok":1})"));
+}
+
 TEST_CASE(
     "tokens are adopted only in the restart window: until heartbeat-timeout after the waking") {
   task_fixture f;
