@@ -66,7 +66,9 @@ for i in range(opts.rounds * 1000):
         path += random.choice(["?limit=-1", "?limit=abc", "?cursor=zzz", "?status=BOGUS", "?limit=99999999999999999999"])
     payload = body().encode("utf-8", "surrogatepass")
     try:
-        c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+        # Above the longest poll (pekko.workflow.tasks.poll.max-wait, 15 s): a valid poll
+        # without waitMs waits default-wait (10 s) for a task that never comes.
+        c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=20)
         c.putrequest(method, path, skip_accept_encoding=True)
         c.putheader("Content-Type", random.choice(["application/json", "text/plain"]))
         c.putheader("Content-Length", str(len(payload)))
