@@ -307,16 +307,9 @@ TEST_CASE("metrics: queued, running, totals and task seconds are exported") {
 TEST_CASE("a worker's token outlives a restart: the same attempt queued again becomes its lease") {
   task_fixture f;
   f.start({});
-  auto answer = [&f](auto atom, const std::string& token, auto... body) {
-    caf::scoped_actor self{f.system()};
-    auto out = token_reply::status::not_found;
-    self->request(f.dispatcher, k_wait, atom, token, body...)
-        .receive([&](token_reply& r) { out = r.what; }, [](caf::error&) {});
-    return out;
-  };
-  auto heartbeat = [&](const std::string& t) { return answer(task_heartbeat_atom::value, t); };
+  auto heartbeat = [&](const std::string& t) { return f.answer(task_heartbeat_atom::value, t); };
   auto complete = [&](const std::string& t) {
-    return answer(task_complete_atom::value, t, external_completion{json::object{{"ok", 1}}});
+    return f.answer(task_complete_atom::value, t, external_completion{json::object{{"ok", 1}}});
   };
   f.submit("wf-a", "queue:jobs");
   f.submit("wf-b", "queue:jobs");
@@ -375,13 +368,6 @@ TEST_CASE("a worker's token is adopted from the parking lot when the queue is fu
   task_settings s;
   s.max_queued = 1;
   f.start(s);
-  auto answer = [&f](auto atom, const std::string& token, auto... body) {
-    caf::scoped_actor self{f.system()};
-    auto out = token_reply::status::not_found;
-    self->request(f.dispatcher, k_wait, atom, token, body...)
-        .receive([&](token_reply& r) { out = r.what; }, [](caf::error&) {});
-    return out;
-  };
   f.submit("wf-a", "queue:jobs");
   auto a = f.poll("jobs");
   REQUIRE(a.what == poll_reply::status::task);
@@ -392,7 +378,7 @@ TEST_CASE("a worker's token is adopted from the parking lot when the queue is fu
   f.submit("wf-x", "queue:jobs");  // takes the queue's only slot
   f.submit("wf-a", "queue:jobs");  // recovery re-queues wf-a's attempt: parked
   REQUIRE(eventually([&] { return f.load->parked == 1; }));
-  CHECK(answer(task_heartbeat_atom::value, a.token) == token_reply::status::ok);  // adopted
+  CHECK(f.answer(task_heartbeat_atom::value, a.token) == token_reply::status::ok);  // adopted
   auto started = f.next();
   CHECK(started.what == kind::started);
   CHECK(started.workflow_id == "wf-a");
@@ -402,8 +388,8 @@ TEST_CASE("a worker's token is adopted from the parking lot when the queue is fu
   CHECK(x.request.workflow_id == "wf-x");
   CHECK(f.next().what == kind::started);
   CHECK(f.poll("jobs").what != poll_reply::status::task);  // wf-a went to no second worker
-  CHECK(answer(task_complete_atom::value, a.token, external_completion{json::object{{"ok", 1}}}) ==
-        token_reply::status::ok);
+  CHECK(f.answer(task_complete_atom::value, a.token,
+                 external_completion{json::object{{"ok", 1}}}) == token_reply::status::ok);
   auto done = f.next();
   CHECK(done.what == kind::completed);
   CHECK(done.workflow_id == "wf-a");
@@ -416,13 +402,7 @@ TEST_CASE(
   task_settings s;
   s.heartbeat_timeout = std::chrono::milliseconds(300);
   f.start(s);
-  auto heartbeat = [&f](const std::string& t) {
-    caf::scoped_actor self{f.system()};
-    auto out = token_reply::status::not_found;
-    self->request(f.dispatcher, k_wait, task_heartbeat_atom::value, t)
-        .receive([&](token_reply& r) { out = r.what; }, [](caf::error&) {});
-    return out;
-  };
+  auto heartbeat = [&f](const std::string& t) { return f.answer(task_heartbeat_atom::value, t); };
   auto restart = [&f, &s] {
     caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
     f.start(s);

@@ -93,6 +93,17 @@ class task_fixture {
     return reply;
   }
 
+  // A worker's heartbeat / complete / fail (`atom`, then its body) for `token`, straight
+  // to the dispatcher: the reply's status (not_found when none came).
+  template <class Atom, class... Body>
+  token_reply::status answer(Atom atom, const std::string& token, Body... body) {
+    caf::scoped_actor self{sys_};
+    auto out = token_reply::status::not_found;
+    self->request(dispatcher, k_wait, atom, token, std::move(body)...)
+        .receive([&](token_reply& r) { out = r.what; }, [](caf::error&) {});
+    return out;
+  }
+
   // Completes an external task's lease.
   void complete(const std::string& token) {
     caf::scoped_actor self{sys_};
