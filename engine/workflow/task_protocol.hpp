@@ -19,6 +19,7 @@
 //     completed -> cmd::task_completed{output}
 //     failed    -> cmd::task_failed{error_type, message}
 //   Updates for stale attempts are harmless: the model ignores them.
+// - An entity whose attempt's answer is no longer wanted sends a `task_abandon`.
 // - Task types (step.task): a built-in (`noop`, `sleep`, `fail`, `http`), a C++ handler
 //   registered by name, or `queue:<name>` — run by external workers polling queue
 //   <name> over HTTP (POST /api/v1/tasks/poll {"queue":"<name>",...}).
@@ -55,6 +56,16 @@ struct task_request {
   // echoes the count in its `rejected` update, so the runtime's re-offers back off
   // exponentially (runtime_settings::resubmit_delay).
   std::uint32_t rejections = 0;
+};
+
+// Runtime -> dispatcher, fire and forget: the answer of this attempt is no longer
+// wanted (its step timed out, or its workflow was cancelled or failed). What still waits
+// for a slot is dropped; a running C++ handler sees task_context::cancelled(); a `sleep`
+// gives its slot back. Nothing is answered. Unknown attempts are ignored.
+struct task_abandon {
+  std::string workflow_id;
+  std::string step;
+  std::uint32_t attempt = 0;
 };
 
 struct task_update {

@@ -35,6 +35,11 @@ void runtime_entity_model::dispatch(caf::event_based_actor* self, const workflow
   self->send(ctx_->links.dispatcher, std::move(r));
 }
 
+void runtime_entity_model::abandon(caf::event_based_actor* self, const workflow_state& s,
+                                   const std::string& step, std::uint32_t attempt) const {
+  if (ctx_->links.dispatcher) self->send(ctx_->links.dispatcher, task_abandon{s.id, step, attempt});
+}
+
 void runtime_entity_model::send_timers(caf::event_based_actor* self,
                                        const workflow_state& s) const {
   timers_sent_ = s.timers;
@@ -65,6 +70,7 @@ void runtime_entity_model::on_persisted(caf::event_based_actor* self, const work
   // Every persisted change moves the record's updatedAt (and seq): the index hears of
   // each one; its update linger coalesces those of a fast workflow into one write.
   bool index = !events.empty();
+  bool ended = false;
   for (const auto& e : events) {
     if (const auto* sch = std::get_if<ev::step_scheduled>(&e.body)) {
       // Only if it still waits for that attempt (a later event of the batch may have
@@ -80,10 +86,23 @@ void runtime_entity_model::on_persisted(caf::event_based_actor* self, const work
       inc(ctx_->started);
     } else if (std::holds_alternative<ev::workflow_completed>(e.body)) {
       inc(ctx_->completed);
+    } else if (const auto* t = std::get_if<ev::step_timed_out>(&e.body)) {
+      abandon(self, s, t->step, t->attempt);
     } else if (std::holds_alternative<ev::workflow_failed>(e.body)) {
       inc(ctx_->failed);
+      ended = true;
     } else if (std::holds_alternative<ev::workflow_cancelled>(e.body)) {
       inc(ctx_->cancelled);
+      ended = true;
+    }
+  }
+  // Failed or cancelled: the answers of its steps' current attempts are not wanted (a
+  // task that is not out any more is not found by the dispatcher: harmless).
+  if (ended) {
+    for (const auto& st : s.steps) {
+      if (st.attempts > 0 && st.status != step_status::completed) {
+        abandon(self, s, st.name, st.attempts);
+      }
     }
   }
   // The index first: a timer service that reloads timers after this set_timers (when

@@ -66,6 +66,9 @@ class runtime_entity_model : public workflow_entity_model {
   void dispatch(caf::event_based_actor* self, const workflow_state& s, std::size_t step,
                 std::uint32_t rejections = 0) const;
   void send_timers(caf::event_based_actor* self, const workflow_state& s) const;
+  // task_abandon{id, step, attempt} to the dispatcher: the attempt's answer is not wanted.
+  void abandon(caf::event_based_actor* self, const workflow_state& s, const std::string& step,
+               std::uint32_t attempt) const;
   void send_index(caf::event_based_actor* self, const workflow_state& s, std::uint64_t seq) const;
 
   std::shared_ptr<const entity_context> ctx_;

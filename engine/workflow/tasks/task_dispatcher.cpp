@@ -118,6 +118,7 @@ struct running_task {
   clock::time_point started;
   bool start_reported = false;  // `started` sent; else the result reports the start too
   std::shared_ptr<std::atomic<bool>> cancel;  // a C++ handler's task_context::cancelled()
+  bool abandoned = false;                     // task_abandon: its answer is not wanted
 };
 
 struct parked_poll {
@@ -312,7 +313,9 @@ class dispatcher {
     if (it == running_.end()) return;
     auto& run = it->second;
     metrics_.seconds(seconds_since(run.started));
-    metrics_.finished(run.label, !result ? "timed_out" : result->ok ? "completed" : "failed");
+    metrics_.finished(run.label, !result      ? (run.abandoned ? "abandoned" : "timed_out")
+                                 : result->ok ? "completed"
+                                              : "failed");
     if (result) send_result(run.req, std::move(*result), false, !run.start_reported);
     running_.erase(it);
     publish();
@@ -479,6 +482,65 @@ class dispatcher {
     }
     arm_sweep();
     publish();
+  }
+
+  // task_abandon: the attempt's answer is not wanted any more (its step timed out, its
+  // workflow was cancelled or failed). What waits for a slot — queued or parked, local or
+  // external — is dropped; a running C++ handler is asked to stop (ctx.cancelled()) and
+  // its answer dropped; a `sleep` gives its slot back. An external lease stays (the
+  // worker's answer is ignored by the entity), an `http` request runs to its own end.
+  void on_abandon(const task_abandon& a) {
+    const auto same = [&a](const std::string& wf, const std::string& step, std::uint32_t n) {
+      return n == a.attempt && wf == a.workflow_id && step == a.step;
+    };
+    const auto same_req = [&same](const task_request& r) {
+      return same(r.workflow_id, r.step, r.attempt);
+    };
+    const auto same_parked = [&same](const parked_task& t) {
+      return same(t.workflow_id, t.step, t.attempt);
+    };
+    for (auto& [id, run] : running_) {
+      if (!same_req(run.req)) continue;
+      run.abandoned = true;
+      builtin_task b{};
+      if (run.cancel) {
+        run.cancel->store(true);
+      } else if (parse_builtin(run.req.task, b) && b == builtin_task::sleep) {
+        finish(id, std::nullopt);  // erases `run`
+        pump();
+      }
+      return;
+    }
+    if (auto r = local_.take_first(same_req)) {
+      --queued_[index(r->priority)];
+      metrics_.finished(r->task, "abandoned");
+      wake_local();
+      publish();
+      return;
+    }
+    auto dropped_parked = [this](const parked_task& t, std::string_view label) {
+      --parked_[index(t.priority)];
+      metrics_.finished(label, "abandoned");
+      publish();
+    };
+    if (auto t = local_lot_.take_if(same_parked)) return dropped_parked(*t, "local");
+    if (auto t = queueless_lot_.take_if(same_parked)) return dropped_parked(*t, k_external_label);
+    for (auto& [name, q] : queues_) {
+      const std::string qname = name;  // wake_queue and drop_if_idle may erase q
+      if (auto r = q.tasks.take_first(same_req)) {
+        --queued_[index(r->priority)];
+        metrics_.finished(k_external_label, "abandoned");
+        wake_queue(qname, q);
+        drop_if_idle(qname);
+        publish();
+        return;
+      }
+      if (auto t = q.lot.take_if(same_parked)) {
+        dropped_parked(*t, k_external_label);
+        drop_if_idle(qname);
+        return;
+      }
+    }
   }
 
   // Past its step's timeout (and the grace): a handler that checks ctx.cancelled()
@@ -830,6 +892,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
         d->pump();
       },
       [d](handler_cancel_atom, std::uint64_t id) { d->on_handler_cancel(id); },
+      [d](const task_abandon& a) { d->on_abandon(a); },
       [d](exec_done_atom, std::uint64_t id, task_result& r) {
         d->finish(id, std::move(r));
         d->pump();

@@ -167,6 +167,57 @@ TEST_CASE("a C++ handler that checks ctx.cancelled() gives its slot back after t
   CHECK(saw_cancel);
 }
 
+// The entity sends task_abandon when an attempt's answer is not wanted any more (its
+// step timed out, its workflow was cancelled or failed). Before, a queued task still
+// ran, a handler ran to its end and a sleep held its slot for its whole length.
+TEST_CASE("task_abandon drops what waits, stops a handler and frees a sleep's slot") {
+  task_fixture f;
+  std::atomic<bool> saw_cancel{false};
+  f.handlers->register_handler("long", [&](const json::value&, const task_context& ctx) {
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(5ms);
+    }
+    saw_cancel = ctx.cancelled();
+    return task_result::success();
+  });
+  f.handlers->register_handler(
+      "quick", [](const json::value&, const task_context&) { return task_result::success(); });
+  task_settings s;
+  s.max_workers = 1;
+  s.max_queued = 1;
+  f.start(s);
+  auto abandon = [&f](const std::string& id) {
+    caf::anon_send(f.dispatcher, task_abandon{id, "s", 1});
+  };
+  f.submit("wf-h", "long");
+  auto h = f.next();
+  CHECK(h.what == kind::started);
+  CHECK(h.workflow_id == "wf-h");
+  f.submit("wf-q", "quick");  // queued behind the only worker
+  f.submit("wf-e", "queue:jobs");
+  f.submit("wf-p", "queue:jobs");  // the queue holds one: parked
+  REQUIRE(eventually([&] { return f.load->queued == 2 && f.load->parked == 1; }));
+  abandon("wf-p");  // first: dropping wf-e would wake it (a resubmit) to take its slot
+  abandon("wf-q");
+  abandon("wf-e");
+  abandon("wf-nobody");  // unknown: ignored
+  REQUIRE(eventually([&] { return f.load->queued == 0 && f.load->parked == 0; }));
+  CHECK(f.poll("jobs").what != poll_reply::status::task);
+  abandon("wf-h");
+  REQUIRE(eventually([&] { return saw_cancel.load(); }));
+  f.submit("wf-s", "sleep", json::parse(R"({"ms":20000})"));
+  auto sl = f.next();
+  CHECK(sl.what == kind::started);
+  CHECK(sl.workflow_id == "wf-s");
+  abandon("wf-s");
+  f.submit("wf-z", "quick");  // runs once the sleep gave its slot back
+  auto z = f.next_result();
+  CHECK(z.workflow_id == "wf-z");  // no answer for wf-h, wf-q or wf-s before it
+  CHECK(z.what == kind::completed);
+  CHECK_FALSE(f.try_next(100ms));
+}
+
 TEST_CASE("stopping the dispatcher cancels the running C++ handlers") {
   task_fixture f;
   std::atomic<bool> running{false};

@@ -12,9 +12,10 @@
 //   });
 //
 // A running handler cannot be interrupted: it holds its worker slot until it returns. A
-// long one should check ctx.cancelled() now and then and return when it turns true: a
-// second after its step's timeoutMs (the entity's timer has failed the attempt by then,
-// so the result is ignored) and when the node shuts down (which waits for handlers).
+// long one should check ctx.cancelled() now and then and return when it turns true: when
+// its answer is no longer wanted (its step timed out — at the latest a second after the
+// step's timeoutMs — or its workflow was cancelled or failed; the result is then
+// dropped) and when the node shuts down (which waits for handlers).
 
 #include <atomic>
 #include <chrono>

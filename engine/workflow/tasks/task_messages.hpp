@@ -4,6 +4,7 @@
 // Runtime <-> dispatcher (task_protocol.hpp):
 //   task_request                         runtime -> dispatcher, fire and forget
 //   task_update                          dispatcher -> sink
+//   task_abandon                         runtime -> dispatcher, fire and forget
 // External-worker API (api/task_routes.cpp -> dispatcher, request/response):
 //   (task_poll_atom, external_poll)            -> poll_reply  (answered when a task
 //                                                 arrives or the wait ends)
@@ -67,6 +68,7 @@ struct token_reply {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::task_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::task_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::task_abandon)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::external_poll)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::poll_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::external_failure)

@@ -7,8 +7,9 @@
 //   workflow_tasks_total{task,outcome}    counter    finished or refused tasks; task is the
 //                                                    built-in/handler name or "external";
 //                                                    outcome completed|failed|rejected|
-//                                                    heartbeat_timeout|parked (task is
-//                                                    "local" or "external" for the last two)
+//                                                    heartbeat_timeout|parked|timed_out|
+//                                                    abandoned (task is "local" or
+//                                                    "external" for rejected and parked)
 //   workflow_tasks_parked{priority}       gauge      identities parked (queue full), not woken
 //   workflow_task_wakes_total             counter    parked entries woken (resubmit sent)
 //   workflow_task_wake_expired_total      counter    woken entries that did not come back in
