@@ -17,6 +17,7 @@
 #include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
 #include "engine/workflow/workflow_codec.hpp"
+#include "tests/support/cancellable_handler.hpp"
 #include "tests/support/load_settings.hpp"
 
 using namespace wfe::workflow;
@@ -301,27 +302,17 @@ TEST_CASE("cancelling a workflow cancels its running C++ handler") {
   wfe::test::temp_dir dir;
   auto config = default_config(dir.path());
   config.handlers = std::make_shared<task_handlers>();
-  std::atomic<bool> running{false};
-  std::atomic<bool> saw_cancel{false};
-  config.handlers->register_handler(
-      "long", [&](const boost::json::value&, const task_context& ctx) {
-        running = true;
-        const auto until = std::chrono::steady_clock::now() + 30s;
-        while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
-          std::this_thread::sleep_for(5ms);
-        }
-        saw_cancel = ctx.cancelled();
-        return task_result::success();
-      });
+  wfe::test::cancellable_handler long_one;
+  config.handlers->register_handler("long", long_one.fn());
   auto d = parse_definition(R"({"name":"long","steps":[{"name":"a","task":"long"}]})",
                             known_task_types(config.handlers.get()));
   REQUIRE(d);
   d->version = 1;
   incarnation node(dir.path(), config);
   CHECK_FALSE(node.ok("wf-l", start("wf-l", *d)).rejected);
-  REQUIRE(eventually([&] { return running.load(); }));
+  REQUIRE(eventually([&] { return long_one.running->load(); }));
   CHECK(node.ok("wf-l", cmd::cancel{"test"}).status == workflow_status::cancelled);
-  CHECK(eventually([&] { return saw_cancel.load(); }));
+  CHECK(eventually([&] { return long_one.saw_cancel->load(); }));
 }
 
 TEST_CASE("a journaled start names its definition: a restart resolves it from the registry") {

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/workflow/tasks/task_test_fixture.hpp"
+#include "tests/support/cancellable_handler.hpp"
 
 using namespace wfe::workflow;
 using namespace wfe::workflow::test;
@@ -140,15 +141,8 @@ TEST_CASE("C++ handlers: output, context, failures and exceptions") {
 // worker).
 TEST_CASE("a C++ handler that checks ctx.cancelled() gives its slot back after the step timeout") {
   task_fixture f;
-  std::atomic<bool> saw_cancel{false};
-  f.handlers->register_handler("long", [&](const json::value&, const task_context& ctx) {
-    const auto until = std::chrono::steady_clock::now() + 30s;
-    while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(5ms);
-    }
-    saw_cancel = ctx.cancelled();
-    return task_result::success(json::object{{"late", true}});
-  });
+  wfe::test::cancellable_handler long_one;
+  f.handlers->register_handler("long", long_one.fn(json::object{{"late", true}}));
   f.handlers->register_handler("quick", [](const json::value&, const task_context& ctx) {
     return task_result::success(json::object{{"workflow", ctx.workflow_id}});
   });
@@ -164,7 +158,7 @@ TEST_CASE("a C++ handler that checks ctx.cancelled() gives its slot back after t
   // The long one's result is not sent: the entity's timer failed that attempt.
   CHECK(u.workflow_id == "wf-quick");
   CHECK(u.what == kind::completed);
-  CHECK(saw_cancel);
+  CHECK(*long_one.saw_cancel);
 }
 
 // The entity sends task_abandon when an attempt's answer is not wanted any more (its
@@ -172,15 +166,8 @@ TEST_CASE("a C++ handler that checks ctx.cancelled() gives its slot back after t
 // ran, a handler ran to its end and a sleep held its slot for its whole length.
 TEST_CASE("task_abandon drops what waits, stops a handler and frees a sleep's slot") {
   task_fixture f;
-  std::atomic<bool> saw_cancel{false};
-  f.handlers->register_handler("long", [&](const json::value&, const task_context& ctx) {
-    const auto until = std::chrono::steady_clock::now() + 30s;
-    while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(5ms);
-    }
-    saw_cancel = ctx.cancelled();
-    return task_result::success();
-  });
+  wfe::test::cancellable_handler long_one;
+  f.handlers->register_handler("long", long_one.fn());
   f.handlers->register_handler(
       "quick", [](const json::value&, const task_context&) { return task_result::success(); });
   task_settings s;
@@ -205,7 +192,7 @@ TEST_CASE("task_abandon drops what waits, stops a handler and frees a sleep's sl
   REQUIRE(eventually([&] { return f.load->queued == 0 && f.load->parked == 0; }));
   CHECK(f.poll("jobs").what != poll_reply::status::task);
   abandon("wf-h");
-  REQUIRE(eventually([&] { return saw_cancel.load(); }));
+  REQUIRE(eventually([&] { return long_one.saw_cancel->load(); }));
   f.submit("wf-s", "sleep", json::parse(R"({"ms":20000})"));
   auto sl = f.next();
   CHECK(sl.what == kind::started);
@@ -220,22 +207,13 @@ TEST_CASE("task_abandon drops what waits, stops a handler and frees a sleep's sl
 
 TEST_CASE("stopping the dispatcher cancels the running C++ handlers") {
   task_fixture f;
-  std::atomic<bool> running{false};
-  std::atomic<bool> saw_cancel{false};
-  f.handlers->register_handler("long", [&](const json::value&, const task_context& ctx) {
-    running = true;
-    const auto until = std::chrono::steady_clock::now() + 30s;
-    while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(5ms);
-    }
-    saw_cancel = ctx.cancelled();
-    return task_result::success();
-  });
+  wfe::test::cancellable_handler long_one;
+  f.handlers->register_handler("long", long_one.fn());
   f.start({});
   f.submit("wf-long", "long");  // no step timeout
-  REQUIRE(eventually([&] { return running.load(); }));
+  REQUIRE(eventually([&] { return long_one.running->load(); }));
   caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
-  CHECK(eventually([&] { return saw_cancel.load(); }));
+  CHECK(eventually([&] { return long_one.saw_cancel->load(); }));
 }
 
 TEST_CASE("dispatch order is high > normal > low, weighted 4:2:1, low not starved") {
