@@ -116,7 +116,9 @@ http_response render(const poll_reply& p) {
 http_response render(const token_reply& t, const std::string& token, bool finishing) {
   switch (t.what) {
     case token_reply::status::ok:
-      return http_response::json(200, finishing ? R"({"duplicate":false})" : "{}");
+      if (finishing) return http_response::json(200, R"({"duplicate":false})");
+      return http_response::json(
+          200, t.cancel_requested ? R"({"cancelRequested":true})" : R"({"cancelRequested":false})");
     case token_reply::status::duplicate:
       return http_response::json(200, R"({"duplicate":true})");
     case token_reply::status::not_found:

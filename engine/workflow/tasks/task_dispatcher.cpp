@@ -132,6 +132,7 @@ struct lease {
   std::string worker_id;
   clock::time_point started;
   clock::time_point deadline;
+  bool abandoned = false;  // task_abandon: heartbeats answer cancel_requested
 };
 
 struct external_queue {
@@ -435,7 +436,7 @@ class dispatcher {
       return {recovering_ ? token_reply::status::recovering : token_reply::status::not_found};
     }
     it->second.deadline = clock::now() + s_.heartbeat_timeout;
-    return {token_reply::status::ok};
+    return {token_reply::status::ok, it->second.abandoned};
   }
 
   void on_recovering(bool on) {
@@ -487,9 +488,14 @@ class dispatcher {
   // task_abandon: the attempt's answer is not wanted any more (its step timed out, its
   // workflow was cancelled or failed). What waits for a slot — queued or parked, local or
   // external — is dropped; a running C++ handler is asked to stop (ctx.cancelled()) and
-  // its answer dropped; a `sleep` gives its slot back. An external lease stays (the
-  // worker's answer is ignored by the entity), an `http` request runs to its own end.
+  // its answer dropped; a `sleep` gives its slot back. An external lease stays until its
+  // worker answers or stops heartbeating, and its heartbeats answer cancel_requested (the
+  // worker's answer is ignored by the entity); an `http` request runs to its own end.
   void on_abandon(const task_abandon& a) {
+    if (auto l = leases_.find(token_of(a.workflow_id, a.step, a.attempt)); l != leases_.end()) {
+      l->second.abandoned = true;
+      return;
+    }
     const auto same = [&a](const std::string& wf, const std::string& step, std::uint32_t n) {
       return n == a.attempt && wf == a.workflow_id && step == a.step;
     };

@@ -62,6 +62,9 @@ struct external_failure {
 struct token_reply {
   enum class status : std::uint8_t { ok, duplicate, not_found, recovering };
   status what = status::ok;
+  // A heartbeat's: the attempt was abandoned (task_abandon: its step timed out, its
+  // workflow was cancelled or failed); the worker should stop, its answer is ignored.
+  bool cancel_requested = false;
 };
 
 }  // namespace wfe::workflow

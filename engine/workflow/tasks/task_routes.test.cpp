@@ -175,6 +175,26 @@ TEST_CASE("more parked polls than max-pollers-per-queue answer 429 too_many_poll
   CHECK(parked.get().status == 200);
 }
 
+// A worker learns from its heartbeat that its task's answer is no longer wanted (the
+// entity sent task_abandon: step timed out, workflow cancelled or failed), as Temporal's
+// activity heartbeat reports a cancel. Before, it worked on to the end.
+TEST_CASE("a heartbeat of an abandoned task answers cancelRequested") {
+  worker_api api(worker_api::small());
+  api.f.submit("wf-ab", "queue:ab");
+  auto token = token_of(api.poll("ab"));
+  CHECK(api.f.next().what == kind::started);
+  caf::anon_send(api.f.dispatcher, task_abandon{"wf-ab", "s", 1});
+  CHECK(eventually([&] {
+    auto hb = api.post("/api/v1/tasks/" + token + "/heartbeat", "");
+    return hb.status == 200 && json::parse(hb.body) == json::parse(R"({"cancelRequested":true})");
+  }));
+  // Its answer is still taken (and ignored by the entity): the lease ends.
+  CHECK(
+      api.post("/api/v1/tasks/" + token + "/fail", R"({"error":"stopped","message":"x"})").status ==
+      200);
+  CHECK(api.post("/api/v1/tasks/" + token + "/heartbeat", "").status == 404);
+}
+
 TEST_CASE("heartbeats keep a lease alive, without them it expires as heartbeat_timeout") {
   auto s = worker_api::small();
   s.heartbeat_timeout = 600ms;
@@ -183,7 +203,9 @@ TEST_CASE("heartbeats keep a lease alive, without them it expires as heartbeat_t
   auto token = token_of(api.poll("hb"));
   CHECK(api.f.next().what == kind::started);
   for (int i = 0; i < 15; ++i) {  // 1.5 s > the timeout, heartbeating every 100 ms
-    CHECK(api.post("/api/v1/tasks/" + token + "/heartbeat", "").status == 200);
+    auto hb = api.post("/api/v1/tasks/" + token + "/heartbeat", "");
+    CHECK(hb.status == 200);
+    CHECK(json::parse(hb.body) == json::parse(R"({"cancelRequested":false})"));
     std::this_thread::sleep_for(100ms);
   }
   auto done = api.post("/api/v1/tasks/" + token + "/complete", "");
