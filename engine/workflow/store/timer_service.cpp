@@ -142,7 +142,9 @@ class timer_table {
   void reload_failed() {
     reloading_ = false;
     ++failed_reloads_;
-    note_unheld(1, saved_unheld_first_due_);
+    // What was only in the index before the request still is (refusals meanwhile add).
+    overflowed_ = true;
+    unheld_first_due_ = std::min(unheld_first_due_, saved_unheld_first_due_);
     publish();
   }
 
