@@ -203,13 +203,25 @@ class call : public std::enable_shared_from_this<call> {
   }
 
   [[nodiscard]] const http_task_input& input() const { return in_; }
-  [[nodiscard]] bool timed_out() const { return timed_out_; }
+  // Timed out or cancelled: the current hop's failure is not retried, its connection
+  // not pooled.
+  [[nodiscard]] bool given_up() const { return timed_out_ || cancelled_; }
   [[nodiscard]] runner_parts& parts() { return parts_; }
   void on_timeout(std::function<void()> abort) { abort_ = std::move(abort); }
 
   // The current hop found its connection stale (reused, closed by the server before it
   // answered): the same request once more, on a new connection.
   void again_on_new_connection() { hop(true); }
+
+  // The answer is no longer wanted: the current hop's connection is closed (the server
+  // sees the request go away) and `done` runs now.
+  void cancel() {
+    if (finished_) return;
+    cancelled_ = true;
+    if (abort_) abort_();
+    finish(task_result::failure("http_cancelled",
+                                "http: " + first_url_ + ": cancelled, its answer is not wanted"));
+  }
 
   void fail(boost::system::error_code ec, const std::string& what) {
     if (timed_out_) {
@@ -298,6 +310,7 @@ class call : public std::enable_shared_from_this<call> {
   std::function<void()> abort_;  // closes the current hop's connection
   std::uint32_t redirects_ = 0;
   bool timed_out_ = false;
+  bool cancelled_ = false;
   bool finished_ = false;
 };
 
@@ -444,7 +457,7 @@ class exchange : public std::enable_shared_from_this<exchange<Stream>> {
   void answered() {
     auto& res = parser_.get();
     auto& pool = call_->parts().pool;
-    if (parser_.keep_alive() && !call_->timed_out() && pool.enabled() && drained()) {
+    if (parser_.keep_alive() && !call_->given_up() && pool.enabled() && drained()) {
       const auto keep = server_keep_alive(res[http::field::keep_alive], clock::duration::max());
       pool.give(key_, std::move(stream_), keep);
     } else {
@@ -458,7 +471,7 @@ class exchange : public std::enable_shared_from_this<exchange<Stream>> {
   // cannot have been processed (not written) or may be repeated (not POST/PATCH).
   void failed(boost::system::error_code ec, const std::string& what) {
     close_stream(*stream_);
-    if (!call_->timed_out() && reused_ && !parser_.got_some() &&
+    if (!call_->given_up() && reused_ && !parser_.got_some() &&
         (!written_ || idempotent(in_.method))) {
       return call_->again_on_new_connection();
     }
@@ -538,10 +551,21 @@ http_task_runner::http_task_runner(const task_settings& s) : impl_(std::make_uni
 
 http_task_runner::~http_task_runner() = default;
 
-void http_task_runner::run(http_task_input in, std::function<void(task_result)> done) {
-  net::post(impl_->io, [this, in = std::move(in), done = std::move(done)]() mutable {
-    std::make_shared<call>(impl_->parts(), std::move(in), std::move(done))->start();
+std::function<void()> http_task_runner::run(http_task_input in,
+                                            std::function<void(task_result)> done) {
+  // The call is made and cancelled on the io thread; `made` carries it from one to the
+  // other (posts run in order, so a cancel finds it set).
+  auto made = std::make_shared<std::weak_ptr<call>>();
+  net::post(impl_->io, [this, made, in = std::move(in), done = std::move(done)]() mutable {
+    auto c = std::make_shared<call>(impl_->parts(), std::move(in), std::move(done));
+    *made = c;
+    c->start();
   });
+  return [io = &impl_->io, made] {
+    net::post(*io, [made] {
+      if (auto c = made->lock()) c->cancel();
+    });
+  };
 }
 
 }  // namespace wfe::workflow

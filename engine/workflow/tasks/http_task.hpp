@@ -20,6 +20,8 @@
 //   and is a POST or PATCH (it may have been processed). A connection is pooled only at
 //   a message boundary: keep-alive response, nothing received beyond it.
 //
+// - A request can be cancelled (the dispatcher does when the attempt is abandoned).
+//
 // Destroying the runner stops the thread; requests still in flight are dropped without
 // calling their callbacks, and pooled connections are closed.
 
@@ -42,7 +44,11 @@ class http_task_runner {
   http_task_runner& operator=(const http_task_runner&) = delete;
 
   // `done` runs exactly once, on the runner's thread (unless the runner is destroyed first).
-  void run(http_task_input in, std::function<void(task_result)> done);
+  // The returned function cancels the request (from any thread, while the runner
+  // lives): its connection is closed, so the server sees it go, and `done` runs with
+  // `http_cancelled`; after `done` it does nothing.
+  [[nodiscard]] std::function<void()> run(http_task_input in,
+                                          std::function<void(task_result)> done);
 
  private:
   struct impl;

@@ -420,10 +420,11 @@ namespace bhttp = boost::beast::http;
 // 200 (keep-alive) and drops the connection, unanswered, when the second arrives: what
 // a client sees when a server closes an idle connection just as the request is sent.
 // `trailing_junk`: answers every request 200 (keep-alive) followed by bytes that belong
-// to no response.
+// to no response. `silent`: reads a request, never answers, and counts the connections
+// the client closed.
 class raw_server {
  public:
-  enum class mode : std::uint8_t { drop_second, trailing_junk };
+  enum class mode : std::uint8_t { drop_second, trailing_junk, silent };
   explicit raw_server(mode m) : mode_(m), acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}) {
     accept();
     thread_ = std::thread([this] { io_.run(); });
@@ -437,6 +438,8 @@ class raw_server {
   }
   int accepted() const { return accepted_.load(); }
   int dropped() const { return dropped_.load(); }
+  int unanswered() const { return unanswered_.load(); }  // requests read in `silent` mode
+  int closed_by_client() const { return closed_.load(); }
 
  private:
   using tcp = net::ip::tcp;
@@ -462,6 +465,15 @@ class raw_server {
     bhttp::async_read(c->socket, c->buffer, c->req, [this, c](boost::system::error_code rec,
                                                             std::size_t) {
       if (rec) return;
+      if (mode_ == mode::silent) {
+        ++unanswered_;
+        static char byte = 0;
+        c->socket.async_read_some(net::buffer(&byte, 1),
+                                  [this, c](boost::system::error_code ec, std::size_t) {
+                                    if (ec) ++closed_;
+                                  });
+        return;
+      }
       if (mode_ == mode::drop_second && c->answered == 1) {
         ++dropped_;
         boost::system::error_code ignored;
@@ -489,10 +501,35 @@ class raw_server {
   tcp::acceptor acceptor_;
   std::atomic<int> accepted_{0};
   std::atomic<int> dropped_{0};
+  std::atomic<int> unanswered_{0};
+  std::atomic<int> closed_{0};
   std::thread thread_;
 };
 
 }  // namespace
+
+TEST_CASE("http: an abandoned request closes its connection and gives its slot back") {
+  // Before, a cancelled workflow's request ran to its own end (here 60 s), holding a
+  // worker slot and the server's connection all along.
+  raw_server server(raw_server::mode::silent);
+  task_fixture f;
+  f.handlers->register_handler(
+      "quick", [](const json::value&, const task_context&) { return task_result::success(); });
+  task_settings s;
+  s.max_workers = 1;
+  f.start(s);
+  f.submit("wf-http", "http", {{"url", server.url()}, {"timeoutMs", 60'000}});
+  auto started = f.next();
+  CHECK(started.what == kind::started);
+  REQUIRE(eventually([&] { return server.unanswered() == 1; }));
+  caf::anon_send(f.dispatcher, task_abandon{"wf-http", "s", 1});
+  REQUIRE(eventually([&] { return server.closed_by_client() == 1; }));  // the server saw it go
+  f.submit("wf-quick", "quick");  // runs once the request gave its slot back
+  auto u = f.next_result();
+  CHECK(u.workflow_id == "wf-quick");  // no answer for wf-http before it
+  CHECK(u.what == kind::completed);
+  CHECK_FALSE(f.try_next(100ms));
+}
 
 TEST_CASE("http keep-alive: a reused connection dropped unanswered is retried unless POST") {
   raw_server d(raw_server::mode::drop_second);

@@ -118,6 +118,7 @@ struct running_task {
   clock::time_point started;
   bool start_reported = false;  // `started` sent; else the result reports the start too
   std::shared_ptr<std::atomic<bool>> cancel;  // a C++ handler's task_context::cancelled()
+  std::function<void()> stop_http;            // an `http` task's: closes its connection
   bool abandoned = false;                     // task_abandon: its answer is not wanted
 };
 
@@ -251,10 +252,10 @@ class dispatcher {
           }
         }
         report_start(run);
-        http_->run(std::move(*in),
-                   [me = caf::actor_cast<caf::actor>(self_), id](task_result result) {
-                     caf::anon_send(me, exec_done_atom::value, id, std::move(result));
-                   });
+        run.stop_http = http_->run(
+            std::move(*in), [me = caf::actor_cast<caf::actor>(self_), id](task_result result) {
+              caf::anon_send(me, exec_done_atom::value, id, std::move(result));
+            });
         return;
       }
     }
@@ -488,9 +489,10 @@ class dispatcher {
   // task_abandon: the attempt's answer is not wanted any more (its step timed out, its
   // workflow was cancelled or failed). What waits for a slot — queued or parked, local or
   // external — is dropped; a running C++ handler is asked to stop (ctx.cancelled()) and
-  // its answer dropped; a `sleep` gives its slot back. An external lease stays until its
-  // worker answers or stops heartbeating, and its heartbeats answer cancel_requested (the
-  // worker's answer is ignored by the entity); an `http` request runs to its own end.
+  // its answer dropped; a `sleep` gives its slot back, and so does an `http` request,
+  // whose connection is closed. An external lease stays until its worker answers or
+  // stops heartbeating, and its heartbeats answer cancel_requested (the worker's answer
+  // is ignored by the entity).
   void on_abandon(const task_abandon& a) {
     if (auto l = leases_.find(token_of(a.workflow_id, a.step, a.attempt)); l != leases_.end()) {
       l->second.abandoned = true;
@@ -511,8 +513,9 @@ class dispatcher {
       builtin_task b{};
       if (run.cancel) {
         run.cancel->store(true);
-      } else if (parse_builtin(run.req.task, b) && b == builtin_task::sleep) {
-        finish(id, std::nullopt);  // erases `run`
+      } else if (run.stop_http || (parse_builtin(run.req.task, b) && b == builtin_task::sleep)) {
+        if (run.stop_http) run.stop_http();  // its late exec_done finds no task: ignored
+        finish(id, std::nullopt);            // erases `run`
         pump();
       }
       return;
