@@ -338,6 +338,18 @@ class dispatcher {
       return send_failed(req, std::string(k_invalid_input),
                          "external task queue '" + req.task.substr(0, 64) + "' is not a valid id");
     }
+    // The attempt is out with a worker already (its entity recovered with the task out
+    // and dispatched it again): that lease answers for it — a completion, a failure, or
+    // heartbeat_timeout — so no second worker gets it. A reservation it held is passed on.
+    if (leases_.contains(token_of(req))) {
+      if (queueless_lot_.claim(req.workflow_id, req.step, req.attempt)) wake_queueless();
+      const std::string qname(name);
+      auto* q = queue(qname, /*create=*/false);
+      if (q != nullptr && q->lot.claim(req.workflow_id, req.step, req.attempt)) {
+        wake_queue(qname, *q);
+      }
+      return;
+    }
     // A request woken from the lot of requests waiting for a free queue (max-queues)
     // holds a reserved queue; it releases it whether or not its queue exists by now.
     const bool has_queue_slot = queueless_lot_.claim(req.workflow_id, req.step, req.attempt);
@@ -672,8 +684,9 @@ class dispatcher {
                       std::string worker_id) {
     auto token = token_of(req);
     if (leases_.contains(token)) {
-      // The same attempt queued twice while leased (an entity recovered with its task
-      // out): this worker shares the live lease, whose first answer counts.
+      // The same attempt queued twice before its first copy was leased (a request of a
+      // live lease is dropped on arrival): this worker shares the lease, whose first
+      // answer counts.
       return poll_reply{poll_reply::status::task, token, std::move(req),
                         s_.heartbeat_timeout.count()};
     }

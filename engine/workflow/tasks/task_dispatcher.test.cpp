@@ -389,6 +389,29 @@ TEST_CASE("a worker's token outlives a restart: the same attempt queued again be
   CHECK(b_done.attempt == 2);
 }
 
+// An entity that recovers with its task out dispatches the attempt again. Before, the
+// copy was queued and handed to the next poller: two workers ran the same attempt.
+TEST_CASE("the same attempt dispatched again while a worker holds it goes to no second worker") {
+  task_fixture f;
+  f.start({});
+  f.submit("wf-a", "queue:jobs");
+  auto a = f.poll("jobs");
+  REQUIRE(a.what == poll_reply::status::task);
+  CHECK(f.next().what == kind::started);
+  f.submit("wf-a", "queue:jobs");  // the same attempt again
+  f.submit("wf-b", "queue:jobs");
+  auto b = f.poll("jobs");
+  REQUIRE(b.what == poll_reply::status::task);
+  CHECK(b.request.workflow_id == "wf-b");
+  CHECK(f.next().what == kind::started);
+  CHECK(f.poll("jobs").what != poll_reply::status::task);
+  f.complete(a.token);
+  auto done = f.next();
+  CHECK(done.what == kind::completed);
+  CHECK(done.workflow_id == "wf-a");
+  CHECK_FALSE(f.try_next(std::chrono::milliseconds(100)));
+}
+
 // Re-queued after a restart into a full queue, the attempt is parked (only its identity
 // waits): before, the worker's token found nothing there (404) and the task later went
 // to a second worker.
