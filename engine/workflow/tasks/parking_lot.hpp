@@ -68,7 +68,7 @@ class parking_lot {
         q.pop_front();
         auto k = key(t.workflow_id, t.step, t.attempt);
         const auto seq = next_seq_++;
-        if (auto [it, fresh] = woken_.try_emplace(k, woken_entry{p, seq}); !fresh) {
+        if (auto [it, fresh] = woken_.try_emplace(k, woken_entry{p, seq, t}); !fresh) {
           // The same attempt parked twice (its entity re-dispatched it): one reservation.
           it->second.seq = seq;
         } else {
@@ -94,6 +94,16 @@ class parking_lot {
         q.erase(it);
         return t;
       }
+    }
+    return std::nullopt;
+  }
+
+  // The identity of a woken entry (holding its reservation) for which pred(entry)
+  // holds; the reservation stays. A linear scan, for adopt() like take_if.
+  template <class Pred>
+  std::optional<parked_task> find_woken(Pred&& pred) const {
+    for (const auto& [k, w] : woken_) {
+      if (pred(w.task)) return w.task;
     }
     return std::nullopt;
   }
@@ -148,6 +158,7 @@ class parking_lot {
   struct woken_entry {
     task_priority priority;
     std::uint64_t seq;
+    parked_task task;  // its identity, for adoption (find_woken)
   };
   struct wake_record {
     std::string key;

@@ -763,13 +763,20 @@ class dispatcher {
     }
     // Re-queued into a full queue, the attempt was parked: only its identity waits there,
     // which is all a lease needs (the worker has the input). Leaving it would hand the
-    // task to a second worker once the queue has room.
+    // task to a second worker once the queue has room. Already woken, its re-dispatch
+    // on the way: the lease is made now, and the re-dispatch, finding it, passes the
+    // slot reserved for it on (on_external_request).
+    const auto has_token = [&token](const parked_task& p) {
+      return token_of(p.workflow_id, p.step, p.attempt) == token;
+    };
     for (auto& [name, q] : queues_) {
-      auto t = q.lot.take_if([&token](const parked_task& p) {
-        return token_of(p.workflow_id, p.step, p.attempt) == token;
-      });
+      auto t = q.lot.take_if(has_token);
+      if (t) {
+        --parked_[index(t->priority)];
+      } else {
+        t = q.lot.find_woken(has_token);
+      }
       if (!t) continue;
-      --parked_[index(t->priority)];
       task_request req;
       req.workflow_id = std::move(t->workflow_id);
       req.step = std::move(t->step);

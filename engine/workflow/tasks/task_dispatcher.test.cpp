@@ -448,6 +448,49 @@ TEST_CASE("a worker's token is adopted from the parking lot when the queue is fu
   CHECK(done.output == json::parse(R"({"ok":1})"));
 }
 
+// Woken from the parking lot, the attempt is on its way back through its entity. Before,
+// a heartbeat in that moment found nothing (404), and the worker gave the task up.
+TEST_CASE("a worker's token is adopted while its parked attempt is woken, before it is back") {
+  task_fixture f;
+  task_settings s;
+  s.max_queued = 1;
+  f.start(s);
+  f.submit("wf-a", "queue:jobs");
+  auto a = f.poll("jobs");
+  REQUIRE(a.what == poll_reply::status::task);
+  CHECK(f.next().what == kind::started);
+
+  caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
+  f.start(s);
+  f.submit("wf-x", "queue:jobs");  // takes the queue's only slot
+  f.submit("wf-a", "queue:jobs");  // recovery re-queues wf-a's attempt: parked
+  REQUIRE(eventually([&] { return f.load->parked == 1; }));
+  auto x = f.poll("jobs");  // frees the slot: wf-a is woken
+  REQUIRE(x.what == poll_reply::status::task);
+  CHECK(x.request.workflow_id == "wf-x");
+  CHECK(f.next().what == kind::started);
+  auto woken = f.next();
+  CHECK(woken.what == kind::resubmit);
+  CHECK(woken.workflow_id == "wf-a");
+  CHECK(f.answer(task_heartbeat_atom::value, a.token) == token_reply::status::ok);  // adopted
+  auto started = f.next();
+  CHECK(started.what == kind::started);
+  CHECK(started.workflow_id == "wf-a");
+  f.submit("wf-a", "queue:jobs");  // the re-dispatch arrives: the lease answers for it
+  f.submit("wf-y", "queue:jobs");  // and the slot reserved for wf-a goes to the next
+  auto y = f.poll("jobs");
+  REQUIRE(y.what == poll_reply::status::task);
+  CHECK(y.request.workflow_id == "wf-y");
+  CHECK(f.next().what == kind::started);
+  CHECK(f.poll("jobs").what != poll_reply::status::task);  // wf-a went to no second worker
+  CHECK(f.answer(task_complete_atom::value, a.token,
+                 external_completion{json::object{{"ok", 1}}}) == token_reply::status::ok);
+  auto done = f.next();
+  CHECK(done.what == kind::completed);
+  CHECK(done.workflow_id == "wf-a");
+  CHECK_FALSE(f.try_next(std::chrono::milliseconds(100)));
+}
+
 TEST_CASE(
     "tokens are adopted only in the restart window: until heartbeat-timeout after the waking") {
   task_fixture f;
