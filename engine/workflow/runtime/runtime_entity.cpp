@@ -132,7 +132,7 @@ void runtime_entity_model::on_notice(caf::event_based_actor* self, const workflo
   // lost the task: the workflow stayed RUNNING for good (keep_alive also keeps it from
   // passivating, so no later recovery re-dispatched it). A refusal means the dispatcher
   // does not run that request; a duplicate of a live attempt is harmless (the model
-  // takes one answer per attempt).
+  // takes one answer per attempt; the dispatcher drops an external one whose lease lives).
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const auto& st = s.steps[i];
     if (st.name == n.step && st.attempts == n.attempt &&
