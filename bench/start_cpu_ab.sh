@@ -7,7 +7,8 @@
 #   Each round starts a fresh node per binary (temp dir, 127.0.0.1 ports 18080/19095/
 #   25520, fsync on), registers a 1-step noop definition, runs the bench's start load
 #   (wrk -t2 -c64, bench/workflow_start.lua) for `seconds` (default 8), then prints
-#   req/s, p99 and, per thread, CPU µs, voluntary and involuntary switches per start.
+#   req/s, p99 and, per thread, CPU µs, voluntary and involuntary switches per start,
+#   and the µs per start the thread waited runnable for a CPU (runq, /proc schedstat).
 #   EXTRA="-Dkey=value ..." is passed to every node.
 # Needs wrk and curl (bench/run_workflow_bench.sh installs wrk).
 set -uo pipefail
@@ -28,12 +29,13 @@ command -v wrk >/dev/null || { echo "start_cpu_ab: wrk missing (apt-get install 
 # shellcheck source=bench/ab_node.sh
 source "$here"/ab_node.sh
 
-# "tid comm ticks voluntary involuntary" for every thread of $ab_node
+# "tid comm ticks voluntary involuntary runq-wait-ns" for every thread of $ab_node
 threads() {
   for t in /proc/"$ab_node"/task/*; do
-    printf '%s %s %s %s\n' "$(basename "$t")" "$(tr ' ' _ <"$t"/comm)" \
+    printf '%s %s %s %s %s\n' "$(basename "$t")" "$(tr ' ' _ <"$t"/comm)" \
       "$(awk '{print $14 + $15}' "$t"/stat)" \
-      "$(awk '/^voluntary_ctxt/ {v = $2} /^nonvoluntary_ctxt/ {n = $2} END {print v, n}' "$t"/status)"
+      "$(awk '/^voluntary_ctxt/ {v = $2} /^nonvoluntary_ctxt/ {n = $2} END {print v, n}' "$t"/status)" \
+      "$(awk '{print $2}' "$t"/schedstat 2>/dev/null || echo 0)"
   done | sort
 }
 
@@ -53,11 +55,13 @@ run_one() {
   echo "$(basename "$bin"): ${rps} starts/s, p99 ${p99}, ${ok} starts"
   join "$ab_tmp"/before "$ab_tmp"/after | awk -v ok="${ok:-0}" -v hz="$(getconf CLK_TCK)" '
     ok > 0 {
-      cpu = ($7 - $3) * 1e6 / hz / ok; v = ($8 - $4) / ok; n = ($9 - $5) / ok
-      tc += cpu; tv += v; tn += n
-      if (cpu >= 0.5) printf "  %-8s %-16s %7.1f us  vol %5.2f  invol %5.2f\n", $1, $2, cpu, v, n
+      # fields: tid comm ticks vol invol runq-ns, then comm ticks vol invol runq-ns after
+      cpu = ($8 - $3) * 1e6 / hz / ok; v = ($9 - $4) / ok; n = ($10 - $5) / ok
+      w = ($11 - $6) / 1e3 / ok
+      tc += cpu; tv += v; tn += n; tw += w
+      if (cpu >= 0.5) printf "  %-8s %-16s %7.1f us  vol %5.2f  invol %5.2f  runq %6.1f us\n", $1, $2, cpu, v, n, w
     }
-    END { if (ok > 0) printf "  total                     %7.1f us  vol %5.2f  invol %5.2f\n", tc, tv, tn }'
+    END { if (ok > 0) printf "  total                     %7.1f us  vol %5.2f  invol %5.2f  runq %6.1f us\n", tc, tv, tn, tw }'
   ab_stop_node
 }
 
