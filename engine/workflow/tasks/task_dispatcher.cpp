@@ -19,6 +19,7 @@
 #include <caf/send.hpp>
 
 #include "engine/core/fnv1a.hpp"
+#include "engine/core/logging.hpp"
 #include "engine/workflow/definition.hpp"
 #include "engine/workflow/tasks/builtin_tasks.hpp"
 #include "engine/workflow/tasks/http_task.hpp"
@@ -42,6 +43,10 @@ using poll_expired_atom = caf::atom_constant<caf::atom("tpollexp")>;
 using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
 using park_sweep_atom = caf::atom_constant<caf::atom("tparksweep")>;
 using handler_cancel_atom = caf::atom_constant<caf::atom("thcancel")>;
+using handler_stuck_atom = caf::atom_constant<caf::atom("thstuck")>;
+// A C++ handler still running this long after it was told to stop (cancelled()) is
+// logged: it holds a worker slot that only its return gives back.
+constexpr std::chrono::seconds k_cancel_warn_after{10};
 
 struct handler_job {
   std::shared_ptr<const task_handler> fn;
@@ -120,6 +125,7 @@ struct running_task {
   std::shared_ptr<std::atomic<bool>> cancel;  // a C++ handler's task_context::cancelled()
   std::function<void()> stop_http;            // an `http` task's: closes its connection
   bool abandoned = false;                     // task_abandon: its answer is not wanted
+  bool cancel_counted = false;                // in workflow_tasks_cancelled_running
 };
 
 struct parked_poll {
@@ -319,6 +325,7 @@ class dispatcher {
                                  : result->ok ? "completed"
                                               : "failed");
     if (result) send_result(run.req, std::move(*result), false, !run.start_reported);
+    if (run.cancel_counted) --cancelled_running_;
     running_.erase(it);
     publish();
   }
@@ -524,7 +531,7 @@ class dispatcher {
       run.abandoned = true;
       builtin_task b{};
       if (run.cancel) {
-        run.cancel->store(true);
+        cancel_handler(id, run);
       } else if (run.stop_http || (parse_builtin(run.req.task, b) && b == builtin_task::sleep)) {
         if (run.stop_http) run.stop_http();  // its late exec_done finds no task: ignored
         finish(id, std::nullopt);            // erases `run`
@@ -568,7 +575,32 @@ class dispatcher {
   // returns; its result is then dropped like a cut sleep's (finish).
   void on_handler_cancel(std::uint64_t id) {
     auto it = running_.find(id);
-    if (it != running_.end() && it->second.cancel) it->second.cancel->store(true);
+    if (it != running_.end() && it->second.cancel) cancel_handler(id, it->second);
+  }
+
+  // Tells a running C++ handler to stop (ctx.cancelled()). Cancellation is cooperative:
+  // one that does not return is counted (workflow_tasks_cancelled_running) and logged
+  // after k_cancel_warn_after, since it keeps its worker slot.
+  void cancel_handler(std::uint64_t id, running_task& run) {
+    run.cancel->store(true);
+    if (run.cancel_counted) return;
+    run.cancel_counted = true;
+    ++cancelled_running_;
+    publish();
+    self_->delayed_send(self_, k_cancel_warn_after, handler_stuck_atom::value, id);
+  }
+
+  void on_handler_stuck(std::uint64_t id) {
+    auto it = running_.find(id);
+    if (it == running_.end() || !it->second.cancel_counted) return;
+    const auto& r = it->second.req;
+    core::logger("workflow")
+        ->warn("task handler '{}' of workflow '{}' step '{}' attempt {} has not returned {} s "
+               "after it was cancelled: it holds one of the {} worker slots "
+               "(pekko.workflow.max-workers) until it does; a handler should check "
+               "task_context::cancelled()",
+               r.task, r.workflow_id, r.step, r.attempt, k_cancel_warn_after.count(),
+               s_.max_workers);
   }
 
   void on_exit() {
@@ -858,6 +890,7 @@ class dispatcher {
     for (const auto& [name, q] : queues_) pollers += q.pollers.size();
     const auto running = running_.size() + leases_.size();
     metrics_.running(running);
+    metrics_.cancelled_running(cancelled_running_);
     metrics_.pollers(pollers);
     load_->queued.store(total, std::memory_order_relaxed);
     load_->local_queued.store(local_.size(), std::memory_order_relaxed);
@@ -880,6 +913,7 @@ class dispatcher {
   parking_lot queueless_lot_;  // requests waiting for a free external queue (max-queues)
   bool sweep_armed_ = false;
   std::unordered_map<std::uint64_t, running_task> running_;
+  std::uint64_t cancelled_running_ = 0;  // running_ entries with cancel_counted
   std::uint64_t next_exec_ = 1;
   std::vector<caf::actor> workers_;
   std::vector<caf::actor> idle_workers_;
@@ -921,6 +955,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
         d->pump();
       },
       [d](handler_cancel_atom, std::uint64_t id) { d->on_handler_cancel(id); },
+      [d](handler_stuck_atom, std::uint64_t id) { d->on_handler_stuck(id); },
       [d](const task_abandon& a) { d->on_abandon(a); },
       [d](exec_done_atom, std::uint64_t id, task_result& r) {
         d->finish(id, std::move(r));

@@ -205,6 +205,37 @@ TEST_CASE("task_abandon drops what waits, stops a handler and frees a sleep's sl
   CHECK_FALSE(f.try_next(100ms));
 }
 
+// Cancellation is cooperative: a handler that never checks ctx.cancelled() keeps its
+// slot. Operators see it in workflow_tasks_cancelled_running (and a warning after 10 s).
+TEST_CASE("a handler that ignores its cancel is counted as cancelled and running until it returns") {
+  task_fixture f;
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto running = std::make_shared<std::atomic<bool>>(false);
+  f.handlers->register_handler("deaf", [release, running](const json::value&,
+                                                          const task_context&) {
+    *running = true;
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (!*release && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return task_result::success();
+  });
+  f.start({});
+  const auto gauge = [&f] { return metric(f.registry, "workflow_tasks_cancelled_running"); };
+  f.submit("wf-d", "deaf");
+  REQUIRE(eventually([&] { return running->load(); }));
+  CHECK(gauge() == 0);
+  caf::anon_send(f.dispatcher, task_abandon{"wf-d", "s", 1});
+  CHECK(eventually([&] { return gauge() == 1; }));
+  caf::anon_send(f.dispatcher, task_abandon{"wf-d", "s", 1});  // counted once
+  std::this_thread::sleep_for(50ms);
+  CHECK(gauge() == 1);
+  *release = true;
+  CHECK(eventually([&] { return gauge() == 0; }));
+  CHECK(f.next().what == kind::started);
+  CHECK_FALSE(f.try_next(100ms));  // its result is dropped
+}
+
 TEST_CASE("stopping the dispatcher cancels the running C++ handlers") {
   task_fixture f;
   wfe::test::cancellable_handler long_one;

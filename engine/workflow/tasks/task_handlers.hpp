@@ -15,7 +15,8 @@
 // long one should check ctx.cancelled() now and then and return when it turns true: when
 // its answer is no longer wanted (its step timed out — at the latest a second after the
 // step's timeoutMs — or its workflow was cancelled or failed; the result is then
-// dropped) and when the node shuts down (which waits for handlers).
+// dropped) and when the node shuts down (which waits for handlers). One that does not
+// shows in the workflow_tasks_cancelled_running gauge and is logged 10 s after its cancel.
 
 #include <atomic>
 #include <chrono>

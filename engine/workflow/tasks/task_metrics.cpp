@@ -24,6 +24,13 @@ task_metrics::task_metrics(prometheus::Registry* registry) {
                   .Help("Local tasks executing plus tasks leased to external workers")
                   .Register(r)
                   .Add({});
+  cancelled_running_ =
+      &prometheus::BuildGauge()
+           .Name("workflow_tasks_cancelled_running")
+           .Help("C++ task handlers told to stop (cancelled) that have not returned yet; "
+                 "each holds a worker slot")
+           .Register(r)
+           .Add({});
   pollers_ = &prometheus::BuildGauge()
                   .Name("workflow_task_pollers")
                   .Help("External worker polls parked waiting for a task")
@@ -66,6 +73,10 @@ void task_metrics::queued(task_priority p, std::uint64_t n) {
 
 void task_metrics::running(std::uint64_t n) {
   if (running_ != nullptr) running_->Set(static_cast<double>(n));
+}
+
+void task_metrics::cancelled_running(std::uint64_t n) {
+  if (cancelled_running_ != nullptr) cancelled_running_->Set(static_cast<double>(n));
 }
 
 void task_metrics::pollers(std::uint64_t n) {

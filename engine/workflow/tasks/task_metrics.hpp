@@ -4,6 +4,9 @@
 //
 //   workflow_tasks_queued{priority}       gauge      tasks waiting, every destination
 //   workflow_tasks_running                gauge      local tasks executing + external leases
+//   workflow_tasks_cancelled_running      gauge      C++ handlers told to stop (cancelled())
+//                                                    that have not returned: each holds a
+//                                                    worker slot
 //   workflow_tasks_total{task,outcome}    counter    finished or refused tasks; task is the
 //                                                    built-in/handler name or "external";
 //                                                    outcome completed|failed|rejected|
@@ -43,6 +46,7 @@ class task_metrics {
 
   void queued(task_priority p, std::uint64_t n);
   void running(std::uint64_t n);
+  void cancelled_running(std::uint64_t n);
   void pollers(std::uint64_t n);
   void parked(task_priority p, std::uint64_t n);
   void woken();
@@ -53,6 +57,7 @@ class task_metrics {
  private:
   std::array<prometheus::Gauge*, 3> queued_{};
   prometheus::Gauge* running_ = nullptr;
+  prometheus::Gauge* cancelled_running_ = nullptr;
   prometheus::Gauge* pollers_ = nullptr;
   std::array<prometheus::Gauge*, 3> parked_{};
   prometheus::Counter* woken_ = nullptr;

@@ -18,18 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-double metric(prometheus::Registry& registry, const std::string& name,
-              const std::string& label_value = "") {
-  for (const auto& fam : registry.Collect()) {
-    if (fam.name != name) continue;
-    for (const auto& m : fam.metric) {
-      if (!label_value.empty() && (m.label.empty() || m.label[0].value != label_value)) continue;
-      return fam.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
-    }
-  }
-  return -1;
-}
-
 // The next update that is neither `started` nor `completed`, or none within `wait`.
 std::optional<task_update> next_notice(task_fixture& f, std::chrono::milliseconds wait) {
   for (;;) {

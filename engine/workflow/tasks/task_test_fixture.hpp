@@ -37,6 +37,20 @@ inline bool eventually(const std::function<bool()>& pred) {
   return wfe::test::eventually(pred, k_wait, std::chrono::milliseconds(5));
 }
 
+// The value of metric `name` (a gauge or a counter; the series whose first label has
+// `label_value`, when given) in `registry`; -1 when there is none.
+inline double metric(prometheus::Registry& registry, const std::string& name,
+                     const std::string& label_value = "") {
+  for (const auto& fam : registry.Collect()) {
+    if (fam.name != name) continue;
+    for (const auto& m : fam.metric) {
+      if (!label_value.empty() && (m.label.empty() || m.label[0].value != label_value)) continue;
+      return fam.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
+    }
+  }
+  return -1;
+}
+
 class task_fixture {
  public:
   task_fixture() : sys_(cfg_), sink_(sys_) {}
