@@ -209,6 +209,7 @@ std::optional<external_failure> parse_failure(const std::string& body, http_resp
     }
     f.non_retryable = n->get_bool();
   }
+  if (auto* d = o->if_contains("details")) f.details = std::move(*d);  // the body is bounded
   return f;
 }
 

@@ -59,6 +59,7 @@ json::value step_json(const step_state& st) {
   if (!st.error.empty()) {
     o["error"] = st.error;
     o["errorType"] = st.error_type;
+    if (!st.error_details->is_null()) o["errorDetails"] = st.error_details;
   }
   return o;
 }

@@ -74,7 +74,7 @@ struct task_update {
   std::string workflow_id;
   std::string step;
   std::uint32_t attempt = 0;
-  boost::json::value output;  // completed
+  boost::json::value output;  // completed: the output; failed: its details (null: none)
   std::string error_type;     // failed: matched against the step's nonRetryable list
   std::string message;        // failed / rejected / resubmit: human-readable
   // failed: the executor says retrying cannot help (an external worker's

@@ -105,6 +105,7 @@ void apply_body(workflow_state& s, const event_body& body, std::int64_t at) {
                    with_step(s, e.step, [&](step_state& st, const step_definition&) {
                      st.error_type = e.error_type;
                      st.error = e.message;
+                     st.error_details = e.details;
                    });
                  },
                  [&](const ev::step_retry_scheduled& e) {
@@ -119,6 +120,7 @@ void apply_body(workflow_state& s, const event_body& body, std::int64_t at) {
                      st.error_type = "timeout";
                      st.error = "attempt " + std::to_string(e.attempt) + " timed out after " +
                                 std::to_string(d.timeout_ms) + " ms";
+                     st.error_details = {};
                    });
                  },
                  [&](const ev::signal_received& e) {

@@ -102,7 +102,7 @@ const event_kind k_kinds[] = {
     {"StepFailed",
      [](const json::object& d, const decode_context&) -> event_body {
        return ev::step_failed{str(d, "step"), u32(d, "attempt"), str(d, "errorType"),
-                              str(d, "message")};
+                              str(d, "message"), any(d, "details")};
      }},
     {"StepRetryScheduled",
      [](const json::object& d, const decode_context&) -> event_body {
@@ -145,10 +145,12 @@ json::object step_ref(const std::string& step, std::uint32_t attempt) {
 }
 
 json::value step_to_json(const step_state& st) {
-  return json::object{{"name", st.name},         {"status", to_string(st.status)},
-                      {"attempts", st.attempts}, {"runAttempts", st.run_attempts},
-                      {"output", st.output},     {"errorType", st.error_type},
-                      {"error", st.error}};
+  json::object o{{"name", st.name},         {"status", to_string(st.status)},
+                 {"attempts", st.attempts}, {"runAttempts", st.run_attempts},
+                 {"output", st.output},     {"errorType", st.error_type},
+                 {"error", st.error}};
+  if (!st.error_details->is_null()) o["errorDetails"] = st.error_details;
+  return o;
 }
 
 step_state step_from_json(const json::object& o) {
@@ -164,6 +166,7 @@ step_state step_from_json(const json::object& o) {
   st.output = any(o, "output");
   st.error_type = str(o, "errorType");
   st.error = str(o, "error");
+  st.error_details = any(o, "errorDetails");  // absent in snapshots written before it
   return st;
 }
 
@@ -245,6 +248,7 @@ json::object event_data(const event_body& body) {
             auto o = step_ref(e.step, e.attempt);
             o["errorType"] = e.error_type;
             o["message"] = e.message;
+            if (!e.details->is_null()) o["details"] = e.details;
             return o;
           },
           [](const ev::step_retry_scheduled& e) {
@@ -369,7 +373,9 @@ void write_data(event_writer& w, const event_body& body) {
           },
           [&](const ev::step_failed& e) {
             w.step_ref(e.step, e.attempt).raw(",\"errorType\":").str(e.error_type);
-            w.raw(",\"message\":").str(e.message).raw("}");
+            w.raw(",\"message\":").str(e.message);
+            if (!e.details->is_null()) w.raw(",\"details\":").val(e.details);
+            w.raw("}");
           },
           [&](const ev::step_retry_scheduled& e) {
             w.raw("{\"step\":").str(e.step).raw(",\"nextAttempt\":").num(e.next_attempt);

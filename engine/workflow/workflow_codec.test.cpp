@@ -64,7 +64,8 @@ void run_full_life(recorder& r) {
   r.run(cmd::signal{"approve", json::array{1, "two"}}, 1250);
   r.run(cmd::timer_fired{timer_kind::step_timeout, "pay", 1}, 1700);
   r.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 1800);
-  r.run(cmd::task_failed{"pay", 2, "boom", "fail #2"}, 1900);
+  r.run(cmd::task_failed{"pay", 2, "boom", "fail #2", false, false, json::object{{"code", 7}}},
+        1900);
   r.run(cmd::retry_from_dead_letter{"pay"}, 5000);
   r.run(cmd::task_completed{"pay", 3, json::string("paid")}, 5100);
 }
@@ -191,6 +192,7 @@ TEST_CASE("the direct event encoder writes exactly what boost::json writes, for 
       {4, ev::step_completed{"a", 1, nested}},
       {5, ev::step_completed{"a", 2, json::value()}},
       {6, ev::step_failed{"pay", 2, odd, "fail #2"}},
+      {6, ev::step_failed{"pay", 3, "http_4xx", "http: status 422", nested}},
       {7, ev::step_retry_scheduled{"pay", 3, 200, 9'223'372'036'854'775'807LL}},
       {8, ev::step_timed_out{"pay", 1}},
       {9, ev::signal_received{odd, json::array{1, "two"}}},

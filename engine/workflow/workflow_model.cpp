@@ -189,7 +189,14 @@ decision decide_task(const workflow_state& s, const cmd::task_failed& c, std::in
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
   builder b(s, now, o);
   emit_start_if_reported(b, s.steps[*i], c.started);
-  b.emit(ev::step_failed{c.step, c.attempt, c.error_type, c.message});
+  if (too_big(c.details)) {
+    b.emit(ev::step_failed{c.step, c.attempt, c.error_type,
+                           c.message + " (its details were dropped: over " +
+                               std::to_string(k_payload_bytes_max) + " bytes)",
+                           {}});
+  } else {
+    b.emit(ev::step_failed{c.step, c.attempt, c.error_type, c.message, c.details});
+  }
   fail_or_retry(b, *i, c.error_type, c.message, c.non_retryable);
   return b.take();
 }

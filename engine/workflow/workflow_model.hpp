@@ -57,6 +57,7 @@ struct step_state {
   json_ref output;                // null until completed
   std::string error_type;          // of the last failure
   std::string error;               // message of the last failure
+  json_ref error_details{};        // what the last failure carried (null: nothing)
   bool operator==(const step_state&) const = default;
 };
 
@@ -121,6 +122,10 @@ struct task_failed {
   std::string message;
   bool non_retryable = false;  // the task said so itself (an external worker's nonRetryable)
   bool started = false;        // also reports the start: StepStarted first if still SCHEDULED
+  // What the failure carries: a failed `http`'s {status, body[, headers]}, an external
+  // worker's "details". Null: nothing. Dropped (noted in the message) beyond
+  // k_payload_bytes_max: the failure itself is never refused for its size.
+  json_ref details{};
 };
 struct timer_fired {
   timer_kind kind = timer_kind::retry;
@@ -176,6 +181,7 @@ struct step_failed {
   std::uint32_t attempt = 0;
   std::string error_type;
   std::string message;
+  json_ref details{};  // null: none (and in events written before it existed)
   bool operator==(const step_failed&) const = default;
 };
 struct step_retry_scheduled {

@@ -209,6 +209,28 @@ TEST_CASE(
   CHECK(h.state.timers == std::vector<timer>{{1350, timer_kind::retry, "pay", 3}});
 }
 
+TEST_CASE("a failure's details are kept in StepFailed and the step but oversize ones are dropped") {
+  harness h;
+  h.start(k_retrying);
+  const json::value details = json::parse(R"({"status":422,"body":{"field":"amount"}})");
+  auto evs = h.run(cmd::task_failed{"pay", 1, "http_4xx", "http: status 422", false, true,
+                                    details},
+                   1010);
+  REQUIRE(evs.size() == 3);  // StepStarted (reported with the result), StepFailed, retry
+  const auto& failed = body_as<ev::step_failed>(evs[1]);
+  CHECK(*failed.details == details);
+  CHECK(failed.message == "http: status 422");
+  CHECK(*h.step("pay").error_details == details);
+  h.run(cmd::timer_fired{timer_kind::retry, "pay", 2}, 1200);
+  const json::value huge = json::string(k_payload_bytes_max + 1, 'x');
+  evs = h.run(cmd::task_failed{"pay", 2, "boom", "again", false, true, huge}, 1300);
+  REQUIRE(evs.size() == 3);
+  const auto& cut = body_as<ev::step_failed>(evs[1]);
+  CHECK(cut.details->is_null());  // the failure is kept, its details are not
+  CHECK(cut.message.starts_with("again (its details were dropped"));
+  CHECK(h.step("pay").error_details->is_null());
+}
+
 TEST_CASE("exhausted retries fail the workflow with the dead-letter information") {
   harness h;
   h.start(k_retrying);

@@ -57,7 +57,9 @@ TEST_CASE("external worker round trip: poll, heartbeat, complete, fail and retry
   CHECK(first.at("workflowId") == "wf-w2");
   auto failed =
       api.post("/api/v1/tasks/" + std::string(first.at("token").as_string()) + "/fail",
-               json::value(json::object{{"error", "card declined"}, {"errorType", "Declined"}}));
+               json::value(json::object{{"error", "card declined"},
+                                        {"errorType", "Declined"},
+                                        {"details", {{"declineCode", 51}}}}));
   REQUIRE_MESSAGE(failed.status == 200, failed.body);
   auto second = api.poll_task("payments");
   CHECK(second.at("workflowId") == "wf-w2");
@@ -77,6 +79,7 @@ TEST_CASE("external worker round trip: poll, heartbeat, complete, fail and retry
     if (e.at("type") == "StepFailed") {
       saw_failure = true;
       CHECK(e.at("data").at("errorType") == "Declined");
+      CHECK(e.at("data").at("details").at("declineCode") == 51);  // the worker's details
     }
   }
   CHECK(saw_failure);
@@ -103,10 +106,13 @@ TEST_CASE("a non-retryable failure from a worker fails the workflow into the dea
   api.started("wf-nr", "strict");
   auto t = api.poll_task("checks");
   REQUIRE(api.post("/api/v1/tasks/" + std::string(t.at("token").as_string()) + "/fail",
-                   std::string(R"({"error":"stolen card","errorType":"Fraud"})"))
+                   std::string(R"({"error":"stolen card","errorType":"Fraud",)"
+                               R"("details":{"rule":"velocity"}})"))
               .status == 200);
   CHECK(api.wait_status("wf-nr", "FAILED") == "FAILED");
-  CHECK(api.workflow("wf-nr").at("failure").at("step") == "check");
+  auto failed = api.workflow("wf-nr");
+  CHECK(failed.at("failure").at("step") == "check");
+  CHECK(failed.at("steps").at(0).at("errorDetails").at("rule") == "velocity");
   CHECK_FALSE(api.poll("checks", 100).has_value());
 
   // The worker itself can say an error is final, whatever its type.

@@ -167,7 +167,8 @@ class shard_actor : public caf::event_based_actor {
       case task_update::kind::failed:
         route(u.workflow_id,
               command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
-                                       std::move(u.message), u.non_retryable, u.started}},
+                                       std::move(u.message), u.non_retryable, u.started,
+                                       std::move(u.output)}},
               {});
         return;
     }

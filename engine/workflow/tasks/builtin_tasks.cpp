@@ -170,6 +170,10 @@ task_input<http_task_input> parse_http_input(const json::value& input, const tas
     if (!f->is_bool()) return invalid("http: \"followRedirects\" must be a boolean");
     in.follow_redirects = f->get_bool();
   }
+  if (const auto* f = o->if_contains("responseHeaders")) {
+    if (!f->is_bool()) return invalid("http: \"responseHeaders\" must be a boolean");
+    in.response_headers = f->get_bool();
+  }
   if (const auto* h = o->if_contains("headers"); h != nullptr && !h->is_null()) {
     if (!h->is_object()) return invalid("http: \"headers\" must be an object of strings");
     std::uint64_t bytes = 0;
@@ -214,17 +218,20 @@ std::optional<std::string> set_http_url(http_task_input& in, std::string_view ur
   return std::nullopt;
 }
 
-task_result http_result(unsigned status, std::string_view body) {
+task_result http_result(unsigned status, std::string_view body,
+                        std::optional<json::object> headers) {
   boost::system::error_code ec;
   json::value parsed = body.empty() ? json::value(json::string()) : json::parse(body, ec);
   if (ec) parsed = json::string(body);
+  json::object out{{"status", status}, {"body", std::move(parsed)}};
+  if (headers) out["headers"] = std::move(*headers);
   if (status >= 400) {
     auto r = task_result::failure(status >= 500 ? "http_5xx" : "http_4xx",
                                   "http: status " + std::to_string(status));
-    r.output = json::object{{"status", status}, {"body", std::move(parsed)}};
+    r.output = std::move(out);
     return r;
   }
-  return task_result::success(json::object{{"status", status}, {"body", std::move(parsed)}});
+  return task_result::success(std::move(out));
 }
 
 }  // namespace wfe::workflow

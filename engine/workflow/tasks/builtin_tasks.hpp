@@ -6,7 +6,8 @@
 //   noop                       -> {}
 //   sleep {"ms":N}             -> {} after N ms (0 <= N <= tasks.sleep-max)
 //   fail  {"times":N}          -> attempts 1..N fail with error_type "fail", later ones {}
-//   http  {"url","method"?,"body"?,"headers"?,"timeoutMs"?,"followRedirects"?}
+//   http  {"url","method"?,"body"?,"headers"?,"timeoutMs"?,"followRedirects"?,
+//          "responseHeaders"?}
 //         -> {"status":N,"body":JSON or string}
 //         http:// or https://; method GET (default) POST PUT PATCH DELETE HEAD; body: a string
 //         sent as text/plain, anything else serialized as application/json; timeoutMs
@@ -58,6 +59,7 @@ struct http_task_input {
   std::string content_type;  // empty without body
   std::chrono::milliseconds timeout{0};
   bool follow_redirects = true;  // "followRedirects" (tasks.http.max-redirects bounds it)
+  bool response_headers = false;  // "responseHeaders": the result carries the headers
   // "headers": sent as given (a "Content-Type" replaces the body's default); names are
   // tokens, values have no control characters but tab, reserved framing headers refused.
   std::vector<std::pair<std::string, std::string>> headers;
@@ -73,7 +75,9 @@ struct http_task_input {
 [[nodiscard]] task_input<http_task_input> parse_http_input(const boost::json::value& input,
                                                            const task_settings& s);
 
-// The task result for a complete response: 2xx/3xx completed, 4xx/5xx failed.
-[[nodiscard]] task_result http_result(unsigned status, std::string_view body);
+// The task result for a complete response: 2xx/3xx completed, 4xx/5xx failed;
+// {"status","body"}, and "headers" when given (input "responseHeaders": true).
+[[nodiscard]] task_result http_result(unsigned status, std::string_view body,
+                                      std::optional<boost::json::object> headers = {});
 
 }  // namespace wfe::workflow

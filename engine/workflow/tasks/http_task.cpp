@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <optional>
@@ -23,6 +24,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -233,11 +236,13 @@ class call : public std::enable_shared_from_this<call> {
     finish(task_result::failure("http_error", "http: " + what + ": " + ec.message()));
   }
 
-  // A complete response of the current hop (its connection already released).
-  void response(unsigned status, std::string_view location, std::string_view body) {
+  // A complete response of the current hop (its connection already released);
+  // `headers` when the input asked for them.
+  void response(unsigned status, std::string_view location, std::string_view body,
+                std::optional<boost::json::object> headers) {
     if (!is_redirect(status) || location.empty() || !in_.follow_redirects ||
         parts_.max_redirects == 0) {
-      return finish(http_result(status, body));
+      return finish(http_result(status, body, std::move(headers)));
     }
     if (redirects_ >= parts_.max_redirects) {
       return finish(task_result::failure(
@@ -463,7 +468,30 @@ class exchange : public std::enable_shared_from_this<exchange<Stream>> {
     } else {
       close_stream(*stream_);
     }
-    call_->response(res.result_int(), res[http::field::location], res.body());
+    std::optional<boost::json::object> headers;
+    if (in_.response_headers) headers = headers_of(res);
+    call_->response(res.result_int(), res[http::field::location], res.body(),
+                    std::move(headers));
+  }
+
+  // The response's headers by lower-case name; a repeated one's values joined with ", "
+  // (RFC 9110 5.3). Bounded by the parser's header limit (8 KiB).
+  static boost::json::object headers_of(const http::response<http::string_body>& res) {
+    boost::json::object out;
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      const auto value = f.value();
+      if (auto* v = out.if_contains(name)) {
+        auto& s = v->as_string();
+        s.append(", ");
+        s.append(std::string_view(value.data(), value.size()));
+      } else {
+        out.emplace(name, boost::json::string(value.data(), value.size()));
+      }
+    }
+    return out;
   }
 
   // A reused connection that fails before any of the response arrived was most likely

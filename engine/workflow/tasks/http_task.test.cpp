@@ -71,6 +71,13 @@ struct target_server {
       respond(wfe::api::http_response::json(200, json::serialize(o)));
     });
     r.add("GET", "/to-headers", redirect(302, "/headers"));
+    r.add("GET", "/answers-headers", [](wfe::api::http_request&&, wfe::api::responder respond) {
+      auto res = wfe::api::http_response::json(201, "{}");
+      res.headers.emplace_back("Location", "/things/7");
+      res.headers.emplace_back("X-Multi", "1");
+      res.headers.emplace_back("x-multi", "2");
+      respond(std::move(res));
+    });
     r.add("GET", "/short-keep-alive", [](wfe::api::http_request&&, wfe::api::responder respond) {
       auto res = wfe::api::http_response::json(200, "{}");
       res.headers.emplace_back("Keep-Alive", "timeout=1");  // less a second of margin: 0
@@ -303,6 +310,29 @@ TEST_CASE("http headers: reserved names, bad names or values and oversize sets a
   refused({{"X-Long", std::string(40, 'v')}}, "max-request-headers-size");
   auto not_object = run_http(f, {{"url", url}, {"headers", json::array{"a"}}});
   CHECK(not_object.error_type == "invalid_input");
+}
+
+TEST_CASE("http headers: the response's are in the result when responseHeaders is true") {
+  target_server t;
+  task_fixture f;
+  f.start({});
+  auto plain = run_http(f, {{"url", t.url("/answers-headers")}});
+  REQUIRE(plain.what == kind::completed);
+  CHECK_FALSE(plain.output.as_object().contains("headers"));  // not asked for
+  auto u = run_http(f, {{"url", t.url("/answers-headers")}, {"responseHeaders", true}});
+  REQUIRE(u.what == kind::completed);
+  CHECK(u.output.at("status") == 201);
+  const auto& h = u.output.at("headers").as_object();
+  CHECK(h.at("location") == "/things/7");  // names in lower case
+  CHECK(h.at("x-multi") == "1, 2");        // a repeated header joined
+  CHECK(h.at("content-type").as_string().starts_with("application/json"));
+  auto failed = run_http(f, {{"url", t.url("/boom")}, {"responseHeaders", true}});
+  CHECK(failed.what == kind::failed);
+  CHECK(failed.output.at("status") == 500);
+  CHECK(failed.output.as_object().contains("headers"));
+  auto bad = run_http(f, {{"url", t.url("/ok")}, {"responseHeaders", "yes"}});
+  CHECK(bad.what == kind::failed);
+  CHECK(bad.error_type == "invalid_input");
 }
 
 TEST_CASE("http headers: credentials follow a redirect only to the same origin") {

@@ -444,6 +444,7 @@ class dispatcher {
     auto l = end_lease(it, "failed");
     auto r = task_result::failure(f.error_type.empty() ? "external" : std::move(f.error_type),
                                   std::move(f.error));
+    r.output = std::move(f.details);
     send_result(l.req, std::move(r), f.non_retryable);
     remember(token);
     return {token_reply::status::ok};
@@ -872,6 +873,7 @@ class dispatcher {
       u.what = task_update::kind::failed;
       u.error_type = std::move(r.error_type);
       u.message = std::move(r.message);
+      u.output = std::move(r.output);  // details, e.g. a failed http's {status, body}
       u.non_retryable = non_retryable;
     }
     send_update(std::move(u));

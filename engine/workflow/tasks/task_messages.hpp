@@ -57,6 +57,7 @@ struct external_failure {
   std::string error;       // message
   std::string error_type;  // empty: "external"
   bool non_retryable = false;
+  boost::json::value details;  // "details": any JSON (null: none), kept in StepFailed
 };
 
 struct token_reply {

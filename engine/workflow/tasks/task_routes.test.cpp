@@ -132,6 +132,16 @@ TEST_CASE("fail sends failed with the worker's error type and nonRetryable") {
   CHECK(u.error_type == "declined");
   CHECK(u.message == "card declined");
   CHECK(u.non_retryable);
+  CHECK(u.output.is_null());  // no details given
+  api.f.submit("wf-4", "queue:q");
+  auto t4 = token_of(api.poll("q"));
+  CHECK(api.f.next().what == kind::started);
+  CHECK(api.post("/api/v1/tasks/" + t4 + "/fail",
+                 R"({"error":"declined","details":{"code":51,"why":["limit"]}})")
+            .status == 200);
+  auto u4 = api.f.next();
+  CHECK(u4.what == kind::failed);
+  CHECK(u4.output == json::parse(R"({"code":51,"why":["limit"]})"));  // the worker's details
   api.f.submit("wf-3", "queue:q");
   auto t3 = token_of(api.poll("q"));
   CHECK(api.f.next().what == kind::started);
