@@ -182,8 +182,10 @@ inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseco
   return wfe::test::eventually(pred, limit, 10ms);
 }
 
-inline workflow_definition definition(const std::string& json) {
-  auto d = parse_definition(json, known_task_types(nullptr));
+// Parsed as version 1; the task types known are the built-ins and those of `handlers`.
+inline workflow_definition definition(const std::string& json,
+                                      const task_handlers* handlers = nullptr) {
+  auto d = parse_definition(json, known_task_types(handlers));
   REQUIRE(d);
   d->version = 1;
   return *d;

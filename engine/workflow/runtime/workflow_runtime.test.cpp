@@ -305,12 +305,10 @@ TEST_CASE("cancelling a workflow cancels its running C++ handler") {
   config.handlers = std::make_shared<task_handlers>();
   wfe::test::cancellable_handler long_one;
   config.handlers->register_handler("long", long_one.fn());
-  auto d = parse_definition(R"({"name":"long","steps":[{"name":"a","task":"long"}]})",
-                            known_task_types(config.handlers.get()));
-  REQUIRE(d);
-  d->version = 1;
+  const auto d = definition(R"({"name":"long","steps":[{"name":"a","task":"long"}]})",
+                            config.handlers.get());
   incarnation node(dir.path(), config);
-  CHECK_FALSE(node.ok("wf-l", start("wf-l", *d)).rejected);
+  CHECK_FALSE(node.ok("wf-l", start("wf-l", d)).rejected);
   REQUIRE(eventually([&] { return long_one.running->load(); }));
   CHECK(node.ok("wf-l", cmd::cancel{"test"}).status == workflow_status::cancelled);
   CHECK(eventually([&] { return long_one.saw_cancel->load(); }));
@@ -380,25 +378,16 @@ TEST_CASE("a refused re-dispatch of a RUNNING step is offered again") {
   wfe::test::temp_dir dir;
   auto config = default_config(dir.path());
   config.handlers = std::make_shared<task_handlers>();
-  auto runs = std::make_shared<std::atomic<int>>(0);
-  config.handlers->register_handler(
-      "hold", [runs](const boost::json::value&, const task_context& ctx) {
-        ++*runs;
-        const auto until = std::chrono::steady_clock::now() + 10s;
-        while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
-          std::this_thread::sleep_for(5ms);
-        }
-        return task_result::success();
-      });
-  auto d = parse_definition(R"({"name":"w","steps":[{"name":"a","task":"hold"}]})",
-                            known_task_types(config.handlers.get()));
-  REQUIRE(d);
-  d->version = 1;
+  wfe::test::cancellable_handler hold;  // runs until cancelled
+  config.handlers->register_handler("hold", hold.fn());
   incarnation node(dir.path(), config);
-  CHECK_FALSE(node.ok("wf", start("wf", *d)).rejected);
+  CHECK_FALSE(node.ok("wf", start("wf", definition(R"({"name":"w","steps":[{"name":"a",)"
+                                                   R"("task":"hold"}]})",
+                                                   config.handlers.get())))
+                  .rejected);
   REQUIRE(eventually(
       [&] { return node.state("wf").find_step("a")->status == step_status::running; }, 10s));
-  REQUIRE(eventually([&] { return runs->load() == 1; }, 10s));
+  REQUIRE(eventually([&] { return hold.runs->load() == 1; }, 10s));
   // The dispatcher's "refused, now there is room" for attempt 1 (what follows a refused
   // re-dispatch after a recovery).
   task_update refused;
@@ -407,7 +396,7 @@ TEST_CASE("a refused re-dispatch of a RUNNING step is offered again") {
   refused.step = "a";
   refused.attempt = 1;
   caf::anon_send(node.parts.router.route("wf"), std::move(refused));
-  CHECK(eventually([&] { return runs->load() == 2; }, 10s));  // offered again
+  CHECK(eventually([&] { return hold.runs->load() == 2; }, 10s));  // offered again
   CHECK(node.ok("wf", cmd::cancel{"test"}).status == workflow_status::cancelled);  // ends both
 }
 

@@ -527,6 +527,8 @@ class dispatcher {
     const auto same_parked = [&same](const parked_task& t) {
       return same(t.workflow_id, t.step, t.attempt);
     };
+    // Every run of the attempt (a re-offer of a RUNNING step can run it twice).
+    std::vector<std::uint64_t> ended;
     for (auto& [id, run] : running_) {
       if (!same_req(run.req)) continue;
       run.abandoned = true;
@@ -535,11 +537,18 @@ class dispatcher {
         cancel_handler(id, run);
       } else if (run.stop_http || (parse_builtin(run.req.task, b) && b == builtin_task::sleep)) {
         if (run.stop_http) run.stop_http();  // its late exec_done finds no task: ignored
-        finish(id, std::nullopt);            // erases `run`
-        pump();
+        ended.push_back(id);
       }
-      return;
     }
+    drop_waiting(same_req, same_parked);  // first: the freed slots must not run a copy
+    for (auto id : ended) finish(id, std::nullopt);  // frees the slot, answers nothing
+    if (!ended.empty()) pump();
+  }
+
+  // Drops the first copy of an abandoned attempt still waiting: queued or parked, local
+  // or external.
+  template <class SameReq, class SameParked>
+  void drop_waiting(const SameReq& same_req, const SameParked& same_parked) {
     if (auto r = local_.take_first(same_req)) {
       --queued_[index(r->priority)];
       metrics_.finished(r->task, "abandoned");

@@ -236,6 +236,26 @@ TEST_CASE("a handler that ignores its cancel is counted as cancelled and running
   CHECK_FALSE(f.try_next(100ms));  // its result is dropped
 }
 
+// The entity re-offers a RUNNING step when the dispatcher asks it to (a refused
+// re-dispatch), so one attempt can run twice; abandoning it must stop both runs.
+TEST_CASE("task_abandon stops every run of the attempt and drops its waiting copy") {
+  task_fixture f;
+  wfe::test::cancellable_handler long_one;
+  f.handlers->register_handler("long", long_one.fn());
+  task_settings s;
+  s.max_workers = 2;
+  f.start(s);
+  f.submit("wf-h", "long");
+  f.submit("wf-h", "long");  // the same attempt again
+  f.submit("wf-h", "long");  // and once more: queued behind the two workers
+  REQUIRE(eventually([&] { return long_one.runs->load() == 2 && f.load->queued == 1; }));
+  caf::anon_send(f.dispatcher, task_abandon{"wf-h", "s", 1});
+  CHECK(eventually([&] { return long_one.cancelled_runs->load() == 2; }));
+  CHECK(eventually([&] { return f.load->queued == 0 && f.load->running == 0; }));
+  std::this_thread::sleep_for(50ms);
+  CHECK(long_one.runs->load() == 2);  // the queued copy never ran
+}
+
 TEST_CASE("stopping the dispatcher cancels the running C++ handlers") {
   task_fixture f;
   wfe::test::cancellable_handler long_one;
@@ -443,11 +463,12 @@ TEST_CASE("the same attempt dispatched again while a worker holds it goes to no 
   CHECK_FALSE(f.try_next(std::chrono::milliseconds(100)));
 }
 
-// Re-queued after a restart into a full queue, the attempt is parked (only its identity
-// waits): before, the worker's token found nothing there (404) and the task later went
-// to a second worker.
-TEST_CASE("a worker's token is adopted from the parking lot when the queue is full") {
-  task_fixture f;
+namespace {
+
+// A worker holds wf-a's task when the node restarts with a queue of one; after the
+// restart wf-x takes the slot and wf-a's attempt, queued again by recovery, is parked.
+// Returns the worker's poll of wf-a (its token).
+poll_reply park_held_attempt_after_restart(task_fixture& f) {
   task_settings s;
   s.max_queued = 1;
   f.start(s);
@@ -455,12 +476,22 @@ TEST_CASE("a worker's token is adopted from the parking lot when the queue is fu
   auto a = f.poll("jobs");
   REQUIRE(a.what == poll_reply::status::task);
   CHECK(f.next().what == kind::started);
-
   caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
   f.start(s);
   f.submit("wf-x", "queue:jobs");  // takes the queue's only slot
   f.submit("wf-a", "queue:jobs");  // recovery re-queues wf-a's attempt: parked
   REQUIRE(eventually([&] { return f.load->parked == 1; }));
+  return a;
+}
+
+}  // namespace
+
+// Re-queued after a restart into a full queue, the attempt is parked (only its identity
+// waits): before, the worker's token found nothing there (404) and the task later went
+// to a second worker.
+TEST_CASE("a worker's token is adopted from the parking lot when the queue is full") {
+  task_fixture f;
+  const auto a = park_held_attempt_after_restart(f);
   CHECK(f.answer(task_heartbeat_atom::value, a.token) == token_reply::status::ok);  // adopted
   auto started = f.next();
   CHECK(started.what == kind::started);
@@ -483,19 +514,7 @@ TEST_CASE("a worker's token is adopted from the parking lot when the queue is fu
 // a heartbeat in that moment found nothing (404), and the worker gave the task up.
 TEST_CASE("a worker's token is adopted while its parked attempt is woken, before it is back") {
   task_fixture f;
-  task_settings s;
-  s.max_queued = 1;
-  f.start(s);
-  f.submit("wf-a", "queue:jobs");
-  auto a = f.poll("jobs");
-  REQUIRE(a.what == poll_reply::status::task);
-  CHECK(f.next().what == kind::started);
-
-  caf::anon_send_exit(f.dispatcher, caf::exit_reason::user_shutdown);
-  f.start(s);
-  f.submit("wf-x", "queue:jobs");  // takes the queue's only slot
-  f.submit("wf-a", "queue:jobs");  // recovery re-queues wf-a's attempt: parked
-  REQUIRE(eventually([&] { return f.load->parked == 1; }));
+  const auto a = park_held_attempt_after_restart(f);
   auto x = f.poll("jobs");  // frees the slot: wf-a is woken
   REQUIRE(x.what == poll_reply::status::task);
   CHECK(x.request.workflow_id == "wf-x");
