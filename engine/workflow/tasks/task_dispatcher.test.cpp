@@ -484,6 +484,19 @@ poll_reply park_held_attempt_after_restart(task_fixture& f) {
   return a;
 }
 
+// wf-a, adopted by the worker that holds `a`, goes to no other worker; that worker's
+// completion is wf-a's one update.
+void completed_by_its_worker_only(task_fixture& f, const poll_reply& a) {
+  CHECK(f.poll("jobs").what != poll_reply::status::task);
+  CHECK(f.answer(task_complete_atom::value, a.token,
+                 external_completion{json::object{{"ok", 1}}}) == token_reply::status::ok);
+  auto done = f.next();
+  CHECK(done.what == kind::completed);
+  CHECK(done.workflow_id == "wf-a");
+  CHECK(done.output == json::parse(R"({"ok":1})"));
+  CHECK_FALSE(f.try_next(std::chrono::milliseconds(100)));
+}
+
 }  // namespace
 
 // Re-queued after a restart into a full queue, the attempt is parked (only its identity
@@ -501,13 +514,7 @@ TEST_CASE("a worker's token is adopted from the parking lot when the queue is fu
   REQUIRE(x.what == poll_reply::status::task);
   CHECK(x.request.workflow_id == "wf-x");
   CHECK(f.next().what == kind::started);
-  CHECK(f.poll("jobs").what != poll_reply::status::task);  // wf-a went to no second worker
-  CHECK(f.answer(task_complete_atom::value, a.token,
-                 external_completion{json::object{{"ok", 1}}}) == token_reply::status::ok);
-  auto done = f.next();
-  CHECK(done.what == kind::completed);
-  CHECK(done.workflow_id == "wf-a");
-  CHECK(done.output == json::parse(R"({"ok":1})"));
+  completed_by_its_worker_only(f, a);
 }
 
 // Woken from the parking lot, the attempt is on its way back through its entity. Before,
@@ -532,13 +539,7 @@ TEST_CASE("a worker's token is adopted while its parked attempt is woken, before
   REQUIRE(y.what == poll_reply::status::task);
   CHECK(y.request.workflow_id == "wf-y");
   CHECK(f.next().what == kind::started);
-  CHECK(f.poll("jobs").what != poll_reply::status::task);  // wf-a went to no second worker
-  CHECK(f.answer(task_complete_atom::value, a.token,
-                 external_completion{json::object{{"ok", 1}}}) == token_reply::status::ok);
-  auto done = f.next();
-  CHECK(done.what == kind::completed);
-  CHECK(done.workflow_id == "wf-a");
-  CHECK_FALSE(f.try_next(std::chrono::milliseconds(100)));
+  completed_by_its_worker_only(f, a);
 }
 
 TEST_CASE(
