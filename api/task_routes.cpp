@@ -136,6 +136,41 @@ http_response render(const token_reply& t, const std::string& token, bool finish
   return not_found(token);
 }
 
+json::object per_priority(const std::array<std::uint64_t, 3>& n) {
+  return json::object{{"high", n[0]}, {"normal", n[1]}, {"low", n[2]}};
+}
+
+json::object render_queue(const workflow::queue_report& q) {
+  return json::object{{"name", q.name},
+                      {"queued", per_priority(q.queued)},
+                      {"parked", per_priority(q.parked)},
+                      {"pollers", q.pollers},
+                      {"leases", q.running}};
+}
+
+// GET /api/v1/tasks/queues: the whole report; with a `name` (non-empty), that queue
+// only, zeros when it is not in use (a queue exists while it has tasks, polls or leases).
+http_response render(const workflow::queues_report& r, const std::string& name) {
+  if (!name.empty()) {
+    for (const auto& q : r.queues) {
+      if (q.name == name) return http_response::json(200, json::serialize(render_queue(q)));
+    }
+    workflow::queue_report idle;
+    idle.name = name;
+    return http_response::json(200, json::serialize(render_queue(idle)));
+  }
+  json::array queues;
+  queues.reserve(r.queues.size());
+  for (const auto& q : r.queues) queues.push_back(render_queue(q));
+  json::object local{{"queued", per_priority(r.local.queued)},
+                     {"parked", per_priority(r.local.parked)},
+                     {"running", r.local.running}};
+  return http_response::json(
+      200, json::serialize(json::object{{"local", std::move(local)},
+                                        {"queues", std::move(queues)},
+                                        {"waitingForAQueue", r.waiting_for_a_queue}}));
+}
+
 caf::behavior gateway(caf::event_based_actor* self, const task_routes_config& cfg) {
   auto dispatcher = *cfg.dispatcher;
   const auto timeout = cfg.ask_timeout;
@@ -156,6 +191,11 @@ caf::behavior gateway(caf::event_based_actor* self, const task_routes_config& cf
           const responder& r) {
         self->request(dispatcher, timeout, workflow::task_fail_atom::value, token, std::move(f))
             .then([r, token](const token_reply& t) { r(render(t, token, true)); },
+                  [r](caf::error& e) { r(unavailable(e)); });
+      },
+      [=](workflow::task_queues_atom, const std::string& name, const responder& r) {
+        self->request(dispatcher, timeout, workflow::task_queues_atom::value)
+            .then([r, name](const workflow::queues_report& q) { r(render(q, name)); },
                   [r](caf::error& e) { r(unavailable(e)); });
       },
       [=](workflow::task_heartbeat_atom, const std::string& token, const responder& r) {
@@ -254,6 +294,16 @@ caf::actor add_task_routes(router& r, const task_routes_config& cfg) {
     if (!f) return respond(std::move(error));
     if (!valid_token(token)) return respond(not_found(token));
     caf::anon_send(gw, workflow::task_fail_atom::value, token, std::move(*f), std::move(respond));
+  });
+  r.add("GET", "/api/v1/tasks/queues", [=](http_request&&, responder respond) {
+    caf::anon_send(gw, workflow::task_queues_atom::value, std::string(), std::move(respond));
+  });
+  r.add("GET", "/api/v1/tasks/queues/{name}", [=](http_request&& req, responder respond) {
+    const auto& name = req.params["name"];
+    if (!workflow::is_valid_id(name)) {
+      return respond(bad("invalid_queue", "a queue name is 1-256 bytes of [A-Za-z0-9._:-]"));
+    }
+    caf::anon_send(gw, workflow::task_queues_atom::value, name, std::move(respond));
   });
   r.add("POST", "/api/v1/tasks/{token}/heartbeat", [=](http_request&& req, responder respond) {
     const auto& token = req.params["token"];

@@ -6,7 +6,12 @@
 //   POST /api/v1/tasks/{token}/complete   {"output":any}            -> 200 {"duplicate":bool}
 //   POST /api/v1/tasks/{token}/fail       {"error","errorType"?,"nonRetryable"?}
 //                                                                    -> 200 {"duplicate":bool}
-//   POST /api/v1/tasks/{token}/heartbeat  (body ignored)             -> 200 {}
+//   POST /api/v1/tasks/{token}/heartbeat  (body ignored)             -> 200 {"cancelRequested":bool}
+//   GET  /api/v1/tasks/queues             -> 200 {"local":{"queued","parked" (each
+//        {"high","normal","low"}),"running"},"queues":[{"name","queued","parked",
+//        "pollers","leases"}] (in use, by name; at most max-queues),"waitingForAQueue"}
+//   GET  /api/v1/tasks/queues/{name}      -> 200 that queue (zeros when not in use) |
+//        400 invalid_queue
 // Unknown/expired token -> 404 task_not_found; bad JSON / wrong types -> 400; a body
 // over max_result_bytes -> 413. Handlers parse and validate on the HTTP thread, then
 // message a gateway actor, which asks the dispatcher (task_messages.hpp) with a bounded

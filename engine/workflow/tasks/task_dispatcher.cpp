@@ -450,6 +450,32 @@ class dispatcher {
     return {token_reply::status::ok};
   }
 
+  // What waits and runs, by destination (GET /api/v1/tasks/queues).
+  queues_report on_queues() const {
+    queues_report out;
+    auto fill = [](queue_report& r, const priority_queues<task_request>& tasks,
+                   const parking_lot& lot) {
+      for (auto p : {task_priority::high, task_priority::normal, task_priority::low}) {
+        r.queued[index(p)] = tasks.size(p);
+        r.parked[index(p)] = lot.parked(p);
+      }
+    };
+    fill(out.local, local_, local_lot_);
+    out.local.running = running_.size();
+    out.queues.reserve(queues_.size());
+    for (const auto& [name, q] : queues_) {
+      auto& r = out.queues.emplace_back();
+      r.name = name;
+      fill(r, q.tasks, q.lot);
+      r.pollers = q.pollers.size();
+      r.running = q.leases;
+    }
+    std::sort(out.queues.begin(), out.queues.end(),
+              [](const queue_report& a, const queue_report& b) { return a.name < b.name; });
+    out.waiting_for_a_queue = queueless_lot_.parked();
+    return out;
+  }
+
   token_reply on_heartbeat(const std::string& token) {
     auto it = leases_.find(token);
     if (it == leases_.end()) it = adopt(token);
@@ -953,6 +979,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
       [d](task_complete_atom, const std::string& token, external_completion& c) {
         return d->on_complete(token, c);
       },
+      [d](task_queues_atom) { return d->on_queues(); },
       [d](task_fail_atom, const std::string& token, external_failure& f) {
         return d->on_fail(token, f);
       },

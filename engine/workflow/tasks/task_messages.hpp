@@ -11,6 +11,8 @@
 //   (task_complete_atom, token, external_completion) -> token_reply
 //   (task_fail_atom, token, external_failure)  -> token_reply
 //   (task_heartbeat_atom, token)               -> token_reply
+//   (task_queues_atom)                         -> queues_report (the local pool and every
+//                                                 external queue in use, by name)
 // Runtime -> dispatcher:
 //   (task_recovering_atom, bool)  true while the runtime wakes the workflows it found
 //                                 interrupted at start: a token without a task is then
@@ -18,8 +20,10 @@
 //                                 not `not_found`
 // Pulls in CAF: include it from .cpp files only.
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -34,6 +38,7 @@ using task_complete_atom = caf::atom_constant<caf::atom("tcomplete")>;
 using task_fail_atom = caf::atom_constant<caf::atom("tfail")>;
 using task_heartbeat_atom = caf::atom_constant<caf::atom("theartbeat")>;
 using task_recovering_atom = caf::atom_constant<caf::atom("trecover")>;
+using task_queues_atom = caf::atom_constant<caf::atom("tqueues")>;
 
 struct external_poll {
   std::string queue;          // a valid id (the <name> of "queue:<name>")
@@ -47,6 +52,23 @@ struct poll_reply {
   std::string token;  // task
   task_request request;
   std::int64_t heartbeat_timeout_ms = 0;
+};
+
+// One destination's backlog: tasks queued and identities parked per priority (high,
+// normal, low), parked polls, and what runs: local tasks executing, or an external
+// queue's leases.
+struct queue_report {
+  std::string name;  // the external queue's; empty for the local pool
+  std::array<std::uint64_t, 3> queued{};
+  std::array<std::uint64_t, 3> parked{};
+  std::uint64_t pollers = 0;
+  std::uint64_t running = 0;
+};
+
+struct queues_report {
+  queue_report local;
+  std::vector<queue_report> queues;  // external queues in use, by name; at most max-queues
+  std::uint64_t waiting_for_a_queue = 0;  // parked because max-queues are in use
 };
 
 struct external_completion {
@@ -78,3 +100,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::poll_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::external_failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::token_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::external_completion)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::queues_report)

@@ -41,6 +41,12 @@ class worker_api {
     return s;
   }
 
+  wfe::test::http_reply get(const std::string& target) {
+    auto r = wfe::test::http_request(server_->bound_port(), "GET", target, "");
+    REQUIRE(r);
+    return *r;
+  }
+
   wfe::test::http_reply post(const std::string& target, const std::string& body) {
     auto r = wfe::test::http_request(server_->bound_port(), "POST", target, body);
     REQUIRE(r);
@@ -149,6 +155,51 @@ TEST_CASE("fail sends failed with the worker's error type and nonRetryable") {
   auto u3 = api.f.next();
   CHECK(u3.error_type == "external");
   CHECK_FALSE(u3.non_retryable);
+}
+
+TEST_CASE("GET /api/v1/tasks/queues shows what waits and runs per queue and in the local pool") {
+  worker_api api;
+  auto report = [&api] {
+    auto r = api.get("/api/v1/tasks/queues");
+    REQUIRE(r.status == 200);
+    return json::parse(r.body);
+  };
+  const auto zeros = json::parse(R"({"high":0,"normal":0,"low":0})");
+  auto empty = report();
+  CHECK(empty.at("queues").as_array().empty());
+  CHECK(empty.at("local").at("queued") == zeros);
+  CHECK(empty.at("local").at("running") == 0);
+  CHECK(empty.at("waitingForAQueue") == 0);
+
+  api.f.submit("wf-1", "queue:billing", {}, task_priority::high);
+  api.f.submit("wf-2", "queue:billing");
+  api.f.submit("wf-3", "queue:billing");
+  api.f.submit("wf-4", "queue:audit", {}, task_priority::low);
+  REQUIRE(token_of(api.poll("billing")).size() == 32);  // takes wf-1, the high one
+  api.f.submit("wf-s", "sleep", json::parse(R"({"ms":20000})"));  // runs locally
+  REQUIRE(eventually([&] { return report().at("local").at("running") == 1; }));
+  auto r = report();
+  const auto& queues = r.at("queues").as_array();
+  REQUIRE(queues.size() == 2);
+  CHECK(queues[0].at("name") == "audit");  // by name
+  CHECK(queues[0].at("queued") == json::parse(R"({"high":0,"normal":0,"low":1})"));
+  CHECK(queues[0].at("leases") == 0);
+  const auto& billing = queues[1];
+  CHECK(billing.at("name") == "billing");
+  CHECK(billing.at("queued") == json::parse(R"({"high":0,"normal":2,"low":0})"));
+  CHECK(billing.at("parked") == zeros);
+  CHECK(billing.at("leases") == 1);
+  CHECK(billing.at("pollers") == 0);
+
+  auto one = api.get("/api/v1/tasks/queues/billing");
+  REQUIRE(one.status == 200);
+  CHECK(json::parse(one.body) == billing);
+  auto idle = api.get("/api/v1/tasks/queues/nobody-polls-this");
+  REQUIRE(idle.status == 200);
+  CHECK(json::parse(idle.body).at("queued") == zeros);
+  auto bad = api.get("/api/v1/tasks/queues/bad%20name");
+  CHECK(bad.status == 400);
+  CHECK(error_code(bad) == "invalid_queue");
 }
 
 TEST_CASE("an empty queue answers 204 after waitMs, a parked poll gets a task that arrives") {
