@@ -67,7 +67,7 @@ struct queue_report {
 
 struct queues_report {
   queue_report local;
-  std::vector<queue_report> queues;  // external queues in use, by name; at most max-queues
+  std::vector<queue_report> queues;       // external queues in use, by name; at most max-queues
   std::uint64_t waiting_for_a_queue = 0;  // parked because max-queues are in use
 };
 

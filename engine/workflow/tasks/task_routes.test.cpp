@@ -175,7 +175,7 @@ TEST_CASE("GET /api/v1/tasks/queues shows what waits and runs per queue and in t
   api.f.submit("wf-2", "queue:billing");
   api.f.submit("wf-3", "queue:billing");
   api.f.submit("wf-4", "queue:audit", {}, task_priority::low);
-  REQUIRE(token_of(api.poll("billing")).size() == 32);  // takes wf-1, the high one
+  REQUIRE(token_of(api.poll("billing")).size() == 32);            // takes wf-1, the high one
   api.f.submit("wf-s", "sleep", json::parse(R"({"ms":20000})"));  // runs locally
   REQUIRE(eventually([&] { return report().at("local").at("running") == 1; }));
   auto r = report();
