@@ -4,12 +4,14 @@
 //        -> 200 {"token","workflowId","step","attempt","task","input","priority",
 //                "heartbeatTimeoutMs"} | 204 (nothing within waitMs) | 429 too_many_pollers
 //   POST /api/v1/tasks/{token}/complete   {"output":any}            -> 200 {"duplicate":bool}
-//   POST /api/v1/tasks/{token}/fail       {"error","errorType"?,"nonRetryable"?}
+//   POST /api/v1/tasks/{token}/fail       {"error","errorType"?,"nonRetryable"?,"details"?}
 //                                                                    -> 200 {"duplicate":bool}
-//   POST /api/v1/tasks/{token}/heartbeat  (body ignored)             -> 200 {"cancelRequested":bool}
-//   GET  /api/v1/tasks/queues             -> 200 {"local":{"queued","parked" (each
-//        {"high","normal","low"}),"running"},"queues":[{"name","queued","parked",
-//        "pollers","leases"}] (in use, by name; at most max-queues),"waitingForAQueue"}
+//   POST /api/v1/tasks/{token}/heartbeat  (body ignored)
+//        -> 200 {"cancelRequested":bool}
+//   GET  /api/v1/tasks/queues
+//        -> 200 {"local":{"queued","parked","running"},"queues":[{"name","queued",
+//        "parked","pollers","leases"}] (in use, by name; at most max-queues),
+//        "waitingForAQueue"}; queued and parked are {"high","normal","low"}
 //   GET  /api/v1/tasks/queues/{name}      -> 200 that queue (zeros when not in use) |
 //        400 invalid_queue
 // Unknown/expired token -> 404 task_not_found; bad JSON / wrong types -> 400; a body

@@ -55,11 +55,10 @@ TEST_CASE("external worker round trip: poll, heartbeat, complete, fail and retry
   api.started("wf-w2", "billing");
   auto first = api.poll_task("payments");
   CHECK(first.at("workflowId") == "wf-w2");
-  auto failed =
-      api.post("/api/v1/tasks/" + std::string(first.at("token").as_string()) + "/fail",
-               json::value(json::object{{"error", "card declined"},
-                                        {"errorType", "Declined"},
-                                        {"details", {{"declineCode", 51}}}}));
+  auto failed = api.post("/api/v1/tasks/" + std::string(first.at("token").as_string()) + "/fail",
+                         json::value(json::object{{"error", "card declined"},
+                                                  {"errorType", "Declined"},
+                                                  {"details", {{"declineCode", 51}}}}));
   REQUIRE_MESSAGE(failed.status == 200, failed.body);
   auto second = api.poll_task("payments");
   CHECK(second.at("workflowId") == "wf-w2");

@@ -22,20 +22,19 @@ struct cancellable_handler {
 
   // The handler to register; `output` is its result when it returns.
   [[nodiscard]] workflow::task_handler fn(boost::json::value output = boost::json::object{}) const {
-    return [running = running, saw_cancel = saw_cancel, runs = runs,
-            cancelled_runs = cancelled_runs,
-            output = std::move(output)](const boost::json::value&,
-                                        const workflow::task_context& ctx) {
-      ++*runs;
-      *running = true;
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      *saw_cancel = ctx.cancelled();
-      if (ctx.cancelled()) ++*cancelled_runs;
-      return workflow::task_result::success(output);
-    };
+    return
+        [running = running, saw_cancel = saw_cancel, runs = runs, cancelled_runs = cancelled_runs,
+         output = std::move(output)](const boost::json::value&, const workflow::task_context& ctx) {
+          ++*runs;
+          *running = true;
+          const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+          while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+          *saw_cancel = ctx.cancelled();
+          if (ctx.cancelled()) ++*cancelled_runs;
+          return workflow::task_result::success(output);
+        };
   }
 };
 

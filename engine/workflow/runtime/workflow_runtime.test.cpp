@@ -305,8 +305,8 @@ TEST_CASE("cancelling a workflow cancels its running C++ handler") {
   config.handlers = std::make_shared<task_handlers>();
   wfe::test::cancellable_handler long_one;
   config.handlers->register_handler("long", long_one.fn());
-  const auto d = definition(R"({"name":"long","steps":[{"name":"a","task":"long"}]})",
-                            config.handlers.get());
+  const auto d =
+      definition(R"({"name":"long","steps":[{"name":"a","task":"long"}]})", config.handlers.get());
   incarnation node(dir.path(), config);
   CHECK_FALSE(node.ok("wf-l", start("wf-l", d)).rejected);
   REQUIRE(eventually([&] { return long_one.running->load(); }));
@@ -396,7 +396,7 @@ TEST_CASE("a refused re-dispatch of a RUNNING step is offered again") {
   refused.step = "a";
   refused.attempt = 1;
   caf::anon_send(node.parts.router.route("wf"), std::move(refused));
-  CHECK(eventually([&] { return hold.runs->load() == 2; }, 10s));  // offered again
+  CHECK(eventually([&] { return hold.runs->load() == 2; }, 10s));                  // offered again
   CHECK(node.ok("wf", cmd::cancel{"test"}).status == workflow_status::cancelled);  // ends both
 }
 

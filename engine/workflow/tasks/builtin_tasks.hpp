@@ -58,7 +58,7 @@ struct http_task_input {
   std::string body;
   std::string content_type;  // empty without body
   std::chrono::milliseconds timeout{0};
-  bool follow_redirects = true;  // "followRedirects" (tasks.http.max-redirects bounds it)
+  bool follow_redirects = true;   // "followRedirects" (tasks.http.max-redirects bounds it)
   bool response_headers = false;  // "responseHeaders": the result carries the headers
   // "headers": sent as given (a "Content-Type" replaces the body's default); names are
   // tokens, values have no control characters but tab, reserved framing headers refused.

@@ -566,7 +566,7 @@ class dispatcher {
         ended.push_back(id);
       }
     }
-    drop_waiting(same_req, same_parked);  // first: the freed slots must not run a copy
+    drop_waiting(same_req, same_parked);             // first: the freed slots must not run a copy
     for (auto id : ended) finish(id, std::nullopt);  // frees the slot, answers nothing
     if (!ended.empty()) pump();
   }
@@ -631,12 +631,12 @@ class dispatcher {
     if (it == running_.end() || !it->second.cancel_counted) return;
     const auto& r = it->second.req;
     core::logger("workflow")
-        ->warn("task handler '{}' of workflow '{}' step '{}' attempt {} has not returned {} s "
-               "after it was cancelled: it holds one of the {} worker slots "
-               "(pekko.workflow.max-workers) until it does; a handler should check "
-               "task_context::cancelled()",
-               r.task, r.workflow_id, r.step, r.attempt, k_cancel_warn_after.count(),
-               s_.max_workers);
+        ->warn(
+            "task handler '{}' of workflow '{}' step '{}' attempt {} has not returned {} s "
+            "after it was cancelled: it holds one of the {} worker slots "
+            "(pekko.workflow.max-workers) until it does; a handler should check "
+            "task_context::cancelled()",
+            r.task, r.workflow_id, r.step, r.attempt, k_cancel_warn_after.count(), s_.max_workers);
   }
 
   void on_exit() {

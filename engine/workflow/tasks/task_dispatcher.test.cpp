@@ -207,12 +207,12 @@ TEST_CASE("task_abandon drops what waits, stops a handler and frees a sleep's sl
 
 // Cancellation is cooperative: a handler that never checks ctx.cancelled() keeps its
 // slot. Operators see it in workflow_tasks_cancelled_running (and a warning after 10 s).
-TEST_CASE("a handler that ignores its cancel is counted as cancelled and running until it returns") {
+TEST_CASE(
+    "a handler that ignores its cancel is counted as cancelled and running until it returns") {
   task_fixture f;
   auto release = std::make_shared<std::atomic<bool>>(false);
   auto running = std::make_shared<std::atomic<bool>>(false);
-  f.handlers->register_handler("deaf", [release, running](const json::value&,
-                                                          const task_context&) {
+  f.handlers->register_handler("deaf", [release, running](const json::value&, const task_context&) {
     *running = true;
     const auto until = std::chrono::steady_clock::now() + 10s;
     while (!*release && std::chrono::steady_clock::now() < until) {

@@ -27,8 +27,9 @@ task_metrics::task_metrics(prometheus::Registry* registry) {
   cancelled_running_ =
       &prometheus::BuildGauge()
            .Name("workflow_tasks_cancelled_running")
-           .Help("C++ task handlers told to stop (cancelled) that have not returned yet; "
-                 "each holds a worker slot")
+           .Help(
+               "C++ task handlers told to stop (cancelled) that have not returned yet; "
+               "each holds a worker slot")
            .Register(r)
            .Add({});
   pollers_ = &prometheus::BuildGauge()
