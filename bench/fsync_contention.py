@@ -4,14 +4,15 @@ another writer does what a RocksDB memtable flush does: write 64 MB and sync it 
 0.5 s. The machine's side of the journal's sync stalls (bench/README.md, "Fifteenth
 pass"; persistence/README.md, "Background writes go to the disk in 1 MiB ranges").
 
-Usage: bench/fsync_contention.py [--dir DIR] [--seconds N] [MODE...]
+Usage: bench/fsync_contention.py [--dir DIR] [--seconds N] [--record BYTES] [MODE...]
   MODE: none     no second writer
         bulk     64 MB written, then one fsync (a flush without bytes_per_sync)
         chunked  64 MB in 1 MB steps, each synced before the next (strict bytes_per_sync)
         delete   bulk, and the file deleted afterwards (discard on a `discard` mount)
   Default: all four. DIR defaults to a temp dir under /tmp (the disk the bench's nodes
   use); it is removed afterwards. Prints per mode: syncs, p50/p99/p99.9/max in ms and
-  the count over 20 ms."""
+  the count over 20 ms. --record sets the synced write's size (default 200 B; a journal
+  batch of ~30 starts is ~30 KB: `--record 30000 none` is that sync on an idle disk)."""
 import argparse
 import os
 import shutil
@@ -43,7 +44,7 @@ def churn(directory, mode, stop):
         stop.wait(0.5)
 
 
-def run(directory, mode, seconds):
+def run(directory, mode, seconds, record_bytes=200):
     os.makedirs(directory, exist_ok=True)
     stop = threading.Event()
     writer = None
@@ -51,7 +52,7 @@ def run(directory, mode, seconds):
         writer = threading.Thread(target=churn, args=(directory, mode, stop))
         writer.start()
     fd = os.open(os.path.join(directory, "wal"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    record = b"x" * 200
+    record = b"x" * record_bytes
     lat = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -74,13 +75,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dir")
     p.add_argument("--seconds", type=float, default=15)
+    p.add_argument("--record", type=int, default=200)
     p.add_argument("modes", nargs="*", default=["none", "bulk", "chunked", "delete"])
     a = p.parse_args()
     base = a.dir or tempfile.mkdtemp(prefix="fsync-contention.", dir="/tmp")
     try:
         for mode in a.modes:
             d = os.path.join(base, mode)
-            run(d, mode, a.seconds)
+            run(d, mode, a.seconds, a.record)
             shutil.rmtree(d, ignore_errors=True)
     finally:
         if not a.dir:

@@ -43,9 +43,13 @@ run_one() {
   local bin=$1
   ab_start_node "$bin" || return
   threads >"$ab_tmp"/before
+  local cpu0
+  cpu0=$(head -1 /proc/stat)
   local out
   out=$(WF_DEFINITION=d WF_PREFIX=ab wrk -t2 -c64 -d"${secs}"s --latency \
     -s "$here"/workflow_start.lua http://127.0.0.1:18080)
+  local cpu1
+  cpu1=$(head -1 /proc/stat)
   sleep 0.5  # the started workflows complete
   threads >"$ab_tmp"/after
   local ok rps p99
@@ -62,6 +66,16 @@ run_one() {
       if (cpu >= 0.5) printf "  %-8s %-16s %7.1f us  vol %5.2f  invol %5.2f  runq %6.1f us\n", $1, $2, cpu, v, n, w
     }
     END { if (ok > 0) printf "  total                     %7.1f us  vol %5.2f  invol %5.2f  runq %6.1f us\n", tc, tv, tn, tw }'
+  # The whole machine over the wrk run (/proc/stat, all CPUs): idle and iowait, and the
+  # CPU spent outside the node per start (wrk, softirqs, anything else running).
+  awk -v a="$cpu0" -v b="$cpu1" -v ok="${ok:-0}" -v hz="$(getconf CLK_TCK)" -v node="$(join "$ab_tmp"/before "$ab_tmp"/after | awk '{t += $8 - $3} END {print t}')" '
+    BEGIN {
+      split(a, x); split(b, y); tot = 0
+      for (i = 2; i <= 11; ++i) tot += y[i] - x[i]
+      idle = y[5] - x[5]; io = y[6] - x[6]
+      if (tot > 0 && ok > 0)
+        printf "  machine: idle %.0f %%, iowait %.0f %%; outside the node %.1f us per start\n", 100 * idle / tot, 100 * io / tot, (tot - idle - io - node) * 1e6 / hz / ok
+    }'
   ab_stop_node
 }
 
