@@ -5,9 +5,16 @@
 
 #include <doctest/doctest.h>
 
-#include <algorithm>
-#include <set>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "tests/support/eventually.hpp"
 #include "tests/support/node.hpp"
 #include "tests/support/workflow_api.hpp"
 
@@ -51,6 +58,55 @@ std::vector<json::object> wait_list(const workflow_api& api, const std::string& 
   }
   return items;
 }
+
+// Accepts one connection on 127.0.0.1, reads the request and never answers; notes when
+// the client closes the connection (a read of 0 bytes). Blocking reads time out after
+// 30 s so the test never hangs.
+class silent_server {
+ public:
+  silent_server() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 4) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      timeval tv{30, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char buf[4096];
+      ssize_t n = 0;
+      while ((n = ::recv(c, buf, sizeof buf, 0)) > 0) got_request_ = true;
+      if (n == 0) closed_by_client_ = true;
+      ::close(c);
+    });
+  }
+  ~silent_server() {
+    ::shutdown(fd_, SHUT_RDWR);  // ends a pending accept
+    thread_.join();
+    ::close(fd_);
+  }
+  silent_server(const silent_server&) = delete;
+  silent_server& operator=(const silent_server&) = delete;
+
+  [[nodiscard]] std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/slow";
+  }
+  [[nodiscard]] bool got_request() const { return got_request_; }
+  [[nodiscard]] bool closed_by_client() const { return closed_by_client_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> got_request_{false};
+  std::atomic<bool> closed_by_client_{false};
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -308,4 +364,34 @@ TEST_CASE("the built-in http task calls a URL, an unreachable one fails the step
   auto wf = api.workflow("wf-http-closed");
   CHECK(wf.at("failure").at("step") == "get");
   CHECK(!wf.at("failure").at("error").as_string().empty());
+}
+
+TEST_CASE("an http step's 4xx body is kept, and cancelling a workflow closes its request") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  // The node's own API answers 404 with an error body: the failure keeps it.
+  auto missing = "http://127.0.0.1:" + std::to_string(n.http_port()) + "/api/v1/workflows/nope";
+  api.define("call-missing", R"([{"name":"get","task":"http","input":{"url":")" + missing +
+                                 R"("},"retry":{"maxAttempts":1}}])");
+  api.started("wf-404", "call-missing");
+  CHECK(api.wait_status("wf-404", "FAILED") == "FAILED");
+  const auto failed = api.workflow("wf-404");
+  const auto& step = step_of(failed, "get");
+  CHECK(step.at("errorType") == "http_4xx");
+  CHECK(step.at("errorDetails").at("status") == 404);
+  CHECK(step.at("errorDetails").at("body").at("error").at("code") == "workflow_not_found");
+
+  // A request in flight when its workflow is cancelled is closed, not left to run for
+  // its own timeout (60 s here).
+  silent_server server;
+  api.define("call-slow", R"([{"name":"get","task":"http","input":{"url":")" + server.url() +
+                              R"(","timeoutMs":60000}}])");
+  api.started("wf-slow", "call-slow");
+  REQUIRE(eventually([&] { return server.got_request(); }, std::chrono::seconds(10),
+                     std::chrono::milliseconds(20)));
+  auto c = api.post("/api/v1/workflows/wf-slow/cancel", std::string("{}"));
+  REQUIRE_MESSAGE(c.status == 200, c.body);
+  CHECK(eventually([&] { return server.closed_by_client(); }, std::chrono::seconds(10),
+                   std::chrono::milliseconds(20)));
 }
