@@ -59,6 +59,14 @@ std::vector<json::object> wait_list(const workflow_api& api, const std::string& 
   return items;
 }
 
+// Defines `name`: one step "get", an `http` task calling `url`; `input_more` goes on in
+// its input object, `step_more` in the step.
+void define_http(workflow_api& api, const std::string& name, const std::string& url,
+                 const std::string& input_more = "", const std::string& step_more = "") {
+  api.define(name, R"([{"name":"get","task":"http","input":{"url":")" + url + "\"" + input_more +
+                       "}" + step_more + "}]");
+}
+
 // Accepts one connection on 127.0.0.1, reads the request and never answers; notes when
 // the client closes the connection (a read of 0 bytes). Blocking reads time out after
 // 30 s so the test never hangs.
@@ -349,16 +357,14 @@ TEST_CASE("the built-in http task calls a URL, an unreachable one fails the step
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   workflow_api api(n.http_port());
   auto url = "http://127.0.0.1:" + std::to_string(n.http_port()) + "/health";
-  api.define("call", R"([{"name":"get","task":"http","input":{"url":")" + url +
-                         R"(","method":"GET","timeoutMs":5000}}])");
+  define_http(api, "call", url, R"(,"method":"GET","timeoutMs":5000)");
   api.started("wf-http", "call");
   CHECK(api.wait_status("wf-http", "COMPLETED") == "COMPLETED");
   auto out = api.workflow("wf-http").at("steps").at(0).at("output");
   CHECK(json::serialize(out).find("200") != std::string::npos);  // the status it got
 
   auto closed = "http://127.0.0.1:" + std::to_string(free_port()) + "/";
-  api.define("call-closed", R"([{"name":"get","task":"http","input":{"url":")" + closed +
-                                R"(","method":"GET","timeoutMs":1000}}])");
+  define_http(api, "call-closed", closed, R"(,"method":"GET","timeoutMs":1000)");
   api.started("wf-http-closed", "call-closed");
   CHECK(api.wait_status("wf-http-closed", "FAILED") == "FAILED");
   auto wf = api.workflow("wf-http-closed");
@@ -372,8 +378,7 @@ TEST_CASE("an http step's 4xx body is kept, and cancelling a workflow closes its
   workflow_api api(n.http_port());
   // The node's own API answers 404 with an error body: the failure keeps it.
   auto missing = "http://127.0.0.1:" + std::to_string(n.http_port()) + "/api/v1/workflows/nope";
-  api.define("call-missing", R"([{"name":"get","task":"http","input":{"url":")" + missing +
-                                 R"("},"retry":{"maxAttempts":1}}])");
+  define_http(api, "call-missing", missing, "", R"(,"retry":{"maxAttempts":1})");
   api.started("wf-404", "call-missing");
   CHECK(api.wait_status("wf-404", "FAILED") == "FAILED");
   const auto failed = api.workflow("wf-404");
@@ -385,8 +390,7 @@ TEST_CASE("an http step's 4xx body is kept, and cancelling a workflow closes its
   // A request in flight when its workflow is cancelled is closed, not left to run for
   // its own timeout (60 s here).
   silent_server server;
-  api.define("call-slow", R"([{"name":"get","task":"http","input":{"url":")" + server.url() +
-                              R"(","timeoutMs":60000}}])");
+  define_http(api, "call-slow", server.url(), R"(,"timeoutMs":60000)");
   api.started("wf-slow", "call-slow");
   REQUIRE(eventually([&] { return server.got_request(); }, std::chrono::seconds(10),
                      std::chrono::milliseconds(20)));
