@@ -72,6 +72,10 @@ struct dead_letters_req {
   store::list_dead_letters q;
   responder r;
 };
+struct delete_req {
+  std::string id;
+  responder r;
+};
 
 }  // namespace
 }  // namespace wfe::api
@@ -83,6 +87,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::entity_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::history_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::dead_letters_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::delete_req)
 
 namespace wfe::api {
 namespace {
@@ -343,6 +348,7 @@ class gateway_actor : public caf::event_based_actor {
         [this](history_req& q) { history(std::move(q)); },
         [this](list_req& q) { list(std::move(q)); },
         [this](dead_letters_req& q) { dead_letters(std::move(q)); },
+        [this](delete_req& q) { remove(std::move(q)); },
     };
   }
 
@@ -556,6 +562,57 @@ class gateway_actor : public caf::event_based_actor {
             [r](caf::error& e) { r(unavailable(e)); });
   }
 
+  // DELETE /api/v1/workflows/{id}: a finished workflow, as its index record says, is
+  // purged by its shard (purge_workflow), which checks the record against the journal.
+  void remove(delete_req q) {
+    auto r = q.r;
+    auto id = q.id;
+    request(index_, cfg_.ask_timeout, store::get_workflow_record{id})
+        .then(
+            [this, r, id](store::workflow_record_lookup& rec) {
+              if (!rec) return r(storage_error(rec.error()));
+              if (!*rec) {
+                return r(
+                    http_response::error(404, "workflow_not_found", "no workflow '" + id + "'"));
+              }
+              if ((*rec)->status == wf::workflow_status::running) {
+                return r(error_with_status(409, "workflow_running",
+                                           "workflow '" + id +
+                                               "' is RUNNING: only a finished workflow is deleted "
+                                               "(cancel it first)",
+                                           (*rec)->status));
+              }
+              purge(r, id, (*rec)->seq);
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void purge(const responder& r, const std::string& id, std::uint64_t seq) {
+    using kind = wf::runtime::purge_outcome::kind;
+    request(entity_route(id), cfg_.ask_timeout * 4, wf::runtime::purge_workflow{id, seq})
+        .then(
+            [r, id](wf::runtime::purge_result& res) {
+              if (!res) return r(storage_error(res.error()));
+              switch (res->what) {
+                case kind::purged:
+                  return r(http_response::json(204, ""));
+                case kind::gone:
+                  return r(
+                      http_response::error(404, "workflow_not_found", "no workflow '" + id + "'"));
+                case kind::changed:
+                  return r(http_response::error(409, "workflow_changed",
+                                                res->message + "; nothing was deleted"));
+                case kind::busy: {
+                  auto resp = http_response::error(
+                      503, "unavailable", "workflow '" + id + "' is busy: " + res->message);
+                  resp.headers.emplace_back("Retry-After", "1");
+                  return r(std::move(resp));
+                }
+              }
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
   workflow_routes_config cfg_;
   // The workflow's shard when the region's router is given, else the region.
   const caf::actor& entity_route(std::string_view id) const {
@@ -669,6 +726,12 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     send_to(gw, std::move(q));
   });
   rt.add("GET", "/api/v1/workflows/{id}", id_route(gw, entity_op::get, wf::cmd::get{}));
+  rt.add("DELETE", "/api/v1/workflows/{id}", [gw](http_request&& req, responder r) {
+    http_response err;
+    auto id = id_param(req, "id", err);
+    if (!id) return r(std::move(err));
+    send_to(gw, delete_req{std::move(*id), std::move(r)});
+  });
   rt.add("GET", "/api/v1/workflows/{id}/history",
          [gw, history_default, history_max](http_request&& req, responder r) {
            http_response err;

@@ -52,4 +52,11 @@ result<done> validate_write(const write_request& request, std::uint64_t current_
   return done{};
 }
 
+result<done> purge_conflict(const persistence_id& pid, std::uint64_t highest,
+                            std::uint64_t if_highest) {
+  return fail(errc::sequence_conflict, "not purging " + pid.describe() + ": its highest is " +
+                                           std::to_string(highest) + ", expected " +
+                                           std::to_string(if_highest) + " (it was written since?)");
+}
+
 }  // namespace wfe::persistence

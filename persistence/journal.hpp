@@ -10,6 +10,10 @@
 // - A batch for one id is atomic: after any failure, all or none of it is visible.
 // - A successful write is durable when it returns (for stores that sync).
 // - delete_to never lowers highest_sequence_nr; deleted events are never replayed.
+// - purge is the one exception: it forgets an id entirely (its events and its highest
+//   sequence nr, in one atomic write), so the id may be written again from 1. The
+//   caller guarantees that no writer of the id is alive (a workflow shard purges only
+//   an id it hosts no entity for, and holds its messages meanwhile).
 // - Corruption is never skipped: replay fails with errc::corruption naming the
 //   persistence id and sequence number.
 // - Nothing throws; failures are values.
@@ -87,8 +91,16 @@ class journal {
   [[nodiscard]] virtual result<done> delete_to(const persistence_id& pid,
                                                std::uint64_t to_sequence_nr) = 0;
 
-  // Every id that ever wrote (also those whose events are all deleted), ordered by
-  // shard, then id.
+  // Forgets `pid` as if it never wrote: every event and its highest sequence nr go in
+  // one atomic (and, where the store syncs, synced) write, and it is no longer listed.
+  // Only when its highest sequence nr is `if_highest` (what the caller checked the id
+  // against: the journal of a finished workflow): otherwise errc::sequence_conflict and
+  // nothing is deleted. An id that never wrote (or was purged) with if_highest 0 is done.
+  // Retention of finished workflows (engine/workflow/runtime) is its only user.
+  [[nodiscard]] virtual result<done> purge(const persistence_id& pid, std::uint64_t if_highest) = 0;
+
+  // Every id that ever wrote and was not purged (also those whose events are all
+  // deleted), ordered by shard, then id.
   [[nodiscard]] virtual result<std::vector<persistence_id>> persistence_ids() = 0;
 
   // The ids of one shard, ordered by id.
@@ -106,5 +118,10 @@ class journal {
 // implementations so they reject exactly the same things with the same messages.
 [[nodiscard]] result<done> validate_write(const write_request& request,
                                           std::uint64_t current_highest);
+
+// purge's refusal when the id's highest is not what the caller expected; shared for the
+// same reason.
+[[nodiscard]] result<done> purge_conflict(const persistence_id& pid, std::uint64_t highest,
+                                          std::uint64_t if_highest);
 
 }  // namespace wfe::persistence

@@ -26,6 +26,7 @@ using write_bg_atom = caf::atom_constant<caf::atom("jwritebg")>;
 using replay_atom = caf::atom_constant<caf::atom("jreplay")>;
 using highest_atom = caf::atom_constant<caf::atom("jhighest")>;
 using delete_atom = caf::atom_constant<caf::atom("jdelete")>;
+using purge_atom = caf::atom_constant<caf::atom("jpurge")>;
 
 }  // namespace wfe::persistence::internal
 
@@ -197,6 +198,10 @@ caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& r
         gc.flush_if_pending(pid);
         return gc.store().delete_to(pid, to);
       },
+      [&gc](purge_atom, const persistence_id& pid, std::uint64_t if_highest) -> done_result {
+        gc.flush_if_pending(pid);
+        return gc.store().purge(pid, if_highest);
+      },
       [self, &gc, &running](caf::exit_msg& msg) {
         gc.flush();
         running = false;
@@ -322,6 +327,14 @@ void request_delete(caf::event_based_actor* self, const caf::actor& journal_acto
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
                     std::function<void(result<done>)> on_done) {
   self->request(journal_actor, timeout, delete_atom::value, pid, to_sequence_nr)
+      .then([on_done](done_result& r) { on_done(std::move(r)); },
+            [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
+}
+
+void request_purge(caf::event_based_actor* self, const caf::actor& journal_actor,
+                   timeout_ms timeout, const persistence_id& pid, std::uint64_t if_highest,
+                   std::function<void(result<done>)> on_done) {
+  self->request(journal_actor, timeout, purge_atom::value, pid, if_highest)
       .then([on_done](done_result& r) { on_done(std::move(r)); },
             [on_done](caf::error& e) { on_done(core::unexpected<error>{unavailable(e)}); });
 }

@@ -5,7 +5,7 @@
 //   (one atomic, synced RocksDB write), bounded by max_batch_events/max_batch_bytes,
 // - replies to every requester only after that write returned, i.e. after the batch
 //   is durable (an event is acknowledged only once it is synced),
-// - serves replay / highest / delete requests in mailbox order: pending writes OF THE
+// - serves replay / highest / delete / purge requests in mailbox order: pending writes OF THE
 //   SAME ID are written first, so a request sees every write of its id sent before it;
 //   pending writes of other ids stay in the batch (a read never forces a sync),
 // - lets a batch of BACKGROUND writes only (nobody waits on them to answer a client:
@@ -107,6 +107,12 @@ void request_highest(caf::event_based_actor* self, const caf::actor& journal_act
 void request_delete(caf::event_based_actor* self, const caf::actor& journal_actor,
                     timeout_ms timeout, const persistence_id& pid, std::uint64_t to_sequence_nr,
                     std::function<void(result<done>)> on_done);
+
+// journal::purge: the id forgotten when its highest is `if_highest`. Pending writes of the
+// id are written first (and then make the purge refuse: the highest moved).
+void request_purge(caf::event_based_actor* self, const caf::actor& journal_actor,
+                   timeout_ms timeout, const persistence_id& pid, std::uint64_t if_highest,
+                   std::function<void(result<done>)> on_done);
 
 // -- blocking client, for tools, tests and start-up code (never inside an actor) --
 

@@ -59,6 +59,9 @@ class gated_journal final : public journal {
   result<done> delete_to(const persistence_id& pid, std::uint64_t to) override {
     return inner_.delete_to(pid, to);
   }
+  result<done> purge(const persistence_id& pid, std::uint64_t if_highest) override {
+    return inner_.purge(pid, if_highest);
+  }
   result<std::vector<persistence_id>> persistence_ids() override {
     return inner_.persistence_ids();
   }

@@ -66,6 +66,15 @@ result<done> memory_journal::delete_to(const persistence_id& pid, std::uint64_t 
   return done{};
 }
 
+result<done> memory_journal::purge(const persistence_id& pid, std::uint64_t if_highest) {
+  std::scoped_lock lock(mutex_);
+  auto found = streams_.find(pid);
+  const std::uint64_t highest = found == streams_.end() ? 0 : found->second.highest;
+  if (highest != if_highest) return purge_conflict(pid, highest, if_highest);
+  if (found != streams_.end()) streams_.erase(found);
+  return done{};
+}
+
 result<std::vector<persistence_id>> memory_journal::persistence_ids() {
   std::scoped_lock lock(mutex_);
   std::vector<persistence_id> ids;

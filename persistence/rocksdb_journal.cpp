@@ -487,6 +487,29 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
   return fail(errc::internal, internal_error("delete of " + pid.describe(), e));
 }
 
+result<done> rocksdb_journal::purge(const persistence_id& pid, std::uint64_t if_highest) try {
+  auto& p = *impl_;
+  std::scoped_lock lock(p.write_mutex);
+  if (auto resumed = p.resume_if_needed(); !resumed) return resumed;
+  const auto id_key = internal::encode_id_key(pid);
+  auto m = p.cached_metadata(id_key, pid);
+  if (!m) return as_failure(std::move(m).error());
+  if (m->highest != if_highest) return purge_conflict(pid, m->highest, if_highest);
+  if (m->highest == 0) return done{};
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(p.events_cf, internal::encode_event_key(pid, 0),
+                    internal::encode_event_key(pid, max_sequence_nr) + '\0');
+  batch.Delete(p.metadata_cf, id_key);
+  if (auto s = p.commit(batch); !s.ok()) {
+    return as_failure(internal::from_status(s, "purging " + pid.describe()));
+  }
+  // A fresh id from now on: its next write must start at 1.
+  p.cache.insert_or_assign(id_key, impl::cached{metadata{}, 0});
+  return done{};
+} catch (const std::exception& e) {
+  return fail(errc::internal, internal_error("purge of " + pid.describe(), e));
+}
+
 result<std::vector<persistence_id>> rocksdb_journal::persistence_ids() try {
   return impl_->list_ids("");
 } catch (const std::exception& e) {

@@ -207,6 +207,31 @@ TEST_CASE("a reopened RocksDB journal keeps every event, highest and deletion") 
   }
 }
 
+TEST_CASE("a purge survives reopen, flushed or not, and leaves the other ids") {
+  wfe::test::temp_dir dir;
+  // A tiny memtable: the purged events are in table files, so the range deletion must
+  // hide them there too, not just in the memtable.
+  rocksdb_journal_config cfg{.dir = dir.path() / "j", .write_buffer_size_bytes = 64 * 1024};
+  const persistence_id other{shard_id{3}, "order-170"};
+  {
+    auto j = open_ok(cfg);
+    write_in_big_batches(*j, k_pid, 400);
+    write_one_by_one(*j, other, 3);
+    REQUIRE(j->purge(k_pid, 400).has_value());
+  }
+  auto j = open_ok(cfg);
+  CHECK(*j->highest_sequence_nr(k_pid) == 0);
+  CHECK(*j->highest_sequence_nr(other) == 3);
+  CHECK(*j->persistence_ids() == std::vector<persistence_id>{other});
+  std::uint64_t replayed = 0;
+  REQUIRE(j->replay(k_pid, 1, max_sequence_nr, max_sequence_nr, [&](const event&) {
+             ++replayed;
+           }).has_value());
+  CHECK(replayed == 0);
+  REQUIRE(j->write(k_pid, {make_event(1)}).has_value());
+  CHECK(*j->highest_sequence_nr(k_pid) == 1);
+}
+
 TEST_CASE("a journal written with RocksDB's default memtable and no prefix extractor opens") {
   // Data dirs of builds before the events family's hashed memtable (events_options):
   // events in SST files and in the WAL, read back through the hashed memtable.

@@ -14,16 +14,19 @@ namespace wfe::persistence::internal {
 // Local-only messages, like the journal actor's.
 using save_result = result<std::uint64_t>;
 using load_result = result<std::optional<snapshot>>;
+using delete_result = result<done>;
 
 using snapshot_save_atom = caf::atom_constant<caf::atom("ssave")>;
 using snapshot_load_atom = caf::atom_constant<caf::atom("sload")>;
 using snapshot_recover_atom = caf::atom_constant<caf::atom("srecover")>;
+using snapshot_delete_atom = caf::atom_constant<caf::atom("sdelete")>;
 
 }  // namespace wfe::persistence::internal
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::internal::save_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::internal::load_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::internal::delete_result)
 
 namespace wfe::persistence {
 
@@ -42,6 +45,9 @@ void snapshot_store_loop(caf::blocking_actor* self, std::shared_ptr<rocksdb_snap
       },
       [&](snapshot_recover_atom, const persistence_id& pid, std::uint64_t highest) -> load_result {
         return store->load_for_recovery(pid, highest);
+      },
+      [&](snapshot_delete_atom, const persistence_id& pid, std::uint64_t to) -> delete_result {
+        return store->delete_to(pid, to);
       },
       [&](caf::exit_msg& msg) {
         running = false;
@@ -91,6 +97,14 @@ void request_snapshot_for_recovery(
     const std::function<void(result<std::optional<snapshot>>)>& on_done) {
   ask<load_result>(self, store_actor, timeout, on_done, snapshot_recover_atom::value, pid,
                    journal_highest);
+}
+
+void request_snapshot_delete(caf::event_based_actor* self, const caf::actor& store_actor,
+                             timeout_ms timeout, const persistence_id& pid,
+                             std::uint64_t to_sequence_nr,
+                             const std::function<void(result<done>)>& on_done) {
+  ask<delete_result>(self, store_actor, timeout, on_done, snapshot_delete_atom::value, pid,
+                     to_sequence_nr);
 }
 
 result<std::uint64_t> snapshot_save_blocking(caf::actor_system& sys, const caf::actor& store_actor,

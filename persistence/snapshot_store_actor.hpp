@@ -41,6 +41,13 @@ void request_snapshot_for_recovery(
     const persistence_id& pid, std::uint64_t journal_highest,
     const std::function<void(result<std::optional<snapshot>>)>& on_done);
 
+// rocksdb_snapshot_store::delete_to: the snapshots of `pid` up to to_sequence_nr
+// (max_sequence_nr: all of them) go, in one (synced, with fsync) write.
+void request_snapshot_delete(caf::event_based_actor* self, const caf::actor& store_actor,
+                             timeout_ms timeout, const persistence_id& pid,
+                             std::uint64_t to_sequence_nr,
+                             const std::function<void(result<done>)>& on_done);
+
 // -- blocking client, for tools and tests (never inside an actor) ---------------
 
 [[nodiscard]] result<std::uint64_t> snapshot_save_blocking(caf::actor_system& sys,

@@ -58,6 +58,13 @@ std::chrono::milliseconds settings_reader::duration(std::string_view key,
   return ms;
 }
 
+std::chrono::milliseconds settings_reader::duration_or_off(std::string_view key,
+                                                           std::chrono::milliseconds min,
+                                                           std::chrono::milliseconds max) {
+  if (auto s = cfg_.get_string(key); s && *s == "off") return std::chrono::milliseconds{0};
+  return duration(key, min, max);
+}
+
 std::uint64_t settings_reader::bytes(std::string_view key, std::uint64_t min, std::uint64_t max) {
   auto r = cfg_.get_bytes(key);
   if (!r) return take(std::move(r));

@@ -26,6 +26,9 @@ class settings_reader {
   std::uint16_t port(std::string_view key, bool allow_zero = false);
   std::chrono::milliseconds duration(std::string_view key, std::chrono::milliseconds min,
                                      std::chrono::milliseconds max);
+  // A duration, or `off` (Pekko's spelling for a disabled duration): 0 ms.
+  std::chrono::milliseconds duration_or_off(std::string_view key, std::chrono::milliseconds min,
+                                            std::chrono::milliseconds max);
   std::uint64_t bytes(std::string_view key, std::uint64_t min, std::uint64_t max);
   std::vector<std::string> string_list(std::string_view key);
   // One of `allowed`; the error lists them.

@@ -172,6 +172,68 @@ void journal_delete_spec(const journal_factory& make) {
   }
 }
 
+void journal_purge_spec(const journal_factory& make) {
+  auto t = prepared(make);
+  auto& j = *t.journal;
+  SUBCASE("forgets every event and the highest sequence number of the id") {
+    must(j.purge(k_pid, 5));
+    CHECK(replayed(j, k_pid, 0, k_all, k_all).empty());
+    CHECK(must(j.highest_sequence_nr(k_pid)) == 0);
+    CHECK(must(j.persistence_ids()).empty());
+    CHECK(must(j.persistence_ids(k_pid.shard())).empty());
+    SUBCASE("and the id is written again from 1") {
+      auto after_old_highest = j.write(k_pid, {make_event(6)});
+      REQUIRE_FALSE(after_old_highest.has_value());
+      CHECK(after_old_highest.error().code == errc::sequence_conflict);
+      CHECK(must(j.write(k_pid, make_events(1, 2))) == 2);
+      CHECK(replayed(j, k_pid, 0, k_all, k_all) == seq_range(1, 2));
+      CHECK(must(j.persistence_ids()) == std::vector<persistence_id>{k_pid});
+    }
+  }
+  SUBCASE("refuses when the highest is not the one expected and deletes nothing") {
+    for (const std::uint64_t expected : {std::uint64_t{0}, std::uint64_t{4}, std::uint64_t{6}}) {
+      auto r = j.purge(k_pid, expected);
+      REQUIRE_FALSE(r.has_value());
+      CHECK(r.error().code == errc::sequence_conflict);
+      CHECK(r.error().message.find(k_pid.describe()) != std::string::npos);
+    }
+    CHECK(must(j.highest_sequence_nr(k_pid)) == 5);
+    CHECK(replayed(j, k_pid, 1, k_all, k_all) == seq_range(1, 5));
+  }
+  SUBCASE("purges an id whose events were deleted before") {
+    must(j.delete_to(k_pid, 3));
+    must(j.purge(k_pid, 5));
+    CHECK(must(j.highest_sequence_nr(k_pid)) == 0);
+    CHECK(must(j.write(k_pid, {make_event(1)})) == 1);
+    CHECK(replayed(j, k_pid, 0, k_all, k_all) == seq_range(1, 1));
+  }
+  SUBCASE("accepts purging an id that never wrote only when 0 is expected") {
+    const persistence_id unknown{shard_id{7}, "non-existing-pid"};
+    must(j.purge(unknown, 0));
+    auto r = j.purge(unknown, 1);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::sequence_conflict);
+    CHECK(must(j.persistence_ids()) == std::vector<persistence_id>{k_pid});
+  }
+  SUBCASE("purges nothing of other ids, of ids it prefixes or of the same id in other shards") {
+    const persistence_id longer{shard_id{7}, "p-10"};
+    const persistence_id shorter{shard_id{7}, "p-"};
+    const persistence_id elsewhere{shard_id{8}, "p-1"};
+    for (const auto& pid : {longer, shorter, elsewhere}) must(j.write(pid, make_events(1, 2)));
+    must(j.purge(k_pid, 5));
+    for (const auto& pid : {longer, shorter, elsewhere}) {
+      CHECK(replayed(j, pid, 1, k_all, k_all) == seq_range(1, 2));
+      CHECK(must(j.highest_sequence_nr(pid)) == 2);
+    }
+    std::vector<persistence_id> visited;
+    must(j.for_each_persistence_id([&](const persistence_id& pid, std::uint64_t) {
+      visited.push_back(pid);
+      return true;
+    }));
+    CHECK(visited == std::vector<persistence_id>{shorter, longer, elsewhere});
+  }
+}
+
 void journal_write_spec(const journal_factory& make) {
   auto t = prepared(make);
   auto& j = *t.journal;

@@ -30,6 +30,8 @@ using journal_factory = std::function<journal_under_test()>;
 void journal_replay_spec(const journal_factory& make);
 // delete_to: deleted events are not replayed, highest never decreases.
 void journal_delete_spec(const journal_factory& make);
+// purge: an id forgotten entirely (events and highest), only at the expected highest.
+void journal_purge_spec(const journal_factory& make);
 // Atomic batches, sequence conflicts (second writer), write_many across ids.
 void journal_write_spec(const journal_factory& make);
 // persistence_ids listing, per-id and per-shard isolation.

@@ -24,3 +24,6 @@ TEST_CASE("the memory journal passes the write spec") {
 TEST_CASE("the memory journal passes the isolation spec") {
   wfe::test::journal_isolation_spec(make_memory_journal);
 }
+TEST_CASE("the memory journal passes the purge spec") {
+  wfe::test::journal_purge_spec(make_memory_journal);
+}

@@ -33,3 +33,6 @@ TEST_CASE("the RocksDB journal passes the write spec") {
 TEST_CASE("the RocksDB journal passes the isolation spec") {
   wfe::test::journal_isolation_spec(make_rocksdb_journal);
 }
+TEST_CASE("the RocksDB journal passes the purge spec") {
+  wfe::test::journal_purge_spec(make_rocksdb_journal);
+}

@@ -193,6 +193,6 @@ TEST_CASE("walk: every operation of the document against the running node") {
       }
     }
   }
-  CHECK(walked == 25);
+  CHECK(walked == 26);
   CHECK(!token.empty());
 }

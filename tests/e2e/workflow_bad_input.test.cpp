@@ -167,7 +167,7 @@ TEST_CASE("bad input gets a 4xx JSON error and persists nothing") {
   };
   for (const auto& c : std::vector<call>{{"DELETE", "/api/v1/workflows"},
                                          {"PUT", "/api/v1/workflows/x"},
-                                         {"DELETE", "/api/v1/workflows/x"},
+                                         {"PUT", "/api/v1/workflows/x"},
                                          {"GET", "/api/v1/tasks/poll"},
                                          {"GET", "/api/v1/dead-letters/x/retry"},
                                          {"PUT", "/api/v1/workflow-definitions"},

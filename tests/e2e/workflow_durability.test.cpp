@@ -338,6 +338,72 @@ TEST_CASE(
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
 
+// Retention and DELETE on the binary: finished workflows are deleted for good (journal,
+// snapshots, index record), nothing brings them back after kill -9, the RUNNING one
+// stays, and a deleted id starts a new workflow.
+TEST_CASE("retention and DELETE: finished workflows go for good, also across kill -9") {
+  temp_dir data;
+  auto flags = data_dirs(data);
+  flags.emplace_back("-Dpekko.workflow.event-sourcing.snapshot-every=2");
+  auto first = flags;
+  first.emplace_back("-Dpekko.workflow.retention.finished-after=2s");
+  first.emplace_back("-Dpekko.workflow.retention.sweep-interval=200ms");
+  first.emplace_back("-Dpekko.workflow.retention.batch-size=2");
+  {
+    node n(first);
+    REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+    workflow_api api(n.http_port());
+    api.define("quick",
+               R"([{"name":"a","task":"noop"},{"name":"b","task":"noop","dependsOn":["a"]}])");
+    api.define("waits", R"([{"name":"x","task":"fail","input":{"times":9},
+        "retry":{"maxAttempts":3,"initialIntervalMs":3600000}}])");
+    api.started("wf-keep", "waits");
+    for (const auto* id : {"wf-del", "wf-old-0", "wf-old-1", "wf-old-2", "wf-old-3"}) {
+      api.started(id, "quick");
+      REQUIRE(api.wait_status(id, "COMPLETED") == "COMPLETED");
+    }
+    auto deleted = http_request(n.http_port(), "DELETE", "/api/v1/workflows/wf-del");
+    REQUIRE(deleted);
+    CHECK(deleted->status == 204);
+    check_error(http_request(n.http_port(), "GET", "/api/v1/workflows/wf-del"), 404);
+    check_error(http_request(n.http_port(), "DELETE", "/api/v1/workflows/wf-keep"), 409);
+    // The others once they are 2 s old (pages of 2: the sweeper goes on while full).
+    CHECK(eventually([&] { return api.list_all("/api/v1/workflows?status=COMPLETED").empty(); },
+                     std::chrono::seconds(20)));
+    for (const auto* id : {"wf-old-0", "wf-old-3"}) {
+      check_error(http_request(n.http_port(), "GET", std::string("/api/v1/workflows/") + id), 404);
+      check_error(
+          http_request(n.http_port(), "GET", std::string("/api/v1/workflows/") + id + "/history"),
+          404);
+    }
+    auto metrics = http_request(n.metrics_port(), "GET", "/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("workflow_purged_total 5") != std::string::npos);
+    CHECK(api.status("wf-keep") == "RUNNING");
+    n.proc().signal(SIGKILL);
+    REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+  }
+  // Restarted without retention: reconciliation brings none of them back.
+  node n(flags);
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  CHECK(api.list_all("/api/v1/workflows?status=COMPLETED").empty());
+  auto all = api.list_all("/api/v1/workflows");
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].at("id") == "wf-keep");
+  check_error(http_request(n.http_port(), "GET", "/api/v1/workflows/wf-old-1"), 404);
+  CHECK(api.status("wf-keep") == "RUNNING");
+  // The deleted id starts a new workflow, with a history of its own from seq 1.
+  api.started("wf-del", "quick");
+  REQUIRE(api.wait_status("wf-del", "COMPLETED") == "COMPLETED");
+  auto types = api.event_types("wf-del");
+  REQUIRE_FALSE(types.empty());
+  CHECK(types.front() == "WorkflowStarted");
+  CHECK(std::count(types.begin(), types.end(), "WorkflowStarted") == 1);
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
 TEST_CASE("online backup, wipe, restore: every workflow, its history and the list intact") {
   temp_dir data;
   temp_dir backups;

@@ -19,6 +19,7 @@
 //                                     traffic); answered (number of shards) once every
 //                                     shard has them
 //   get_region_stats               -> region, request: region_stats
+//   purge_workflow{id, seq}      * -> shard (router), request: purge_result
 // Pulls in CAF: include from .cpp files and tests only.
 
 #include <cstdint>
@@ -60,7 +61,31 @@ struct region_stats {
   std::uint64_t active = 0;      // entities alive
   std::uint64_t passivated = 0;  // passivations since start
   std::uint32_t shards = 0;      // shard actors started
+  std::uint64_t purged = 0;      // workflows deleted (purge_workflow) since start
 };
+
+// Deletes a FINISHED workflow for good (retention, DELETE /api/v1/workflows/{id}): its
+// snapshots, then its journal (journal::purge), then everything the index holds about it.
+// `seq` is the journal sequence nr of the finished state, as its index record says: the
+// purge goes on only while the journal's highest is still `seq` (a workflow that changed
+// since, e.g. retried from its dead letter, is left alone). While it runs the shard holds
+// the id's messages (at most the entity's stash capacity; more are refused unavailable)
+// and hands them on afterwards: a start then creates a new workflow under the old id.
+struct purge_workflow {
+  std::string id;
+  std::uint64_t seq = 0;
+};
+struct purge_outcome {
+  enum class kind : std::uint8_t {
+    purged,   // deleted
+    gone,     // its journal was empty already (purged before); the index record removed
+    changed,  // its journal's highest is not `seq`: nothing deleted
+    busy,     // its entity is recovering or persisting, or a purge of it runs: retry later
+  };
+  kind what = kind::purged;
+  std::string message;
+};
+using purge_result = persistence::result<purge_outcome>;
 
 // Shard -> entity (the entity model's notice_type): the dispatcher refused the task of
 // (step, attempt); offer it again if the step still waits for that attempt.
@@ -81,3 +106,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::runtime_links)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::get_region_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::region_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::resubmit_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::purge_workflow)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::purge_result)

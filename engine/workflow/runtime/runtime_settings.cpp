@@ -20,6 +20,13 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
   s.history_max_limit = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.runtime.history-max-limit", 1, 1'000'000));
   s.inline_noop = r.boolean("pekko.workflow.runtime.inline-noop");
+  s.retention_finished_after =
+      r.duration_or_off("pekko.workflow.retention.finished-after", milliseconds(1),
+                        milliseconds(3'650LL * 86'400'000));
+  s.retention_sweep_interval = r.duration("pekko.workflow.retention.sweep-interval",
+                                          milliseconds(10), milliseconds(86'400'000));
+  s.retention_batch_size =
+      static_cast<std::uint32_t>(r.integer("pekko.workflow.retention.batch-size", 1, 10'000));
   if (r.ok() && s.task_resubmit_delay > s.task_resubmit_max_delay) {
     r.fail("pekko.workflow.runtime.task-resubmit-delay",
            "must not exceed pekko.workflow.runtime.task-resubmit-max-delay");

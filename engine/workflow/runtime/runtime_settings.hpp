@@ -42,6 +42,15 @@ struct runtime_settings {
   // write that schedules them (decide_options::inline_noop), not on the dispatcher.
   bool inline_noop = true;
 
+  // pekko.workflow.retention: finished workflows (COMPLETED, FAILED, CANCELLED) whose
+  // last change is older than finished-after are deleted (journal, snapshots, index
+  // record and dead letter) by a sweeper that looks every sweep-interval, purging at
+  // most batch-size per page (and going on at once while pages are full).
+  // finished-after 0 (`off`, the default) = kept for good; DELETE still works.
+  std::chrono::milliseconds retention_finished_after{0};
+  std::chrono::milliseconds retention_sweep_interval{60'000};
+  std::uint32_t retention_batch_size = 256;
+
   // Reads the keys above except the two copied from cluster_settings.
   static runtime_settings read(core::settings_reader& r);
 };

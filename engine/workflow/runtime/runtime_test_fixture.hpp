@@ -77,6 +77,7 @@ class incarnation {
   persistence::journal& journal() { return *journal_; }
   prometheus::Registry& registry() { return registry_; }
   caf::actor& journal_actor() { return journal_actor_; }
+  persistence::rocksdb_snapshot_store& snapshots() { return *snapshots_; }
 
   // On a node a start's definition comes from the registry (the gateway looks it up
   // there), which also puts it in the catalog recovery resolves journaled starts from.

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,8 @@
 #include "engine/workflow/runtime/shard_hash.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
+#include "persistence/journal_actor.hpp"
+#include "persistence/snapshot_store_actor.hpp"
 
 namespace wfe::workflow::runtime {
 namespace {
@@ -56,8 +59,10 @@ struct region_shared {
   std::size_t per_shard_limit = 1;
   prometheus::Gauge* active_gauge = nullptr;
   prometheus::Counter* passivated_counter = nullptr;
+  prometheus::Counter* purged_counter = nullptr;
   std::atomic<std::uint64_t> active{0};
   std::atomic<std::uint64_t> passivated{0};
+  std::atomic<std::uint64_t> purged{0};
   std::atomic<std::uint32_t> shards{0};
 };
 
@@ -132,6 +137,7 @@ class shard_actor : public caf::event_based_actor {
         [this](task_update& u) { on_task_update(u); },
         [this](store::timer_due& t) { route(t.workflow_id, command{std::move(t.fired)}, {}); },
         [this](resubmit_atom, std::string& id, resubmit_task& n) { notify(id, n); },
+        [this](purge_workflow& p) { purge(std::move(p)); },
         [this](tick_atom) {
           passivate_idle();
           ticking_ = !entities_.empty();
@@ -174,16 +180,31 @@ class shard_actor : public caf::event_based_actor {
     }
   }
 
+  // The shard is part of every journal key of its entities: a message routed here for an
+  // id of another shard must not start (and persist) the entity under this one, where
+  // nobody would find it again. Refused loudly instead (a sender bug).
+  std::optional<persistence::error> misrouted(const std::string& id) const {
+    if (shard_of(id, shared_->settings.number_of_shards) == shard_) return std::nullopt;
+    auto what = "workflow '" + id + "' reached shard " + std::to_string(shard_) +
+                " but belongs to shard " +
+                std::to_string(shard_of(id, shared_->settings.number_of_shards));
+    core::logger("workflow")->error("misrouted message refused: {}", what);
+    return persistence::error{persistence::errc::internal, "misrouted: " + what};
+  }
+
   void route(const std::string& id, command c, responder r) {
-    // The shard is part of every journal key of its entities: a message routed here
-    // for an id of another shard must not start (and persist) the entity under this
-    // one, where nobody would find it again. Refused loudly instead (a sender bug).
-    if (shard_of(id, shared_->settings.number_of_shards) != shard_) {
-      auto what = "workflow '" + id + "' reached shard " + std::to_string(shard_) +
-                  " but belongs to shard " +
-                  std::to_string(shard_of(id, shared_->settings.number_of_shards));
-      core::logger("workflow")->error("misrouted message refused: {}", what);
-      r.answer(persistence::fail(persistence::errc::internal, "misrouted: " + what));
+    if (auto e = misrouted(id)) {
+      r.answer(core::unexpected<persistence::error>{std::move(*e)});
+      return;
+    }
+    // Held while the id is being purged (see purge), then handed on.
+    if (auto held = purging_.find(id); held != purging_.end()) {
+      if (held->second.size() >= shared_->entity_cfg.max_stash) {
+        r.answer(persistence::fail(persistence::errc::unavailable,
+                                   "workflow '" + id + "' is being deleted; retry"));
+        return;
+      }
+      held->second.emplace_back(std::move(c), std::move(r));
       return;
     }
     auto& s = find_or_start(id);
@@ -202,6 +223,124 @@ class shard_actor : public caf::event_based_actor {
     }
     auto entity = it->second.entity;
     entity->notice(n);
+  }
+
+  // -- purge (retention, DELETE) ------------------------------------------------
+  // Snapshots first, then the journal, then the index: a snapshot outliving its journal
+  // would be loaded by a later workflow of the same id (load_for_recovery keeps every
+  // snapshot up to the journal's highest), so none may. A crash between the snapshots
+  // and the journal leaves a journal without snapshots, which recovers by replaying it
+  // (with delete-events-on-snapshot, its first events are gone and recovery fails,
+  // naming the gap); the index record is still there, so the next purge finishes it.
+  // A crash after the journal leaves an index record of a journal-less id, which
+  // reconcile() removes at start.
+  void purge(purge_workflow p) {
+    auto rp = make_response_promise();
+    if (auto e = misrouted(p.id)) {
+      rp.deliver(purge_result{core::unexpected<persistence::error>{std::move(*e)}});
+      return;
+    }
+    auto busy = [&rp](std::string why) {
+      rp.deliver(purge_result{purge_outcome{purge_outcome::kind::busy, std::move(why)}});
+    };
+    if (purging_.count(p.id) != 0) return busy("a deletion of it is running");
+    if (auto it = entities_.find(p.id); it != entities_.end()) {
+      if (!it->second.entity->try_passivate()) {
+        touch(it->second);
+        return busy("it is recovering or persisting");
+      }
+      erase(it->second);
+    }
+    purging_.try_emplace(p.id);
+    auto state = std::make_shared<purge_state>(
+        purge_state{std::move(p.id), p.seq, persistence::persistence_id{}, std::move(rp)});
+    state->pid = persistence::persistence_id{persistence::shard_id{shard_}, state->id};
+    persistence::request_highest(this, host_.deps.journal, timeout(), state->pid,
+                                 [this, state](persistence::result<std::uint64_t> h) {
+                                   purge_checked(state, std::move(h));
+                                 });
+  }
+
+  struct purge_state {
+    std::string id;
+    std::uint64_t seq = 0;
+    persistence::persistence_id pid;
+    caf::response_promise rp;
+  };
+  using purge_ptr = std::shared_ptr<purge_state>;
+
+  void purge_checked(const purge_ptr& p, persistence::result<std::uint64_t> highest) {
+    if (!highest) return purge_done(p, core::unexpected<persistence::error>{highest.error()});
+    if (*highest == 0) {
+      return remove_from_index(p, purge_outcome{purge_outcome::kind::gone,
+                                                "no workflow '" + p->id + "' in the journal"});
+    }
+    if (*highest != p->seq) return purge_done(p, changed(p, *highest));
+    auto purge_journal = [this, p] {
+      persistence::request_purge(
+          this, host_.deps.journal, timeout(), p->pid, p->seq,
+          [this, p](persistence::result<persistence::done> r) {
+            if (!r && r.error().code == persistence::errc::sequence_conflict) {
+              return purge_done(p, purge_outcome{purge_outcome::kind::changed, r.error().message});
+            }
+            if (!r) {
+              return purge_done(p, core::unexpected<persistence::error>{r.error()});
+            }
+            shared_->purged.fetch_add(1, std::memory_order_relaxed);
+            if (shared_->purged_counter) shared_->purged_counter->Increment();
+            remove_from_index(p, purge_outcome{purge_outcome::kind::purged, "deleted"});
+          });
+    };
+    if (!host_.deps.snapshots) return purge_journal();
+    persistence::request_snapshot_delete(
+        this, host_.deps.snapshots, timeout(), p->pid, persistence::max_sequence_nr,
+        [this, p, purge_journal](persistence::result<persistence::done> r) {
+          if (!r) return purge_done(p, core::unexpected<persistence::error>{r.error()});
+          purge_journal();
+        });
+  }
+
+  static purge_outcome changed(const purge_ptr& p, std::uint64_t highest) {
+    return {purge_outcome::kind::changed,
+            "workflow '" + p->id + "' changed: its journal is at sequence nr " +
+                std::to_string(highest) + ", not " + std::to_string(p->seq)};
+  }
+
+  // The journal is gone (or was): the index record, dead letter and timers go too. If the
+  // index does not answer, reconcile() removes them at the next start.
+  void remove_from_index(const purge_ptr& p, purge_outcome outcome) {
+    const auto& index = ctx_->links.index;
+    if (!index) return purge_done(p, std::move(outcome));
+    request(index, timeout(), store::remove_workflows{{p->id}})
+        .then(
+            [this, p, outcome](store::remove_result& r) mutable {
+              if (!r) {
+                core::logger("workflow")
+                    ->warn("workflow '{}' deleted but its index record stays until restart: {}",
+                           p->id, r.error().describe());
+              }
+              purge_done(p, std::move(outcome));
+            },
+            [this, p, outcome](caf::error& e) mutable {
+              core::logger("workflow")
+                  ->warn("workflow '{}' deleted but its index record stays until restart: {}",
+                         p->id, caf::to_string(e));
+              purge_done(p, std::move(outcome));
+            });
+  }
+
+  // Answers the purge, then hands on what was held for the id meanwhile.
+  void purge_done(const purge_ptr& p, purge_result r) {
+    p->rp.deliver(std::move(r));
+    auto it = purging_.find(p->id);
+    if (it == purging_.end()) return;
+    auto held = std::move(it->second);
+    purging_.erase(it);
+    for (auto& [c, reply] : held) route(p->id, std::move(c), std::move(reply));
+  }
+
+  [[nodiscard]] std::chrono::milliseconds timeout() const {
+    return shared_->entity_cfg.request_timeout;
   }
 
   slot& find_or_start(const std::string& id) {
@@ -300,6 +439,8 @@ class shard_actor : public caf::event_based_actor {
   std::minstd_rand rng_;
   std::chrono::milliseconds tick_{1000};
   std::unordered_map<std::string, slot> entities_;
+  // Ids being purged -> the messages held for them meanwhile (purge).
+  std::unordered_map<std::string, std::vector<std::pair<command, responder>>> purging_;
   bool ticking_ = false;
   slot* newest_ = nullptr;
   slot* oldest_ = nullptr;
@@ -332,11 +473,12 @@ class region_actor : public caf::event_based_actor {
         },
         [this](task_update& u) { send(shard_for(u.workflow_id), std::move(u)); },
         [this](store::timer_due& t) { send(shard_for(t.workflow_id), std::move(t)); },
+        [this](purge_workflow& p) { delegate(shard_for(p.id), std::move(p)); },
         [this](runtime_links& links) { set_links(std::move(links)); },
         [this](wake_entities& w) { wake(std::move(w.ids)); },
         [this](get_region_stats) {
           return region_stats{shared_->active.load(), shared_->passivated.load(),
-                              shared_->shards.load()};
+                              shared_->shards.load(), shared_->purged.load()};
         },
     };
   }
@@ -423,6 +565,11 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
                                       .Help("Workflow entities passivated (idle or over the limit)")
                                       .Register(reg)
                                       .Add({});
+    shared->purged_counter = &prometheus::BuildCounter()
+                                  .Name("workflow_purged_total")
+                                  .Help("Finished workflows deleted for good (retention or DELETE)")
+                                  .Register(reg)
+                                  .Add({});
     ctx->started = &prometheus::BuildCounter()
                         .Name("workflow_started_total")
                         .Help("Workflows started (WorkflowStarted persisted)")

@@ -129,7 +129,7 @@ TEST_CASE("starts: 201 after the start is durable, 409 with the status, 404, 400
   CHECK(error_field(n.call("POST", "/api/v1/workflows",
                            R"({"definition":"order","priority":"urgent"})")) == "priority");
   CHECK(n.call("POST", "/api/v1/workflows", "not json").status == 400);
-  CHECK(n.call("DELETE", "/api/v1/workflows/wf-1").status == 405);
+  CHECK(n.call("PUT", "/api/v1/workflows/wf-1").status == 405);
   CHECK(n.call("GET", "/api/v1/workflows/a%20b").status == 400);
 }
 
@@ -255,4 +255,54 @@ TEST_CASE("starts: the latest version by default (straight to the shard), or the
                           .status == 409,
                   id);
   }
+}
+
+TEST_CASE("DELETE a workflow: 409 while RUNNING, 204 once finished, then 404 and the id is free") {
+  api_node n;
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions",
+                 R"({"name":"waits","steps":[{"name":"a","task":"fail","input":{"times":9},
+                     "retry":{"maxAttempts":3,"initialIntervalMs":3600000}}]})")
+              .status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"wf-r","definition":"waits"})").status ==
+          201);
+  auto running = n.call("DELETE", "/api/v1/workflows/wf-r");
+  CHECK(running.status == 409);
+  CHECK(error_code(running) == "workflow_running");
+  CHECK(json::parse(running.body).at("error").at("status") == "RUNNING");
+  CHECK(n.get_json("/api/v1/workflows/wf-r").at("status") == "RUNNING");
+
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"wf-x","definition":"order"})").status ==
+          201);
+  REQUIRE(eventually([&] {
+    return n.get_json("/api/v1/workflows?status=COMPLETED").at("items").as_array().size() == 1;
+  }));
+  auto deleted = n.call("DELETE", "/api/v1/workflows/wf-x");
+  CHECK(deleted.status == 204);
+  CHECK(deleted.body.empty());
+  auto get = n.call("GET", "/api/v1/workflows/wf-x");
+  CHECK(get.status == 404);
+  CHECK(error_code(get) == "workflow_not_found");
+  CHECK(n.call("GET", "/api/v1/workflows/wf-x/history").status == 404);
+  CHECK(n.get_json("/api/v1/workflows?status=COMPLETED").at("items").as_array().empty());
+  auto again = n.call("DELETE", "/api/v1/workflows/wf-x");
+  CHECK(again.status == 404);
+  CHECK(error_code(again) == "workflow_not_found");
+  CHECK(n.call("DELETE", "/api/v1/workflows/a%20b").status == 400);
+  CHECK(n.call("DELETE", "/api/v1/workflows/never").status == 404);
+
+  // A cancelled workflow is finished too; the id then starts a new workflow.
+  REQUIRE(n.call("POST", "/api/v1/workflows/wf-r/cancel").status == 200);
+  REQUIRE(eventually([&] {
+    return n.get_json("/api/v1/workflows?status=CANCELLED").at("items").as_array().size() == 1;
+  }));
+  CHECK(n.call("DELETE", "/api/v1/workflows/wf-r").status == 204);
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"wf-x","definition":"order"})").status ==
+          201);
+  REQUIRE(eventually(
+      [&] { return n.get_json("/api/v1/workflows/wf-x").at("status") == "COMPLETED"; }));
+  auto history = n.get_json("/api/v1/workflows/wf-x/history").at("events").as_array();
+  REQUIRE_FALSE(history.empty());
+  CHECK(history.front().at("seq") == 1);
+  CHECK(history.front().at("type") == "WorkflowStarted");
 }

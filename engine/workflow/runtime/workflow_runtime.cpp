@@ -14,6 +14,7 @@
 
 #include "engine/core/logging.hpp"
 #include "engine/workflow/runtime/rehome.hpp"
+#include "engine/workflow/runtime/retention.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/workflow_region.hpp"
 #include "engine/workflow/store/definition_registry.hpp"
@@ -164,6 +165,10 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
     }
   }
 
+  if (cfg.runtime.retention_finished_after.count() > 0) {
+    retention_deps deps{&parts.index, parts.router, cfg.clock, cfg.entity.request_timeout * 4};
+    parts.retention = spawn_retention_sweeper(sys, cfg.runtime, std::move(deps));
+  }
   if (!ids->empty()) {
     caf::anon_send(parts.dispatcher, task_recovering_atom::value, true);
     parts.waker =
@@ -173,8 +178,8 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
 }
 
 void stop_workflow_runtime(const runtime_parts& parts) {
-  for (const auto* a : {&parts.waker, &parts.region, &parts.dispatcher, &parts.timers,
-                        &parts.registry, &parts.index}) {
+  for (const auto* a : {&parts.retention, &parts.waker, &parts.region, &parts.dispatcher,
+                        &parts.timers, &parts.registry, &parts.index}) {
     if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   }
 }

@@ -7,7 +7,8 @@
 //      then the index actor, the region (workflow_region.hpp), the timer service
 //      (loaded from the index, firing into the region) and the task dispatcher (updates
 //      into the region), and links the region to them;
-//   3. wakes the reconciled workflows in batches of wake-batch-size (each batch waits
+//   3. spawns the retention sweeper (retention.hpp) when pekko.workflow.retention is on;
+//   4. wakes the reconciled workflows in batches of wake-batch-size (each batch waits
 //      for the previous one; recovery permits bound concurrency further), so a workflow
 //      interrupted by kill -9 continues without any request touching it.
 // stop_workflow_runtime() stops them, entities first, the index last; the journal and
@@ -70,7 +71,8 @@ struct runtime_parts {
   caf::actor index;
   caf::actor timers;
   caf::actor dispatcher;
-  caf::actor waker;  // wakes the reconciled workflows; stops by itself when done
+  caf::actor waker;      // wakes the reconciled workflows; stops by itself when done
+  caf::actor retention;  // the retention sweeper (retention.hpp); invalid when off
   std::shared_ptr<task_load> load;
   std::shared_ptr<task_handlers> handlers;
   std::uint64_t to_wake = 0;                              // ids reconciliation returned
@@ -82,8 +84,8 @@ struct runtime_parts {
 [[nodiscard]] persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys,
                                                                         runtime_config cfg);
 
-// Sends exits in order: waker, region (and its entities), dispatcher, timer service,
-// registry, index. Does not wait.
+// Sends exits in order: retention sweeper, waker, region (and its entities), dispatcher, timer
+// service, registry, index. Does not wait.
 void stop_workflow_runtime(const runtime_parts& parts);
 
 }  // namespace wfe::workflow::runtime

@@ -92,6 +92,19 @@ struct list_workflows {
   std::uint32_t limit = 0;
   std::string cursor;
 };
+// Retention (the runtime's sweeper): finished workflows (COMPLETED, FAILED, CANCELLED)
+// whose record was last updated before `updated_before_ms`, oldest created first. Only
+// records created before the cutoff are looked at (one can be updated only after it is
+// created), and at most `max_scan` of them per page, so a page costs a bounded read
+// however many finished workflows are not expired yet; `next_cursor` resumes after the
+// last record looked at ("" when the listing is done). limit 1..10000. The index
+// actor answers result<workflow_page>.
+struct list_expired {
+  std::int64_t updated_before_ms = 0;
+  std::uint32_t limit = 0;
+  std::uint32_t max_scan = 0;
+  std::string cursor;
+};
 // By id. The index actor answers result<dead_letter_page>.
 struct list_dead_letters {
   std::uint32_t limit = 0;

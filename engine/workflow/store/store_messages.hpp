@@ -79,6 +79,15 @@ struct get_workflow_record {
 };
 using workflow_record_lookup = persistence::result<std::optional<workflow_record>>;
 
+// Deletes everything the index holds about these workflows: record, listing keys, dead
+// letter, timers (retention, after their journal was purged). Waiting updates are
+// written first, so an update sent before this request cannot bring a record back.
+// Answered with result<std::uint64_t> (how many ids).
+struct remove_workflows {
+  std::vector<std::string> ids;
+};
+using remove_result = persistence::result<std::uint64_t>;
+
 // Answered with index_stats (records.hpp).
 struct get_index_stats {};
 
@@ -151,6 +160,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::get_dead_letter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::dead_letter_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::get_workflow_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::workflow_record_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::list_expired)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::remove_workflows)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::remove_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::get_index_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::index_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::index_flush)

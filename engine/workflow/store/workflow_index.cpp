@@ -323,11 +323,15 @@ struct workflow_index::impl {
   // Cursors name `listing`, so a cursor of another listing is refused. Returns the next
   // cursor ("" at the end). One snapshot for every source: a workflow moving between
   // status listings is seen in exactly one.
+  // At most `max_examined` entries are looked at (emitted or skipped); the cursor then
+  // resumes after the last one. `start` (a suffix) is where a first page begins.
   result<std::string> scan(std::string_view listing, const std::vector<std::string>& sources,
                            const std::string& cursor, std::uint32_t limit, std::size_t min_suffix,
-                           const std::function<bool(std::string_view suffix)>& emit) const {
+                           const std::function<bool(std::string_view suffix)>& emit,
+                           std::uint64_t max_examined = std::numeric_limits<std::uint64_t>::max(),
+                           std::string start = {}) const {
     const auto tag = prefix_tag(listing);
-    std::string from;
+    std::string from = std::move(start);
     bool skip_exact = false;
     if (!cursor.empty()) {
       auto raw = codec::from_hex(cursor);
@@ -357,6 +361,7 @@ struct workflow_index::impl {
       open.push_back(std::move(src));
     }
     std::uint32_t n = 0;
+    std::uint64_t examined = 0;
     std::string last;
     for (;;) {
       source* next = nullptr;
@@ -364,12 +369,11 @@ struct workflow_index::impl {
         if (src.valid() && (next == nullptr || src.suffix() < next->suffix())) next = &src;
       }
       if (next == nullptr) break;
-      if (n == limit) return codec::to_hex(tag + last);
+      if (n == limit || examined == max_examined) return codec::to_hex(tag + last);
       const auto suffix = next->suffix();
-      if (emit(suffix)) {
-        ++n;
-        last.assign(suffix);
-      }
+      ++examined;
+      if (emit(suffix)) ++n;
+      last.assign(suffix);
       next->it->Next();
     }
     for (const auto& src : open) {
@@ -593,6 +597,49 @@ result<workflow_page> workflow_index::list(const list_workflows& q) const try {
 } catch (const std::exception& e) {
   return fail(errc::internal,
               std::string("workflow index list: unexpected exception: ") + e.what());
+}
+
+result<workflow_page> workflow_index::list(const list_expired& q) const try {
+  const auto& p = *impl_;
+  constexpr std::uint32_t k_limit_max = 10'000;  // pekko.workflow.retention.batch-size's bound
+  if (q.limit == 0 || q.limit > k_limit_max || q.max_scan < q.limit) {
+    return fail(errc::invalid_argument, "expired listing: limit must be 1.." +
+                                            std::to_string(k_limit_max) +
+                                            " and max_scan at least the limit");
+  }
+  std::vector<std::string> sources;
+  for (auto st : codec::k_statuses) {
+    if (st != workflow_status::running) sources.push_back(codec::list_prefix(st, {}));
+  }
+  workflow_page page;
+  persistence::error read_error;
+  bool failed = false;
+  // Newest first: seeking to the cutoff skips every record created after it.
+  auto next = p.scan(
+      "expired", sources, q.cursor, q.limit, 9,
+      [&](std::string_view suffix) {
+        if (failed || suffix.size() < 9) return false;
+        auto r = record(std::string(suffix.substr(8)));
+        if (!r) {
+          read_error = r.error();
+          failed = true;
+          return false;
+        }
+        if (!*r || (*r)->status == workflow_status::running ||
+            (*r)->updated_at_ms >= q.updated_before_ms) {
+          return false;
+        }
+        page.items.push_back(std::move(**r));
+        return true;
+      },
+      q.max_scan, codec::order_suffix(q.updated_before_ms, {}));
+  if (failed) return as_failure(std::move(read_error));
+  if (!next) return as_failure(std::move(next).error());
+  page.next_cursor = std::move(*next);
+  return page;
+} catch (const std::exception& e) {
+  return fail(errc::internal,
+              std::string("workflow index expired listing: unexpected exception: ") + e.what());
 }
 
 result<dead_letter_page> workflow_index::list(const list_dead_letters& q) const try {

@@ -87,6 +87,7 @@ class workflow_index {
 
   [[nodiscard]] persistence::result<workflow_page> list(const list_workflows& query) const;
   [[nodiscard]] persistence::result<dead_letter_page> list(const list_dead_letters& query) const;
+  [[nodiscard]] persistence::result<workflow_page> list(const list_expired& query) const;
   [[nodiscard]] persistence::result<std::optional<workflow_record>> record(
       const std::string& id) const;
   [[nodiscard]] persistence::result<std::optional<dead_letter_record>> dead_letter(
@@ -134,7 +135,8 @@ class workflow_index {
 // The index actor: a blocking (detached) actor owning the index. Handles
 // index_update (fire-and-forget; everything queued is written in one WriteBatch of at
 // most settings.max_batch_updates updates), list_workflows, list_dead_letters,
-// get_dead_letter, get_workflow_record, get_index_stats and index_flush
+// list_expired, get_dead_letter, get_workflow_record, remove_workflows, get_index_stats
+// and index_flush
 // (store_messages.hpp). Queries first write the queued updates, so a query sees every
 // update sent before it by the same sender. Updates the index could not write are
 // logged and dropped (reconcile repairs them at the next start).

@@ -102,6 +102,8 @@ caf::behavior make_handlers(caf::blocking_actor* self, update_batch& batch, bool
       [&batch](const list_dead_letters& q) -> dead_letter_page_result {
         return batch.index().list(q);
       },
+      [&batch](const list_expired& q) -> workflow_page_result { return batch.index().list(q); },
+      [&batch](const remove_workflows& q) -> remove_result { return batch.index().remove(q.ids); },
       [&batch](const get_dead_letter& q) -> dead_letter_lookup {
         return batch.index().dead_letter(q.id);
       },

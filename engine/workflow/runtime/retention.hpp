@@ -1,0 +1,42 @@
+#pragma once
+// Retention of finished workflows (pekko.workflow.retention, Temporal's namespace
+// retention): a sweeper actor that, every sweep-interval, asks the index for finished
+// workflows (COMPLETED, FAILED, CANCELLED) last changed before now - finished-after
+// (store::list_expired, one bounded page at a time) and has each one's shard purge it
+// (purge_workflow: snapshots, journal, index record and dead letter; the id may then be
+// started again). A few purges at a time (each is a synced journal write, so a sweep
+// never floods the journal actor in front of client writes). While pages come back
+// full it goes on at once; at the end of the listing it waits sweep-interval again.
+// Workflows the shard leaves alone (changed since the index said, or busy) are looked
+// at again in a later pass.
+//
+// Spawned by start_workflow_runtime when finished-after is set; stops on an exit message.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include <caf/fwd.hpp>
+
+#include "engine/workflow/runtime/runtime_settings.hpp"
+#include "engine/workflow/runtime/workflow_region.hpp"
+
+namespace wfe::workflow::runtime {
+
+struct retention_deps {
+  caf::actor* index = nullptr;          // required: the index actor (list_expired)
+  region_router router;                 // required: purge_workflow goes straight to the shard
+  std::function<std::int64_t()> clock;  // epoch ms; empty = the system clock
+  // Each purge's answer is awaited this long (it is a few store round trips).
+  std::chrono::milliseconds purge_timeout{40'000};
+};
+
+// Purges in flight at once per sweeper.
+inline constexpr std::size_t k_retention_purges_in_flight = 4;
+
+[[nodiscard]] caf::actor spawn_retention_sweeper(caf::actor_system& sys,
+                                                 const runtime_settings& settings,
+                                                 retention_deps deps);
+
+}  // namespace wfe::workflow::runtime
