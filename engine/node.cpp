@@ -188,8 +188,8 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   parts = std::move(*started);
   // Newest first at stop_all: the region (entities) before the stores they write to.
   for (const auto& a :
-       {parts.index, parts.registry, parts.timers, parts.dispatcher, parts.region}) {
-    runtime.supervise(a);
+       {parts.index, parts.registry, parts.timers, parts.dispatcher, parts.region, parts.retention}) {
+    if (a) runtime.supervise(a);
   }
   auto timeout = s.api.http.limits.request_timeout;
   auto handlers = parts.handlers;
@@ -212,7 +212,7 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   return true;
 }
 
-// Stops the entities (and the waker) once HTTP requests are drained, before the stores
+// Stops the entities (and the waker and the retention sweeper) once HTTP requests are drained, before the stores
 // and the journal they write to; waits for the region until the phase deadline.
 void add_workflow_shutdown(core::coordinated_shutdown& shutdown, core::actor_runtime& runtime,
                            const workflow::runtime::runtime_parts& parts) {
@@ -221,6 +221,7 @@ void add_workflow_shutdown(core::coordinated_shutdown& shutdown, core::actor_run
         caf::scoped_actor self{runtime.system()};
         self->monitor(parts.region);
         if (parts.waker) self->send_exit(parts.waker, caf::exit_reason::user_shutdown);
+        if (parts.retention) self->send_exit(parts.retention, caf::exit_reason::user_shutdown);
         self->send_exit(parts.region, caf::exit_reason::user_shutdown);
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             d - core::coordinated_shutdown::clock::now());

@@ -383,7 +383,10 @@ TEST_CASE("retention and DELETE: finished workflows go for good, also across kil
     n.proc().signal(SIGKILL);
     REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
   }
-  // Restarted without retention: reconciliation brings none of them back.
+  // Restarted with a retention too long for anything here: reconciliation brings none
+  // of them back, and the sweeper stops with the node.
+  flags.emplace_back("-Dpekko.workflow.retention.finished-after=1h");
+  flags.emplace_back("-Dpekko.workflow.retention.sweep-interval=100ms");
   node n(flags);
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   workflow_api api(n.http_port());
