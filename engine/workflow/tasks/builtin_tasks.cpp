@@ -218,12 +218,21 @@ std::optional<std::string> set_http_url(http_task_input& in, std::string_view ur
   return std::nullopt;
 }
 
-task_result http_result(unsigned status, std::string_view body,
-                        std::optional<json::object> headers) {
-  boost::system::error_code ec;
-  json::value parsed = body.empty() ? json::value(json::string()) : json::parse(body, ec);
-  if (ec) parsed = json::string(body);
-  json::object out{{"status", status}, {"body", std::move(parsed)}};
+task_result http_result(unsigned status, std::string_view body, std::optional<json::object> headers,
+                        std::size_t max_failure_body) {
+  json::object out{{"status", status}};
+  if (status >= 400 && body.size() > max_failure_body) {
+    auto cut = max_failure_body;
+    while (cut > 0 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80) --cut;
+    out["body"] = json::string(body.substr(0, cut));
+    out["bodyTruncated"] = true;
+    out["bodyBytes"] = body.size();
+  } else {
+    boost::system::error_code ec;
+    json::value parsed = body.empty() ? json::value(json::string()) : json::parse(body, ec);
+    if (ec) parsed = json::string(body);
+    out["body"] = std::move(parsed);
+  }
   if (headers) out["headers"] = std::move(*headers);
   if (status >= 400) {
     auto r = task_result::failure(status >= 500 ? "http_5xx" : "http_4xx",

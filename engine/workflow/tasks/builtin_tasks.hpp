@@ -76,8 +76,12 @@ struct http_task_input {
                                                            const task_settings& s);
 
 // The task result for a complete response: 2xx/3xx completed, 4xx/5xx failed;
-// {"status","body"}, and "headers" when given (input "responseHeaders": true).
+// {"status","body"}, and "headers" when given (input "responseHeaders": true). A failure
+// is journaled with every attempt, so its body is kept only up to `max_failure_body`
+// bytes (pekko.workflow.tasks.http.max-failure-body-size): a longer one becomes its first
+// bytes as a string (cut at a UTF-8 boundary) with "bodyTruncated": true and "bodyBytes".
 [[nodiscard]] task_result http_result(unsigned status, std::string_view body,
-                                      std::optional<boost::json::object> headers = {});
+                                      std::optional<boost::json::object> headers = {},
+                                      std::size_t max_failure_body = 16 * 1024);
 
 }  // namespace wfe::workflow

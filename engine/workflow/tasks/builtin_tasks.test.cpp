@@ -89,6 +89,26 @@ TEST_CASE("http result: 2xx completes with the parsed body, 4xx and 5xx fail") {
   CHECK(http_result(503, "").error_type == "http_5xx");
 }
 
+TEST_CASE("http result: a failure keeps at most max-failure-body-size of its body") {
+  const std::string page = "<html>" + std::string(100, 'x') + "\xC3\xA9</html>";  // é at 106
+  auto cut = http_result(500, page, {}, 107);  // 107 falls inside the two bytes of é
+  REQUIRE_FALSE(cut.ok);
+  CHECK(cut.output.at("body") == json::value(page.substr(0, 106)));
+  CHECK(cut.output.at("bodyTruncated") == true);
+  CHECK(cut.output.at("bodyBytes") == page.size());
+  CHECK(cut.output.at("status") == 500);
+  // Within the bound: kept whole (and parsed when JSON); a success is never cut.
+  auto small = http_result(404, R"({"error":"no such order"})", {}, 64);
+  CHECK(small.output.at("body").at("error") == "no such order");
+  CHECK_FALSE(small.output.as_object().contains("bodyTruncated"));
+  auto big_ok = http_result(200, page, {}, 10);
+  REQUIRE(big_ok.ok);
+  CHECK(big_ok.output.at("body") == json::value(page));
+  auto json_cut = http_result(422, R"({"errors":[")" + std::string(200, 'e') + R"("]})", {}, 50);
+  CHECK(json_cut.output.at("body").is_string());
+  CHECK(json_cut.output.at("body").as_string().size() == 50);
+}
+
 TEST_CASE("handler registry: names are valid ids, not built-ins, not external, not twice") {
   task_handlers h;
   auto fn = [](const json::value&, const task_context&) { return task_result::success(); };

@@ -165,6 +165,7 @@ struct runner_parts {
   connection_pool& pool;
   std::uint64_t max_body;
   std::uint32_t max_redirects;
+  std::uint64_t max_failure_body;
 };
 
 // How long a server lets an idle connection live (Keep-Alive: timeout=N), less a second
@@ -242,7 +243,7 @@ class call : public std::enable_shared_from_this<call> {
                 std::optional<boost::json::object> headers) {
     if (!is_redirect(status) || location.empty() || !in_.follow_redirects ||
         parts_.max_redirects == 0) {
-      return finish(http_result(status, body, std::move(headers)));
+      return finish(http_result(status, body, std::move(headers), parts_.max_failure_body));
     }
     if (redirects_ >= parts_.max_redirects) {
       return finish(task_result::failure(
@@ -531,7 +532,9 @@ void call::hop(bool new_connection) {
 
 struct http_task_runner::impl {
   explicit impl(const task_settings& s)
-      : max_body(s.http_max_response_bytes), max_redirects(s.http_max_redirects),
+      : max_body(s.http_max_response_bytes),
+        max_redirects(s.http_max_redirects),
+        max_failure_body(s.http_max_failure_body_bytes),
         work(net::make_work_guard(io)), pool(io, s) {
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -564,10 +567,11 @@ struct http_task_runner::impl {
     if (thread.joinable()) thread.join();
   }
 
-  runner_parts parts() { return {io, tls, pool, max_body, max_redirects}; }
+  runner_parts parts() { return {io, tls, pool, max_body, max_redirects, max_failure_body}; }
 
   std::uint64_t max_body;
   std::uint32_t max_redirects;
+  std::uint64_t max_failure_body;
   ssl::context tls{ssl::context::tls_client};
   net::io_context io{1};
   net::executor_work_guard<net::io_context::executor_type> work;

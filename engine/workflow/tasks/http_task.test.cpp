@@ -101,6 +101,9 @@ struct target_server {
     r.add("GET", "/big", [](wfe::api::http_request&&, wfe::api::responder respond) {
       respond(wfe::api::http_response::json(200, "\"" + std::string(5000, 'x') + "\""));
     });
+    r.add("GET", "/big-error", [](wfe::api::http_request&&, wfe::api::responder respond) {
+      respond(wfe::api::http_response::json(502, "\"" + std::string(5000, 'e') + "\""));
+    });
     r.add("GET", "/slow", [this](wfe::api::http_request&&, wfe::api::responder respond) {
       std::lock_guard lock(m);
       parked.push_back(std::move(respond));  // answered only at teardown
@@ -164,6 +167,23 @@ TEST_CASE("http: 5xx and 4xx fail with their error types") {
   auto four = run_http(f, {{"url", t.url("/nothing-here")}});
   CHECK(four.what == kind::failed);
   CHECK(four.error_type == "http_4xx");
+}
+
+TEST_CASE("http: a failure keeps the first max-failure-body-size bytes of a long body") {
+  target_server t;
+  task_fixture f;
+  task_settings s;
+  s.http_max_failure_body_bytes = 100;
+  f.start(s);
+  auto u = run_http(f, {{"url", t.url("/big-error")}});
+  REQUIRE(u.what == kind::failed);
+  CHECK(u.error_type == "http_5xx");
+  CHECK(u.output.at("body") == json::value("\"" + std::string(99, 'e')));
+  CHECK(u.output.at("bodyTruncated") == true);
+  CHECK(u.output.at("bodyBytes") == 5002);
+  auto ok = run_http(f, {{"url", t.url("/big")}});  // a success keeps its whole body
+  REQUIRE(ok.what == kind::completed);
+  CHECK(ok.output.at("body").as_string().size() == 5000);
 }
 
 TEST_CASE("http: a server that does not answer in timeoutMs fails as http_timeout") {

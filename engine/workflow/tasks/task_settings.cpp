@@ -33,6 +33,8 @@ task_settings task_settings::read(core::settings_reader& r) {
   s.http_timeout_max = r.duration(k_timeout_max, milliseconds(1), std::chrono::hours(1));
   s.http_max_response_bytes =
       r.bytes("pekko.workflow.tasks.http.max-response-size", 1, 64ULL << 20);
+  s.http_max_failure_body_bytes =
+      r.bytes("pekko.workflow.tasks.http.max-failure-body-size", 0, 256ULL << 10);
   s.http_ca_file = r.string("pekko.workflow.tasks.http.ca-file");
   s.http_client_cert_file = r.string(k_client_cert);
   s.http_client_key_file = r.string(k_client_key);

@@ -41,6 +41,9 @@ struct task_settings {
   std::chrono::milliseconds http_timeout_max{60'000};
   // Built-in `http`: a larger response body fails the task.
   std::uint64_t http_max_response_bytes = 1ULL << 20;
+  // Built-in `http`: the part of a 4xx/5xx body kept in the failure's details (journaled
+  // with every failed attempt); the rest is cut (http_result).
+  std::uint64_t http_max_failure_body_bytes = 16 * 1024;
   // Built-in `http` over https://: PEM CA certificates trusted besides the system's
   // (/etc/ssl/certs); empty: the system's only.
   std::string http_ca_file;

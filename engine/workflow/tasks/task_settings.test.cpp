@@ -16,6 +16,7 @@ TEST_CASE("reference.conf task defaults are valid") {
   CHECK(s.poll_wait_default == 10s);
   CHECK(s.poll_wait_max == 15s);
   CHECK(s.http_max_response_bytes == 1u << 20);
+  CHECK(s.http_max_failure_body_bytes == 16 * 1024);
   CHECK(s.max_parked == 100'000);
   CHECK(s.max_parked_total == 300'000);
   CHECK(s.parked_wake_timeout == 5s);
