@@ -37,6 +37,12 @@ std::uint64_t highest(incarnation& node, const std::string& id) {
   return *h;
 }
 
+bool has_snapshots(incarnation& node, const std::string& id) {
+  auto snaps = node.snapshots().list(pid_of(id));
+  REQUIRE(snaps);
+  return !snaps->empty();
+}
+
 store::workflow_record finished_record(incarnation& node, const std::string& id,
                                        workflow_status status) {
   std::optional<store::workflow_record> r;
@@ -81,14 +87,11 @@ TEST_CASE("a finished workflow is purged for good and its id starts a new workfl
   auto rec = finished_record(node, id, workflow_status::completed);
   CHECK(rec.seq == highest(node, id));
   // snapshot-every 5: a snapshot is saved (asynchronously); the purge must delete it too.
-  REQUIRE(eventually([&] {
-    auto snaps = node.snapshots().list(pid_of(id));
-    return snaps && !snaps->empty();
-  }));
+  REQUIRE(eventually([&] { return has_snapshots(node, id); }));
 
   CHECK(outcome(purge(node, id, rec.seq)) == purge_outcome::kind::purged);
   CHECK(highest(node, id) == 0);
-  CHECK(node.snapshots().list(pid_of(id))->empty());
+  CHECK_FALSE(has_snapshots(node, id));
   CHECK_FALSE(node.record(id).has_value());
   CHECK(node.stats().purged == 1);
   CHECK(purged_metric(node) == 1);
@@ -115,14 +118,11 @@ TEST_CASE("a purge leaves a workflow alone when its journal moved on, and takes 
   auto rec = finished_record(node, id, workflow_status::failed);
   REQUIRE(eventually([&] { return node.dead_letter(id).has_value(); }));
 
-  REQUIRE(eventually([&] {
-    auto snaps = node.snapshots().list(pid_of(id));
-    return snaps && !snaps->empty();
-  }));
+  REQUIRE(eventually([&] { return has_snapshots(node, id); }));
   // The index's view is older than the journal (the seq it gives is not the highest).
   CHECK(outcome(purge(node, id, rec.seq - 1)) == purge_outcome::kind::changed);
   CHECK(highest(node, id) == rec.seq);
-  CHECK_FALSE(node.snapshots().list(pid_of(id))->empty());  // nothing deleted
+  CHECK(has_snapshots(node, id));  // nothing deleted
   CHECK(node.record(id).has_value());
   CHECK(node.state(id).status == workflow_status::failed);  // recovers as before
 

@@ -562,6 +562,41 @@ result<std::uint64_t> workflow_index::remove(const std::vector<std::string>& ids
               std::string("workflow index remove: unexpected exception: ") + e.what());
 }
 
+// A page of workflow records from listing keys (suffix: inv, id): `keep` decides which
+// records are items. A listing key without a record is skipped with a warning.
+result<workflow_page> workflow_index::record_page(
+    std::string_view listing, const std::vector<std::string>& sources, const std::string& cursor,
+    std::uint32_t limit, const std::function<bool(const workflow_record&)>& keep,
+    std::uint64_t max_scan, std::string start) const {
+  workflow_page page;
+  persistence::error read_error;
+  bool failed = false;
+  auto next = impl_->scan(
+      listing, sources, cursor, limit, 9,
+      [&](std::string_view suffix) {
+        if (failed || suffix.size() < 9) return false;
+        const std::string id(suffix.substr(8));
+        auto r = record(id);
+        if (!r) {
+          read_error = r.error();
+          failed = true;
+          return false;
+        }
+        if (!*r) {
+          impl_->log->warn("workflow index: secondary key without record for '{}'", id);
+          return false;
+        }
+        if (!keep(**r)) return false;
+        page.items.push_back(std::move(**r));
+        return true;
+      },
+      max_scan, std::move(start));
+  if (failed) return as_failure(std::move(read_error));
+  if (!next) return as_failure(std::move(next).error());
+  page.next_cursor = std::move(*next);
+  return page;
+}
+
 result<workflow_page> workflow_index::list(const list_workflows& q) const try {
   const auto& p = *impl_;
   auto limit = p.check_limit(q.limit);
@@ -569,38 +604,15 @@ result<workflow_page> workflow_index::list(const list_workflows& q) const try {
   if (!q.definition.empty() && !is_valid_id(q.definition)) {
     return fail(errc::invalid_argument, "definition must be 1-256 bytes of [A-Za-z0-9._:-]");
   }
-  workflow_page page;
-  persistence::error read_error;
-  bool failed = false;
-  auto next = p.scan(codec::list_prefix(q.status, q.definition),
-                     codec::listing_sources(q.status, q.definition), q.cursor, *limit, 9,
-                     [&](std::string_view suffix) {
-                       if (failed || suffix.size() < 9) return false;
-                       const std::string id(suffix.substr(8));
-                       auto r = record(id);
-                       if (!r) {
-                         read_error = r.error();
-                         failed = true;
-                         return false;
-                       }
-                       if (!*r) {
-                         p.log->warn("workflow index: secondary key without record for '{}'", id);
-                         return false;
-                       }
-                       page.items.push_back(std::move(**r));
-                       return true;
-                     });
-  if (failed) return as_failure(std::move(read_error));
-  if (!next) return as_failure(std::move(next).error());
-  page.next_cursor = std::move(*next);
-  return page;
+  return record_page(codec::list_prefix(q.status, q.definition),
+                     codec::listing_sources(q.status, q.definition), q.cursor, *limit,
+                     [](const workflow_record&) { return true; });
 } catch (const std::exception& e) {
   return fail(errc::internal,
               std::string("workflow index list: unexpected exception: ") + e.what());
 }
 
 result<workflow_page> workflow_index::list(const list_expired& q) const try {
-  const auto& p = *impl_;
   constexpr std::uint32_t k_limit_max = 10'000;  // pekko.workflow.retention.batch-size's bound
   if (q.limit == 0 || q.limit > k_limit_max || q.max_scan < q.limit) {
     return fail(errc::invalid_argument, "expired listing: limit must be 1.." +
@@ -611,32 +623,13 @@ result<workflow_page> workflow_index::list(const list_expired& q) const try {
   for (auto st : codec::k_statuses) {
     if (st != workflow_status::running) sources.push_back(codec::list_prefix(st, {}));
   }
-  workflow_page page;
-  persistence::error read_error;
-  bool failed = false;
   // Newest first: seeking to the cutoff skips every record created after it.
-  auto next = p.scan(
-      "expired", sources, q.cursor, q.limit, 9,
-      [&](std::string_view suffix) {
-        if (failed || suffix.size() < 9) return false;
-        auto r = record(std::string(suffix.substr(8)));
-        if (!r) {
-          read_error = r.error();
-          failed = true;
-          return false;
-        }
-        if (!*r || (*r)->status == workflow_status::running ||
-            (*r)->updated_at_ms >= q.updated_before_ms) {
-          return false;
-        }
-        page.items.push_back(std::move(**r));
-        return true;
+  return record_page(
+      "expired", sources, q.cursor, q.limit,
+      [&q](const workflow_record& r) {
+        return r.status != workflow_status::running && r.updated_at_ms < q.updated_before_ms;
       },
       q.max_scan, codec::order_suffix(q.updated_before_ms, {}));
-  if (failed) return as_failure(std::move(read_error));
-  if (!next) return as_failure(std::move(next).error());
-  page.next_cursor = std::move(*next);
-  return page;
 } catch (const std::exception& e) {
   return fail(errc::internal,
               std::string("workflow index expired listing: unexpected exception: ") + e.what());

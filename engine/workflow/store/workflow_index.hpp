@@ -42,6 +42,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -129,6 +130,11 @@ class workflow_index {
 
  private:
   explicit workflow_index(std::unique_ptr<impl> p);
+  [[nodiscard]] persistence::result<workflow_page> record_page(
+      std::string_view listing, const std::vector<std::string>& sources, const std::string& cursor,
+      std::uint32_t limit, const std::function<bool(const workflow_record&)>& keep,
+      std::uint64_t max_scan = std::numeric_limits<std::uint64_t>::max(),
+      std::string start = {}) const;
   std::unique_ptr<impl> impl_;
 };
 
