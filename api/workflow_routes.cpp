@@ -63,6 +63,7 @@ struct history_req {
   std::uint64_t from = 1;
   std::uint32_t limit = 0;
   responder r;
+  bool again = false;  // the second read after an empty one (see history())
 };
 struct list_req {
   store::list_workflows q;
@@ -488,22 +489,27 @@ class gateway_actor : public caf::event_based_actor {
     auto from = q.from;
     auto limit = q.limit;
     auto id = q.id;
+    auto again = q.again;
     persistence::request_replay(
         this, journal_, cfg_.ask_timeout, pid, from, std::numeric_limits<std::uint64_t>::max(),
         limit + 1,
-        [this, r, from, limit, id, pid](persistence::result<std::vector<persistence::event>> res) {
+        [this, r, from, limit, id, pid,
+         again](persistence::result<std::vector<persistence::event>> res) {
           if (!res) return r(storage_error(res.error()));
           if (res->empty()) {
             // No such workflow, past the end of one, or every event from `from` on was
             // deleted after a snapshot (delete-events-on-snapshot): the highest says which.
+            // A workflow started between the two reads (the id was free, or its earlier
+            // workflow purged) has events from 1 now: asked again once.
             persistence::request_highest(
                 this, journal_, cfg_.ask_timeout, pid,
-                [r, id, from](persistence::result<std::uint64_t> h) {
+                [this, r, id, from, limit, again](persistence::result<std::uint64_t> h) {
                   if (!h) return r(storage_error(h.error()));
                   if (*h == 0) {
                     return r(http_response::error(404, "workflow_not_found",
                                                   "no workflow '" + id + "'"));
                   }
+                  if (from <= *h && !again) return history(history_req{id, from, limit, r, true});
                   auto body = wf::history_json({});
                   if (from <= *h && body.is_object()) body.as_object()["deletedBefore"] = *h + 1;
                   r(http_response::json(200, json::serialize(body)));

@@ -122,6 +122,29 @@ struct rocksdb_journal::impl {
     return done{};
   }
 
+  // Deletes events from..to of `pid` into `batch`: one point delete each up to
+  // k_point_deletes_max events, else one DeleteRange. RocksDB 7.8 fragments every range
+  // tombstone of a memtable again for each new iterator, so with retention purging
+  // thousands of workflows every replay would slow down with them (seen in the
+  // snapshot store: 285 instead of 2,275 purges per second); point tombstones cost
+  // only a reader that passes over them.
+  static constexpr std::uint64_t k_point_deletes_max = 4096;
+  void delete_events(rocksdb::WriteBatch& batch, const persistence_id& pid, std::uint64_t from,
+                     std::uint64_t to) {
+    if (from > to) return;
+    if (to - from < k_point_deletes_max) {
+      const auto id_key = internal::encode_id_key(pid);
+      std::string key;
+      for (auto seq = from; seq <= to; ++seq) {
+        internal::encode_event_key(id_key, seq, key);
+        batch.Delete(events_cf, key);
+      }
+      return;
+    }
+    batch.DeleteRange(events_cf, internal::encode_event_key(pid, from),
+                      internal::encode_event_key(pid, to) + '\0');
+  }
+
   rocksdb::Status commit(rocksdb::WriteBatch& batch) {
     auto s = db->Write(write_options, &batch);
     if (!s.ok()) {
@@ -474,8 +497,7 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
   const auto to = std::min(to_sequence_nr, m->highest);
   if (to <= m->deleted_to) return done{};
   rocksdb::WriteBatch batch;
-  batch.DeleteRange(p.events_cf, internal::encode_event_key(pid, m->deleted_to + 1),
-                    internal::encode_event_key(pid, to) + '\0');
+  p.delete_events(batch, pid, m->deleted_to + 1, to);
   m->deleted_to = to;
   batch.Put(p.metadata_cf, id_key, internal::encode_metadata(*m));
   if (auto s = p.commit(batch); !s.ok()) {
@@ -497,8 +519,7 @@ result<done> rocksdb_journal::purge(const persistence_id& pid, std::uint64_t if_
   if (m->highest != if_highest) return purge_conflict(pid, m->highest, if_highest);
   if (m->highest == 0) return done{};
   rocksdb::WriteBatch batch;
-  batch.DeleteRange(p.events_cf, internal::encode_event_key(pid, 0),
-                    internal::encode_event_key(pid, max_sequence_nr) + '\0');
+  p.delete_events(batch, pid, m->deleted_to + 1, m->highest);
   batch.Delete(p.metadata_cf, id_key);
   if (auto s = p.commit(batch); !s.ok()) {
     return as_failure(internal::from_status(s, "purging " + pid.describe()));

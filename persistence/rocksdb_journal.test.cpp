@@ -84,6 +84,23 @@ struct raw_db {
   void delete_event(const persistence_id& pid, std::uint64_t seq) {
     REQUIRE(db->Delete({}, handles[1], internal::encode_event_key(pid, seq)).ok());
   }
+  // Event keys of `pid` still stored (deleted or purged events must leave none).
+  std::size_t count_events(const persistence_id& pid) {
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, handles[1]));
+    const auto end = internal::encode_event_key(pid, max_sequence_nr) + '\0';
+    std::size_t n = 0;
+    for (it->Seek(internal::encode_event_key(pid, 0)); it->Valid() && it->key().compare(end) < 0;
+         it->Next()) {
+      ++n;
+    }
+    return n;
+  }
+  bool has_metadata(const persistence_id& pid) {
+    std::string value;
+    return db->Get({}, handles[2], internal::encode_id_key(pid), &value).ok();
+  }
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 };
@@ -209,15 +226,28 @@ TEST_CASE("a reopened RocksDB journal keeps every event, highest and deletion") 
 
 TEST_CASE("a purge survives reopen, flushed or not, and leaves the other ids") {
   wfe::test::temp_dir dir;
-  // A tiny memtable: the purged events are in table files, so the range deletion must
-  // hide them there too, not just in the memtable.
+  // A tiny memtable: the purged events are in table files, so the deletes must hide them
+  // there too, not just in the memtable. 400 events: point deletes; 5000: a range.
   rocksdb_journal_config cfg{.dir = dir.path() / "j", .write_buffer_size_bytes = 64 * 1024};
   const persistence_id other{shard_id{3}, "order-170"};
+  const persistence_id long_one{shard_id{3}, "order-1"};
   {
     auto j = open_ok(cfg);
     write_in_big_batches(*j, k_pid, 400);
+    write_in_big_batches(*j, long_one, 5000);
     write_one_by_one(*j, other, 3);
+    REQUIRE(j->delete_to(long_one, 4500).has_value());
     REQUIRE(j->purge(k_pid, 400).has_value());
+    REQUIRE(j->purge(long_one, 5000).has_value());
+  }
+  {  // Nothing of them is left stored, not even keys no read would return.
+    raw_db raw(cfg.dir);
+    CHECK(raw.count_events(k_pid) == 0);
+    CHECK(raw.count_events(long_one) == 0);
+    CHECK(raw.count_events(other) == 3);
+    CHECK_FALSE(raw.has_metadata(k_pid));
+    CHECK_FALSE(raw.has_metadata(long_one));
+    CHECK(raw.has_metadata(other));
   }
   auto j = open_ok(cfg);
   CHECK(*j->highest_sequence_nr(k_pid) == 0);
@@ -230,6 +260,16 @@ TEST_CASE("a purge survives reopen, flushed or not, and leaves the other ids") {
   CHECK(replayed == 0);
   REQUIRE(j->write(k_pid, {make_event(1)}).has_value());
   CHECK(*j->highest_sequence_nr(k_pid) == 1);
+  CHECK(*j->highest_sequence_nr(long_one) == 0);
+  REQUIRE(j->replay(long_one, 1, max_sequence_nr, max_sequence_nr, [&](const event&) {
+               ++replayed;
+             }).has_value());
+  CHECK(replayed == 0);
+  std::vector<std::uint64_t> others;
+  REQUIRE(j->replay(other, 1, max_sequence_nr, max_sequence_nr, [&](const event& e) {
+               others.push_back(e.sequence_nr);
+             }).has_value());
+  CHECK(others == std::vector<std::uint64_t>{1, 2, 3});
 }
 
 TEST_CASE("a journal written with RocksDB's default memtable and no prefix extractor opens") {

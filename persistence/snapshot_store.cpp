@@ -1,7 +1,9 @@
 #include "persistence/snapshot_store.hpp"
 
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include <rocksdb/db.h>
@@ -52,6 +54,39 @@ result<snapshot> decode(std::string_view bytes, const persistence_id& pid, std::
 
 }  // namespace
 
+namespace {
+
+// An iterator over the keys of one id only, bounded both ways: a Seek or SeekForPrev
+// never walks over the deleted keys of other ids, which stay (as tombstones) until a
+// compaction drops them — every purged workflow (retention) leaves some, and an
+// unbounded seek from an id without snapshots would walk them all.
+class id_iterator {
+ public:
+  id_iterator(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, const persistence_id& pid)
+      : lower_(internal::encode_event_key(pid, 0)),
+        upper_(internal::encode_event_key(pid, max_sequence_nr) + '\0'),
+        lower_slice_(lower_),
+        upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice_;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db.NewIterator(ro, cf));
+  }
+  id_iterator(const id_iterator&) = delete;
+  id_iterator& operator=(const id_iterator&) = delete;
+
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+
+ private:
+  std::string lower_;
+  std::string upper_;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
 struct rocksdb_snapshot_store::impl {
   rocksdb_snapshot_store_config cfg;
   std::shared_ptr<journal_metrics> metrics;
@@ -60,7 +95,7 @@ struct rocksdb_snapshot_store::impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default (format), snapshots
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   rocksdb::WriteOptions write_options;
-  std::mutex write_mutex;  // save's read-then-trim must not interleave with another save
+  std::mutex write_mutex;     // save's read-then-trim must not interleave with another save
   bool needs_resume = false;  // under write_mutex: a write failed (e.g. a full disk)
 
   // Under write_mutex. After a failed write RocksDB refuses writes until Resume() (its
@@ -82,7 +117,7 @@ struct rocksdb_snapshot_store::impl {
   // Sequence numbers of pid's snapshots, ascending.
   result<std::vector<std::uint64_t>> list(const persistence_id& pid) {
     const auto prefix = internal::encode_id_key(pid);
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, cf));
+    id_iterator it(*db, cf, pid);
     std::vector<std::uint64_t> out;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       auto key = internal::decode_event_key(it->key().ToStringView());
@@ -102,7 +137,7 @@ struct rocksdb_snapshot_store::impl {
 
   result<std::optional<snapshot>> load_latest(const persistence_id& pid, std::uint64_t max) {
     const auto prefix = internal::encode_id_key(pid);
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, cf));
+    id_iterator it(*db, cf, pid);
     for (it->SeekForPrev(internal::encode_event_key(pid, max));
          it->Valid() && it->key().starts_with(prefix); it->Prev()) {
       auto key = internal::decode_event_key(it->key().ToStringView());
@@ -158,7 +193,7 @@ struct rocksdb_snapshot_store::impl {
     const auto prefix = internal::encode_id_key(pid);
     std::vector<std::uint64_t> above;
     {
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}, cf));
+      id_iterator it(*db, cf, pid);
       for (it->Seek(internal::encode_event_key(pid, seq) + '\0');
            it->Valid() && it->key().starts_with(prefix); it->Next()) {
         auto key = internal::decode_event_key(it->key().ToStringView());
@@ -256,7 +291,9 @@ rocksdb_snapshot_store::~rocksdb_snapshot_store() = default;
 
 rocksdb::DB* rocksdb_snapshot_store::db() { return impl_->db.get(); }
 
-std::uint64_t rocksdb_snapshot_store::memtable_bytes() { return internal::memtable_bytes(*impl_->db); }
+std::uint64_t rocksdb_snapshot_store::memtable_bytes() {
+  return internal::memtable_bytes(*impl_->db);
+}
 
 result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid,
                                                    const snapshot& s) try {
@@ -293,9 +330,25 @@ result<std::vector<std::uint64_t>> rocksdb_snapshot_store::list(const persistenc
 result<done> rocksdb_snapshot_store::delete_to(const persistence_id& pid,
                                                std::uint64_t to_sequence_nr) try {
   std::scoped_lock lock(impl_->write_mutex);
+  // Point deletes of the (few: keep-n-snapshots) snapshots found, not a DeleteRange:
+  // RocksDB 7.8 fragments every range tombstone of a memtable again for each new
+  // iterator, so with retention purging thousands of ids every recovery's snapshot
+  // lookup slowed down with them (285 instead of 2,275 purges per second, and each
+  // purge reads the store first). No snapshot to delete: no write, so no sync.
   rocksdb::WriteBatch batch;
-  batch.DeleteRange(impl_->cf, internal::encode_event_key(pid, 0),
-                    internal::encode_event_key(pid, to_sequence_nr) + '\0');
+  {
+    id_iterator it(*impl_->db, impl_->cf, pid);
+    const auto end = internal::encode_event_key(pid, to_sequence_nr) + '\0';
+    for (it->Seek(internal::encode_event_key(pid, 0)); it->Valid() && it->key().compare(end) < 0;
+         it->Next()) {
+      batch.Delete(impl_->cf, it->key());
+    }
+    if (!it->status().ok()) {
+      return as_failure(
+          internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
+    }
+  }
+  if (batch.Count() == 0) return done{};
   auto s = impl_->write(batch);
   if (!s.ok())
     return as_failure(internal::from_status(s, "deleting snapshots of " + pid.describe()));

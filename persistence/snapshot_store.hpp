@@ -90,7 +90,8 @@ class rocksdb_snapshot_store {
   // Sequence numbers of the stored snapshots of `pid`, ascending (damaged ones too).
   [[nodiscard]] result<std::vector<std::uint64_t>> list(const persistence_id& pid);
 
-  // Deletes the snapshots of `pid` with sequence nr <= to_sequence_nr.
+  // Deletes the snapshots of `pid` with sequence nr <= to_sequence_nr (no write at all
+  // when there are none).
   [[nodiscard]] result<done> delete_to(const persistence_id& pid, std::uint64_t to_sequence_nr);
 
   // Writes raw bytes as the value of (pid, seq): only for tests that damage snapshots.

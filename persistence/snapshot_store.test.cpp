@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include <rocksdb/db.h>
 #include <rocksdb/env.h>
 
 #include <prometheus/registry.h>
@@ -148,6 +149,14 @@ TEST_CASE("snapshots survive a reopen and delete_to removes the older ones") {
   CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(3));
   REQUIRE(store->delete_to(k_pid, 2).has_value());
   CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{3});
+  // Nothing to delete (below the oldest, or an id without snapshots): nothing written.
+  const auto before = store->db()->GetLatestSequenceNumber();
+  REQUIRE(store->delete_to(k_pid, 2).has_value());
+  REQUIRE(store->delete_to(persistence_id{k_pid.shard(), k_pid.id() + "-none"}, max_sequence_nr)
+              .has_value());
+  CHECK(store->db()->GetLatestSequenceNumber() == before);
+  REQUIRE(store->delete_to(k_pid, max_sequence_nr).has_value());
+  CHECK(store->list(k_pid)->empty());
   auto second = rocksdb_snapshot_store::open(cfg);
   REQUIRE_FALSE(second.has_value());
   CHECK(second.error().code == errc::locked);
