@@ -122,6 +122,13 @@ struct rocksdb_journal::impl {
     return done{};
   }
 
+  // Under write_mutex, before a write that changes one id's metadata: writing resumed
+  // if a failed write stopped it, then the id's metadata (cached).
+  result<metadata> metadata_for_write(const std::string& id_key, const persistence_id& pid) {
+    if (auto resumed = resume_if_needed(); !resumed) return as_failure(std::move(resumed).error());
+    return cached_metadata(id_key, pid);
+  }
+
   // Deletes events from..to of `pid` into `batch`: one point delete each up to
   // k_point_deletes_max events, else one DeleteRange. RocksDB 7.8 fragments every range
   // tombstone of a memtable again for each new iterator, so with retention purging
@@ -490,9 +497,8 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
                                         std::uint64_t to_sequence_nr) try {
   auto& p = *impl_;
   std::scoped_lock lock(p.write_mutex);
-  if (auto resumed = p.resume_if_needed(); !resumed) return resumed;
   const auto id_key = internal::encode_id_key(pid);
-  auto m = p.cached_metadata(id_key, pid);
+  auto m = p.metadata_for_write(id_key, pid);
   if (!m) return as_failure(std::move(m).error());
   const auto to = std::min(to_sequence_nr, m->highest);
   if (to <= m->deleted_to) return done{};
@@ -512,9 +518,8 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
 result<done> rocksdb_journal::purge(const persistence_id& pid, std::uint64_t if_highest) try {
   auto& p = *impl_;
   std::scoped_lock lock(p.write_mutex);
-  if (auto resumed = p.resume_if_needed(); !resumed) return resumed;
   const auto id_key = internal::encode_id_key(pid);
-  auto m = p.cached_metadata(id_key, pid);
+  auto m = p.metadata_for_write(id_key, pid);
   if (!m) return as_failure(std::move(m).error());
   if (m->highest != if_highest) return purge_conflict(pid, m->highest, if_highest);
   if (m->highest == 0) return done{};

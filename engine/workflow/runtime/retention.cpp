@@ -56,9 +56,9 @@ class retention_sweeper : public caf::event_based_actor {
                 return wait();
               }
               cursor_ = std::move(page->next_cursor);
-              for (auto& r : page->items) todo_.push_back({std::move(r.id), r.seq});
-              if (todo_.empty()) return page_done();
-              while (in_flight_ < k_retention_purges_in_flight && !todo_.empty()) purge_next();
+              for (auto& r : page->items) to_purge_.push_back({std::move(r.id), r.seq});
+              if (to_purge_.empty()) return page_done();
+              while (in_flight_ < k_retention_purges_in_flight && !to_purge_.empty()) purge_next();
             },
             [this](caf::error& e) {
               log_->warn("retention: the index did not answer: {}", caf::to_string(e));
@@ -67,8 +67,8 @@ class retention_sweeper : public caf::event_based_actor {
   }
 
   void purge_next() {
-    auto p = std::move(todo_.front());
-    todo_.pop_front();
+    auto p = std::move(to_purge_.front());
+    to_purge_.pop_front();
     ++in_flight_;
     const auto& shard = router_.route(p.id);
     request(shard, purge_timeout_, std::move(p))
@@ -92,7 +92,7 @@ class retention_sweeper : public caf::event_based_actor {
 
   void purge_answered() {
     --in_flight_;
-    if (!todo_.empty()) return purge_next();
+    if (!to_purge_.empty()) return purge_next();
     if (in_flight_ == 0) page_done();
   }
 
@@ -116,7 +116,7 @@ class retention_sweeper : public caf::event_based_actor {
   std::function<std::int64_t()> clock_;
   std::chrono::milliseconds purge_timeout_;
   std::string cursor_;
-  std::deque<purge_workflow> todo_;
+  std::deque<purge_workflow> to_purge_;
   std::size_t in_flight_ = 0;
   std::uint64_t purged_ = 0;
   std::uint64_t failed_ = 0;
