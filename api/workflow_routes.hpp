@@ -10,6 +10,10 @@
 //           durable | 404 definition_not_found | 409 already_exists {"error":{...,"status"}}
 //           | 429 overloaded (task backlog full; nothing persisted) | 503 unavailable
 //   GET  /api/v1/workflows/{id}                -> 200 workflow_json | 404 workflow_not_found
+//   DELETE /api/v1/workflows/{id}              -> 204 (a finished workflow deleted for good:
+//           events, snapshots, index record, dead letter; the id is free again) | 404 |
+//           409 workflow_running {"error":{...,"status"}} | 409 workflow_changed (nothing
+//           deleted) | 503 + Retry-After (its entity is busy)
 //   GET  /api/v1/workflows/{id}/history[?from=&limit=]
 //        -> 200 {"events":[{"seq",...}],"nextFrom"?,"deletedBefore"?} (journal replay,
 //           bounded; deletedBefore = N: events from..N-1 were deleted after a snapshot,
