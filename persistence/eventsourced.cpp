@@ -5,6 +5,7 @@
 #include <caf/sec.hpp>
 
 #include "engine/core/logging.hpp"
+#include "persistence/internal/crc32c.hpp"
 
 namespace wfe::persistence::detail {
 
@@ -58,6 +59,17 @@ void log_snapshot_failed(const persistence_id& pid, std::uint64_t seq, const err
 void log_persist_failed(const persistence_id& pid, const error& e) {
   core::logger("persistence")
       ->error("persisting events of {} failed, the entity stops: {}", pid.describe(), e.describe());
+}
+
+std::uint32_t event_fingerprint(const std::string& payload) { return internal::crc32c(payload); }
+
+void log_foreign_snapshot(const persistence_id& pid, std::uint64_t seq) {
+  core::logger("persistence")
+      ->warn(
+          "snapshot of {} at sequence nr {} is not of this journal (the journal's event {} "
+          "differs: a journal restored without its snapshots, after the id was deleted and "
+          "used again?); it is deleted and the entity recovers from its first event",
+          pid.describe(), seq, seq);
 }
 
 }  // namespace wfe::persistence::detail

@@ -81,6 +81,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -129,6 +130,9 @@ void log_recovery_failed(const persistence_id& pid, const error& e);
 void log_snapshot_skipped(const persistence_id& pid, std::uint64_t seq, const std::string& why);
 void log_snapshot_failed(const persistence_id& pid, std::uint64_t seq, const error& e);
 void log_persist_failed(const persistence_id& pid, const error& e);
+// The fingerprint of an event a snapshot is taken after (CRC32C of its payload).
+[[nodiscard]] std::uint32_t event_fingerprint(const std::string& payload);
+void log_foreign_snapshot(const persistence_id& pid, std::uint64_t seq);
 
 }  // namespace detail
 
@@ -327,19 +331,22 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
       request.events.push_back(event{seq_ + 1 + i, std::move(enc.manifest),
                                      std::move(enc.payload), host_->writer_id, ts});
     }
+    // The fingerprint of the last event, for the next snapshot (persist never gets none).
+    const std::optional<std::uint32_t> last_crc =
+        detail::event_fingerprint(request.events.back().payload);
     persisting_ = true;
     // Nobody waits on the reply (a task update, a timer): the journal may let the write
     // linger for a client's write to share its sync (journal_actor.hpp).
     const bool background = !p->reply.waited_on();
     request_write(
         self(), deps().journal, cfg().request_timeout, std::move(request),
-        [me = this->shared_from_this(), p, evs = std::move(events)](
-            result<std::uint64_t> r) mutable { me->on_persisted(p, evs, std::move(r)); },
+        [me = this->shared_from_this(), p, evs = std::move(events), last_crc](
+            result<std::uint64_t> r) mutable { me->on_persisted(p, evs, std::move(r), last_crc); },
         background);
   }
 
   void on_persisted(const std::shared_ptr<pending>& p, std::vector<event_type>& events,
-                    result<std::uint64_t> r) {
+                    result<std::uint64_t> r, std::optional<std::uint32_t> last_crc) {
     if (stopped_) return;
     if (!r && optimistic_ && r.error().code == errc::sequence_conflict) {
       fall_back_to_recovery(p);
@@ -354,6 +361,7 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
     }
     for (auto& e : events) apply_event(e);
     seq_ += events.size();
+    last_event_crc_ = last_crc;
     if constexpr (requires(const Model& m, const std::vector<event_type>& evs) {
                     m.on_persisted(this->self(), state_, evs, seq_);
                   }) {
@@ -391,7 +399,8 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
     // snapshots (the next one is due snapshot_every events later) instead of queueing.
     if (snapshots_in_flight_ >= k_max_snapshots_in_flight) return;
     auto enc = model_.encode_state(state_);
-    snapshot s{seq_, detail::now_ms(), std::move(enc.manifest), std::move(enc.payload)};
+    snapshot s{seq_, detail::now_ms(), std::move(enc.manifest), std::move(enc.payload),
+               last_event_crc_};
     ++snapshots_in_flight_;
     last_snapshot_seq_ = seq_;
     const auto seq = seq_;
@@ -480,15 +489,35 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
     state_ = std::move(*decoded);
     seq_ = snap.sequence_nr;
     snapshot_seq_ = last_snapshot_seq_ = snap.sequence_nr;
+    verify_crc_ = snap.event_crc;
+    last_event_crc_ = snap.event_crc;
+    replay_next();
+  }
+
+  // The snapshot's event is not the journal's: the snapshot belongs to another journal of
+  // this id (see proto/snapshot.proto). It and the older ones go; recovery starts over
+  // from the first event.
+  void drop_foreign_snapshot() {
+    detail::log_foreign_snapshot(pid_, snapshot_seq_);
+    if (deps().metrics) deps().metrics->snapshot_load_failure();
+    request_snapshot_delete(self(), deps().snapshots, cfg().request_timeout, pid_, snapshot_seq_,
+                            [](result<persistence::done>) {});
+    state_ = model_.initial_state(pid_);
+    seq_ = snapshot_seq_ = last_snapshot_seq_ = 0;
+    last_event_crc_.reset();
     replay_next();
   }
 
   void replay_next() {
-    if (seq_ >= highest_) {
+    // After a snapshot with a fingerprint, the replay starts at the snapshot's own event,
+    // to check it (on_replayed).
+    const bool verify = verify_crc_.has_value();
+    if (!verify && seq_ >= highest_) {
       finish_recovery();
       return;
     }
-    request_replay(self(), deps().journal, cfg().request_timeout, pid_, seq_ + 1, highest_,
+    request_replay(self(), deps().journal, cfg().request_timeout, pid_, verify ? seq_ : seq_ + 1,
+                   highest_,
                    cfg().replay_batch_size,
                    [me = this->shared_from_this()](result<std::vector<event>> r) {
                      me->on_replayed(std::move(r));
@@ -497,12 +526,28 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
 
   void on_replayed(result<std::vector<event>> r) {
     if (!r) return fail_recovery(r.error());
+    std::size_t first = 0;
+    if (verify_crc_) {
+      const auto want = *verify_crc_;
+      verify_crc_.reset();
+      // The snapshot's event may be deleted (delete-events-on-snapshot): then nothing to
+      // check, and the replay goes on after it as without a fingerprint.
+      if (!r->empty() && r->front().sequence_nr == seq_) {
+        if (detail::event_fingerprint(r->front().payload) != want) return drop_foreign_snapshot();
+        first = 1;
+      }
+      if (r->size() == first) {
+        replay_next();
+        return;
+      }
+    }
     if (r->empty()) {
       return fail_recovery(error{errc::corruption, "events " + std::to_string(seq_ + 1) + ".." +
                                                        std::to_string(highest_) +
                                                        " are missing (deleted?)"});
     }
-    for (const auto& e : *r) {
+    for (std::size_t i = first; i < r->size(); ++i) {
+      const auto& e = (*r)[i];
       if (e.sequence_nr != seq_ + 1) {
         return fail_recovery(
             error{errc::corruption, "expected sequence nr " + std::to_string(seq_ + 1) +
@@ -513,6 +558,7 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
       apply_event(*decoded);
       seq_ = e.sequence_nr;
     }
+    if (r->size() > first) last_event_crc_ = detail::event_fingerprint(r->back().payload);
     replay_next();
   }
 
@@ -542,6 +588,10 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
   std::uint64_t highest_ = 0;            // the journal's highest at recovery
   std::uint64_t snapshot_seq_ = 0;       // snapshot recovery started from (0: none)
   std::uint64_t last_snapshot_seq_ = 0;  // newest snapshot saved or loaded
+  // Fingerprint of the event at seq_ (unknown after a snapshot without one): saved with
+  // the next snapshot. verify_crc_: the loaded snapshot's, checked by the next replay.
+  std::optional<std::uint32_t> last_event_crc_;
+  std::optional<std::uint32_t> verify_crc_;
   bool recovering_ = true;
   bool persisting_ = false;
   bool lazy_ = false;        // optimistic_first: not recovered, no command yet

@@ -272,6 +272,42 @@ TEST_CASE_FIXTURE(fixture, "snapshots above the journal's highest are dropped, n
   CHECK(*ask(again, 0) == sum_to(5));
 }
 
+// Retention purges a workflow's journal and snapshots and the id may be started again;
+// restoring the journal alone from an older backup (the guide's tar) then pairs the old
+// journal with the new workflow's snapshots, at sequence nrs the old journal has. The
+// snapshot's fingerprint of its event catches that.
+TEST_CASE_FIXTURE(fixture, "a snapshot of another journal of the same id is not applied") {
+  es.snapshot_every = 3;
+  auto entity = spawn();
+  for (int i = 1; i <= 7; ++i) REQUIRE(*ask(entity, i) == sum_to(i));
+  stop(entity);
+  settle_snapshots();
+  REQUIRE(*snapshots->list(pid) == std::vector<std::uint64_t>{3, 6});
+  REQUIRE(snapshots->load_latest(pid, 6)->value().event_crc.has_value());
+  // Another journal of the id: eight events of add 10.
+  REQUIRE(store->inner().purge(pid, 7));
+  std::vector<event> other;
+  for (std::uint64_t i = 1; i <= 8; ++i) other.push_back(event{i, "add", "10", "w", 0});
+  REQUIRE(store->inner().write(pid, std::move(other)));
+  auto again = spawn();
+  CHECK(*ask(again, 0) == 80);  // not the snapshot's 21 + 10 + 10
+  CHECK(metric("journal_snapshot_load_failures_total") == 1);
+  settle_snapshots();
+  CHECK(snapshots->list(pid)->empty());
+
+  // The same journal: its snapshot is used, its event read but not applied twice.
+  es.snapshot_every = 4;
+  REQUIRE(*ask(again, 1) == 81);  // seq 9: a snapshot at 9
+  stop(again);
+  settle_snapshots();
+  REQUIRE(*snapshots->list(pid) == std::vector<std::uint64_t>{9});
+  model.stats->applied = 0;
+  auto third = spawn();
+  CHECK(*ask(third, 0) == 81);
+  CHECK(model.stats->applied == 0);
+  CHECK(metric("journal_snapshot_load_failures_total") == 1);
+}
+
 TEST_CASE_FIXTURE(fixture, "commands sent during recovery are stashed and handled after it") {
   prefill(pid, 5);
   store->hold_replays(true);

@@ -34,6 +34,7 @@ std::string encode(const persistence_id& pid, const snapshot& s) {
   msg.set_payload_crc32c(internal::crc32c(s.payload));
   msg.set_persistence_id(pid.id());
   msg.set_shard(pid.shard().value);
+  if (s.event_crc) msg.set_event_payload_crc32c(*s.event_crc);
   return msg.SerializeAsString();
 }
 
@@ -48,8 +49,10 @@ result<snapshot> decode(std::string_view bytes, const persistence_id& pid, std::
   if (msg.sequence_nr() != seq || msg.persistence_id() != pid.id() ||
       msg.shard() != pid.shard().value)
     return fail(errc::corruption, where + " carries another id or sequence nr");
-  return snapshot{seq, msg.timestamp_ms(), std::move(*msg.mutable_manifest()),
-                  std::move(*msg.mutable_payload())};
+  snapshot out{seq, msg.timestamp_ms(), std::move(*msg.mutable_manifest()),
+               std::move(*msg.mutable_payload())};
+  if (msg.has_event_payload_crc32c()) out.event_crc = msg.event_payload_crc32c();
+  return out;
 }
 
 }  // namespace

@@ -43,6 +43,9 @@ struct snapshot {
   std::int64_t timestamp_ms = 0;
   std::string manifest;  // state type/version, chosen by the entity
   std::string payload;   // serialized state, opaque to the store
+  // The fingerprint of the journal's event at sequence_nr (CRC32C of its payload) that
+  // recovery checks before using the snapshot (eventsourced.hpp); unset: not checked.
+  std::optional<std::uint32_t> event_crc = {};
 
   bool operator==(const snapshot&) const = default;
 };
