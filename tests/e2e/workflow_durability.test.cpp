@@ -407,6 +407,65 @@ TEST_CASE("retention and DELETE: finished workflows go for good, also across kil
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
 
+// A deleted id started again has a second journal; the guide's restore (the journal's
+// tar alone, the snapshot store as it is) must bring back the first workflow, never with
+// the second one's snapshot (taken at a sequence nr the restored journal also has).
+TEST_CASE("the guide's restore after a DELETE and a new workflow of the id: the old one comes back") {
+  temp_dir data;
+  auto args = data_dirs(data);
+  args.push_back("-Dpekko.workflow.event-sourcing.snapshot-every=3");
+  auto signal = [](const workflow_api& api, const std::string& name) {
+    REQUIRE(api.post("/api/v1/workflows/g-x/signals/" + name, std::string("{}")).status == 200);
+  };
+  auto stop = [](node& n) {
+    n.proc().signal(SIGTERM);
+    REQUIRE(n.proc().wait(std::chrono::seconds(40)) == 0);
+  };
+  {
+    node n(args);
+    REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+    workflow_api api(n.http_port());
+    api.define("guide", R"([{"name":"work","task":"queue:guide"}])");
+    api.started("g-x", "guide");
+    for (int k = 0; k < 4; ++k) signal(api, "old");  // seq 6: snapshots at 3 and 6
+    stop(n);
+  }
+  auto pack = "tar -czf " + (data.path() / "journal.tar.gz").string() + " -C " +
+              (data.path() / "data").string() + " journal";
+  REQUIRE(std::system(pack.c_str()) == 0);
+  {
+    node n(args);
+    REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+    workflow_api api(n.http_port());
+    REQUIRE(api.post("/api/v1/workflows/g-x/cancel", std::string("{}")).status == 200);
+    REQUIRE(listed_with_status(api, "g-x", "CANCELLED", std::chrono::seconds(10)));
+    auto deleted = http_request(n.http_port(), "DELETE", "/api/v1/workflows/g-x");
+    REQUIRE(deleted);
+    REQUIRE(deleted->status == 204);
+    api.started("g-x", "guide");
+    for (int k = 0; k < 5; ++k) signal(api, "new");  // seq 7: its own snapshots at 3 and 6
+    CHECK(api.workflow("g-x").at("signals").as_array().size() == 5);
+    stop(n);
+  }
+  std::filesystem::remove_all(data.path() / "data" / "journal");
+  auto unpack = "tar -xzf " + (data.path() / "journal.tar.gz").string() + " -C " +
+                (data.path() / "data").string();
+  REQUIRE(std::system(unpack.c_str()) == 0);
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  auto wf = api.workflow("g-x");
+  CHECK(wf.at("status") == "RUNNING");
+  const auto& signals = wf.at("signals").as_array();
+  REQUIRE(signals.size() == 4);
+  for (const auto& sg : signals) CHECK(sg.at("name") == "old");
+  CHECK(api.event_types("g-x").size() == 6);
+  CHECK(n.proc().stdout_text().find("is not of this journal") != std::string::npos);
+  signal(api, "after");  // and it goes on from its own state
+  CHECK(api.workflow("g-x").at("signals").as_array().size() == 5);
+  stop(n);
+}
+
 TEST_CASE("online backup, wipe, restore: every workflow, its history and the list intact") {
   temp_dir data;
   temp_dir backups;
