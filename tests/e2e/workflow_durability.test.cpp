@@ -50,6 +50,22 @@ bool listed_with_status(const workflow_api& api, const std::string& id, const st
       timeout);
 }
 
+// The guide's backup: the journal directory into journal.tar.gz next to `data`. Returns
+// tar's exit status (1 when a file changed while it read it: the WAL of a running node).
+int tar_journal(const temp_dir& d) {
+  auto pack = "tar -czf " + (d.path() / "journal.tar.gz").string() + " -C " +
+              (d.path() / "data").string() + " journal";
+  return std::system(pack.c_str());
+}
+
+// The guide's restore: the journal's tar alone, in place of the journal directory.
+void restore_journal_tar(const temp_dir& d) {
+  std::filesystem::remove_all(d.path() / "data" / "journal");
+  auto unpack = "tar -xzf " + (d.path() / "journal.tar.gz").string() + " -C " +
+                (d.path() / "data").string();
+  REQUIRE(std::system(unpack.c_str()) == 0);
+}
+
 const json::value& step_status(const json::object& wf, const std::string& step) {
   for (const auto& s : wf.at("steps").as_array()) {
     if (s.at("name") == json::value(step)) return s.at("status");
@@ -274,10 +290,7 @@ TEST_CASE(
                 200);
     }
     for (int i = 0; i < n_workflows; ++i) events_at_backup[id(i)] = api.history(id(i)).size();
-    // tar exits 1 when a file changed while it read it (the WAL of a running node).
-    auto pack = "tar -czf " + (data.path() / "journal.tar.gz").string() + " -C " +
-                (data.path() / "data").string() + " journal";
-    const int packed = std::system(pack.c_str());
+    const int packed = tar_journal(data);
     REQUIRE((packed == 0 || WEXITSTATUS(packed) == 1));
     // After the backup: more snapshots, and every workflow completed by a worker.
     for (int i = 0; i < n_workflows; ++i) {
@@ -296,11 +309,7 @@ TEST_CASE(
     n.proc().signal(SIGTERM);
     REQUIRE(n.proc().wait(std::chrono::seconds(40)) == 0);
   }
-  // The guide's restore: the journal's tar alone.
-  std::filesystem::remove_all(data.path() / "data" / "journal");
-  auto unpack = "tar -xzf " + (data.path() / "journal.tar.gz").string() + " -C " +
-                (data.path() / "data").string();
-  REQUIRE(std::system(unpack.c_str()) == 0);
+  restore_journal_tar(data);  // the guide's restore
   node n(args);
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   workflow_api api(n.http_port());
@@ -430,9 +439,7 @@ TEST_CASE("the guide's restore after a DELETE and a new workflow of the id: the 
     for (int k = 0; k < 4; ++k) signal(api, "old");  // seq 6: snapshots at 3 and 6
     stop(n);
   }
-  auto pack = "tar -czf " + (data.path() / "journal.tar.gz").string() + " -C " +
-              (data.path() / "data").string() + " journal";
-  REQUIRE(std::system(pack.c_str()) == 0);
+  REQUIRE(tar_journal(data) == 0);
   {
     node n(args);
     REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
@@ -447,10 +454,7 @@ TEST_CASE("the guide's restore after a DELETE and a new workflow of the id: the 
     CHECK(api.workflow("g-x").at("signals").as_array().size() == 5);
     stop(n);
   }
-  std::filesystem::remove_all(data.path() / "data" / "journal");
-  auto unpack = "tar -xzf " + (data.path() / "journal.tar.gz").string() + " -C " +
-                (data.path() / "data").string();
-  REQUIRE(std::system(unpack.c_str()) == 0);
+  restore_journal_tar(data);
   node n(args);
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   workflow_api api(n.http_port());
