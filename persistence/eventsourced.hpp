@@ -331,9 +331,12 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
       request.events.push_back(event{seq_ + 1 + i, std::move(enc.manifest),
                                      std::move(enc.payload), host_->writer_id, ts});
     }
-    // The fingerprint of the last event, for the next snapshot (persist never gets none).
-    const std::optional<std::uint32_t> last_crc =
-        detail::event_fingerprint(request.events.back().payload);
+    // The fingerprint of the last event, for the next snapshot (persist never gets none);
+    // not computed when this entity takes no snapshots.
+    std::optional<std::uint32_t> last_crc;
+    if (deps().snapshots && cfg().snapshot_every > 0) {
+      last_crc = detail::event_fingerprint(request.events.back().payload);
+    }
     persisting_ = true;
     // Nobody waits on the reply (a task update, a timer): the journal may let the write
     // linger for a client's write to share its sync (journal_actor.hpp).
