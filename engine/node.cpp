@@ -152,7 +152,8 @@ storage_actors spawn_storage_actors(core::actor_runtime& runtime, const storage&
   runtime.supervise(out.journal);
   out.journal_reader = persistence::spawn_journal_reader(sys, st.journal);
   runtime.supervise(out.journal_reader);
-  out.snapshots = persistence::spawn_snapshot_store_actor(sys, st.snapshots);
+  out.snapshots =
+      persistence::spawn_snapshot_store_actor(sys, st.snapshots, s.journal_max_batch_purges);
   runtime.supervise(out.snapshots);
   out.backup = persistence::spawn_backup_actor(sys, {st.journal, st.snapshots, s.backup_dir});
   runtime.supervise(out.backup);

@@ -96,8 +96,8 @@ class test_journal final : public journal {
   result<done> delete_to(const persistence_id& pid, std::uint64_t to) override {
     return inner_.delete_to(pid, to);
   }
-  result<done> purge(const persistence_id& pid, std::uint64_t if_highest) override {
-    return inner_.purge(pid, if_highest);
+  std::vector<result<done>> purge_many(std::vector<purge_request> requests) override {
+    return inner_.purge_many(std::move(requests));
   }
   result<std::vector<persistence_id>> persistence_ids() override {
     return inner_.persistence_ids();

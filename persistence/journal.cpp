@@ -12,6 +12,14 @@ result<std::uint64_t> journal::write(const persistence_id& pid, std::vector<even
   return std::move(results.front());
 }
 
+result<done> journal::purge(const persistence_id& pid, std::uint64_t if_highest) {
+  std::vector<purge_request> requests;
+  requests.push_back(purge_request{pid, if_highest});
+  auto results = purge_many(std::move(requests));
+  if (results.size() != 1) return fail(errc::internal, "purge_many returned no result");
+  return std::move(results.front());
+}
+
 result<done> journal::for_each_persistence_id(const id_visitor& visit) {
   auto ids = persistence_ids();
   if (!ids) return core::unexpected<error>{std::move(ids).error()};

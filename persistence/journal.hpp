@@ -55,6 +55,12 @@ struct write_request {
   std::vector<event> events;
 };
 
+// An id to forget (journal::purge) when its highest sequence nr is `if_highest`.
+struct purge_request {
+  persistence_id pid;
+  std::uint64_t if_highest = 0;
+};
+
 using replay_callback = std::function<void(const event&)>;
 
 class journal {
@@ -97,7 +103,16 @@ class journal {
   // against: the journal of a finished workflow): otherwise errc::sequence_conflict and
   // nothing is deleted. An id that never wrote (or was purged) with if_highest 0 is done.
   // Retention of finished workflows (engine/workflow/runtime) is its only user.
-  [[nodiscard]] virtual result<done> purge(const persistence_id& pid, std::uint64_t if_highest) = 0;
+  [[nodiscard]] result<done> purge(const persistence_id& pid, std::uint64_t if_highest);
+
+  // Purges every request in ONE atomic (and, where the store syncs, one synced) write:
+  // the journal actor's group commit of purges. Each request is checked on its own, as
+  // purge() checks it, against the state left by the requests before it (a second
+  // purge of an id finds it purged); one that is refused gets its error and the others
+  // go on. If the store write fails, every request that would have purged gets that
+  // error and nothing is purged. Returns one result per request, in order.
+  [[nodiscard]] virtual std::vector<result<done>> purge_many(
+      std::vector<purge_request> requests) = 0;
 
   // Every id that ever wrote and was not purged (also those whose events are all
   // deleted), ordered by shard, then id.

@@ -1,5 +1,6 @@
 #include "persistence/journal_actor.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <caf/actor_system.hpp>
@@ -84,8 +85,20 @@ class group_commit {
     requests_.push_back(std::move(request));
   }
 
-  // Writes every pending request in one journal write, then answers each requester.
+  // A purge joins the pending purges, written in one journal purge_many at the next
+  // flush, before the pending writes. Mailbox order per id holds: writes of the id
+  // pending now are written first, and a write of the id that comes later joins a batch
+  // written after the purge (purge_many applies several purges of an id in order).
+  void add_purge(caf::response_promise promise, purge_request request) {
+    if (write_pending(request.pid) || purges_.size() >= cfg_.max_batch_purges) flush();
+    purges_.push_back(std::move(request));
+    purge_promises_.push_back(std::move(promise));
+  }
+
+  // Writes every pending request in one journal write, then answers each requester;
+  // pending purges first, in one purge_many (add_purge relies on that order).
   void flush() {
+    flush_purges();
     if (requests_.empty()) return;
     const auto start = clock::now();
     auto results = deps_.store->write_many(std::move(requests_));
@@ -106,19 +119,16 @@ class group_commit {
   }
 
   // Pending writes, all of them background: worth waiting for a foreground one.
-  [[nodiscard]] bool only_background() const { return !requests_.empty() && foreground_ == 0; }
+  [[nodiscard]] bool only_background() const {
+    return !requests_.empty() && foreground_ == 0 && purges_.empty();
+  }
 
   // Writes what is pending if it holds a request of `pid`, so a read or delete of
   // `pid` sees every write of `pid` sent before it. Requests of other ids stay in the
   // batch: a read must not force a sync (every new entity reads its highest sequence
   // nr while recovering; flushing for each would shrink batches to a single write).
   void flush_if_pending(const persistence_id& pid) {
-    for (const auto& r : requests_) {
-      if (r.pid == pid) {
-        flush();
-        return;
-      }
-    }
+    if (write_pending(pid) || purge_pending(pid)) flush();
   }
 
   [[nodiscard]] journal& store() { return *deps_.store; }
@@ -129,6 +139,29 @@ class group_commit {
     clock::time_point received;
     std::uint64_t events = 0;
   };
+
+  [[nodiscard]] bool write_pending(const persistence_id& pid) const {
+    return std::any_of(requests_.begin(), requests_.end(),
+                       [&pid](const write_request& r) { return r.pid == pid; });
+  }
+
+  [[nodiscard]] bool purge_pending(const persistence_id& pid) const {
+    return std::any_of(purges_.begin(), purges_.end(),
+                       [&pid](const purge_request& r) { return r.pid == pid; });
+  }
+
+  void flush_purges() {
+    if (purges_.empty()) return;
+    auto results = deps_.store->purge_many(std::move(purges_));
+    if (deps_.stats) deps_.stats->purge_writes.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < purge_promises_.size(); ++i) {
+      purge_promises_[i].deliver(i < results.size()
+                                     ? std::move(results[i])
+                                     : done_result(fail(errc::internal, "missing purge result")));
+    }
+    purges_.clear();
+    purge_promises_.clear();
+  }
 
   void answer(caf::response_promise& promise, write_result r) {
     if (deps_.stats) deps_.stats->requests.fetch_add(1, std::memory_order_relaxed);
@@ -163,6 +196,8 @@ class group_commit {
   std::uint64_t pending_events_ = 0;
   std::uint64_t pending_bytes_ = 0;
   std::size_t foreground_ = 0;  // pending writes a client waits on
+  std::vector<purge_request> purges_;
+  std::vector<caf::response_promise> purge_promises_;  // parallel to purges_
 };
 
 replay_result replay_all(journal& store, const persistence_id& pid, std::uint64_t from,
@@ -198,9 +233,8 @@ caf::behavior make_handlers(caf::blocking_actor* self, group_commit& gc, bool& r
         gc.flush_if_pending(pid);
         return gc.store().delete_to(pid, to);
       },
-      [&gc](purge_atom, const persistence_id& pid, std::uint64_t if_highest) -> done_result {
-        gc.flush_if_pending(pid);
-        return gc.store().purge(pid, if_highest);
+      [self, &gc](purge_atom, const persistence_id& pid, std::uint64_t if_highest) {
+        gc.add_purge(self->make_response_promise(), purge_request{pid, if_highest});
       },
       [self, &gc, &running](caf::exit_msg& msg) {
         gc.flush();
@@ -359,6 +393,17 @@ result<std::vector<event>> replay_blocking(caf::actor_system& sys, const caf::ac
   self->request(journal_actor, timeout, replay_atom::value, pid, from_sequence_nr, to_sequence_nr,
                 max)
       .receive([&](replay_result& r) { out = std::move(r); },
+               [&](caf::error& e) { out = core::unexpected<error>{unavailable(e)}; });
+  return out;
+}
+
+result<done> purge_blocking(caf::actor_system& sys, const caf::actor& journal_actor,
+                            timeout_ms timeout, const persistence_id& pid,
+                            std::uint64_t if_highest) {
+  caf::scoped_actor self{sys};
+  done_result out = fail(errc::unavailable, "no answer");
+  self->request(journal_actor, timeout, purge_atom::value, pid, if_highest)
+      .receive([&](done_result& r) { out = std::move(r); },
                [&](caf::error& e) { out = core::unexpected<error>{unavailable(e)}; });
   return out;
 }

@@ -5,9 +5,11 @@
 //   (one atomic, synced RocksDB write), bounded by max_batch_events/max_batch_bytes,
 // - replies to every requester only after that write returned, i.e. after the batch
 //   is durable (an event is acknowledged only once it is synced),
-// - serves replay / highest / delete / purge requests in mailbox order: pending writes OF THE
-//   SAME ID are written first, so a request sees every write of its id sent before it;
-//   pending writes of other ids stay in the batch (a read never forces a sync),
+// - gathers the purge requests waiting in its mailbox the same way, into one purge_many
+//   (written just before the batch's writes),
+// - serves replay / highest / delete requests in mailbox order: pending writes and purges
+//   OF THE SAME ID are written first, so a request sees every change of its id sent before
+//   it; those of other ids stay in the batch (a read never forces a sync),
 // - lets a batch of BACKGROUND writes only (nobody waits on them to answer a client:
 //   a task's completion, a timer) linger up to background_linger for a foreground write
 //   to share its sync, so at low concurrency a workflow's progress does not put a sync
@@ -50,6 +52,8 @@ struct journal_actor_config {
   // How long a batch holding only background writes waits for a foreground one; 0:
   // written at once, like any other.
   std::chrono::microseconds background_linger{1'000};
+  // At most this many purges (journal::purge_many) in one write.
+  std::size_t max_batch_purges = 256;
 };
 
 // Counters for tests and benchmarks (operators use journal_metrics).
@@ -58,6 +62,7 @@ struct journal_actor_stats {
   std::atomic<std::uint64_t> requests{0};  // write requests answered
   std::atomic<std::uint64_t> events{0};    // events acknowledged as durable
   std::atomic<std::uint64_t> expired{0};   // write requests refused unwritten: past deadline
+  std::atomic<std::uint64_t> purge_writes{0};  // journal purge_many calls
 };
 
 struct journal_actor_deps {
@@ -109,7 +114,9 @@ void request_delete(caf::event_based_actor* self, const caf::actor& journal_acto
                     std::function<void(result<done>)> on_done);
 
 // journal::purge: the id forgotten when its highest is `if_highest`. Pending writes of the
-// id are written first (and then make the purge refuse: the highest moved).
+// id are written first (and then make the purge refuse: the highest moved). Purges that
+// wait in the mailbox together share one journal write (purge_many, one sync), at most
+// max_batch_purges of them.
 void request_purge(caf::event_based_actor* self, const caf::actor& journal_actor,
                    timeout_ms timeout, const persistence_id& pid, std::uint64_t if_highest,
                    std::function<void(result<done>)> on_done);
@@ -124,5 +131,9 @@ void request_purge(caf::event_based_actor* self, const caf::actor& journal_actor
     caf::actor_system& sys, const caf::actor& journal_actor, timeout_ms timeout,
     const persistence_id& pid, std::uint64_t from_sequence_nr, std::uint64_t to_sequence_nr,
     std::uint64_t max);
+
+[[nodiscard]] result<done> purge_blocking(caf::actor_system& sys, const caf::actor& journal_actor,
+                                          timeout_ms timeout, const persistence_id& pid,
+                                          std::uint64_t if_highest);
 
 }  // namespace wfe::persistence

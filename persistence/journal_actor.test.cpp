@@ -59,8 +59,12 @@ class gated_journal final : public journal {
   result<done> delete_to(const persistence_id& pid, std::uint64_t to) override {
     return inner_.delete_to(pid, to);
   }
-  result<done> purge(const persistence_id& pid, std::uint64_t if_highest) override {
-    return inner_.purge(pid, if_highest);
+  std::vector<result<done>> purge_many(std::vector<purge_request> requests) override {
+    {
+      std::scoped_lock lock(mutex_);
+      purge_batch_sizes_.push_back(requests.size());
+    }
+    return inner_.purge_many(std::move(requests));
   }
   result<std::vector<persistence_id>> persistence_ids() override {
     return inner_.persistence_ids();
@@ -82,6 +86,14 @@ class gated_journal final : public journal {
     std::scoped_lock lock(mutex_);
     return batch_sizes_;
   }
+  std::vector<std::size_t> purge_batch_sizes() {
+    std::scoped_lock lock(mutex_);
+    return purge_batch_sizes_;
+  }
+  // Writes straight to the journal behind the gate (the state a test starts from).
+  void seed(const persistence_id& pid, std::uint64_t events) {
+    for (std::uint64_t seq = 1; seq <= events; ++seq) REQUIRE(inner_.write(pid, {make_event(seq)}));
+  }
 
  private:
   memory_journal inner_;
@@ -90,6 +102,7 @@ class gated_journal final : public journal {
   bool open_ = false;
   std::size_t entered_ = 0;
   std::vector<std::size_t> batch_sizes_;
+  std::vector<std::size_t> purge_batch_sizes_;
 };
 
 struct fixture {
@@ -243,6 +256,87 @@ TEST_CASE_FIXTURE(fixture,
   REQUIRE(sizes.size() == 2);
   CHECK(sizes[0] == 1);
   CHECK(sizes[1] == 2);  // b and c in one write: the read of a did not force a sync
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "purges waiting together share one journal purge and keep mailbox order per id") {
+  auto store = std::make_shared<gated_journal>();
+  start(store);
+  auto pid = [](const char* id) { return persistence_id{shard_id{1}, id}; };
+  for (const char* id : {"a", "b", "c"}) store->seed(pid(id), 1);
+  std::vector<std::thread> threads;
+  std::map<std::string, std::string> outcome;
+  std::mutex outcome_mutex;
+  auto note = [&](const std::string& what, bool ok, const std::string& error) {
+    std::scoped_lock lock(outcome_mutex);
+    outcome[what] = ok ? "ok" : error;
+  };
+  auto purge = [&](const char* id, std::uint64_t if_highest) {
+    auto r = purge_blocking(sys, journal_actor, k_timeout, pid(id), if_highest);
+    note(std::string("purge ") + id, r.has_value(),
+         r ? std::string() : std::string(to_string(r.error().code)));
+  };
+  auto write = [&](const char* id, std::uint64_t seq) {
+    auto r = write_blocking(sys, journal_actor, k_timeout, one_event(pid(id), seq));
+    note(std::string("write ") + id, r.has_value(),
+         r ? std::string() : std::string(to_string(r.error().code)));
+  };
+  threads.emplace_back(write, "first", 1);
+  REQUIRE(store->wait_entered(1));  // the actor is inside a write; the rest queue up in order
+  auto then = [&](auto&&... args) {
+    threads.emplace_back(std::forward<decltype(args)>(args)...);
+    std::this_thread::sleep_for(100ms);
+  };
+  then(write, "d", 1);  // pending when its purge comes: written first
+  then(purge, "d", 1);
+  then(purge, "a", 1);
+  then(purge, "b", 1);
+  then(purge, "c", 2);  // not its highest: refused, nothing deleted
+  std::size_t read_b = 99;
+  then([&] {  // a read of b writes the pending purges first: b has no events left
+    auto r = replay_blocking(sys, journal_actor, k_timeout, pid("b"), 1, max_sequence_nr, 100);
+    REQUIRE(r.has_value());
+    read_b = r->size();
+  });
+  then(write, "a", 1);  // after a's purge: a starts again at 1
+  store->open();
+  for (auto& t : threads) t.join();
+  CHECK(outcome == std::map<std::string, std::string>{{"write first", "ok"},
+                                                      {"write d", "ok"},
+                                                      {"purge d", "ok"},
+                                                      {"purge a", "ok"},
+                                                      {"purge b", "ok"},
+                                                      {"purge c", "sequence_conflict"},
+                                                      {"write a", "ok"}});
+  CHECK(read_b == 0);
+  // d's write, then the four purges in one journal purge, then a's new first event.
+  CHECK(store->purge_batch_sizes() == std::vector<std::size_t>{4});
+  CHECK(store->batch_sizes() == std::vector<std::size_t>{1, 1, 1});
+  CHECK(stats->purge_writes.load() == 1);
+  CHECK(*store->highest_sequence_nr(pid("a")) == 1);
+  CHECK(*store->highest_sequence_nr(pid("b")) == 0);
+  CHECK(*store->highest_sequence_nr(pid("c")) == 1);
+  CHECK(*store->highest_sequence_nr(pid("d")) == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "purges beyond max-batch-purges go into the next journal purge") {
+  auto store = std::make_shared<gated_journal>();
+  start(store, journal_actor_config{.max_batch_purges = 2});
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    CHECK(write_blocking(sys, journal_actor, k_timeout, one_event({shard_id{1}, "x"}, 1)));
+  });
+  REQUIRE(store->wait_entered(1));
+  for (int i = 0; i < 5; ++i) {
+    threads.emplace_back([&, i] {
+      CHECK(purge_blocking(sys, journal_actor, k_timeout, {shard_id{1}, "p-" + std::to_string(i)},
+                           0));
+    });
+  }
+  std::this_thread::sleep_for(200ms);
+  store->open();
+  for (auto& t : threads) t.join();
+  CHECK(store->purge_batch_sizes() == std::vector<std::size_t>{2, 2, 1});
 }
 
 TEST_CASE_FIXTURE(fixture,

@@ -66,13 +66,21 @@ result<done> memory_journal::delete_to(const persistence_id& pid, std::uint64_t 
   return done{};
 }
 
-result<done> memory_journal::purge(const persistence_id& pid, std::uint64_t if_highest) {
+std::vector<result<done>> memory_journal::purge_many(std::vector<purge_request> requests) {
   std::scoped_lock lock(mutex_);
-  auto found = streams_.find(pid);
-  const std::uint64_t highest = found == streams_.end() ? 0 : found->second.highest;
-  if (highest != if_highest) return purge_conflict(pid, highest, if_highest);
-  if (found != streams_.end()) streams_.erase(found);
-  return done{};
+  std::vector<result<done>> results;
+  results.reserve(requests.size());
+  for (const auto& r : requests) {
+    auto found = streams_.find(r.pid);
+    const std::uint64_t highest = found == streams_.end() ? 0 : found->second.highest;
+    if (highest != r.if_highest) {
+      results.push_back(purge_conflict(r.pid, highest, r.if_highest));
+      continue;
+    }
+    if (found != streams_.end()) streams_.erase(found);
+    results.emplace_back(done{});
+  }
+  return results;
 }
 
 result<std::vector<persistence_id>> memory_journal::persistence_ids() {

@@ -20,7 +20,7 @@ class memory_journal final : public journal {
   [[nodiscard]] result<std::uint64_t> highest_sequence_nr(const persistence_id& pid) override;
   [[nodiscard]] result<done> delete_to(const persistence_id& pid,
                                        std::uint64_t to_sequence_nr) override;
-  [[nodiscard]] result<done> purge(const persistence_id& pid, std::uint64_t if_highest) override;
+  [[nodiscard]] std::vector<result<done>> purge_many(std::vector<purge_request> requests) override;
   [[nodiscard]] result<std::vector<persistence_id>> persistence_ids() override;
   [[nodiscard]] result<std::vector<persistence_id>> persistence_ids(shard_id shard) override;
 

@@ -32,6 +32,8 @@ void read_journal(core::settings_reader& r, persistence_settings& s) {
       r.bytes("pekko.persistence.journal.rocksdb.bytes-per-sync", 0, 1ULL << 30);
   s.journal_background_linger = r.duration("pekko.persistence.journal.background-linger",
                                            std::chrono::milliseconds(0), std::chrono::seconds(1));
+  s.journal_max_batch_purges =
+      static_cast<std::size_t>(r.integer("pekko.persistence.journal.max-batch-purges", 1, 100'000));
 }
 
 void read_snapshots_and_recovery(core::settings_reader& r, persistence_settings& s) {
@@ -89,7 +91,8 @@ rocksdb_journal_config persistence_settings::journal_config() const {
 journal_actor_config persistence_settings::journal_actor() const {
   return journal_actor_config{.max_batch_events = journal_max_batch_events,
                               .max_batch_bytes = journal_max_batch_bytes,
-                              .background_linger = journal_background_linger};
+                              .background_linger = journal_background_linger,
+                              .max_batch_purges = journal_max_batch_purges};
 }
 
 }  // namespace wfe::persistence

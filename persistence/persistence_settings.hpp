@@ -31,6 +31,7 @@ struct persistence_settings {
   std::uint64_t journal_max_batch_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds journal_request_timeout{10'000};
   std::chrono::milliseconds journal_background_linger{1};
+  std::size_t journal_max_batch_purges = 256;
   std::size_t journal_metadata_cache_entries = 100'000;
   // journal.rocksdb.bytes-per-sync: for the journal, the snapshot store and (passed on
   // by the node) the workflow index, which share the node's disk.
@@ -47,7 +48,7 @@ struct persistence_settings {
   std::filesystem::path backup_dir = "./data/backups";
 
   // pekko.persistence.journal.rocksdb.{dir,fsync,verify-on-start,wal-recovery-mode},
-  // pekko.persistence.journal.{max-batch-events,max-batch-bytes,request-timeout},
+  // pekko.persistence.journal.{max-batch-events,max-batch-bytes,max-batch-purges,request-timeout},
   // pekko.persistence.snapshot-store.rocksdb.dir,
   // pekko.workflow.event-sourcing.{snapshot-every,stash-capacity},
   // pekko.persistence.snapshot-store.{keep-n-snapshots,delete-events-on-snapshot},

@@ -19,6 +19,8 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_max_batch_bytes == defaults.journal_max_batch_bytes);
   CHECK(s.journal_request_timeout == defaults.journal_request_timeout);
   CHECK(s.journal_background_linger == defaults.journal_background_linger);
+  CHECK(s.journal_max_batch_purges == defaults.journal_max_batch_purges);
+  CHECK(journal_actor_config{}.max_batch_purges == defaults.journal_max_batch_purges);
   CHECK(s.journal_metadata_cache_entries == defaults.journal_metadata_cache_entries);
   CHECK(s.journal_bytes_per_sync == defaults.journal_bytes_per_sync);
   CHECK(s.journal_bytes_per_sync == 1024 * 1024);
@@ -31,6 +33,7 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
       max-batch-bytes = 1 MiB
       request-timeout = 3s
       background-linger = 0ms
+      max-batch-purges = 9
       rocksdb {
         fsync = off, verify-on-start = on, wal-recovery-mode = "absolute-consistency"
         metadata-cache-entries = 7
@@ -51,15 +54,18 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
   CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);
   CHECK(s.journal_request_timeout == std::chrono::seconds(3));
   CHECK(s.journal_actor().background_linger.count() == 0);
+  CHECK(s.journal_actor().max_batch_purges == 9);
 }
 
 TEST_CASE("an unknown wal-recovery-mode and an empty batch bound are refused naming the key") {
   auto [s, errors] = wfe::test::read_settings<persistence_settings>(R"(
     pekko.persistence.journal.rocksdb.wal-recovery-mode = "point-in-time"
     pekko.persistence.journal.max-batch-events = 0
+    pekko.persistence.journal.max-batch-purges = 0
   )");
   CHECK(errors.find("wal-recovery-mode") != std::string::npos);
   CHECK(errors.find("max-batch-events") != std::string::npos);
+  CHECK(errors.find("max-batch-purges") != std::string::npos);
 }
 
 TEST_CASE("snapshot and recovery keys are read into the entity and snapshot store configs") {

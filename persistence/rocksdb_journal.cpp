@@ -515,25 +515,55 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
   return fail(errc::internal, internal_error("delete of " + pid.describe(), e));
 }
 
-result<done> rocksdb_journal::purge(const persistence_id& pid, std::uint64_t if_highest) try {
+std::vector<result<done>> rocksdb_journal::purge_many(std::vector<purge_request> requests) try {
   auto& p = *impl_;
   std::scoped_lock lock(p.write_mutex);
-  const auto id_key = internal::encode_id_key(pid);
-  auto m = p.metadata_for_write(id_key, pid);
-  if (!m) return as_failure(std::move(m).error());
-  if (m->highest != if_highest) return purge_conflict(pid, m->highest, if_highest);
-  if (m->highest == 0) return done{};
-  rocksdb::WriteBatch batch;
-  p.delete_events(batch, pid, m->deleted_to + 1, m->highest);
-  batch.Delete(p.metadata_cf, id_key);
-  if (auto s = p.commit(batch); !s.ok()) {
-    return as_failure(internal::from_status(s, "purging " + pid.describe()));
+  std::vector<result<done>> results;
+  results.reserve(requests.size());
+  if (auto resumed = p.resume_if_needed(); !resumed) {
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      results.emplace_back(as_failure(resumed.error()));
+    return results;
   }
-  // A fresh id from now on: its next write must start at 1.
-  p.cache.insert_or_assign(id_key, impl::cached{metadata{}, 0});
-  return done{};
+  rocksdb::WriteBatch batch;
+  std::vector<std::string> purged;   // id keys this batch deletes (a later request sees 0)
+  std::vector<std::size_t> purging;  // the requests that purge, answered by the write
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    auto id_key = internal::encode_id_key(r.pid);
+    const bool seen = std::find(purged.begin(), purged.end(), id_key) != purged.end();
+    auto m = seen ? result<metadata>(metadata{}) : p.cached_metadata(id_key, r.pid);
+    if (!m) {
+      results.emplace_back(as_failure(std::move(m).error()));
+      continue;
+    }
+    if (m->highest != r.if_highest) {
+      results.push_back(purge_conflict(r.pid, m->highest, r.if_highest));
+      continue;
+    }
+    results.emplace_back(done{});
+    if (m->highest == 0) continue;
+    p.delete_events(batch, r.pid, m->deleted_to + 1, m->highest);
+    batch.Delete(p.metadata_cf, id_key);
+    purged.push_back(std::move(id_key));
+    purging.push_back(i);
+  }
+  if (purging.empty()) return results;
+  if (auto s = p.commit(batch); !s.ok()) {
+    auto e = internal::from_status(
+        s, "purging " + std::to_string(purging.size()) + " ids in " + p.cfg.dir.string());
+    for (auto i : purging) results[i] = as_failure(e);
+    return results;
+  }
+  // Fresh ids from now on: their next write must start at 1.
+  for (auto& id_key : purged)
+    p.cache.insert_or_assign(std::move(id_key), impl::cached{metadata{}, 0});
+  return results;
 } catch (const std::exception& e) {
-  return fail(errc::internal, internal_error("purge of " + pid.describe(), e));
+  std::vector<result<done>> results;
+  for (const auto& r : requests)
+    results.emplace_back(fail(errc::internal, internal_error("purge of " + r.pid.describe(), e)));
+  return results;
 }
 
 result<std::vector<persistence_id>> rocksdb_journal::persistence_ids() try {

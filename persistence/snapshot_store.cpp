@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -331,33 +332,58 @@ result<std::vector<std::uint64_t>> rocksdb_snapshot_store::list(const persistenc
 }
 
 result<done> rocksdb_snapshot_store::delete_to(const persistence_id& pid,
-                                               std::uint64_t to_sequence_nr) try {
-  std::scoped_lock lock(impl_->write_mutex);
-  // Point deletes of the (few: keep-n-snapshots) snapshots found, not a DeleteRange:
-  // RocksDB 7.8 fragments every range tombstone of a memtable again for each new
-  // iterator, so with retention purging thousands of ids every recovery's snapshot
-  // lookup slowed down with them (285 instead of 2,275 purges per second, and each
-  // purge reads the store first). No snapshot to delete: no write, so no sync.
-  rocksdb::WriteBatch batch;
-  {
-    id_iterator it(*impl_->db, impl_->cf, pid);
-    const auto end = internal::encode_event_key(pid, to_sequence_nr) + '\0';
-    for (it->Seek(internal::encode_event_key(pid, 0)); it->Valid() && it->key().compare(end) < 0;
-         it->Next()) {
-      batch.Delete(impl_->cf, it->key());
+                                               std::uint64_t to_sequence_nr) {
+  auto results = delete_many({delete_request{pid, to_sequence_nr}});
+  return std::move(results.front());
+}
+
+std::vector<result<done>> rocksdb_snapshot_store::delete_many(
+    const std::vector<delete_request>& requests) {
+  std::vector<result<done>> results;
+  results.reserve(requests.size());
+  try {
+    std::scoped_lock lock(impl_->write_mutex);
+    // Point deletes of the (few: keep-n-snapshots) snapshots found, not a DeleteRange:
+    // RocksDB 7.8 fragments every range tombstone of a memtable again for each new
+    // iterator, so with retention purging thousands of ids every recovery's snapshot
+    // lookup slowed down with them (285 instead of 2,275 purges per second, and each
+    // purge reads the store first). No snapshot to delete: no write, so no sync.
+    rocksdb::WriteBatch batch;
+    std::vector<std::size_t> deleting;  // requests with snapshots in the batch
+    std::vector<std::string> keys;
+    for (const auto& r : requests) {
+      keys.clear();
+      id_iterator it(*impl_->db, impl_->cf, r.pid);
+      const auto end = internal::encode_event_key(r.pid, r.to_sequence_nr) + '\0';
+      for (it->Seek(internal::encode_event_key(r.pid, 0));
+           it->Valid() && it->key().compare(end) < 0; it->Next()) {
+        keys.push_back(it->key().ToString());
+      }
+      if (!it->status().ok()) {  // none of its snapshots is deleted
+        results.emplace_back(as_failure(
+            internal::from_status(it->status(), "listing snapshots of " + r.pid.describe())));
+        continue;
+      }
+      for (const auto& k : keys) batch.Delete(impl_->cf, k);
+      if (!keys.empty()) deleting.push_back(results.size());
+      results.emplace_back(done{});
     }
-    if (!it->status().ok()) {
-      return as_failure(
-          internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
+    if (deleting.empty()) return results;
+    if (auto s = impl_->write(batch); !s.ok()) {
+      for (auto i : deleting) {
+        results[i] = as_failure(
+            internal::from_status(s, "deleting snapshots of " + requests[i].pid.describe()));
+      }
     }
+    return results;
+  } catch (const std::exception& e) {
+    results.clear();
+    for (const auto& r : requests) {
+      results.emplace_back(
+          fail(errc::internal, "deleting snapshots of " + r.pid.describe() + ": " + e.what()));
+    }
+    return results;
   }
-  if (batch.Count() == 0) return done{};
-  auto s = impl_->write(batch);
-  if (!s.ok())
-    return as_failure(internal::from_status(s, "deleting snapshots of " + pid.describe()));
-  return done{};
-} catch (const std::exception& e) {
-  return fail(errc::internal, "deleting snapshots of " + pid.describe() + ": " + e.what());
 }
 
 result<done> rocksdb_snapshot_store::put_raw_for_test(const persistence_id& pid, std::uint64_t seq,

@@ -97,6 +97,15 @@ class rocksdb_snapshot_store {
   // when there are none).
   [[nodiscard]] result<done> delete_to(const persistence_id& pid, std::uint64_t to_sequence_nr);
 
+  // delete_to for every request in ONE (synced) write: the snapshot store actor's group
+  // commit of deletes. A request whose snapshots cannot be listed gets that error; if the
+  // write fails, every other request gets it. One result per request, in order.
+  struct delete_request {
+    persistence_id pid;
+    std::uint64_t to_sequence_nr = 0;
+  };
+  [[nodiscard]] std::vector<result<done>> delete_many(const std::vector<delete_request>& requests);
+
   // Writes raw bytes as the value of (pid, seq): only for tests that damage snapshots.
   [[nodiscard]] result<done> put_raw_for_test(const persistence_id& pid, std::uint64_t seq,
                                               const std::string& bytes);

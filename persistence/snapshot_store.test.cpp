@@ -7,6 +7,13 @@
 #include <chrono>
 #include <thread>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 
@@ -14,6 +21,7 @@
 
 #include "persistence/journal.hpp"
 #include "persistence/journal_metrics.hpp"
+#include "persistence/snapshot_store_actor.hpp"
 #include "proto/snapshot.pb.h"
 #include "tests/support/full_disk_fs.hpp"
 #include "tests/support/rocksdb_options_file.hpp"
@@ -192,4 +200,87 @@ TEST_CASE("the snapshot store opens RocksDB with the journal's bytes-per-sync, s
   const auto options = wfe::test::rocksdb_options_file(dir.path() / "s");
   CHECK(wfe::test::rocksdb_option_is(options, "bytes_per_sync", "524288"));
   CHECK(wfe::test::rocksdb_option_is(options, "strict_bytes_per_sync", "true"));
+}
+
+TEST_CASE("delete_many deletes the snapshots of several ids in one synced write") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  auto store = open_ok({.dir = dir.path() / "s", .env = env.get()});
+  const persistence_id a{shard_id{3}, "a"};
+  const persistence_id b{shard_id{3}, "b"};
+  const persistence_id none{shard_id{3}, "none"};
+  for (std::uint64_t seq : {1, 2}) {
+    REQUIRE(store->save(a, snap(seq)).has_value());
+    REQUIRE(store->save(b, snap(seq)).has_value());
+  }
+  const auto syncs = fs->wal_syncs.load();
+  auto results = store->delete_many({{a, max_sequence_nr}, {none, max_sequence_nr}, {b, 1}});
+  REQUIRE(results.size() == 3);
+  for (const auto& r : results) CHECK(r.has_value());
+  CHECK(fs->wal_syncs.load() == syncs + 1);
+  CHECK(store->list(a)->empty());
+  CHECK(*store->list(b) == std::vector<std::uint64_t>{2});
+  // Nothing to delete: no write at all.
+  REQUIRE(store->delete_many({{none, max_sequence_nr}, {b, 1}}).size() == 2);
+  CHECK(fs->wal_syncs.load() == syncs + 1);
+  // A failed write fails the requests that had snapshots, not the others.
+  fs->full = true;
+  results = store->delete_many({{none, max_sequence_nr}, {b, max_sequence_nr}});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].has_value());
+  REQUIRE_FALSE(results[1].has_value());
+  CHECK(results[1].error().code == errc::io_error);
+  CHECK(results[1].error().message.find(b.describe()) != std::string::npos);
+  fs->full = false;
+  CHECK(*store->list(b) == std::vector<std::uint64_t>{2});
+}
+
+TEST_CASE("deletes waiting for the snapshot store actor share one synced write") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  std::shared_ptr<rocksdb_snapshot_store> store =
+      open_ok({.dir = dir.path() / "s", .env = env.get()});
+  constexpr int ids = 6;
+  auto pid = [](int i) { return persistence_id{shard_id{3}, "id-" + std::to_string(i)}; };
+  for (int i = 0; i < ids; ++i) REQUIRE(store->save(pid(i), snap(1)).has_value());
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto actor = spawn_snapshot_store_actor(sys, store, 4);
+  fs->hold_wal_syncs();
+  std::thread saver([&] {  // the actor is blocked inside this save's sync...
+    CHECK(snapshot_save_blocking(sys, actor, std::chrono::seconds(10), pid(99), snap(1)));
+  });
+  REQUIRE(fs->wait_sync_held());
+  const auto syncs = fs->wal_syncs.load();
+  // ...while the deletes queue up, then a load of one of them (served after its delete).
+  caf::scoped_actor self{sys};
+  auto asker = sys.spawn([&](caf::event_based_actor* a) {
+    for (int i = 0; i < ids; ++i) {
+      request_snapshot_delete(
+          a, actor, std::chrono::seconds(10), pid(i), max_sequence_nr,
+          [a, to = caf::actor{self}](result<done> r) { a->send(to, r.has_value()); });
+    }
+    request_snapshot_load(a, actor, std::chrono::seconds(10), pid(ids - 1), max_sequence_nr,
+                          [a, to = caf::actor{self}](result<std::optional<snapshot>> r) {
+                            a->send(to, r.has_value() && !r->has_value() ? 1 : 0);
+                          });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  fs->release_wal_syncs();
+  saver.join();
+  int deleted = 0;
+  int loaded_none = -1;
+  for (int i = 0; i < ids + 1; ++i) {
+    self->receive([&](bool ok) { deleted += ok ? 1 : 0; }, [&](int none) { loaded_none = none; },
+                  caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer"); });
+  }
+  CHECK(deleted == ids);
+  CHECK(loaded_none == 1);
+  // Six deletes, at most 4 per write: two writes, not six.
+  CHECK(fs->wal_syncs.load() - syncs == 2);
+  for (int i = 0; i < ids; ++i) CHECK(store->list(pid(i))->empty());
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
 }

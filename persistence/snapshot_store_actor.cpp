@@ -1,6 +1,9 @@
 #include "persistence/snapshot_store_actor.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -34,25 +37,91 @@ using namespace internal;
 
 namespace {
 
-void snapshot_store_loop(caf::blocking_actor* self, std::shared_ptr<rocksdb_snapshot_store> store) {
-  bool running = true;
-  self->receive_while(running)(
-      [&](snapshot_save_atom, const persistence_id& pid, const snapshot& s) -> save_result {
-        return store->save(pid, s);
+// Deletes waiting in the mailbox together go in one delete_many (one synced write):
+// retention purges many workflows at once. Another request of an id with a delete
+// pending writes them first, so each id's requests are served in mailbox order.
+class pending_deletes {
+ public:
+  pending_deletes(rocksdb_snapshot_store& store, std::size_t max) : store_(store), max_(max) {}
+
+  void add(caf::response_promise promise, const persistence_id& pid, std::uint64_t to) {
+    if (requests_.size() >= max_) flush();
+    requests_.push_back({pid, to});
+    promises_.push_back(std::move(promise));
+  }
+
+  void flush_if_pending(const persistence_id& pid) {
+    if (std::any_of(requests_.begin(), requests_.end(),
+                    [&pid](const auto& r) { return r.pid == pid; })) {
+      flush();
+    }
+  }
+
+  void flush() {
+    if (requests_.empty()) return;
+    auto results = store_.delete_many(requests_);
+    for (std::size_t i = 0; i < promises_.size(); ++i) {
+      promises_[i].deliver(i < results.size()
+                               ? std::move(results[i])
+                               : delete_result(fail(errc::internal, "missing delete result")));
+    }
+    requests_.clear();
+    promises_.clear();
+  }
+
+ private:
+  rocksdb_snapshot_store& store_;
+  std::size_t max_;
+  std::vector<rocksdb_snapshot_store::delete_request> requests_;
+  std::vector<caf::response_promise> promises_;  // parallel to requests_
+};
+
+template <class... Extra>
+caf::behavior make_handlers(caf::blocking_actor* self, rocksdb_snapshot_store& store,
+                            pending_deletes& deletes, bool& running, Extra&&... extra) {
+  return {
+      [&store, &deletes](snapshot_save_atom, const persistence_id& pid,
+                         const snapshot& s) -> save_result {
+        deletes.flush_if_pending(pid);
+        return store.save(pid, s);
       },
-      [&](snapshot_load_atom, const persistence_id& pid, std::uint64_t max) -> load_result {
-        return store->load_latest(pid, max);
+      [&store, &deletes](snapshot_load_atom, const persistence_id& pid,
+                         std::uint64_t max) -> load_result {
+        deletes.flush_if_pending(pid);
+        return store.load_latest(pid, max);
       },
-      [&](snapshot_recover_atom, const persistence_id& pid, std::uint64_t highest) -> load_result {
-        return store->load_for_recovery(pid, highest);
+      [&store, &deletes](snapshot_recover_atom, const persistence_id& pid,
+                         std::uint64_t highest) -> load_result {
+        deletes.flush_if_pending(pid);
+        return store.load_for_recovery(pid, highest);
       },
-      [&](snapshot_delete_atom, const persistence_id& pid, std::uint64_t to) -> delete_result {
-        return store->delete_to(pid, to);
+      [self, &deletes](snapshot_delete_atom, const persistence_id& pid, std::uint64_t to) {
+        deletes.add(self->make_response_promise(), pid, to);
       },
-      [&](caf::exit_msg& msg) {
+      [self, &deletes, &running](caf::exit_msg& msg) {
+        deletes.flush();
         running = false;
         self->fail_state(std::move(msg.reason));
-      });
+      },
+      std::forward<Extra>(extra)...,
+  };
+}
+
+void snapshot_store_loop(caf::blocking_actor* self, std::shared_ptr<rocksdb_snapshot_store> store,
+                         std::size_t max_batch_deletes) {
+  pending_deletes deletes(*store, max_batch_deletes);
+  bool running = true;
+  bool idle = false;
+  auto wait = make_handlers(self, *store, deletes, running);
+  auto drain = make_handlers(
+      self, *store, deletes, running,
+      caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
+  while (running) {       // NOLINT(bugprone-infinite-loop): the handlers clear `running`
+    self->receive(wait);  // sleeps until there is work
+    idle = false;
+    while (running && !idle) self->receive(drain);
+    deletes.flush();
+  }
 }
 
 error unavailable(const caf::error& e) {
@@ -72,8 +141,9 @@ void ask(caf::event_based_actor* self, const caf::actor& store_actor, timeout_ms
 }  // namespace
 
 caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
-                                      std::shared_ptr<rocksdb_snapshot_store> store) {
-  return sys.spawn(snapshot_store_loop, std::move(store));
+                                      std::shared_ptr<rocksdb_snapshot_store> store,
+                                      std::size_t max_batch_deletes) {
+  return sys.spawn(snapshot_store_loop, std::move(store), max_batch_deletes);
 }
 
 void request_snapshot_save(caf::event_based_actor* self, const caf::actor& store_actor,

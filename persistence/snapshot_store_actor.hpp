@@ -1,11 +1,14 @@
 #pragma once
 // The snapshot store actor: a blocking (detached, own thread) actor in front of a
 // rocksdb_snapshot_store, so snapshot I/O never runs on the shared scheduler, like
-// the journal actor. Requests are served in mailbox order.
+// the journal actor. Requests are served in mailbox order; deletes waiting together
+// share one synced write (at most max_batch_deletes of them: the node passes
+// pekko.persistence.journal.max-batch-purges, as purges are what sends them).
 //
 // Lifetime: runs until it receives an exit message; whoever spawns it must send one
 // at shutdown (the actor system waits for it).
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,7 +22,8 @@
 namespace wfe::persistence {
 
 [[nodiscard]] caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
-                                                    std::shared_ptr<rocksdb_snapshot_store> store);
+                                                    std::shared_ptr<rocksdb_snapshot_store> store,
+                                                    std::size_t max_batch_deletes = 256);
 
 // -- asynchronous client: the handler runs in `self`'s context, exactly once; with
 // errc::unavailable when the actor is gone or did not answer within `timeout`.

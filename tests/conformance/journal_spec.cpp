@@ -13,6 +13,7 @@ using persistence::event;
 using persistence::journal;
 using persistence::max_sequence_nr;
 using persistence::persistence_id;
+using persistence::purge_request;
 using persistence::result;
 using persistence::shard_id;
 using persistence::write_request;
@@ -232,6 +233,39 @@ void journal_purge_spec(const journal_factory& make) {
     }));
     CHECK(visited == std::vector<persistence_id>{shorter, longer, elsewhere});
   }
+  SUBCASE("purge_many checks each request on its own and answers them in order") {
+    const persistence_id other{shard_id{7}, "p-2"};
+    const persistence_id third{shard_id{9}, "p-3"};
+    must(j.write(other, make_events(1, 3)));
+    must(j.write(third, make_events(1, 2)));
+    auto results = j.purge_many({purge_request{other, 3}, purge_request{k_pid, 4},
+                                 purge_request{third, 2}, purge_request{k_pid, 5}});
+    REQUIRE(results.size() == 4);
+    CHECK(results[0].has_value());
+    REQUIRE_FALSE(results[1].has_value());
+    CHECK(results[1].error().code == errc::sequence_conflict);
+    CHECK(results[2].has_value());
+    CHECK(results[3].has_value());
+    CHECK(must(j.persistence_ids()).empty());
+    for (const auto& pid : {k_pid, other, third}) {
+      CHECK(must(j.highest_sequence_nr(pid)) == 0);
+      CHECK(replayed(j, pid, 0, k_all, k_all).empty());
+    }
+    CHECK(must(j.write(other, make_events(1, 1))) == 1);
+  }
+  SUBCASE("purge_many sees the purges before it of the same id") {
+    auto results =
+        j.purge_many({purge_request{k_pid, 5}, purge_request{k_pid, 5}, purge_request{k_pid, 0}});
+    REQUIRE(results.size() == 3);
+    CHECK(results[0].has_value());
+    REQUIRE_FALSE(results[1].has_value());
+    CHECK(results[1].error().code == errc::sequence_conflict);
+    CHECK(results[2].has_value());
+    CHECK(must(j.highest_sequence_nr(k_pid)) == 0);
+    CHECK(must(j.write(k_pid, make_events(1, 2))) == 2);
+    CHECK(replayed(j, k_pid, 0, k_all, k_all) == seq_range(1, 2));
+  }
+  SUBCASE("purge_many of nothing answers nothing") { CHECK(j.purge_many({}).empty()); }
 }
 
 void journal_write_spec(const journal_factory& make) {

@@ -58,7 +58,9 @@ class retention_sweeper : public caf::event_based_actor {
               cursor_ = std::move(page->next_cursor);
               for (auto& r : page->items) to_purge_.push_back({std::move(r.id), r.seq});
               if (to_purge_.empty()) return page_done();
-              while (in_flight_ < k_retention_purges_in_flight && !to_purge_.empty()) purge_next();
+              while (in_flight_ < settings_.retention_max_concurrent_purges && !to_purge_.empty()) {
+                purge_next();
+              }
             },
             [this](caf::error& e) {
               log_->warn("retention: the index did not answer: {}", caf::to_string(e));

@@ -32,9 +32,6 @@ struct retention_deps {
   std::chrono::milliseconds purge_timeout{40'000};
 };
 
-// Purges in flight at once per sweeper.
-inline constexpr std::size_t k_retention_purges_in_flight = 4;
-
 [[nodiscard]] caf::actor spawn_retention_sweeper(caf::actor_system& sys,
                                                  const runtime_settings& settings,
                                                  retention_deps deps);

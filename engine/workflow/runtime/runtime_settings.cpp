@@ -27,6 +27,8 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
                                           milliseconds(10), milliseconds(86'400'000));
   s.retention_batch_size =
       static_cast<std::uint32_t>(r.integer("pekko.workflow.retention.batch-size", 1, 10'000));
+  s.retention_max_concurrent_purges = static_cast<std::uint32_t>(
+      r.integer("pekko.workflow.retention.max-concurrent-purges", 1, 1'024));
   if (r.ok() && s.task_resubmit_delay > s.task_resubmit_max_delay) {
     r.fail("pekko.workflow.runtime.task-resubmit-delay",
            "must not exceed pekko.workflow.runtime.task-resubmit-max-delay");

@@ -45,11 +45,13 @@ struct runtime_settings {
   // pekko.workflow.retention: finished workflows (COMPLETED, FAILED, CANCELLED) whose
   // last change is older than finished-after are deleted (journal, snapshots, index
   // record and dead letter) by a sweeper that looks every sweep-interval, purging at
-  // most batch-size per page (and going on at once while pages are full).
+  // most batch-size per page (and going on at once while pages are full), at most
+  // max-concurrent-purges at a time (waiting purges share the journal's synced write).
   // finished-after 0 (`off`, the default) = kept for good; DELETE still works.
   std::chrono::milliseconds retention_finished_after{0};
   std::chrono::milliseconds retention_sweep_interval{60'000};
   std::uint32_t retention_batch_size = 256;
+  std::uint32_t retention_max_concurrent_purges = 32;
 
   // Reads the keys above except the two copied from cluster_settings.
   static runtime_settings read(core::settings_reader& r);
