@@ -123,8 +123,8 @@ class group_commit {
     return !requests_.empty() && foreground_ == 0 && purges_.empty();
   }
 
-  // Writes what is pending if it holds a request of `pid`, so a read or delete of
-  // `pid` sees every write of `pid` sent before it. Requests of other ids stay in the
+  // Writes what is pending if it holds a write or purge of `pid`, so a read or delete of
+  // `pid` sees every change of `pid` sent before it. Requests of other ids stay in the
   // batch: a read must not force a sync (every new entity reads its highest sequence
   // nr while recovering; flushing for each would shrink batches to a single write).
   void flush_if_pending(const persistence_id& pid) {
