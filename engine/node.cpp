@@ -153,7 +153,7 @@ storage_actors spawn_storage_actors(core::actor_runtime& runtime, const storage&
   out.journal_reader = persistence::spawn_journal_reader(sys, st.journal);
   runtime.supervise(out.journal_reader);
   out.snapshots =
-      persistence::spawn_snapshot_store_actor(sys, st.snapshots, s.journal_max_batch_purges);
+      persistence::spawn_snapshot_store_actor(sys, st.snapshots, s.snapshot_store_actor());
   runtime.supervise(out.snapshots);
   out.backup = persistence::spawn_backup_actor(sys, {st.journal, st.snapshots, s.backup_dir});
   runtime.supervise(out.backup);

@@ -193,9 +193,12 @@ struct fixture {
   // Snapshots are saved asynchronously: the snapshot store actor serves requests in
   // mailbox order, so once a request sent now is answered, every save an entity sent
   // before it stopped is on disk.
+  // Everything sent to the snapshot store before is written once this returns: a
+  // delete is answered after the saves and deletes pending with it are written.
   void settle_snapshots() {
     const persistence_id barrier{shard_id{999}, "barrier"};
-    REQUIRE(snapshot_load_blocking(sys, deps.snapshots, k_timeout, barrier, 1).has_value());
+    REQUIRE(snapshot_delete_blocking(sys, deps.snapshots, k_timeout, barrier, max_sequence_nr)
+                .has_value());
   }
 
   double metric(const std::string& name) {

@@ -41,6 +41,10 @@ void read_snapshots_and_recovery(core::settings_reader& r, persistence_settings&
       r.integer("pekko.persistence.snapshot-store.keep-n-snapshots", 1, 100));
   s.delete_events_on_snapshot =
       r.boolean("pekko.persistence.snapshot-store.delete-events-on-snapshot");
+  s.snapshot_max_batch_writes = static_cast<std::size_t>(
+      r.integer("pekko.persistence.snapshot-store.max-batch-writes", 1, 100'000));
+  s.snapshot_max_batch_bytes =
+      r.bytes("pekko.persistence.snapshot-store.max-batch-bytes", 1024, 1ULL << 30);
   s.replay_batch_size = static_cast<std::uint64_t>(
       r.integer("pekko.persistence.recovery.replay-batch-size", 1, 1'000'000));
   s.max_concurrent_recoveries = static_cast<std::uint32_t>(
@@ -104,6 +108,11 @@ rocksdb_snapshot_store_config persistence_settings::snapshot_store_config() cons
                                        .fsync = journal_fsync,
                                        .keep_n_snapshots = keep_n_snapshots,
                                        .bytes_per_sync = journal_bytes_per_sync};
+}
+
+snapshot_store_actor_config persistence_settings::snapshot_store_actor() const {
+  return snapshot_store_actor_config{.max_batch = snapshot_max_batch_writes,
+                                     .max_batch_bytes = snapshot_max_batch_bytes};
 }
 
 eventsourced_config persistence_settings::eventsourced() const {

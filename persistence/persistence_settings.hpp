@@ -11,6 +11,7 @@
 #include "persistence/journal_actor.hpp"
 #include "persistence/rocksdb_journal.hpp"
 #include "persistence/snapshot_store.hpp"
+#include "persistence/snapshot_store_actor.hpp"
 
 namespace wfe::core {
 class settings_reader;
@@ -39,6 +40,8 @@ struct persistence_settings {
 
   // Snapshots, recovery and entities.
   std::uint32_t keep_n_snapshots = 2;
+  std::size_t snapshot_max_batch_writes = 256;
+  std::uint64_t snapshot_max_batch_bytes = 4 * 1024 * 1024;
   bool delete_events_on_snapshot = false;
   std::uint64_t replay_batch_size = 1000;
   std::uint32_t max_concurrent_recoveries = 50;
@@ -51,7 +54,8 @@ struct persistence_settings {
   // pekko.persistence.journal.{max-batch-events,max-batch-bytes,max-batch-purges,request-timeout},
   // pekko.persistence.snapshot-store.rocksdb.dir,
   // pekko.workflow.event-sourcing.{snapshot-every,stash-capacity},
-  // pekko.persistence.snapshot-store.{keep-n-snapshots,delete-events-on-snapshot},
+  // pekko.persistence.snapshot-store.{keep-n-snapshots,delete-events-on-snapshot,
+  //   max-batch-writes,max-batch-bytes},
   // pekko.persistence.recovery.{replay-batch-size,max-concurrent-recoveries}
   static persistence_settings read(core::settings_reader& r);
 
@@ -63,6 +67,7 @@ struct persistence_settings {
   // The snapshot store syncs like the journal: with delete-events-on-snapshot a lost
   // unsynced snapshot would leave deleted events uncovered.
   [[nodiscard]] rocksdb_snapshot_store_config snapshot_store_config() const;
+  [[nodiscard]] snapshot_store_actor_config snapshot_store_actor() const;
   [[nodiscard]] eventsourced_config eventsourced() const;
 };
 

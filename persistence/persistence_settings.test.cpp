@@ -21,6 +21,10 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_background_linger == defaults.journal_background_linger);
   CHECK(s.journal_max_batch_purges == defaults.journal_max_batch_purges);
   CHECK(journal_actor_config{}.max_batch_purges == defaults.journal_max_batch_purges);
+  CHECK(s.snapshot_max_batch_writes == defaults.snapshot_max_batch_writes);
+  CHECK(s.snapshot_max_batch_bytes == defaults.snapshot_max_batch_bytes);
+  CHECK(snapshot_store_actor_config{}.max_batch == defaults.snapshot_max_batch_writes);
+  CHECK(snapshot_store_actor_config{}.max_batch_bytes == defaults.snapshot_max_batch_bytes);
   CHECK(s.journal_metadata_cache_entries == defaults.journal_metadata_cache_entries);
   CHECK(s.journal_bytes_per_sync == defaults.journal_bytes_per_sync);
   CHECK(s.journal_bytes_per_sync == 1024 * 1024);
@@ -71,6 +75,7 @@ TEST_CASE("an unknown wal-recovery-mode and an empty batch bound are refused nam
 TEST_CASE("snapshot and recovery keys are read into the entity and snapshot store configs") {
   auto [s, errors] = wfe::test::read_settings<persistence_settings>(R"(
     pekko.persistence.snapshot-store { keep-n-snapshots = 3, delete-events-on-snapshot = on }
+    pekko.persistence.snapshot-store { max-batch-writes = 5, max-batch-bytes = 64KiB }
     pekko.persistence.recovery { replay-batch-size = 250, max-concurrent-recoveries = 7 }
     pekko.workflow.event-sourcing { snapshot-every = 40, stash-capacity = 99 }
   )");
@@ -78,6 +83,8 @@ TEST_CASE("snapshot and recovery keys are read into the entity and snapshot stor
   CHECK(s.snapshot_store_config().keep_n_snapshots == 3);
   CHECK(s.snapshot_store_config().dir == s.snapshot_dir);
   CHECK(s.max_concurrent_recoveries == 7);
+  CHECK(s.snapshot_store_actor().max_batch == 5);
+  CHECK(s.snapshot_store_actor().max_batch_bytes == 64 * 1024);
   const auto es = s.eventsourced();
   CHECK(es.replay_batch_size == 250);
   CHECK(es.snapshot_every == 40);

@@ -1,5 +1,6 @@
 #include "persistence/snapshot_store.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -162,33 +163,80 @@ struct rocksdb_snapshot_store::impl {
     return std::optional<snapshot>{};
   }
 
-  result<std::uint64_t> save(const persistence_id& pid, const snapshot& s) {
-    std::scoped_lock lock(write_mutex);
+  // Under write_mutex: puts `s` and the trim of pid's older (beyond keep-n) and stale
+  // snapshots into `batch`, as of what the store holds; returns the oldest kept.
+  struct staged_save {
+    std::uint64_t oldest_kept = 0;
+    std::vector<std::uint64_t> stale;
+  };
+  result<staged_save> stage_save(rocksdb::WriteBatch& batch, const persistence_id& pid,
+                                 const snapshot& s) {
     auto existing = list(pid);
     if (!existing) return as_failure(std::move(existing).error());
-    rocksdb::WriteBatch batch;
     batch.Put(cf, internal::encode_event_key(pid, s.sequence_nr), encode(pid, s));
     // Keep the new one and the newest keep-1 older ones (older than the new one).
     // Newer ones cannot be of this journal: an entity's snapshots only move forward, and
     // a snapshot is taken after its events are durable. They are left from a journal
     // that was replaced by an older one (a restore of the journal alone): dropped.
     std::vector<std::uint64_t> older;
-    std::vector<std::uint64_t> stale;
+    staged_save out;
     for (auto seq : *existing) {
       if (seq < s.sequence_nr) older.push_back(seq);
-      if (seq > s.sequence_nr) stale.push_back(seq);
+      if (seq > s.sequence_nr) out.stale.push_back(seq);
     }
-    for (auto seq : stale) batch.Delete(cf, internal::encode_event_key(pid, seq));
+    for (auto seq : out.stale) batch.Delete(cf, internal::encode_event_key(pid, seq));
     const std::size_t keep_older = cfg.keep_n_snapshots - 1;
     const std::size_t drop = older.size() > keep_older ? older.size() - keep_older : 0;
     for (std::size_t i = 0; i < drop; ++i)
       batch.Delete(cf, internal::encode_event_key(pid, older[i]));
-    auto st = write(batch);
-    if (!st.ok())
-      return as_failure(internal::from_status(st, "saving snapshot of " + pid.describe()));
-    if (metrics) metrics->snapshot_saved();
-    if (!stale.empty()) warn_stale(pid, stale, s.sequence_nr, "its new snapshot");
-    return drop < older.size() ? older[drop] : s.sequence_nr;
+    out.oldest_kept = drop < older.size() ? older[drop] : s.sequence_nr;
+    return out;
+  }
+
+  // Every save in one synced write, except that a second save of an id waits for the
+  // write of the first (its trim reads what the first wrote).
+  std::vector<result<std::uint64_t>> save_many(const std::vector<save_request>& requests) {
+    std::scoped_lock lock(write_mutex);
+    std::vector<result<std::uint64_t>> results(requests.size(), std::uint64_t{0});
+    rocksdb::WriteBatch batch;
+    std::vector<std::pair<std::size_t, staged_save>> staged;  // request index, its trim
+    auto commit = [&] {
+      if (staged.empty()) return;
+      auto st = write(batch);
+      for (auto& [i, trim] : staged) {
+        const auto& pid = requests[i].pid;
+        if (!st.ok()) {
+          results[i] =
+              as_failure(internal::from_status(st, "saving snapshot of " + pid.describe()));
+          continue;
+        }
+        if (metrics) metrics->snapshot_saved();
+        if (!trim.stale.empty())
+          warn_stale(pid, trim.stale, requests[i].s.sequence_nr, "its new snapshot");
+        results[i] = trim.oldest_kept;
+      }
+      batch.Clear();
+      staged.clear();
+    };
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const auto& r = requests[i];
+      if (r.s.sequence_nr == 0) {
+        results[i] = fail(errc::invalid_argument, "snapshot at sequence nr 0");
+        continue;
+      }
+      if (std::any_of(staged.begin(), staged.end(),
+                      [&](const auto& e) { return requests[e.first].pid == r.pid; })) {
+        commit();
+      }
+      auto trim = stage_save(batch, r.pid, r.s);
+      if (!trim) {
+        results[i] = as_failure(std::move(trim).error());
+        continue;
+      }
+      staged.emplace_back(i, std::move(*trim));
+    }
+    commit();
+    return results;
   }
 
   // Deletes pid's snapshots with a sequence nr above `seq`; returns their sequence nrs.
@@ -299,12 +347,21 @@ std::uint64_t rocksdb_snapshot_store::memtable_bytes() {
   return internal::memtable_bytes(*impl_->db);
 }
 
-result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid,
-                                                   const snapshot& s) try {
-  if (s.sequence_nr == 0) return fail(errc::invalid_argument, "snapshot at sequence nr 0");
-  return impl_->save(pid, s);
+result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid, const snapshot& s) {
+  auto results = save_many({save_request{pid, s}});
+  return std::move(results.front());
+}
+
+std::vector<result<std::uint64_t>> rocksdb_snapshot_store::save_many(
+    const std::vector<save_request>& requests) try {
+  return impl_->save_many(requests);
 } catch (const std::exception& e) {
-  return fail(errc::internal, "saving snapshot of " + pid.describe() + ": " + e.what());
+  std::vector<result<std::uint64_t>> results;
+  for (const auto& r : requests) {
+    results.emplace_back(
+        fail(errc::internal, "saving snapshot of " + r.pid.describe() + ": " + e.what()));
+  }
+  return results;
 }
 
 result<std::optional<snapshot>> rocksdb_snapshot_store::load_latest(const persistence_id& pid,

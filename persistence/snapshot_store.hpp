@@ -77,6 +77,16 @@ class rocksdb_snapshot_store {
   // fallback: see delete-events-on-snapshot in eventsourced.hpp).
   [[nodiscard]] result<std::uint64_t> save(const persistence_id& pid, const snapshot& s);
 
+  // save() for every request in ONE synced write (the snapshot store actor's group
+  // commit), but a second save of an id in the list goes into a write after the first.
+  // One result per request, in order; a failed write fails the saves it held.
+  struct save_request {
+    persistence_id pid;
+    snapshot s;
+  };
+  [[nodiscard]] std::vector<result<std::uint64_t>> save_many(
+      const std::vector<save_request>& requests);
+
   // The newest intact snapshot with sequence nr <= max_sequence_nr (see contract).
   [[nodiscard]] result<std::optional<snapshot>> load_latest(const persistence_id& pid,
                                                             std::uint64_t max_sequence_nr);

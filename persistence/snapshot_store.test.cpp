@@ -45,6 +45,9 @@ std::unique_ptr<rocksdb_snapshot_store> open_ok(const rocksdb_snapshot_store_con
   return std::move(s).value();
 }
 
+// A save's result: the oldest snapshot kept, or 0 for an error.
+std::uint64_t oldest_kept(const result<std::uint64_t>& r) { return r ? *r : 0; }
+
 double counter_value(prometheus::Registry& r, const std::string& name) {
   for (const auto& f : r.Collect()) {
     if (f.name == name && !f.metric.empty()) return f.metric.front().counter.value;
@@ -247,40 +250,133 @@ TEST_CASE("deletes waiting for the snapshot store actor share one synced write")
   for (int i = 0; i < ids; ++i) REQUIRE(store->save(pid(i), snap(1)).has_value());
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  auto actor = spawn_snapshot_store_actor(sys, store, 4);
+  auto actor = spawn_snapshot_store_actor(sys, store, {.max_batch = 4});
   fs->hold_wal_syncs();
   std::thread saver([&] {  // the actor is blocked inside this save's sync...
     CHECK(snapshot_save_blocking(sys, actor, std::chrono::seconds(10), pid(99), snap(1)));
   });
   REQUIRE(fs->wait_sync_held());
   const auto syncs = fs->wal_syncs.load();
-  // ...while the deletes queue up, then a load of one of them (served after its delete).
+  // ...while the deletes queue up, then a new snapshot of the last id (written after its
+  // delete) and a load of it (served after that save).
   caf::scoped_actor self{sys};
+  const auto last = pid(ids - 1);
   auto asker = sys.spawn([&](caf::event_based_actor* a) {
+    const caf::actor to{self};
     for (int i = 0; i < ids; ++i) {
-      request_snapshot_delete(
-          a, actor, std::chrono::seconds(10), pid(i), max_sequence_nr,
-          [a, to = caf::actor{self}](result<done> r) { a->send(to, r.has_value()); });
+      request_snapshot_delete(a, actor, std::chrono::seconds(10), pid(i), max_sequence_nr,
+                              [a, to](result<done> r) { a->send(to, r.has_value()); });
     }
-    request_snapshot_load(a, actor, std::chrono::seconds(10), pid(ids - 1), max_sequence_nr,
-                          [a, to = caf::actor{self}](result<std::optional<snapshot>> r) {
-                            a->send(to, r.has_value() && !r->has_value() ? 1 : 0);
+    request_snapshot_save(a, actor, std::chrono::seconds(10), last, snap(2),
+                          [a, to](result<std::uint64_t> r) { a->send(to, r.has_value()); });
+    request_snapshot_load(a, actor, std::chrono::seconds(10), last, max_sequence_nr,
+                          [a, to](result<std::optional<snapshot>> r) {
+                            a->send(to, r && *r ? static_cast<int>((*r)->sequence_nr) : -1);
                           });
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   fs->release_wal_syncs();
   saver.join();
-  int deleted = 0;
-  int loaded_none = -1;
-  for (int i = 0; i < ids + 1; ++i) {
-    self->receive([&](bool ok) { deleted += ok ? 1 : 0; }, [&](int none) { loaded_none = none; },
+  int ok = 0;
+  int loaded = 0;
+  for (int i = 0; i < ids + 2; ++i) {
+    self->receive([&](bool done) { ok += done ? 1 : 0; }, [&](int seq) { loaded = seq; },
                   caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer"); });
   }
-  CHECK(deleted == ids);
-  CHECK(loaded_none == 1);
-  // Six deletes, at most 4 per write: two writes, not six.
+  CHECK(ok == ids + 1);
+  CHECK(loaded == 2);
+  // Six deletes, at most 4 per write, then the save: three writes, not seven.
+  CHECK(fs->wal_syncs.load() - syncs == 3);
+  for (int i = 0; i < ids - 1; ++i) CHECK(store->list(pid(i))->empty());
+  CHECK(*store->list(last) == std::vector<std::uint64_t>{2});
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE(
+    "save_many saves several ids in one synced write, a second save of an id after the first") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 2, .env = env.get()});
+  const persistence_id a{shard_id{3}, "a"};
+  const persistence_id b{shard_id{3}, "b"};
+  REQUIRE(store->save(a, snap(1)).has_value());
+  const auto syncs = fs->wal_syncs.load();
+  auto results = store->save_many({{a, snap(2)}, {b, snap(5)}, {a, snap(0)}});
+  REQUIRE(results.size() == 3);
+  CHECK(oldest_kept(results[0]) == 1);  // the oldest kept: 1 (keep 2)
+  CHECK(oldest_kept(results[1]) == 5);
+  REQUIRE_FALSE(results[2].has_value());
+  CHECK(results[2].error().code == errc::invalid_argument);
+  CHECK(fs->wal_syncs.load() == syncs + 1);
+  // a twice: the second trims what the first wrote, so it is written after it.
+  results = store->save_many({{a, snap(3)}, {b, snap(6)}, {a, snap(4)}});
+  REQUIRE(results.size() == 3);
+  CHECK(oldest_kept(results[0]) == 2);
+  CHECK(oldest_kept(results[1]) == 5);
+  CHECK(oldest_kept(results[2]) == 3);
+  CHECK(fs->wal_syncs.load() == syncs + 3);
+  CHECK(*store->list(a) == std::vector<std::uint64_t>{3, 4});
+  CHECK(*store->list(b) == std::vector<std::uint64_t>{5, 6});
+  CHECK(*store->load_latest(a, max_sequence_nr) == snap(4));
+  // A failed write fails every save it held; nothing of them is stored.
+  fs->full = true;
+  results = store->save_many({{a, snap(7)}, {b, snap(8)}});
+  fs->full = false;
+  REQUIRE(results.size() == 2);
+  for (const auto& r : results) {
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::io_error);
+  }
+  CHECK(*store->list(a) == std::vector<std::uint64_t>{3, 4});
+}
+
+TEST_CASE("saves waiting for the snapshot store actor share one synced write") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  std::shared_ptr<rocksdb_snapshot_store> store =
+      open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 1, .env = env.get()});
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto actor = spawn_snapshot_store_actor(sys, store, {.max_batch = 3});
+  auto pid = [](int i) { return persistence_id{shard_id{3}, "id-" + std::to_string(i)}; };
+  fs->hold_wal_syncs();
+  std::thread first([&] {  // the actor is blocked inside this save's sync...
+    CHECK(snapshot_save_blocking(sys, actor, std::chrono::seconds(10), pid(99), snap(1)));
+  });
+  REQUIRE(fs->wait_sync_held());
+  const auto syncs = fs->wal_syncs.load();
+  // ...while these queue up: 4 ids (3 per write), then id-0 again and a load of it.
+  caf::scoped_actor self{sys};
+  auto asker = sys.spawn([&](caf::event_based_actor* a) {
+    auto save = [a, to = caf::actor{self}, &actor](const persistence_id& p, std::uint64_t seq) {
+      request_snapshot_save(
+          a, actor, std::chrono::seconds(10), p, snap(seq),
+          [a, to, seq](result<std::uint64_t> r) { a->send(to, r.has_value() && *r == seq); });
+    };
+    for (int i = 0; i < 4; ++i) save(pid(i), 1);
+    save(pid(0), 2);
+    request_snapshot_load(a, actor, std::chrono::seconds(10), pid(0), max_sequence_nr,
+                          [a, to = caf::actor{self}](result<std::optional<snapshot>> r) {
+                            a->send(to, r && *r ? static_cast<int>((*r)->sequence_nr) : -1);
+                          });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  fs->release_wal_syncs();
+  first.join();
+  int saved = 0;
+  int loaded = 0;
+  for (int i = 0; i < 6; ++i) {
+    self->receive([&](bool ok) { saved += ok ? 1 : 0; }, [&](int seq) { loaded = seq; },
+                  caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer"); });
+  }
+  CHECK(saved == 5);
+  CHECK(loaded == 2);  // the load came after the second save of id-0
+  // id-0..2, then id-3 and id-0's second save: two writes, not five.
   CHECK(fs->wal_syncs.load() - syncs == 2);
-  for (int i = 0; i < ids; ++i) CHECK(store->list(pid(i))->empty());
+  CHECK(*store->list(pid(0)) == std::vector<std::uint64_t>{2});
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
 }

@@ -37,69 +37,96 @@ using namespace internal;
 
 namespace {
 
-// Deletes waiting in the mailbox together go in one delete_many (one synced write):
-// retention purges many workflows at once. Another request of an id with a delete
-// pending writes them first, so each id's requests are served in mailbox order.
-class pending_deletes {
+// Saves, and deletes, waiting in the mailbox together go in one save_many / delete_many
+// (one synced write each): entities snapshot and retention purges many workflows at
+// once. For one id the pending writes are all saves or all deletes (the other kind
+// writes them first), and a load of an id with a write pending writes it first, so each
+// id's requests are served in mailbox order.
+class pending_writes {
  public:
-  pending_deletes(rocksdb_snapshot_store& store, std::size_t max) : store_(store), max_(max) {}
+  pending_writes(rocksdb_snapshot_store& store, snapshot_store_actor_config cfg)
+      : store_(store), cfg_(cfg) {}
 
-  void add(caf::response_promise promise, const persistence_id& pid, std::uint64_t to) {
-    if (requests_.size() >= max_) flush();
-    requests_.push_back({pid, to});
-    promises_.push_back(std::move(promise));
+  void add_save(caf::response_promise promise, const persistence_id& pid, const snapshot& s) {
+    const auto bytes = s.payload.size() + s.manifest.size();
+    if (pending(deletes_, pid) || saves_.size() >= cfg_.max_batch ||
+        (save_bytes_ > 0 && save_bytes_ + bytes > cfg_.max_batch_bytes)) {
+      flush();
+    }
+    saves_.push_back({pid, s});
+    save_bytes_ += bytes;
+    save_promises_.push_back(std::move(promise));
+  }
+
+  void add_delete(caf::response_promise promise, const persistence_id& pid, std::uint64_t to) {
+    if (pending(saves_, pid) || deletes_.size() >= cfg_.max_batch) flush();
+    deletes_.push_back({pid, to});
+    delete_promises_.push_back(std::move(promise));
   }
 
   void flush_if_pending(const persistence_id& pid) {
-    if (std::any_of(requests_.begin(), requests_.end(),
-                    [&pid](const auto& r) { return r.pid == pid; })) {
-      flush();
-    }
+    if (pending(saves_, pid) || pending(deletes_, pid)) flush();
   }
 
   void flush() {
-    if (requests_.empty()) return;
-    auto results = store_.delete_many(requests_);
-    for (std::size_t i = 0; i < promises_.size(); ++i) {
-      promises_[i].deliver(i < results.size()
-                               ? std::move(results[i])
-                               : delete_result(fail(errc::internal, "missing delete result")));
-    }
-    requests_.clear();
-    promises_.clear();
+    answer(saves_.empty() ? std::vector<save_result>{} : store_.save_many(saves_), save_promises_,
+           "save");
+    answer(deletes_.empty() ? std::vector<delete_result>{} : store_.delete_many(deletes_),
+           delete_promises_, "delete");
+    saves_.clear();
+    deletes_.clear();
+    save_bytes_ = 0;
   }
 
  private:
+  template <class Request>
+  static bool pending(const std::vector<Request>& requests, const persistence_id& pid) {
+    return std::any_of(requests.begin(), requests.end(),
+                       [&pid](const Request& r) { return r.pid == pid; });
+  }
+
+  template <class Result>
+  static void answer(std::vector<Result> results, std::vector<caf::response_promise>& promises,
+                     const char* what) {
+    for (std::size_t i = 0; i < promises.size(); ++i) {
+      promises[i].deliver(i < results.size() ? std::move(results[i])
+                                             : Result(fail(errc::internal, std::string("missing ") +
+                                                                               what + " result")));
+    }
+    promises.clear();
+  }
+
   rocksdb_snapshot_store& store_;
-  std::size_t max_;
-  std::vector<rocksdb_snapshot_store::delete_request> requests_;
-  std::vector<caf::response_promise> promises_;  // parallel to requests_
+  snapshot_store_actor_config cfg_;
+  std::vector<rocksdb_snapshot_store::save_request> saves_;
+  std::vector<caf::response_promise> save_promises_;  // parallel to saves_
+  std::size_t save_bytes_ = 0;
+  std::vector<rocksdb_snapshot_store::delete_request> deletes_;
+  std::vector<caf::response_promise> delete_promises_;  // parallel to deletes_
 };
 
 template <class... Extra>
 caf::behavior make_handlers(caf::blocking_actor* self, rocksdb_snapshot_store& store,
-                            pending_deletes& deletes, bool& running, Extra&&... extra) {
+                            pending_writes& writes, bool& running, Extra&&... extra) {
   return {
-      [&store, &deletes](snapshot_save_atom, const persistence_id& pid,
-                         const snapshot& s) -> save_result {
-        deletes.flush_if_pending(pid);
-        return store.save(pid, s);
+      [self, &writes](snapshot_save_atom, const persistence_id& pid, const snapshot& s) {
+        writes.add_save(self->make_response_promise(), pid, s);
       },
-      [&store, &deletes](snapshot_load_atom, const persistence_id& pid,
-                         std::uint64_t max) -> load_result {
-        deletes.flush_if_pending(pid);
+      [&store, &writes](snapshot_load_atom, const persistence_id& pid,
+                        std::uint64_t max) -> load_result {
+        writes.flush_if_pending(pid);
         return store.load_latest(pid, max);
       },
-      [&store, &deletes](snapshot_recover_atom, const persistence_id& pid,
-                         std::uint64_t highest) -> load_result {
-        deletes.flush_if_pending(pid);
+      [&store, &writes](snapshot_recover_atom, const persistence_id& pid,
+                        std::uint64_t highest) -> load_result {
+        writes.flush_if_pending(pid);
         return store.load_for_recovery(pid, highest);
       },
-      [self, &deletes](snapshot_delete_atom, const persistence_id& pid, std::uint64_t to) {
-        deletes.add(self->make_response_promise(), pid, to);
+      [self, &writes](snapshot_delete_atom, const persistence_id& pid, std::uint64_t to) {
+        writes.add_delete(self->make_response_promise(), pid, to);
       },
-      [self, &deletes, &running](caf::exit_msg& msg) {
-        deletes.flush();
+      [self, &writes, &running](caf::exit_msg& msg) {
+        writes.flush();
         running = false;
         self->fail_state(std::move(msg.reason));
       },
@@ -108,19 +135,19 @@ caf::behavior make_handlers(caf::blocking_actor* self, rocksdb_snapshot_store& s
 }
 
 void snapshot_store_loop(caf::blocking_actor* self, std::shared_ptr<rocksdb_snapshot_store> store,
-                         std::size_t max_batch_deletes) {
-  pending_deletes deletes(*store, max_batch_deletes);
+                         snapshot_store_actor_config cfg) {
+  pending_writes writes(*store, cfg);
   bool running = true;
   bool idle = false;
-  auto wait = make_handlers(self, *store, deletes, running);
+  auto wait = make_handlers(self, *store, writes, running);
   auto drain = make_handlers(
-      self, *store, deletes, running,
+      self, *store, writes, running,
       caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
   while (running) {       // NOLINT(bugprone-infinite-loop): the handlers clear `running`
     self->receive(wait);  // sleeps until there is work
     idle = false;
     while (running && !idle) self->receive(drain);
-    deletes.flush();
+    writes.flush();
   }
 }
 
@@ -142,8 +169,8 @@ void ask(caf::event_based_actor* self, const caf::actor& store_actor, timeout_ms
 
 caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
                                       std::shared_ptr<rocksdb_snapshot_store> store,
-                                      std::size_t max_batch_deletes) {
-  return sys.spawn(snapshot_store_loop, std::move(store), max_batch_deletes);
+                                      snapshot_store_actor_config cfg) {
+  return sys.spawn(snapshot_store_loop, std::move(store), cfg);
 }
 
 void request_snapshot_save(caf::event_based_actor* self, const caf::actor& store_actor,
@@ -197,6 +224,17 @@ result<std::optional<snapshot>> snapshot_load_blocking(caf::actor_system& sys,
   load_result out = fail(errc::unavailable, "no answer");
   self->request(store_actor, timeout, snapshot_load_atom::value, pid, max_sequence_nr)
       .receive([&](load_result& r) { out = std::move(r); },
+               [&](caf::error& e) { out = core::unexpected<error>{unavailable(e)}; });
+  return out;
+}
+
+result<done> snapshot_delete_blocking(caf::actor_system& sys, const caf::actor& store_actor,
+                                      timeout_ms timeout, const persistence_id& pid,
+                                      std::uint64_t to_sequence_nr) {
+  caf::scoped_actor self{sys};
+  delete_result out = fail(errc::unavailable, "no answer");
+  self->request(store_actor, timeout, snapshot_delete_atom::value, pid, to_sequence_nr)
+      .receive([&](delete_result& r) { out = std::move(r); },
                [&](caf::error& e) { out = core::unexpected<error>{unavailable(e)}; });
   return out;
 }

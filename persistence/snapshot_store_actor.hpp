@@ -1,9 +1,8 @@
 #pragma once
 // The snapshot store actor: a blocking (detached, own thread) actor in front of a
 // rocksdb_snapshot_store, so snapshot I/O never runs on the shared scheduler, like
-// the journal actor. Requests are served in mailbox order; deletes waiting together
-// share one synced write (at most max_batch_deletes of them: the node passes
-// pekko.persistence.journal.max-batch-purges, as purges are what sends them).
+// the journal actor. Requests are served in mailbox order per id; saves waiting together
+// share one synced write, and so do deletes (group commit, like the journal's).
 //
 // Lifetime: runs until it receives an exit message; whoever spawns it must send one
 // at shutdown (the actor system waits for it).
@@ -21,9 +20,17 @@
 
 namespace wfe::persistence {
 
+// pekko.persistence.snapshot-store.{max-batch-writes,max-batch-bytes}
+struct snapshot_store_actor_config {
+  // At most this many saves, or deletes, in one write...
+  std::size_t max_batch = 256;
+  // ...and saves of at most this many state bytes, unless one alone is larger.
+  std::uint64_t max_batch_bytes = 4 * 1024 * 1024;
+};
+
 [[nodiscard]] caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,
                                                     std::shared_ptr<rocksdb_snapshot_store> store,
-                                                    std::size_t max_batch_deletes = 256);
+                                                    snapshot_store_actor_config cfg = {});
 
 // -- asynchronous client: the handler runs in `self`'s context, exactly once; with
 // errc::unavailable when the actor is gone or did not answer within `timeout`.
@@ -64,5 +71,11 @@ void request_snapshot_delete(caf::event_based_actor* self, const caf::actor& sto
                                                                      timeout_ms timeout,
                                                                      const persistence_id& pid,
                                                                      std::uint64_t max_sequence_nr);
+
+// Answered once every save and delete sent before it is written (a barrier for tests).
+[[nodiscard]] result<done> snapshot_delete_blocking(caf::actor_system& sys,
+                                                    const caf::actor& store_actor,
+                                                    timeout_ms timeout, const persistence_id& pid,
+                                                    std::uint64_t to_sequence_nr);
 
 }  // namespace wfe::persistence
