@@ -1,6 +1,7 @@
 """Shared by the probes: one workflow-engine node on 127.0.0.1 (HTTP 18080, metrics
 19095, transport 25520) over a data directory that survives kill -9 and restarts."""
 import argparse
+import atexit
 import http.client
 import json
 import os
@@ -59,6 +60,13 @@ class Node:
         ] + ["-D" + o for o in opts.overrides]
         self.proc = None
         self.starts = 0
+        # A probe that dies (an exception, sys.exit) must not leave its node holding the
+        # ports for the next one.
+        atexit.register(self._kill_if_alive)
+
+    def _kill_if_alive(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill9()
 
     def start(self):
         self.starts += 1
