@@ -59,3 +59,27 @@ ab_stop_node() {
   [[ -n $ab_node ]] && kill "$ab_node" 2>/dev/null && wait "$ab_node" 2>/dev/null
   ab_node=""
 }
+
+# ab_parse_secs_rounds SECS ROUNDS "$@": the A/B tools' options. Sets `secs` and `rounds`
+# (defaults SECS, ROUNDS; -s and -r override) and `ab_args` (the binaries and whatever
+# follows); without any, prints the script's header comment and exits 2; exits 1 when
+# wrk is missing.
+# shellcheck disable=SC2034  # secs, rounds and ab_args are for the caller
+ab_parse_secs_rounds() {
+  secs=$1
+  rounds=$2
+  shift 2
+  local OPTIND=1 o
+  while getopts "s:r:" o; do
+    case $o in
+      s) secs=$OPTARG ;;
+      r) rounds=$OPTARG ;;
+      *) exit 2 ;;
+    esac
+  done
+  shift $((OPTIND - 1))
+  ab_args=("$@")
+  ((${#ab_args[@]} > 0)) || { sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 2; }
+  command -v wrk >/dev/null ||
+    { echo "$(basename "$0"): wrk missing (apt-get install wrk)" >&2; exit 1; }
+}

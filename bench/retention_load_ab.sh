@@ -12,20 +12,10 @@
 # Needs wrk and curl (bench/run_workflow_bench.sh installs wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=10
-rounds=1
-while getopts "s:r:" o; do
-  case $o in
-    s) secs=$OPTARG ;;
-    r) rounds=$OPTARG ;;
-    *) exit 2 ;;
-  esac
-done
-shift $((OPTIND - 1))
-(($# > 0)) || { echo "usage: $0 [-s secs] [-r rounds] BINARY [BINARY...]" >&2; exit 2; }
-command -v wrk >/dev/null || { echo "retention_load_ab: wrk missing (apt-get install wrk)" >&2; exit 1; }
 # shellcheck source=bench/ab_node.sh
 source bench/ab_node.sh
+ab_parse_secs_rounds 10 1 "$@"
+set -- "${ab_args[@]}"
 base_extra=${EXTRA:-}
 retention="-Dpekko.workflow.retention.finished-after=1s -Dpekko.workflow.retention.sweep-interval=100ms -Dpekko.workflow.retention.batch-size=1000"
 for round in $(seq "$rounds"); do

@@ -12,20 +12,10 @@
 # Needs wrk, curl and bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=8
-rounds=1
-while getopts "s:r:" o; do
-  case $o in
-    s) secs=$OPTARG ;;
-    r) rounds=$OPTARG ;;
-    *) exit 2 ;;
-  esac
-done
-shift $((OPTIND - 1))
-(($# > 0)) || { echo "usage: $0 [-s secs] [-r rounds] BINARY [BINARY...]" >&2; exit 2; }
-command -v wrk >/dev/null || { echo "snapshot_backlog_ab: wrk missing (apt-get install wrk)" >&2; exit 1; }
 # shellcheck source=bench/ab_node.sh
 source bench/ab_node.sh
+ab_parse_secs_rounds 8 1 "$@"
+set -- "${ab_args[@]}"
 EXTRA="${EXTRA:-} -Dpekko.workflow.event-sourcing.snapshot-every=3"
 snapshots() { curl -s http://127.0.0.1:19095/metrics | awk '/^journal_snapshots_total /{print $2}'; }
 for round in $(seq "$rounds"); do

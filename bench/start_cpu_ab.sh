@@ -13,21 +13,10 @@
 # Needs wrk and curl (bench/run_workflow_bench.sh installs wrk).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-secs=8
-rounds=2
-while getopts "s:r:" o; do
-  case $o in
-    s) secs=$OPTARG ;;
-    r) rounds=$OPTARG ;;
-    *) exit 2 ;;
-  esac
-done
-shift $((OPTIND - 1))
-(($# > 0)) || { sed -n '2,13p' "$0"; exit 2; }
-command -v wrk >/dev/null || { echo "start_cpu_ab: wrk missing (apt-get install wrk)" >&2; exit 1; }
-
 # shellcheck source=bench/ab_node.sh
 source "$here"/ab_node.sh
+ab_parse_secs_rounds 8 2 "$@"
+set -- "${ab_args[@]}"
 
 # "tid comm ticks voluntary involuntary runq-wait-ns" for every thread of $ab_node
 threads() {

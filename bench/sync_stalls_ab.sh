@@ -14,24 +14,13 @@
 # Needs wrk and curl.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-rounds=1
-secs=20
-while getopts "r:s:" o; do
-  case $o in
-    r) rounds=$OPTARG ;;
-    s) secs=$OPTARG ;;
-    *) exit 2 ;;
-  esac
-done
-shift $((OPTIND - 1))
-(($# > 0)) || { sed -n '2,14p' "$0"; exit 2; }
-command -v wrk >/dev/null || { echo "sync_stalls_ab: wrk missing (apt-get install wrk)" >&2; exit 1; }
+# shellcheck source=bench/ab_node.sh
+source "$here"/ab_node.sh
+ab_parse_secs_rounds 20 1 "$@"
+set -- "${ab_args[@]}"
 bin=$1
 shift
 (($# > 0)) || set -- ""
-
-# shellcheck source=bench/ab_node.sh
-source "$here"/ab_node.sh
 
 # The histogram's cumulative count at bucket `le` (journal_metrics: 50 us * 2^k).
 bucket() { awk -v le="$2" '$0 ~ "le=\"" le "\"" {print $2}' <<<"$1"; }
