@@ -93,6 +93,15 @@ void add_storage_memory_gauges(core::metrics_registry& m, const storage& st,
                       [j = st.journal] { return static_cast<double>(j->memtable_bytes()); });
   m.add_sampled_gauge("rocksdb_memtable_bytes", help, {{"db", "snapshots"}},
                       [s = st.snapshots] { return static_cast<double>(s->memtable_bytes()); });
+  const std::string kept_help =
+      "Bytes of files RocksDB deleted that are kept for live copies of a store "
+      "(journal.rocksdb.keep-deleted-files-for)";
+  m.add_sampled_gauge(
+      "rocksdb_deleted_files_kept_bytes", kept_help, {{"db", "journal"}},
+      [j = st.journal] { return static_cast<double>(j->deleted_files_kept_bytes()); });
+  m.add_sampled_gauge(
+      "rocksdb_deleted_files_kept_bytes", kept_help, {{"db", "snapshots"}},
+      [s = st.snapshots] { return static_cast<double>(s->deleted_files_kept_bytes()); });
   if (!index) return;
   m.add_sampled_gauge(
       "rocksdb_memtable_bytes", help, {{"db", "workflow-index"}},

@@ -28,6 +28,18 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_metadata_cache_entries == defaults.journal_metadata_cache_entries);
   CHECK(s.journal_bytes_per_sync == defaults.journal_bytes_per_sync);
   CHECK(s.journal_bytes_per_sync == 1024 * 1024);
+  CHECK(s.journal_keep_deleted_files_for == defaults.journal_keep_deleted_files_for);
+  CHECK(s.journal_keep_deleted_files_for == std::chrono::minutes(15));
+  CHECK(s.journal_keep_deleted_files_max_bytes == defaults.journal_keep_deleted_files_max_bytes);
+  CHECK(s.journal_max_total_wal_size == defaults.journal_max_total_wal_size);
+  const rocksdb_journal_config jc;
+  CHECK(jc.keep_deleted_files_for == defaults.journal_keep_deleted_files_for);
+  CHECK(jc.keep_deleted_files_max_bytes == defaults.journal_keep_deleted_files_max_bytes);
+  CHECK(jc.max_total_wal_size == defaults.journal_max_total_wal_size);
+  const rocksdb_snapshot_store_config sc;
+  CHECK(sc.keep_deleted_files_for == defaults.journal_keep_deleted_files_for);
+  CHECK(sc.keep_deleted_files_max_bytes == defaults.journal_keep_deleted_files_max_bytes);
+  CHECK(sc.max_total_wal_size == defaults.journal_max_total_wal_size);
 }
 
 TEST_CASE("journal keys are read into the journal and journal actor configs") {
@@ -42,6 +54,9 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
         fsync = off, verify-on-start = on, wal-recovery-mode = "absolute-consistency"
         metadata-cache-entries = 7
         bytes-per-sync = 256KiB
+        keep-deleted-files-for = 90s
+        keep-deleted-files-max-bytes = 3MiB
+        max-total-wal-size = 32MiB
       }
     }
   )");
@@ -54,6 +69,12 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
   CHECK(j.metadata_cache_entries == 7);
   CHECK(j.bytes_per_sync == 256 * 1024);
   CHECK(s.snapshot_store_config().bytes_per_sync == 256 * 1024);
+  CHECK(j.keep_deleted_files_for == std::chrono::seconds(90));
+  CHECK(j.keep_deleted_files_max_bytes == 3 * 1024 * 1024);
+  CHECK(j.max_total_wal_size == 32 * 1024 * 1024);
+  CHECK(s.snapshot_store_config().keep_deleted_files_for == std::chrono::seconds(90));
+  CHECK(s.snapshot_store_config().keep_deleted_files_max_bytes == 3 * 1024 * 1024);
+  CHECK(s.snapshot_store_config().max_total_wal_size == 32 * 1024 * 1024);
   CHECK(s.journal_actor().max_batch_events == 64);
   CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);
   CHECK(s.journal_request_timeout == std::chrono::seconds(3));
@@ -66,10 +87,14 @@ TEST_CASE("an unknown wal-recovery-mode and an empty batch bound are refused nam
     pekko.persistence.journal.rocksdb.wal-recovery-mode = "point-in-time"
     pekko.persistence.journal.max-batch-events = 0
     pekko.persistence.journal.max-batch-purges = 0
+    pekko.persistence.journal.rocksdb.max-total-wal-size = 1KiB
+    pekko.persistence.journal.rocksdb.keep-deleted-files-for = -1s
   )");
   CHECK(errors.find("wal-recovery-mode") != std::string::npos);
   CHECK(errors.find("max-batch-events") != std::string::npos);
   CHECK(errors.find("max-batch-purges") != std::string::npos);
+  CHECK(errors.find("max-total-wal-size") != std::string::npos);
+  CHECK(errors.find("keep-deleted-files-for") != std::string::npos);
 }
 
 TEST_CASE("snapshot and recovery keys are read into the entity and snapshot store configs") {

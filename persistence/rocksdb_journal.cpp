@@ -17,6 +17,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "engine/core/logging.hpp"
+#include "persistence/internal/deferred_delete_fs.hpp"
 #include "persistence/internal/key_codec.hpp"
 #include "persistence/internal/rocksdb_support.hpp"
 #include "persistence/journal_metrics.hpp"
@@ -42,6 +43,7 @@ struct rocksdb_journal::impl {
   rocksdb_journal_config cfg;
   std::shared_ptr<journal_metrics> metrics;
   std::shared_ptr<spdlog::logger> log = core::logger("persistence");
+  internal::deferred_delete_env files;  // outlives db (destroyed after it)
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, events, metadata
   rocksdb::ColumnFamilyHandle* events_cf = nullptr;
@@ -157,6 +159,9 @@ struct rocksdb_journal::impl {
     if (!s.ok()) {
       needs_resume = true;
       log->warn("journal write to {} failed: {}", cfg.dir.string(), s.ToString());
+      // A full disk: the deleted files kept for live copies go first (they count
+      // against the free space RocksDB waits for before it resumes).
+      if (s.IsNoSpace()) files.fs->release_all();
     }
     return s;
   }
@@ -173,7 +178,7 @@ struct rocksdb_journal::impl {
 
 namespace {
 
-rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
+rocksdb::Options make_options(const rocksdb_journal_config& cfg, rocksdb::Env* env) {
   rocksdb::Options o;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
@@ -183,7 +188,7 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
                             ? rocksdb::WALRecoveryMode::kAbsoluteConsistency
                             : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   if (cfg.write_buffer_size_bytes > 0) o.write_buffer_size = cfg.write_buffer_size_bytes;
-  if (cfg.env != nullptr) o.env = cfg.env;
+  o.env = env;
   // No background auto-resume after a write error: the next write calls Resume()
   // itself, so writing restarts as soon as space returns, and deterministically.
   o.max_bgerror_resume_count = 0;
@@ -192,6 +197,11 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg) {
   o.allow_concurrent_memtable_write = false;
   o.info_log = internal::make_info_logger("journal " + cfg.dir.string());
   internal::bound_writeback(o, cfg.bytes_per_sync);
+  // The default family (one key) and the metadata family (~60 bytes a workflow) fill
+  // their memtables rarely; until they flush, every WAL since their oldest data stays,
+  // and RocksDB's own bound is 4 x the write buffers of every family (~1.5 GB here),
+  // all of which a restart reads back. This bound flushes them instead.
+  if (cfg.max_total_wal_size > 0) o.max_total_wal_size = cfg.max_total_wal_size;
   return o;
 }
 
@@ -285,7 +295,11 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
   p->cfg = cfg;
   p->metrics = std::move(metrics);
   p->write_options.sync = cfg.fsync;
-  const auto options = make_options(cfg);
+  p->files =
+      internal::make_deferred_delete_env(cfg.env, {.store = "journal " + cfg.dir.string(),
+                                                   .keep_for = cfg.keep_deleted_files_for,
+                                                   .max_bytes = cfg.keep_deleted_files_max_bytes});
+  const auto options = make_options(cfg, p->files.env.get());
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, options},
       {"events", events_options(options)},
@@ -327,6 +341,10 @@ rocksdb_journal::~rocksdb_journal() = default;
 rocksdb::DB* rocksdb_journal::db() { return impl_->db.get(); }
 
 std::uint64_t rocksdb_journal::memtable_bytes() { return internal::memtable_bytes(*impl_->db); }
+
+std::uint64_t rocksdb_journal::deleted_files_kept_bytes() const {
+  return impl_->files.fs->stats().bytes;
+}
 
 std::vector<result<std::uint64_t>> rocksdb_journal::write_many(
     std::vector<write_request> requests) {

@@ -14,6 +14,8 @@
 // After a failed write (e.g. disk full) RocksDB turns read-only; the next write calls
 // Resume() first, so writes succeed again once space returns.
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
@@ -48,6 +50,14 @@ struct rocksdb_journal_config {
   std::size_t metadata_cache_entries = 100'000;
   // internal::bound_writeback (journal.rocksdb.bytes-per-sync); 0 = off.
   std::uint64_t bytes_per_sync = 1ULL << 20;
+  // The files RocksDB deletes are kept this long, and at most this many bytes of them
+  // (internal/deferred_delete_fs.hpp: a live `tar` of the directory stays consistent;
+  // journal.rocksdb.keep-deleted-files-for / keep-deleted-files-max-bytes). 0 s = off.
+  std::chrono::milliseconds keep_deleted_files_for{std::chrono::minutes(15)};
+  std::uint64_t keep_deleted_files_max_bytes = 1ULL << 30;
+  // RocksDB's max_total_wal_size (journal.rocksdb.max-total-wal-size): past it, the
+  // column families still holding data of the oldest WAL are flushed so it can go.
+  std::uint64_t max_total_wal_size = 128ULL << 20;
   // All file I/O goes through this Env (not owned; must outlive the journal). Null:
   // the real file system. Tests inject faults (a full disk) through it.
   rocksdb::Env* env = nullptr;
@@ -83,6 +93,9 @@ class rocksdb_journal final : public journal {
   [[nodiscard]] rocksdb::DB* db();
   // Bytes held by its memtables (bounded by write_buffer_size); thread-safe, for metrics.
   [[nodiscard]] std::uint64_t memtable_bytes();
+  // Bytes of the files RocksDB deleted that are kept for live copies (keep-deleted-files-
+  // for); thread-safe, for metrics.
+  [[nodiscard]] std::uint64_t deleted_files_kept_bytes() const;
 
   struct impl;
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include <rocksdb/db.h>
@@ -192,6 +193,33 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
   REQUIRE(events.size() == 7);
   CHECK(events[5] == make_event(6));
   CHECK(*j->highest_sequence_nr(k_pid) == 7);
+}
+
+TEST_CASE("a write that finds the disk full deletes the files kept for live copies") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  rocksdb_journal_config cfg{.dir = dir.path() / "j",
+                             .write_buffer_size_bytes = 64 * 1024,
+                             .max_total_wal_size = 256 * 1024,
+                             .env = env.get()};
+  auto j = open_ok(cfg);
+  // WAL files on disk that RocksDB no longer needs (deleted by it, kept for copies).
+  auto kept_wals = [&] {
+    std::uint64_t min_live = 0;
+    REQUIRE(j->db()->GetIntProperty("rocksdb.min-log-number-to-keep", &min_live));
+    std::size_t n = 0;
+    for (const auto& f : files_with_extension(cfg.dir, ".log"))
+      n += std::stoull(f.stem().string()) < min_live ? 1 : 0;
+    return n;
+  };
+  write_in_big_batches(*j, k_pid, 8000);
+  CHECK(kept_wals() > 2);
+  CHECK(j->deleted_files_kept_bytes() > 0);
+  fs->full = true;
+  CHECK_FALSE(j->write(k_pid, {make_event(8001)}).has_value());
+  CHECK(kept_wals() == 0);
+  CHECK(j->deleted_files_kept_bytes() == 0);
 }
 
 TEST_CASE("a reopened RocksDB journal keeps every event, highest and deletion") {
@@ -509,4 +537,90 @@ TEST_CASE("the journal opens RocksDB with its bytes-per-sync, strict, and 0 turn
   const auto off = wfe::test::rocksdb_options_file(dir.path() / "off");
   CHECK(wfe::test::rocksdb_option_is(off, "bytes_per_sync", "0"));
   CHECK(wfe::test::rocksdb_option_is(off, "strict_bytes_per_sync", "false"));
+}
+
+namespace {
+
+// The deployment guide backs a running node up with `tar` of the journal directory: the
+// files are copied one at a time while RocksDB flushes. Here the worst order: the
+// MANIFEST (with CURRENT, OPTIONS) first; then writes of other ids flush every column
+// family, so the WAL holding the first id's acknowledged events becomes obsolete and is
+// deleted; then the rest of the files. Returns how many of its 100 events the copy has.
+std::uint64_t events_in_live_copy(const rocksdb_journal_config& base) {
+  wfe::test::temp_dir dir;
+  auto cfg = base;
+  cfg.dir = dir.path() / "j";
+  cfg.write_buffer_size_bytes = 64 * 1024;
+  cfg.max_total_wal_size = 256 * 1024;
+  const fs::path copy = dir.path() / "copy";
+  fs::create_directories(copy);
+  auto j = open_ok(cfg);
+  write_one_by_one(*j, k_pid, 100);
+  std::set<std::string> copied;
+  auto copy_files = [&](bool early) {
+    for (const auto& e : fs::directory_iterator(cfg.dir)) {
+      const auto name = e.path().filename().string();
+      const bool is_early = name == "CURRENT" || name.starts_with("MANIFEST-") ||
+                            name.starts_with("OPTIONS-") || name == "IDENTITY";
+      if (!e.is_regular_file() || name == "LOCK" || is_early != early ||
+          !copied.insert(name).second) {
+        continue;
+      }
+      fs::copy_file(e.path(), copy / name);
+    }
+  };
+  copy_files(true);
+  std::vector<persistence_id> others;
+  for (int i = 0; i < 2000; ++i) {
+    others.push_back({shard_id{4}, "other-" + std::to_string(i)});
+    auto e1 = make_event(1);
+    e1.payload += std::string(500, 'x');
+    REQUIRE(j->write(others.back(), {e1, make_event(2)}).has_value());
+  }
+  copy_files(false);
+  j.reset();
+  auto restored = open_ok(rocksdb_journal_config{.dir = copy});
+  // Whatever of the other ids made it into the copy is whole: never a gap.
+  for (const auto& pid : others) {
+    auto highest = restored->highest_sequence_nr(pid);
+    REQUIRE(highest.has_value());
+    CHECK(*replay_all(*restored, pid) == *highest);
+  }
+  auto n = replay_all(*restored, k_pid);
+  REQUIRE(n.has_value());
+  return *n;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a file-by-file copy of a journal taken while it flushes keeps every acknowledged event") {
+  CHECK(events_in_live_copy(rocksdb_journal_config{.dir = {}}) == 100);
+  // Why the deleted files are kept: deleted at once, the WAL is missing from the copy,
+  // and so are its events, silently (RocksDB replays the WALs it finds).
+  CHECK(events_in_live_copy(rocksdb_journal_config{
+            .dir = {}, .keep_deleted_files_for = std::chrono::milliseconds(0)}) == 0);
+}
+
+TEST_CASE("max-total-wal-size bounds the WALs a journal keeps") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j",
+                             .write_buffer_size_bytes = 64 * 1024,
+                             .keep_deleted_files_for = std::chrono::milliseconds(0),
+                             .max_total_wal_size = 256 * 1024};
+  auto wal_bytes = [&] {
+    std::uint64_t n = 0;
+    for (const auto& f : files_with_extension(cfg.dir, ".log")) n += fs::file_size(f);
+    return n;
+  };
+  {
+    auto j = open_ok(cfg);
+    write_in_big_batches(*j, k_pid, 8000);  // ~4.5 MB
+    CHECK(wal_bytes() < 1024 * 1024);
+  }
+  cfg.dir = dir.path() / "unbounded";
+  cfg.max_total_wal_size = 64ULL << 20;
+  auto j = open_ok(cfg);
+  write_in_big_batches(*j, k_pid, 8000);
+  CHECK(wal_bytes() > 4 * 1024 * 1024);  // the format key's family kept them all
 }

@@ -14,6 +14,7 @@
 
 #include "engine/core/logging.hpp"
 #include "persistence/internal/crc32c.hpp"
+#include "persistence/internal/deferred_delete_fs.hpp"
 #include "persistence/internal/key_codec.hpp"
 #include "persistence/internal/rocksdb_support.hpp"
 #include "persistence/journal_metrics.hpp"
@@ -96,6 +97,7 @@ struct rocksdb_snapshot_store::impl {
   rocksdb_snapshot_store_config cfg;
   std::shared_ptr<journal_metrics> metrics;
   std::shared_ptr<spdlog::logger> log = core::logger("persistence");
+  internal::deferred_delete_env files;  // outlives db (destroyed after it)
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default (format), snapshots
   rocksdb::ColumnFamilyHandle* cf = nullptr;
@@ -109,6 +111,7 @@ struct rocksdb_snapshot_store::impl {
     if (needs_resume && db->Resume().ok()) needs_resume = false;
     auto st = db->Write(write_options, &batch);
     if (!st.ok()) needs_resume = true;
+    if (st.IsNoSpace()) files.fs->release_all();  // as the journal does
     return st;
   }
 
@@ -278,11 +281,14 @@ struct rocksdb_snapshot_store::impl {
 
 namespace {
 
-rocksdb::Options make_options(const rocksdb_snapshot_store_config& cfg) {
+rocksdb::Options make_options(const rocksdb_snapshot_store_config& cfg, rocksdb::Env* env) {
   rocksdb::Options o;
   o.info_log = internal::make_info_logger("snapshot store " + cfg.dir.string());
   internal::bound_writeback(o, cfg.bytes_per_sync);
-  if (cfg.env != nullptr) o.env = cfg.env;
+  o.env = env;
+  // As the journal: the default family (one key) would keep every WAL until RocksDB's
+  // own bound (~1 GB here) forced its flush.
+  if (cfg.max_total_wal_size > 0) o.max_total_wal_size = cfg.max_total_wal_size;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.paranoid_checks = true;
@@ -316,7 +322,11 @@ result<std::unique_ptr<rocksdb_snapshot_store>> rocksdb_snapshot_store::open(
   p->cfg = cfg;
   p->metrics = std::move(metrics);
   p->write_options.sync = cfg.fsync;
-  const auto options = make_options(cfg);
+  p->files =
+      internal::make_deferred_delete_env(cfg.env, {.store = "snapshot store " + cfg.dir.string(),
+                                                   .keep_for = cfg.keep_deleted_files_for,
+                                                   .max_bytes = cfg.keep_deleted_files_max_bytes});
+  const auto options = make_options(cfg, p->files.env.get());
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, options}, {"snapshots", options}};
   rocksdb::DB* raw = nullptr;
@@ -345,6 +355,10 @@ rocksdb::DB* rocksdb_snapshot_store::db() { return impl_->db.get(); }
 
 std::uint64_t rocksdb_snapshot_store::memtable_bytes() {
   return internal::memtable_bytes(*impl_->db);
+}
+
+std::uint64_t rocksdb_snapshot_store::deleted_files_kept_bytes() const {
+  return impl_->files.fs->stats().bytes;
 }
 
 result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid, const snapshot& s) {

@@ -19,6 +19,7 @@
 // snapshot store actor (snapshot_store_actor.hpp), which keeps this I/O off the
 // shared scheduler.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -58,6 +59,10 @@ struct rocksdb_snapshot_store_config {
   std::uint32_t keep_n_snapshots = 2;
   // internal::bound_writeback, as the journal's (journal.rocksdb.bytes-per-sync).
   std::uint64_t bytes_per_sync = 1ULL << 20;
+  // As the journal's (rocksdb_journal_config; the journal.rocksdb.* keys of the same names).
+  std::chrono::milliseconds keep_deleted_files_for{std::chrono::minutes(15)};
+  std::uint64_t keep_deleted_files_max_bytes = 1ULL << 30;
+  std::uint64_t max_total_wal_size = 128ULL << 20;
   // Not owned; tests inject faults through it. nullptr = the default environment.
   rocksdb::Env* env = nullptr;
 };
@@ -124,6 +129,9 @@ class rocksdb_snapshot_store {
   [[nodiscard]] rocksdb::DB* db();
   // Bytes held by its memtables (bounded by write_buffer_size); thread-safe, for metrics.
   [[nodiscard]] std::uint64_t memtable_bytes();
+  // Bytes of the files RocksDB deleted that are kept for live copies (keep-deleted-files-
+  // for); thread-safe, for metrics.
+  [[nodiscard]] std::uint64_t deleted_files_kept_bytes() const;
 
   struct impl;
 

@@ -380,3 +380,39 @@ TEST_CASE("saves waiting for the snapshot store actor share one synced write") {
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("the snapshot store bounds its WALs and keeps the files it deletes for live copies") {
+  // WAL files RocksDB no longer needs, kept on disk; and all WAL bytes on disk.
+  auto wals = [](rocksdb_snapshot_store& store, const std::filesystem::path& dir) {
+    std::uint64_t min_live = 0;
+    REQUIRE(store.db()->GetIntProperty("rocksdb.min-log-number-to-keep", &min_live));
+    std::pair<std::size_t, std::uint64_t> kept_and_bytes{0, 0};
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.path().extension() != ".log") continue;
+      if (std::stoull(e.path().stem().string()) < min_live) ++kept_and_bytes.first;
+      kept_and_bytes.second += e.file_size();
+    }
+    return kept_and_bytes;
+  };
+  for (const auto keep_for : {std::chrono::milliseconds(60'000), std::chrono::milliseconds(0)}) {
+    wfe::test::temp_dir dir;
+    rocksdb_snapshot_store_config cfg{
+        .dir = dir.path() / "s", .keep_deleted_files_for = keep_for, .max_total_wal_size = 1 << 20};
+    auto store = open_ok(cfg);
+    for (std::uint64_t seq = 1; seq <= 400; ++seq) {  // ~4 MB of snapshots
+      auto s = snap(seq);
+      s.payload += std::string(10'000, 'x');
+      REQUIRE(store->save(k_pid, s).has_value());
+    }
+    const auto [kept, bytes] = wals(*store, cfg.dir);
+    if (keep_for.count() > 0) {
+      CHECK(kept > 0);
+      CHECK(store->deleted_files_kept_bytes() > 0);
+    } else {
+      CHECK(kept == 0);
+      CHECK(store->deleted_files_kept_bytes() == 0);
+      CHECK(bytes < 3ULL << 20);
+    }
+    CHECK(store->load_latest(k_pid, max_sequence_nr)->value().sequence_nr == 400);
+  }
+}

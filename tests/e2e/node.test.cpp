@@ -78,6 +78,10 @@ TEST_CASE("a node serves health, readiness, cluster stats and metrics, then stop
   CHECK(metrics->body.find("workflow_build_info{") != std::string::npos);
   CHECK(metrics->body.find("process_resident_memory_bytes ") != std::string::npos);
   CHECK(metrics->body.find("journal_events_persisted_total ") != std::string::npos);
+  CHECK(metrics->body.find("rocksdb_deleted_files_kept_bytes{db=\"journal\"}") !=
+        std::string::npos);
+  CHECK(metrics->body.find("rocksdb_deleted_files_kept_bytes{db=\"snapshots\"}") !=
+        std::string::npos);
   // The requests above were counted by route and status.
   CHECK(metrics->body.find("http_requests_total{") != std::string::npos);
   CHECK(metrics->body.find("route=\"/api/v1/cluster/stats\"") != std::string::npos);
