@@ -30,12 +30,12 @@ void read_journal(core::settings_reader& r, persistence_settings& s) {
       r.integer("pekko.persistence.journal.rocksdb.metadata-cache-entries", 1, 100'000'000));
   s.journal_bytes_per_sync =
       r.bytes("pekko.persistence.journal.rocksdb.bytes-per-sync", 0, 1ULL << 30);
-  s.journal_keep_deleted_files_for =
+  s.journal_files.keep_deleted_for =
       r.duration("pekko.persistence.journal.rocksdb.keep-deleted-files-for",
                  std::chrono::milliseconds(0), std::chrono::hours(24 * 7));
-  s.journal_keep_deleted_files_max_bytes =
+  s.journal_files.keep_deleted_max_bytes =
       r.bytes("pekko.persistence.journal.rocksdb.keep-deleted-files-max-bytes", 0, 1ULL << 50);
-  s.journal_max_total_wal_size =
+  s.journal_files.max_total_wal_size =
       r.bytes("pekko.persistence.journal.rocksdb.max-total-wal-size", 1ULL << 20, 1ULL << 40);
   s.journal_background_linger = r.duration("pekko.persistence.journal.background-linger",
                                            std::chrono::milliseconds(0), std::chrono::seconds(1));
@@ -91,16 +91,13 @@ std::string persistence_settings::prepare_dirs() const {
 }
 
 rocksdb_journal_config persistence_settings::journal_config() const {
-  return rocksdb_journal_config{
-      .dir = journal_dir,
-      .fsync = journal_fsync,
-      .verify_on_start = journal_verify_on_start,
-      .wal_recovery_mode = journal_wal_recovery_mode,
-      .metadata_cache_entries = journal_metadata_cache_entries,
-      .bytes_per_sync = journal_bytes_per_sync,
-      .keep_deleted_files_for = journal_keep_deleted_files_for,
-      .keep_deleted_files_max_bytes = journal_keep_deleted_files_max_bytes,
-      .max_total_wal_size = journal_max_total_wal_size};
+  return rocksdb_journal_config{.dir = journal_dir,
+                                .fsync = journal_fsync,
+                                .verify_on_start = journal_verify_on_start,
+                                .wal_recovery_mode = journal_wal_recovery_mode,
+                                .metadata_cache_entries = journal_metadata_cache_entries,
+                                .bytes_per_sync = journal_bytes_per_sync,
+                                .files = journal_files};
 }
 
 journal_actor_config persistence_settings::journal_actor() const {
@@ -115,14 +112,11 @@ journal_actor_config persistence_settings::journal_actor() const {
 namespace wfe::persistence {
 
 rocksdb_snapshot_store_config persistence_settings::snapshot_store_config() const {
-  return rocksdb_snapshot_store_config{
-      .dir = snapshot_dir,
-      .fsync = journal_fsync,
-      .keep_n_snapshots = keep_n_snapshots,
-      .bytes_per_sync = journal_bytes_per_sync,
-      .keep_deleted_files_for = journal_keep_deleted_files_for,
-      .keep_deleted_files_max_bytes = journal_keep_deleted_files_max_bytes,
-      .max_total_wal_size = journal_max_total_wal_size};
+  return rocksdb_snapshot_store_config{.dir = snapshot_dir,
+                                       .fsync = journal_fsync,
+                                       .keep_n_snapshots = keep_n_snapshots,
+                                       .bytes_per_sync = journal_bytes_per_sync,
+                                       .files = journal_files};
 }
 
 snapshot_store_actor_config persistence_settings::snapshot_store_actor() const {

@@ -38,10 +38,8 @@ struct persistence_settings {
   // by the node) the workflow index, which share the node's disk.
   std::uint64_t journal_bytes_per_sync = 1ULL << 20;
   // journal.rocksdb.keep-deleted-files-for / -max-bytes and max-total-wal-size: for the
-  // journal and the snapshot store (rocksdb_journal_config).
-  std::chrono::milliseconds journal_keep_deleted_files_for{std::chrono::minutes(15)};
-  std::uint64_t journal_keep_deleted_files_max_bytes = 1ULL << 30;
-  std::uint64_t journal_max_total_wal_size = 128ULL << 20;
+  // journal and the snapshot store.
+  store_files_config journal_files;
 
   // Snapshots, recovery and entities.
   std::uint32_t keep_n_snapshots = 2;

@@ -28,18 +28,10 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_metadata_cache_entries == defaults.journal_metadata_cache_entries);
   CHECK(s.journal_bytes_per_sync == defaults.journal_bytes_per_sync);
   CHECK(s.journal_bytes_per_sync == 1024 * 1024);
-  CHECK(s.journal_keep_deleted_files_for == defaults.journal_keep_deleted_files_for);
-  CHECK(s.journal_keep_deleted_files_for == std::chrono::minutes(15));
-  CHECK(s.journal_keep_deleted_files_max_bytes == defaults.journal_keep_deleted_files_max_bytes);
-  CHECK(s.journal_max_total_wal_size == defaults.journal_max_total_wal_size);
-  const rocksdb_journal_config jc;
-  CHECK(jc.keep_deleted_files_for == defaults.journal_keep_deleted_files_for);
-  CHECK(jc.keep_deleted_files_max_bytes == defaults.journal_keep_deleted_files_max_bytes);
-  CHECK(jc.max_total_wal_size == defaults.journal_max_total_wal_size);
-  const rocksdb_snapshot_store_config sc;
-  CHECK(sc.keep_deleted_files_for == defaults.journal_keep_deleted_files_for);
-  CHECK(sc.keep_deleted_files_max_bytes == defaults.journal_keep_deleted_files_max_bytes);
-  CHECK(sc.max_total_wal_size == defaults.journal_max_total_wal_size);
+  CHECK(s.journal_files == defaults.journal_files);
+  CHECK(s.journal_files.keep_deleted_for == std::chrono::minutes(15));
+  CHECK(s.journal_files.keep_deleted_max_bytes == 1ULL << 30);
+  CHECK(s.journal_files.max_total_wal_size == 128ULL << 20);
 }
 
 TEST_CASE("journal keys are read into the journal and journal actor configs") {
@@ -69,12 +61,10 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
   CHECK(j.metadata_cache_entries == 7);
   CHECK(j.bytes_per_sync == 256 * 1024);
   CHECK(s.snapshot_store_config().bytes_per_sync == 256 * 1024);
-  CHECK(j.keep_deleted_files_for == std::chrono::seconds(90));
-  CHECK(j.keep_deleted_files_max_bytes == 3 * 1024 * 1024);
-  CHECK(j.max_total_wal_size == 32 * 1024 * 1024);
-  CHECK(s.snapshot_store_config().keep_deleted_files_for == std::chrono::seconds(90));
-  CHECK(s.snapshot_store_config().keep_deleted_files_max_bytes == 3 * 1024 * 1024);
-  CHECK(s.snapshot_store_config().max_total_wal_size == 32 * 1024 * 1024);
+  CHECK(j.files.keep_deleted_for == std::chrono::seconds(90));
+  CHECK(j.files.keep_deleted_max_bytes == 3 * 1024 * 1024);
+  CHECK(j.files.max_total_wal_size == 32 * 1024 * 1024);
+  CHECK(s.snapshot_store_config().files == j.files);
   CHECK(s.journal_actor().max_batch_events == 64);
   CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);
   CHECK(s.journal_request_timeout == std::chrono::seconds(3));

@@ -201,7 +201,7 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg, rocksdb::Env* e
   // their memtables rarely; until they flush, every WAL since their oldest data stays,
   // and RocksDB's own bound is 4 x the write buffers of every family (~1.5 GB here),
   // all of which a restart reads back. This bound flushes them instead.
-  if (cfg.max_total_wal_size > 0) o.max_total_wal_size = cfg.max_total_wal_size;
+  if (cfg.files.max_total_wal_size > 0) o.max_total_wal_size = cfg.files.max_total_wal_size;
   return o;
 }
 
@@ -297,8 +297,8 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
   p->write_options.sync = cfg.fsync;
   p->files =
       internal::make_deferred_delete_env(cfg.env, {.store = "journal " + cfg.dir.string(),
-                                                   .keep_for = cfg.keep_deleted_files_for,
-                                                   .max_bytes = cfg.keep_deleted_files_max_bytes});
+                                                   .keep_for = cfg.files.keep_deleted_for,
+                                                   .max_bytes = cfg.files.keep_deleted_max_bytes});
   const auto options = make_options(cfg, p->files.env.get());
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, options},

@@ -14,12 +14,12 @@
 // After a failed write (e.g. disk full) RocksDB turns read-only; the next write calls
 // Resume() first, so writes succeed again once space returns.
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 
 #include "persistence/journal.hpp"
+#include "persistence/store_files.hpp"
 
 namespace rocksdb {
 class DB;
@@ -50,14 +50,8 @@ struct rocksdb_journal_config {
   std::size_t metadata_cache_entries = 100'000;
   // internal::bound_writeback (journal.rocksdb.bytes-per-sync); 0 = off.
   std::uint64_t bytes_per_sync = 1ULL << 20;
-  // The files RocksDB deletes are kept this long, and at most this many bytes of them
-  // (internal/deferred_delete_fs.hpp: a live `tar` of the directory stays consistent;
-  // journal.rocksdb.keep-deleted-files-for / keep-deleted-files-max-bytes). 0 s = off.
-  std::chrono::milliseconds keep_deleted_files_for{std::chrono::minutes(15)};
-  std::uint64_t keep_deleted_files_max_bytes = 1ULL << 30;
-  // RocksDB's max_total_wal_size (journal.rocksdb.max-total-wal-size): past it, the
-  // column families still holding data of the oldest WAL are flushed so it can go.
-  std::uint64_t max_total_wal_size = 128ULL << 20;
+  // Deleted files kept for live copies (a `tar` of the directory) and the WAL bound.
+  store_files_config files{};
   // All file I/O goes through this Env (not owned; must outlive the journal). Null:
   // the real file system. Tests inject faults (a full disk) through it.
   rocksdb::Env* env = nullptr;

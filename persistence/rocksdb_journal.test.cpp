@@ -201,7 +201,7 @@ TEST_CASE("a write that finds the disk full deletes the files kept for live copi
   auto env = rocksdb::NewCompositeEnv(fs);
   rocksdb_journal_config cfg{.dir = dir.path() / "j",
                              .write_buffer_size_bytes = 64 * 1024,
-                             .max_total_wal_size = 256 * 1024,
+                             .files = {.max_total_wal_size = 256 * 1024},
                              .env = env.get()};
   auto j = open_ok(cfg);
   // WAL files on disk that RocksDB no longer needs (deleted by it, kept for copies).
@@ -551,7 +551,7 @@ std::uint64_t events_in_live_copy(const rocksdb_journal_config& base) {
   auto cfg = base;
   cfg.dir = dir.path() / "j";
   cfg.write_buffer_size_bytes = 64 * 1024;
-  cfg.max_total_wal_size = 256 * 1024;
+  cfg.files.max_total_wal_size = 256 * 1024;
   const fs::path copy = dir.path() / "copy";
   fs::create_directories(copy);
   auto j = open_ok(cfg);
@@ -599,15 +599,15 @@ TEST_CASE(
   // Why the deleted files are kept: deleted at once, the WAL is missing from the copy,
   // and so are its events, silently (RocksDB replays the WALs it finds).
   CHECK(events_in_live_copy(rocksdb_journal_config{
-            .dir = {}, .keep_deleted_files_for = std::chrono::milliseconds(0)}) == 0);
+            .dir = {}, .files = {.keep_deleted_for = std::chrono::milliseconds(0)}}) == 0);
 }
 
 TEST_CASE("max-total-wal-size bounds the WALs a journal keeps") {
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j",
                              .write_buffer_size_bytes = 64 * 1024,
-                             .keep_deleted_files_for = std::chrono::milliseconds(0),
-                             .max_total_wal_size = 256 * 1024};
+                             .files = {.keep_deleted_for = std::chrono::milliseconds(0),
+                                       .max_total_wal_size = 256 * 1024}};
   auto wal_bytes = [&] {
     std::uint64_t n = 0;
     for (const auto& f : files_with_extension(cfg.dir, ".log")) n += fs::file_size(f);
@@ -619,7 +619,7 @@ TEST_CASE("max-total-wal-size bounds the WALs a journal keeps") {
     CHECK(wal_bytes() < 1024 * 1024);
   }
   cfg.dir = dir.path() / "unbounded";
-  cfg.max_total_wal_size = 64ULL << 20;
+  cfg.files.max_total_wal_size = 64ULL << 20;
   auto j = open_ok(cfg);
   write_in_big_batches(*j, k_pid, 8000);
   CHECK(wal_bytes() > 4 * 1024 * 1024);  // the format key's family kept them all

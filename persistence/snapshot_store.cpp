@@ -288,7 +288,7 @@ rocksdb::Options make_options(const rocksdb_snapshot_store_config& cfg, rocksdb:
   o.env = env;
   // As the journal: the default family (one key) would keep every WAL until RocksDB's
   // own bound (~1 GB here) forced its flush.
-  if (cfg.max_total_wal_size > 0) o.max_total_wal_size = cfg.max_total_wal_size;
+  if (cfg.files.max_total_wal_size > 0) o.max_total_wal_size = cfg.files.max_total_wal_size;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.paranoid_checks = true;
@@ -324,8 +324,8 @@ result<std::unique_ptr<rocksdb_snapshot_store>> rocksdb_snapshot_store::open(
   p->write_options.sync = cfg.fsync;
   p->files =
       internal::make_deferred_delete_env(cfg.env, {.store = "snapshot store " + cfg.dir.string(),
-                                                   .keep_for = cfg.keep_deleted_files_for,
-                                                   .max_bytes = cfg.keep_deleted_files_max_bytes});
+                                                   .keep_for = cfg.files.keep_deleted_for,
+                                                   .max_bytes = cfg.files.keep_deleted_max_bytes});
   const auto options = make_options(cfg, p->files.env.get());
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, options}, {"snapshots", options}};

@@ -19,7 +19,6 @@
 // snapshot store actor (snapshot_store_actor.hpp), which keeps this I/O off the
 // shared scheduler.
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -29,6 +28,7 @@
 
 #include "persistence/errc.hpp"
 #include "persistence/persistence_id.hpp"
+#include "persistence/store_files.hpp"
 
 namespace rocksdb {
 class DB;
@@ -59,10 +59,8 @@ struct rocksdb_snapshot_store_config {
   std::uint32_t keep_n_snapshots = 2;
   // internal::bound_writeback, as the journal's (journal.rocksdb.bytes-per-sync).
   std::uint64_t bytes_per_sync = 1ULL << 20;
-  // As the journal's (rocksdb_journal_config; the journal.rocksdb.* keys of the same names).
-  std::chrono::milliseconds keep_deleted_files_for{std::chrono::minutes(15)};
-  std::uint64_t keep_deleted_files_max_bytes = 1ULL << 30;
-  std::uint64_t max_total_wal_size = 128ULL << 20;
+  // As the journal's (rocksdb_journal_config::files).
+  store_files_config files{};
   // Not owned; tests inject faults through it. nullptr = the default environment.
   rocksdb::Env* env = nullptr;
 };

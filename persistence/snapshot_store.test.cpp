@@ -397,7 +397,8 @@ TEST_CASE("the snapshot store bounds its WALs and keeps the files it deletes for
   for (const auto keep_for : {std::chrono::milliseconds(60'000), std::chrono::milliseconds(0)}) {
     wfe::test::temp_dir dir;
     rocksdb_snapshot_store_config cfg{
-        .dir = dir.path() / "s", .keep_deleted_files_for = keep_for, .max_total_wal_size = 1 << 20};
+        .dir = dir.path() / "s",
+        .files = {.keep_deleted_for = keep_for, .max_total_wal_size = 1 << 20}};
     auto store = open_ok(cfg);
     for (std::uint64_t seq = 1; seq <= 400; ++seq) {  // ~4 MB of snapshots
       auto s = snap(seq);

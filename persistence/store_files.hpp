@@ -1,0 +1,22 @@
+#pragma once
+// What the journal and the snapshot store do with RocksDB's files: how long deleted files
+// are kept for live copies (internal/deferred_delete_fs.hpp) and how many WAL bytes are
+// kept before the families holding the oldest WAL are flushed. Read from the
+// journal.rocksdb.* keys of the same names, for both stores (persistence/README.md).
+
+#include <chrono>
+#include <cstdint>
+
+namespace wfe::persistence {
+
+struct store_files_config {
+  // keep-deleted-files-for; 0 = files are deleted at once.
+  std::chrono::milliseconds keep_deleted_for{std::chrono::minutes(15)};
+  // keep-deleted-files-max-bytes: beyond it the oldest kept files go at once.
+  std::uint64_t keep_deleted_max_bytes = 1ULL << 30;
+  // max-total-wal-size (RocksDB's max_total_wal_size).
+  std::uint64_t max_total_wal_size = 128ULL << 20;
+  bool operator==(const store_files_config&) const = default;
+};
+
+}  // namespace wfe::persistence
