@@ -8,8 +8,10 @@
 // deletes it after `tar` copied the MANIFEST but before it reached the WAL, the archive
 // has neither the WAL nor the new table file (its MANIFEST does not name it): the
 // events only that WAL held are lost, without any sign. With the deleted files kept
-// longer than the copy takes, the archive is a consistent state: its MANIFEST's own
-// table files and WALs are all there (persistence/README.md, "Backup and restore").
+// longer than the copy takes, every file of the directory listing `tar` started from is
+// still there when `tar` reaches it. (A table file *created* after that listing and named
+// by the MANIFEST `tar` copies later is still missing: the restored store then refuses
+// to open, naming it — loud, not silent.)
 //
 // Kept files stay under their names; RocksDB never reuses a file number, and never
 // replays a WAL older than its MANIFEST's log number, so the live store is unchanged by
