@@ -1,5 +1,8 @@
 #include "persistence/internal/deferred_delete_fs.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 #include <spdlog/logger.h>
 
 #include "engine/core/logging.hpp"
@@ -8,9 +11,25 @@ namespace wfe::persistence::internal {
 
 namespace {
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Files RocksDB names by a file number, which it never reuses: WALs, table and blob
+// files, MANIFEST-n and OPTIONS-n. Anything else (IDENTITY, CURRENT, temp files) may be
+// written again under the same name after a delete, so it is deleted at once.
+bool numbered(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const std::string_view name = slash == std::string::npos
+                                    ? std::string_view(path)
+                                    : std::string_view(path).substr(slash + 1);
+  for (std::string_view prefix : {"MANIFEST-", "OPTIONS-"}) {
+    if (name.substr(0, prefix.size()) == prefix) return all_digits(name.substr(prefix.size()));
+  }
+  const auto dot = name.find('.');
+  if (dot == std::string_view::npos || !all_digits(name.substr(0, dot))) return false;
+  const auto ext = name.substr(dot);
+  return ext == ".log" || ext == ".sst" || ext == ".ldb" || ext == ".blob";
 }
 
 }  // namespace
@@ -22,7 +41,7 @@ deferred_delete_fs::deferred_delete_fs(std::shared_ptr<rocksdb::FileSystem> targ
 rocksdb::IOStatus deferred_delete_fs::DeleteFile(const std::string& name,
                                                  const rocksdb::IOOptions& options,
                                                  rocksdb::IODebugContext* dbg) {
-  if (cfg_.keep_for.count() <= 0 || ends_with(name, ".dbtmp")) {
+  if (cfg_.keep_for.count() <= 0 || !numbered(name)) {
     return target()->DeleteFile(name, options, dbg);
   }
   std::uint64_t bytes = 0;

@@ -18,8 +18,10 @@
 // them. Kept files are deleted once older than `keep_for`, the oldest first as soon as
 // they hold more than `max_bytes`, all at once on release_all() (a full disk). What is
 // still kept at close stays on disk: the next open's scan deletes it again (through
-// this file system, so it is kept for `keep_for` from then). Temp files (`.dbtmp`) and
-// files that cannot be sized are deleted at once.
+// this file system, so it is kept for `keep_for` from then). Only files RocksDB names by a
+// file number (never reused) are kept: `*.log`, `*.sst`, `*.ldb`, `*.blob`, `MANIFEST-n`,
+// `OPTIONS-n`; anything else (IDENTITY, temp files) and files that cannot be sized are
+// deleted at once.
 
 #include <chrono>
 #include <cstdint>

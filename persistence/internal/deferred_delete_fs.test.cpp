@@ -106,3 +106,21 @@ TEST_CASE_FIXTURE(
   CHECK(f.stats().files == 1);
   CHECK(f.stats().bytes == 10);
 }
+
+TEST_CASE_FIXTURE(fixture, "only files named by a file number are kept") {
+  auto f = make(std::chrono::minutes(15), 1 << 20);
+  for (const char* name : {"000004.log", "000012.sst", "000013.ldb", "000014.blob",
+                           "MANIFEST-000005", "OPTIONS-000009"}) {
+    const auto p = file(name, 10);
+    CHECK(del(f, p).ok());
+    CHECK_MESSAGE(fs::exists(p), name);
+  }
+  // Names RocksDB may write again after deleting them, and anything unknown.
+  for (const char* name : {"IDENTITY", "CURRENT", "000010.dbtmp", "LOG", "LOG.old.1", "MANIFEST-",
+                           "OPTIONS-x1", "12a.log", ".log", "000004.log.bak"}) {
+    const auto p = file(name, 10);
+    CHECK(del(f, p).ok());
+    CHECK_MESSAGE(!fs::exists(p), name);
+  }
+  CHECK(f.stats().files == 6);
+}
