@@ -42,6 +42,31 @@ def req(method, path, body=None, timeout=10):
         c.close()
 
 
+def post(conn, path, body, timeout=5):
+    """POST JSON on a kept-alive connection (a new one when `conn` is None):
+    (conn, status, body bytes). OSError propagates; the caller drops the connection."""
+    conn = conn or http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
+    conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    return conn, r.status, r.read()
+
+
+def metric(series):
+    """The value of the first /metrics line (port 19095) starting with `series` + " ",
+    or None when there is none or the port does not answer."""
+    c = http.client.HTTPConnection("127.0.0.1", 19095, timeout=10)
+    try:
+        c.request("GET", "/metrics")
+        for line in c.getresponse().read().decode().splitlines():
+            if line.startswith(series + " "):
+                return float(line.split()[-1])
+    except OSError:
+        return None
+    finally:
+        c.close()
+    return None
+
+
 class Node:
     def __init__(self, opts, log_dir=None):
         self.binary = opts.binary

@@ -9,16 +9,13 @@ so under this load a flush makes a WAL obsolete every few seconds, some of them 
 tar runs. Run it once more with `-D pekko.persistence.journal.rocksdb.keep-deleted-files-for=0s`
 to see what keeping deleted files prevents (a WAL deleted between the tar's copy of the
 MANIFEST and its copy of the WAL: its workflows are missing, with no error)."""
-import http.client
-import json
 import os
 import random
-import shutil
 import subprocess
 import threading
 import time
 
-from probe_common import Node, define, list_all, parse, verdict, PORT
+from probe_common import Node, define, list_all, metric, parse, post, verdict
 
 opts = parse(__doc__)
 node = Node(opts)
@@ -36,35 +33,16 @@ def client(t):
         i += 1
         wid = f"t{t}-{i}"
         try:
-            c = c or http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
-            body = {"id": wid, "definition": "c1", "input": {"pad": pad}}
-            c.request("POST", "/api/v1/workflows", body=json.dumps(body),
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-            if r.status == 201:
+            c, status, data = post(c, "/api/v1/workflows",
+                                   {"id": wid, "definition": "c1", "input": {"pad": pad}})
+            if status == 201:
                 with lock:
                     acked.append(wid)
-            elif r.status not in (429, 503):
-                problems.append(("start answered", wid, r.status, data[:200]))
+            elif status not in (429, 503):
+                problems.append(("start answered", wid, status, data[:200]))
         except OSError:
             c = None
             time.sleep(0.05)
-
-
-def completed_count():
-    """workflow_workflows{status="COMPLETED"} on the metrics port (-1 if unreadable)."""
-    c = http.client.HTTPConnection("127.0.0.1", 19095, timeout=5)
-    try:
-        c.request("GET", "/metrics")
-        for line in c.getresponse().read().decode().splitlines():
-            if line.startswith('workflow_workflows{status="COMPLETED"}'):
-                return int(float(line.split()[-1]))
-    except OSError:
-        pass
-    finally:
-        c.close()
-    return -1
 
 
 threads = [threading.Thread(target=client, args=(t,)) for t in range(16)]
@@ -106,7 +84,7 @@ for rnd, (path, before) in enumerate(archives):
     # The index is rebuilt from the journal after /ready: wait until its count settles.
     last, stable_since = -1, time.monotonic()
     while time.monotonic() - stable_since < 3:
-        count = completed_count()
+        count = metric('workflow_workflows{status="COMPLETED"}')
         if count != last:
             last, stable_since = count, time.monotonic()
         time.sleep(0.5)

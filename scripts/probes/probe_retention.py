@@ -11,11 +11,10 @@ purge rate is printed, and after a restart nothing comes back."""
 import http.client
 import json
 import random
-import re
 import threading
 import time
 
-from probe_common import Node, define, kill_rounds, list_all, parse, req, verdict, PORT
+from probe_common import Node, define, kill_rounds, list_all, metric, parse, req, verdict, PORT
 
 opts = parse(__doc__)
 opts.overrides += ["pekko.workflow.retention.finished-after=1s",
@@ -33,12 +32,7 @@ counts = {"201": 0, "409": 0, "read": 0, "deleted": 0, "history": 0}
 
 
 def purged():
-    c = http.client.HTTPConnection("127.0.0.1", 19095, timeout=10)
-    c.request("GET", "/metrics")
-    text = c.getresponse().read().decode()
-    c.close()
-    m = re.search(r"^workflow_purged_total (\S+)$", text, re.M)
-    return int(float(m.group(1))) if m else 0
+    return int(metric("workflow_purged_total") or 0)
 
 
 def check_history(wid):

@@ -5,13 +5,11 @@ version 1; the node is killed at a random moment and restarted into the next rou
 load. At the end every id answered 201 must answer GET, complete, have a history with
 seq 1..n starting with WorkflowStarted, and be listed as COMPLETED under its definition.
 (Found the gateway routing bug fixed in 9867fb9.)"""
-import http.client
-import json
 import random
 import threading
 import time
 
-from probe_common import Node, define, kill_rounds, list_all, parse, req, verdict, wait_until_ended, PORT
+from probe_common import Node, define, kill_rounds, list_all, parse, post, req, verdict, wait_until_ended
 
 opts = parse(__doc__)
 node = Node(opts)
@@ -41,16 +39,12 @@ def client(t, rnd):
         if i % 5 == 0:
             body["version"] = 1
         try:
-            c = c or http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
-            c.request("POST", "/api/v1/workflows", body=json.dumps(body),
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-            if r.status == 201:
+            c, status, data = post(c, "/api/v1/workflows", body)
+            if status == 201:
                 with lock:
                     acked[wid] = d
-            elif r.status not in (429, 503):
-                problems.append(("start answered", wid, r.status, data[:200]))
+            elif status not in (429, 503):
+                problems.append(("start answered", wid, status, data[:200]))
         except OSError:
             c = None
             time.sleep(0.05)
