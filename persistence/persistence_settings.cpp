@@ -37,6 +37,8 @@ void read_journal(core::settings_reader& r, persistence_settings& s) {
       r.bytes("pekko.persistence.journal.rocksdb.keep-deleted-files-max-bytes", 0, 1ULL << 50);
   s.journal_files.max_total_wal_size =
       r.bytes("pekko.persistence.journal.rocksdb.max-total-wal-size", 1ULL << 20, 1ULL << 40);
+  s.journal_files.roll_back_incomplete_copies =
+      r.boolean("pekko.persistence.journal.rocksdb.roll-back-incomplete-copies");
   s.journal_background_linger = r.duration("pekko.persistence.journal.background-linger",
                                            std::chrono::milliseconds(0), std::chrono::seconds(1));
   s.journal_max_batch_purges =

@@ -32,6 +32,7 @@ TEST_CASE("the journal keys of reference.conf give the struct's documented defau
   CHECK(s.journal_files.keep_deleted_for == std::chrono::minutes(15));
   CHECK(s.journal_files.keep_deleted_max_bytes == 1ULL << 30);
   CHECK(s.journal_files.max_total_wal_size == 128ULL << 20);
+  CHECK(s.journal_files.roll_back_incomplete_copies);
 }
 
 TEST_CASE("journal keys are read into the journal and journal actor configs") {
@@ -49,6 +50,7 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
         keep-deleted-files-for = 90s
         keep-deleted-files-max-bytes = 3MiB
         max-total-wal-size = 32MiB
+        roll-back-incomplete-copies = off
       }
     }
   )");
@@ -64,6 +66,7 @@ TEST_CASE("journal keys are read into the journal and journal actor configs") {
   CHECK(j.files.keep_deleted_for == std::chrono::seconds(90));
   CHECK(j.files.keep_deleted_max_bytes == 3 * 1024 * 1024);
   CHECK(j.files.max_total_wal_size == 32 * 1024 * 1024);
+  CHECK_FALSE(j.files.roll_back_incomplete_copies);
   CHECK(s.snapshot_store_config().files == j.files);
   CHECK(s.journal_actor().max_batch_events == 64);
   CHECK(s.journal_actor().max_batch_bytes == 1024 * 1024);

@@ -602,6 +602,107 @@ TEST_CASE(
             .dir = {}, .files = {.keep_deleted_for = std::chrono::milliseconds(0)}}) == 0);
 }
 
+namespace {
+
+bool is_manifest_or_current(const std::string& name) {
+  return name == "CURRENT" || name.starts_with("MANIFEST-");
+}
+
+// The other side of the race: `tar` lists the directory and copies the WALs and table
+// files; flushes and compactions then make table files the listing never had; the
+// MANIFEST that `tar` copies last names them. `early`: ids written before the listing,
+// `others`: after it.
+void copy_listed_then_flushed(const fs::path& live, const fs::path& copy,
+                              std::vector<persistence_id>& early,
+                              std::vector<persistence_id>& others) {
+  fs::create_directories(copy);
+  auto j = open_ok(rocksdb_journal_config{.dir = live,
+                                          .write_buffer_size_bytes = 64 * 1024,
+                                          .files = {.max_total_wal_size = 256 * 1024}});
+  for (int i = 0; i < 1000; ++i) {  // flushed and compacted before the listing
+    early.push_back({shard_id{2}, "early-" + std::to_string(i)});
+    auto e1 = make_event(1);
+    e1.payload += std::string(500, 'e');
+    REQUIRE(j->write(early.back(), {e1, make_event(2)}).has_value());
+  }
+  write_one_by_one(*j, k_pid, 100);
+  for (const auto& e : fs::directory_iterator(live)) {
+    const auto name = e.path().filename().string();
+    if (name != "LOCK" && !is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    others.push_back({shard_id{4}, "other-" + std::to_string(i)});
+    auto e1 = make_event(1);
+    e1.payload += std::string(500, 'x');
+    REQUIRE(j->write(others.back(), {e1, make_event(2)}).has_value());
+  }
+  for (const auto& e : fs::directory_iterator(live)) {
+    const auto name = e.path().filename().string();
+    if (is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a copy whose MANIFEST names table files made after tar listed the directory opens with "
+    "every event acknowledged before") {
+  wfe::test::temp_dir dir;
+  const auto copy = dir.path() / "copy";
+  std::vector<persistence_id> early;
+  std::vector<persistence_id> others;
+  copy_listed_then_flushed(dir.path() / "j", copy, early, others);
+  // RocksDB alone refuses the copy, naming a table file it lacks.
+  auto refused = rocksdb_journal::open(
+      rocksdb_journal_config{.dir = copy, .files = {.roll_back_incomplete_copies = false}});
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message.find("No such file") != std::string::npos);
+
+  auto restored = open_ok(rocksdb_journal_config{.dir = copy});
+  CHECK(*replay_all(*restored, k_pid) == 100);
+  for (const auto& pid : early) CHECK(*replay_all(*restored, pid) == 2);
+  // Whatever of the later writes the copy has is whole.
+  for (const auto& pid : others) {
+    auto highest = restored->highest_sequence_nr(pid);
+    REQUIRE(highest.has_value());
+    CHECK(*replay_all(*restored, pid) == *highest);
+  }
+  // It writes on from there, and opens again as it is.
+  write_one_by_one(*restored, {shard_id{5}, "after-restore"}, 3);
+  restored.reset();
+  restored = open_ok(rocksdb_journal_config{.dir = copy});
+  CHECK(*replay_all(*restored, k_pid) == 100);
+  CHECK(*replay_all(*restored, {shard_id{5}, "after-restore"}) == 3);
+}
+
+TEST_CASE("a journal missing a table file and the WALs behind it refuses to start, naming both") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j",
+                             .write_buffer_size_bytes = 64 * 1024,
+                             .files = {.keep_deleted_for = std::chrono::milliseconds(0),
+                                       .max_total_wal_size = 256 * 1024}};
+  {
+    auto j = open_ok(cfg);
+    write_in_big_batches(*j, k_pid, 4000);
+  }
+  // The oldest table file: the WALs it was flushed from are long gone. (Losing the newest
+  // one while its WALs are still here is no loss: the cut state replays them.)
+  auto tables = files_with_extension(cfg.dir, ".sst");
+  REQUIRE(tables.size() >= 2);
+  std::sort(tables.begin(), tables.end());
+  const auto lost = tables.front().filename().string();
+  fs::remove(tables.front());
+  auto j = rocksdb_journal::open(cfg);
+  REQUIRE_FALSE(j.has_value());
+  INFO(j.error().message);
+  CHECK(j.error().message.find(lost) != std::string::npos);
+  CHECK(j.error().message.find("not rolled back") != std::string::npos);
+  CHECK(j.error().message.find(".log, which is not here") != std::string::npos);
+  for (const auto& e : fs::directory_iterator(cfg.dir)) {
+    CHECK_FALSE(e.path().filename().string().ends_with(".before-rollback"));
+  }
+}
+
 TEST_CASE("max-total-wal-size bounds the WALs a journal keeps") {
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j",

@@ -417,3 +417,47 @@ TEST_CASE("the snapshot store bounds its WALs and keeps the files it deletes for
     CHECK(store->load_latest(k_pid, max_sequence_nr)->value().sequence_nr == 400);
   }
 }
+
+TEST_CASE("a copy of the snapshot store whose MANIFEST names files made during the copy opens") {
+  namespace fs = std::filesystem;
+  wfe::test::temp_dir dir;
+  rocksdb_snapshot_store_config cfg{.dir = dir.path() / "s",
+                                    .files = {.max_total_wal_size = 1 << 20}};
+  const auto copy = dir.path() / "copy";
+  fs::create_directories(copy);
+  auto save_for = [](rocksdb_snapshot_store& store, const std::string& prefix) {
+    for (int i = 0; i < 200; ++i) {  // ~2 MB: the WAL bound flushes
+      auto s = snap(1);
+      s.payload += std::string(10'000, 'x');
+      REQUIRE(store.save({shard_id{1}, prefix + std::to_string(i)}, s).has_value());
+    }
+  };
+  auto manifest_or_current = [](const std::string& name) {
+    return name == "CURRENT" || name.starts_with("MANIFEST-");
+  };
+  {
+    auto store = open_ok(cfg);
+    save_for(*store, "early-");
+    for (const auto& e : fs::directory_iterator(cfg.dir)) {
+      const auto name = e.path().filename().string();
+      if (name != "LOCK" && !manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+    }
+    save_for(*store, "late-");
+    for (const auto& e : fs::directory_iterator(cfg.dir)) {
+      const auto name = e.path().filename().string();
+      if (manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+    }
+  }
+  auto copy_cfg = cfg;
+  copy_cfg.dir = copy;
+  copy_cfg.files.roll_back_incomplete_copies = false;
+  CHECK_FALSE(rocksdb_snapshot_store::open(copy_cfg).has_value());
+  copy_cfg.files.roll_back_incomplete_copies = true;
+  auto restored = open_ok(copy_cfg);
+  for (int i = 0; i < 200; ++i) {
+    auto loaded =
+        restored->load_latest({shard_id{1}, "early-" + std::to_string(i)}, max_sequence_nr);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->has_value());
+  }
+}

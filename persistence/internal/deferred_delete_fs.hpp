@@ -10,8 +10,9 @@
 // events only that WAL held are lost, without any sign. With the deleted files kept
 // longer than the copy takes, every file of the directory listing `tar` started from is
 // still there when `tar` reaches it. (A table file *created* after that listing and named
-// by the MANIFEST `tar` copies later is still missing: the restored store then refuses
-// to open, naming it — loud, not silent.)
+// by the MANIFEST `tar` copies later is still missing: copy_rollback.hpp opens such a
+// copy at the MANIFEST's last state whose files are all there, replaying the WALs kept
+// here.)
 //
 // Kept files stay under their names; RocksDB never reuses a file number, and never
 // replays a WAL older than its MANIFEST's log number, so the live store is unchanged by

@@ -8,7 +8,9 @@ The node writes 64 MiB memtables and keeps at most max-total-wal-size (128 MiB) 
 so under this load a flush makes a WAL obsolete every few seconds, some of them while a
 tar runs. Run it once more with `-D pekko.persistence.journal.rocksdb.keep-deleted-files-for=0s`
 to see what keeping deleted files prevents (a WAL deleted between the tar's copy of the
-MANIFEST and its copy of the WAL: its workflows are missing, with no error)."""
+MANIFEST and its copy of the WAL: its workflows are missing, with no error), and with
+`-D pekko.persistence.journal.rocksdb.roll-back-incomplete-copies=off` to see the archives
+whose MANIFEST names a table file made during the tar refuse to start."""
 import os
 import random
 import subprocess
@@ -67,6 +69,7 @@ node.stop()
 with lock:
     ids = list(acked)
 
+rolled_back = []
 for rnd, (path, before) in enumerate(archives):
     restore_dir = os.path.join(opts.dir, f"restored-{rnd}")
     class restore_opts:
@@ -81,6 +84,14 @@ for rnd, (path, before) in enumerate(archives):
         problems.append((f"archive {rnd}: the restored node did not start", str(e)))
         print(f"archive {rnd}: the restored node did not start ({e})", flush=True)
         continue
+    # A copy whose MANIFEST names table files made during the tar opens rolled back
+    # (persistence/internal/copy_rollback.hpp): say so.
+    with open(os.path.join(restore_dir, f"log{restored.starts}")) as f:
+        rolled = [line for line in f if "rolled back by" in line]
+    if rolled:
+        rolled_back.append(rnd)
+        print(f"archive {rnd}: opened rolled back: {rolled[0].split(': ', 2)[-1].strip()[:300]}",
+              flush=True)
     # The index is rebuilt from the journal after /ready: wait until its count settles.
     last, stable_since = -1, time.monotonic()
     while time.monotonic() - stable_since < 3:
@@ -96,4 +107,5 @@ for rnd, (path, before) in enumerate(archives):
         problems.append((f"archive {rnd}: acknowledged before the tar, missing after restore",
                          len(missing), missing[:5]))
     restored.stop()
+print(f"{len(rolled_back)} of {len(archives)} archives opened rolled back", flush=True)
 verdict(problems)

@@ -1,0 +1,174 @@
+#include "persistence/internal/copy_rollback.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "tests/support/temp_dir.hpp"
+
+using namespace wfe::persistence::internal;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A RocksDB with two families: "a" gets one key and is flushed only when the test says,
+// so every WAL since that key stays needed; "b" is written and flushed in rounds, each
+// flush starting a new WAL. Auto compaction off: the files are the test's.
+struct store {
+  explicit store(const fs::path& dir) {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    o.disable_auto_compactions = true;
+    o.write_buffer_size = 64 << 20;
+    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+    options = o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+        {rocksdb::kDefaultColumnFamilyName, o}, {"a", o}, {"b", o}};
+    rocksdb::DB* raw = nullptr;
+    status = rocksdb::DB::Open(o, dir.string(), cfs, &handles, &raw);
+    db.reset(raw);
+  }
+  ~store() {
+    for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);
+  }
+  void put(int cf, const std::string& k, const std::string& v) {
+    REQUIRE(db->Put(rocksdb::WriteOptions{}, handles[cf], k, v).ok());
+  }
+  void flush(int cf) { REQUIRE(db->Flush(rocksdb::FlushOptions{}, handles[cf]).ok()); }
+  std::string get(int cf, const std::string& k) {
+    std::string v;
+    auto s = db->Get(rocksdb::ReadOptions{}, handles[cf], k, &v);
+    return s.ok() ? v : "<" + s.ToString() + ">";
+  }
+  rocksdb::Options options;
+  rocksdb::Status status;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<rocksdb::DB> db;
+};
+
+bool is_manifest_or_current(const std::string& name) {
+  return name == "CURRENT" || name.starts_with("MANIFEST-");
+}
+
+std::vector<std::string> names_with(const fs::path& dir, std::string_view ext) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ext) out.insert(e.path().filename().string());
+  }
+  return {out.begin(), out.end()};
+}
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The live-copy race: files copied as `tar` listed them (WALs, table files), then "a" and
+// "b" flushed (new table files the listing never had), then the MANIFEST and CURRENT
+// copied. Before the listing: 5 rounds of "b" (5 WALs, 5 table files) and a's one key.
+struct raced_copy {
+  wfe::test::temp_dir tmp;
+  fs::path live = tmp.path() / "live";
+  fs::path copy = tmp.path() / "copy";
+  raced_copy() {
+    fs::create_directories(copy);
+    store s(live);
+    REQUIRE(s.status.ok());
+    s.put(1, "a-key", "a-value");
+    for (int round = 0; round < 5; ++round) {
+      for (int i = 0; i < 20; ++i) s.put(2, "b" + std::to_string(round * 20 + i), "v");
+      s.flush(2);
+    }
+    for (int i = 100; i < 120; ++i) s.put(2, "b" + std::to_string(i), "v");  // not flushed
+    for (const auto& e : fs::directory_iterator(live)) {
+      const auto name = e.path().filename().string();
+      if (name == "LOCK" || is_manifest_or_current(name)) continue;
+      fs::copy_file(e.path(), copy / name);
+    }
+    s.put(2, "late", "after the listing");
+    s.flush(1);
+    s.flush(2);
+    for (const auto& e : fs::directory_iterator(live)) {
+      const auto name = e.path().filename().string();
+      if (is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a copy whose MANIFEST names table files made after the listing opens at its last "
+    "complete state with every write the listing held") {
+  raced_copy c;
+  {
+    store refused(c.copy);
+    REQUIRE_FALSE(refused.status.ok());  // what RocksDB does alone
+  }
+  auto r = roll_back_incomplete_copy(c.copy);
+  INFO(r.report);
+  REQUIRE(r.result == copy_rollback::outcome::rolled_back);
+  CHECK(r.report.find(".sst") != std::string::npos);  // names the missing files
+  bool kept_original = false;
+  for (const auto& e : fs::directory_iterator(c.copy)) {
+    kept_original |= e.path().filename().string().ends_with(".before-rollback");
+  }
+  CHECK(kept_original);
+  store opened(c.copy);
+  REQUIRE_MESSAGE(opened.status.ok(), opened.status.ToString());
+  CHECK(opened.get(1, "a-key") == "a-value");  // from the WAL the cut state needs
+  for (int i = 0; i < 120; ++i) CHECK(opened.get(2, "b" + std::to_string(i)) == "v");
+}
+
+TEST_CASE("a copy missing a WAL between two others is not rolled back, and not changed") {
+  raced_copy c;
+  auto wals = names_with(c.copy, ".log");
+  REQUIRE(wals.size() >= 3);
+  fs::remove(c.copy / wals[2]);
+  const auto manifest_before = read_bytes(c.copy / "CURRENT");
+  std::string manifest_name = manifest_before.substr(0, manifest_before.find('\n'));
+  const auto bytes_before = read_bytes(c.copy / manifest_name);
+  auto r = roll_back_incomplete_copy(c.copy);
+  INFO(r.report);
+  CHECK(r.result == copy_rollback::outcome::refused);
+  CHECK(r.report.find("in no file") != std::string::npos);
+  CHECK(read_bytes(c.copy / manifest_name) == bytes_before);
+  store still_refused(c.copy);
+  CHECK_FALSE(still_refused.status.ok());
+}
+
+TEST_CASE("a copy without the WAL its last complete state needs is not rolled back") {
+  raced_copy c;
+  auto wals = names_with(c.copy, ".log");
+  REQUIRE_FALSE(wals.empty());
+  fs::remove(c.copy / wals.front());  // a's key lives only there
+  auto r = roll_back_incomplete_copy(c.copy);
+  INFO(r.report);
+  CHECK(r.result == copy_rollback::outcome::refused);
+  CHECK(r.report.find(wals.front()) != std::string::npos);
+  store still_refused(c.copy);
+  CHECK_FALSE(still_refused.status.ok());
+}
+
+TEST_CASE("a store with every table file it names is left alone") {
+  wfe::test::temp_dir tmp;
+  {
+    store s(tmp.path());
+    REQUIRE(s.status.ok());
+    s.put(2, "k", "v");
+    s.flush(2);
+  }
+  const auto before = names_with(tmp.path(), ".sst");
+  auto r = roll_back_incomplete_copy(tmp.path());
+  CHECK(r.result == copy_rollback::outcome::nothing_missing);
+  CHECK(names_with(tmp.path(), ".sst") == before);
+  store s(tmp.path());
+  CHECK(s.get(2, "k") == "v");
+}
