@@ -512,10 +512,11 @@ copy_rollback roll_back_incomplete_copy(const fs::path& dir) try {
   return {copy_rollback::outcome::rolled_back,
           what + "; rolled back by " + std::to_string(records.size() - *cut) + " of its " +
               std::to_string(records.size()) +
-              " edits to its last state whose table files are all here, which the WALs " +
-              (replayed.empty() ? std::string("here") : join(replayed)) +
-              " (no gap between them) complete; the original is kept as " +
-              original.filename().string() +
+              " edits to its last state whose table files are all here" +
+              (flushed_after_cut.empty()
+                   ? std::string("; only compactions were cut off, whose inputs it has")
+                   : ", which the WALs " + join(replayed) + " (no gap between them) complete") +
+              "; the original is kept as " + original.filename().string() +
               (removed.empty() ? std::string()
                                : "; removed the table files made after it: " + join(removed))};
 } catch (const std::exception& e) {
