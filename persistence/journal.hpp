@@ -127,6 +127,10 @@ class journal {
   // a store that can stream (rocksdb_journal) overrides it.
   using id_visitor = std::function<bool(const persistence_id& pid, std::uint64_t highest)>;
   [[nodiscard]] virtual result<done> for_each_persistence_id(const id_visitor& visit);
+
+  // Periodic upkeep, called by the journal actor every housekeeping_interval: the
+  // RocksDB journal deletes the files it kept for live copies whose time is over.
+  virtual void housekeeping() {}
 };
 
 // Checks one request against the id's current highest sequence number; shared by

@@ -249,13 +249,20 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
                         journal_actor_config cfg) {
   group_commit gc(std::move(deps), cfg);
   bool running = true;
-  auto wait = make_handlers(self, gc, running);
+  auto last_housekeeping = clock::now();
+  auto housekeeping = [&] {
+    gc.store().housekeeping();
+    last_housekeeping = clock::now();
+  };
+  // Sleeps until there is work, or until the next housekeeping.
+  auto wait =
+      make_handlers(self, gc, running, caf::after(cfg.housekeeping_interval) >> housekeeping);
   bool idle = false;
   // after(0): handle what is queued, time out at once when the mailbox is empty.
   auto drain = make_handlers(
       self, gc, running, caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
-  while (running) {       // NOLINT(bugprone-infinite-loop): the handlers clear `running`
-    self->receive(wait);  // sleeps until there is work
+  while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
+    self->receive(wait);
     idle = false;
     // Everything that arrived meanwhile joins the batch (add() flushes at the bounds).
     while (running && !idle) self->receive(drain);
@@ -276,6 +283,7 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
       while (running && !idle) self->receive(drain);
     }
     gc.flush();
+    if (clock::now() - last_housekeeping >= cfg.housekeeping_interval) housekeeping();
   }
 }
 

@@ -54,6 +54,9 @@ struct journal_actor_config {
   std::chrono::microseconds background_linger{1'000};
   // At most this many purges (journal::purge_many) in one write.
   std::size_t max_batch_purges = 256;
+  // How often journal::housekeeping() runs (idle or not): kept files whose time is
+  // over are deleted within this even when the store deletes nothing more.
+  std::chrono::milliseconds housekeeping_interval{std::chrono::seconds(10)};
 };
 
 // Counters for tests and benchmarks (operators use journal_metrics).

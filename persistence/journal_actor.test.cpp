@@ -17,6 +17,7 @@
 #include <caf/send.hpp>
 
 #include <prometheus/registry.h>
+#include <rocksdb/db.h>
 
 #include "persistence/journal_metrics.hpp"
 #include "persistence/memory_journal.hpp"
@@ -524,4 +525,51 @@ TEST_CASE_FIXTURE(fixture, "a write taken after its requester's timeout is refus
   CHECK(stats->expired.load() == 1);
   CHECK(store->highest_sequence_nr(late).value() == 0);
   CHECK(store->highest_sequence_nr(patient).value() == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "the journal actor deletes kept files whose time is over, idle or not") {
+  using namespace std::chrono_literals;
+  // Two idle journals holding files kept for live copies past their time: only the one
+  // whose actor's housekeeping runs within the test deletes them.
+  std::vector<std::unique_ptr<wfe::test::temp_dir>> dirs;
+  auto journal_with_expired_files = [&] {
+    dirs.push_back(std::make_unique<wfe::test::temp_dir>());
+    auto opened = rocksdb_journal::open(
+        rocksdb_journal_config{.dir = dirs.back()->path() / "j",
+                               .write_buffer_size_bytes = 64 * 1024,
+                               .files = {.keep_deleted_for = 100ms, .max_total_wal_size = 1 << 20}});
+    REQUIRE(opened.has_value());
+    std::shared_ptr<rocksdb_journal> j = std::move(opened).value();
+    const persistence_id pid{shard_id{1}, "big"};
+    for (std::uint64_t seq = 1; seq <= 4000; seq += 50) {  // ~2 MB: flushes, compactions
+      std::vector<event> batch;
+      for (auto s = seq; s < seq + 50; ++s) {
+        batch.push_back(event{s, "e", std::string(500, 'x'), "w", 0});
+      }
+      REQUIRE(j->write_many({write_request{pid, std::move(batch)}})[0].has_value());
+    }
+    // Until the store is quiet: no flush or compaction left to delete files later.
+    for (int quiet = 0; quiet < 3;) {
+      std::this_thread::sleep_for(100ms);
+      std::uint64_t flushes = 0;
+      std::uint64_t compactions = 0;
+      REQUIRE(j->db()->GetIntProperty("rocksdb.num-running-flushes", &flushes));
+      REQUIRE(j->db()->GetIntProperty("rocksdb.num-running-compactions", &compactions));
+      quiet = flushes + compactions == 0 ? quiet + 1 : 0;
+    }
+    REQUIRE(j->deleted_files_kept_bytes() > 0);
+    std::this_thread::sleep_for(300ms);  // past keep_deleted_for
+    return j;
+  };
+  auto swept = journal_with_expired_files();
+  start(swept, {.housekeeping_interval = 50ms});
+  auto not_yet = journal_with_expired_files();
+  auto other_actor = spawn_journal_actor(sys, {not_yet, nullptr, nullptr},
+                                         {.housekeeping_interval = std::chrono::hours(1)});
+  for (int i = 0; i < 100 && swept->deleted_files_kept_bytes() > 0; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(swept->deleted_files_kept_bytes() == 0);
+  CHECK(not_yet->deleted_files_kept_bytes() > 0);
+  caf::anon_send_exit(other_actor, caf::exit_reason::user_shutdown);
 }

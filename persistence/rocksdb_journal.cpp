@@ -363,6 +363,8 @@ std::uint64_t rocksdb_journal::deleted_files_kept_bytes() const {
   return impl_->files.fs->stats().bytes;
 }
 
+void rocksdb_journal::housekeeping() { impl_->files.fs->release_expired(); }
+
 std::vector<result<std::uint64_t>> rocksdb_journal::write_many(
     std::vector<write_request> requests) {
   try {

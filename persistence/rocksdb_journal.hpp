@@ -90,6 +90,8 @@ class rocksdb_journal final : public journal {
   // Bytes of the files RocksDB deleted that are kept for live copies (keep-deleted-files-
   // for); thread-safe, for metrics.
   [[nodiscard]] std::uint64_t deleted_files_kept_bytes() const;
+  // Deletes the kept files whose keep-deleted-files-for is over.
+  void housekeeping() override;
 
   struct impl;
 

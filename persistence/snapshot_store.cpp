@@ -378,6 +378,8 @@ std::uint64_t rocksdb_snapshot_store::deleted_files_kept_bytes() const {
   return impl_->files.fs->stats().bytes;
 }
 
+void rocksdb_snapshot_store::housekeeping() { impl_->files.fs->release_expired(); }
+
 result<std::uint64_t> rocksdb_snapshot_store::save(const persistence_id& pid, const snapshot& s) {
   auto results = save_many({save_request{pid, s}});
   return std::move(results.front());

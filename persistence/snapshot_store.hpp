@@ -130,6 +130,9 @@ class rocksdb_snapshot_store {
   // Bytes of the files RocksDB deleted that are kept for live copies (keep-deleted-files-
   // for); thread-safe, for metrics.
   [[nodiscard]] std::uint64_t deleted_files_kept_bytes() const;
+  // Deletes the kept files whose keep-deleted-files-for is over (the snapshot store
+  // actor calls it every housekeeping_interval).
+  void housekeeping();
 
   struct impl;
 

@@ -461,3 +461,28 @@ TEST_CASE("a copy of the snapshot store whose MANIFEST names files made during t
     CHECK(loaded->has_value());
   }
 }
+
+TEST_CASE("the snapshot store actor deletes kept files whose time is over, idle or not") {
+  using namespace std::chrono_literals;
+  wfe::test::temp_dir dir;
+  auto opened = rocksdb_snapshot_store::open(
+      {.dir = dir.path() / "s", .files = {.keep_deleted_for = 100ms, .max_total_wal_size = 1 << 20}});
+  REQUIRE(opened.has_value());
+  std::shared_ptr<rocksdb_snapshot_store> store = std::move(opened).value();
+  for (std::uint64_t seq = 1; seq <= 300; ++seq) {  // ~3 MB: the WAL bound flushes
+    auto s = snap(seq);
+    s.payload += std::string(10'000, 'x');
+    REQUIRE(store->save(k_pid, s).has_value());
+  }
+  REQUIRE(store->deleted_files_kept_bytes() > 0);
+  std::this_thread::sleep_for(300ms);  // past keep_deleted_for; the store is idle
+  CHECK(store->deleted_files_kept_bytes() > 0);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto actor = spawn_snapshot_store_actor(sys, store, {.housekeeping_interval = 50ms});
+  for (int i = 0; i < 100 && store->deleted_files_kept_bytes() > 0; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(store->deleted_files_kept_bytes() == 0);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}

@@ -136,18 +136,27 @@ caf::behavior make_handlers(caf::blocking_actor* self, rocksdb_snapshot_store& s
 
 void snapshot_store_loop(caf::blocking_actor* self, std::shared_ptr<rocksdb_snapshot_store> store,
                          snapshot_store_actor_config cfg) {
+  using clock = std::chrono::steady_clock;
   pending_writes writes(*store, cfg);
   bool running = true;
   bool idle = false;
-  auto wait = make_handlers(self, *store, writes, running);
+  auto last_housekeeping = clock::now();
+  auto housekeeping = [&] {
+    store->housekeeping();
+    last_housekeeping = clock::now();
+  };
+  // Sleeps until there is work, or until the next housekeeping.
+  auto wait = make_handlers(self, *store, writes, running,
+                            caf::after(cfg.housekeeping_interval) >> housekeeping);
   auto drain = make_handlers(
       self, *store, writes, running,
       caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
-  while (running) {       // NOLINT(bugprone-infinite-loop): the handlers clear `running`
-    self->receive(wait);  // sleeps until there is work
+  while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
+    self->receive(wait);
     idle = false;
     while (running && !idle) self->receive(drain);
     writes.flush();
+    if (clock::now() - last_housekeeping >= cfg.housekeeping_interval) housekeeping();
   }
 }
 

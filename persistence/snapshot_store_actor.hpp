@@ -26,6 +26,8 @@ struct snapshot_store_actor_config {
   std::size_t max_batch = 256;
   // ...and saves of at most this many state bytes, unless one alone is larger.
   std::uint64_t max_batch_bytes = 4 * 1024 * 1024;
+  // How often the store's housekeeping() runs (idle or not).
+  std::chrono::milliseconds housekeeping_interval{std::chrono::seconds(10)};
 };
 
 [[nodiscard]] caf::actor spawn_snapshot_store_actor(caf::actor_system& sys,

@@ -91,6 +91,11 @@ void deferred_delete_fs::remove(const kept& k) {
   stats_.bytes -= k.bytes;
 }
 
+void deferred_delete_fs::release_expired() {
+  std::scoped_lock lock(mutex_);
+  reap(cfg_.now());
+}
+
 void deferred_delete_fs::release_all() {
   std::scoped_lock lock(mutex_);
   stats_.deleted_early += kept_.size();

@@ -16,8 +16,10 @@
 //
 // Kept files stay under their names; RocksDB never reuses a file number, and never
 // replays a WAL older than its MANIFEST's log number, so the live store is unchanged by
-// them. Kept files are deleted once older than `keep_for`, the oldest first as soon as
-// they hold more than `max_bytes`, all at once on release_all() (a full disk). What is
+// them. Kept files are deleted once older than `keep_for` (checked at each deletion
+// RocksDB asks for and at release_expired(), which the store's actor calls every 10 s
+// so that an idle store lets them go too), the oldest first as soon as they hold more
+// than `max_bytes`, all at once on release_all() (a full disk). What is
 // still kept at close stays on disk: the next open's scan deletes it again (through
 // this file system, so it is kept for `keep_for` from then). Only files RocksDB names by a
 // file number (never reused) are kept: `*.log`, `*.sst`, `*.ldb`, `*.blob`, `MANIFEST-n`,
@@ -63,6 +65,9 @@ class deferred_delete_fs final : public rocksdb::FileSystemWrapper {
 
   // Deletes every kept file now (called when a write failed for lack of space).
   void release_all();
+  // Deletes the kept files whose time is over. Deletions RocksDB asks for do this too;
+  // a store that deletes nothing more (an idle node) needs it called now and then.
+  void release_expired();
   [[nodiscard]] deferred_delete_stats stats() const;
 
  private:
