@@ -46,15 +46,25 @@ std::uint64_t fixed_le(const char* p, int bytes) {
   return v;
 }
 
+enum class log_end {
+  whole,      // every record read (trailing zeros of a preallocated file ignored)
+  cut_short,  // the last record runs past the end of the file: a copy taken mid-append
+  damaged,    // a checksum, type or fragment order is wrong before the end
+  unreadable,
+};
+
+bool all_zero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
 // Calls `on_record(payload, end offset)` for each logical record of a log file, until
-// the end or the first record that is incomplete or damaged (a copy's WAL may end in
-// half a record). Returns false when the file cannot be read.
-bool read_log(const fs::path& file,
-              const std::function<void(std::string_view, std::uint64_t)>& on_record) {
+// the end or the first record that is incomplete or damaged, and says which it was.
+log_end read_log(const fs::path& file,
+                 const std::function<void(std::string_view, std::uint64_t)>& on_record) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return false;
+  if (!in) return log_end::unreadable;
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return false;
+  if (in.bad()) return log_end::unreadable;
   std::string fragments;
   bool in_fragments = false;
   std::size_t off = 0;
@@ -64,40 +74,49 @@ bool read_log(const fs::path& file,
       off += block_left;
       continue;
     }
-    if (bytes.size() - off < k_header_size) break;
+    if (bytes.size() - off < k_header_size) {
+      return all_zero(std::string_view(bytes).substr(off)) && !in_fragments ? log_end::whole
+                                                                            : log_end::cut_short;
+    }
     const char* h = bytes.data() + off;
     const auto crc = static_cast<std::uint32_t>(fixed_le(h, 4));
     const auto length = static_cast<std::size_t>(fixed_le(h + 4, 2));
     const auto type = static_cast<unsigned char>(h[6]);
-    if (type == 0) break;  // preallocated zeros: the end
-    if (type > 8) break;   // compression or other records this store does not write
+    if (type == 0) {  // preallocated zeros: the end, if nothing but zeros follows
+      return all_zero(std::string_view(bytes).substr(off)) && !in_fragments ? log_end::whole
+                                                                            : log_end::damaged;
+    }
+    if (type > 8) return log_end::damaged;  // compression or records these stores never write
     const std::size_t header = type >= 5 ? k_recyclable_header_size : k_header_size;
-    if (header + length > block_left || bytes.size() - off < header + length) break;
-    if (crc32c(std::string_view(h + 6, header - 6 + length)) != unmask_crc(crc)) break;
+    if (bytes.size() - off < header + length) return log_end::cut_short;
+    if (header + length > block_left) return log_end::damaged;
+    if (crc32c(std::string_view(h + 6, header - 6 + length)) != unmask_crc(crc)) {
+      return log_end::damaged;
+    }
     const std::string_view payload(h + header, length);
     off += header + length;
     switch (type >= 5 ? type - 4 : type) {
       case 1:  // full
-        if (in_fragments) return true;
+        if (in_fragments) return log_end::damaged;
         on_record(payload, off);
         break;
       case 2:  // first
-        if (in_fragments) return true;
+        if (in_fragments) return log_end::damaged;
         fragments.assign(payload);
         in_fragments = true;
         break;
       case 3:  // middle
-        if (!in_fragments) return true;
+        if (!in_fragments) return log_end::damaged;
         fragments.append(payload);
         break;
       default:  // last
-        if (!in_fragments) return true;
+        if (!in_fragments) return log_end::damaged;
         fragments.append(payload);
         on_record(fragments, off);
         in_fragments = false;
     }
   }
-  return true;
+  return in_fragments ? log_end::cut_short : log_end::whole;
 }
 
 bool get_varint(std::string_view& in, std::uint64_t& v) {
@@ -301,7 +320,7 @@ std::optional<wal_range> read_wal_range(const fs::path& file, std::uint64_t numb
   wal_range r{.number = number};
   bool any = false;
   bool malformed = false;
-  readable = read_log(file, [&](std::string_view rec, std::uint64_t) {
+  const auto end = read_log(file, [&](std::string_view rec, std::uint64_t) {
     if (malformed) return;
     if (rec.size() < 12) {
       malformed = true;
@@ -313,7 +332,9 @@ std::optional<wal_range> read_wal_range(const fs::path& file, std::uint64_t numb
     any = true;
     r.end = seq + count;
   });
-  if (malformed) readable = false;
+  // A WAL damaged before its end: what follows the damage would be missing from the
+  // cut state's history (RocksDB itself accepts only a damaged tail).
+  readable = !malformed && (end == log_end::whole || end == log_end::cut_short);
   if (!any) return std::nullopt;
   return r;
 }
@@ -369,12 +390,15 @@ copy_rollback roll_back_incomplete_copy(const fs::path& dir) try {
   };
   std::vector<record> records;
   std::string parse_error;
-  if (!read_log(manifest, [&](std::string_view rec, std::uint64_t end) {
-        if (!parse_error.empty()) return;
-        auto e = parse_edit(rec, parse_error);
-        if (e) records.push_back({std::move(*e), end});
-      })) {
-    return {};
+  const auto manifest_end = read_log(manifest, [&](std::string_view rec, std::uint64_t end) {
+    if (!parse_error.empty()) return;
+    auto e = parse_edit(rec, parse_error);
+    if (e) records.push_back({std::move(*e), end});
+  });
+  if (manifest_end == log_end::unreadable) return {};
+  // Edits past damage in the middle are unknown: what they did cannot be checked.
+  if (manifest_end == log_end::damaged && parse_error.empty()) {
+    parse_error = "a damaged record";
   }
   const auto files = list_files(dir);
 

@@ -13,11 +13,13 @@
 // at some moment after `tar` began.
 //
 // It is done only when the cut provably loses nothing the copy holds:
-// - the MANIFEST parses completely up to the cut (no atomic groups, blob files or column
-//   family changes among the edits cut off; any tag this code does not know: refused);
+// - the MANIFEST parses completely, its last record at most cut short by the copy (a
+//   damaged record, atomic groups, blob files or column family changes among the edits
+//   cut off, any tag this code does not know: refused);
 // - for every column family whose WAL number the cut moves back, that WAL is present;
 // - the WALs from the oldest one needed onwards continue each other's sequence numbers
-//   without a gap (a WAL missing in between would leave a hole in the history).
+//   without a gap (a WAL missing in between would leave a hole in the history), none
+//   damaged before its end.
 // Otherwise nothing is changed and the store stays unopened (the error names why).
 //
 // The MANIFEST's original is kept beside it as `MANIFEST-n.before-rollback`; table files
