@@ -16,7 +16,9 @@
 // - the MANIFEST parses completely, its last record at most cut short by the copy (a
 //   damaged record, atomic groups, blob files or column family changes among the edits
 //   cut off, any tag this code does not know: refused);
-// - for every column family whose WAL number the cut moves back, that WAL is present;
+// - for every column family with a flush among the edits cut off, the WAL its cut state
+//   starts from is present (a family never flushed: the WALs must start at the store's
+//   first write); a compaction cut off needs nothing, its inputs are in the cut state;
 // - the WALs from the oldest one needed onwards continue each other's sequence numbers
 //   without a gap (a WAL missing in between would leave a hole in the history), none
 //   damaged before its end.
