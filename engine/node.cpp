@@ -27,6 +27,7 @@
 #include "engine/workflow/store/workflow_index.hpp"
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 #include "engine/workflow/tasks/task_handlers.hpp"
+#include "persistence/backup.hpp"
 #include "persistence/backup_actor.hpp"
 #include "persistence/journal_actor.hpp"
 #include "persistence/journal_metrics.hpp"
@@ -63,6 +64,17 @@ struct storage {
 bool open_storage(const persistence::persistence_settings& s, prometheus::Registry& registry,
                   storage& out) {
   auto log = core::logger("persistence");
+  // A copy the deployment guide's `tar -xzf … -C <parent>` put beside the store
+  // (persistence/backup.hpp, adopt_extracted_copy) is what the operator restored.
+  for (const auto& [dir, what] : {std::pair{s.journal_dir, "journal"},
+                                  std::pair{s.snapshot_dir, "snapshot store"}}) {
+    auto adopted = persistence::adopt_extracted_copy(dir);
+    if (!adopted) {
+      log->error("cannot open the {} at {}: {}", what, dir.string(), adopted.error().describe());
+      return false;
+    }
+    if (*adopted) log->warn("{}: {}", what, **adopted);
+  }
   out.metrics = std::make_shared<persistence::journal_metrics>(&registry);
   auto journal = persistence::rocksdb_journal::open(s.journal_config(), out.metrics);
   if (!journal) {

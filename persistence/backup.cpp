@@ -1,9 +1,11 @@
 #include "persistence/backup.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -268,6 +270,84 @@ result<backup_info> restore_backup(const restore_request& r) try {
   return chosen;
 } catch (const std::exception& e) {
   return as_failure(errc::internal, "restore from " + r.backup_dir.string() + ": " + e.what());
+}
+
+namespace {
+
+// The newest change time of a regular file under `dir` (st_mtim: the store's writes) or
+// the oldest (st_ctim: an extraction sets it to the time of extraction, whatever mtime
+// the archive restores).
+std::optional<std::int64_t> file_times(const fs::path& dir, bool newest_mtime) {
+  std::optional<std::int64_t> out;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const auto& ts = newest_mtime ? st.st_mtim : st.st_ctim;
+    const std::int64_t ns = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    if (!out || (newest_mtime ? ns > *out : ns < *out)) out = ns;
+  }
+  return out;
+}
+
+std::string utc_stamp() {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+result<std::optional<std::string>> adopt_extracted_copy(const fs::path& dir) try {
+  std::error_code ec;
+  auto target = fs::absolute(dir, ec).lexically_normal();
+  const std::optional<std::string> nothing;
+  if (ec) return nothing;
+  if (!target.has_filename()) target = target.parent_path();  // "journal/" -> "journal"
+  const auto parent = target.parent_path();
+  if (parent.empty() || target.relative_path().empty() || parent == target) return nothing;
+  const auto copy = parent / target.relative_path();
+  if (!fs::exists(copy / "CURRENT", ec)) return nothing;
+  if (locked_by_other_process(target)) {
+    return as_failure(errc::locked,
+                      target.string() + " is in use by a running process; stop the node first");
+  }
+  std::string kept;
+  if (non_empty(target)) {
+    const auto written = file_times(target, true);
+    const auto extracted = file_times(copy, false);
+    if (written && extracted && *written >= *extracted) {
+      return as_failure(
+          errc::not_empty,
+          "found a store at " + copy.string() + " (where `tar -xzf <archive> -C " +
+              parent.string() + "` of the deployment guide puts a copy of " + target.string() +
+              "), but " + target.string() +
+              " was written after it was extracted, so it is not used. To restore it: stop "
+              "the node, then `rm -rf " +
+              target.string() + " && mv " + copy.string() + " " + target.string() + "`; to keep " +
+              target.string() + ": `rm -rf " + copy.string() + "`");
+    }
+    kept = target.string() + ".before-restore-" + utc_stamp();
+    fs::rename(target, kept);
+  } else if (fs::exists(target, ec)) {
+    fs::remove(target);
+  }
+  fs::rename(copy, target);
+  // The directories tar made on the way (var/lib/pekko under the parent), if now empty.
+  for (auto p = copy.parent_path(); p != parent && p.string().size() > parent.string().size();
+       p = p.parent_path()) {
+    if (!fs::is_empty(p, ec) || ec || !fs::remove(p, ec)) break;
+  }
+  return std::optional<std::string>{
+      "moved the store found at " + copy.string() + " (where `tar -xzf <archive> -C " +
+      parent.string() + "` puts a copy of " + target.string() + ") into " + target.string() +
+      (kept.empty() ? std::string() : "; the store it replaces is kept as " + kept)};
+} catch (const std::exception& e) {
+  return as_failure(errc::io_error,
+                    "moving a restored copy into " + dir.string() + ": " + e.what());
 }
 
 }  // namespace wfe::persistence

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "persistence/errc.hpp"
@@ -82,5 +83,21 @@ struct restore_request {
 // the target directories. Restores into "<dir>.restoring" first and swaps it in, so a
 // failed restore never leaves a half-written store under the configured name.
 [[nodiscard]] result<backup_info> restore_backup(const restore_request& request);
+
+// The deployment guide archives a store with `tar -czf x.tar.gz /var/lib/pekko/journal/`
+// (tar drops the leading '/') and restores it with `tar -xzf x.tar.gz -C /var/lib/pekko/`,
+// which puts it at /var/lib/pekko/var/lib/pekko/journal: the node would start on the
+// journal it had, as if nothing were restored. So before a store opens, a copy found at
+// that place (`dir`'s parent joined with `dir`'s absolute path) is moved into `dir`:
+// - when `dir` is missing or empty;
+// - when it was extracted after `dir` was last written (every file of the copy changed
+//   after the newest file of `dir`): the node was stopped, then the copy extracted, as
+//   the guide does. `dir` is kept beside it as `<dir>.before-restore-<UTC time>`.
+// A copy extracted before `dir` was last written (while the node ran, say) is not used:
+// errc::not_empty naming both and the commands that choose. errc::locked when a running
+// process holds `dir`. Returns what was done, or nullopt when there is no such copy (no
+// CURRENT file there).
+[[nodiscard]] result<std::optional<std::string>> adopt_extracted_copy(
+    const std::filesystem::path& dir);
 
 }  // namespace wfe::persistence

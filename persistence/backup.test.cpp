@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -253,4 +255,84 @@ TEST_CASE("a tar of the directories of a stopped node restores with every event"
   REQUIRE(snap.has_value());
   REQUIRE(snap->has_value());
   CHECK((*snap)->payload == "at-302");
+}
+
+namespace {
+
+// The deployment guide's commands: `tar -czf <archive> /abs/journal/` (tar drops the
+// leading '/') and `tar -xzf <archive> -C /abs/` (the copy lands in /abs/abs/journal).
+void guide_tar(const fs::path& archive, const fs::path& journal_dir) {
+  const auto pack = "tar -czf " + archive.string() + " " + journal_dir.string() + "/ 2>/dev/null";
+  REQUIRE(std::system(pack.c_str()) == 0);
+}
+void guide_untar(const fs::path& archive, const fs::path& into) {
+  const auto unpack = "tar -xzf " + archive.string() + " -C " + into.string() + "/";
+  REQUIRE(std::system(unpack.c_str()) == 0);
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the guide's tar -xzf -C <parent> restores: the copy it nests is moved into place") {
+  wfe::test::temp_dir dir;
+  const auto data = dir.path() / "pekko";
+  const auto archive = dir.path() / "journal.tar.gz";
+  {
+    auto live = open_stores(data / "journal", data / "snapshots");
+    for (int i = 0; i < k_pids; ++i) write_n(*live.journal, pid_of(i), 1, 100);
+  }
+  guide_tar(archive, data / "journal");
+  {  // the node goes on writing after the backup, then is stopped
+    auto live = open_stores(data / "journal", data / "snapshots");
+    write_n(*live.journal, pid_of(0), 101, 50);
+  }
+  const auto nested = data / data.relative_path() / "journal";
+  CHECK(adopt_extracted_copy(data / "journal").value() == std::nullopt);  // nothing there yet
+
+  SUBCASE("over the journal it had: that one is kept beside it") {
+    guide_untar(archive, data);
+    REQUIRE(fs::exists(nested / "CURRENT"));
+    auto adopted = adopt_extracted_copy(data / "journal");
+    REQUIRE(adopted.has_value());
+    REQUIRE(adopted->has_value());
+    CHECK((*adopted)->find("kept as") != std::string::npos);
+    CHECK_FALSE(fs::exists(nested));
+    CHECK_FALSE(fs::exists(data / data.relative_path().begin()->string()));  // tar's dirs gone
+    auto names = names_in(data);
+    REQUIRE(names.size() == 3);  // journal, journal.before-restore-…, snapshots
+    CHECK(names[1].starts_with("journal.before-restore-"));
+    auto back = open_stores(data / "journal", data / "snapshots");
+    CHECK(check_contiguous(*back.journal, pid_of(0)) == 100);  // the backup's state
+    auto kept = open_stores(data / names[1], dir.path() / "s2");
+    CHECK(check_contiguous(*kept.journal, pid_of(0)) == 150);  // nothing lost
+  }
+  SUBCASE("after the journal was wiped") {
+    fs::remove_all(data / "journal");
+    guide_untar(archive, data);
+    auto adopted = adopt_extracted_copy(data / "journal");
+    REQUIRE(adopted.has_value());
+    CHECK(adopted->has_value());
+    auto back = open_stores(data / "journal", data / "snapshots");
+    for (int i = 0; i < k_pids; ++i) CHECK(check_contiguous(*back.journal, pid_of(i)) == 100);
+  }
+  SUBCASE("a copy extracted before the journal was last written is not used") {
+    guide_untar(archive, data);
+    {
+      auto live = open_stores(data / "journal", data / "snapshots");
+      write_n(*live.journal, pid_of(1), 101, 5);
+    }
+    auto adopted = adopt_extracted_copy(data / "journal");
+    REQUIRE_FALSE(adopted.has_value());
+    CHECK(adopted.error().code == errc::not_empty);
+    CHECK(adopted.error().message.find("mv " + nested.string()) != std::string::npos);
+    CHECK(fs::exists(nested / "CURRENT"));  // nothing moved
+    auto live = open_stores(data / "journal", data / "snapshots");
+    CHECK(check_contiguous(*live.journal, pid_of(1)) == 105);
+  }
 }
