@@ -315,6 +315,22 @@ result<std::optional<std::string>> adopt_extracted_copy(const fs::path& dir) try
     return as_failure(errc::locked,
                       target.string() + " is in use by a running process; stop the node first");
   }
+  // A symbolic link or a mount point (a volume of its own) cannot be moved aside: the
+  // copy would land off the link's target, or the rename fails.
+  struct stat target_st {};
+  struct stat parent_st {};
+  const bool mount_point = ::stat(target.c_str(), &target_st) == 0 &&
+                           ::stat(parent.c_str(), &parent_st) == 0 &&
+                           target_st.st_dev != parent_st.st_dev;
+  if (fs::is_symlink(target, ec) || mount_point) {
+    return as_failure(
+        errc::not_empty,
+        "found a store at " + copy.string() + " (where `tar -xzf <archive> -C " + parent.string() +
+            "` puts a copy of " + target.string() + "), but " + target.string() + " is a " +
+            (mount_point ? "mount point" : "symbolic link") + ": stop the node, then `rm -rf " +
+            target.string() + "/* && mv " + copy.string() + "/* " + target.string() +
+            "/`, or delete " + copy.string());
+  }
   std::string kept;
   if (non_empty(target)) {
     const auto written = file_times(target, true);

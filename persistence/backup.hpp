@@ -94,7 +94,8 @@ struct restore_request {
 //   after the newest file of `dir`): the node was stopped, then the copy extracted, as
 //   the guide does. `dir` is kept beside it as `<dir>.before-restore-<UTC time>`.
 // A copy extracted before `dir` was last written (while the node ran, say) is not used:
-// errc::not_empty naming both and the commands that choose. errc::locked when a running
+// errc::not_empty naming both and the commands that choose; so is a `dir` that is a
+// symbolic link or a mount point (it cannot be moved aside). errc::locked when a running
 // process holds `dir`. Returns what was done, or nullopt when there is no such copy (no
 // CURRENT file there).
 [[nodiscard]] result<std::optional<std::string>> adopt_extracted_copy(

@@ -321,6 +321,16 @@ TEST_CASE("the guide's tar -xzf -C <parent> restores: the copy it nests is moved
     auto back = open_stores(data / "journal", data / "snapshots");
     for (int i = 0; i < k_pids; ++i) CHECK(check_contiguous(*back.journal, pid_of(i)) == 100);
   }
+  SUBCASE("not over a journal that is a symbolic link: the data would leave its target") {
+    fs::rename(data / "journal", data / "real-journal");
+    fs::create_directory_symlink(data / "real-journal", data / "journal");
+    guide_untar(archive, data);
+    auto adopted = adopt_extracted_copy(data / "journal");
+    REQUIRE_FALSE(adopted.has_value());
+    CHECK(adopted.error().message.find("symbolic link") != std::string::npos);
+    CHECK(fs::is_symlink(data / "journal"));
+    CHECK(fs::exists(nested / "CURRENT"));
+  }
   SUBCASE("a copy extracted before the journal was last written is not used") {
     guide_untar(archive, data);
     {
