@@ -17,7 +17,6 @@
 #include <rocksdb/write_batch.h>
 
 #include "engine/core/logging.hpp"
-#include "persistence/internal/copy_rollback.hpp"
 #include "persistence/internal/deferred_delete_fs.hpp"
 #include "persistence/internal/key_codec.hpp"
 #include "persistence/internal/rocksdb_support.hpp"
@@ -305,24 +304,10 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
       {rocksdb::kDefaultColumnFamilyName, options},
       {"events", events_options(options)},
       {"metadata", metadata_options(options)}};
-  auto open_db = [&] {
-    rocksdb::DB* raw = nullptr;
-    p->handles.clear();
-    auto s = rocksdb::DB::Open(options, cfg.dir.string(), families, &p->handles, &raw);
-    p->db.reset(raw);
-    return s;
-  };
-  auto s = open_db();
   std::string not_rolled_back;
-  if (!s.ok() && !internal::is_lock_error(s) && cfg.files.roll_back_incomplete_copies) {
-    auto r = internal::roll_back_incomplete_copy(cfg.dir);
-    if (r.result == internal::copy_rollback::outcome::rolled_back) {
-      p->log->warn("journal {}: {}", cfg.dir.string(), r.report);
-      s = open_db();
-    } else if (r.result == internal::copy_rollback::outcome::refused) {
-      not_rolled_back = "; " + r.report;
-    }
-  }
+  auto s = internal::open_rolling_back_copies(options, cfg.dir, families, p->handles, p->db,
+                                              cfg.files.roll_back_incomplete_copies, "journal",
+                                              not_rolled_back);
   if (!s.ok()) {
     auto e = internal::from_status(s, "cannot open journal " + cfg.dir.string());
     if (internal::is_lock_error(s)) {

@@ -9,6 +9,7 @@
 #include <rocksdb/memtablerep.h>
 
 #include "engine/core/logging.hpp"
+#include "persistence/internal/copy_rollback.hpp"
 #include "persistence/internal/crc32c.hpp"
 #include "proto/journal.pb.h"
 
@@ -23,6 +24,29 @@ bool is_lock_error(const rocksdb::Status& s) {
   // RocksDB has no distinct code: "IO error: While lock file: <dir>/LOCK: Resource
   // temporarily unavailable" (or "lock hold by current process" within one process).
   return s.IsIOError() && s.ToString().find("lock") != std::string::npos;
+}
+
+rocksdb::Status open_rolling_back_copies(
+    const rocksdb::DBOptions& options, const std::filesystem::path& dir,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
+    std::vector<rocksdb::ColumnFamilyHandle*>& handles, std::unique_ptr<rocksdb::DB>& db,
+    bool roll_back, std::string_view store, std::string& note) {
+  auto open = [&] {
+    rocksdb::DB* raw = nullptr;
+    handles.clear();
+    auto s = rocksdb::DB::Open(options, dir.string(), families, &handles, &raw);
+    db.reset(raw);
+    return s;
+  };
+  auto s = open();
+  if (s.ok() || is_lock_error(s) || !roll_back) return s;
+  auto r = roll_back_incomplete_copy(dir);
+  if (r.result == copy_rollback::outcome::rolled_back) {
+    core::logger("persistence")->warn("{} {}: {}", store, dir.string(), r.report);
+    return open();
+  }
+  if (r.result == copy_rollback::outcome::refused) note = "; " + r.report;
+  return s;
 }
 
 rocksdb::MemTableRepFactory* new_hashed_memtable_factory(std::size_t write_buffer_size) {

@@ -2,8 +2,10 @@
 // Helpers of rocksdb_journal: the one adapter from rocksdb::Status to our errors,
 // envelope and metadata encoding with their checks.
 
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <rocksdb/status.h>
 
@@ -11,6 +13,8 @@
 
 namespace rocksdb {
 class DB;
+class ColumnFamilyHandle;
+struct ColumnFamilyDescriptor;
 class Logger;
 struct DBOptions;
 class MemTableRepFactory;
@@ -27,6 +31,16 @@ namespace wfe::persistence::internal {
 // True when RocksDB could not take the directory's LOCK file: another process (a
 // running node) has the store open.
 [[nodiscard]] bool is_lock_error(const rocksdb::Status& s);
+
+// DB::Open of the store in `dir` with `families` into `db` and `handles`. When that
+// fails, not for the lock, and `roll_back` is on, an incomplete live copy is rolled back
+// (copy_rollback.hpp; logged as `store`) and opened once more; a refusal's report goes
+// to `note` ("; not rolled back: ..."), for the caller's error message.
+[[nodiscard]] rocksdb::Status open_rolling_back_copies(
+    const rocksdb::DBOptions& options, const std::filesystem::path& dir,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
+    std::vector<rocksdb::ColumnFamilyHandle*>& handles, std::unique_ptr<rocksdb::DB>& db,
+    bool roll_back, std::string_view store, std::string& note);
 
 // Bytes held by the memtables of every column family of `db` (active, immutable and
 // pinned): bounded by write_buffer_size, not by the data. Thread-safe.
