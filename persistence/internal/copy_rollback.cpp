@@ -10,7 +10,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -57,14 +56,20 @@ bool all_zero(std::string_view bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
 }
 
-// Calls `on_record(payload, end offset)` for each logical record of a log file, until
-// the end or the first record that is incomplete or damaged, and says which it was.
-log_end read_log(const fs::path& file,
-                 const std::function<void(std::string_view, std::uint64_t)>& on_record) {
+std::optional<std::string> read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return log_end::unreadable;
+  if (!in) return std::nullopt;
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return log_end::unreadable;
+  if (in.bad()) return std::nullopt;
+  return bytes;
+}
+
+// Calls `on_record(payload, end offset)` for each logical record of a log file's bytes,
+// until the end or the first record that is incomplete or damaged; says which it was.
+log_end read_log(const std::optional<std::string>& file_bytes,
+                 const std::function<void(std::string_view, std::uint64_t)>& on_record) {
+  if (!file_bytes) return log_end::unreadable;
+  const std::string& bytes = *file_bytes;
   std::string fragments;
   bool in_fragments = false;
   std::size_t off = 0;
@@ -320,7 +325,7 @@ std::optional<wal_range> read_wal_range(const fs::path& file, std::uint64_t numb
   wal_range r{.number = number};
   bool any = false;
   bool malformed = false;
-  const auto end = read_log(file, [&](std::string_view rec, std::uint64_t) {
+  const auto end = read_log(read_file(file), [&](std::string_view rec, std::uint64_t) {
     if (malformed) return;
     if (rec.size() < 12) {
       malformed = true;
@@ -390,7 +395,8 @@ copy_rollback roll_back_incomplete_copy(const fs::path& dir) try {
   };
   std::vector<record> records;
   std::string parse_error;
-  const auto manifest_end = read_log(manifest, [&](std::string_view rec, std::uint64_t end) {
+  const auto bytes = read_file(manifest);
+  const auto manifest_end = read_log(bytes, [&](std::string_view rec, std::uint64_t end) {
     if (!parse_error.empty()) return;
     auto e = parse_edit(rec, parse_error);
     if (e) records.push_back({std::move(*e), end});
@@ -507,18 +513,12 @@ copy_rollback roll_back_incomplete_copy(const fs::path& dir) try {
   }
 
   // Keep the original, write the cut MANIFEST under a temporary name, then rename it over.
-  std::string bytes;
-  {
-    std::ifstream in(manifest, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) return refused(what + "; " + current + " cannot be read");
-  }
   const auto cut_bytes = records[*cut - 1].end;
   const fs::path original = dir / (current + ".before-rollback");
   const fs::path staged = dir / (current + ".rollback");
   // A second attempt keeps the first original.
-  if ((!fs::exists(original) && !write_file_synced(original, bytes)) ||
-      !write_file_synced(staged, std::string_view(bytes).substr(0, cut_bytes))) {
+  if ((!fs::exists(original) && !write_file_synced(original, *bytes)) ||
+      !write_file_synced(staged, std::string_view(*bytes).substr(0, cut_bytes))) {
     return refused(what + "; cannot write beside " + current);
   }
   fs::rename(staged, manifest);
