@@ -644,6 +644,19 @@ void copy_listed_then_flushed(const fs::path& live, const fs::path& copy,
 
 }  // namespace
 
+namespace {
+
+// Small memtables and a small WAL bound (many flushes, few live WALs); deleted files go
+// at once.
+rocksdb_journal_config small_unkept_config(const fs::path& dir) {
+  return {.dir = dir,
+          .write_buffer_size_bytes = 64 * 1024,
+          .files = {.keep_deleted_for = std::chrono::milliseconds(0),
+                    .max_total_wal_size = 256 * 1024}};
+}
+
+}  // namespace
+
 TEST_CASE(
     "a copy whose MANIFEST names table files made after tar listed the directory opens with "
     "every event acknowledged before") {
@@ -677,10 +690,7 @@ TEST_CASE(
 
 TEST_CASE("a journal missing a table file and the WALs behind it refuses to start, naming both") {
   wfe::test::temp_dir dir;
-  rocksdb_journal_config cfg{.dir = dir.path() / "j",
-                             .write_buffer_size_bytes = 64 * 1024,
-                             .files = {.keep_deleted_for = std::chrono::milliseconds(0),
-                                       .max_total_wal_size = 256 * 1024}};
+  auto cfg = small_unkept_config(dir.path() / "j");
   {
     auto j = open_ok(cfg);
     write_in_big_batches(*j, k_pid, 4000);
@@ -705,10 +715,7 @@ TEST_CASE("a journal missing a table file and the WALs behind it refuses to star
 
 TEST_CASE("max-total-wal-size bounds the WALs a journal keeps") {
   wfe::test::temp_dir dir;
-  rocksdb_journal_config cfg{.dir = dir.path() / "j",
-                             .write_buffer_size_bytes = 64 * 1024,
-                             .files = {.keep_deleted_for = std::chrono::milliseconds(0),
-                                       .max_total_wal_size = 256 * 1024}};
+  auto cfg = small_unkept_config(dir.path() / "j");
   auto wal_bytes = [&] {
     std::uint64_t n = 0;
     for (const auto& f : files_with_extension(cfg.dir, ".log")) n += fs::file_size(f);
