@@ -23,6 +23,7 @@ run: configure
 	./$(BUILD_DIR)/engine/workflow-engine $(RUN_ARGS)
 
 test: build
+	@bash scripts/fetch-test-tools.sh $(BUILD_DIR)/test-tools
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 format:
