@@ -17,6 +17,7 @@ packages=(
   libssl-dev ca-certificates  # https:// for the built-in http task (TLS, system CA store)
   libjemalloc-dev  # the allocator of every binary (cmake/dependencies.cmake)
   curl
+  jq  # the deployment guide's `grep "CLUSTER_EVENT" application.log | jq` (e2e test)
   nftables  # partition tests (tests/cluster/engine_cluster.test.cpp); setpriv is in util-linux
 )
 

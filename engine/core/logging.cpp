@@ -1,5 +1,6 @@
 #include "engine/core/logging.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -51,9 +52,63 @@ void append_json_string(spdlog::memory_buf_t& out, std::string_view s) {
 }
 
 struct split_payload {
-  std::string_view fields;  // json fragment: "k":"v","k2":"v2" (json) / k=v (text)
+  std::string_view fields;  // json fragment: "k":"v","k2":"v2"
   std::string_view message;
 };
+
+// Reads the JSON string at `p` (log_event's own encoding: escapes as append_json_string
+// writes them) into `out`; leaves `p` after its closing quote.
+void read_json_string(std::string_view s, std::size_t& p, spdlog::memory_buf_t& out) {
+  if (p >= s.size() || s[p] != '"') return;
+  for (++p; p < s.size() && s[p] != '"'; ++p) {
+    char c = s[p];
+    if (c != '\\' || p + 1 >= s.size()) {
+      out.push_back(c);
+      continue;
+    }
+    switch (s[++p]) {
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'u':  // \u00XX: a control character
+        if (unsigned v = 0;
+            p + 4 < s.size() &&
+            std::from_chars(s.data() + p + 1, s.data() + p + 5, v, 16).ptr == s.data() + p + 5) {
+          out.push_back(static_cast<char>(v));
+          p += 4;
+        }
+        break;
+      default:  // a quote or a backslash
+        out.push_back(s[p]);
+    }
+  }
+  ++p;
+}
+
+// "k":"v","k2":"v2" as k=v, k2=v2.
+void append_fields_as_text(spdlog::memory_buf_t& out, std::string_view fields) {
+  std::size_t p = 0;
+  bool first = true;
+  while (p < fields.size()) {
+    if (!first) out.append(std::string_view(", "));
+    first = false;
+    if (fields[p] != '"') {  // not log_event's encoding (a message that looks like one)
+      out.append(fields.substr(p));
+      return;
+    }
+    read_json_string(fields, p, out);
+    if (p < fields.size() && fields[p] == ':') ++p;
+    out.push_back('=');
+    read_json_string(fields, p, out);
+    if (p < fields.size() && fields[p] == ',') ++p;
+  }
+}
 
 split_payload split(std::string_view payload) {
   if (payload.size() < 2 || payload.front() != field_mark) return {{}, payload};
@@ -110,7 +165,7 @@ class text_formatter final : public spdlog::formatter {
     out.append(p.message);
     if (!p.fields.empty()) {
       out.append(std::string_view(" {"));
-      out.append(p.fields);
+      append_fields_as_text(out, p.fields);
       out.push_back('}');
     }
     out.push_back('\n');
@@ -137,11 +192,19 @@ std::unique_ptr<spdlog::formatter> make_formatter(logging_settings::format f) {
   return std::make_unique<text_formatter>();
 }
 
+// Each sink has its own formatter (stdout and the file may differ): not set per logger.
 void apply(spdlog::logger& l, const logging_state& s) {
   l.sinks() = s.sinks;
   l.set_level(s.settings.level);
-  l.set_formatter(make_formatter(s.settings.fmt));
-  l.flush_on(spdlog::level::warn);
+  // Every line reaches the file at once, as stdout's sink does: a node killed with
+  // SIGKILL (or crashing) keeps its last lines, the ones an operator needs.
+  l.flush_on(spdlog::level::trace);
+}
+
+spdlog::sink_ptr stdout_sink(logging_settings::format f) {
+  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  sink->set_formatter(make_formatter(f));
+  return sink;
 }
 
 }  // namespace
@@ -154,16 +217,21 @@ logging_settings logging_settings::read(settings_reader& r) {
       r.one_of("pekko.workflow.logging.level", {"trace", "debug", "info", "warn", "error", "off"});
   s.level = spdlog::level::from_str(level);
   s.file = r.string("pekko.workflow.logging.file");
+  s.file_fmt = r.one_of("pekko.workflow.logging.file-format", {"text", "json"}) == "text"
+                   ? format::text
+                   : format::json;
   return s;
 }
 
 std::string init_logging(const logging_settings& settings) {
   auto& s = state();
   std::lock_guard lock(s.mutex);
-  std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stdout_sink_mt>()};
+  std::vector<spdlog::sink_ptr> sinks{stdout_sink(settings.fmt)};
   if (!settings.file.empty()) {
     try {
-      sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings.file));
+      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings.file);
+      file->set_formatter(make_formatter(settings.file_fmt));
+      sinks.push_back(std::move(file));
     } catch (const std::exception& e) {
       return "cannot open log file " + settings.file + ": " + e.what();
     }
@@ -179,7 +247,7 @@ std::shared_ptr<spdlog::logger> logger(std::string_view module) {
   std::lock_guard lock(s.mutex);
   auto it = s.loggers.find(std::string(module));
   if (it != s.loggers.end()) return it->second;
-  if (s.sinks.empty()) s.sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  if (s.sinks.empty()) s.sinks.push_back(stdout_sink(s.settings.fmt));
   auto l = std::make_shared<spdlog::logger>(std::string(module));
   apply(*l, s);
   s.loggers.emplace(std::string(module), l);
@@ -189,20 +257,15 @@ std::shared_ptr<spdlog::logger> logger(std::string_view module) {
 void log_event(spdlog::logger& log, spdlog::level::level_enum level, std::string_view event,
                const std::vector<log_field>& fields, std::string_view message) {
   if (!log.should_log(level)) return;
-  bool json = state().settings.fmt == logging_settings::format::json;
+  // Always a JSON fragment: the text formatter shows it as k=v (a sink of each format
+  // may log the same line).
   spdlog::memory_buf_t buf;
   buf.push_back(field_mark);
   auto add = [&](std::string_view k, std::string_view v, bool first) {
-    if (!first) buf.append(std::string_view(json ? "," : ", "));
-    if (json) {
-      append_json_string(buf, k);
-      buf.push_back(':');
-      append_json_string(buf, v);
-    } else {
-      buf.append(k);
-      buf.push_back('=');
-      buf.append(v);
-    }
+    if (!first) buf.push_back(',');
+    append_json_string(buf, k);
+    buf.push_back(':');
+    append_json_string(buf, v);
   };
   add("event", event, true);
   for (const auto& [k, v] : fields) add(k, v, false);

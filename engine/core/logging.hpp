@@ -1,7 +1,7 @@
 #pragma once
-// Logging: spdlog to stdout (text or JSON lines) and optionally to a file, one
-// named logger per module sharing the same sinks. Structured events (cluster
-// events, failovers) carry fields that become top-level JSON keys, e.g.
+// Logging: spdlog to stdout (text or JSON lines) and optionally to a file (JSON lines
+// unless configured otherwise), one named logger per module sharing the same sinks. Structured
+// events (cluster events, failovers) carry fields that become top-level JSON keys, e.g.
 //   {"ts":"…","level":"info","logger":"cluster","event":"CLUSTER_EVENT",
 //    "type":"MemberUp","member":"pekko://sys@h:2551","msg":"Member is Up"}
 
@@ -19,9 +19,10 @@ class settings_reader;
 
 struct logging_settings {
   enum class format { text, json };
-  format fmt = format::text;
+  format fmt = format::text;  // stdout
   spdlog::level::level_enum level = spdlog::level::info;
-  std::string file;  // empty: stdout only
+  std::string file;                // empty: stdout only
+  format file_fmt = format::json;  // the file's lines: for collectors (`grep … | jq`)
 
   static logging_settings read(settings_reader& r);  // pekko.workflow.logging.*
 };

@@ -46,12 +46,59 @@ TEST_CASE("text log lines show the message then the fields") {
   wfe::test::temp_dir dir;
   logging_settings s;
   s.file = (dir.path() / "app.log").string();
+  s.file_fmt = logging_settings::format::text;
   REQUIRE(init_logging(s).empty());
   log_event(*logger("core"), spdlog::level::info, "NODE_STARTED", {{"http", "0.0.0.0:8080"}},
             "started");
+  log_event(*logger("core"), spdlog::level::info, "E", {{"k", "a \"q\" b\\c\td"}, {"x", "\x01"}},
+            "escaped");
+  // A message that looks like an encoded one is shown as it is, not parsed forever.
+  logger("core")->info("{}", std::string("\x1fnot \"fields\x1fmsg"));
   flush_logs();
   auto text = read_all(s.file);
   CHECK(text.find("[core] started {event=NODE_STARTED, http=0.0.0.0:8080}") != std::string::npos);
+  CHECK(text.find("[core] escaped {event=E, k=a \"q\" b\\c\td, x=\x01}") != std::string::npos);
+  CHECK(text.find("[core] msg {not \"fields}") != std::string::npos);
+  CHECK(text.find('{') == text.find("{event=NODE_STARTED"));  // no JSON object line
+  init_logging(logging_settings{});
+}
+
+TEST_CASE("the log file is JSON lines by default while stdout stays text") {
+  wfe::test::temp_dir dir;
+  logging_settings s;  // stdout: text
+  s.file = (dir.path() / "app.log").string();
+  REQUIRE(s.file_fmt == logging_settings::format::json);
+  REQUIRE(init_logging(s).empty());
+  log_event(*logger("workflow"), spdlog::level::info, "workflow_failover", {{"workflow", "wf-1"}},
+            "resumed");
+  logger("workflow")->info("plain");
+  flush_logs();
+  auto text = read_all(s.file);
+  CHECK(text.find(R"("logger":"workflow")") != std::string::npos);
+  CHECK(text.find(R"("event":"workflow_failover","workflow":"wf-1","msg":"resumed"})") !=
+        std::string::npos);
+  CHECK(text.find(R"("msg":"plain"})") != std::string::npos);
+  CHECK(text.find("{event=") == std::string::npos);
+  // every line is one object
+  std::istringstream lines(text);
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    CHECK(line.front() == '{');
+    CHECK(line.back() == '}');
+  }
+  CHECK(n == 2);
+  init_logging(logging_settings{});
+}
+
+TEST_CASE("a line is in the log file as soon as it is logged (a SIGKILL keeps it)") {
+  wfe::test::temp_dir dir;
+  logging_settings s;
+  s.file = (dir.path() / "app.log").string();
+  REQUIRE(init_logging(s).empty());
+  logger("core")->info("first");
+  CHECK(read_all(s.file).find(R"("msg":"first")") != std::string::npos);  // no flush_logs()
+  log_event(*logger("cluster"), spdlog::level::info, "CLUSTER_EVENT", {{"type", "MemberUp"}}, "up");
+  CHECK(read_all(s.file).find(R"("type":"MemberUp")") != std::string::npos);
   init_logging(logging_settings{});
 }
 

@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/eventually.hpp"
@@ -78,10 +80,25 @@ const json::value& step_status(const json::object& wf, const std::string& step) 
 
 }  // namespace
 
+// Runs `command` with /bin/sh; its stdout, and its exit status in `status`.
+std::string shell_output(const std::string& command, int& status) {
+  std::string out;
+  FILE* f = ::popen(command.c_str(), "r");
+  REQUIRE(f != nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  status = ::pclose(f);
+  return out;
+}
+
 TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete untouched") {
   temp_dir data;
+  // The systemd unit's log file (JSON lines by default): the guide's `grep … | jq` below.
+  auto log_file = (data.path() / "application.log").string();
+  auto args = data_dirs(data);
+  args.push_back("-Dpekko.workflow.logging.file=" + log_file);
   {
-    node n(data_dirs(data));
+    node n(args);
     REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
     workflow_api api(n.http_port());
     api.define("sleepy", R"([{"name":"a","task":"noop"},
@@ -110,7 +127,7 @@ TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete un
     n.proc().signal(SIGKILL);
     REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
   }
-  node n(data_dirs(data));
+  node n(args);
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   workflow_api api(n.http_port());
   // Only the list (the index) is read until both are done: nothing touches the entities.
@@ -123,6 +140,32 @@ TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete un
   CHECK(api.event_types("wf-sleep").back() == "WorkflowCompleted");
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+
+  // The guide's "查看故障转移": the workflow whose step was running when the node died
+  // failed over to the restarted node; the one asleep on its retry timer had nothing in
+  // flight and did not.
+  int status = -1;
+  auto failovers = shell_output("grep \"workflow_failover\" " + log_file, status);
+  CHECK(status == 0);
+  std::vector<json::object> events;
+  std::istringstream lines(failovers);
+  for (std::string line; std::getline(lines, line);) {
+    events.push_back(json::parse(line).as_object());
+  }
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].at("event") == "workflow_failover");
+  CHECK(events[0].at("workflow") == "wf-sleep");
+  CHECK(events[0].at("definition") == "sleepy");
+  CHECK(events[0].at("steps") == "nap (attempt 1, RUNNING)");
+  // "查看集群事件": `grep "CLUSTER_EVENT" application.log | jq` — each incarnation's MemberUp.
+  auto cluster = shell_output("grep \"CLUSTER_EVENT\" " + log_file + " | jq", status);
+  CHECK(status == 0);
+  std::size_t up = 0;
+  for (auto p = cluster.find(R"("type": "MemberUp")"); p != std::string::npos;
+       p = cluster.find(R"("type": "MemberUp")", p + 1)) {
+    ++up;
+  }
+  CHECK(up == 2);
 }
 
 // The timer service holds at most max-timers; the rest wait in the index and are read

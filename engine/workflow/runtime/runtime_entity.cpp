@@ -6,6 +6,7 @@
 #include <prometheus/counter.h>
 #include <caf/event_based_actor.hpp>
 
+#include "engine/core/logging.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
 
@@ -118,9 +119,39 @@ void runtime_entity_model::on_recovered(caf::event_based_actor* self, const work
   send_index(self, s, seq);
   send_timers(self, s);
   if (s.status != workflow_status::running) return;
+  std::string resumed;  // "a (attempt 2, RUNNING), b (attempt 1, SCHEDULED)"
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
-    auto st = s.steps[i].status;
-    if (st == step_status::scheduled || st == step_status::running) dispatch(self, s, i);
+    const auto& st = s.steps[i];
+    if (st.status != step_status::scheduled && st.status != step_status::running) continue;
+    dispatch(self, s, i);
+    if (!resumed.empty()) resumed += ", ";
+    resumed += st.name + " (attempt " + std::to_string(st.attempts) + ", " +
+               std::string(to_string(st.status)) + ")";
+  }
+  // A passivated entity never has a task in flight (keep_alive): steps in flight at a
+  // recovery were lost with the process that ran them.
+  if (!resumed.empty()) log_failover(s, resumed);
+}
+
+void runtime_entity_model::log_failover(const workflow_state& s, const std::string& steps) const {
+  inc(ctx_->failovers);
+  const auto n = ctx_->failovers_seen->fetch_add(1) + 1;
+  const auto limit = ctx_->failover_log_limit;
+  if (n <= limit) {
+    core::log_event(*core::logger("workflow"), spdlog::level::info, "workflow_failover",
+                    {{"workflow", s.id},
+                     {"definition", s.definition->name},
+                     {"version", std::to_string(s.definition->version)},
+                     {"steps", steps}},
+                    "workflow resumed after its node stopped: its steps in flight are "
+                    "dispatched again");
+  } else if (n == limit + 1) {
+    core::logger("workflow")
+        ->info(
+            "more than {} workflows resumed with steps in flight: further workflow_failover "
+            "events are only counted (workflow_failovers_total; "
+            "pekko.workflow.runtime.failover-log-limit)",
+            limit);
   }
 }
 

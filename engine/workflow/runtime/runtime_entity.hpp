@@ -7,7 +7,8 @@
 //     (the dead letter is set while the workflow is FAILED, cleared otherwise)
 // After a recovery of a started workflow: re-dispatch every SCHEDULED or RUNNING step
 // (a task held by a dispatcher that died with the process is lost; a duplicate of a
-// live one is harmless: the model ignores answers for stale attempts), re-register its
+// live one is harmless: the model ignores answers for stale attempts) and log that as a
+// "workflow_failover" event (bounded: entity_context::failover_log_limit), re-register its
 // timers (also an empty set, clearing leftovers) and refresh its index record. A
 // dispatcher's refusal (rejected, or resubmit once a parked slot frees) re-offers the
 // attempt if its step is still SCHEDULED or RUNNING (a RUNNING step re-dispatched after
@@ -16,6 +17,7 @@
 // a passivated entity never has a task in flight and its recovery re-dispatches
 // nothing twice. Pulls in CAF: include from .cpp files and tests only.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <variant>
@@ -37,7 +39,12 @@ struct entity_context {
   prometheus::Counter* completed = nullptr;  // workflow_finished_total{status=...}
   prometheus::Counter* failed = nullptr;
   prometheus::Counter* cancelled = nullptr;
-  decide_options decide;                                  // pekko.workflow.runtime.inline-noop
+  prometheus::Counter* failovers = nullptr;  // workflow_failovers_total
+  // Failovers seen by this process (with or without a registry), for the log limit.
+  std::shared_ptr<std::atomic<std::uint64_t>> failovers_seen =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::uint64_t failover_log_limit = 1'000;  // pekko.workflow.runtime.failover-log-limit
+  decide_options decide;                     // pekko.workflow.runtime.inline-noop
   std::shared_ptr<const definition_catalog> definitions;  // resolves journaled starts
 };
 
@@ -70,6 +77,7 @@ class runtime_entity_model : public workflow_entity_model {
   void abandon(caf::event_based_actor* self, const workflow_state& s, const std::string& step,
                std::uint32_t attempt) const;
   void send_index(caf::event_based_actor* self, const workflow_state& s, std::uint64_t seq) const;
+  void log_failover(const workflow_state& s, const std::string& steps) const;
 
   std::shared_ptr<const entity_context> ctx_;
   mutable std::vector<timer> timers_sent_;  // what the timer service holds for us

@@ -20,6 +20,8 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
   s.history_max_limit = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.runtime.history-max-limit", 1, 1'000'000));
   s.inline_noop = r.boolean("pekko.workflow.runtime.inline-noop");
+  s.failover_log_limit = static_cast<std::uint64_t>(
+      r.integer("pekko.workflow.runtime.failover-log-limit", 0, 1'000'000'000));
   s.retention_finished_after =
       r.duration_or_off("pekko.workflow.retention.finished-after", milliseconds(1),
                         milliseconds(3'650LL * 86'400'000));

@@ -41,6 +41,10 @@ struct runtime_settings {
   // pekko.workflow.runtime.inline-noop: a workflow runs its noop steps itself, in the
   // write that schedules them (decide_options::inline_noop), not on the dispatcher.
   bool inline_noop = true;
+  // pekko.workflow.runtime.failover-log-limit: workflows resumed with steps in flight
+  // after their node stopped each log a "workflow_failover" event, up to this many per
+  // process (then one line says the rest are only counted: workflow_failovers_total).
+  std::uint64_t failover_log_limit = 1'000;
 
   // pekko.workflow.retention: finished workflows (COMPLETED, FAILED, CANCELLED) whose
   // last change is older than finished-after are deleted (journal, snapshots, index

@@ -552,6 +552,7 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
       std::max<std::uint64_t>(1, settings.max_active_entities / shared->settings.number_of_shards));
   auto ctx = std::make_shared<entity_context>();
   ctx->decide.inline_noop = settings.inline_noop;
+  ctx->failover_log_limit = settings.failover_log_limit;
   ctx->definitions = deps.definitions;
   if (deps.registry != nullptr) {
     auto& reg = *deps.registry;
@@ -570,6 +571,13 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
                                   .Help("Finished workflows deleted for good (retention or DELETE)")
                                   .Register(reg)
                                   .Add({});
+    ctx->failovers = &prometheus::BuildCounter()
+                          .Name("workflow_failovers_total")
+                          .Help(
+                              "Workflows recovered with steps in flight (their node stopped "
+                              "without finishing them), those steps dispatched again")
+                          .Register(reg)
+                          .Add({});
     ctx->started = &prometheus::BuildCounter()
                         .Name("workflow_started_total")
                         .Help("Workflows started (WorkflowStarted persisted)")

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -13,6 +15,7 @@
 
 #include <rocksdb/db.h>
 
+#include "engine/core/logging.hpp"
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
 #include "engine/workflow/store/index_codec.hpp"
@@ -367,6 +370,62 @@ TEST_CASE("after a restart a scheduled/running task is dispatched again") {
   incarnation again(dir.path(), default_config(dir.path()));
   REQUIRE(indexed_as(again, "wf-s", workflow_status::completed));
   CHECK(again.state("wf-s").status == workflow_status::completed);
+}
+
+// A restart that finds steps in flight is a failover of their workflows: counted, and
+// logged as "workflow_failover" events up to failover-log-limit (then one line says so).
+// A workflow waiting on a timer had nothing in flight: neither.
+TEST_CASE(
+    "a restart counts and logs (up to its limit) the workflows resumed with steps in flight") {
+  wfe::test::temp_dir dir;
+  auto d =
+      definition(R"({"name":"long","steps":[{"name":"a","task":"sleep","input":{"ms":60000}}]})");
+  auto waits = definition(R"({"name":"waits","steps":[{"name":"t","task":"fail","input":{"times":1},
+      "retry":{"maxAttempts":2,"initialIntervalMs":3600000,"backoffCoefficient":1.0,"maxIntervalMs":3600000}}]})");
+  {
+    incarnation node(dir.path(), default_config(dir.path()));
+    for (const char* id : {"wf-1", "wf-2", "wf-3"}) CHECK_FALSE(node.ok(id, start(id, d)).rejected);
+    CHECK_FALSE(node.ok("wf-t", start("wf-t", waits)).rejected);
+    REQUIRE(eventually([&] {
+      return node.state("wf-t").find_step("t")->status == step_status::retry_wait &&
+             node.state("wf-3").find_step("a")->status == step_status::running;
+    }));
+    // Past the index's update linger: the records say which have a task in flight.
+    REQUIRE(eventually([&] {
+      auto r = node.record("wf-t");
+      return r && !r->tasks_in_flight;
+    }));
+  }  // stops while the three sleep: the dispatcher loses their tasks
+  wfe::core::logging_settings log;
+  log.file = (dir.path() / "app.log").string();
+  REQUIRE(wfe::core::init_logging(log).empty());
+  auto config = default_config(dir.path());
+  config.runtime.failover_log_limit = 2;
+  {
+    incarnation again(dir.path(), config);
+    auto failovers = [&] {
+      for (const auto& fam : again.registry().Collect()) {
+        if (fam.name == "workflow_failovers_total") return fam.metric.at(0).counter.value;
+      }
+      return -1.0;
+    };
+    REQUIRE(eventually([&] { return failovers() == 3; }));
+    CHECK(again.state("wf-t").find_step("t")->status == step_status::retry_wait);  // recovers it
+    std::this_thread::sleep_for(100ms);
+    CHECK(failovers() == 3);
+  }
+  wfe::core::init_logging(wfe::core::logging_settings{});
+  std::ifstream in(dir.path() / "app.log");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t events = 0;
+  for (auto p = text.find(R"("event":"workflow_failover")"); p != std::string::npos;
+       p = text.find(R"("event":"workflow_failover")", p + 1)) {
+    ++events;
+  }
+  CHECK(events == 2);
+  CHECK(text.find(R"x("steps":"a (attempt 1, RUNNING)")x") != std::string::npos);
+  CHECK(text.find("wf-t") == std::string::npos);
+  CHECK(text.find("more than 2 workflows resumed with steps in flight") != std::string::npos);
 }
 
 // A step RUNNING at a recovery (it had started before a crash) is re-dispatched; when
