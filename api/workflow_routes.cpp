@@ -651,6 +651,21 @@ http_handler id_route(const caf::actor& gw, entity_op op, wf::command cmd) {
 
 }  // namespace
 
+std::string add_unhosted_workflow_routes(router& r, const std::vector<std::string>& roles) {
+  std::string list;
+  for (const auto& role : roles) list += (list.empty() ? "" : ", ") + role;
+  auto message = "ShardRegion [workflow] is not started on this node: its roles are [" + list +
+                 "] and workflows run on nodes with the worker role (pekko.cluster.roles). "
+                 "Requests are not forwarded between nodes yet: send them to a worker node";
+  for (const char* prefix : {"/api/v1/workflow-definitions", "/api/v1/workflows",
+                             "/api/v1/dead-letters", "/api/v1/tasks"}) {
+    r.add_fallback(prefix, [message](http_request&&, responder respond) {
+      respond(http_response::error(503, "shard_region_not_started", message));
+    });
+  }
+  return message;
+}
+
 caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
   auto latest = std::make_shared<latest_definitions>();
   auto gw = cfg.system->spawn<gateway_actor>(cfg, latest);

@@ -78,4 +78,10 @@ struct workflow_routes_config {
 // stop it at shutdown.
 caf::actor add_workflow_routes(router& r, const workflow_routes_config& cfg);
 
+// A node without the worker role hosts no workflows (Pekko: no ShardRegion there, only
+// a proxy — and this build has no proxy yet): every request under the workflow,
+// definition, dead-letter and task paths is a 503 "shard_region_not_started" naming the
+// node's roles. Returns that message (for the start-up log).
+std::string add_unhosted_workflow_routes(router& r, const std::vector<std::string>& roles);
+
 }  // namespace wfe::api

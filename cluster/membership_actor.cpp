@@ -223,6 +223,9 @@ void flush(actor_t* self) {
     }
     send_bytes(self, out.to, std::move(bytes.value()));
   }
+  for (const auto& w : st.core->take_warnings()) {
+    core::logger("cluster")->warn("Cluster Node [{}] - {}", st.core->self().address.to_string(), w);
+  }
   auto events = st.core->take_events();
   for (const auto& e : events) {
     if (e.kind == event_kind::join_refused) st.refusal = e.reason;
@@ -242,6 +245,9 @@ void flush(actor_t* self) {
           break;
         case node_phase::join_refused:
           reason = "joining the cluster was refused: " + st.refusal;
+          break;
+        case node_phase::join_unsuccessful:
+          reason = "no seed node answered within shutdown-after-unsuccessful-join-seed-nodes";
           break;
         default:
           reason = "this node was removed from the cluster";

@@ -35,7 +35,7 @@ membership_core::membership_core(membership_core_config cfg)
 
 bool membership_core::is_terminated() const {
   return phase_ == node_phase::removed || phase_ == node_phase::downed ||
-         phase_ == node_phase::join_refused;
+         phase_ == node_phase::join_refused || phase_ == node_phase::join_unsuccessful;
 }
 
 member membership_core::self_member() const {
@@ -63,6 +63,14 @@ std::vector<outgoing_message> membership_core::take_outgoing() {
 }
 
 std::vector<cluster_event> membership_core::take_events() { return std::exchange(events_, {}); }
+
+std::vector<std::string> membership_core::take_warnings() { return std::exchange(warnings_, {}); }
+
+void membership_core::warn(std::string text) {
+  constexpr std::size_t warnings_max = 64;  // bounded even when nobody takes them
+  if (warnings_.size() >= warnings_max) warnings_.erase(warnings_.begin());
+  warnings_.push_back(std::move(text));
+}
 
 void membership_core::send(const core::address& to, membership_message msg) {
   assert(outgoing_.size() < outgoing_max);
@@ -97,9 +105,20 @@ void membership_core::join_seed_nodes(std::vector<core::address> seeds, std::int
     return;
   }
   phase_ = node_phase::joining_seeds;
-  join_started_ms_ = now_ms;
+  join_started_ms_ = first_join_started_ms_ = now_ms;
+  join_attempts_warned_ = 0;
   last_init_join_ms_ = now_ms - init_join_resend_ms;  // send on the first tick
   join_tick(now_ms);
+}
+
+std::string membership_core::seed_list() const {
+  std::string out;
+  for (const auto& s : seeds_) {
+    if (s == cfg_.self.address) continue;
+    if (!out.empty()) out += ", ";
+    out += s.to_string();
+  }
+  return out;
 }
 
 void membership_core::join_self(std::int64_t now_ms) {
@@ -118,11 +137,25 @@ void membership_core::become_member(gossip g, std::int64_t now_ms) {
 
 void membership_core::join_tick(std::int64_t now_ms) {
   const auto& st = cfg_.settings;
+  const auto give_up = st.shutdown_after_unsuccessful_join_seed_nodes.count();
+  if (give_up > 0 && now_ms - first_join_started_ms_ >= give_up) {
+    warn("Joining of seed-nodes [" + seed_list() +
+         "] was unsuccessful after configured "
+         "shutdown-after-unsuccessful-join-seed-nodes [" +
+         std::to_string(give_up) + " ms]. Running CoordinatedShutdown.");
+    phase_ = node_phase::join_unsuccessful;
+    return;
+  }
   if (phase_ == node_phase::joining) {
     auto retry = st.retry_unsuccessful_join_after.count();
     if (retry > 0 && now_ms - join_sent_ms_ >= retry) {
+      warn("Join of [" + cfg_.self.address.to_string() + "] to [" + join_target_.to_string() +
+           "] was unsuccessful after configured retry-unsuccessful-join-after "
+           "of [" +
+           std::to_string(retry) + " ms], attempting to re-join.");
       phase_ = node_phase::joining_seeds;  // no Welcome: start over with the seeds
       join_started_ms_ = now_ms;
+      join_attempts_warned_ = 0;
       last_init_join_ms_ = now_ms - init_join_resend_ms;
     }
     return;
@@ -131,6 +164,15 @@ void membership_core::join_tick(std::int64_t now_ms) {
   if (first_seed && now_ms - join_started_ms_ >= st.seed_node_timeout.count()) {
     join_self(now_ms);  // no other seed is up: bootstrap the cluster
     return;
+  }
+  // Pekko's JoinSeedNodeProcess waits seed-node-timeout per attempt and warns from the
+  // second unanswered one on (we resend InitJoin every second within an attempt).
+  const auto attempts =
+      (now_ms - join_started_ms_) / std::max<std::int64_t>(1, st.seed_node_timeout.count());
+  if (attempts >= 2 && attempts > join_attempts_warned_) {
+    join_attempts_warned_ = attempts;
+    warn("Couldn't join seed nodes after [" + std::to_string(attempts) +
+         "] attempts, will try again. seed-nodes=[" + seed_list() + "]");
   }
   if (now_ms - last_init_join_ms_ < init_join_resend_ms) return;
   last_init_join_ms_ = now_ms;
@@ -174,6 +216,7 @@ void membership_core::handle(const init_join_ack& m, std::int64_t now_ms) {
   }
   phase_ = node_phase::joining;
   join_sent_ms_ = now_ms;
+  join_target_ = m.from.address;
   send(m.from.address, join{self_member(), cfg_.self.address.system});
 }
 

@@ -54,7 +54,16 @@ struct cluster_event {
   std::string reason;                               // for join_refused
 };
 
-enum class node_phase { idle, joining_seeds, joining, member, removed, downed, join_refused };
+enum class node_phase {
+  idle,
+  joining_seeds,
+  joining,
+  member,
+  removed,
+  downed,
+  join_refused,
+  join_unsuccessful  // shutdown-after-unsuccessful-join-seed-nodes passed
+};
 
 const char* to_string(node_phase p);
 
@@ -84,6 +93,9 @@ class membership_core {
 
   [[nodiscard]] std::vector<outgoing_message> take_outgoing();
   [[nodiscard]] std::vector<cluster_event> take_events();
+  // Warnings for the log that are not cluster events (Pekko logs them the same way):
+  // "Couldn't join seed nodes after [N] attempts, …", an unsuccessful join retried.
+  [[nodiscard]] std::vector<std::string> take_warnings();
 
   [[nodiscard]] node_phase phase() const { return phase_; }
   [[nodiscard]] bool is_terminated() const;
@@ -97,6 +109,8 @@ class membership_core {
   [[nodiscard]] sbr_report explain_downing(std::int64_t now_ms) const;
 
  private:
+  void warn(std::string text);
+  [[nodiscard]] std::string seed_list() const;  // the seeds but self, ", "-separated
   void handle(const init_join& m, std::int64_t now_ms);
   void handle(const init_join_ack& m, std::int64_t now_ms);
   void handle(const init_join_nack& m, std::int64_t now_ms);
@@ -138,6 +152,10 @@ class membership_core {
   std::int64_t last_init_join_ms_ = 0;
   std::int64_t join_sent_ms_ = 0;
   std::string last_refusal_;
+  std::int64_t first_join_started_ms_ = 0;  // join_seed_nodes (retries keep it)
+  std::int64_t join_attempts_warned_ = 0;   // of the current round with the seeds
+  core::address join_target_;               // the seed whose InitJoinAck we followed
+  std::vector<std::string> warnings_;
 
   std::map<unique_address, phi_accrual_detector> detectors_;
   std::map<unique_address, std::int64_t> first_heartbeat_sent_ms_;

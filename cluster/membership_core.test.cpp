@@ -101,6 +101,79 @@ TEST_CASE("a node of another actor system is refused with the reason") {
   CHECK(b.phase() == node_phase::joining_seeds);
 }
 
+// Pekko's JoinSeedNodeProcess: one attempt per seed-node-timeout, a warning from the
+// second unanswered one on (the deployment guide's "Couldn't join seed nodes after [10]
+// attempts" symptom), naming the seeds but self.
+TEST_CASE("unanswered seeds: a warning per seed-node-timeout from the second attempt on") {
+  auto b = make(2);
+  b.join_seed_nodes({addr(1), addr(2), addr(3)}, 0);  // nobody answers
+  for (std::int64_t t = 0; t < 10'000; t += 500) b.on_tick(t);
+  CHECK(b.take_warnings().empty());
+  b.on_tick(10'000);
+  auto w = b.take_warnings();
+  REQUIRE(w.size() == 1);
+  CHECK(w[0] ==
+        "Couldn't join seed nodes after [2] attempts, will try again. "
+        "seed-nodes=[" +
+            addr(1).to_string() + ", " + addr(3).to_string() + "]");
+  b.on_tick(14'999);
+  CHECK(b.take_warnings().empty());
+  b.on_tick(15'000);
+  w = b.take_warnings();
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].find("after [3] attempts") != std::string::npos);
+  CHECK(b.phase() == node_phase::joining_seeds);  // off by default: it keeps trying
+  b.on_tick(3'600'000);
+  CHECK(b.phase() == node_phase::joining_seeds);
+  CHECK_FALSE(b.is_terminated());
+
+  auto first = make(1);  // the first seed bootstraps after one attempt: no warning
+  first.join_seed_nodes({addr(1), addr(2)}, 0);
+  for (std::int64_t t = 0; t <= 20'000; t += 500) first.on_tick(t);
+  CHECK(first.phase() == node_phase::member);
+  CHECK(first.take_warnings().empty());
+}
+
+TEST_CASE("shutdown-after-unsuccessful-join-seed-nodes: a node no seed answers gives up") {
+  membership_core_config c;
+  c.self = unique_address{addr(2), 1};
+  c.roles = {"worker"};
+  c.settings.shutdown_after_unsuccessful_join_seed_nodes = std::chrono::milliseconds(30'000);
+  membership_core b(std::move(c));
+  b.join_seed_nodes({addr(1)}, 0);
+  b.on_tick(29'999);
+  CHECK(b.phase() == node_phase::joining_seeds);
+  CHECK_FALSE(b.is_terminated());
+  (void)b.take_warnings();
+  b.on_tick(30'000);
+  CHECK(b.phase() == node_phase::join_unsuccessful);
+  CHECK(b.is_terminated());
+  auto w = b.take_warnings();
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].find("shutdown-after-unsuccessful-join-seed-nodes [30000 ms]") != std::string::npos);
+}
+
+TEST_CASE("a Join without a Welcome is retried with a warning naming the seed") {
+  auto a = make(1);
+  a.join_seed_nodes({}, 0);
+  auto b = make(2);
+  b.join_seed_nodes({addr(1)}, 0);
+  // InitJoin to a, its InitJoinAck back; b's Join is lost.
+  for (auto& out : b.take_outgoing()) a.on_message(out.message, 0);
+  for (auto& out : a.take_outgoing()) b.on_message(out.message, 0);
+  CHECK(b.phase() == node_phase::joining);
+  (void)b.take_outgoing();
+  b.on_tick(9'999);
+  CHECK(b.take_warnings().empty());
+  b.on_tick(10'000);
+  auto w = b.take_warnings();
+  REQUIRE(w.size() == 1);
+  CHECK(w[0] == "Join of [" + addr(2).to_string() + "] to [" + addr(1).to_string() +
+                    "] was unsuccessful after configured retry-unsuccessful-join-after of "
+                    "[10000 ms], attempting to re-join.");
+  CHECK(b.phase() == node_phase::joining_seeds);
+}
+
 TEST_CASE("a node with a different number of shards is refused and stops joining") {
   auto a = make(1);
   a.join_seed_nodes({}, 0);

@@ -75,6 +75,8 @@ const char* to_string(node_phase p) {
       return "downed";
     case node_phase::join_refused:
       return "join-refused";
+    case node_phase::join_unsuccessful:
+      return "join-unsuccessful";
   }
   return "unknown";
 }

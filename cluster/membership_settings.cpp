@@ -132,6 +132,8 @@ membership_settings membership_settings::read(core::settings_reader& r) {
   membership_settings s;
   s.seed_node_timeout = dur(r, "seed-node-timeout");
   s.retry_unsuccessful_join_after = dur_or_off(r, "retry-unsuccessful-join-after");
+  s.shutdown_after_unsuccessful_join_seed_nodes =
+      dur_or_off(r, "shutdown-after-unsuccessful-join-seed-nodes");
   s.allow_weakly_up_members = dur_or_off(r, "allow-weakly-up-members");
   s.min_nr_of_members = count(r, "min-nr-of-members", 1, 10'000);
   read_roles(r, s);

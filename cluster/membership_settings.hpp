@@ -51,6 +51,8 @@ struct split_brain_resolver_settings {
 struct membership_settings {
   milliseconds seed_node_timeout{5000};
   milliseconds retry_unsuccessful_join_after{10'000};  // 0 = off
+  // Give up joining (the node stops) when not a member this long after it began; 0 = off.
+  milliseconds shutdown_after_unsuccessful_join_seed_nodes{0};
   // Joining members become WeaklyUp after the leader failed to converge this long
   // (unreachable members); 0 = off (our default; Pekko's is 7 s).
   milliseconds allow_weakly_up_members{0};

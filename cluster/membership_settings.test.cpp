@@ -18,7 +18,8 @@ TEST_CASE("Pekko's defaults are read from reference.conf") {
   REQUIRE(errors.empty());
   CHECK(s.seed_node_timeout.count() == 5000);
   CHECK(s.retry_unsuccessful_join_after.count() == 10'000);
-  CHECK(s.allow_weakly_up_members.count() == 0);  // off here (Pekko: 7 s)
+  CHECK(s.shutdown_after_unsuccessful_join_seed_nodes.count() == 0);  // off, as in Pekko
+  CHECK(s.allow_weakly_up_members.count() == 0);                      // off here (Pekko: 7 s)
   CHECK(s.min_nr_of_members == 1);
   CHECK(s.min_nr_of_members_per_role.empty());
   CHECK(s.gossip_interval.count() == 1000);
@@ -44,6 +45,7 @@ pekko.cluster.split-brain-resolver.stable-after = 4s
 pekko.cluster.split-brain-resolver.down-all-when-unstable = off
 pekko.cluster.failure-detector.acceptable-heartbeat-pause = 1500ms
 pekko.cluster.retry-unsuccessful-join-after = off
+pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes = 60s
 pekko.cluster.app-version = "2.1.0"
 )");
   REQUIRE(errors.empty());
@@ -55,6 +57,7 @@ pekko.cluster.app-version = "2.1.0"
   CHECK(s.split_brain_resolver.down_all_when_unstable.count() == 0);
   CHECK(s.failure_detector.phi().acceptable_heartbeat_pause_ms == 1500);
   CHECK(s.retry_unsuccessful_join_after.count() == 0);
+  CHECK(s.shutdown_after_unsuccessful_join_seed_nodes.count() == 60'000);
   CHECK(s.app_version == "2.1.0");
   auto [off, e2] = read_settings<membership_settings>(
       reference_keys() + "pekko.cluster.downing-provider-class = \"\"\n");

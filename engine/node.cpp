@@ -347,7 +347,11 @@ int run_node(const node_settings& s, const char* version) {
   runtime.supervise(api::add_admin_routes(
       routes, {&runtime.system(), &backup, s.persistence.backup_dir.string(), timeout}));
   workflow::runtime::runtime_parts workflows;
-  if (!start_workflows(runtime, s, st, storage_refs, metrics->registry(), routes, workflows)) {
+  const bool worker = s.cluster.has_role("worker");
+  if (!worker) {
+    log->warn("{}", api::add_unhosted_workflow_routes(routes, s.cluster.roles));
+  } else if (!start_workflows(runtime, s, st, storage_refs, metrics->registry(), routes,
+                              workflows)) {
     runtime.stop_all();
     return exit_storage;
   }
@@ -358,7 +362,7 @@ int run_node(const node_settings& s, const char* version) {
     return exit_failure;
   }
   add_shutdown_tasks(shutdown, srv, runtime, membership);
-  add_workflow_shutdown(shutdown, runtime, workflows);
+  if (worker) add_workflow_shutdown(shutdown, runtime, workflows);
   log_started(s, *transport_port, srv, version);
   shutdown.run(shutdown.wait_for_trigger());
   srv = {};

@@ -84,6 +84,10 @@ void router::add(std::string method, std::string pattern, http_handler handler) 
   routes_.push_back(std::move(r));
 }
 
+void router::add_fallback(std::string prefix, http_handler handler) {
+  fallbacks_.emplace_back(std::move(prefix), std::move(handler));
+}
+
 router::match router::find(http_request& req) const {
   // Prefer the raw target (segments still encoded); fall back to the decoded path
   // for requests built by hand without a target.
@@ -105,6 +109,15 @@ router::match router::find(http_request& req) const {
     }
     if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end()) {
       allowed.push_back(r.method);
+    }
+  }
+  if (allowed.empty()) {
+    for (const auto& [prefix, handler] : fallbacks_) {
+      if (path == prefix || (path.starts_with(prefix) && path[prefix.size()] == '/')) {
+        result.handler = &handler;
+        result.pattern = prefix + "/*";
+        return result;
+      }
     }
   }
   result.status = allowed.empty() ? 404 : 405;

@@ -17,6 +17,9 @@ class router {
   // `route_name` labels metrics (e.g. "/api/v1/cluster/members/{address}"); defaults
   // to the pattern.
   void add(std::string method, std::string pattern, http_handler handler);
+  // Every request under `prefix` ("/api/v1/workflows": that path and "/api/v1/workflows/…",
+  // any method) that no route matches goes to `handler` (metrics label "<prefix>/*").
+  void add_fallback(std::string prefix, http_handler handler);
 
   struct match {
     const http_handler* handler = nullptr;  // null when not matched
@@ -35,6 +38,7 @@ class router {
     http_handler handler;
   };
   std::vector<route> routes_;
+  std::vector<std::pair<std::string, http_handler>> fallbacks_;
 };
 
 }  // namespace wfe::api

@@ -112,6 +112,33 @@ TEST_CASE("the first matching route wins over a later one with the same method")
   CHECK(called == "literal");
 }
 
+TEST_CASE("a fallback takes what no route matches under its prefix, and nothing else") {
+  std::string called;
+  router r;
+  r.add("GET", "/api/v1/workflows-stats", tag(&called, "stats"));
+  r.add("GET", "/health", tag(&called, "health"));
+  r.add_fallback("/api/v1/workflows", tag(&called, "fallback"));
+  for (const char* target : {"/api/v1/workflows", "/api/v1/workflows?status=RUNNING",
+                             "/api/v1/workflows/wf-1", "/api/v1/workflows/wf-1/signals/go"}) {
+    INFO(target);
+    auto req = request("POST", target);
+    const auto m = r.find(req);
+    REQUIRE(m.handler != nullptr);
+    CHECK(m.pattern == "/api/v1/workflows/*");
+    called.clear();
+    (*m.handler)(std::move(req), responder{});
+    CHECK(called == "fallback");
+  }
+  auto other = request("GET", "/api/v1/workflows-stats");  // a route, not under the prefix
+  auto m = r.find(other);
+  REQUIRE(m.handler != nullptr);
+  CHECK(m.pattern == "/api/v1/workflows-stats");
+  auto near = request("GET", "/api/v1/workflowsx");
+  CHECK(r.find(near).status == 404);
+  auto wrong_method = request("POST", "/health");  // 405 stays 405
+  CHECK(r.find(wrong_method).status == 405);
+}
+
 TEST_CASE("a request without a raw target is routed by its decoded path") {
   std::string called;
   router r;
