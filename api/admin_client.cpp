@@ -14,7 +14,8 @@ using tcp = boost::asio::ip::tcp;
 core::expected<admin_reply, std::string> post_json(const std::string& host, std::uint16_t port,
                                                    const std::string& target,
                                                    const std::string& body,
-                                                   std::chrono::milliseconds timeout) {
+                                                   std::chrono::milliseconds timeout,
+                                                   const std::string& bearer_token) {
   try {
     boost::asio::io_context ioc;
     tcp::resolver resolver(ioc);
@@ -25,6 +26,7 @@ core::expected<admin_reply, std::string> post_json(const std::string& host, std:
     req.set(http::field::host, host);
     req.set(http::field::content_type, "application/json");
     req.set(http::field::connection, "close");
+    if (!bearer_token.empty()) req.set(http::field::authorization, "Bearer " + bearer_token);
     req.body() = body;
     req.prepare_payload();
     http::write(stream, req);

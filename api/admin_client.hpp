@@ -15,11 +15,13 @@ struct admin_reply {
   std::string body;
 };
 
-// POSTs `body` (JSON) to http://host:port/target; an error text when the node cannot
-// be reached or does not answer within `timeout`.
+// POSTs `body` (JSON) to http://host:port/target, with "Authorization: Bearer <token>"
+// when `bearer_token` is not empty; an error text when the node cannot be reached or
+// does not answer within `timeout`.
 core::expected<admin_reply, std::string> post_json(const std::string& host, std::uint16_t port,
                                                    const std::string& target,
                                                    const std::string& body,
-                                                   std::chrono::milliseconds timeout);
+                                                   std::chrono::milliseconds timeout,
+                                                   const std::string& bearer_token = {});
 
 }  // namespace wfe::api

@@ -1,5 +1,6 @@
 #include "api/api_settings.hpp"
 
+#include "api/http/bearer_auth.hpp"
 #include "engine/core/settings_reader.hpp"
 
 namespace wfe::api {
@@ -33,6 +34,16 @@ api_settings api_settings::read(core::settings_reader& r) {
   s.http.port = r.port("pekko.workflow.http.port", /*allow_zero=*/true);
   s.http.io_threads = static_cast<std::size_t>(r.integer("pekko.workflow.http.io-threads", 1, 64));
   s.http.limits = read_limits(r);
+  const auto tokens = r.string("pekko.workflow.http.auth.tokens-file");
+  auto public_paths = r.string_list("pekko.workflow.http.auth.public-paths");
+  if (!tokens.empty()) {
+    auto auth = bearer_auth::from_file(tokens, std::move(public_paths));
+    if (auth) {
+      s.http.auth = std::make_shared<const bearer_auth>(std::move(*auth));
+    } else {
+      r.fail("pekko.workflow.http.auth.tokens-file", auth.error());
+    }
+  }
   s.metrics.name = "metrics";
   s.metrics.interface = r.non_empty_string("pekko.workflow.metrics.interface");
   s.metrics.port = r.port("pekko.workflow.metrics.port", /*allow_zero=*/true);

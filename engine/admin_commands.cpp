@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "api/admin_client.hpp"
+#include "api/http/bearer_auth.hpp"
 #include "persistence/backup.hpp"
 
 namespace wfe::engine {
@@ -45,8 +46,11 @@ int list(const std::filesystem::path& dir) {
 int backup_through_node(const node_settings& s, const std::filesystem::path& dir) {
   auto host = s.api.http.interface == "0.0.0.0" ? std::string("127.0.0.1") : s.api.http.interface;
   boost::json::object body{{"dir", dir.string()}};
-  auto reply = api::post_json(host, s.api.http.port, "/api/v1/admin/backup",
-                              boost::json::serialize(body), s.api.http.limits.request_timeout);
+  // With authentication on, the node's own token file says what to send.
+  const auto token = s.api.http.auth ? s.api.http.auth->first_token() : std::string();
+  auto reply =
+      api::post_json(host, s.api.http.port, "/api/v1/admin/backup", boost::json::serialize(body),
+                     s.api.http.limits.request_timeout, token);
   if (!reply) {
     std::cerr << "workflow-engine: the stores are in use by a running node, and asking it failed: "
               << reply.error() << "\n";

@@ -13,6 +13,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include "api/http/bearer_auth.hpp"
+
 namespace wfe::api::detail {
 
 namespace beast = boost::beast;
@@ -250,6 +252,18 @@ void connection::dispatch() {
     if (!inserted) (it->second += ", ") += field.value();
   }
   req.body = std::move(msg.body());
+
+  if (const auto& auth = shared_->cfg.auth; auth && !auth->is_public(req.path)) {
+    const auto it = req.headers.find("authorization");
+    if (it == req.headers.end() || !auth->accepts(it->second)) {
+      auto r = http_response::error(
+          401, "unauthorized",
+          it == req.headers.end() ? "this API needs an \"Authorization: Bearer <token>\" header"
+                                  : "the bearer token is not one of this node's tokens");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"workflow-engine\"");
+      return send(std::move(r), false);
+    }
+  }
 
   auto m = shared_->routes.find(req);
   if (!m.handler) {

@@ -32,12 +32,17 @@ struct http_limits {
   std::chrono::milliseconds request_timeout{20'000};      // handler must answer -> else 503
 };
 
+class bearer_auth;
+
 struct http_server_config {
   std::string name = "http";  // metrics label `server` and log context
   std::string interface = "0.0.0.0";
   std::uint16_t port = 8080;  // 0 = pick a free port (see bound_port())
   std::size_t io_threads = 1;
   http_limits limits;
+  // Null: no authentication. Else every request but the public paths needs a token
+  // (401 before routing: bearer_auth.hpp).
+  std::shared_ptr<const bearer_auth> auth;
 };
 
 class http_server {
