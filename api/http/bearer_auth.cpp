@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <sstream>
 #include <system_error>
 
 namespace wfe::api {
@@ -17,6 +16,18 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// The blank-separated fields of a line.
+std::vector<std::string_view> fields(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (s = trim(s); !s.empty(); s = trim(s)) {
+    std::size_t n = 0;
+    while (n < s.size() && !is_blank(s[n])) ++n;
+    out.push_back(s.substr(0, n));
+    s.remove_prefix(n);
+  }
+  return out;
+}
+
 // Constant time in the length of `known` (the secret): a mismatch at any byte, or in
 // length, costs the same.
 bool same(std::string_view given, std::string_view known) {
@@ -28,7 +39,49 @@ bool same(std::string_view given, std::string_view known) {
   return diff == 0;
 }
 
+bool under(std::string_view path, std::string_view prefix) {
+  return path == prefix ||
+         (path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/');
+}
+
+std::optional<token_role> role_named(std::string_view name) {
+  for (auto r : {token_role::admin, token_role::client, token_role::worker, token_role::read}) {
+    if (to_string(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string_view to_string(token_role r) {
+  switch (r) {
+    case token_role::admin:
+      return "admin";
+    case token_role::client:
+      return "client";
+    case token_role::worker:
+      return "worker";
+    case token_role::read:
+      return "read";
+  }
+  return "unknown";
+}
+
+bool permits(token_role role, std::string_view method, std::string_view path) {
+  const bool reads = method == "GET" || method == "HEAD";
+  switch (role) {
+    case token_role::admin:
+      return true;
+    case token_role::read:
+      return reads;
+    case token_role::client:
+      return reads || under(path, "/api/v1/workflow-definitions") ||
+             under(path, "/api/v1/workflows") || under(path, "/api/v1/dead-letters");
+    case token_role::worker:
+      return under(path, "/api/v1/tasks");
+  }
+  return false;
+}
 
 core::expected<bearer_auth, std::string> bearer_auth::from_file(
     const std::filesystem::path& file, std::vector<std::string> public_paths) {
@@ -46,21 +99,29 @@ core::expected<bearer_auth, std::string> bearer_auth::from_file(
   a.public_paths_ = std::move(public_paths);
   std::string line;
   for (std::size_t n = 1; std::getline(in, line); ++n) {
-    const auto t = trim(line);
-    if (t.empty() || t.front() == '#') continue;
+    const auto f = fields(line);
+    if (f.empty() || f.front().front() == '#') continue;
     const auto where = name + ":" + std::to_string(n) + ": ";
-    if (std::any_of(t.begin(), t.end(), [](char c) { return is_blank(c); })) {
-      return core::unexpected{where + "a token has no blanks inside"};
-    }
-    if (t.size() < min_token_bytes) {
+    if (f.size() > 2) return core::unexpected{where + "expected \"<token> [role]\""};
+    const auto token = f[0];
+    if (token.size() < min_token_bytes) {
       return core::unexpected{where + "a token must have at least " +
                               std::to_string(min_token_bytes) +
                               " bytes (e.g. `openssl rand -hex 32`)"};
     }
+    auto role = f.size() == 2 ? role_named(f[1]) : token_role::admin;
+    if (!role) {
+      return core::unexpected{where + "unknown role \"" + std::string(f[1]) +
+                              "\" (known: admin, client, worker, read)"};
+    }
+    if (std::any_of(a.tokens_.begin(), a.tokens_.end(),
+                    [&](const entry& e) { return e.token == token; })) {
+      return core::unexpected{where + "this token is listed before"};
+    }
     if (a.tokens_.size() == max_tokens) {
       return core::unexpected{where + "more than " + std::to_string(max_tokens) + " tokens"};
     }
-    a.tokens_.emplace_back(t);
+    a.tokens_.push_back({std::string(token), *role});
   }
   if (a.tokens_.empty()) return core::unexpected{"the token file " + name + " has no token"};
   return a;
@@ -70,18 +131,28 @@ bool bearer_auth::is_public(std::string_view path) const {
   return std::find(public_paths_.begin(), public_paths_.end(), path) != public_paths_.end();
 }
 
-bool bearer_auth::accepts(std::string_view authorization) const {
+std::optional<token_role> bearer_auth::authenticate(std::string_view authorization) const {
   auto v = trim(authorization);
   constexpr std::string_view scheme = "bearer";
-  if (v.size() <= scheme.size() || !is_blank(v[scheme.size()])) return false;
+  if (v.size() <= scheme.size() || !is_blank(v[scheme.size()])) return std::nullopt;
   for (std::size_t i = 0; i < scheme.size(); ++i) {
-    if (static_cast<char>(std::tolower(static_cast<unsigned char>(v[i]))) != scheme[i])
-      return false;
+    if (static_cast<char>(std::tolower(static_cast<unsigned char>(v[i]))) != scheme[i]) {
+      return std::nullopt;
+    }
   }
   const auto token = trim(v.substr(scheme.size()));
-  bool ok = false;
-  for (const auto& t : tokens_) ok = same(token, t) || ok;  // no early exit
-  return ok;
+  std::optional<token_role> found;
+  for (const auto& e : tokens_) {  // no early exit
+    if (same(token, e.token)) found = e.role;
+  }
+  return found;
+}
+
+std::string bearer_auth::admin_token() const {
+  for (const auto& e : tokens_) {
+    if (e.role == token_role::admin) return e.token;
+  }
+  return {};
 }
 
 }  // namespace wfe::api

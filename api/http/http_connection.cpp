@@ -255,13 +255,20 @@ void connection::dispatch() {
 
   if (const auto& auth = shared_->cfg.auth; auth && !auth->is_public(req.path)) {
     const auto it = req.headers.find("authorization");
-    if (it == req.headers.end() || !auth->accepts(it->second)) {
+    const auto role = it == req.headers.end() ? std::nullopt : auth->authenticate(it->second);
+    if (!role) {
       auto r = http_response::error(
           401, "unauthorized",
           it == req.headers.end() ? "this API needs an \"Authorization: Bearer <token>\" header"
                                   : "the bearer token is not one of this node's tokens");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"workflow-engine\"");
       return send(std::move(r), false);
+    }
+    if (!permits(*role, req.method, req.path)) {
+      return send(http_response::error(403, "forbidden",
+                                       "this token's role is " + std::string(to_string(*role)) +
+                                           ": it may not " + req.method + " " + req.path),
+                  false);
     }
   }
 

@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <tuple>
+
 #include "persistence/rocksdb_journal.hpp"
 #include "tests/support/node.hpp"
 
@@ -202,7 +204,11 @@ TEST_CASE("API tokens: 401 without a valid bearer token, probes open, backup CLI
   temp_dir backups;
   temp_dir logs;
   const std::string token = "3f2a9c4e8b7d6a5f4e3d2c1b0a998877";
-  auto tokens = data.write("tokens", "# API clients\n" + token + "\n");
+  const std::string reader = "1111222233334444555566667777aaaa";
+  const std::string worker = "9999888877776666555544443333bbbb";
+  // The read-only token first: the backup command must pick the admin one.
+  auto tokens = data.write("tokens", "# dashboards\n" + reader + " read\n# API clients\n" + token +
+                                         "\n" + worker + " worker\n");
   auto args = dirs_of(data);
   args.push_back("-Dpekko.workflow.http.auth.tokens-file=" + tokens.string());
   node n(args);
@@ -227,6 +233,24 @@ TEST_CASE("API tokens: 401 without a valid bearer token, probes open, backup CLI
       n.request("GET", "/api/v1/cluster/stats", "", "Authorization: bearer " + token + "\r\n");
   REQUIRE(lower);
   CHECK(lower->status == 200);
+  // Roles: a read token reads, a worker token only reaches the task routes.
+  auto read_ok = n.request("GET", "/api/v1/cluster/stats", "", bearer(reader));
+  REQUIRE(read_ok);
+  CHECK(read_ok->status == 200);
+  for (const auto& [method, target, t] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"POST", "/api/v1/admin/backup", reader},
+           {"POST", "/api/v1/workflows", reader},
+           {"GET", "/api/v1/cluster/stats", worker}}) {
+    INFO(method << " " << target);
+    auto r = n.request(method, target, method == "POST" ? "{}" : "", bearer(t));
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    CHECK(json::parse(r->body).at("error").at("code") == "forbidden");
+  }
+  auto queues = n.request("GET", "/api/v1/tasks/queues", "", bearer(worker));
+  REQUIRE(queues);
+  CHECK(queues->status == 200);
   // Nothing is done for a refused request: a backup asked without a token is not taken.
   auto refused = n.request("POST", "/api/v1/admin/backup",
                            json::serialize(json::object{{"dir", backups.path().string()}}));
