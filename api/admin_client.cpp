@@ -2,6 +2,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -9,35 +10,59 @@ namespace wfe::api {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
-core::expected<admin_reply, std::string> post_json(const std::string& host, std::uint16_t port,
+namespace {
+
+template <class Stream>
+admin_reply exchange(Stream& stream, const admin_call& call, const std::string& target,
+                     const std::string& body) {
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, call.host);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::connection, "close");
+  if (!call.bearer_token.empty())
+    req.set(http::field::authorization, "Bearer " + call.bearer_token);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return admin_reply{res.result_int(), res.body()};
+}
+
+}  // namespace
+
+core::expected<admin_reply, std::string> post_json(const admin_call& call,
                                                    const std::string& target,
-                                                   const std::string& body,
-                                                   std::chrono::milliseconds timeout,
-                                                   const std::string& bearer_token) {
+                                                   const std::string& body) {
+  const auto scheme = call.pinned_cert_file.empty() ? "http://" : "https://";
   try {
     boost::asio::io_context ioc;
     tcp::resolver resolver(ioc);
     beast::tcp_stream stream(ioc);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(host, std::to_string(port)));
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, host);
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::connection, "close");
-    if (!bearer_token.empty()) req.set(http::field::authorization, "Bearer " + bearer_token);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    stream.expires_after(call.timeout);
+    stream.connect(resolver.resolve(call.host, std::to_string(call.port)));
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    return admin_reply{res.result_int(), res.body()};
+    if (call.pinned_cert_file.empty()) {
+      auto reply = exchange(stream, call, target, body);
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      return reply;
+    }
+    ssl::context ctx{ssl::context::tls_client};
+    ctx.load_verify_file(call.pinned_cert_file);
+    // The pinned certificate is trusted by itself, not only through its issuer.
+    X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx.native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
+    ctx.set_verify_mode(ssl::verify_peer);
+    ssl::stream<beast::tcp_stream&> tls(stream, ctx);
+    tls.handshake(ssl::stream_base::client);
+    auto reply = exchange(tls, call, target, body);
+    tls.shutdown(ec);  // the node may close first: not an error here
+    return reply;
   } catch (const std::exception& e) {
-    return core::unexpected{"http://" + host + ":" + std::to_string(port) + target + ": " +
+    return core::unexpected{scheme + call.host + ":" + std::to_string(call.port) + target + ": " +
                             e.what()};
   }
 }

@@ -15,13 +15,20 @@ struct admin_reply {
   std::string body;
 };
 
-// POSTs `body` (JSON) to http://host:port/target, with "Authorization: Bearer <token>"
-// when `bearer_token` is not empty; an error text when the node cannot be reached or
-// does not answer within `timeout`.
-core::expected<admin_reply, std::string> post_json(const std::string& host, std::uint16_t port,
+struct admin_call {
+  std::string host;
+  std::uint16_t port = 0;
+  std::chrono::milliseconds timeout{20'000};
+  std::string bearer_token;  // sent as "Authorization: Bearer <token>" when not empty
+  // Not empty: HTTPS, trusting exactly the certificate(s) of this PEM file (the node's
+  // own pekko.workflow.http.tls.cert-file: pinned, no host name check).
+  std::string pinned_cert_file;
+};
+
+// POSTs `body` (JSON) to the node's `target`; an error text when the node cannot be
+// reached or does not answer within the call's timeout.
+core::expected<admin_reply, std::string> post_json(const admin_call& call,
                                                    const std::string& target,
-                                                   const std::string& body,
-                                                   std::chrono::milliseconds timeout,
-                                                   const std::string& bearer_token = {});
+                                                   const std::string& body);
 
 }  // namespace wfe::api

@@ -1,6 +1,7 @@
 #include "api/api_settings.hpp"
 
 #include "api/http/bearer_auth.hpp"
+#include "api/http/server_tls.hpp"
 #include "engine/core/settings_reader.hpp"
 
 namespace wfe::api {
@@ -42,6 +43,20 @@ api_settings api_settings::read(core::settings_reader& r) {
       s.http.auth = std::make_shared<const bearer_auth>(std::move(*auth));
     } else {
       r.fail("pekko.workflow.http.auth.tokens-file", auth.error());
+    }
+  }
+  const auto cert = r.string("pekko.workflow.http.tls.cert-file");
+  const auto key = r.string("pekko.workflow.http.tls.key-file");
+  if (cert.empty() != key.empty()) {
+    r.fail(cert.empty() ? "pekko.workflow.http.tls.cert-file" : "pekko.workflow.http.tls.key-file",
+           "cert-file and key-file go together (both set: HTTPS; both empty: HTTP)");
+  } else if (!cert.empty()) {
+    auto tls = load_server_tls(cert, key);
+    if (tls) {
+      s.http.tls = std::move(*tls);
+      s.tls_cert_file = cert;
+    } else {
+      r.fail("pekko.workflow.http.tls.cert-file", tls.error());
     }
   }
   s.metrics.name = "metrics";

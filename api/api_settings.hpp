@@ -12,6 +12,9 @@ namespace wfe::api {
 struct api_settings {
   http_server_config http;     // pekko.workflow.http.*
   http_server_config metrics;  // pekko.workflow.metrics.* (limits shared with http)
+  // pekko.workflow.http.tls.cert-file (empty: HTTP): command-line tools trust exactly
+  // this certificate when they talk to the node.
+  std::string tls_cert_file;
 
   static api_settings read(core::settings_reader& r);
 };

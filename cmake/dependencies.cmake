@@ -1,7 +1,7 @@
 # Every third-party library comes from Debian's packages (scripts/install-deps.sh).
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED COMPONENTS json url)
-find_package(OpenSSL REQUIRED)  # https:// for the built-in http task
+find_package(OpenSSL REQUIRED)  # https:// for the built-in http task and the API server
 find_package(spdlog CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(pegtl CONFIG REQUIRED)

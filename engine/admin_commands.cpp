@@ -48,9 +48,10 @@ int backup_through_node(const node_settings& s, const std::filesystem::path& dir
   boost::json::object body{{"dir", dir.string()}};
   // With authentication on, the node's own token file says what to send.
   const auto token = s.api.http.auth ? s.api.http.auth->admin_token() : std::string();
-  auto reply =
-      api::post_json(host, s.api.http.port, "/api/v1/admin/backup", boost::json::serialize(body),
-                     s.api.http.limits.request_timeout, token);
+  // With HTTPS on, it trusts exactly the node's own certificate.
+  api::admin_call call{host, s.api.http.port, s.api.http.limits.request_timeout, token,
+                       s.api.tls_cert_file};
+  auto reply = api::post_json(call, "/api/v1/admin/backup", boost::json::serialize(body));
   if (!reply) {
     std::cerr << "workflow-engine: the stores are in use by a running node, and asking it failed: "
               << reply.error() << "\n";

@@ -14,6 +14,7 @@
 #include <boost/url/parse.hpp>
 
 #include "api/http/bearer_auth.hpp"
+#include "api/http/server_tls_impl.hpp"
 
 namespace wfe::api::detail {
 
@@ -76,7 +77,9 @@ bool iequals(std::string_view a, std::string_view b) {
 connection::connection(net::ip::tcp::socket&& socket, std::shared_ptr<server_shared> shared)
     : shared_(std::move(shared)),
       stream_(std::move(socket)),
-      request_timer_(stream_.get_executor()) {}
+      request_timer_(stream_.get_executor()) {
+  if (shared_->cfg.tls) tls_.emplace(stream_, shared_->cfg.tls->context);
+}
 
 connection::~connection() {
   end_in_flight();
@@ -94,12 +97,20 @@ void connection::start() {
     const std::lock_guard lock(shared_->mu);
     shared_->connections.emplace(this, weak_from_this());
   }
-  wait_for_request();
+  if (!tls_) return wait_for_request();
+  // The handshake shares the header-read deadline of a new connection.
+  stream_.expires_after(shared_->cfg.limits.header_read_timeout);
+  tls_->async_handshake(net::ssl::stream_base::server,
+                        [self = shared_from_this()](beast::error_code ec) {
+                          if (ec || self->phase_ == phase::closed) return self->close_now();
+                          self->wait_for_request();
+                        });
 }
 
 void connection::reject() {
   shared_->metrics.connection_rejected();
-  record_metrics_ = false;  // counted as a rejected connection, not as a request
+  record_metrics_ = false;       // counted as a rejected connection, not as a request
+  if (tls_) return close_now();  // no handshake for a connection over the limit
   send(http_response::error(503, "too_many_connections",
                             "the server has reached its connection limit"),
        true);
@@ -133,9 +144,10 @@ void connection::wait_for_request() {
   // idle_timeout. Beast closes the socket when the timer fires.
   const auto& limits = shared_->cfg.limits;
   stream_.expires_after(first_request_ ? limits.header_read_timeout : limits.idle_timeout);
-  stream_.async_read_some(
-      buffer_.prepare(1024),
-      beast::bind_front_handler(&connection::on_first_byte, shared_from_this()));
+  io([&](auto& s) {
+    s.async_read_some(buffer_.prepare(1024),
+                      beast::bind_front_handler(&connection::on_first_byte, shared_from_this()));
+  });
 }
 
 void connection::on_first_byte(beast::error_code ec, std::size_t n) {
@@ -148,8 +160,10 @@ void connection::read_header() {
   phase_ = phase::reading;
   started_ = std::chrono::steady_clock::now();  // first byte: metrics and received_at
   stream_.expires_after(shared_->cfg.limits.header_read_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&connection::on_header, shared_from_this()));
+  io([&](auto& s) {
+    http::async_read_header(s, buffer_, *parser_,
+                            beast::bind_front_handler(&connection::on_header, shared_from_this()));
+  });
 }
 
 void connection::on_header(beast::error_code ec, std::size_t) {
@@ -180,19 +194,23 @@ void connection::send_continue() {
   continue_res_.version(11);
   continue_res_.result(http::status::continue_);
   stream_.expires_after(shared_->cfg.limits.idle_timeout);
-  http::async_write(stream_, continue_res_,
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      if (ec) return self->close_now();
-                      self->read_body();
-                    });
+  io([&](auto& s) {
+    http::async_write(s, continue_res_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close_now();
+                        self->read_body();
+                      });
+  });
 }
 
 void connection::read_body() {
   // The body shares the request deadline: a client trickling a body is as bad as
   // a handler that never answers.
   stream_.expires_after(shared_->cfg.limits.request_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&connection::on_body, shared_from_this()));
+  io([&](auto& s) {
+    http::async_read(s, buffer_, *parser_,
+                     beast::bind_front_handler(&connection::on_body, shared_from_this()));
+  });
 }
 
 void connection::on_body(beast::error_code ec, std::size_t) {
@@ -345,10 +363,12 @@ void connection::send(http_response r, bool close) {
 
   phase_ = phase::writing;
   stream_.expires_after(shared_->cfg.limits.idle_timeout);
-  net::async_write(stream_, net::buffer(out_),
-                   [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                     self->on_write(keep_alive, ec);
-                   });
+  io([&](auto& s) {
+    net::async_write(s, net::buffer(out_),
+                     [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                       self->on_write(keep_alive, ec);
+                     });
+  });
 }
 
 void connection::on_write(bool keep_alive, beast::error_code ec) {
@@ -361,6 +381,11 @@ void connection::on_write(bool keep_alive, beast::error_code ec) {
 
 void connection::linger_close() {
   phase_ = phase::closing;
+  if (tls_) {  // close_notify, then the peer's (bounded like the linger)
+    stream_.expires_after(linger_timeout);
+    tls_->async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
+    return;
+  }
   beast::error_code ignored;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
   stream_.expires_after(linger_timeout);

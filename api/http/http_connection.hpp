@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -102,8 +103,19 @@ class connection : public std::enable_shared_from_this<connection> {
   void begin_in_flight();
   void end_in_flight();
 
+  // Runs `f` on the stream requests are read from: TLS over stream_, or stream_ itself.
+  template <class F>
+  void io(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(stream_);
+    }
+  }
+
   std::shared_ptr<server_shared> shared_;
-  boost::beast::tcp_stream stream_;
+  boost::beast::tcp_stream stream_;  // its deadlines bound every operation, TLS included
+  std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream&>> tls_;  // HTTPS
   boost::beast::flat_buffer buffer_;
   std::optional<parser_t> parser_;
   std::string out_;  // the response being written (serialize_response)

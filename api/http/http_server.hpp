@@ -33,6 +33,7 @@ struct http_limits {
 };
 
 class bearer_auth;
+struct server_tls;
 
 struct http_server_config {
   std::string name = "http";  // metrics label `server` and log context
@@ -43,6 +44,8 @@ struct http_server_config {
   // Null: no authentication. Else every request but the public paths needs a token
   // (401 before routing: bearer_auth.hpp).
   std::shared_ptr<const bearer_auth> auth;
+  // Null: plain HTTP. Else HTTPS only (server_tls.hpp).
+  std::shared_ptr<server_tls> tls;
 };
 
 class http_server {

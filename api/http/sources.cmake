@@ -7,6 +7,7 @@ set(WFE_HTTP_SOURCES
   http/http_server.cpp
   http/metrics_route.cpp
   http/bearer_auth.cpp
+  http/server_tls.cpp
 )
 set(WFE_HTTP_TESTS
   http/http_types.test.cpp
@@ -14,4 +15,5 @@ set(WFE_HTTP_TESTS
   http/http_server.test.cpp
   http/http_server_limits.test.cpp
   http/bearer_auth.test.cpp
+  http/server_tls.test.cpp
 )

@@ -1,0 +1,14 @@
+#pragma once
+// The definition of server_tls, for api/http's .cpp files only (pulls in OpenSSL).
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "api/http/server_tls.hpp"
+
+namespace wfe::api {
+
+struct server_tls {
+  boost::asio::ssl::context context{boost::asio::ssl::context::tls_server};
+};
+
+}  // namespace wfe::api
