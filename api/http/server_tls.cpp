@@ -7,7 +7,7 @@
 namespace wfe::api {
 
 core::expected<std::shared_ptr<server_tls>, std::string> load_server_tls(
-    const std::string& cert_file, const std::string& key_file) {
+    const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file) {
   namespace ssl = boost::asio::ssl;
   auto tls = std::make_shared<server_tls>();
   auto& ctx = tls->context;
@@ -22,6 +22,14 @@ core::expected<std::shared_ptr<server_tls>, std::string> load_server_tls(
   if (ec) {
     return core::unexpected{"cannot use the private key " + key_file + " (for " + cert_file +
                             "): " + ec.message()};
+  }
+  if (!client_ca_file.empty()) {
+    ctx.load_verify_file(client_ca_file, ec);
+    if (ec) {
+      return core::unexpected{"cannot use the client CA file " + client_ca_file + ": " +
+                              ec.message()};
+    }
+    ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   }
   return tls;
 }

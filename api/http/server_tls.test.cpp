@@ -33,4 +33,11 @@ TEST_CASE(
   auto not_a_key = load_server_tls(tls_file("server.pem"), tls_file("ca.pem"));
   REQUIRE_FALSE(not_a_key);
   CHECK(not_a_key.error().find(tls_file("ca.pem")) != std::string::npos);
+
+  auto client_ca =
+      load_server_tls(tls_file("server.pem"), tls_file("server.key"), tls_file("no-client-ca.pem"));
+  REQUIRE_FALSE(client_ca);
+  CHECK(client_ca.error().find("cannot use the client CA file " + tls_file("no-client-ca.pem")) !=
+        std::string::npos);
+  CHECK(load_server_tls(tls_file("server.pem"), tls_file("server.key"), tls_file("client-ca.pem")));
 }

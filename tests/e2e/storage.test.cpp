@@ -61,6 +61,28 @@ std::vector<std::string> dirs_of(const temp_dir& d) {
           "-Dpekko.persistence.snapshot-store.rocksdb.dir=" + (d.path() / "snapshots").string()};
 }
 
+// Runs `command` with /bin/sh: its stdout and stderr, its exit status in `status`.
+std::string shell(const std::string& command, int& status) {
+  std::string out;
+  FILE* f = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(f != nullptr);
+  char buf[4096];
+  for (std::size_t k; (k = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, k);
+  status = ::pclose(f);
+  return out;
+}
+
+const std::filesystem::path k_tls = std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls";
+
+// curl over HTTPS trusting the test CA; `extra` adds options (a client certificate).
+// The output ends with " <status code>".
+std::string curl_https(std::uint16_t port, const std::string& path, int& status,
+                       const std::string& extra = {}) {
+  return shell("curl -sS --max-time 10 --cacert " + (k_tls / "ca.pem").string() + " " + extra +
+                   " -w ' %{http_code}' https://127.0.0.1:" + std::to_string(port) + path,
+               status);
+}
+
 int run_tool(std::vector<std::string> args, const temp_dir& logs, std::string* out = nullptr) {
   process p(WFE_BINARY, args, logs.path());
   auto code = p.wait(std::chrono::seconds(60));
@@ -308,23 +330,14 @@ TEST_CASE("HTTPS: the API answers over TLS only, the backup CLI trusts the node'
   temp_dir data;
   temp_dir backups;
   temp_dir logs;
-  const auto tls = std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls";
+  const auto& tls = k_tls;
   auto args = dirs_of(data);
   args.push_back("-Dpekko.workflow.http.tls.cert-file=" + (tls / "server.pem").string());
   args.push_back("-Dpekko.workflow.http.tls.key-file=" + (tls / "server.key").string());
   node n(args);
   REQUIRE_MESSAGE(n.wait_listening(), (n.proc().stdout_text() + n.proc().stderr_text()));
-  const auto base = "https://127.0.0.1:" + std::to_string(n.http_port());
   auto curl = [&](const std::string& path, int& status) {
-    std::string out;
-    auto cmd = "curl -sS --max-time 10 --cacert " + (tls / "ca.pem").string() +
-               " -w ' %{http_code}' " + base + path + " 2>&1";
-    FILE* f = ::popen(cmd.c_str(), "r");
-    REQUIRE(f != nullptr);
-    char buf[4096];
-    for (std::size_t k; (k = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, k);
-    status = ::pclose(f);
-    return out;
+    return curl_https(n.http_port(), path, status);
   };
   int status = -1;
   std::string ready;
@@ -343,9 +356,10 @@ TEST_CASE("HTTPS: the API answers over TLS only, the backup CLI trusts the node'
   auto plain = n.get("/health");
   CHECK_FALSE((plain && plain->status == 200));
   // Without trusting the test CA, curl refuses the certificate.
-  FILE* f = ::popen(("curl -sS --max-time 10 -o /dev/null " + base + "/health 2>&1").c_str(), "r");
-  REQUIRE(f != nullptr);
-  CHECK(::pclose(f) != 0);
+  shell("curl -sS --max-time 10 -o /dev/null https://127.0.0.1:" + std::to_string(n.http_port()) +
+            "/health",
+        status);
+  CHECK(status != 0);
 
   std::string out;
   auto cli = dirs_of(data);
@@ -355,6 +369,36 @@ TEST_CASE("HTTPS: the API answers over TLS only, the backup CLI trusts the node'
   cli.push_back("-Dpekko.workflow.http.tls.key-file=" + (tls / "server.key").string());
   CHECK(run_tool(cli, logs, &out) == 0);
   CHECK_MESSAGE(out.find("backup taken by the running node") != std::string::npos, out);
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+TEST_CASE("mutual TLS: only a client with a certificate of the client CA gets an answer") {
+  temp_dir data;
+  auto args = dirs_of(data);
+  args.push_back("-Dpekko.workflow.http.tls.cert-file=" + (k_tls / "server.pem").string());
+  args.push_back("-Dpekko.workflow.http.tls.key-file=" + (k_tls / "server.key").string());
+  args.push_back("-Dpekko.workflow.http.tls.client-ca-file=" + (k_tls / "client-ca.pem").string());
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_listening(), (n.proc().stdout_text() + n.proc().stderr_text()));
+  const auto cert =
+      "--cert " + (k_tls / "client.pem").string() + " --key " + (k_tls / "client.key").string();
+  int status = -1;
+  std::string health;
+  for (int i = 0; i < 50 && !health.ends_with(" 200"); ++i) {
+    health = curl_https(n.http_port(), "/health", status, cert);
+    if (!health.ends_with(" 200")) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK_MESSAGE(health == R"({"status":"UP"} 200)", health);
+  auto without = curl_https(n.http_port(), "/health", status);
+  CHECK(status != 0);
+  CHECK(without.find(R"({"status":"UP"})") == std::string::npos);
+  // A certificate of another CA (the server's own) is refused too.
+  auto other = curl_https(
+      n.http_port(), "/health", status,
+      "--cert " + (k_tls / "server.pem").string() + " --key " + (k_tls / "server.key").string());
+  CHECK(status != 0);
+  CHECK(other.find(R"({"status":"UP"})") == std::string::npos);
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
