@@ -1,0 +1,66 @@
+#include "api/api_settings.hpp"
+
+#include <doctest/doctest.h>
+
+#include "api/http/bearer_auth.hpp"
+#include "tests/support/load_settings.hpp"
+
+using wfe::api::api_settings;
+using wfe::test::read_settings;
+
+namespace {
+
+std::string tls_file(const char* name) {
+  return (std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls" / name).string();
+}
+
+}  // namespace
+
+TEST_CASE("by default the API has neither tokens nor TLS") {
+  auto [s, errors] = read_settings<api_settings>("");
+  REQUIRE(errors.empty());
+  CHECK_FALSE(s.http.auth);
+  CHECK_FALSE(s.http.tls);
+  CHECK(s.tls_cert_file.empty());
+  CHECK_FALSE(s.metrics.auth);
+  CHECK_FALSE(s.metrics.tls);
+}
+
+TEST_CASE("TLS and token settings: read, or refused naming the key, the config line and the file") {
+  auto [tls, e1] = read_settings<api_settings>(
+      "pekko.workflow.http.tls.cert-file = \"" + tls_file("server.pem") +
+      "\"\npekko.workflow.http.tls.key-file = \"" + tls_file("server.key") + "\"\n");
+  REQUIRE_MESSAGE(e1.empty(), e1);
+  CHECK(tls.http.tls);
+  CHECK(tls.tls_cert_file == tls_file("server.pem"));
+  CHECK_FALSE(tls.metrics.tls);  // the metrics port stays HTTP
+
+  auto [half, e2] = read_settings<api_settings>("pekko.workflow.http.tls.cert-file = \"" +
+                                                tls_file("server.pem") + "\"\n");
+  CHECK(e2.find("pekko.workflow.http.tls.key-file") != std::string::npos);
+  CHECK(e2.find("go together") != std::string::npos);
+
+  auto [wrong_key, e3] = read_settings<api_settings>(
+      "pekko.workflow.http.tls.cert-file = \"" + tls_file("server.pem") +
+      "\"\npekko.workflow.http.tls.key-file = \"" + tls_file("client.key") + "\"\n");
+  CHECK(e3.find("node.conf:1") != std::string::npos);
+  CHECK(e3.find("pekko.workflow.http.tls.cert-file") != std::string::npos);
+  CHECK(e3.find(tls_file("client.key")) != std::string::npos);
+
+  wfe::test::temp_dir dir;
+  auto tokens = dir.write("tokens", "0123456789abcdef0123 read\n");
+  auto [auth, e4] = read_settings<api_settings>("pekko.workflow.http.auth.tokens-file = \"" +
+                                                tokens.string() + "\"\n");
+  REQUIRE_MESSAGE(e4.empty(), e4);
+  REQUIRE(auth.http.auth);
+  CHECK(auth.http.auth->authenticate("Bearer 0123456789abcdef0123") == wfe::api::token_role::read);
+  CHECK(auth.http.auth->is_public("/health"));
+  CHECK_FALSE(auth.metrics.auth);
+
+  auto bad = dir.write("bad", "short\n");
+  auto [refused, e5] = read_settings<api_settings>("\n\npekko.workflow.http.auth.tokens-file = \"" +
+                                                   bad.string() + "\"\n");
+  CHECK(e5.find("node.conf:3") != std::string::npos);
+  CHECK(e5.find("pekko.workflow.http.auth.tokens-file") != std::string::npos);
+  CHECK(e5.find(bad.string() + ":1: a token must have at least 16 bytes") != std::string::npos);
+}
