@@ -659,7 +659,7 @@ std::string add_unhosted_workflow_routes(router& r, const std::vector<std::strin
                  "Requests are not forwarded between nodes yet: send them to a worker node";
   for (const char* prefix : {"/api/v1/workflow-definitions", "/api/v1/workflows",
                              "/api/v1/dead-letters", "/api/v1/tasks"}) {
-    r.add_fallback(prefix, [message](http_request&&, responder respond) {
+    r.add_fallback(prefix, [message](http_request&&, const responder& respond) {
       respond(http_response::error(503, "shard_region_not_started", message));
     });
   }
