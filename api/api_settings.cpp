@@ -38,9 +38,9 @@ api_settings api_settings::read(core::settings_reader& r) {
   const auto tokens = r.string("pekko.workflow.http.auth.tokens-file");
   auto public_paths = r.string_list("pekko.workflow.http.auth.public-paths");
   if (!tokens.empty()) {
-    auto auth = bearer_auth::from_file(tokens, std::move(public_paths));
+    auto auth = auth_source::open(tokens, std::move(public_paths));
     if (auth) {
-      s.http.auth = std::make_shared<const bearer_auth>(std::move(*auth));
+      s.http.auth = std::move(*auth);
     } else {
       r.fail("pekko.workflow.http.auth.tokens-file", auth.error());
     }

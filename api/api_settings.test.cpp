@@ -53,8 +53,9 @@ TEST_CASE("TLS and token settings: read, or refused naming the key, the config l
                                                 tokens.string() + "\"\n");
   REQUIRE_MESSAGE(e4.empty(), e4);
   REQUIRE(auth.http.auth);
-  CHECK(auth.http.auth->authenticate("Bearer 0123456789abcdef0123") == wfe::api::token_role::read);
-  CHECK(auth.http.auth->is_public("/health"));
+  CHECK(auth.http.auth->current()->authenticate("Bearer 0123456789abcdef0123") ==
+        wfe::api::token_role::read);
+  CHECK(auth.http.auth->current()->is_public("/health"));
   CHECK_FALSE(auth.metrics.auth);
 
   auto bad = dir.write("bad", "short\n");

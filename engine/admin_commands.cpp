@@ -47,7 +47,7 @@ int backup_through_node(const node_settings& s, const std::filesystem::path& dir
   auto host = s.api.http.interface == "0.0.0.0" ? std::string("127.0.0.1") : s.api.http.interface;
   boost::json::object body{{"dir", dir.string()}};
   // With authentication on, the node's own token file says what to send.
-  const auto token = s.api.http.auth ? s.api.http.auth->admin_token() : std::string();
+  const auto token = s.api.http.auth ? s.api.http.auth->current()->admin_token() : std::string();
   // With HTTPS on, it trusts exactly the node's own certificate.
   api::admin_call call{host, s.api.http.port, s.api.http.limits.request_timeout, token,
                        s.api.tls_cert_file};

@@ -22,7 +22,7 @@ const char* const version = WFE_VERSION;
 
 int main(int argc, char** argv) {
   using namespace wfe::engine;
-  auto signals = shutdown_signals();  // blocked before any thread exists
+  auto signals = handled_signals();  // blocked before any thread exists
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::vector<std::string> args(argv + 1, argv + argc);

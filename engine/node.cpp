@@ -13,6 +13,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "api/admin_routes.hpp"
+#include "api/http/bearer_auth.hpp"
 #include "api/http/http_server.hpp"
 #include "api/http/metrics_route.hpp"
 #include "api/node_routes.hpp"
@@ -42,12 +43,34 @@ namespace {
 
 using time_point = core::coordinated_shutdown::clock::time_point;
 
-void watch_signals(core::coordinated_shutdown& shutdown) {
-  std::thread([&shutdown] {
-    auto set = shutdown_signals();
+// SIGHUP, as daemons do: the log file is reopened (after logrotate moved it) and the API
+// token file re-read (a bad file keeps the tokens in use and says why).
+void on_hangup(const node_settings& s) {
+  auto log = core::logger("core");
+  if (auto err = core::reopen_log_file(); !err.empty()) {
+    log->error("SIGHUP: cannot reopen the log file: {}", err);
+  } else if (!s.logging.file.empty()) {
+    log->info("SIGHUP: log file {} reopened", s.logging.file);
+  }
+  if (!s.api.http.auth) return;
+  if (auto err = s.api.http.auth->reload(); !err.empty()) {
+    log->error("SIGHUP: the API tokens are unchanged: {}", err);
+  } else {
+    log->info("SIGHUP: API tokens reloaded ({} tokens)", s.api.http.auth->current()->size());
+  }
+}
+
+void watch_signals(core::coordinated_shutdown& shutdown, const node_settings& s) {
+  std::thread([&shutdown, &s] {
+    auto set = handled_signals();
     for (;;) {
       int sig = 0;
-      if (sigwait(&set, &sig) == 0) shutdown.trigger(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      if (sigwait(&set, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        on_hangup(s);
+      } else {
+        shutdown.trigger(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      }
     }
   }).detach();
 }
@@ -306,11 +329,12 @@ caf::actor spawn_membership(core::actor_runtime& runtime, const node_settings& s
 
 }  // namespace
 
-sigset_t shutdown_signals() {
+sigset_t handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -328,7 +352,7 @@ int run_node(const node_settings& s, const char* version) {
   storage st;  // outlives the actor runtime: the storage actors hold it until they exit
   if (!open_storage(s.persistence, metrics->registry(), st)) return exit_storage;
   core::coordinated_shutdown shutdown(s.shutdown);
-  watch_signals(shutdown);
+  watch_signals(shutdown, s);
   core::actor_runtime runtime(s.actors, cluster::register_wire_types);
   auto storage_refs = spawn_storage_actors(runtime, st, s.persistence);
   auto backup = storage_refs.backup;

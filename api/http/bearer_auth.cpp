@@ -155,4 +155,24 @@ std::string bearer_auth::admin_token() const {
   return {};
 }
 
+auth_source::auth_source(std::filesystem::path file, std::vector<std::string> public_paths,
+                         bearer_auth initial)
+    : file_(std::move(file)),
+      public_paths_(std::move(public_paths)),
+      current_(std::make_shared<const bearer_auth>(std::move(initial))) {}
+
+core::expected<std::shared_ptr<auth_source>, std::string> auth_source::open(
+    std::filesystem::path file, std::vector<std::string> public_paths) {
+  auto first = bearer_auth::from_file(file, public_paths);
+  if (!first) return core::unexpected{std::move(first).error()};
+  return std::make_shared<auth_source>(std::move(file), std::move(public_paths), std::move(*first));
+}
+
+std::string auth_source::reload() {
+  auto next = bearer_auth::from_file(file_, public_paths_);
+  if (!next) return next.error();
+  current_.store(std::make_shared<const bearer_auth>(std::move(*next)));
+  return {};
+}
+
 }  // namespace wfe::api

@@ -6,9 +6,11 @@
 // before routing: 401 (with WWW-Authenticate) without a known token, 403 when its role
 // does not permit the request. Tokens are compared in constant time.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +64,28 @@ class bearer_auth {
   };
   std::vector<entry> tokens_;
   std::vector<std::string> public_paths_;
+};
+
+// The tokens a server checks, replaceable while it serves: SIGHUP re-reads the file.
+// Connections take current() per request (an atomic load); a reload that fails keeps
+// the tokens in use.
+class auth_source {
+ public:
+  auth_source(std::filesystem::path file, std::vector<std::string> public_paths,
+              bearer_auth initial);
+  // Reads `file` (bearer_auth::from_file).
+  static core::expected<std::shared_ptr<auth_source>, std::string> open(
+      std::filesystem::path file, std::vector<std::string> public_paths);
+
+  [[nodiscard]] std::shared_ptr<const bearer_auth> current() const { return current_.load(); }
+  // Re-reads the file; on success its tokens replace the old ones at once; else the
+  // old ones stay and the error is returned.
+  std::string reload();
+
+ private:
+  std::filesystem::path file_;
+  std::vector<std::string> public_paths_;
+  std::atomic<std::shared_ptr<const bearer_auth>> current_;
 };
 
 }  // namespace wfe::api

@@ -123,3 +123,22 @@ TEST_CASE("a bad token file is refused naming the file and the line") {
   REQUIRE_FALSE(big);
   CHECK(big.error().find("larger than") != std::string::npos);
 }
+
+TEST_CASE("an auth source reloads its file: new tokens at once, a bad file keeps the old ones") {
+  wfe::test::temp_dir dir;
+  auto file = dir.write("tokens", k_token + "\n");
+  auto source = wfe::api::auth_source::open(file, {"/health"});
+  REQUIRE_MESSAGE(source, (source ? "" : source.error()));
+  auto before = (*source)->current();
+  CHECK(before->authenticate("Bearer " + k_token));
+  dir.write("tokens", k_other + " read\n");
+  CHECK((*source)->reload().empty());
+  CHECK((*source)->current()->authenticate("Bearer " + k_other) == token_role::read);
+  CHECK_FALSE((*source)->current()->authenticate("Bearer " + k_token));
+  CHECK((*source)->current()->is_public("/health"));
+  CHECK(before->authenticate("Bearer " + k_token));  // a request holding the old set
+  dir.write("tokens", "short\n");
+  auto err = (*source)->reload();
+  CHECK(err.find("a token must have at least 16 bytes") != std::string::npos);
+  CHECK((*source)->current()->authenticate("Bearer " + k_other) == token_role::read);
+}

@@ -271,7 +271,8 @@ void connection::dispatch() {
   }
   req.body = std::move(msg.body());
 
-  if (const auto& auth = shared_->cfg.auth; auth && !auth->is_public(req.path)) {
+  if (const auto auth = shared_->cfg.auth ? shared_->cfg.auth->current() : nullptr;
+      auth && !auth->is_public(req.path)) {
     const auto it = req.headers.find("authorization");
     const auto role = it == req.headers.end() ? std::nullopt : auth->authenticate(it->second);
     if (!role) {

@@ -32,7 +32,7 @@ struct http_limits {
   std::chrono::milliseconds request_timeout{20'000};      // handler must answer -> else 503
 };
 
-class bearer_auth;
+class auth_source;
 struct server_tls;
 
 struct http_server_config {
@@ -43,7 +43,7 @@ struct http_server_config {
   http_limits limits;
   // Null: no authentication. Else every request but the public paths needs a token
   // (401 before routing: bearer_auth.hpp).
-  std::shared_ptr<const bearer_auth> auth;
+  std::shared_ptr<auth_source> auth;
   // Null: plain HTTP. Else HTTPS only (server_tls.hpp).
   std::shared_ptr<server_tls> tls;
 };

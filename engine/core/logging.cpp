@@ -6,9 +6,10 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <spdlog/details/file_helper.h>
 #include <spdlog/details/log_msg.h>
 #include <spdlog/formatter.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -175,9 +176,39 @@ class text_formatter final : public spdlog::formatter {
   }
 };
 
+// spdlog's basic_file_sink, plus reopen(): the same file name opened again (appending),
+// under the sink's own lock, so no line is lost or torn while it happens.
+class reopenable_file_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit reopenable_file_sink(const std::string& file) { file_.open(file, false); }
+  // An error text when the file cannot be opened again (lines then go to stdout only,
+  // until a reopen succeeds).
+  std::string reopen() {
+    const std::lock_guard lock(mutex_);
+    try {
+      file_.reopen(false);
+      return {};
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    file_.write(formatted);
+  }
+  void flush_() override { file_.flush(); }
+
+ private:
+  spdlog::details::file_helper file_;
+};
+
 struct logging_state {
   std::mutex mutex;
   std::vector<spdlog::sink_ptr> sinks;
+  std::shared_ptr<reopenable_file_sink> file;
   logging_settings settings;
   std::unordered_map<std::string, std::shared_ptr<spdlog::logger>> loggers;
 };
@@ -229,13 +260,15 @@ std::string init_logging(const logging_settings& settings) {
   std::vector<spdlog::sink_ptr> sinks{stdout_sink(settings.fmt)};
   if (!settings.file.empty()) {
     try {
-      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings.file);
+      auto file = std::make_shared<reopenable_file_sink>(settings.file);
       file->set_formatter(make_formatter(settings.file_fmt));
-      sinks.push_back(std::move(file));
+      sinks.push_back(file);
+      s.file = std::move(file);
     } catch (const std::exception& e) {
       return "cannot open log file " + settings.file + ": " + e.what();
     }
   }
+  if (settings.file.empty()) s.file.reset();
   s.sinks = std::move(sinks);
   s.settings = settings;
   for (auto& [name, l] : s.loggers) apply(*l, s);
@@ -272,6 +305,16 @@ void log_event(spdlog::logger& log, spdlog::level::level_enum level, std::string
   buf.push_back(field_mark);
   buf.append(message);
   log.log(level, "{}", std::string_view(buf.data(), buf.size()));
+}
+
+std::string reopen_log_file() {
+  auto& s = state();
+  std::shared_ptr<reopenable_file_sink> file;
+  {
+    const std::lock_guard lock(s.mutex);
+    file = s.file;
+  }
+  return file ? file->reopen() : std::string();
 }
 
 void flush_logs() {

@@ -31,6 +31,10 @@ struct logging_settings {
 // a message when the log file cannot be opened.
 std::string init_logging(const logging_settings& s);
 
+// Closes and reopens the log file (SIGHUP after logrotate moved it); no-op without one.
+// An error text when it cannot be opened again.
+std::string reopen_log_file();
+
 // The logger of a module ("core", "api", "cluster", ...), created on first use.
 std::shared_ptr<spdlog::logger> logger(std::string_view module);
 

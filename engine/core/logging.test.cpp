@@ -102,6 +102,26 @@ TEST_CASE("a line is in the log file as soon as it is logged (a SIGKILL keeps it
   init_logging(logging_settings{});
 }
 
+TEST_CASE("reopening the log file after logrotate moved it writes to a new file at the path") {
+  wfe::test::temp_dir dir;
+  logging_settings s;
+  s.file = (dir.path() / "app.log").string();
+  REQUIRE(init_logging(s).empty());
+  logger("core")->info("before");
+  std::filesystem::rename(s.file, dir.path() / "app.log.1");
+  logger("core")->info("still the old file");
+  CHECK(reopen_log_file().empty());
+  logger("core")->info("after");
+  const auto old_text = read_all(dir.path() / "app.log.1");
+  const auto new_text = read_all(s.file);
+  CHECK(old_text.find(R"("msg":"before")") != std::string::npos);
+  CHECK(old_text.find(R"("msg":"still the old file")") != std::string::npos);
+  CHECK(new_text.find(R"("msg":"after")") != std::string::npos);
+  CHECK(new_text.find("before") == std::string::npos);
+  init_logging(logging_settings{});
+  CHECK(reopen_log_file().empty());  // no file: nothing to do
+}
+
 TEST_CASE("an unwritable log file is reported, not thrown") {
   logging_settings s;
   s.file = "/dev/null/app.log";

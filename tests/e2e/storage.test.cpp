@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "persistence/rocksdb_journal.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/node.hpp"
 
 using namespace wfe::test;
@@ -399,6 +400,55 @@ TEST_CASE("mutual TLS: only a client with a certificate of the client CA gets an
       "--cert " + (k_tls / "server.pem").string() + " --key " + (k_tls / "server.key").string());
   CHECK(status != 0);
   CHECK(other.find(R"({"status":"UP"})") == std::string::npos);
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+// SIGHUP, as the systemd unit's `systemctl reload` and logrotate's postrotate send it:
+// the token file is read again (a bad one keeps the tokens in use) and the log file is
+// reopened at its path.
+TEST_CASE("SIGHUP reloads the API tokens and reopens the log file") {
+  temp_dir data;
+  const std::string first = "aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb";
+  const std::string second = "ccccccccccccccccdddddddddddddddd";
+  auto tokens = data.write("tokens", first + "\n");
+  const auto log_file = data.path() / "application.log";
+  auto args = dirs_of(data);
+  args.push_back("-Dpekko.workflow.http.auth.tokens-file=" + tokens.string());
+  args.push_back("-Dpekko.workflow.logging.file=" + log_file.string());
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_started(), (n.proc().stdout_text() + n.proc().stderr_text()));
+  auto status_with = [&](const std::string& token) {
+    auto r =
+        n.request("GET", "/api/v1/cluster/stats", "", "Authorization: Bearer " + token + "\r\n");
+    return r ? r->status : 0;
+  };
+  CHECK(status_with(first) == 200);
+  CHECK(status_with(second) == 401);
+
+  data.write("tokens", second + "\n");
+  std::filesystem::rename(log_file, data.path() / "application.log.1");  // logrotate
+  n.proc().signal(SIGHUP);
+  CHECK(eventually([&] { return status_with(second) == 200; }, std::chrono::seconds(10)));
+  CHECK(status_with(first) == 401);
+  CHECK(eventually(
+      [&] {
+        return read_file(log_file).find("SIGHUP: API tokens reloaded (1 tokens)") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  CHECK(read_file(log_file).find("NODE_STARTED") == std::string::npos);  // a new file
+  CHECK(read_file(data.path() / "application.log.1").find("NODE_STARTED") != std::string::npos);
+
+  data.write("tokens", "short\n");  // a broken file: the tokens in use stay
+  n.proc().signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return read_file(log_file).find("SIGHUP: the API tokens are unchanged") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  CHECK(status_with(second) == 200);
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
