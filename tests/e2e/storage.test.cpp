@@ -64,13 +64,7 @@ std::vector<std::string> dirs_of(const temp_dir& d) {
 
 // Runs `command` with /bin/sh: its stdout and stderr, its exit status in `status`.
 std::string shell(const std::string& command, int& status) {
-  std::string out;
-  FILE* f = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(f != nullptr);
-  char buf[4096];
-  for (std::size_t k; (k = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, k);
-  status = ::pclose(f);
-  return out;
+  return shell_output(command + " 2>&1", status);
 }
 
 const std::filesystem::path k_tls = std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls";

@@ -80,17 +80,6 @@ const json::value& step_status(const json::object& wf, const std::string& step) 
 
 }  // namespace
 
-// Runs `command` with /bin/sh; its stdout, and its exit status in `status`.
-std::string shell_output(const std::string& command, int& status) {
-  std::string out;
-  FILE* f = ::popen(command.c_str(), "r");
-  REQUIRE(f != nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  status = ::pclose(f);
-  return out;
-}
-
 TEST_CASE("kill -9 mid-workflow, restart on the same dirs: workflows complete untouched") {
   temp_dir data;
   // The systemd unit's log file (JSON lines by default): the guide's `grep … | jq` below.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -20,6 +21,21 @@
 extern char** environ;
 
 namespace wfe::test {
+
+// Runs `command` with /bin/sh; its stdout, and its exit status (pclose's) in `status`
+// (-1 when it could not be started).
+inline std::string shell_output(const std::string& command, int& status) {
+  std::string out;
+  FILE* f = ::popen(command.c_str(), "r");
+  if (f == nullptr) {
+    status = -1;
+    return out;
+  }
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  status = ::pclose(f);
+  return out;
+}
 
 inline std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
