@@ -137,7 +137,9 @@ void connection::wait_for_request() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(shared_->cfg.limits.max_header_bytes, UINT32_MAX)));
-  parser_->body_limit(shared_->cfg.limits.max_body_bytes);
+  // No body limit while the head is read: Beast would answer an oversized Content-Length
+  // before on_header() could ask who sends it. on_header() sets it before the body.
+  parser_->body_limit(boost::none);
   if (buffer_.size() > 0) return read_header();  // a pipelined request is waiting
 
   // A new connection gets header_read_timeout to start talking, a kept-alive one
@@ -178,15 +180,59 @@ void connection::on_header(beast::error_code ec, std::size_t) {
   if (msg.target().size() > limits.max_uri_bytes) {
     return send(http_response::error(414, "uri_too_long", "the request target is too long"), true);
   }
+  // Who asks comes before what they send: a client without a token learns no limit.
+  if (auto refusal = refuse_access()) return send(std::move(*refusal), !parser_->is_done());
   // Beast reports this as body_limit too; checking here keeps "never read an
   // oversized body" independent of the parser's details.
   if (const auto len = parser_->content_length(); len && *len > limits.max_body_bytes) {
     return send(http_response::error(413, "payload_too_large", "the request body is too large"),
                 true);
   }
+  parser_->body_limit(limits.max_body_bytes);  // a chunked body is counted as it comes
   if (parser_->is_done()) return dispatch();
   if (iequals(msg[http::field::expect], "100-continue")) return send_continue();
   read_body();
+}
+
+// Authentication and authorization (bearer_auth.hpp) from the request's head alone: an
+// unauthenticated client never gets a 100 Continue, and its body is never read (the
+// connection closes after the answer when a body was announced).
+std::optional<http_response> connection::refuse_access() const {
+  const auto auth = shared_->cfg.auth ? shared_->cfg.auth->current() : nullptr;
+  if (!auth) return std::nullopt;
+  const auto& msg = parser_->get();
+  const auto url = boost::urls::parse_origin_form(msg.target());
+  if (!url) return std::nullopt;  // dispatch() answers 400 before any route
+  const std::string path = url->path();
+  if (auth->is_public(path)) return std::nullopt;
+  // Repeated fields are joined as dispatch() joins them, so two tokens are no token.
+  std::optional<std::string> authorization;
+  for (const auto& field : msg) {
+    if (field.name() != http::field::authorization) continue;
+    if (authorization) {
+      *authorization += ", ";
+    } else {
+      authorization.emplace();
+    }
+    *authorization += field.value();
+  }
+  const auto role = authorization ? auth->authenticate(*authorization) : std::nullopt;
+  if (!role) {
+    auto r = http_response::error(
+        401, "unauthorized",
+        authorization ? "the bearer token is not one of this node's tokens"
+                      : "this API needs an \"Authorization: Bearer <token>\" header");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"workflow-engine\"");
+    return r;
+  }
+  const std::string method(msg.method_string());
+  if (!permits(*role, method, path)) {
+    return http_response::error(
+        403, "forbidden",
+        "this token's role is " + std::string(to_string(*role)) + ": it may not " + method + " " +
+            path);
+  }
+  return std::nullopt;
 }
 
 void connection::send_continue() {
@@ -270,26 +316,6 @@ void connection::dispatch() {
     if (!inserted) (it->second += ", ") += field.value();
   }
   req.body = std::move(msg.body());
-
-  if (const auto auth = shared_->cfg.auth ? shared_->cfg.auth->current() : nullptr;
-      auth && !auth->is_public(req.path)) {
-    const auto it = req.headers.find("authorization");
-    const auto role = it == req.headers.end() ? std::nullopt : auth->authenticate(it->second);
-    if (!role) {
-      auto r = http_response::error(
-          401, "unauthorized",
-          it == req.headers.end() ? "this API needs an \"Authorization: Bearer <token>\" header"
-                                  : "the bearer token is not one of this node's tokens");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"workflow-engine\"");
-      return send(std::move(r), false);
-    }
-    if (!permits(*role, req.method, req.path)) {
-      return send(http_response::error(403, "forbidden",
-                                       "this token's role is " + std::string(to_string(*role)) +
-                                           ": it may not " + req.method + " " + req.path),
-                  false);
-    }
-  }
 
   auto m = shared_->routes.find(req);
   if (!m.handler) {

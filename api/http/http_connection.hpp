@@ -86,6 +86,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_first_byte(boost::beast::error_code ec, std::size_t n);
   void read_header();
   void on_header(boost::beast::error_code ec, std::size_t);
+  [[nodiscard]] std::optional<http_response> refuse_access() const;
   void send_continue();
   void read_body();
   void on_body(boost::beast::error_code ec, std::size_t);

@@ -160,13 +160,15 @@ struct running_server {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<http_server> server;
 
-  explicit running_server(router routes, http_limits limits = {}, std::string name = "test") {
+  explicit running_server(router routes, http_limits limits = {}, std::string name = "test",
+                          std::shared_ptr<auth_source> auth = nullptr) {
     http_server_config cfg;
     cfg.name = std::move(name);
     cfg.interface = "127.0.0.1";
     cfg.port = 0;
     cfg.io_threads = 2;
     cfg.limits = limits;
+    cfg.auth = std::move(auth);
     auto started = http_server::start(std::move(cfg), std::move(routes), *registry);
     REQUIRE_MESSAGE(started.has_value(), (started ? std::string() : started.error()));
     server = std::move(started).value();

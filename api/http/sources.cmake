@@ -15,5 +15,6 @@ set(WFE_HTTP_TESTS
   http/http_server.test.cpp
   http/http_server_limits.test.cpp
   http/bearer_auth.test.cpp
+  http/http_server_auth.test.cpp
   http/server_tls.test.cpp
 )
