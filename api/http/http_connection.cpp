@@ -227,10 +227,9 @@ std::optional<http_response> connection::refuse_access() const {
   }
   const std::string method(msg.method_string());
   if (!permits(*role, method, path)) {
-    return http_response::error(
-        403, "forbidden",
-        "this token's role is " + std::string(to_string(*role)) + ": it may not " + method + " " +
-            path);
+    return http_response::error(403, "forbidden",
+                                "this token's role is " + std::string(to_string(*role)) +
+                                    ": it may not " + method + " " + path);
   }
   return std::nullopt;
 }

@@ -19,8 +19,8 @@ struct auth_server {
   std::optional<running_server> srv;
 
   auth_server() {
-    auto auth = auth_source::open(dir.write("tokens", k_admin + "\n" + k_read + " read\n"),
-                                  {"/health"});
+    auto auth =
+        auth_source::open(dir.write("tokens", k_admin + "\n" + k_read + " read\n"), {"/health"});
     REQUIRE_MESSAGE(auth, (auth ? "" : auth.error()));
     router routes;
     auto h = [this](http_request&& req, responder respond) {
@@ -80,10 +80,9 @@ TEST_CASE("a role that may not: 403 from the headers, the body never awaited") {
 TEST_CASE("two Authorization fields are no token, even when one of them is valid") {
   auth_server s;
   client c(s.port());
-  c.send(post_head("/api/v1/workflows",
-                   "Authorization: Bearer " + k_admin + "\r\nAuthorization: Bearer " + k_admin +
-                       "\r\n",
-                   0));
+  c.send(post_head(
+      "/api/v1/workflows",
+      "Authorization: Bearer " + k_admin + "\r\nAuthorization: Bearer " + k_admin + "\r\n", 0));
   const auto r = c.read();
   REQUIRE_FALSE(r.ec);
   CHECK(r.status() == 401);
