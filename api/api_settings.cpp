@@ -51,7 +51,7 @@ api_settings api_settings::read(core::settings_reader& r) {
     r.fail(cert.empty() ? "pekko.workflow.http.tls.cert-file" : "pekko.workflow.http.tls.key-file",
            "cert-file and key-file go together (both set: HTTPS; both empty: HTTP)");
   } else if (!cert.empty()) {
-    auto tls = load_server_tls(cert, key, r.string("pekko.workflow.http.tls.client-ca-file"));
+    auto tls = server_tls::load(cert, key, r.string("pekko.workflow.http.tls.client-ca-file"));
     if (tls) {
       s.http.tls = std::move(*tls);
       s.tls_cert_file = cert;

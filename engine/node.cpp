@@ -16,6 +16,7 @@
 #include "api/http/bearer_auth.hpp"
 #include "api/http/http_server.hpp"
 #include "api/http/metrics_route.hpp"
+#include "api/http/server_tls.hpp"
 #include "api/node_routes.hpp"
 #include "api/task_routes.hpp"
 #include "api/workflow_routes.hpp"
@@ -43,8 +44,9 @@ namespace {
 
 using time_point = core::coordinated_shutdown::clock::time_point;
 
-// SIGHUP, as daemons do: the log file is reopened (after logrotate moved it) and the API
-// token file re-read (a bad file keeps the tokens in use and says why).
+// SIGHUP, as daemons do: the log file is reopened (after logrotate moved it), the API
+// token file and the TLS certificate, key and client CA re-read (bad files keep what is
+// in use and say why; open connections keep their TLS session).
 void on_hangup(const node_settings& s) {
   auto log = core::logger("core");
   if (auto err = core::reopen_log_file(); !err.empty()) {
@@ -52,11 +54,19 @@ void on_hangup(const node_settings& s) {
   } else if (!s.logging.file.empty()) {
     log->info("SIGHUP: log file {} reopened", s.logging.file);
   }
-  if (!s.api.http.auth) return;
-  if (auto err = s.api.http.auth->reload(); !err.empty()) {
-    log->error("SIGHUP: the API tokens are unchanged: {}", err);
-  } else {
-    log->info("SIGHUP: API tokens reloaded ({} tokens)", s.api.http.auth->current()->size());
+  if (s.api.http.auth) {
+    if (auto err = s.api.http.auth->reload(); !err.empty()) {
+      log->error("SIGHUP: the API tokens are unchanged: {}", err);
+    } else {
+      log->info("SIGHUP: API tokens reloaded ({} tokens)", s.api.http.auth->current()->size());
+    }
+  }
+  if (s.api.http.tls) {
+    if (auto err = s.api.http.tls->reload(); !err.empty()) {
+      log->error("SIGHUP: the API's TLS certificate is unchanged: {}", err);
+    } else {
+      log->info("SIGHUP: the API's TLS certificate {} reloaded", s.api.http.tls->cert_file());
+    }
   }
 }
 

@@ -78,7 +78,10 @@ connection::connection(net::ip::tcp::socket&& socket, std::shared_ptr<server_sha
     : shared_(std::move(shared)),
       stream_(std::move(socket)),
       request_timer_(stream_.get_executor()) {
-  if (shared_->cfg.tls) tls_.emplace(stream_, shared_->cfg.tls->context);
+  if (shared_->cfg.tls) {  // the context of the moment, kept while the connection lives
+    tls_context_ = shared_->cfg.tls->current();
+    tls_.emplace(stream_, tls_context_->context);
+  }
 }
 
 connection::~connection() {

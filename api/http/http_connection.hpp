@@ -27,6 +27,7 @@
 
 #include "api/http/http_server.hpp"
 #include "api/http/server_metrics.hpp"
+#include "api/http/server_tls.hpp"
 
 namespace wfe::api::detail {
 
@@ -116,6 +117,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   std::shared_ptr<server_shared> shared_;
   boost::beast::tcp_stream stream_;  // its deadlines bound every operation, TLS included
+  std::shared_ptr<tls_context> tls_context_;  // outlives tls_ (SIGHUP may replace the server's)
   std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream&>> tls_;  // HTTPS
   boost::beast::flat_buffer buffer_;
   std::optional<parser_t> parser_;

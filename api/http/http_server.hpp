@@ -33,7 +33,7 @@ struct http_limits {
 };
 
 class auth_source;
-struct server_tls;
+class server_tls;
 
 struct http_server_config {
   std::string name = "http";  // metrics label `server` and log context

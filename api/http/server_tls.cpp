@@ -6,10 +6,12 @@
 
 namespace wfe::api {
 
-core::expected<std::shared_ptr<server_tls>, std::string> load_server_tls(
+namespace {
+
+core::expected<std::shared_ptr<tls_context>, std::string> make_context(
     const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file) {
   namespace ssl = boost::asio::ssl;
-  auto tls = std::make_shared<server_tls>();
+  auto tls = std::make_shared<tls_context>();
   auto& ctx = tls->context;
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
@@ -32,6 +34,30 @@ core::expected<std::shared_ptr<server_tls>, std::string> load_server_tls(
     ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   }
   return tls;
+}
+
+}  // namespace
+
+core::expected<std::shared_ptr<server_tls>, std::string> server_tls::load(
+    std::string cert_file, std::string key_file, std::string client_ca_file) {
+  auto ctx = make_context(cert_file, key_file, client_ca_file);
+  if (!ctx) return core::unexpected{std::move(ctx).error()};
+  return std::make_shared<server_tls>(std::move(cert_file), std::move(key_file),
+                                      std::move(client_ca_file), std::move(ctx).value());
+}
+
+server_tls::server_tls(std::string cert_file, std::string key_file, std::string client_ca_file,
+                       std::shared_ptr<tls_context> initial)
+    : cert_file_(std::move(cert_file)),
+      key_file_(std::move(key_file)),
+      client_ca_file_(std::move(client_ca_file)),
+      current_(std::move(initial)) {}
+
+std::string server_tls::reload() {
+  auto ctx = make_context(cert_file_, key_file_, client_ca_file_);
+  if (!ctx) return std::move(ctx).error();
+  current_.store(std::move(ctx).value());
+  return {};
 }
 
 }  // namespace wfe::api

@@ -1,10 +1,15 @@
 #include "api/http/server_tls.hpp"
 
 #include <doctest/doctest.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <filesystem>
 
-using wfe::api::load_server_tls;
+#include "api/http/server_tls_impl.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using wfe::api::server_tls;
 
 namespace {
 
@@ -12,32 +17,81 @@ std::string tls_file(const char* name) {
   return (std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls" / name).string();
 }
 
+// The subject of the certificate a context presents, one line.
+std::string presented_subject(const server_tls& tls) {
+  X509* cert = SSL_CTX_get0_certificate(tls.current()->context.native_handle());
+  REQUIRE(cert != nullptr);
+  char buf[256] = {};
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  return buf;
+}
+
 }  // namespace
 
 TEST_CASE(
     "the server's certificate and key load, and a missing file or a key of another "
     "certificate is refused naming it") {
-  auto ok = load_server_tls(tls_file("server.pem"), tls_file("server.key"));
+  auto ok = server_tls::load(tls_file("server.pem"), tls_file("server.key"), "");
   CHECK_MESSAGE(ok, (ok ? "" : ok.error()));
 
-  auto missing = load_server_tls(tls_file("nope.pem"), tls_file("server.key"));
+  auto missing = server_tls::load(tls_file("nope.pem"), tls_file("server.key"), "");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().find("cannot use the certificate chain " + tls_file("nope.pem")) !=
         std::string::npos);
 
-  auto other_key = load_server_tls(tls_file("server.pem"), tls_file("client.key"));
+  auto other_key = server_tls::load(tls_file("server.pem"), tls_file("client.key"), "");
   REQUIRE_FALSE(other_key);
   CHECK(other_key.error().find("cannot use the private key " + tls_file("client.key")) !=
         std::string::npos);
 
-  auto not_a_key = load_server_tls(tls_file("server.pem"), tls_file("ca.pem"));
+  auto not_a_key = server_tls::load(tls_file("server.pem"), tls_file("ca.pem"), "");
   REQUIRE_FALSE(not_a_key);
   CHECK(not_a_key.error().find(tls_file("ca.pem")) != std::string::npos);
 
-  auto client_ca =
-      load_server_tls(tls_file("server.pem"), tls_file("server.key"), tls_file("no-client-ca.pem"));
+  auto client_ca = server_tls::load(tls_file("server.pem"), tls_file("server.key"),
+                                    tls_file("no-client-ca.pem"));
   REQUIRE_FALSE(client_ca);
   CHECK(client_ca.error().find("cannot use the client CA file " + tls_file("no-client-ca.pem")) !=
         std::string::npos);
-  CHECK(load_server_tls(tls_file("server.pem"), tls_file("server.key"), tls_file("client-ca.pem")));
+  CHECK(
+      server_tls::load(tls_file("server.pem"), tls_file("server.key"), tls_file("client-ca.pem")));
+}
+
+TEST_CASE(
+    "reload: renewed files replace the context for new connections, bad ones keep the old "
+    "and say why") {
+  wfe::test::temp_dir dir;
+  const auto cert = dir.path() / "api.pem";
+  const auto key = dir.path() / "api.key";
+  auto install = [&](const char* pem, const char* k) {
+    std::filesystem::copy_file(tls_file(pem), cert,
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(tls_file(k), key, std::filesystem::copy_options::overwrite_existing);
+  };
+  install("server.pem", "server.key");
+  auto loaded = server_tls::load(cert.string(), key.string(), "");
+  REQUIRE_MESSAGE(loaded, (loaded ? "" : loaded.error()));
+  auto& tls = **loaded;
+  CHECK(presented_subject(tls) == "/CN=127.0.0.1");
+  const auto held = tls.current();  // what an open connection holds
+
+  install("server2.pem", "server2.key");
+  CHECK(tls.reload().empty());
+  CHECK(presented_subject(tls) == "/CN=127.0.0.1 renewed");
+  CHECK(tls.current() != held);
+  char buf[256] = {};  // the old context is intact for whoever still holds it
+  X509_NAME_oneline(X509_get_subject_name(SSL_CTX_get0_certificate(held->context.native_handle())),
+                    buf, sizeof buf);
+  CHECK(std::string(buf) == "/CN=127.0.0.1");
+
+  // A certificate renewed without its key: refused, the renewed one stays.
+  install("server.pem", "server2.key");
+  const auto err = tls.reload();
+  CHECK(err.find("cannot use the private key " + key.string()) != std::string::npos);
+  CHECK(presented_subject(tls) == "/CN=127.0.0.1 renewed");
+
+  std::filesystem::remove(cert);
+  CHECK(tls.reload().find("cannot use the certificate chain " + cert.string()) !=
+        std::string::npos);
+  CHECK(presented_subject(tls) == "/CN=127.0.0.1 renewed");
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The definition of server_tls, for api/http's .cpp files only (pulls in OpenSSL).
+// The definition of tls_context, for api/http's .cpp files only (pulls in OpenSSL).
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -7,7 +7,7 @@
 
 namespace wfe::api {
 
-struct server_tls {
+struct tls_context {
   boost::asio::ssl::context context{boost::asio::ssl::context::tls_server};
 };
 

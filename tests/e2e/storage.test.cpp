@@ -69,11 +69,12 @@ std::string shell(const std::string& command, int& status) {
 
 const std::filesystem::path k_tls = std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls";
 
-// curl over HTTPS trusting the test CA; `extra` adds options (a client certificate).
-// The output ends with " <status code>".
+// curl over HTTPS trusting the test CA (or `ca`); `extra` adds options (a client
+// certificate). The output ends with " <status code>".
 std::string curl_https(std::uint16_t port, const std::string& path, int& status,
-                       const std::string& extra = {}) {
-  return shell("curl -sS --max-time 10 --cacert " + (k_tls / "ca.pem").string() + " " + extra +
+                       const std::string& extra = {},
+                       const std::filesystem::path& ca = k_tls / "ca.pem") {
+  return shell("curl -sS --max-time 10 --cacert " + ca.string() + " " + extra +
                    " -w ' %{http_code}' https://127.0.0.1:" + std::to_string(port) + path,
                status);
 }
@@ -443,6 +444,54 @@ TEST_CASE("SIGHUP reloads the API tokens and reopens the log file") {
       },
       std::chrono::seconds(10)));
   CHECK(status_with(second) == 200);
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
+
+// A renewed certificate (certbot, cert-manager) is installed over the files the config
+// names and the node gets SIGHUP: new connections get the new one, no restart. A
+// certificate whose key does not match is refused and the one in use stays.
+TEST_CASE("SIGHUP loads a renewed TLS certificate, a broken one keeps the certificate in use") {
+  temp_dir data;
+  const auto cert = data.path() / "api.pem";
+  const auto key = data.path() / "api.key";
+  auto install = [&](const char* pem, const char* k) {
+    std::filesystem::copy_file(k_tls / pem, cert, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(k_tls / k, key, std::filesystem::copy_options::overwrite_existing);
+  };
+  install("server.pem", "server.key");
+  const auto log_file = data.path() / "application.log";
+  auto args = dirs_of(data);
+  args.push_back("-Dpekko.workflow.http.tls.cert-file=" + cert.string());
+  args.push_back("-Dpekko.workflow.http.tls.key-file=" + key.string());
+  args.push_back("-Dpekko.workflow.logging.file=" + log_file.string());
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_listening(), (n.proc().stdout_text() + n.proc().stderr_text()));
+  // Whether a client trusting exactly `ca` gets an answer.
+  auto trusted_with = [&](const char* ca) {
+    int status = -1;
+    const auto out = curl_https(n.http_port(), "/health", status, {}, k_tls / ca);
+    return status == 0 && out.ends_with(" 200");
+  };
+  CHECK(eventually([&] { return trusted_with("ca.pem"); }, std::chrono::seconds(10)));
+  CHECK_FALSE(trusted_with("server2.pem"));
+
+  install("server2.pem", "server2.key");  // the renewed, self-signed one
+  n.proc().signal(SIGHUP);
+  CHECK(eventually([&] { return trusted_with("server2.pem"); }, std::chrono::seconds(10)));
+  CHECK_FALSE(trusted_with("ca.pem"));
+  CHECK(read_file(log_file).find("SIGHUP: the API's TLS certificate " + cert.string() +
+                                 " reloaded") != std::string::npos);
+
+  install("server.pem", "server2.key");  // a certificate without its key
+  n.proc().signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return read_file(log_file).find("SIGHUP: the API's TLS certificate is unchanged") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  CHECK(trusted_with("server2.pem"));
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
