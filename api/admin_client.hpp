@@ -23,7 +23,15 @@ struct admin_call {
   // Not empty: HTTPS, trusting exactly the certificate(s) of this PEM file (the node's
   // own pekko.workflow.http.tls.cert-file: pinned, no host name check).
   std::string pinned_cert_file;
+  // Not empty (both): the client certificate chain and key presented to a node that asks
+  // for one (mutual TLS).
+  std::string client_cert_file;
+  std::string client_key_file;
 };
+
+// Whether a client certificate chain and its key (PEM) can be used: empty, or an error
+// naming the file that cannot be read or does not match.
+std::string check_client_certificate(const std::string& cert_file, const std::string& key_file);
 
 // POSTs `body` (JSON) to the node's `target`; an error text when the node cannot be
 // reached or does not answer within the call's timeout.

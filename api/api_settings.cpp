@@ -1,5 +1,6 @@
 #include "api/api_settings.hpp"
 
+#include "api/admin_client.hpp"
 #include "api/http/bearer_auth.hpp"
 #include "api/http/server_tls.hpp"
 #include "engine/core/settings_reader.hpp"
@@ -57,6 +58,20 @@ api_settings api_settings::read(core::settings_reader& r) {
       s.tls_cert_file = cert;
     } else {
       r.fail("pekko.workflow.http.tls.cert-file", tls.error());
+    }
+  }
+  const auto admin_cert = r.string("pekko.workflow.http.tls.admin-cert-file");
+  const auto admin_key = r.string("pekko.workflow.http.tls.admin-key-file");
+  if (admin_cert.empty() != admin_key.empty()) {
+    r.fail(admin_cert.empty() ? "pekko.workflow.http.tls.admin-cert-file"
+                              : "pekko.workflow.http.tls.admin-key-file",
+           "admin-cert-file and admin-key-file go together");
+  } else if (!admin_cert.empty()) {
+    if (auto err = check_client_certificate(admin_cert, admin_key); !err.empty()) {
+      r.fail("pekko.workflow.http.tls.admin-cert-file", err);
+    } else {
+      s.admin_cert_file = admin_cert;
+      s.admin_key_file = admin_key;
     }
   }
   s.metrics.name = "metrics";

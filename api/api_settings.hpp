@@ -15,6 +15,10 @@ struct api_settings {
   // pekko.workflow.http.tls.cert-file (empty: HTTP): command-line tools trust exactly
   // this certificate when they talk to the node.
   std::string tls_cert_file;
+  // pekko.workflow.http.tls.admin-cert-file / admin-key-file (empty: none): the client
+  // certificate command-line tools present to the node (mutual TLS).
+  std::string admin_cert_file;
+  std::string admin_key_file;
 
   static api_settings read(core::settings_reader& r);
 };

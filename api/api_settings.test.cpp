@@ -65,3 +65,29 @@ TEST_CASE("TLS and token settings: read, or refused naming the key, the config l
   CHECK(e5.find("pekko.workflow.http.auth.tokens-file") != std::string::npos);
   CHECK(e5.find(bad.string() + ":1: a token must have at least 16 bytes") != std::string::npos);
 }
+
+TEST_CASE("the tools' client certificate: read, or refused naming the key and the file") {
+  const auto conf = [](const char* cert, const char* key) {
+    std::string text;
+    if (cert) text += "pekko.workflow.http.tls.admin-cert-file = \"" + tls_file(cert) + "\"\n";
+    if (key) text += "pekko.workflow.http.tls.admin-key-file = \"" + tls_file(key) + "\"\n";
+    return text;
+  };
+  auto [ok, e1] = read_settings<api_settings>(conf("client.pem", "client.key"));
+  REQUIRE_MESSAGE(e1.empty(), e1);
+  CHECK(ok.admin_cert_file == tls_file("client.pem"));
+  CHECK(ok.admin_key_file == tls_file("client.key"));
+
+  auto [half, e2] = read_settings<api_settings>(conf(nullptr, "client.key"));
+  CHECK(e2.find("pekko.workflow.http.tls.admin-cert-file") != std::string::npos);
+  CHECK(e2.find("go together") != std::string::npos);
+
+  auto [mismatch, e3] = read_settings<api_settings>(conf("client.pem", "server.key"));
+  CHECK(e3.find("node.conf:1") != std::string::npos);
+  CHECK(e3.find("pekko.workflow.http.tls.admin-cert-file") != std::string::npos);
+  CHECK(e3.find("cannot use the private key " + tls_file("server.key")) != std::string::npos);
+
+  auto [missing, e4] = read_settings<api_settings>(conf("nope.pem", "client.key"));
+  CHECK(e4.find("cannot use the client certificate chain " + tls_file("nope.pem")) !=
+        std::string::npos);
+}

@@ -49,8 +49,14 @@ int backup_through_node(const node_settings& s, const std::filesystem::path& dir
   // With authentication on, the node's own token file says what to send.
   const auto token = s.api.http.auth ? s.api.http.auth->current()->admin_token() : std::string();
   // With HTTPS on, it trusts exactly the node's own certificate.
-  api::admin_call call{host, s.api.http.port, s.api.http.limits.request_timeout, token,
-                       s.api.tls_cert_file};
+  // With mutual TLS, it presents the config's admin certificate.
+  api::admin_call call{host,
+                       s.api.http.port,
+                       s.api.http.limits.request_timeout,
+                       token,
+                       s.api.tls_cert_file,
+                       s.api.admin_cert_file,
+                       s.api.admin_key_file};
   auto reply = api::post_json(call, "/api/v1/admin/backup", boost::json::serialize(body));
   if (!reply) {
     std::cerr << "workflow-engine: the stores are in use by a running node, and asking it failed: "

@@ -369,7 +369,7 @@ TEST_CASE("HTTPS: the API answers over TLS only, the backup CLI trusts the node'
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
 
-TEST_CASE("mutual TLS: only a client with a certificate of the client CA gets an answer") {
+TEST_CASE("mutual TLS: only a client with a certificate of the client CA gets an answer, the backup CLI with the admin certificate") {
   temp_dir data;
   auto args = dirs_of(data);
   args.push_back("-Dpekko.workflow.http.tls.cert-file=" + (k_tls / "server.pem").string());
@@ -395,6 +395,21 @@ TEST_CASE("mutual TLS: only a client with a certificate of the client CA gets an
       "--cert " + (k_tls / "server.pem").string() + " --key " + (k_tls / "server.key").string());
   CHECK(status != 0);
   CHECK(other.find(R"({"status":"UP"})") == std::string::npos);
+
+  // The backup CLI asking the node: refused without a client certificate, taken with the
+  // config's admin certificate.
+  temp_dir backups;
+  temp_dir logs;
+  auto cli = args;
+  cli.insert(cli.begin(), {"backup", "--to", backups.path().string()});
+  cli.push_back("-Dpekko.workflow.http.port=" + std::to_string(n.http_port()));
+  std::string out;
+  CHECK(run_tool(cli, logs, &out) != 0);
+  CHECK_MESSAGE(out.find("asking it failed") != std::string::npos, out);
+  cli.push_back("-Dpekko.workflow.http.tls.admin-cert-file=" + (k_tls / "client.pem").string());
+  cli.push_back("-Dpekko.workflow.http.tls.admin-key-file=" + (k_tls / "client.key").string());
+  CHECK(run_tool(cli, logs, &out) == 0);
+  CHECK_MESSAGE(out.find("backup taken by the running node") != std::string::npos, out);
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
@@ -456,7 +471,8 @@ TEST_CASE("SIGHUP loads a renewed TLS certificate, a broken one keeps the certif
   const auto cert = data.path() / "api.pem";
   const auto key = data.path() / "api.key";
   auto install = [&](const char* pem, const char* k) {
-    std::filesystem::copy_file(k_tls / pem, cert, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(k_tls / pem, cert,
+                               std::filesystem::copy_options::overwrite_existing);
     std::filesystem::copy_file(k_tls / k, key, std::filesystem::copy_options::overwrite_existing);
   };
   install("server.pem", "server.key");
