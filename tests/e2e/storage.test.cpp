@@ -369,7 +369,9 @@ TEST_CASE("HTTPS: the API answers over TLS only, the backup CLI trusts the node'
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
 
-TEST_CASE("mutual TLS: only a client with a certificate of the client CA gets an answer, the backup CLI with the admin certificate") {
+TEST_CASE(
+    "mutual TLS: only a client with a certificate of the client CA gets an answer, the backup CLI "
+    "with the admin certificate") {
   temp_dir data;
   auto args = dirs_of(data);
   args.push_back("-Dpekko.workflow.http.tls.cert-file=" + (k_tls / "server.pem").string());
