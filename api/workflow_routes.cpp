@@ -73,6 +73,9 @@ struct dead_letters_req {
   store::list_dead_letters q;
   responder r;
 };
+struct shards_req {
+  responder r;
+};
 struct delete_req {
   std::string id;
   responder r;
@@ -89,6 +92,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::history_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::dead_letters_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::delete_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::shards_req)
 
 namespace wfe::api {
 namespace {
@@ -350,6 +354,7 @@ class gateway_actor : public caf::event_based_actor {
         [this](list_req& q) { list(std::move(q)); },
         [this](dead_letters_req& q) { dead_letters(std::move(q)); },
         [this](delete_req& q) { remove(std::move(q)); },
+        [this](shards_req& q) { shards(std::move(q)); },
     };
   }
 
@@ -568,6 +573,29 @@ class gateway_actor : public caf::event_based_actor {
             [r](caf::error& e) { r(unavailable(e)); });
   }
 
+  // GET /api/v1/cluster/shards: this node's shard region, in Pekko Management's shape
+  // (`regions`: one {"shardId","numEntities"} per shard) with the region's totals.
+  void shards(shards_req q) {
+    auto r = q.r;
+    request(region_, cfg_.ask_timeout, wf::runtime::get_region_stats{})
+        .then(
+            [r](wf::runtime::region_stats& s) {
+              json::array regions;
+              regions.reserve(s.shard_entities.size());
+              for (std::size_t n = 0; n < s.shard_entities.size(); ++n) {
+                regions.push_back(json::object{{"shardId", std::to_string(n)},
+                                               {"numEntities", s.shard_entities[n]}});
+              }
+              json::object o{{"typeName", "workflow"},
+                             {"numberOfShards", s.shards},
+                             {"activeEntities", s.active},
+                             {"passivatedEntities", s.passivated},
+                             {"regions", std::move(regions)}};
+              r(http_response::json(200, json::serialize(o)));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
   // DELETE /api/v1/workflows/{id}: a finished workflow, as its index record says, is
   // purged by its shard (purge_workflow), which checks the record against the journal.
   void remove(delete_req q) {
@@ -658,7 +686,7 @@ std::string add_unhosted_workflow_routes(router& r, const std::vector<std::strin
                  "] and workflows run on nodes with the worker role (pekko.cluster.roles). "
                  "Requests are not forwarded between nodes yet: send them to a worker node";
   for (const char* prefix : {"/api/v1/workflow-definitions", "/api/v1/workflows",
-                             "/api/v1/dead-letters", "/api/v1/tasks"}) {
+                             "/api/v1/dead-letters", "/api/v1/tasks", "/api/v1/cluster/shards"}) {
     r.add_fallback(prefix, [message](http_request&&, const responder& respond) {
       respond(http_response::error(503, "shard_region_not_started", message));
     });
@@ -802,6 +830,18 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
   });
   rt.add("POST", "/api/v1/dead-letters/{id}/retry",
          id_route(gw, entity_op::retry, wf::cmd::retry_from_dead_letter{}));
+  rt.add("GET", "/api/v1/cluster/shards",
+         [gw](http_request&&, responder r) { send_to(gw, shards_req{std::move(r)}); });
+  // Pekko Management's /cluster/shards/{name}: the one sharded type is "workflow".
+  rt.add("GET", "/api/v1/cluster/shards/{name}", [gw](http_request&& req, responder r) {
+    const auto name = req.params.at("name");
+    if (name != "workflow") {
+      return r(
+          http_response::error(404, "shard_region_not_found",
+                               "no shard region '" + name + "': the sharded type is 'workflow'"));
+    }
+    send_to(gw, shards_req{std::move(r)});
+  });
   return gw;
 }
 

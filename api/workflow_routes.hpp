@@ -27,6 +27,10 @@
 //   GET  /api/v1/dead-letters?limit=&cursor=
 //        -> 200 {"items":[{"id","workflowId","step","error","attempts","at"}],"nextCursor"?}
 //   POST /api/v1/dead-letters/{id}/retry       -> 202 {"id","workflowId","status"} | 404
+//   GET  /api/v1/cluster/shards[/workflow]     -> 200 {"typeName","numberOfShards",
+//           "activeEntities","passivatedEntities","regions":[{"shardId","numEntities"}]}
+//           (this node's region; Pekko Management's ShardDetails shape) | 404 for a
+//           type name other than workflow
 // Rejections: not_found 404, already_exists/finished 409, invalid 400, limit 413 (too
 // large) / 429 (a count bound). Ids not matching [A-Za-z0-9._:-]{1,256}, malformed JSON and
 // wrong types -> 400 naming the field. Nothing is persisted for a rejected command.

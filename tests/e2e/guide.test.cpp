@@ -96,7 +96,7 @@ TEST_CASE("the guide's entity symptom: a node without the worker role names its 
                  call{"GET", "/api/v1/workflows/wf-1/history", ""},
                  call{"POST", "/api/v1/workflow-definitions",
                       R"({"name":"d","steps":[{"name":"a","task":"noop"}]})"},
-                 call{"GET", "/api/v1/dead-letters", ""},
+                 call{"GET", "/api/v1/dead-letters", ""}, call{"GET", "/api/v1/cluster/shards", ""},
                  call{"POST", "/api/v1/tasks/poll", R"({"queue":"q","workerId":"w"})"}}) {
     INFO(c.method << " " << c.target);
     auto r = n.request(c.method, c.target, c.body);

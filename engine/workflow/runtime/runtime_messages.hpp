@@ -62,6 +62,8 @@ struct region_stats {
   std::uint64_t passivated = 0;  // passivations since start
   std::uint32_t shards = 0;      // shard actors started
   std::uint64_t purged = 0;      // workflows deleted (purge_workflow) since start
+  // Entities alive per shard (index: shard id).
+  std::vector<std::uint64_t> shard_entities;
 };
 
 // Deletes a FINISHED workflow for good (retention, DELETE /api/v1/workflows/{id}): its

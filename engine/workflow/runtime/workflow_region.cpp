@@ -64,6 +64,8 @@ struct region_shared {
   std::atomic<std::uint64_t> passivated{0};
   std::atomic<std::uint64_t> purged{0};
   std::atomic<std::uint32_t> shards{0};
+  // Entities alive per shard (index: shard id), for GET /api/v1/cluster/shards.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> shard_active;
 };
 
 // -- shard ----------------------------------------------------------------------
@@ -121,6 +123,7 @@ class shard_actor : public caf::event_based_actor {
     newest_ = oldest_ = nullptr;
     entities_.clear();
     shared_->active.fetch_sub(n, std::memory_order_relaxed);
+    shared_->shard_active[shard_].fetch_sub(n, std::memory_order_relaxed);
     if (shared_->active_gauge) shared_->active_gauge->Decrement(static_cast<double>(n));
   }
 
@@ -354,6 +357,7 @@ class shard_actor : public caf::event_based_actor {
     s.entity = entity;
     link_newest(s);
     shared_->active.fetch_add(1, std::memory_order_relaxed);
+    shared_->shard_active[shard_].fetch_add(1, std::memory_order_relaxed);
     if (shared_->active_gauge) shared_->active_gauge->Increment();
     entity->start();
     if (!ticking_) {  // the passivation tick runs while the shard hosts entities
@@ -429,6 +433,7 @@ class shard_actor : public caf::event_based_actor {
     auto id = s.entity->pid().id();
     entities_.erase(id);
     shared_->active.fetch_sub(1, std::memory_order_relaxed);
+    shared_->shard_active[shard_].fetch_sub(1, std::memory_order_relaxed);
     if (shared_->active_gauge) shared_->active_gauge->Decrement();
   }
 
@@ -477,8 +482,16 @@ class region_actor : public caf::event_based_actor {
         [this](runtime_links& links) { set_links(std::move(links)); },
         [this](wake_entities& w) { wake(std::move(w.ids)); },
         [this](get_region_stats) {
-          return region_stats{shared_->active.load(), shared_->passivated.load(),
-                              shared_->shards.load(), shared_->purged.load()};
+          region_stats s{shared_->active.load(),
+                         shared_->passivated.load(),
+                         shared_->shards.load(),
+                         shared_->purged.load(),
+                         {}};
+          s.shard_entities.reserve(s.shards);
+          for (std::uint32_t n = 0; n < s.shards; ++n) {
+            s.shard_entities.push_back(shared_->shard_active[n].load(std::memory_order_relaxed));
+          }
+          return s;
         },
     };
   }
@@ -548,6 +561,8 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
   shared->entity_deps.metrics = deps.journal_metrics;
   shared->entity_cfg = deps.entity;
   shared->clock = deps.clock ? deps.clock : std::function<std::int64_t()>(system_now_ms);
+  shared->shard_active =
+      std::make_unique<std::atomic<std::uint64_t>[]>(shared->settings.number_of_shards);
   shared->per_shard_limit = static_cast<std::size_t>(
       std::max<std::uint64_t>(1, settings.max_active_entities / shared->settings.number_of_shards));
   auto ctx = std::make_shared<entity_context>();

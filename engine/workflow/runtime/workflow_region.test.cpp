@@ -3,6 +3,7 @@
 // limit, rejections answered without persisting.
 #include "engine/workflow/runtime/workflow_region.hpp"
 
+#include <algorithm>
 #include <future>
 #include <optional>
 
@@ -110,11 +111,15 @@ TEST_CASE("idle entities are passivated and restart transparently with their sta
     return r && r->status == workflow_status::completed;
   }));
   REQUIRE(eventually([&] { return node.stats().passivated >= 1 && node.stats().active == 0; }));
+  const auto idle = node.stats().shard_entities;  // per shard, as GET /api/v1/cluster/shards
+  REQUIRE(idle.size() == 8);
+  CHECK(std::count(idle.begin(), idle.end(), 0u) == 8);
   auto s = node.state("p-1");  // a new incarnation of the entity, recovered
   CHECK(s.status == workflow_status::completed);
   REQUIRE(s.find_step("a"));
   CHECK(s.find_step("a")->status == step_status::completed);
   CHECK(node.stats().active >= 1);
+  CHECK(node.stats().shard_entities.at(shard_of("p-1", 8)) == 1);
   // metrics
   auto families = node.registry().Collect();
   bool saw = false;

@@ -306,3 +306,36 @@ TEST_CASE("DELETE a workflow: 409 while RUNNING, 204 once finished, then 404 and
   CHECK(history.front().at("seq") == 1);
   CHECK(history.front().at("type") == "WorkflowStarted");
 }
+
+TEST_CASE("GET /api/v1/cluster/shards: each shard with the entities it hosts, in Pekko's shape") {
+  api_node n;
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
+  auto empty = n.get_json("/api/v1/cluster/shards");
+  CHECK(empty.at("typeName") == "workflow");
+  CHECK(empty.at("numberOfShards") == 8);
+  CHECK(empty.at("activeEntities") == 0);
+  REQUIRE(empty.at("regions").as_array().size() == 8);
+
+  // Five workflows: their shards, by the region's hash, must show them (alive for an
+  // hour: the fixture's passivate-idle-entity-after).
+  std::vector<std::uint64_t> expected(8, 0);
+  for (int i = 0; i < 5; ++i) {
+    const auto id = "sh-" + std::to_string(i);
+    REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":")" + id + R"(","definition":"order"})")
+                .status == 201);
+    ++expected[shard_of(id, 8)];
+  }
+  auto s = n.get_json("/api/v1/cluster/shards");
+  CHECK(s.at("activeEntities") == 5);
+  const auto& regions = s.at("regions").as_array();
+  REQUIRE(regions.size() == 8);
+  for (std::size_t shard = 0; shard < 8; ++shard) {
+    INFO("shard " << shard);
+    CHECK(regions[shard].at("shardId").as_string() == std::to_string(shard));
+    CHECK(regions[shard].at("numEntities") == expected[shard]);
+  }
+  CHECK(n.get_json("/api/v1/cluster/shards/workflow") == s);
+  auto other = n.call("GET", "/api/v1/cluster/shards/orders");
+  CHECK(other.status == 404);
+  CHECK(error_code(other) == "shard_region_not_found");
+}
