@@ -79,6 +79,22 @@ api_settings api_settings::read(core::settings_reader& r) {
   s.metrics.port = r.port("pekko.workflow.metrics.port", /*allow_zero=*/true);
   s.metrics.io_threads = 1;
   s.metrics.limits = s.http.limits;
+  if (r.boolean("pekko.workflow.metrics.tls")) {
+    if (s.http.tls) {
+      s.metrics.tls = s.http.tls;  // the same object: SIGHUP reloads both
+    } else if (r.ok()) {
+      r.fail("pekko.workflow.metrics.tls",
+             "needs the API's certificate: set pekko.workflow.http.tls.cert-file and key-file");
+    }
+  }
+  if (r.boolean("pekko.workflow.metrics.auth")) {
+    if (s.http.auth) {
+      s.metrics.auth = s.http.auth;
+    } else if (r.ok()) {
+      r.fail("pekko.workflow.metrics.auth",
+             "needs the API's tokens: set pekko.workflow.http.auth.tokens-file");
+    }
+  }
   if (r.ok() && s.http.port != 0 && s.http.port == s.metrics.port &&
       s.http.interface == s.metrics.interface) {
     r.fail("pekko.workflow.metrics.port", "must differ from pekko.workflow.http.port");

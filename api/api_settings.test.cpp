@@ -91,3 +91,30 @@ TEST_CASE("the tools' client certificate: read, or refused naming the key and th
   CHECK(e4.find("cannot use the client certificate chain " + tls_file("nope.pem")) !=
         std::string::npos);
 }
+
+TEST_CASE("the metrics port: the API's certificate and tokens when asked, refused without them") {
+  wfe::test::temp_dir dir;
+  auto tokens = dir.write("tokens", "0123456789abcdef0123 read\n");
+  const auto api = "pekko.workflow.http.tls.cert-file = \"" + tls_file("server.pem") +
+                   "\"\npekko.workflow.http.tls.key-file = \"" + tls_file("server.key") +
+                   "\"\npekko.workflow.http.auth.tokens-file = \"" + tokens.string() + "\"\n";
+  auto [both, e1] = read_settings<api_settings>(
+      api + "pekko.workflow.metrics.tls = on\npekko.workflow.metrics.auth = on\n");
+  REQUIRE_MESSAGE(e1.empty(), e1);
+  CHECK(both.metrics.tls == both.http.tls);  // one object: a SIGHUP reload serves both
+  CHECK(both.metrics.auth == both.http.auth);
+
+  auto [plain, e2] = read_settings<api_settings>(api);
+  REQUIRE_MESSAGE(e2.empty(), e2);
+  CHECK_FALSE(plain.metrics.tls);  // off by default, even with the API on HTTPS
+  CHECK_FALSE(plain.metrics.auth);
+
+  auto [no_cert, e3] = read_settings<api_settings>("\npekko.workflow.metrics.tls = on\n");
+  CHECK(e3.find("node.conf:2") != std::string::npos);
+  CHECK(e3.find("pekko.workflow.metrics.tls") != std::string::npos);
+  CHECK(e3.find("pekko.workflow.http.tls.cert-file") != std::string::npos);
+
+  auto [no_tokens, e4] = read_settings<api_settings>("pekko.workflow.metrics.auth = on\n");
+  CHECK(e4.find("pekko.workflow.metrics.auth") != std::string::npos);
+  CHECK(e4.find("pekko.workflow.http.auth.tokens-file") != std::string::npos);
+}

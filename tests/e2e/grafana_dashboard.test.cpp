@@ -53,10 +53,13 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-// One Prometheus on 127.0.0.1 scraping `target` every second with the guide's job.
+// One Prometheus on 127.0.0.1 scraping `target` every second with the guide's job;
+// `job_options` adds lines to the job (indented 4 spaces).
 class prometheus {
  public:
-  prometheus(const std::string& binary, const std::string& target) : port_(free_port()) {
+  prometheus(const std::string& binary, const std::string& target,
+             const std::string& job_options = {})
+      : port_(free_port()) {
     auto config = dir_.write("prometheus.yml", R"(global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -67,7 +70,7 @@ scrape_configs:
         - ')" + target + R"('
     metrics_path: '/metrics'
     scrape_interval: 1s
-)");
+)" + job_options);
     proc_.emplace(
         binary,
         std::vector<std::string>{"--config.file=" + config.string(),
@@ -276,4 +279,37 @@ TEST_CASE(
     }
   }
   CHECK(run >= 30);
+}
+
+// grafana/README.md's scrape job for a node whose metrics port takes the API's
+// certificate and tokens (pekko.workflow.metrics.tls / auth), on a real Prometheus.
+TEST_CASE("Prometheus scrapes an HTTPS metrics port with a token, as grafana/README.md says") {
+  auto binary = prometheus_binary();
+  REQUIRE_MESSAGE(!binary.empty(), "no prometheus binary: run `bash scripts/fetch-test-tools.sh "
+                                       << WFE_TEST_TOOLS_DIR
+                                       << "` (make test does) or set WFE_PROMETHEUS");
+  temp_dir files;
+  const std::string token = "prometheusprometheus0123";
+  auto tokens = files.write("tokens", token + " read\n");
+  auto credentials = files.write("workflow-engine-token", token + "\n");
+  const auto tls = std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls";
+  node n({"-Dpekko.workflow.http.tls.cert-file=" + (tls / "server.pem").string(),
+          "-Dpekko.workflow.http.tls.key-file=" + (tls / "server.key").string(),
+          "-Dpekko.workflow.http.auth.tokens-file=" + tokens.string(),
+          "-Dpekko.workflow.metrics.tls=on", "-Dpekko.workflow.metrics.auth=on"});
+  REQUIRE_MESSAGE(n.wait_listening(), (n.proc().stdout_text() + n.proc().stderr_text()));
+
+  prometheus prom(binary, "127.0.0.1:" + std::to_string(n.metrics_port()),
+                  "    scheme: https\n    tls_config: {ca_file: " + (tls / "ca.pem").string() +
+                      "}\n    authorization: {credentials_file: " + credentials.string() + "}\n");
+  bool scraped = eventually(
+      [&] {
+        auto v = prom.query(R"(up{job="workflow-engine"} == 1)");
+        return v.is_object() && v.at("status") == "success" &&
+               !v.at("data").at("result").as_array().empty();
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(250));
+  REQUIRE_MESSAGE(scraped, prom.logs());
+  auto v = prom.query("workflow_started_total");
+  CHECK(!v.at("data").at("result").as_array().empty());
 }

@@ -513,3 +513,40 @@ TEST_CASE("SIGHUP loads a renewed TLS certificate, a broken one keeps the certif
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }
+
+// The metrics port with the API's certificate and tokens: Prometheus scraping with
+// `scheme: https` and a bearer token.
+TEST_CASE("metrics over HTTPS with a token when asked: 401 without one, 403 for a worker token") {
+  temp_dir data;
+  const std::string reader = "rrrrrrrrrrrrrrrrssssssssssssssss";
+  const std::string worker = "wwwwwwwwwwwwwwwwxxxxxxxxxxxxxxxx";
+  auto tokens = data.write("tokens", reader + " read\n" + worker + " worker\n");
+  auto args = dirs_of(data);
+  args.push_back("-Dpekko.workflow.http.tls.cert-file=" + (k_tls / "server.pem").string());
+  args.push_back("-Dpekko.workflow.http.tls.key-file=" + (k_tls / "server.key").string());
+  args.push_back("-Dpekko.workflow.http.auth.tokens-file=" + tokens.string());
+  args.push_back("-Dpekko.workflow.metrics.tls=on");
+  args.push_back("-Dpekko.workflow.metrics.auth=on");
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_listening(), (n.proc().stdout_text() + n.proc().stderr_text()));
+  auto scrape = [&](const std::string& token, int& status) {
+    return curl_https(n.metrics_port(), "/metrics", status,
+                      token.empty() ? std::string() : "-H 'Authorization: Bearer " + token + "'");
+  };
+  int status = -1;
+  std::string out;
+  CHECK(eventually(
+      [&] {
+        out = scrape(reader, status);
+        return status == 0 && out.ends_with(" 200");
+      },
+      std::chrono::seconds(10)));
+  CHECK_MESSAGE(out.find("workflow_started_total") != std::string::npos, out);
+  CHECK(scrape("", status).ends_with(" 401"));
+  CHECK(scrape(worker, status).ends_with(" 403"));
+  // Plain HTTP on the metrics port gets no metrics.
+  auto plain = n.metrics();
+  CHECK_FALSE((plain && plain->status == 200));
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+}
