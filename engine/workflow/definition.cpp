@@ -148,7 +148,7 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
       return invalid(path + ".task", c.label + ": external task queue in '" + s.task.substr(0, 64) +
                                          "' must be 1-256 bytes of [A-Za-z0-9._:-]");
     }
-  } else if (check_tasks &&
+  } else if (check_tasks && s.task != k_signal_task &&
              std::find(known_tasks.begin(), known_tasks.end(), s.task) == known_tasks.end()) {
     return invalid(path + ".task", c.label + ": unknown task type '" + s.task.substr(0, 64) + "'");
   }
@@ -158,6 +158,12 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
                                           std::to_string(k_step_input_bytes_max) + " bytes");
     }
     s.input = *in;
+  }
+  if (s.task == k_signal_task && awaited_signal(s).empty()) {
+    return invalid(path + ".input.name",
+                   c.label +
+                       ": a signal step waits for the signal named by input.name, 1-256 "
+                       "bytes of [A-Za-z0-9._:-]");
   }
   auto deps = read_strings(o, "dependsOn", c, k_depends_on_max);
   if (!deps) return unexpected{std::move(deps).error()};
@@ -365,8 +371,16 @@ validated<workflow_definition> decode_definition(std::string_view payload) {
 }
 
 std::span<const std::string> builtin_task_types() {
-  static const std::vector<std::string> types{"noop", "sleep", "fail", "http"};
+  static const std::vector<std::string> types{"noop", "sleep", "fail", "http",
+                                              std::string(k_signal_task)};
   return types;
+}
+
+std::string_view awaited_signal(const step_definition& s) {
+  if (s.task != k_signal_task || !s.input->is_object()) return {};
+  const auto* name = s.input->as_object().if_contains("name");
+  if (name == nullptr || !name->is_string() || !is_valid_id(name->get_string())) return {};
+  return name->get_string();
 }
 
 namespace {

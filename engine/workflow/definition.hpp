@@ -158,7 +158,15 @@ inline constexpr std::string_view k_definition_manifest = "wf.definition.v1.json
 [[nodiscard]] validated<workflow_definition> decode_definition_value(
     const boost::json::value& stored);
 
-// The built-in task types (DESIGN.md §8).
+// The built-in task types (DESIGN.md §8), "signal" included.
 [[nodiscard]] std::span<const std::string> builtin_task_types();
+
+// A step of task "signal" runs nothing: it waits for the signal its input names
+// ({"name":"approved"}), and completes with that signal's payload as its output — at
+// once when the workflow received it before (workflow_model.hpp). Its timeoutMs bounds
+// the wait like any attempt (then its retry policy, then the dead letters).
+inline constexpr std::string_view k_signal_task = "signal";
+// The signal a step waits for; empty unless it is a signal step.
+[[nodiscard]] std::string_view awaited_signal(const step_definition& s);
 
 }  // namespace wfe::workflow

@@ -57,27 +57,45 @@ class builder {
 
 void schedule_ready(builder& b);
 
-// decide_options::inline_noop: completes every SCHEDULED noop step of a running workflow
-// at once (its start reported with its result, as the dispatcher does), then schedules
-// what that made ready (which may be noop steps again: schedule_ready comes back here).
+// The first signal of that name the workflow received, if any.
+const signal_record* first_signal(const workflow_state& s, std::string_view name) {
+  for (const auto& r : s.signals) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+// Runs the SCHEDULED steps that need no task inside the decision that scheduled them:
+// - noop steps, with decide_options::inline_noop: started and completed at once (as the
+//   dispatcher would report them);
+// - signal steps (definition.hpp), always: started at once (the attempt's timeout, if
+//   any, bounds the wait); completed with the payload of the first signal of their name
+//   when the workflow has one already, else later by decide_signal.
+// Then schedules what completed steps made ready (schedule_ready comes back here).
 // Terminates: each round completes steps, and a completed step is never scheduled again
 // by schedule_ready.
 void run_inline(builder& b) {
-  if (!b.options().inline_noop) return;
   const auto& s = b.state();
   if (s.status != workflow_status::running) return;
-  bool ran = false;
+  bool completed = false;
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
-    if (s.steps[i].status != step_status::scheduled || s.definition->steps[i].task != "noop") {
-      continue;
-    }
+    if (s.steps[i].status != step_status::scheduled) continue;
+    const auto& def = s.definition->steps[i];
     const std::string name = s.steps[i].name;
     const std::uint32_t attempt = s.steps[i].attempts;
-    b.emit(ev::step_started{name, attempt});
-    b.emit(ev::step_completed{name, attempt, boost::json::object{}});
-    ran = true;
+    if (def.task == "noop" && b.options().inline_noop) {
+      b.emit(ev::step_started{name, attempt});
+      b.emit(ev::step_completed{name, attempt, boost::json::object{}});
+      completed = true;
+    } else if (const auto awaited = awaited_signal(def); !awaited.empty()) {
+      b.emit(ev::step_started{name, attempt});
+      if (const auto* sig = first_signal(b.state(), awaited)) {
+        b.emit(ev::step_completed{name, attempt, sig->payload});
+        completed = true;
+      }
+    }
   }
-  if (ran) schedule_ready(b);
+  if (completed) schedule_ready(b);
 }
 
 // Schedules every pending step whose dependencies all completed; completes the
@@ -223,7 +241,8 @@ decision decide_timer(const workflow_state& s, const cmd::timer_fired& c, std::i
   return b.take();
 }
 
-decision decide_signal(const workflow_state& s, const cmd::signal& c, std::int64_t now) {
+decision decide_signal(const workflow_state& s, const cmd::signal& c, std::int64_t now,
+                       decide_options o) {
   if (!is_valid_id(c.name)) {
     return reject(rejection_code::invalid, "signal name must be 1-256 bytes of [A-Za-z0-9._:-]",
                   s.status);
@@ -236,7 +255,21 @@ decision decide_signal(const workflow_state& s, const cmd::signal& c, std::int64
   }
   if (too_big(c.payload))
     return reject(rejection_code::limit, "signal payload is too large", s.status);
-  return std::vector<event>{event{now, ev::signal_received{c.name, c.payload}}};
+  builder b(s, now, o);
+  b.emit(ev::signal_received{c.name, c.payload});
+  // Signal steps waiting for it complete with its payload (a step still waiting has seen
+  // no signal of its name: this is the first).
+  bool completed = false;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto& st = b.state().steps[i];
+    if (st.status != step_status::running || awaited_signal(s.definition->steps[i]) != c.name) {
+      continue;
+    }
+    b.emit(ev::step_completed{st.name, st.attempts, c.payload});
+    completed = true;
+  }
+  if (completed) schedule_ready(b);
+  return b.take();
 }
 
 decision decide_retry(const workflow_state& s, const cmd::retry_from_dead_letter& c,
@@ -271,7 +304,7 @@ decision decide_running(const workflow_state& s, const command& c, std::int64_t 
           [&](const cmd::task_completed& x) { return decide_task(s, x, now, o); },
           [&](const cmd::task_failed& x) { return decide_task(s, x, now, o); },
           [&](const cmd::timer_fired& x) { return decide_timer(s, x, now, o); },
-          [&](const cmd::signal& x) { return decide_signal(s, x, now); },
+          [&](const cmd::signal& x) { return decide_signal(s, x, now, o); },
           [&](const cmd::cancel& x) -> decision {
             return std::vector<event>{event{now, ev::workflow_cancelled{x.reason}}};
           },

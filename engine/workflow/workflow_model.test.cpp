@@ -538,3 +538,106 @@ TEST_CASE("inline noop: a noop step scheduled by its retry timer runs at once") 
   CHECK(h.step("a").attempts == 2);
   CHECK(h.state.status == workflow_status::completed);
 }
+
+// A signal step: {"task":"signal","input":{"name":...}} waits for that signal.
+const std::string k_approval = R"({"name":"appr","steps":[{"name":"prepare","task":"noop"},
+    {"name":"approve","task":"signal","input":{"name":"approved"},"dependsOn":["prepare"],
+     "timeoutMs":1000,"retry":{"maxAttempts":2,"initialIntervalMs":100}},
+    {"name":"ship","task":"noop","dependsOn":["approve"]}]})";
+
+TEST_CASE(
+    "a signal step starts when scheduled and waits, its signal completes it with the payload") {
+  harness h;
+  h.start(k_approval);
+  h.complete("prepare", 1100);
+  CHECK(h.step("approve").status == step_status::running);  // started, nothing dispatched
+  CHECK(h.step("approve").attempts == 1);
+  CHECK(h.state.timers == std::vector<timer>{{2100, timer_kind::step_timeout, "approve", 1}});
+
+  // Another signal is only recorded.
+  auto other = h.run(cmd::signal{"rejected", json::object{{"by", "bob"}}}, 1200);
+  REQUIRE(other.size() == 1);
+  CHECK(h.step("approve").status == step_status::running);
+
+  auto evs = h.run(cmd::signal{"approved", json::object{{"by", "ann"}}}, 1300);
+  REQUIRE(evs.size() == 3);
+  CHECK(body_as<ev::signal_received>(evs[0]).name == "approved");
+  CHECK(body_as<ev::step_completed>(evs[1]) ==
+        ev::step_completed{"approve", 1, json::object{{"by", "ann"}}});
+  CHECK(body_as<ev::step_scheduled>(evs[2]) == ev::step_scheduled{"ship", 1});
+  CHECK(h.step("approve").status == step_status::completed);
+  CHECK(h.step("approve").output == json_ref(json::object{{"by", "ann"}}));
+  CHECK(h.state.timers.empty());  // its timeout went with the attempt
+  h.complete("ship", 1400);
+  CHECK(h.state.status == workflow_status::completed);
+  // A finished workflow takes no more signals.
+  CHECK(h.refuse(cmd::signal{"approved", {}}, 1500).code == rejection_code::finished);
+}
+
+TEST_CASE("a signal received before its step is scheduled completes the step when it is") {
+  harness h;  // without inline noop: prepare waits for its task
+  h.start(k_approval);
+  h.run(cmd::signal{"approved", json::string("first")}, 1050);
+  h.run(cmd::signal{"approved", json::string("second")}, 1060);
+  CHECK(h.step("approve").status == step_status::pending);
+  // prepare completes: approve is scheduled, started and completed with the first
+  // signal's payload in the same decision, and ship is scheduled.
+  h.run(cmd::task_started{"prepare", 1}, 1100);
+  auto evs = h.run(cmd::task_completed{"prepare", 1, {}}, 1100);
+  REQUIRE(evs.size() == 5);
+  CHECK(body_as<ev::step_scheduled>(evs[1]) == ev::step_scheduled{"approve", 1});
+  CHECK(body_as<ev::step_started>(evs[2]) == ev::step_started{"approve", 1});
+  CHECK(body_as<ev::step_completed>(evs[3]) ==
+        ev::step_completed{"approve", 1, json::string("first")});
+  CHECK(body_as<ev::step_scheduled>(evs[4]) == ev::step_scheduled{"ship", 1});
+}
+
+TEST_CASE("a signal step that waits too long retries, then fails into the dead letters") {
+  harness h;
+  h.options.inline_noop = true;
+  h.start(k_approval);  // inline noop: prepare completes in the start
+  REQUIRE(h.step("approve").status == step_status::running);
+  auto evs = h.run(cmd::timer_fired{timer_kind::step_timeout, "approve", 1}, 2000);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::step_timed_out>(evs[0]) == ev::step_timed_out{"approve", 1});
+  CHECK(h.step("approve").status == step_status::retry_wait);
+  SUBCASE("a signal while it waits for its retry completes it when the retry comes") {
+    h.run(cmd::signal{"approved", json::string("late")}, 2050);
+    CHECK(h.step("approve").status == step_status::retry_wait);
+    evs = h.run(cmd::timer_fired{timer_kind::retry, "approve", 2}, 2100);
+    // approve: scheduled, started, completed; ship (inline noop) the same; the workflow.
+    REQUIRE(evs.size() == 7);
+    CHECK(body_as<ev::step_completed>(evs[2]) ==
+          ev::step_completed{"approve", 2, json::string("late")});
+    CHECK(h.state.status == workflow_status::completed);  // ship is an inline noop
+  }
+  SUBCASE(
+      "no signal: the last attempt fails the workflow; a retry from the dead letter waits again") {
+    h.run(cmd::timer_fired{timer_kind::retry, "approve", 2}, 2100);
+    CHECK(h.step("approve").status == step_status::running);
+    evs = h.run(cmd::timer_fired{timer_kind::step_timeout, "approve", 2}, 3100);
+    CHECK(body_as<ev::workflow_failed>(evs.back()).step == "approve");
+    CHECK(h.state.status == workflow_status::failed);
+    h.run(cmd::retry_from_dead_letter{}, 4000);
+    CHECK(h.step("approve").status == step_status::running);
+    h.run(cmd::signal{"approved", {}}, 4100);
+    CHECK(h.state.status == workflow_status::completed);
+  }
+}
+
+TEST_CASE("a signal step must name its signal") {
+  for (const char* input :
+       {"", R"(,"input":{})", R"(,"input":{"name":""})", R"(,"input":{"name":"a b"})",
+        R"(,"input":{"name":7})", R"(,"input":"approved")"}) {
+    INFO(input);
+    auto d = parse_definition(
+        std::string(R"({"name":"x","steps":[{"name":"s","task":"signal")") + input + "}]}",
+        builtin_task_types());
+    REQUIRE_FALSE(d);
+    CHECK(d.error().field == "steps[0].input.name");
+  }
+  // Known without being in the list of task types (like queue:<name>).
+  CHECK(parse_definition(
+      R"({"name":"x","steps":[{"name":"s","task":"signal","input":{"name":"go"}}]})",
+      std::vector<std::string>{"noop"}));
+}

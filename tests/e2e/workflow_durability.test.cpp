@@ -598,3 +598,55 @@ TEST_CASE("bytes-per-sync reaches the journal, the snapshot store and the workfl
     CHECK(rocksdb_option_is(options, "strict_bytes_per_sync", "true"));
   }
 }
+
+// A signal step ({"task":"signal","input":{"name":…}}) runs nothing: the workflow waits
+// for the signal with no task in flight, so it passivates and a kill -9 loses nothing and
+// fails nothing over; the signal, sent after the restart, completes the step with its
+// payload.
+TEST_CASE("a signal step waits through passivation and kill -9, then its signal completes it") {
+  temp_dir data;
+  auto log_file = (data.path() / "application.log").string();
+  auto args = data_dirs(data);
+  args.push_back("-Dpekko.workflow.logging.file=" + log_file);
+  args.push_back("-Dpekko.cluster.sharding.passivate-idle-entity-after=300ms");
+  {
+    node n(args);
+    REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+    workflow_api api(n.http_port());
+    api.define("approval", R"([{"name":"approve","task":"signal","input":{"name":"approved"},
+        "timeoutMs":600000},{"name":"ship","task":"noop","dependsOn":["approve"]}])");
+    api.started("wf-appr", "approval");
+    auto wf = api.workflow("wf-appr");
+    CHECK(wf.at("status") == "RUNNING");
+    CHECK(step_status(wf, "approve") == "RUNNING");
+    CHECK(step_status(wf, "ship") == "PENDING");
+    // Passivated while it waits (a step with a task in flight would keep it alive).
+    CHECK(eventually(
+        [&] {
+          auto m = n.metrics();
+          return m && m->body.find("\nworkflow_entities_active 0\n") != std::string::npos;
+        },
+        std::chrono::seconds(10)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the index's linger
+    n.proc().signal(SIGKILL);
+    REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+  }
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  CHECK(step_status(api.workflow("wf-appr"), "approve") == "RUNNING");
+  auto sig = api.post("/api/v1/workflows/wf-appr/signals/approved",
+                      json::value(json::object{{"by", "ann"}}));
+  REQUIRE_MESSAGE(sig.status == 200, sig.body);
+  CHECK(json_of(sig).at("status") == "COMPLETED");  // ship is a noop: done in the same write
+  auto wf = api.workflow("wf-appr");
+  CHECK(wf.at("status") == "COMPLETED");
+  for (const auto& s : wf.at("steps").as_array()) {
+    if (s.at("name") == "approve") CHECK(s.at("output").at("by") == "ann");
+  }
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+  int status = -1;
+  shell_output("grep -q \"workflow_failover\" " + log_file, status);
+  CHECK(status != 0);  // nothing was in flight
+}
