@@ -53,8 +53,11 @@ json::value history_json(std::span<const recorded_event> events) {
 
 namespace {
 
-json::value step_json(const step_state& st) {
+json::value step_json(const step_state& st, const step_definition& def) {
   json::object o{{"name", st.name}, {"status", to_string(st.status)}, {"attempts", st.attempts}};
+  if (st.status == step_status::running) {
+    if (const auto awaited = awaited_signal(def); !awaited.empty()) o["awaitingSignal"] = awaited;
+  }
   if (st.status == step_status::completed) o["output"] = st.output;
   if (!st.error.empty()) {
     o["error"] = st.error;
@@ -69,7 +72,9 @@ json::value step_json(const step_state& st) {
 json::value workflow_json(const workflow_state& s) {
   json::array steps;
   steps.reserve(s.steps.size());
-  for (const auto& st : s.steps) steps.push_back(step_json(st));
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    steps.push_back(step_json(s.steps[i], s.definition->steps[i]));
+  }
   json::array signals;
   for (const auto& sg : s.signals) {
     signals.push_back(json::object{{"name", sg.name}, {"at", format_time_ms(sg.at_ms)}});
