@@ -99,6 +99,12 @@ scrape_configs:
   [[nodiscard]] json::value query(const std::string& promql) const {
     return api("query?query=" + url_encode(promql));
   }
+  // Whether `promql` returns at least one series now.
+  [[nodiscard]] bool has_series(const std::string& promql) const {
+    auto v = query(promql);
+    return v.is_object() && v.at("status") == "success" &&
+           !v.at("data").at("result").as_array().empty();
+  }
   [[nodiscard]] std::string logs() const { return proc_->stdout_text() + proc_->stderr_text(); }
 
  private:
@@ -230,11 +236,7 @@ TEST_CASE(
   prometheus prom(binary, target);
   // Three scrapes, so that a rate over the dashboard's interval has two samples or more.
   bool scraped = eventually(
-      [&] {
-        auto v = prom.query(R"(sum_over_time(up{job="workflow-engine"}[1m]) >= 3)");
-        return v.is_object() && v.at("status") == "success" &&
-               !v.at("data").at("result").as_array().empty();
-      },
+      [&] { return prom.has_series(R"(sum_over_time(up{job="workflow-engine"}[1m]) >= 3)"); },
       std::chrono::seconds(60), std::chrono::milliseconds(250));
   REQUIRE_MESSAGE(scraped, prom.logs());
 
@@ -302,14 +304,8 @@ TEST_CASE("Prometheus scrapes an HTTPS metrics port with a token, as grafana/REA
   prometheus prom(binary, "127.0.0.1:" + std::to_string(n.metrics_port()),
                   "    scheme: https\n    tls_config: {ca_file: " + (tls / "ca.pem").string() +
                       "}\n    authorization: {credentials_file: " + credentials.string() + "}\n");
-  bool scraped = eventually(
-      [&] {
-        auto v = prom.query(R"(up{job="workflow-engine"} == 1)");
-        return v.is_object() && v.at("status") == "success" &&
-               !v.at("data").at("result").as_array().empty();
-      },
-      std::chrono::seconds(60), std::chrono::milliseconds(250));
+  bool scraped = eventually([&] { return prom.has_series(R"(up{job="workflow-engine"} == 1)"); },
+                            std::chrono::seconds(60), std::chrono::milliseconds(250));
   REQUIRE_MESSAGE(scraped, prom.logs());
-  auto v = prom.query("workflow_started_total");
-  CHECK(!v.at("data").at("result").as_array().empty());
+  CHECK(prom.has_series("workflow_started_total"));
 }
