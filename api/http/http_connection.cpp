@@ -204,10 +204,11 @@ std::optional<http_response> connection::refuse_access() const {
   const auto auth = shared_->cfg.auth ? shared_->cfg.auth->current() : nullptr;
   if (!auth) return std::nullopt;
   const auto& msg = parser_->get();
+  // A malformed target is no public path: without a known token it is a 401 too (its
+  // body unread); with one, dispatch() answers 400.
   const auto url = boost::urls::parse_origin_form(msg.target());
-  if (!url) return std::nullopt;  // dispatch() answers 400 before any route
-  const std::string path = url->path();
-  if (auth->is_public(path)) return std::nullopt;
+  const std::string path = url ? std::string(url->path()) : std::string();
+  if (url && auth->is_public(path)) return std::nullopt;
   // Repeated fields are joined as dispatch() joins them, so two tokens are no token.
   std::optional<std::string> authorization;
   for (const auto& field : msg) {
@@ -228,6 +229,7 @@ std::optional<http_response> connection::refuse_access() const {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"workflow-engine\"");
     return r;
   }
+  if (!url) return std::nullopt;
   const std::string method(msg.method_string());
   if (!permits(*role, method, path)) {
     return http_response::error(403, "forbidden",

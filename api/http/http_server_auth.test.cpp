@@ -124,4 +124,18 @@ TEST_CASE("a refused request without a body keeps its connection") {
   CHECK(second.status() == 405);  // authenticated, then routed: only POST is there
 }
 
+TEST_CASE("a malformed target: 401 without a token, its body unread, and 400 with one") {
+  auth_server s;
+  client c(s.port());
+  c.send(post_head("/api/v1/%zz", "", 100'000));
+  const auto r = c.read();
+  REQUIRE_FALSE(r.ec);
+  CHECK(r.status() == 401);
+  client known(s.port());
+  const auto bad = known.get("/api/v1/%zz", "Authorization: Bearer " + k_admin + "\r\n");
+  REQUIRE_FALSE(bad.ec);
+  CHECK(bad.status() == 400);
+  CHECK(s.calls.load() == 0);
+}
+
 }  // namespace wfe::api::test
