@@ -5,7 +5,9 @@ start workflows (an external-queue step, or a 400 ms sleep), start a recent id a
 poll and complete the queue. The node is killed at random moments and restarted. At the
 end: every acknowledged signal is in its workflow's history, every acknowledged cancel
 left it CANCELLED, every acknowledged completion is its step's output (unless
-cancelled first), histories are seq 1..n. Try also -D pekko.workflow.event-sourcing.
+cancelled first), histories are seq 1..n; a workflow whose first step waits for the
+signal "go" (task signal) completed that step with the first "go" it recorded, and
+completed once a "go" was acknowledged (unless cancelled). Try also -D pekko.workflow.event-sourcing.
 snapshot-every=2 -D pekko.cluster.sharding.passivate-idle-entity-after=300ms."""
 import http.client
 import json
@@ -19,7 +21,9 @@ opts = parse(__doc__)
 node = Node(opts)
 node.start()
 defs = {"q1": [{"name": "a", "task": "queue:work"}, {"name": "b", "task": "noop", "dependsOn": ["a"]}],
-        "sl": [{"name": "a", "task": "sleep", "input": {"ms": 400}}]}
+        "sl": [{"name": "a", "task": "sleep", "input": {"ms": 400}}],
+        "sg": [{"name": "a", "task": "signal", "input": {"name": "go"}},
+               {"name": "b", "task": "noop", "dependsOn": ["a"]}]}
 for name, steps in defs.items():
     define(name, steps)
 lock, stop, problems = threading.Lock(), threading.Event(), []
@@ -90,6 +94,16 @@ kill_rounds(node, opts.rounds,
                               flush=True),
             stop)
 stop.clear()
+# Signal-step workflows nobody signalled yet get their "go" now, so that all can end.
+for wid, d in list(started.items()):
+    if d != "sg":
+        continue
+    k = random.randint(0, 10**9)
+    st, b = req("POST", f"/api/v1/workflows/{wid}/signals/go", {"k": k})
+    if st == 200:
+        signals.setdefault(wid, []).append(k)
+    elif st != 409:
+        problems.append(("final signal answered", wid, st, b))
 workers = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
 for th in workers:
     th.start()
@@ -108,6 +122,11 @@ for wid in started:
     problems += [("acknowledged signal missing", wid, k) for k in signals.get(wid, []) if k not in got]
     if wid in cancelled and b["status"] != "CANCELLED":
         problems.append(("acknowledged cancel lost", wid, b["status"]))
+    if started[wid] == "sg" and b["status"] != "CANCELLED":
+        if b["status"] != "COMPLETED":
+            problems.append(("signal step not completed", wid, b["status"]))
+        elif got and b["steps"][0].get("output", {}).get("k") != got[0]:
+            problems.append(("signal step output is not the first go", wid))
     outs = [e["data"].get("output", {}).get("k") for e in events if e["type"] == "StepCompleted"]
     if wid in completed and completed[wid] not in outs and b["status"] != "CANCELLED":
         problems.append(("acknowledged completion lost", wid))
