@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "api/http/server_tls_impl.hpp"
+
 namespace wfe::api {
 
 namespace beast = boost::beast;
@@ -33,25 +35,11 @@ admin_reply exchange(Stream& stream, const admin_call& call, const std::string& 
   return admin_reply{res.result_int(), res.body()};
 }
 
-// Loads a client certificate chain and its key into `ctx`: empty, or an error naming the
-// file.
-std::string use_client_certificate(ssl::context& ctx, const std::string& cert_file,
-                                   const std::string& key_file) {
-  beast::error_code ec;
-  ctx.use_certificate_chain_file(cert_file, ec);
-  if (ec) return "cannot use the client certificate chain " + cert_file + ": " + ec.message();
-  ctx.use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) {
-    return "cannot use the private key " + key_file + " (for " + cert_file + "): " + ec.message();
-  }
-  return {};
-}
-
 }  // namespace
 
 std::string check_client_certificate(const std::string& cert_file, const std::string& key_file) {
   ssl::context ctx{ssl::context::tls_client};
-  return use_client_certificate(ctx, cert_file, key_file);
+  return use_certificate(ctx, cert_file, key_file, "client certificate chain");
 }
 
 core::expected<admin_reply, std::string> post_json(const admin_call& call,
@@ -76,7 +64,8 @@ core::expected<admin_reply, std::string> post_json(const admin_call& call,
     X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx.native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
     ctx.set_verify_mode(ssl::verify_peer);
     if (!call.client_cert_file.empty()) {
-      if (auto err = use_client_certificate(ctx, call.client_cert_file, call.client_key_file);
+      if (auto err = use_certificate(ctx, call.client_cert_file, call.client_key_file,
+                                     "client certificate chain");
           !err.empty()) {
         return core::unexpected{std::move(err)};
       }

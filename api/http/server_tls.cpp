@@ -6,6 +6,18 @@
 
 namespace wfe::api {
 
+std::string use_certificate(boost::asio::ssl::context& ctx, const std::string& cert_file,
+                            const std::string& key_file, std::string_view what) {
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(cert_file, ec);
+  if (ec) return "cannot use the " + std::string(what) + " " + cert_file + ": " + ec.message();
+  ctx.use_private_key_file(key_file, boost::asio::ssl::context::pem, ec);
+  if (ec) {
+    return "cannot use the private key " + key_file + " (for " + cert_file + "): " + ec.message();
+  }
+  return {};
+}
+
 namespace {
 
 core::expected<std::shared_ptr<tls_context>, std::string> make_context(
@@ -16,16 +28,11 @@ core::expected<std::shared_ptr<tls_context>, std::string> make_context(
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                   ssl::context::single_dh_use);
-  boost::system::error_code ec;
-  ctx.use_certificate_chain_file(cert_file, ec);
-  if (ec)
-    return core::unexpected{"cannot use the certificate chain " + cert_file + ": " + ec.message()};
-  ctx.use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) {
-    return core::unexpected{"cannot use the private key " + key_file + " (for " + cert_file +
-                            "): " + ec.message()};
+  if (auto err = use_certificate(ctx, cert_file, key_file, "certificate chain"); !err.empty()) {
+    return core::unexpected{std::move(err)};
   }
   if (!client_ca_file.empty()) {
+    boost::system::error_code ec;
     ctx.load_verify_file(client_ca_file, ec);
     if (ec) {
       return core::unexpected{"cannot use the client CA file " + client_ca_file + ": " +
