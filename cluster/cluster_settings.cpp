@@ -1,6 +1,9 @@
 #include "cluster/cluster_settings.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 
 #include "engine/core/settings_reader.hpp"
 
@@ -70,6 +73,44 @@ bool cluster_settings::has_role(std::string_view role) const {
   return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
+namespace {
+
+// pekko.remote.artery.transport: "tcp", or "tls-tcp" with the rotating-keys engine's
+// PEM files (each must be a readable file: a node that cannot authenticate does not
+// start).
+void read_transport(core::settings_reader& r, cluster_settings& s) {
+  constexpr std::string_view k_transport = "pekko.remote.artery.transport";
+  const auto transport = r.non_empty_string(k_transport);
+  if (transport == "tcp" || transport.empty()) return;
+  if (transport != "tls-tcp") {
+    r.fail(k_transport, "must be tcp or tls-tcp, got \"" + transport + "\"");
+    return;
+  }
+  cluster_settings::transport_tls tls;
+  const std::pair<std::string_view, std::string*> files[] = {
+      {"pekko.remote.artery.ssl.rotating-keys-engine.cert-file", &tls.cert_file},
+      {"pekko.remote.artery.ssl.rotating-keys-engine.key-file", &tls.key_file},
+      {"pekko.remote.artery.ssl.rotating-keys-engine.ca-cert-file", &tls.ca_cert_file}};
+  for (const auto& [key, out] : files) {
+    *out = r.non_empty_string(key);
+    if (out->empty()) continue;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*out, ec) || ::access(out->c_str(), R_OK) != 0) {
+      r.fail(key, "transport tls-tcp needs a readable file: " + *out);
+    }
+  }
+  tls.connection_timeout =
+      r.duration("pekko.remote.artery.advanced.tcp.connection-timeout",
+                 std::chrono::milliseconds{100}, std::chrono::milliseconds{600'000});
+  tls.max_connections = static_cast<std::size_t>(
+      r.integer("pekko.workflow.transport.tls.max-connections", 2, 100'000));
+  tls.buffer_size = static_cast<std::size_t>(
+      r.bytes("pekko.workflow.transport.tls.buffer-size", 4096, 16 * 1024 * 1024));
+  s.tls = std::move(tls);
+}
+
+}  // namespace
+
 cluster_settings cluster_settings::read(core::settings_reader& r) {
   cluster_settings s;
   s.system_name = r.non_empty_string(k_system);
@@ -90,6 +131,7 @@ cluster_settings cluster_settings::read(core::settings_reader& r) {
   s.seed_nodes = read_seeds(r, s.system_name);
   s.roles = read_roles(r);
   read_sharding(r, s.sharding);
+  read_transport(r, s);
   return s;
 }
 

@@ -2,7 +2,9 @@
 // Validated cluster settings: this node's address, seeds, roles, sharding.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,22 @@ struct cluster_settings {
   std::vector<core::address> seed_nodes;
   std::vector<std::string> roles;  // validated, duplicates removed, config order
   sharding_settings sharding;
+  // pekko.remote.artery.transport = tls-tcp: BASP over TLS with mutual authentication
+  // (CAF's openssl module): this node's PEM certificate and key, and the CA(s) a peer's
+  // certificate must come from (pekko.remote.artery.ssl.rotating-keys-engine.*, the PEM
+  // files of Pekko's RotatingKeysSSLEngineProvider). Empty: plain TCP.
+  struct transport_tls {
+    std::string cert_file;
+    std::string key_file;
+    std::string ca_cert_file;
+    // pekko.remote.artery.advanced.tcp.connection-timeout: TCP connect + TLS handshake.
+    std::chrono::milliseconds connection_timeout{5000};
+    // pekko.workflow.transport.tls.*: TLS connections open at once (both directions
+    // together; beyond, new ones are closed at once) and the buffer per direction of each.
+    std::size_t max_connections = 256;
+    std::size_t buffer_size = 64 * 1024;
+  };
+  std::optional<transport_tls> tls;
 
   [[nodiscard]] bool has_role(std::string_view role) const;
 

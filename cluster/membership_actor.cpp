@@ -9,10 +9,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "cluster/tls_relay.hpp"
+#include "cluster/transport.hpp"
 #include "cluster/wire.hpp"
 #include "cluster/wire_envelope.hpp"
 #include "engine/core/logging.hpp"
@@ -161,14 +162,14 @@ void connect(actor_t* self, const core::address& to, peer& p) {
   caf::actor parent = caf::actor_cast<caf::actor>(self);
   auto host = to.host;
   auto port = to.port;
-  // remote_actor blocks: run it on its own thread, report back by message.
-  self->system().spawn<caf::detached>([parent, id, host, port](caf::event_based_actor* s) {
-    auto r = s->system().middleman().remote_actor(host, port);
+  auto relay = self->state.cfg.relay;
+  // The lookup blocks: run it on its own thread, report back by message.
+  self->system().spawn<caf::detached>([parent, id, host, port, relay](caf::event_based_actor* s) {
+    auto r = connect_transport(s->system(), host, port, relay.get());
     if (r) {
       caf::anon_send(parent, connected_atom::value, id, *r, std::string{});
     } else {
-      caf::anon_send(parent, connected_atom::value, id, caf::actor{},
-                     s->system().render(r.error()));
+      caf::anon_send(parent, connected_atom::value, id, caf::actor{}, r.error());
     }
     s->quit();
   });

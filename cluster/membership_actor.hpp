@@ -26,6 +26,8 @@
 
 namespace wfe::cluster {
 
+class tls_relay;
+
 struct membership_actor_config {
   cluster_settings settings;       // self address, seed nodes, roles
   membership_settings membership;  // protocol timings, failure detector, SBR
@@ -44,6 +46,8 @@ struct membership_actor_config {
   std::shared_ptr<cluster_metrics> metrics;
   // Optional: called for every cluster event (after it was logged).
   std::function<void(const cluster_event&)> on_event;
+  // pekko.remote.artery.transport = tls-tcp: peers are reached through it.
+  std::shared_ptr<tls_relay> relay;
 };
 
 caf::actor spawn_membership_actor(caf::actor_system& sys, membership_actor_config cfg);

@@ -22,6 +22,7 @@
 #include "api/workflow_routes.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/membership_actor.hpp"
+#include "cluster/tls_relay.hpp"
 #include "cluster/transport.hpp"
 #include "cluster/wire_envelope.hpp"
 #include "engine/core/metrics.hpp"
@@ -45,9 +46,10 @@ namespace {
 using time_point = core::coordinated_shutdown::clock::time_point;
 
 // SIGHUP, as daemons do: the log file is reopened (after logrotate moved it), the API
-// token file and the TLS certificate, key and client CA re-read (bad files keep what is
-// in use and say why; open connections keep their TLS session).
-void on_hangup(const node_settings& s) {
+// token file, the API's TLS certificate, key and client CA, and the cluster transport's
+// certificate, key and CA re-read (bad files keep what is in use and say why; open
+// connections keep their TLS session).
+void on_hangup(const node_settings& s, cluster::tls_relay* relay) {
   auto log = core::logger("core");
   if (auto err = core::reopen_log_file(); !err.empty()) {
     log->error("SIGHUP: cannot reopen the log file: {}", err);
@@ -68,16 +70,24 @@ void on_hangup(const node_settings& s) {
       log->info("SIGHUP: the API's TLS certificate {} reloaded", s.api.http.tls->cert_file());
     }
   }
+  if (relay != nullptr) {
+    if (auto err = relay->reload(); !err.empty()) {
+      log->error("SIGHUP: the cluster transport's TLS certificate is unchanged: {}", err);
+    } else {
+      log->info("SIGHUP: the cluster transport's TLS certificate {} reloaded", relay->cert_file());
+    }
+  }
 }
 
-void watch_signals(core::coordinated_shutdown& shutdown, const node_settings& s) {
-  std::thread([&shutdown, &s] {
+void watch_signals(core::coordinated_shutdown& shutdown, const node_settings& s,
+                   std::shared_ptr<cluster::tls_relay> relay) {
+  std::thread([&shutdown, &s, relay = std::move(relay)] {
     auto set = handled_signals();
     for (;;) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        on_hangup(s);
+        on_hangup(s, relay.get());
       } else {
         shutdown.trigger(sig == SIGTERM ? "SIGTERM" : "SIGINT");
       }
@@ -321,8 +331,10 @@ void log_started(const node_settings& s, std::uint16_t transport_port, const ser
 
 caf::actor spawn_membership(core::actor_runtime& runtime, const node_settings& s,
                             const char* version, core::coordinated_shutdown& shutdown,
-                            prometheus::Registry& registry) {
+                            prometheus::Registry& registry,
+                            std::shared_ptr<cluster::tls_relay> relay) {
   cluster::membership_actor_config mc;
+  mc.relay = std::move(relay);
   mc.metrics = std::make_shared<cluster::cluster_metrics>(&registry);
   mc.settings = s.cluster;
   mc.membership = s.membership;
@@ -361,14 +373,20 @@ int run_node(const node_settings& s, const char* version) {
   auto metrics = std::make_shared<core::metrics_registry>(version);
   storage st;  // outlives the actor runtime: the storage actors hold it until they exit
   if (!open_storage(s.persistence, metrics->registry(), st)) return exit_storage;
+  auto relay = cluster::start_tls_relay(s.cluster);
+  if (!relay) {
+    log->error("{}", relay.error());
+    return exit_failure;
+  }
   core::coordinated_shutdown shutdown(s.shutdown);
-  watch_signals(shutdown, s);
+  watch_signals(shutdown, s, *relay);
   core::actor_runtime runtime(s.actors, cluster::register_wire_types);
   auto storage_refs = spawn_storage_actors(runtime, st, s.persistence);
   auto backup = storage_refs.backup;
-  auto membership = spawn_membership(runtime, s, version, shutdown, metrics->registry());
+  auto membership = spawn_membership(runtime, s, version, shutdown, metrics->registry(), *relay);
   runtime.supervise(membership);
-  auto transport_port = cluster::open_transport(runtime.system(), membership, s.cluster);
+  auto transport_port =
+      cluster::open_transport(runtime.system(), membership, s.cluster, relay->get());
   if (!transport_port) {
     log->error("{}", transport_port.error());
     runtime.stop_all();

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -106,8 +107,13 @@ class guide_cluster {
     };
     a.insert(a.end(), small_cluster_tuning.begin(), small_cluster_tuning.end());
     a.insert(a.end(), extra_.begin(), extra_.end());
+    if (auto it = extra_of_.find(i); it != extra_of_.end()) {
+      a.insert(a.end(), it->second.begin(), it->second.end());
+    }
     return a;
   }
+  // More arguments for node i only, from its next start on (later ones win).
+  void extra_for(int i, std::vector<std::string> a) { extra_of_[i] = std::move(a); }
 
   // Starts node i (1..3) without waiting.
   node& start(int i, std::vector<std::string> prefix = {}, bool open_dir = false) {
@@ -167,6 +173,7 @@ class guide_cluster {
 
  private:
   std::vector<std::string> extra_;
+  std::map<int, std::vector<std::string>> extra_of_;
   std::uint16_t port_ = 0;
   std::vector<std::unique_ptr<node>> nodes_;
 };
@@ -474,4 +481,56 @@ TEST_CASE("management writes when enabled: PUT down, DELETE leave, 400 and 404")
   CHECK(json::parse(leave->body) == json::object{{"message", "Leaving " + c.address(2)}});
   CHECK_MESSAGE(c[2].proc().wait(30s) == 0, tail(c[2].proc().stdout_text()));
   CHECK_MESSAGE(eventually([&] { return c.agree({1}); }, 20s), c.dump());
+}
+
+// pekko.remote.artery.transport = tls-tcp (DESIGN.md §4: inter-node TLS must require
+// certificates): the guide's three nodes form the cluster over mutual TLS and keep it
+// (a node leaves and rejoins); a node whose certificate comes from another CA (and
+// which trusts only that CA) cannot join, and the members say why.
+TEST_CASE(
+    "transport tls-tcp: three nodes converge over mutual TLS, a node of another CA cannot join") {
+  const auto tls = std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls";
+  const std::string engine = "-Dpekko.remote.artery.ssl.rotating-keys-engine.";
+  guide_cluster c({"-Dpekko.remote.artery.transport=tls-tcp",
+                   engine + "cert-file=" + (tls / "node.pem").string(),
+                   engine + "key-file=" + (tls / "node.key").string(),
+                   engine + "ca-cert-file=" + (tls / "node-ca.pem").string()});
+  REQUIRE_MESSAGE(c.start_all(), c.dump());
+  REQUIRE_MESSAGE(eventually([&] { return c.agree({1, 2, 3}); }, 20s), c.dump());
+  // Stays converged: no link lost (the heartbeats cross the TLS connections).
+  std::this_thread::sleep_for(3s);
+  CHECK_MESSAGE(c.agree({1, 2, 3}), c.dump());
+  for (int i = 1; i <= 3; ++i) {
+    CHECK_MESSAGE(c[i].proc().stdout_text().find("will reconnect") == std::string::npos,
+                  tail(c[i].proc().stdout_text()));
+  }
+
+  c[3].proc().signal(SIGTERM);
+  REQUIRE(c[3].proc().wait(30s) == 0);
+  REQUIRE_MESSAGE(eventually([&] { return c.agree({1, 2}); }, 15s), c.dump());
+  c.extra_for(3, {engine + "cert-file=" + (tls / "server.pem").string(),
+                  engine + "key-file=" + (tls / "server.key").string(),
+                  engine + "ca-cert-file=" + (tls / "ca.pem").string()});
+  c.start(3);
+  REQUIRE(c[3].wait_listening());
+  // It keeps trying (Pekko's join warnings), never becomes a member.
+  CHECK(eventually(
+      [&] {
+        return c[3].proc().stdout_text().find("Couldn't join seed nodes after") !=
+               std::string::npos;
+      },
+      20s));
+  CHECK(c[3].get("/ready")->status == 503);
+  CHECK(c.agree({1, 2}));
+  CHECK_MESSAGE(
+      c[1].proc().stdout_text().find("cluster TLS: refused a connection from") != std::string::npos,
+      tail(c[1].proc().stdout_text()));
+
+  // With the cluster's certificate again it joins.
+  c[3].proc().signal(SIGTERM);
+  REQUIRE(c[3].proc().wait(30s) == 0);
+  c.extra_for(3, {});
+  c.start(3);
+  REQUIRE(c[3].wait_listening());
+  CHECK_MESSAGE(eventually([&] { return c.agree({1, 2, 3}); }, 30s), c.dump());
 }
