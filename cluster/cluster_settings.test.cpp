@@ -87,3 +87,47 @@ pekko.cluster.sharding { number-of-shards = 200, passivate-idle-entity-after = 2
   CHECK(s.sharding.number_of_shards == 200);
   CHECK(s.sharding.passivate_idle_entity_after == std::chrono::hours(2));
 }
+
+TEST_CASE("transport: tcp by default; tls-tcp reads the rotating-keys engine's PEM files") {
+  auto [plain, plain_errors] = read_settings<cluster_settings>("pekko.cluster.roles = [worker]\n");
+  REQUIRE(plain_errors.empty());
+  CHECK_FALSE(plain.tls.has_value());
+
+  const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
+  auto [s, errors] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [worker]\n"
+      "pekko.remote.artery.transport = tls-tcp\n"
+      "pekko.remote.artery.ssl.rotating-keys-engine {\n"
+      "  cert-file = \"" + dir + "node.pem\"\n"
+      "  key-file = \"" + dir + "node.key\"\n"
+      "  ca-cert-file = \"" + dir + "node-ca.pem\"\n"
+      "}\n"
+      "pekko.remote.artery.advanced.tcp.connection-timeout = 2s\n"
+      "pekko.workflow.transport.tls { max-connections = 16, buffer-size = 16 KiB }\n");
+  REQUIRE_MESSAGE(errors.empty(), errors);
+  REQUIRE(s.tls.has_value());
+  CHECK(s.tls->cert_file == dir + "node.pem");
+  CHECK(s.tls->key_file == dir + "node.key");
+  CHECK(s.tls->ca_cert_file == dir + "node-ca.pem");
+  CHECK(s.tls->connection_timeout == std::chrono::seconds(2));
+  CHECK(s.tls->max_connections == 16);
+  CHECK(s.tls->buffer_size == 16 * 1024);
+}
+
+TEST_CASE("transport: an unknown transport or a missing PEM file names the key") {
+  auto [s, errors] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [worker]\npekko.remote.artery.transport = udp\n", "t.conf");
+  CHECK(errors.find("t.conf:2") != std::string::npos);
+  CHECK(errors.find("pekko.remote.artery.transport") != std::string::npos);
+  CHECK(errors.find("udp") != std::string::npos);
+
+  // The defaults point at a Kubernetes secret's mount, absent here: each is named.
+  auto [t, missing] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [worker]\npekko.remote.artery.transport = tls-tcp\n");
+  for (const char* key : {"rotating-keys-engine.cert-file", "rotating-keys-engine.key-file",
+                          "rotating-keys-engine.ca-cert-file"}) {
+    CHECK_MESSAGE(missing.find(key) != std::string::npos, key);
+  }
+  CHECK(missing.find("/var/run/secrets/pekko-tls/rotating-keys-engine/tls.crt") !=
+        std::string::npos);
+}

@@ -163,6 +163,30 @@ void add_storage_memory_gauges(core::metrics_registry& m, const storage& st,
       [index = std::move(index)] { return static_cast<double>(index->memtable_bytes()); });
 }
 
+// pekko.remote.artery.transport = tls-tcp: the relay's connections, read at scrape time.
+void add_transport_tls_gauges(core::metrics_registry& m, std::shared_ptr<cluster::tls_relay> relay) {
+  if (!relay) return;
+  m.add_sampled_gauge("cluster_transport_tls_open_connections",
+                      "TLS connections between nodes open now (both directions)", {},
+                      [relay] { return static_cast<double>(relay->current_stats().open); });
+  const std::string help =
+      "TLS connections between nodes since start, by result: inbound and outbound "
+      "authenticated, handshake_failed (refused certificate, timeout, not TLS), over_limit "
+      "(closed at once: pekko.workflow.transport.tls.max-connections open)";
+  using stats = cluster::tls_relay::stats;
+  const std::pair<const char*, std::uint64_t stats::*> results[] = {
+      {"inbound", &stats::inbound},
+      {"outbound", &stats::outbound},
+      {"handshake_failed", &stats::handshake_failures},
+      {"over_limit", &stats::over_limit}};
+  for (const auto& [result, field] : results) {
+    m.add_sampled_gauge("cluster_transport_tls_connections_total", help, {{"result", result}},
+                        [relay, field = field] {
+                          return static_cast<double>(relay->current_stats().*field);
+                        });
+  }
+}
+
 struct servers {
   std::unique_ptr<api::http_server> api;
   std::unique_ptr<api::http_server> metrics;
@@ -408,6 +432,7 @@ int run_node(const node_settings& s, const char* version) {
     return exit_storage;
   }
   add_storage_memory_gauges(*metrics, st, workflows.index_db);
+  add_transport_tls_gauges(*metrics, *relay);
   servers srv;
   if (!start_servers(s, std::move(routes), metrics, srv)) {
     runtime.stop_all();

@@ -525,10 +525,34 @@ TEST_CASE(
   CHECK_MESSAGE(
       c[1].proc().stdout_text().find("cluster TLS: refused a connection from") != std::string::npos,
       tail(c[1].proc().stdout_text()));
+  {
+    auto m = c[1].metrics();
+    REQUIRE(m);
+    CHECK(metric(m->body, R"(cluster_transport_tls_connections_total{result="handshake_failed"})") >=
+          1);
+    CHECK(metric(m->body, R"(cluster_transport_tls_connections_total{result="inbound"})") >= 1);
+    CHECK(metric(m->body, "cluster_transport_tls_open_connections") >= 1);
+  }
 
-  // With the cluster's certificate again it joins.
+  // SIGHUP re-reads the transport's certificate files.
+  c[1].proc().signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return c[1].proc().stdout_text().find("SIGHUP: the cluster transport's TLS certificate") !=
+               std::string::npos;
+      },
+      10s));
+
+  // A key file that holds no key: the node does not start, and names the file.
   c[3].proc().signal(SIGTERM);
   REQUIRE(c[3].proc().wait(30s) == 0);
+  c.extra_for(3, {engine + "key-file=" + (tls / "node-ca.pem").string()});
+  c.start(3);
+  CHECK(c[3].proc().wait(30s) != 0);
+  CHECK_MESSAGE(c[3].proc().stdout_text().find((tls / "node-ca.pem").string()) != std::string::npos,
+                tail(c[3].proc().stdout_text()));
+
+  // With the cluster's certificate again it joins.
   c.extra_for(3, {});
   c.start(3);
   REQUIRE(c[3].wait_listening());
