@@ -88,7 +88,7 @@ pekko.cluster.sharding { number-of-shards = 200, passivate-idle-entity-after = 2
   CHECK(s.sharding.passivate_idle_entity_after == std::chrono::hours(2));
 }
 
-TEST_CASE("transport: tcp by default; tls-tcp reads the rotating-keys engine's PEM files") {
+TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's PEM files") {
   auto [plain, plain_errors] = read_settings<cluster_settings>("pekko.cluster.roles = [worker]\n");
   REQUIRE(plain_errors.empty());
   CHECK_FALSE(plain.tls.has_value());

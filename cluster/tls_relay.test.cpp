@@ -278,7 +278,7 @@ TEST_CASE("tls_relay: a connection that does not finish its handshake is closed 
   CHECK(transport_b.accepted() == 0);
 }
 
-TEST_CASE("tls_relay: at most max-connections at once; a place freed is taken again") {
+TEST_CASE("tls_relay: at most max-connections at once, a place freed is taken again") {
   echo_server transport_b;
   auto b = start(node_options());
   b->set_local_port(transport_b.port());
