@@ -86,6 +86,22 @@ void read_transport(core::settings_reader& r, cluster_settings& s) {
     r.fail(k_transport, "must be tcp or tls-tcp, got \"" + transport + "\"");
     return;
   }
+  // Pekko's default engine reads Java key stores (config-ssl-engine.key-store); only the
+  // rotating-keys engine's PEM files are read here. Say so instead of naming PEM files
+  // such a config never set.
+  constexpr std::string_view k_provider = "pekko.remote.artery.ssl.ssl-engine-provider";
+  const bool rotating =
+      r.cfg().has(k_provider) && r.string(k_provider).ends_with("RotatingKeysSSLEngineProvider");
+  if (!rotating && (r.cfg().has(k_provider) ||
+                    r.cfg().has("pekko.remote.artery.ssl.config-ssl-engine.key-store"))) {
+    r.fail(r.cfg().has(k_provider) ? k_provider
+                                   : "pekko.remote.artery.ssl.config-ssl-engine.key-store",
+           "transport tls-tcp reads PEM files only: set ssl-engine-provider = "
+           "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider and "
+           "ssl.rotating-keys-engine.{cert-file,key-file,ca-cert-file} (Java key stores of "
+           "config-ssl-engine are not supported)");
+    return;
+  }
   cluster_settings::transport_tls tls;
   const std::pair<std::string_view, std::string*> files[] = {
       {"pekko.remote.artery.ssl.rotating-keys-engine.cert-file", &tls.cert_file},

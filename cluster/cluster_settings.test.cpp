@@ -131,3 +131,35 @@ TEST_CASE("transport: an unknown transport or a missing PEM file names the key")
   CHECK(missing.find("/var/run/secrets/pekko-tls/rotating-keys-engine/tls.crt") !=
         std::string::npos);
 }
+
+TEST_CASE(
+    "transport: a Java key store config of Pekko's default engine is refused with what to set") {
+  auto [s, errors] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [worker]\n"
+      "pekko.remote.artery.transport = tls-tcp\n"
+      "pekko.remote.artery.ssl.config-ssl-engine.key-store = \"/etc/pekko/keystore.jks\"\n",
+      "jks.conf");
+  CHECK(errors.find("jks.conf:3") != std::string::npos);
+  CHECK(errors.find("RotatingKeysSSLEngineProvider") != std::string::npos);
+  CHECK(errors.find("rotating-keys-engine.{cert-file,key-file,ca-cert-file}") != std::string::npos);
+
+  const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
+  auto [t, ok] = read_settings<cluster_settings>(
+      "pekko.cluster.roles = [worker]\n"
+      "pekko.remote.artery.transport = tls-tcp\n"
+      "pekko.remote.artery.ssl.ssl-engine-provider = "
+      "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider\n"
+      "pekko.remote.artery.ssl.rotating-keys-engine {\n"
+      "  cert-file = \"" +
+      dir +
+      "node.pem\"\n"
+      "  key-file = \"" +
+      dir +
+      "node.key\"\n"
+      "  ca-cert-file = \"" +
+      dir +
+      "node-ca.pem\"\n"
+      "}\n");
+  CHECK_MESSAGE(ok.empty(), ok);
+  CHECK(t.tls.has_value());
+}
