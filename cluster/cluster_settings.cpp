@@ -118,6 +118,9 @@ void read_transport(core::settings_reader& r, cluster_settings& s) {
   tls.connection_timeout =
       r.duration("pekko.remote.artery.advanced.tcp.connection-timeout",
                  std::chrono::milliseconds{100}, std::chrono::milliseconds{600'000});
+  tls.reload_interval =
+      r.duration_or_off("pekko.remote.artery.ssl.rotating-keys-engine.ssl-context-cache-ttl",
+                        std::chrono::milliseconds{100}, std::chrono::hours{24 * 365});
   tls.max_connections = static_cast<std::size_t>(
       r.integer("pekko.workflow.transport.tls.max-connections", 2, 100'000));
   tls.buffer_size = static_cast<std::size_t>(

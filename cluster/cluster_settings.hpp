@@ -44,6 +44,9 @@ struct cluster_settings {
     std::string ca_cert_file;
     // pekko.remote.artery.advanced.tcp.connection-timeout: TCP connect + TLS handshake.
     std::chrono::milliseconds connection_timeout{5000};
+    // ...rotating-keys-engine.ssl-context-cache-ttl: how often the files are checked for
+    // changes and re-read (0 = off: SIGHUP only).
+    std::chrono::milliseconds reload_interval{300'000};
     // pekko.workflow.transport.tls.*: TLS connections open at once (both directions
     // together; beyond, new ones are closed at once) and the buffer per direction of each.
     std::size_t max_connections = 256;

@@ -98,11 +98,18 @@ TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's P
       "pekko.cluster.roles = [worker]\n"
       "pekko.remote.artery.transport = tls-tcp\n"
       "pekko.remote.artery.ssl.rotating-keys-engine {\n"
-      "  cert-file = \"" + dir + "node.pem\"\n"
-      "  key-file = \"" + dir + "node.key\"\n"
-      "  ca-cert-file = \"" + dir + "node-ca.pem\"\n"
+      "  cert-file = \"" +
+      dir +
+      "node.pem\"\n"
+      "  key-file = \"" +
+      dir +
+      "node.key\"\n"
+      "  ca-cert-file = \"" +
+      dir +
+      "node-ca.pem\"\n"
       "}\n"
       "pekko.remote.artery.advanced.tcp.connection-timeout = 2s\n"
+      "pekko.remote.artery.ssl.rotating-keys-engine.ssl-context-cache-ttl = 30s\n"
       "pekko.workflow.transport.tls { max-connections = 16, buffer-size = 16 KiB }\n");
   REQUIRE_MESSAGE(errors.empty(), errors);
   REQUIRE(s.tls.has_value());
@@ -110,6 +117,7 @@ TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's P
   CHECK(s.tls->key_file == dir + "node.key");
   CHECK(s.tls->ca_cert_file == dir + "node-ca.pem");
   CHECK(s.tls->connection_timeout == std::chrono::seconds(2));
+  CHECK(s.tls->reload_interval == std::chrono::seconds(30));
   CHECK(s.tls->max_connections == 16);
   CHECK(s.tls->buffer_size == 16 * 1024);
 }

@@ -1,6 +1,7 @@
 #include "cluster/tls_relay.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -58,6 +59,20 @@ core::expected<std::shared_ptr<contexts>, std::string> load_contexts(const tls_r
   if (auto err = configure(c->server, o); !err.empty()) return core::unexpected{std::move(err)};
   if (auto err = configure(c->client, o); !err.empty()) return core::unexpected{std::move(err)};
   return c;
+}
+
+// What the periodic check compares: each file's modification time and size (a
+// Kubernetes Secret's update swaps the symlinks: both follow the link).
+std::string files_signature(const tls_relay_options& o) {
+  std::string sig;
+  for (const auto* f : {&o.cert_file, &o.key_file, &o.ca_cert_file}) {
+    std::error_code ec;
+    auto t = std::filesystem::last_write_time(*f, ec);
+    auto n = std::filesystem::file_size(*f, ec);
+    sig += std::to_string(ec ? -1 : t.time_since_epoch().count()) + "/" +
+           std::to_string(ec ? 0 : n) + ";";
+  }
+  return sig;
 }
 
 std::string describe(const error_code& ec) {
@@ -133,16 +148,20 @@ struct tls_relay::impl {
   std::atomic<std::uint64_t> handshake_failures{0};
   std::atomic<std::uint64_t> over_limit{0};
   std::atomic<std::uint64_t> open{0};
+  std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint16_t> local_port{0};
   std::atomic<std::int64_t> last_warning_ms{0};
   std::atomic<std::uint64_t> suppressed{0};
 
   mutable std::mutex ctx_mu;
   std::shared_ptr<contexts> ctx;
+  std::string loaded_signature;  // of the files in ctx (ctx_mu)
+  std::string failed_signature;  // io thread: files that could not be used, said once
 
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::steady_timer accept_retry{io};
+  asio::steady_timer reload_timer{io};
   std::mutex peers_mu;
   std::map<std::pair<std::string, std::uint16_t>, std::unique_ptr<tcp::acceptor>> peers;
   std::thread thread;
@@ -190,6 +209,45 @@ struct tls_relay::impl {
     if (auto n = suppressed.exchange(0); n > 0) {
       log->warn("({} more TLS connection warnings in the last second not logged)", n);
     }
+  }
+
+  // Loads the files; on success they serve new connections from now on.
+  std::string load() {
+    auto sig = files_signature(opt);
+    auto c = load_contexts(opt);
+    if (!c) return std::move(c).error();
+    std::lock_guard lock(ctx_mu);
+    ctx = std::move(c).value();
+    loaded_signature = std::move(sig);
+    reloads.fetch_add(1);
+    return {};
+  }
+
+  // Every reload_interval: re-reads the files when they changed since the last load.
+  void watch_files() {
+    reload_timer.expires_after(opt.reload_interval);
+    reload_timer.async_wait([this](error_code ec) {
+      if (ec) return;
+      auto sig = files_signature(opt);
+      bool changed = false;
+      {
+        std::lock_guard lock(ctx_mu);
+        changed = sig != loaded_signature;
+      }
+      if (changed && sig != failed_signature) {
+        auto log = core::logger("cluster");
+        if (auto err = load(); !err.empty()) {
+          failed_signature = sig;  // said once per change of the files
+          log->error(
+              "cluster TLS: the certificate files changed but cannot be used, keeping "
+              "the ones in use: {}",
+              err);
+        } else {
+          log->info("cluster TLS: certificate files changed, reloaded {}", opt.cert_file);
+        }
+      }
+      watch_files();
+    });
   }
 
   void accept_inbound() {
@@ -321,6 +379,7 @@ core::expected<std::unique_ptr<tls_relay>, std::string> tls_relay::start(tls_rel
   auto p = std::make_shared<impl>();
   p->opt = std::move(o);
   p->ctx = std::move(c).value();
+  p->loaded_signature = files_signature(p->opt);
   error_code ec;
   auto where = p->opt.bind_host + ":" + std::to_string(p->opt.bind_port);
   auto addr = asio::ip::make_address(p->opt.bind_host, ec);
@@ -345,6 +404,7 @@ core::expected<std::unique_ptr<tls_relay>, std::string> tls_relay::start(tls_rel
                             " (tls-tcp): " + ec.message()};
   }
   p->accept_inbound();
+  if (p->opt.reload_interval.count() > 0) p->watch_files();
   p->thread = std::thread([raw = p.get()] { raw->io.run(); });
   return std::unique_ptr<tls_relay>(new tls_relay(std::move(p)));
 }
@@ -379,18 +439,12 @@ core::expected<std::uint16_t, std::string> tls_relay::local_port_for(const std::
   return local;
 }
 
-std::string tls_relay::reload() {
-  auto c = load_contexts(impl_->opt);
-  if (!c) return std::move(c).error();
-  std::lock_guard lock(impl_->ctx_mu);
-  impl_->ctx = std::move(c).value();
-  return {};
-}
+std::string tls_relay::reload() { return impl_->load(); }
 
 tls_relay::stats tls_relay::current_stats() const {
   const auto& p = *impl_;
-  return {p.inbound.load(), p.outbound.load(), p.handshake_failures.load(), p.over_limit.load(),
-          p.open.load()};
+  return {p.inbound.load(),    p.outbound.load(), p.handshake_failures.load(),
+          p.over_limit.load(), p.open.load(),     p.reloads.load()};
 }
 
 const std::string& tls_relay::cert_file() const { return impl_->opt.cert_file; }

@@ -36,6 +36,9 @@ struct tls_relay_options {
   std::chrono::milliseconds connection_timeout{5000};
   std::size_t max_connections = 256;
   std::size_t buffer_size = 64 * 1024;
+  // How often the three files are checked for changes (modification time, size) and
+  // re-read when they changed (Pekko's ssl-context-cache-ttl); 0 = only reload().
+  std::chrono::milliseconds reload_interval{0};
 };
 
 class tls_relay {
@@ -46,6 +49,7 @@ class tls_relay {
     std::uint64_t handshake_failures = 0;  // either direction: refused, timed out, closed
     std::uint64_t over_limit = 0;          // closed at once: max_connections open
     std::uint64_t open = 0;                // TLS connections open now
+    std::uint64_t reloads = 0;             // the files re-read and taken (either way)
   };
 
   // Loads the certificate, key and CA (an error names the file) and listens on
@@ -67,8 +71,9 @@ class tls_relay {
   core::expected<std::uint16_t, std::string> local_port_for(const std::string& host,
                                                             std::uint16_t port);
 
-  // Re-reads the three files (SIGHUP): new connections use them, open ones keep their
-  // session. Empty, or why the files in use were kept.
+  // Re-reads the three files (SIGHUP; also done on its own every reload_interval when
+  // they changed): new connections use them, open ones keep their session. Empty, or
+  // why the files in use were kept.
   std::string reload();
 
   [[nodiscard]] stats current_stats() const;

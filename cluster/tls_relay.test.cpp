@@ -375,3 +375,49 @@ TEST_CASE("tls_relay: start names what cannot be used") {
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().find("127.0.0.1:" + std::to_string(taken->port())) != std::string::npos);
 }
+
+TEST_CASE("tls_relay: changed files are read again every reload-interval without a reload call") {
+  wfe::test::temp_dir dir;
+  auto copy = [&](const std::string& from, const std::string& to) {
+    std::filesystem::copy_file(data_file(from), dir.path() / to,
+                               std::filesystem::copy_options::overwrite_existing);
+  };
+  copy("node.pem", "tls.crt");
+  copy("node.key", "tls.key");
+  copy("node-ca.pem", "ca.crt");
+  auto o = node_options();
+  o.cert_file = (dir.path() / "tls.crt").string();
+  o.key_file = (dir.path() / "tls.key").string();
+  o.ca_cert_file = (dir.path() / "ca.crt").string();
+  o.reload_interval = 100ms;
+  echo_server transport_b;
+  auto b = start(o);
+  b->set_local_port(transport_b.port());
+  auto a = start(node_options());
+  auto local = a->local_port_for("127.0.0.1", b->port()).value();
+  std::string back;
+  {
+    client first(local);
+    REQUIRE(first.round_trip("first", back));
+  }
+  const auto loaded = b->current_stats().reloads;
+  std::this_thread::sleep_for(400ms);  // unchanged files: not read again
+  CHECK(b->current_stats().reloads == loaded);
+
+  // A half-written change (a key that is no key) is not taken: still served.
+  { std::ofstream(dir.path() / "tls.key") << "partial\n"; }
+  std::this_thread::sleep_for(400ms);
+  CHECK(b->current_stats().reloads == loaded);
+  {
+    client still(local);
+    CHECK(still.round_trip("still", back));
+  }
+
+  // The renewal completes (here: another CA's files): taken without a call.
+  copy("server.pem", "tls.crt");
+  copy("server.key", "tls.key");
+  copy("ca.pem", "ca.crt");
+  CHECK(eventually([&] { return b->current_stats().reloads == loaded + 1; }, 5s));
+  client after(local);
+  CHECK(after.closed_without_data());
+}

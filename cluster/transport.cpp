@@ -17,6 +17,7 @@ core::expected<std::shared_ptr<tls_relay>, std::string> start_tls_relay(const cl
   o.bind_host = s.bind_hostname;
   o.bind_port = s.bind_port;
   o.connection_timeout = s.tls->connection_timeout;
+  o.reload_interval = s.tls->reload_interval;
   o.max_connections = s.tls->max_connections;
   o.buffer_size = s.tls->buffer_size;
   auto relay = tls_relay::start(std::move(o));
