@@ -5,7 +5,8 @@
 #   - failover: time from kill -9 of one member until every survivor has removed it
 #     (MemberRemoved), with Pekko's defaults and with the small-cluster tuning below.
 # Goal with the tuning: removal <= 8 s (Pekko's defaults: ~5.5 s detection + 20 s
-# stable-after).
+# stable-after). Then the same with the tuning over TLS between the nodes
+# (pekko.remote.artery.transport = tls-tcp, tests/data/tls/node.pem; TLS=0 skips it).
 # Usage: bench/cluster_bench.sh [build dir (default build)] [runs per figure (default 1)]
 set -euo pipefail
 build=${1:-build}
@@ -16,10 +17,16 @@ bin=$(realpath "$bin")
 tmp=$(mktemp -d /tmp/cluster-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-python3 - "$bin" "$tmp" "$runs" <<'PY'
+certs=$(realpath "$(dirname "$0")/../tests/data/tls")
+
+python3 - "$bin" "$tmp" "$runs" "$certs" "${TLS:-1}" <<'PY'
 import atexit, json, os, signal, socket, subprocess, sys, time, urllib.request
 
-binary, tmp, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+binary, tmp, runs, certs, with_tls = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] != "0"
+TLS = ["pekko.remote.artery.transport=tls-tcp",
+       f"pekko.remote.artery.ssl.rotating-keys-engine.cert-file={certs}/node.pem",
+       f"pekko.remote.artery.ssl.rotating-keys-engine.key-file={certs}/node.key",
+       f"pekko.remote.artery.ssl.rotating-keys-engine.ca-cert-file={certs}/node-ca.pem"]
 started = []  # every node process, killed on exit whatever happens
 
 @atexit.register
@@ -137,16 +144,24 @@ def fmt(v):
     return "FAILED" if v is None else f"{v:.2f} s"
 
 results = {}
-for n in (3, 10):
-    for name, tuning in (("defaults", []), ("tuned", TUNING)):
-        vals = []
-        for r in range(runs):
-            c, t = converge(n, tuning, f"conv{n}{name}{r}")
-            c.stop()
-            vals.append(t)
-        results[f"converge_{n}_{name}_s"] = vals
-        print(f"converge {n:2d} nodes ({name:8s}): " + ", ".join(fmt(v) for v in vals), flush=True)
-for name, tuning in (("defaults", []), ("tuned", TUNING)):
+
+def converge_figures(variants):
+    for n in (3, 10):
+        for name, tuning in variants:
+            vals = []
+            for r in range(runs):
+                c, t = converge(n, tuning, f"conv{n}{name}{r}")
+                c.stop()
+                vals.append(t)
+            results[f"converge_{n}_{name}_s"] = vals
+            print(f"converge {n:2d} nodes ({name:8s}): " + ", ".join(fmt(v) for v in vals),
+                  flush=True)
+
+variants = (("defaults", []), ("tuned", TUNING))
+tls_variant = (("tuned-tls", TUNING + TLS),) if with_tls else ()
+converge_figures(variants)
+converge_figures(tls_variant)
+for name, tuning in variants + tls_variant:
     vals = [failover(tuning, f"fail{name}{r}") for r in range(runs)]
     results[f"kill9_removed_{name}_s"] = vals
     print(f"kill -9 -> removed on survivors ({name:8s}): " + ", ".join(fmt(v) for v in vals),

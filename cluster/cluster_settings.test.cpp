@@ -88,6 +88,24 @@ pekko.cluster.sharding { number-of-shards = 200, passivate-idle-entity-after = 2
   CHECK(s.sharding.passivate_idle_entity_after == std::chrono::hours(2));
 }
 
+// transport = tls-tcp with the test certificate tests/data/tls/node.pem.
+std::string tls_tcp_with_node_files() {
+  const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
+  return "pekko.cluster.roles = [worker]\n"
+         "pekko.remote.artery.transport = tls-tcp\n"
+         "pekko.remote.artery.ssl.rotating-keys-engine {\n"
+         "  cert-file = \"" +
+         dir +
+         "node.pem\"\n"
+         "  key-file = \"" +
+         dir +
+         "node.key\"\n"
+         "  ca-cert-file = \"" +
+         dir +
+         "node-ca.pem\"\n"
+         "}\n";
+}
+
 TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's PEM files") {
   auto [plain, plain_errors] = read_settings<cluster_settings>("pekko.cluster.roles = [worker]\n");
   REQUIRE(plain_errors.empty());
@@ -95,19 +113,7 @@ TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's P
 
   const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
   auto [s, errors] = read_settings<cluster_settings>(
-      "pekko.cluster.roles = [worker]\n"
-      "pekko.remote.artery.transport = tls-tcp\n"
-      "pekko.remote.artery.ssl.rotating-keys-engine {\n"
-      "  cert-file = \"" +
-      dir +
-      "node.pem\"\n"
-      "  key-file = \"" +
-      dir +
-      "node.key\"\n"
-      "  ca-cert-file = \"" +
-      dir +
-      "node-ca.pem\"\n"
-      "}\n"
+      tls_tcp_with_node_files() +
       "pekko.remote.artery.advanced.tcp.connection-timeout = 2s\n"
       "pekko.remote.artery.ssl.rotating-keys-engine.ssl-context-cache-ttl = 30s\n"
       "pekko.workflow.transport.tls { max-connections = 16, buffer-size = 16 KiB }\n");
@@ -151,23 +157,10 @@ TEST_CASE(
   CHECK(errors.find("RotatingKeysSSLEngineProvider") != std::string::npos);
   CHECK(errors.find("rotating-keys-engine.{cert-file,key-file,ca-cert-file}") != std::string::npos);
 
-  const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
   auto [t, ok] = read_settings<cluster_settings>(
-      "pekko.cluster.roles = [worker]\n"
-      "pekko.remote.artery.transport = tls-tcp\n"
+      tls_tcp_with_node_files() +
       "pekko.remote.artery.ssl.ssl-engine-provider = "
-      "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider\n"
-      "pekko.remote.artery.ssl.rotating-keys-engine {\n"
-      "  cert-file = \"" +
-      dir +
-      "node.pem\"\n"
-      "  key-file = \"" +
-      dir +
-      "node.key\"\n"
-      "  ca-cert-file = \"" +
-      dir +
-      "node-ca.pem\"\n"
-      "}\n");
+      "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider\n");
   CHECK_MESSAGE(ok.empty(), ok);
   CHECK(t.tls.has_value());
 }

@@ -97,33 +97,24 @@ class splice : public std::enable_shared_from_this<splice> {
         to_plain_(buffer_size) {}
 
   void start() {
-    pump_to_tls();
-    pump_to_plain();
+    pump(*plain_, *tls_, to_tls_);
+    pump(*tls_, *plain_, to_plain_);
   }
 
  private:
-  void pump_to_tls() {
-    plain_->async_read_some(asio::buffer(to_tls_),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
-                              if (ec) return self->close();
-                              asio::async_write(*self->tls_, asio::buffer(self->to_tls_.data(), n),
-                                                [self](error_code ec2, std::size_t) {
-                                                  if (ec2) return self->close();
-                                                  self->pump_to_tls();
-                                                });
-                            });
-  }
-
-  void pump_to_plain() {
-    tls_->async_read_some(
-        asio::buffer(to_plain_), [self = shared_from_this()](error_code ec, std::size_t n) {
-          if (ec) return self->close();
-          asio::async_write(*self->plain_, asio::buffer(self->to_plain_.data(), n),
-                            [self](error_code ec2, std::size_t) {
-                              if (ec2) return self->close();
-                              self->pump_to_plain();
-                            });
-        });
+  // Copies what `from` delivers to `to` through `buf`, one read and its write at a
+  // time, until either fails or closes; then closes both.
+  template <class From, class To>
+  void pump(From& from, To& to, std::vector<char>& buf) {
+    from.async_read_some(asio::buffer(buf), [self = shared_from_this(), &from, &to, &buf](
+                                                error_code ec, std::size_t n) {
+      if (ec) return self->close();
+      asio::async_write(to, asio::buffer(buf.data(), n),
+                        [self, &from, &to, &buf](error_code ec2, std::size_t) {
+                          if (ec2) return self->close();
+                          self->pump(from, to, buf);
+                        });
+    });
   }
 
   void close() {

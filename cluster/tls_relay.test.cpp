@@ -61,6 +61,32 @@ tls_relay_options other_ca_options() {
   return o;
 }
 
+// A node's three files in a temp dir, as a Secret's mount: a test replaces them.
+class renewable_files {
+ public:
+  renewable_files() { put("node.pem", "node.key", "node-ca.pem"); }
+  void put(const std::string& cert, const std::string& key, const std::string& ca) {
+    copy(cert, "tls.crt");
+    copy(key, "tls.key");
+    copy(ca, "ca.crt");
+  }
+  // node_options() reading these files.
+  [[nodiscard]] tls_relay_options options() const {
+    auto o = node_options();
+    o.cert_file = (dir_.path() / "tls.crt").string();
+    o.key_file = (dir_.path() / "tls.key").string();
+    o.ca_cert_file = (dir_.path() / "ca.crt").string();
+    return o;
+  }
+
+ private:
+  void copy(const std::string& from, const std::string& to) {
+    std::filesystem::copy_file(data_file(from), dir_.path() / to,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  wfe::test::temp_dir dir_;
+};
+
 std::unique_ptr<tls_relay> start(tls_relay_options o) {
   auto r = tls_relay::start(std::move(o));
   REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : r.error()));
@@ -304,18 +330,8 @@ TEST_CASE("tls_relay: at most max-connections at once, a place freed is taken ag
 }
 
 TEST_CASE("tls_relay: reload takes new files for new connections, keeps the old ones on bad files") {
-  wfe::test::temp_dir dir;
-  auto copy = [&](const std::string& from, const std::string& to) {
-    std::filesystem::copy_file(data_file(from), dir.path() / to,
-                               std::filesystem::copy_options::overwrite_existing);
-  };
-  copy("node.pem", "tls.crt");
-  copy("node.key", "tls.key");
-  copy("node-ca.pem", "ca.crt");
-  auto o = node_options();
-  o.cert_file = (dir.path() / "tls.crt").string();
-  o.key_file = (dir.path() / "tls.key").string();
-  o.ca_cert_file = (dir.path() / "ca.crt").string();
+  renewable_files files;
+  auto o = files.options();
   echo_server transport_b;
   auto b = start(o);
   b->set_local_port(transport_b.port());
@@ -327,9 +343,7 @@ TEST_CASE("tls_relay: reload takes new files for new connections, keeps the old 
   REQUIRE(before.round_trip("before", back));
 
   // A key that is not a key: refused, named; the context in use stays.
-  {
-    std::ofstream(dir.path() / "tls.key") << "not a key\n";
-  }
+  { std::ofstream(o.key_file) << "not a key\n"; }
   auto err = b->reload();
   CHECK(err.find(o.key_file) != std::string::npos);
   {
@@ -339,9 +353,7 @@ TEST_CASE("tls_relay: reload takes new files for new connections, keeps the old 
 
   // Another CA's certificate, key and CA: taken; a new connection from the cluster's
   // node is refused now, the connection opened before keeps its session.
-  copy("server.pem", "tls.crt");
-  copy("server.key", "tls.key");
-  copy("ca.pem", "ca.crt");
+  files.put("server.pem", "server.key", "ca.pem");
   CHECK(b->reload().empty());
   client after(local);
   CHECK(after.closed_without_data());
@@ -377,18 +389,8 @@ TEST_CASE("tls_relay: start names what cannot be used") {
 }
 
 TEST_CASE("tls_relay: changed files are read again every reload-interval without a reload call") {
-  wfe::test::temp_dir dir;
-  auto copy = [&](const std::string& from, const std::string& to) {
-    std::filesystem::copy_file(data_file(from), dir.path() / to,
-                               std::filesystem::copy_options::overwrite_existing);
-  };
-  copy("node.pem", "tls.crt");
-  copy("node.key", "tls.key");
-  copy("node-ca.pem", "ca.crt");
-  auto o = node_options();
-  o.cert_file = (dir.path() / "tls.crt").string();
-  o.key_file = (dir.path() / "tls.key").string();
-  o.ca_cert_file = (dir.path() / "ca.crt").string();
+  renewable_files files;
+  auto o = files.options();
   o.reload_interval = 100ms;
   echo_server transport_b;
   auto b = start(o);
@@ -405,7 +407,7 @@ TEST_CASE("tls_relay: changed files are read again every reload-interval without
   CHECK(b->current_stats().reloads == loaded);
 
   // A half-written change (a key that is no key) is not taken: still served.
-  { std::ofstream(dir.path() / "tls.key") << "partial\n"; }
+  { std::ofstream(o.key_file) << "partial\n"; }
   std::this_thread::sleep_for(400ms);
   CHECK(b->current_stats().reloads == loaded);
   {
@@ -414,9 +416,7 @@ TEST_CASE("tls_relay: changed files are read again every reload-interval without
   }
 
   // The renewal completes (here: another CA's files): taken without a call.
-  copy("server.pem", "tls.crt");
-  copy("server.key", "tls.key");
-  copy("ca.pem", "ca.crt");
+  files.put("server.pem", "server.key", "ca.pem");
   CHECK(eventually([&] { return b->current_stats().reloads == loaded + 1; }, 5s));
   client after(local);
   CHECK(after.closed_without_data());
