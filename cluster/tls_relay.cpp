@@ -308,7 +308,16 @@ struct tls_relay::impl {
   void accept_outbound(tcp::acceptor& a, const std::string& host, std::uint16_t port) {
     a.async_accept([this, &a, host, port](error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) on_outbound(std::move(s), host, port);
+      if (ec) {  // e.g. out of file descriptors: try again a little later, no busy loop
+        warn("cluster TLS: accept on the loopback port for {}:{} failed: {}", host, port,
+             ec.message());
+        auto retry = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+        retry->async_wait([this, &a, host, port, retry](error_code e) {
+          if (!e) accept_outbound(a, host, port);
+        });
+        return;
+      }
+      on_outbound(std::move(s), host, port);
       accept_outbound(a, host, port);
     });
   }
@@ -338,7 +347,14 @@ struct tls_relay::impl {
         host, std::to_string(port),
         [this, c, plain, tls, timer, resolver, slot, fail](error_code ec,
                                                            tcp::resolver::results_type r) {
-          if (ec) return fail(describe(ec), false);
+          if (ec) {
+            timer->cancel();
+            return fail(describe(ec), false);
+          }
+          // A slow name lookup may outlast the deadline, which found no socket to close.
+          if (timer->expiry() <= asio::steady_timer::clock_type::now()) {
+            return fail("timed out", false);
+          }
           asio::async_connect(
               tls->lowest_layer(), r,
               [this, c, plain, tls, timer, slot, fail](error_code ce, const tcp::endpoint&) {
