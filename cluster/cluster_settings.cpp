@@ -125,6 +125,7 @@ void read_transport(core::settings_reader& r, cluster_settings& s) {
       r.integer("pekko.workflow.transport.tls.max-connections", 2, 100'000));
   tls.buffer_size = static_cast<std::size_t>(
       r.bytes("pekko.workflow.transport.tls.buffer-size", 4096, 16 * 1024 * 1024));
+  tls.require_same_subject = r.boolean("pekko.workflow.transport.tls.require-same-subject");
   s.tls = std::move(tls);
 }
 

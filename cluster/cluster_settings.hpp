@@ -51,6 +51,9 @@ struct cluster_settings {
     // together; beyond, new ones are closed at once) and the buffer per direction of each.
     std::size_t max_connections = 256;
     std::size_t buffer_size = 64 * 1024;
+    // pekko.workflow.transport.tls.require-same-subject: a peer's certificate must have
+    // this node's subject.
+    bool require_same_subject = true;
   };
   std::optional<transport_tls> tls;
 

@@ -117,6 +117,10 @@ TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's P
       "pekko.remote.artery.advanced.tcp.connection-timeout = 2s\n"
       "pekko.remote.artery.ssl.rotating-keys-engine.ssl-context-cache-ttl = 30s\n"
       "pekko.workflow.transport.tls { max-connections = 16, buffer-size = 16 KiB }\n");
+  auto [lenient, lenient_errors] = read_settings<cluster_settings>(
+      tls_tcp_with_node_files() + "pekko.workflow.transport.tls.require-same-subject = off\n");
+  REQUIRE(lenient_errors.empty());
+  CHECK_FALSE(lenient.tls->require_same_subject);
   REQUIRE_MESSAGE(errors.empty(), errors);
   REQUIRE(s.tls.has_value());
   CHECK(s.tls->cert_file == dir + "node.pem");
@@ -126,6 +130,7 @@ TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's P
   CHECK(s.tls->reload_interval == std::chrono::seconds(30));
   CHECK(s.tls->max_connections == 16);
   CHECK(s.tls->buffer_size == 16 * 1024);
+  CHECK(s.tls->require_same_subject);
 }
 
 TEST_CASE("transport: an unknown transport or a missing PEM file names the key") {

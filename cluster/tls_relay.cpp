@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -35,7 +38,38 @@ using tls_stream = ssl::stream<tcp::socket>;
 struct contexts {
   ssl::context server{ssl::context::tls_server};
   ssl::context client{ssl::context::tls_client};
+  std::string subject_der;   // this node's certificate's subject (DER), compared to a peer's
+  std::string subject_text;  // the same, for messages
 };
+
+std::string name_der(X509_NAME* name) {
+  unsigned char* out = nullptr;
+  int n = i2d_X509_NAME(name, &out);
+  if (n <= 0) return {};
+  std::string der(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
+  OPENSSL_free(out);
+  return der;
+}
+
+std::string name_text(X509_NAME* name) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "?";
+  char* data = nullptr;
+  auto len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+// Empty when the peer presented a certificate with this node's subject (as Pekko's
+// rotating-keys engine checks: a CA that also signs for other services does not make
+// them members); else why not.
+std::string check_peer_subject(tls_stream& tls, const contexts& c) {
+  X509* peer = SSL_get0_peer_certificate(tls.native_handle());
+  if (peer == nullptr) return "no peer certificate";
+  auto* name = X509_get_subject_name(peer);
+  if (name_der(name) == c.subject_der) return {};
+  return "the peer's certificate subject \"" + name_text(name) + "\" is not this node's \"" +
+         c.subject_text + "\" (pekko.workflow.transport.tls.require-same-subject)";
+}
 
 std::string configure(ssl::context& ctx, const tls_relay_options& o) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -58,6 +92,10 @@ core::expected<std::shared_ptr<contexts>, std::string> load_contexts(const tls_r
   auto c = std::make_shared<contexts>();
   if (auto err = configure(c->server, o); !err.empty()) return core::unexpected{std::move(err)};
   if (auto err = configure(c->client, o); !err.empty()) return core::unexpected{std::move(err)};
+  X509* own = SSL_CTX_get0_certificate(c->server.native_handle());
+  if (own == nullptr) return core::unexpected{"no certificate in " + o.cert_file};
+  c->subject_der = name_der(X509_get_subject_name(own));
+  c->subject_text = name_text(X509_get_subject_name(own));
   return c;
 }
 
@@ -257,6 +295,11 @@ struct tls_relay::impl {
     });
   }
 
+  // Empty, or why a peer that completed the handshake is still refused.
+  std::string subject_refusal(tls_stream& tls, const contexts& c) const {
+    return opt.require_same_subject ? check_peer_subject(tls, c) : std::string{};
+  }
+
   // Closes `tls` if it is not done by the connection timeout.
   std::shared_ptr<asio::steady_timer> deadline(const std::shared_ptr<tls_stream>& tls) {
     auto timer = std::make_shared<asio::steady_timer>(io, opt.connection_timeout);
@@ -281,9 +324,10 @@ struct tls_relay::impl {
     tls->async_handshake(
         ssl::stream_base::server, [this, c, tls, timer, slot, from](error_code hs) {
           timer->cancel();
-          if (hs) {
+          std::string why = hs ? describe(hs) : subject_refusal(*tls, *c);
+          if (!why.empty()) {
             handshake_failures.fetch_add(1);
-            warn("cluster TLS: refused a connection from {}: {}", to_string(from), describe(hs));
+            warn("cluster TLS: refused a connection from {}: {}", to_string(from), why);
             return;
           }
           auto port = local_port.load();
@@ -368,6 +412,7 @@ struct tls_relay::impl {
                                                                 fail](error_code hs) {
                   timer->cancel();
                   if (hs) return fail(describe(hs), true);
+                  if (auto why = subject_refusal(*tls, *c); !why.empty()) return fail(why, true);
                   outbound.fetch_add(1);
                   std::make_shared<splice>(plain, tls, slot, opt.buffer_size)->start();
                 });

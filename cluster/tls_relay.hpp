@@ -39,6 +39,10 @@ struct tls_relay_options {
   // How often the three files are checked for changes (modification time, size) and
   // re-read when they changed (Pekko's ssl-context-cache-ttl); 0 = only reload().
   std::chrono::milliseconds reload_interval{0};
+  // A peer's certificate must have this node's certificate's subject (Pekko's
+  // rotating-keys engine does this check): a CA that also signs for other services does
+  // not make them members.
+  bool require_same_subject = true;
 };
 
 class tls_relay {

@@ -421,3 +421,37 @@ TEST_CASE("tls_relay: changed files are read again every reload-interval without
   client after(local);
   CHECK(after.closed_without_data());
 }
+
+TEST_CASE(
+    "tls_relay: a certificate of the same CA with another subject is no member unless allowed") {
+  echo_server transport_b;
+  auto b = start(node_options());
+  b->set_local_port(transport_b.port());
+  auto o = node_options();
+  o.cert_file = data_file("node-other.pem");  // same CA, "CN=another service of the node CA"
+  o.key_file = data_file("node-other.key");
+  auto other = start(o);
+
+  auto local = other->local_port_for("127.0.0.1", b->port()).value();
+  client in(local);
+  CHECK(in.closed_without_data());
+  // The handshake itself succeeds (valid chain); each side refuses the other's subject.
+  CHECK(eventually([&] { return b->current_stats().handshake_failures == 1; }, 5s));
+  CHECK(eventually([&] { return other->current_stats().handshake_failures == 1; }, 5s));
+  CHECK(b->current_stats().inbound == 0);
+  CHECK(transport_b.accepted() == 0);
+
+  // require_same_subject off on both: the CA alone decides.
+  auto lenient = node_options();
+  lenient.require_same_subject = false;
+  echo_server transport_c;
+  auto c = start(lenient);
+  c->set_local_port(transport_c.port());
+  o.require_same_subject = false;
+  auto other2 = start(o);
+  client through(other2->local_port_for("127.0.0.1", c->port()).value());
+  std::string back;
+  CHECK(through.round_trip("member", back));
+  CHECK(back == "member");
+  CHECK(transport_c.accepted() == 1);
+}

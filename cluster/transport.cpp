@@ -20,6 +20,7 @@ core::expected<std::shared_ptr<tls_relay>, std::string> start_tls_relay(const cl
   o.reload_interval = s.tls->reload_interval;
   o.max_connections = s.tls->max_connections;
   o.buffer_size = s.tls->buffer_size;
+  o.require_same_subject = s.tls->require_same_subject;
   auto relay = tls_relay::start(std::move(o));
   if (!relay) return core::unexpected{std::move(relay).error()};
   return std::shared_ptr<tls_relay>(std::move(relay).value());
