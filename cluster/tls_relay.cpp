@@ -179,8 +179,9 @@ struct tls_relay::impl {
   std::atomic<std::uint64_t> open{0};
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint16_t> local_port{0};
-  std::atomic<std::int64_t> last_warning_ms{0};
-  std::atomic<std::uint64_t> suppressed{0};
+  // io thread only: the warnings' rate limit
+  std::chrono::steady_clock::time_point last_warning{};
+  std::uint64_t suppressed = 0;
 
   mutable std::mutex ctx_mu;
   std::shared_ptr<contexts> ctx;
@@ -221,22 +222,22 @@ struct tls_relay::impl {
     return std::shared_ptr<void>(static_cast<void*>(this), [this](void*) { open.fetch_sub(1); });
   }
 
-  // At most one warning per second: a peer with a bad certificate retries every
-  // second, a scanner may try many times.
+  // At most one warning per second (called on the io thread): a peer with a bad
+  // certificate retries every second, a scanner may try many times.
   template <class... A>
   void warn(spdlog::format_string_t<A...> fmt, A&&... args) {
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-                   .count();
-    auto last = last_warning_ms.load();
-    if (now - last < 1000 || !last_warning_ms.compare_exchange_strong(last, now)) {
-      suppressed.fetch_add(1);
+    const auto now = std::chrono::steady_clock::now();
+    if (last_warning != std::chrono::steady_clock::time_point{} &&
+        now - last_warning < std::chrono::seconds(1)) {
+      ++suppressed;
       return;
     }
+    last_warning = now;
     auto log = core::logger("cluster");
     log->warn(fmt, std::forward<A>(args)...);
-    if (auto n = suppressed.exchange(0); n > 0) {
-      log->warn("({} more TLS connection warnings in the last second not logged)", n);
+    if (suppressed > 0) {
+      log->warn("({} more TLS connection warnings in the last second not logged)", suppressed);
+      suppressed = 0;
     }
   }
 
