@@ -1,5 +1,7 @@
 #include "api/api_settings.hpp"
 
+#include <map>
+
 #include "api/admin_client.hpp"
 #include "api/http/bearer_auth.hpp"
 #include "api/http/server_tls.hpp"
@@ -27,6 +29,33 @@ http_limits read_limits(core::settings_reader& r) {
   return l;
 }
 
+// pekko.workflow.http.auth.certificate-roles { "<client certificate CN>" = <role> }: a
+// mutual-TLS client presenting such a certificate needs no token. Needs the client CA
+// (else no certificate is asked for) and the token file (auth on).
+void read_certificate_roles(core::settings_reader& r, api_settings& s) {
+  constexpr std::string_view k_roles = "pekko.workflow.http.auth.certificate-roles";
+  const auto names = r.cfg().keys(k_roles);
+  if (names.empty()) return;
+  std::map<std::string, token_role, std::less<>> roles;
+  for (const auto& name : names) {
+    std::string key(k_roles);
+    key += ".\"" + name + "\"";
+    const auto value = r.string(key);
+    if (auto role = role_named(value)) {
+      roles.emplace(name, *role);
+    } else {
+      r.fail(key, "unknown role \"" + value + "\" (known: admin, client, worker, read)");
+    }
+  }
+  if (r.string("pekko.workflow.http.tls.client-ca-file").empty()) {
+    r.fail(k_roles, "needs mutual TLS: set pekko.workflow.http.tls.client-ca-file");
+  } else if (!s.http.auth) {
+    r.fail(k_roles, "needs pekko.workflow.http.auth.tokens-file (auth on)");
+  } else {
+    s.http.auth->set_certificate_roles(std::move(roles));
+  }
+}
+
 }  // namespace
 
 api_settings api_settings::read(core::settings_reader& r) {
@@ -46,6 +75,7 @@ api_settings api_settings::read(core::settings_reader& r) {
       r.fail("pekko.workflow.http.auth.tokens-file", auth.error());
     }
   }
+  read_certificate_roles(r, s);
   const auto cert = r.string("pekko.workflow.http.tls.cert-file");
   const auto key = r.string("pekko.workflow.http.tls.key-file");
   if (cert.empty() != key.empty()) {

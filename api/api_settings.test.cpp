@@ -118,3 +118,34 @@ TEST_CASE("the metrics port: the API's certificate and tokens when asked, refuse
   CHECK(e4.find("pekko.workflow.metrics.auth") != std::string::npos);
   CHECK(e4.find("pekko.workflow.http.auth.tokens-file") != std::string::npos);
 }
+
+TEST_CASE("certificate roles: read by common name, refused without mutual TLS or tokens") {
+  wfe::test::temp_dir dir;
+  auto tokens = dir.write("tokens", "0123456789abcdef0123\n");
+  const std::string tls = "pekko.workflow.http.tls { cert-file = \"" + tls_file("server.pem") +
+                          "\", key-file = \"" + tls_file("server.key") + "\", client-ca-file = \"" +
+                          tls_file("client-ca.pem") + "\" }\n";
+  const std::string auth = "pekko.workflow.http.auth.tokens-file = \"" + tokens.string() + "\"\n";
+  auto [ok, e1] = read_settings<api_settings>(
+      tls + auth +
+      "pekko.workflow.http.auth.certificate-roles { \"backup.example.com\" = admin, "
+      "\"grafana\" = read }\n");
+  REQUIRE_MESSAGE(e1.empty(), e1);
+  REQUIRE(ok.http.auth);
+  CHECK(ok.http.auth->certificate_role("backup.example.com") == wfe::api::token_role::admin);
+  CHECK(ok.http.auth->certificate_role("grafana") == wfe::api::token_role::read);
+  CHECK_FALSE(ok.http.auth->certificate_role("someone"));
+
+  auto [bad_role, e2] = read_settings<api_settings>(
+      tls + auth + "pekko.workflow.http.auth.certificate-roles { grafana = reader }\n", "r.conf");
+  CHECK(e2.find("certificate-roles.\"grafana\"") != std::string::npos);
+  CHECK(e2.find("unknown role \"reader\"") != std::string::npos);
+
+  auto [no_mtls, e3] = read_settings<api_settings>(
+      auth + "pekko.workflow.http.auth.certificate-roles { grafana = read }\n");
+  CHECK(e3.find("needs mutual TLS") != std::string::npos);
+
+  auto [no_tokens, e4] = read_settings<api_settings>(
+      tls + "pekko.workflow.http.auth.certificate-roles { grafana = read }\n");
+  CHECK(e4.find("needs pekko.workflow.http.auth.tokens-file") != std::string::npos);
+}

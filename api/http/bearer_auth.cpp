@@ -44,14 +44,14 @@ bool under(std::string_view path, std::string_view prefix) {
          (path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/');
 }
 
+}  // namespace
+
 std::optional<token_role> role_named(std::string_view name) {
   for (auto r : {token_role::admin, token_role::client, token_role::worker, token_role::read}) {
     if (to_string(r) == name) return r;
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 std::string_view to_string(token_role r) {
   switch (r) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ namespace wfe::api {
 enum class token_role { admin, client, worker, read };
 
 [[nodiscard]] std::string_view to_string(token_role r);
+// The role called `name` ("admin", "client", "worker", "read"); nothing otherwise.
+[[nodiscard]] std::optional<token_role> role_named(std::string_view name);
 // Whether `role` may send `method` to `path` (the decoded path, no query).
 [[nodiscard]] bool permits(token_role role, std::string_view method, std::string_view path);
 
@@ -78,6 +81,18 @@ class auth_source {
       std::filesystem::path file, std::vector<std::string> public_paths);
 
   [[nodiscard]] std::shared_ptr<const bearer_auth> current() const { return current_.load(); }
+
+  // pekko.workflow.http.auth.certificate-roles: the role of a request without an
+  // Authorization header on a mutual-TLS connection whose client certificate's subject
+  // common name is a key here (set once at start, before serving).
+  void set_certificate_roles(std::map<std::string, token_role, std::less<>> roles) {
+    certificate_roles_ = std::move(roles);
+  }
+  [[nodiscard]] std::optional<token_role> certificate_role(std::string_view common_name) const {
+    auto it = certificate_roles_.find(common_name);
+    if (it == certificate_roles_.end()) return std::nullopt;
+    return it->second;
+  }
   // Re-reads the file; on success its tokens replace the old ones at once; else the
   // old ones stay and the error is returned.
   std::string reload();
@@ -86,6 +101,7 @@ class auth_source {
   std::filesystem::path file_;
   std::vector<std::string> public_paths_;
   std::atomic<std::shared_ptr<const bearer_auth>> current_;
+  std::map<std::string, token_role, std::less<>> certificate_roles_;
 };
 
 }  // namespace wfe::api

@@ -4,6 +4,9 @@
 #include <cctype>
 #include <exception>
 
+#include <openssl/objects.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -93,6 +96,26 @@ connection::~connection() {
   shared_->connections.erase(this);
 }
 
+namespace {
+
+// The subject common name of the client certificate a mutual-TLS handshake verified.
+std::optional<std::string> peer_common_name(net::ssl::stream<beast::tcp_stream&>& tls) {
+  X509* cert = SSL_get0_peer_certificate(tls.native_handle());
+  if (cert == nullptr) return std::nullopt;
+  X509_NAME* subject = X509_get_subject_name(cert);
+  const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (at < 0) return std::nullopt;
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+  unsigned char* utf8 = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&utf8, data);
+  if (n < 0) return std::nullopt;
+  std::string cn(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
+}  // namespace
+
 void connection::start() {
   registered_ = true;
   shared_->metrics.connection_opened();
@@ -106,6 +129,7 @@ void connection::start() {
   tls_->async_handshake(net::ssl::stream_base::server,
                         [self = shared_from_this()](beast::error_code ec) {
                           if (ec || self->phase_ == phase::closed) return self->close_now();
+                          self->peer_common_name_ = peer_common_name(*self->tls_);
                           self->wait_for_request();
                         });
 }
@@ -220,7 +244,11 @@ std::optional<http_response> connection::refuse_access() const {
     }
     *authorization += field.value();
   }
-  const auto role = authorization ? auth->authenticate(*authorization) : std::nullopt;
+  // Without a token, a mutual-TLS client certificate listed in certificate-roles.
+  auto role = authorization ? auth->authenticate(*authorization) : std::nullopt;
+  if (!authorization && peer_common_name_) {
+    role = shared_->cfg.auth->certificate_role(*peer_common_name_);
+  }
   if (!role) {
     auto r = http_response::error(
         401, "unauthorized",
