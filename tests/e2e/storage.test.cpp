@@ -79,6 +79,19 @@ std::string curl_https(std::uint16_t port, const std::string& path, int& status,
                status);
 }
 
+// curl_https until its output ends with `expected` (the node may still be starting), for
+// at most ~10 s; the last output.
+std::string curl_https_until(std::uint16_t port, const std::string& path,
+                             const std::string& expected, const std::string& extra) {
+  int status = -1;
+  std::string out;
+  for (int i = 0; i < 50 && !out.ends_with(expected); ++i) {
+    out = curl_https(port, path, status, extra);
+    if (!out.ends_with(expected)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return out;
+}
+
 int run_tool(std::vector<std::string> args, const temp_dir& logs, std::string* out = nullptr) {
   process p(WFE_BINARY, args, logs.path());
   auto code = p.wait(std::chrono::seconds(60));
@@ -382,11 +395,7 @@ TEST_CASE(
   const auto cert =
       "--cert " + (k_tls / "client.pem").string() + " --key " + (k_tls / "client.key").string();
   int status = -1;
-  std::string health;
-  for (int i = 0; i < 50 && !health.ends_with(" 200"); ++i) {
-    health = curl_https(n.http_port(), "/health", status, cert);
-    if (!health.ends_with(" 200")) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  const auto health = curl_https_until(n.http_port(), "/health", " 200", cert);
   CHECK_MESSAGE(health == R"({"status":"UP"} 200)", health);
   auto without = curl_https(n.http_port(), "/health", status);
   CHECK(status != 0);
@@ -435,11 +444,7 @@ TEST_CASE(
   const auto cert =
       "--cert " + (k_tls / "client.pem").string() + " --key " + (k_tls / "client.key").string();
   int status = -1;
-  std::string stats;
-  for (int i = 0; i < 50 && !stats.ends_with(" 200"); ++i) {
-    stats = curl_https(n.http_port(), "/api/v1/cluster/stats", status, cert);
-    if (!stats.ends_with(" 200")) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  const auto stats = curl_https_until(n.http_port(), "/api/v1/cluster/stats", " 200", cert);
   CHECK_MESSAGE(stats.ends_with(" 200"), stats);  // read role, no token
   auto post = curl_https(n.http_port(), "/api/v1/workflow-definitions", status,
                          cert + " -X POST -H 'Content-Type: application/json' -d '{}'");
@@ -462,11 +467,7 @@ TEST_CASE(
   args.back() = R"(-Dpekko.workflow.http.auth.certificate-roles={"someone else" = admin})";
   node m(args);
   REQUIRE_MESSAGE(m.wait_listening(), (m.proc().stdout_text() + m.proc().stderr_text()));
-  std::string unlisted;
-  for (int i = 0; i < 50 && !unlisted.ends_with(" 401"); ++i) {
-    unlisted = curl_https(m.http_port(), "/api/v1/cluster/stats", status, cert);
-    if (!unlisted.ends_with(" 401")) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  const auto unlisted = curl_https_until(m.http_port(), "/api/v1/cluster/stats", " 401", cert);
   CHECK_MESSAGE(unlisted.ends_with(" 401"), unlisted);
   m.proc().signal(SIGTERM);
   CHECK(m.proc().wait(std::chrono::seconds(40)) == 0);
