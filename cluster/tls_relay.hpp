@@ -23,26 +23,15 @@
 #include <memory>
 #include <string>
 
+#include "cluster/cluster_settings.hpp"
 #include "engine/core/expected.hpp"
 
 namespace wfe::cluster {
 
-struct tls_relay_options {
-  std::string cert_file;     // this node's PEM certificate chain
-  std::string key_file;      // its private key
-  std::string ca_cert_file;  // the CA(s) every peer's certificate must chain to
+// The files and bounds of the settings (cluster_settings.hpp), and where to listen.
+struct tls_relay_options : transport_tls_settings {
   std::string bind_host;
   std::uint16_t bind_port = 0;  // 0: an ephemeral port (tests)
-  std::chrono::milliseconds connection_timeout{5000};
-  std::size_t max_connections = 256;
-  std::size_t buffer_size = 64 * 1024;
-  // How often the three files are checked for changes (modification time, size) and
-  // re-read when they changed (Pekko's ssl-context-cache-ttl); 0 = only reload().
-  std::chrono::milliseconds reload_interval{0};
-  // A peer's certificate must have this node's certificate's subject (Pekko's
-  // rotating-keys engine does this check): a CA that also signs for other services does
-  // not make them members.
-  bool require_same_subject = true;
 };
 
 class tls_relay {

@@ -11,16 +11,9 @@ namespace wfe::cluster {
 core::expected<std::shared_ptr<tls_relay>, std::string> start_tls_relay(const cluster_settings& s) {
   if (!s.tls) return std::shared_ptr<tls_relay>{};
   tls_relay_options o;
-  o.cert_file = s.tls->cert_file;
-  o.key_file = s.tls->key_file;
-  o.ca_cert_file = s.tls->ca_cert_file;
+  static_cast<transport_tls_settings&>(o) = *s.tls;
   o.bind_host = s.bind_hostname;
   o.bind_port = s.bind_port;
-  o.connection_timeout = s.tls->connection_timeout;
-  o.reload_interval = s.tls->reload_interval;
-  o.max_connections = s.tls->max_connections;
-  o.buffer_size = s.tls->buffer_size;
-  o.require_same_subject = s.tls->require_same_subject;
   auto relay = tls_relay::start(std::move(o));
   if (!relay) return core::unexpected{std::move(relay).error()};
   return std::shared_ptr<tls_relay>(std::move(relay).value());
