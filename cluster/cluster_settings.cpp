@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "cluster/tls_relay.hpp"
 #include "engine/core/settings_reader.hpp"
 
 namespace wfe::cluster {
@@ -126,6 +127,14 @@ void read_transport(core::settings_reader& r, cluster_settings& s) {
   tls.buffer_size = static_cast<std::size_t>(
       r.bytes("pekko.workflow.transport.tls.buffer-size", 4096, 16 * 1024 * 1024));
   tls.require_same_subject = r.boolean("pekko.workflow.transport.tls.require-same-subject");
+  const std::vector<std::string_view> protocols = {"TLS", "TLSv1.2", "TLSv1.3"};
+  tls.protocol = r.one_of("pekko.remote.artery.ssl.rotating-keys-engine.protocol", protocols);
+  constexpr std::string_view k_algorithms =
+      "pekko.remote.artery.ssl.rotating-keys-engine.enabled-algorithms";
+  tls.enabled_algorithms = r.string_list(k_algorithms);
+  if (std::find(protocols.begin(), protocols.end(), tls.protocol) != protocols.end()) {
+    if (auto err = tls_algorithms_error(tls); !err.empty()) r.fail(k_algorithms, err);
+  }
   s.tls = std::move(tls);
 }
 

@@ -45,10 +45,17 @@ struct transport_tls_settings {
   // together; beyond, new ones are closed at once) and the buffer per direction of each.
   std::size_t max_connections = 256;
   std::size_t buffer_size = 64 * 1024;
-  // pekko.workflow.transport.tls.require-same-subject: a peer's certificate must have
-  // this node's certificate's subject (Pekko's rotating-keys engine does this check): a
-  // CA that also signs for other services does not make them members.
+  // pekko.workflow.transport.tls.require-same-subject: a peer's certificate must share
+  // a subject name (its CN or a DNS subjectAltName) with this node's certificate, the
+  // check Pekko's rotating-keys engine makes: a CA that also signs for other services
+  // does not make them members.
   bool require_same_subject = true;
+  // ...rotating-keys-engine.protocol: "TLSv1.2" or "TLSv1.3" (only that version, as in
+  // Pekko), or "TLS" (1.2 or 1.3, the highest both sides have; the default here).
+  std::string protocol = "TLS";
+  // ...rotating-keys-engine.enabled-algorithms: cipher suites by their IANA names (as
+  // Java and Pekko write them); empty: OpenSSL's defaults. Checked at start.
+  std::vector<std::string> enabled_algorithms;
 };
 
 struct cluster_settings {

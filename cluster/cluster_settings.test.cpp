@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "tests/support/load_settings.hpp"
 
 using wfe::cluster::cluster_settings;
@@ -131,6 +134,53 @@ TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's P
   CHECK(s.tls->max_connections == 16);
   CHECK(s.tls->buffer_size == 16 * 1024);
   CHECK(s.tls->require_same_subject);
+  CHECK(s.tls->protocol == "TLS");
+  CHECK(s.tls->enabled_algorithms.empty());
+}
+
+TEST_CASE("transport: protocol and enabled-algorithms as Pekko writes them, bad ones named") {
+  auto [s, errors] = read_settings<cluster_settings>(
+      tls_tcp_with_node_files() +
+      "pekko.remote.artery.ssl.rotating-keys-engine {\n"
+      "  protocol = \"TLSv1.2\"\n"
+      "  enabled-algorithms = [\"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\",\n"
+      "                        \"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\"]\n"
+      "}\n");
+  REQUIRE_MESSAGE(errors.empty(), errors);
+  CHECK(s.tls->protocol == "TLSv1.2");
+  CHECK(s.tls->enabled_algorithms ==
+        std::vector<std::string>{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                                 "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"});
+
+  SUBCASE("an unknown protocol") {
+    auto [t, bad] = read_settings<cluster_settings>(
+        tls_tcp_with_node_files() +
+            "pekko.remote.artery.ssl.rotating-keys-engine.protocol = SSLv3\n",
+        "p.conf");
+    CHECK(bad.find("p.conf:8") != std::string::npos);
+    CHECK(bad.find("rotating-keys-engine.protocol") != std::string::npos);
+    CHECK(bad.find("SSLv3") != std::string::npos);
+  }
+  SUBCASE("an unknown suite") {
+    auto [t, bad] = read_settings<cluster_settings>(
+        tls_tcp_with_node_files() +
+            "pekko.remote.artery.ssl.rotating-keys-engine.enabled-algorithms = "
+            "[TLS_AES_256_GCM_SHA384, TLS_FANCY_WITH_ROT13]\n",
+        "a.conf");
+    CHECK(bad.find("a.conf:8") != std::string::npos);
+    CHECK(bad.find("rotating-keys-engine.enabled-algorithms") != std::string::npos);
+    CHECK(bad.find("TLS_FANCY_WITH_ROT13") != std::string::npos);
+  }
+  SUBCASE("no suite for the protocol") {
+    auto [t, bad] = read_settings<cluster_settings>(
+        tls_tcp_with_node_files() +
+        "pekko.remote.artery.ssl.rotating-keys-engine {\n"
+        "  protocol = TLSv1.3\n"
+        "  enabled-algorithms = [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n"
+        "}\n");
+    CHECK(bad.find("rotating-keys-engine.enabled-algorithms") != std::string::npos);
+    CHECK(bad.find("TLSv1.3") != std::string::npos);
+  }
 }
 
 TEST_CASE("transport: an unknown transport or a missing PEM file names the key") {

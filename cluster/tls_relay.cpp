@@ -1,9 +1,12 @@
 #include "cluster/tls_relay.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -11,6 +14,7 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -38,42 +42,123 @@ using tls_stream = ssl::stream<tcp::socket>;
 struct contexts {
   ssl::context server{ssl::context::tls_server};
   ssl::context client{ssl::context::tls_client};
-  std::string subject_der;   // this node's certificate's subject (DER), compared to a peer's
-  std::string subject_text;  // the same, for messages
+  std::vector<std::string> names;  // this node's certificate's subject names, lower case
 };
 
-std::string name_der(X509_NAME* name) {
-  unsigned char* out = nullptr;
-  int n = i2d_X509_NAME(name, &out);
-  if (n <= 0) return {};
-  std::string der(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
-  OPENSSL_free(out);
-  return der;
+// A certificate's subject names as Pekko's rotating-keys engine reads them: its common
+// name(s) and its DNS subjectAltNames, in lower case (DNS names are case-insensitive).
+std::vector<std::string> subject_names(X509* cert) {
+  std::vector<std::string> names;
+  auto add = [&names](const unsigned char* data, int len) {
+    if (data == nullptr || len <= 0) return;
+    std::string n(reinterpret_cast<const char*>(data), static_cast<std::size_t>(len));
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
+  };
+  X509_NAME* subject = X509_get_subject_name(cert);
+  for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+    add(utf8, len);
+    OPENSSL_free(utf8);
+  }
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+    if (gn->type == GEN_DNS)
+      add(ASN1_STRING_get0_data(gn->d.dNSName), ASN1_STRING_length(gn->d.dNSName));
+  }
+  GENERAL_NAMES_free(sans);
+  return names;
 }
 
-std::string name_text(X509_NAME* name) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "?";
-  char* data = nullptr;
-  auto len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
+std::string joined(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (const auto& n : names) out += (out.size() > 1 ? ", " : "") + n;
+  return out + "]";
 }
 
-// Empty when the peer presented a certificate with this node's subject (as Pekko's
-// rotating-keys engine checks: a CA that also signs for other services does not make
-// them members); else why not.
-std::string check_peer_subject(tls_stream& tls, const contexts& c) {
+// Empty when the peer's certificate shares a subject name (CN or DNS subjectAltName)
+// with this node's, as Pekko's rotating-keys engine checks (a CA that also signs for
+// other services does not make them members); else why not.
+std::string check_peer_names(tls_stream& tls, const contexts& c) {
   X509* peer = SSL_get0_peer_certificate(tls.native_handle());
   if (peer == nullptr) return "no peer certificate";
-  auto* name = X509_get_subject_name(peer);
-  if (name_der(name) == c.subject_der) return {};
-  return "the peer's certificate subject \"" + name_text(name) + "\" is not this node's \"" +
-         c.subject_text + "\" (pekko.workflow.transport.tls.require-same-subject)";
+  auto names = subject_names(peer);
+  for (const auto& n : names) {
+    if (std::find(c.names.begin(), c.names.end(), n) != c.names.end()) return {};
+  }
+  return "the peer's certificate names " + joined(names) + " share none with this node's " +
+         joined(c.names) + " (pekko.workflow.transport.tls.require-same-subject)";
 }
 
-std::string configure(ssl::context& ctx, const tls_relay_options& o) {
+// What protocol and enabled-algorithms allow, in OpenSSL's terms.
+struct tls_policy {
+  int min_version = TLS1_2_VERSION;
+  int max_version = TLS1_3_VERSION;
+  std::string tls12_ciphers;  // OpenSSL names, ':'-separated; empty: OpenSSL's defaults
+  std::string tls13_suites;   // the same for TLS 1.3's cipher suites
+};
+
+core::expected<tls_policy, std::string> resolve_policy(const transport_tls_settings& o) {
+  tls_policy p;
+  if (o.protocol == "TLSv1.2") {
+    p.max_version = TLS1_2_VERSION;
+  } else if (o.protocol == "TLSv1.3") {
+    p.min_version = TLS1_3_VERSION;
+  } else if (o.protocol != "TLS") {
+    return core::unexpected{"protocol must be TLS, TLSv1.2 or TLSv1.3, got \"" + o.protocol + "\""};
+  }
+  if (o.enabled_algorithms.empty()) return p;
+  // Every suite this OpenSSL knows, to look the names up in.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> all(SSL_CTX_new(TLS_method()), &SSL_CTX_free);
+  if (!all || SSL_CTX_set_cipher_list(all.get(), "ALL:COMPLEMENTOFALL") != 1 ||
+      SSL_CTX_set_ciphersuites(all.get(),
+                               "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                               "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:"
+                               "TLS_AES_128_CCM_8_SHA256") != 1) {
+    return core::unexpected{std::string{"cannot list OpenSSL's cipher suites"}};
+  }
+  STACK_OF(SSL_CIPHER)* known = SSL_CTX_get_ciphers(all.get());
+  for (const auto& name : o.enabled_algorithms) {
+    const SSL_CIPHER* found = nullptr;
+    for (int i = 0; found == nullptr && i < sk_SSL_CIPHER_num(known); ++i) {
+      const SSL_CIPHER* c = sk_SSL_CIPHER_value(known, i);
+      const char* standard = SSL_CIPHER_standard_name(c);
+      if ((standard != nullptr && name == standard) || name == SSL_CIPHER_get_name(c)) found = c;
+    }
+    if (found == nullptr) {
+      return core::unexpected{"unknown cipher suite \"" + name +
+                              "\" (IANA names, e.g. TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "
+                              "TLS_AES_256_GCM_SHA384)"};
+    }
+    const bool v13 = std::string_view{SSL_CIPHER_get_version(found)} == "TLSv1.3";
+    auto& list = v13 ? p.tls13_suites : p.tls12_ciphers;
+    list += (list.empty() ? "" : ":") + std::string{SSL_CIPHER_get_name(found)};
+  }
+  // A version none of the listed suites is for cannot be negotiated (as in Java).
+  if (p.tls12_ciphers.empty()) p.min_version = TLS1_3_VERSION;
+  if (p.tls13_suites.empty()) p.max_version = TLS1_2_VERSION;
+  if (p.min_version > p.max_version) {
+    return core::unexpected{"none of them is for protocol " + o.protocol};
+  }
+  return p;
+}
+
+std::string configure(ssl::context& ctx, const tls_relay_options& o, const tls_policy& p) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  auto* native = ctx.native_handle();
+  if (SSL_CTX_set_min_proto_version(native, p.min_version) != 1 ||
+      SSL_CTX_set_max_proto_version(native, p.max_version) != 1 ||
+      (!p.tls12_ciphers.empty() && SSL_CTX_set_cipher_list(native, p.tls12_ciphers.c_str()) != 1) ||
+      (!p.tls13_suites.empty() && SSL_CTX_set_ciphersuites(native, p.tls13_suites.c_str()) != 1)) {
+    return "cannot use protocol " + o.protocol + " with enabled-algorithms " +
+           joined(o.enabled_algorithms);
+  }
   error_code ec;
   ctx.use_certificate_chain_file(o.cert_file, ec);
   if (ec) return "cannot use the certificate " + o.cert_file + ": " + ec.message();
@@ -89,13 +174,25 @@ std::string configure(ssl::context& ctx, const tls_relay_options& o) {
 }
 
 core::expected<std::shared_ptr<contexts>, std::string> load_contexts(const tls_relay_options& o) {
+  auto policy = resolve_policy(o);
+  if (!policy) {
+    return core::unexpected{"pekko.remote.artery.ssl.rotating-keys-engine: " + policy.error()};
+  }
   auto c = std::make_shared<contexts>();
-  if (auto err = configure(c->server, o); !err.empty()) return core::unexpected{std::move(err)};
-  if (auto err = configure(c->client, o); !err.empty()) return core::unexpected{std::move(err)};
+  if (auto err = configure(c->server, o, *policy); !err.empty()) {
+    return core::unexpected{std::move(err)};
+  }
+  if (auto err = configure(c->client, o, *policy); !err.empty()) {
+    return core::unexpected{std::move(err)};
+  }
   X509* own = SSL_CTX_get0_certificate(c->server.native_handle());
   if (own == nullptr) return core::unexpected{"no certificate in " + o.cert_file};
-  c->subject_der = name_der(X509_get_subject_name(own));
-  c->subject_text = name_text(X509_get_subject_name(own));
+  c->names = subject_names(own);
+  if (o.require_same_subject && c->names.empty()) {
+    return core::unexpected{"the certificate " + o.cert_file +
+                            " has no common name and no DNS subjectAltName to match peers by "
+                            "(or set pekko.workflow.transport.tls.require-same-subject = off)"};
+  }
   return c;
 }
 
@@ -169,6 +266,11 @@ class splice : public std::enable_shared_from_this<splice> {
 };
 
 }  // namespace
+
+std::string tls_algorithms_error(const transport_tls_settings& settings) {
+  auto policy = resolve_policy(settings);
+  return policy ? std::string{} : policy.error();
+}
 
 struct tls_relay::impl {
   tls_relay_options opt;
@@ -298,7 +400,7 @@ struct tls_relay::impl {
 
   // Empty, or why a peer that completed the handshake is still refused.
   std::string subject_refusal(tls_stream& tls, const contexts& c) const {
-    return opt.require_same_subject ? check_peer_subject(tls, c) : std::string{};
+    return opt.require_same_subject ? check_peer_names(tls, c) : std::string{};
   }
 
   // Closes `tls` if it is not done by the connection timeout.

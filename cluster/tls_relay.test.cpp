@@ -455,3 +455,102 @@ TEST_CASE(
   CHECK(back == "member");
   CHECK(transport_c.accepted() == 1);
 }
+
+TEST_CASE("tls_relay: certificates with their own common names that share a DNS name are members") {
+  // names-a/b/c.pem (names-ca.pem): CN node-a / node-b / node-c; a and b also carry the
+  // DNS name workflow-engine.cluster.test, c carries other.cluster.test instead.
+  auto names = [](const std::string& id) {
+    auto o = node_options();
+    o.cert_file = data_file("names-" + id + ".pem");
+    o.key_file = data_file("names-" + id + ".key");
+    o.ca_cert_file = data_file("names-ca.pem");
+    return o;
+  };
+  echo_server transport_a;
+  auto a = start(names("a"));
+  a->set_local_port(transport_a.port());
+  auto b = start(names("b"));
+  auto c = start(names("c"));
+
+  client member(b->local_port_for("127.0.0.1", a->port()).value());
+  std::string back;
+  CHECK(member.round_trip("shared name", back));
+  CHECK(back == "shared name");
+  CHECK(a->current_stats().inbound == 1);
+
+  client stranger(c->local_port_for("127.0.0.1", a->port()).value());
+  CHECK(stranger.closed_without_data());
+  CHECK(eventually([&] { return a->current_stats().handshake_failures == 1; }, 5s));
+  CHECK(eventually([&] { return c->current_stats().handshake_failures == 1; }, 5s));
+  CHECK(transport_a.accepted() == 1);
+}
+
+namespace {
+
+// What a TLS client with the nodes' certificate negotiates with the relay on `port`:
+// "<version> <OpenSSL cipher name>", or "refused: …".
+std::string negotiated(std::uint16_t port, const std::string& client_protocol = "") {
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.use_certificate_chain_file(data_file("node.pem"));
+  ctx.use_private_key_file(data_file("node.key"), asio::ssl::context::pem);
+  ctx.load_verify_file(data_file("node-ca.pem"));
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  if (client_protocol == "TLSv1.3")
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_3_VERSION);
+  asio::ssl::stream<tcp::socket> s(io, ctx);
+  s.next_layer().connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+  boost::system::error_code ec;
+  s.handshake(asio::ssl::stream_base::client, ec);
+  if (ec) return "refused: " + ec.message();
+  return std::string{SSL_get_version(s.native_handle())} + " " +
+         SSL_CIPHER_get_name(SSL_get_current_cipher(s.native_handle()));
+}
+
+}  // namespace
+
+TEST_CASE("tls_relay: protocol and enabled-algorithms decide what a connection negotiates") {
+  echo_server transport;
+  auto plain = start(node_options());  // "TLS", OpenSSL's suites
+  plain->set_local_port(transport.port());
+  CHECK(negotiated(plain->port()).starts_with("TLSv1.3 "));
+
+  auto o = node_options();
+  o.protocol = "TLSv1.2";
+  o.enabled_algorithms = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+  auto v12 = start(o);
+  v12->set_local_port(transport.port());
+  CHECK(negotiated(v12->port()) == "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256");
+  CHECK(negotiated(v12->port(), "TLSv1.3").starts_with("refused"));
+
+  o.protocol = "TLS";
+  o.enabled_algorithms = {"TLS_AES_256_GCM_SHA384"};  // a TLS 1.3 suite only: 1.3 only
+  auto v13 = start(o);
+  v13->set_local_port(transport.port());
+  CHECK(negotiated(v13->port()) == "TLSv1.3 TLS_AES_256_GCM_SHA384");
+
+  // Two nodes without a suite in common do not connect.
+  auto other = node_options();
+  other.protocol = "TLSv1.2";
+  other.enabled_algorithms = {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"};
+  auto a = start(other);
+  client none(a->local_port_for("127.0.0.1", v12->port()).value());
+  CHECK(none.closed_without_data());
+  CHECK(eventually([&] { return v12->current_stats().handshake_failures >= 2; }, 5s));
+  // The same suite on both: they do.
+  other.enabled_algorithms = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+  auto b = start(other);
+  client some(b->local_port_for("127.0.0.1", v12->port()).value());
+  std::string back;
+  CHECK(some.round_trip("suite", back));
+
+  // Unknown names and a protocol no suite is for stop the start.
+  auto bad = node_options();
+  bad.enabled_algorithms = {"TLS_NOT_A_SUITE"};
+  auto r = tls_relay::start(bad);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().find("TLS_NOT_A_SUITE") != std::string::npos);
+  bad.protocol = "TLSv1.3";
+  bad.enabled_algorithms = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+  CHECK(wfe::cluster::tls_algorithms_error(bad).find("TLSv1.3") != std::string::npos);
+}
