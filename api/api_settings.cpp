@@ -1,11 +1,16 @@
 #include "api/api_settings.hpp"
 
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "api/admin_client.hpp"
 #include "api/http/bearer_auth.hpp"
 #include "api/http/server_tls.hpp"
 #include "engine/core/settings_reader.hpp"
+#include "engine/core/tls_policy.hpp"
 
 namespace wfe::api {
 
@@ -56,6 +61,24 @@ void read_certificate_roles(core::settings_reader& r, api_settings& s) {
   }
 }
 
+// pekko.workflow.http.tls.{protocol,enabled-algorithms}, as Pekko's SSL engines read them.
+std::optional<core::tls_policy> read_tls_policy(core::settings_reader& r) {
+  constexpr std::string_view k_protocol = "pekko.workflow.http.tls.protocol";
+  constexpr std::string_view k_algorithms = "pekko.workflow.http.tls.enabled-algorithms";
+  const std::vector<std::string_view> protocols = {"TLS", "TLSv1.2", "TLSv1.3"};
+  const auto protocol = r.one_of(k_protocol, protocols);
+  const auto algorithms = r.string_list(k_algorithms);
+  if (std::find(protocols.begin(), protocols.end(), protocol) == protocols.end()) {
+    return std::nullopt;  // named by one_of
+  }
+  auto policy = core::tls_policy::resolve(protocol, algorithms);
+  if (!policy) {
+    r.fail(k_algorithms, policy.error());
+    return std::nullopt;
+  }
+  return std::move(*policy);
+}
+
 }  // namespace
 
 api_settings api_settings::read(core::settings_reader& r) {
@@ -82,12 +105,15 @@ api_settings api_settings::read(core::settings_reader& r) {
     r.fail(cert.empty() ? "pekko.workflow.http.tls.cert-file" : "pekko.workflow.http.tls.key-file",
            "cert-file and key-file go together (both set: HTTPS; both empty: HTTP)");
   } else if (!cert.empty()) {
-    auto tls = server_tls::load(cert, key, r.string("pekko.workflow.http.tls.client-ca-file"));
-    if (tls) {
-      s.http.tls = std::move(*tls);
-      s.tls_cert_file = cert;
-    } else {
-      r.fail("pekko.workflow.http.tls.cert-file", tls.error());
+    if (auto policy = read_tls_policy(r)) {
+      auto tls = server_tls::load(cert, key, r.string("pekko.workflow.http.tls.client-ca-file"),
+                                  std::move(*policy));
+      if (tls) {
+        s.http.tls = std::move(*tls);
+        s.tls_cert_file = cert;
+      } else {
+        r.fail("pekko.workflow.http.tls.cert-file", tls.error());
+      }
     }
   }
   const auto admin_cert = r.string("pekko.workflow.http.tls.admin-cert-file");

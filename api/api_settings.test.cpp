@@ -1,8 +1,11 @@
 #include "api/api_settings.hpp"
 
 #include <doctest/doctest.h>
+#include <openssl/ssl.h>
 
 #include "api/http/bearer_auth.hpp"
+#include "api/http/server_tls.hpp"
+#include "api/http/server_tls_impl.hpp"
 #include "tests/support/load_settings.hpp"
 
 using wfe::api::api_settings;
@@ -24,6 +27,32 @@ TEST_CASE("by default the API has neither tokens nor TLS") {
   CHECK(s.tls_cert_file.empty());
   CHECK_FALSE(s.metrics.auth);
   CHECK_FALSE(s.metrics.tls);
+}
+
+TEST_CASE("HTTPS protocol and enabled-algorithms: read as Pekko writes them, bad ones named") {
+  const std::string files = "pekko.workflow.http.tls.cert-file = \"" + tls_file("server.pem") +
+                            "\"\npekko.workflow.http.tls.key-file = \"" + tls_file("server.key") +
+                            "\"\n";
+  auto [ok, e1] = read_settings<api_settings>(
+      files +
+      "pekko.workflow.http.tls { protocol = TLSv1.3, enabled-algorithms = "
+      "[TLS_AES_256_GCM_SHA384] }\n");
+  REQUIRE_MESSAGE(e1.empty(), e1);
+  REQUIRE(ok.http.tls);
+  auto* ctx = ok.http.tls->current()->context.native_handle();
+  CHECK(SSL_CTX_get_min_proto_version(ctx) == TLS1_3_VERSION);
+
+  auto [proto, e2] =
+      read_settings<api_settings>(files + "pekko.workflow.http.tls.protocol = TLSv1.1\n");
+  CHECK(e2.find("node.conf:3") != std::string::npos);
+  CHECK(e2.find("pekko.workflow.http.tls.protocol") != std::string::npos);
+  CHECK_FALSE(proto.http.tls);
+
+  auto [suite, e3] = read_settings<api_settings>(
+      files + "pekko.workflow.http.tls.enabled-algorithms = [TLS_RSA_WITH_ROT13]\n");
+  CHECK(e3.find("pekko.workflow.http.tls.enabled-algorithms") != std::string::npos);
+  CHECK(e3.find("TLS_RSA_WITH_ROT13") != std::string::npos);
+  CHECK_FALSE(suite.http.tls);
 }
 
 TEST_CASE("TLS and token settings: read, or refused naming the key, the config line and the file") {

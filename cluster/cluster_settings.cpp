@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "cluster/tls_relay.hpp"
 #include "engine/core/settings_reader.hpp"
+#include "engine/core/tls_policy.hpp"
 
 namespace wfe::cluster {
 
@@ -133,7 +133,8 @@ void read_transport(core::settings_reader& r, cluster_settings& s) {
       "pekko.remote.artery.ssl.rotating-keys-engine.enabled-algorithms";
   tls.enabled_algorithms = r.string_list(k_algorithms);
   if (std::find(protocols.begin(), protocols.end(), tls.protocol) != protocols.end()) {
-    if (auto err = tls_algorithms_error(tls); !err.empty()) r.fail(k_algorithms, err);
+    auto policy = core::tls_policy::resolve(tls.protocol, tls.enabled_algorithms);
+    if (!policy) r.fail(k_algorithms, policy.error());
   }
   s.tls = std::move(tls);
 }

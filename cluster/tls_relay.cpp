@@ -26,6 +26,7 @@
 #include <boost/asio/write.hpp>
 
 #include "engine/core/logging.hpp"
+#include "engine/core/tls_policy.hpp"
 
 namespace wfe::cluster {
 
@@ -95,70 +96,10 @@ std::string check_peer_names(tls_stream& tls, const contexts& c) {
          joined(c.names) + " (pekko.workflow.transport.tls.require-same-subject)";
 }
 
-// What protocol and enabled-algorithms allow, in OpenSSL's terms.
-struct tls_policy {
-  int min_version = TLS1_2_VERSION;
-  int max_version = TLS1_3_VERSION;
-  std::string tls12_ciphers;  // OpenSSL names, ':'-separated; empty: OpenSSL's defaults
-  std::string tls13_suites;   // the same for TLS 1.3's cipher suites
-};
-
-core::expected<tls_policy, std::string> resolve_policy(const transport_tls_settings& o) {
-  tls_policy p;
-  if (o.protocol == "TLSv1.2") {
-    p.max_version = TLS1_2_VERSION;
-  } else if (o.protocol == "TLSv1.3") {
-    p.min_version = TLS1_3_VERSION;
-  } else if (o.protocol != "TLS") {
-    return core::unexpected{"protocol must be TLS, TLSv1.2 or TLSv1.3, got \"" + o.protocol + "\""};
-  }
-  if (o.enabled_algorithms.empty()) return p;
-  // Every suite this OpenSSL knows, to look the names up in.
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> all(SSL_CTX_new(TLS_method()), &SSL_CTX_free);
-  if (!all || SSL_CTX_set_cipher_list(all.get(), "ALL:COMPLEMENTOFALL") != 1 ||
-      SSL_CTX_set_ciphersuites(all.get(),
-                               "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-                               "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:"
-                               "TLS_AES_128_CCM_8_SHA256") != 1) {
-    return core::unexpected{std::string{"cannot list OpenSSL's cipher suites"}};
-  }
-  STACK_OF(SSL_CIPHER)* known = SSL_CTX_get_ciphers(all.get());
-  for (const auto& name : o.enabled_algorithms) {
-    const SSL_CIPHER* found = nullptr;
-    for (int i = 0; found == nullptr && i < sk_SSL_CIPHER_num(known); ++i) {
-      const SSL_CIPHER* c = sk_SSL_CIPHER_value(known, i);
-      const char* standard = SSL_CIPHER_standard_name(c);
-      if ((standard != nullptr && name == standard) || name == SSL_CIPHER_get_name(c)) found = c;
-    }
-    if (found == nullptr) {
-      return core::unexpected{"unknown cipher suite \"" + name +
-                              "\" (IANA names, e.g. TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "
-                              "TLS_AES_256_GCM_SHA384)"};
-    }
-    const bool v13 = std::string_view{SSL_CIPHER_get_version(found)} == "TLSv1.3";
-    auto& list = v13 ? p.tls13_suites : p.tls12_ciphers;
-    list += (list.empty() ? "" : ":") + std::string{SSL_CIPHER_get_name(found)};
-  }
-  // A version none of the listed suites is for cannot be negotiated (as in Java).
-  if (p.tls12_ciphers.empty()) p.min_version = TLS1_3_VERSION;
-  if (p.tls13_suites.empty()) p.max_version = TLS1_2_VERSION;
-  if (p.min_version > p.max_version) {
-    return core::unexpected{"none of them is for protocol " + o.protocol};
-  }
-  return p;
-}
-
-std::string configure(ssl::context& ctx, const tls_relay_options& o, const tls_policy& p) {
+std::string configure(ssl::context& ctx, const tls_relay_options& o, const core::tls_policy& p) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  auto* native = ctx.native_handle();
-  if (SSL_CTX_set_min_proto_version(native, p.min_version) != 1 ||
-      SSL_CTX_set_max_proto_version(native, p.max_version) != 1 ||
-      (!p.tls12_ciphers.empty() && SSL_CTX_set_cipher_list(native, p.tls12_ciphers.c_str()) != 1) ||
-      (!p.tls13_suites.empty() && SSL_CTX_set_ciphersuites(native, p.tls13_suites.c_str()) != 1)) {
-    return "cannot use protocol " + o.protocol + " with enabled-algorithms " +
-           joined(o.enabled_algorithms);
-  }
+  if (auto err = p.apply(ctx.native_handle()); !err.empty()) return err;
   error_code ec;
   ctx.use_certificate_chain_file(o.cert_file, ec);
   if (ec) return "cannot use the certificate " + o.cert_file + ": " + ec.message();
@@ -174,7 +115,7 @@ std::string configure(ssl::context& ctx, const tls_relay_options& o, const tls_p
 }
 
 core::expected<std::shared_ptr<contexts>, std::string> load_contexts(const tls_relay_options& o) {
-  auto policy = resolve_policy(o);
+  auto policy = core::tls_policy::resolve(o.protocol, o.enabled_algorithms);
   if (!policy) {
     return core::unexpected{"pekko.remote.artery.ssl.rotating-keys-engine: " + policy.error()};
   }
@@ -266,11 +207,6 @@ class splice : public std::enable_shared_from_this<splice> {
 };
 
 }  // namespace
-
-std::string tls_algorithms_error(const transport_tls_settings& settings) {
-  auto policy = resolve_policy(settings);
-  return policy ? std::string{} : policy.error();
-}
 
 struct tls_relay::impl {
   tls_relay_options opt;

@@ -34,10 +34,6 @@ struct tls_relay_options : transport_tls_settings {
   std::uint16_t bind_port = 0;  // 0: an ephemeral port (tests)
 };
 
-// Empty, or why settings.protocol and settings.enabled_algorithms cannot be used with
-// this OpenSSL (an unknown suite name; no suite for the protocol). Checked at start.
-std::string tls_algorithms_error(const transport_tls_settings& settings);
-
 class tls_relay {
  public:
   struct stats {

@@ -21,13 +21,17 @@ std::string use_certificate(boost::asio::ssl::context& ctx, const std::string& c
 namespace {
 
 core::expected<std::shared_ptr<tls_context>, std::string> make_context(
-    const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file) {
+    const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file,
+    const core::tls_policy& policy) {
   namespace ssl = boost::asio::ssl;
   auto tls = std::make_shared<tls_context>();
   auto& ctx = tls->context;
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                   ssl::context::single_dh_use);
+  if (auto err = policy.apply(ctx.native_handle()); !err.empty()) {
+    return core::unexpected{std::move(err)};
+  }
   if (auto err = use_certificate(ctx, cert_file, key_file, "certificate chain"); !err.empty()) {
     return core::unexpected{std::move(err)};
   }
@@ -46,22 +50,25 @@ core::expected<std::shared_ptr<tls_context>, std::string> make_context(
 }  // namespace
 
 core::expected<std::shared_ptr<server_tls>, std::string> server_tls::load(
-    std::string cert_file, std::string key_file, std::string client_ca_file) {
-  auto ctx = make_context(cert_file, key_file, client_ca_file);
+    std::string cert_file, std::string key_file, std::string client_ca_file,
+    core::tls_policy policy) {
+  auto ctx = make_context(cert_file, key_file, client_ca_file, policy);
   if (!ctx) return core::unexpected{std::move(ctx).error()};
   return std::make_shared<server_tls>(std::move(cert_file), std::move(key_file),
-                                      std::move(client_ca_file), std::move(ctx).value());
+                                      std::move(client_ca_file), std::move(policy),
+                                      std::move(ctx).value());
 }
 
 server_tls::server_tls(std::string cert_file, std::string key_file, std::string client_ca_file,
-                       std::shared_ptr<tls_context> initial)
+                       core::tls_policy policy, std::shared_ptr<tls_context> initial)
     : cert_file_(std::move(cert_file)),
       key_file_(std::move(key_file)),
       client_ca_file_(std::move(client_ca_file)),
+      policy_(std::move(policy)),
       current_(std::move(initial)) {}
 
 std::string server_tls::reload() {
-  auto ctx = make_context(cert_file_, key_file_, client_ca_file_);
+  auto ctx = make_context(cert_file_, key_file_, client_ca_file_, policy_);
   if (!ctx) return std::move(ctx).error();
   current_.store(std::move(ctx).value());
   return {};

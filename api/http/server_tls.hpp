@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/core/expected.hpp"
+#include "engine/core/tls_policy.hpp"
 
 namespace wfe::api {
 
@@ -23,12 +24,14 @@ class server_tls {
   // empty, requires every client to present a certificate issued by a CA of that PEM
   // file (mutual TLS: the handshake fails otherwise); an error naming the file that
   // could not be read or used (a key that does not match the certificate included).
-  static core::expected<std::shared_ptr<server_tls>, std::string> load(std::string cert_file,
-                                                                       std::string key_file,
-                                                                       std::string client_ca_file);
+  // `policy`: the versions and suites offered (pekko.workflow.http.tls.protocol and
+  // enabled-algorithms).
+  static core::expected<std::shared_ptr<server_tls>, std::string> load(
+      std::string cert_file, std::string key_file, std::string client_ca_file,
+      core::tls_policy policy = {});
 
   server_tls(std::string cert_file, std::string key_file, std::string client_ca_file,
-             std::shared_ptr<tls_context> initial);
+             core::tls_policy policy, std::shared_ptr<tls_context> initial);
 
   [[nodiscard]] std::shared_ptr<tls_context> current() const { return current_.load(); }
   [[nodiscard]] const std::string& cert_file() const { return cert_file_; }
@@ -40,6 +43,7 @@ class server_tls {
   std::string cert_file_;
   std::string key_file_;
   std::string client_ca_file_;
+  core::tls_policy policy_;
   std::atomic<std::shared_ptr<tls_context>> current_;
 };
 

@@ -95,3 +95,36 @@ TEST_CASE(
         std::string::npos);
   CHECK(presented_subject(tls) == "/CN=127.0.0.1 renewed");
 }
+
+TEST_CASE("the versions and suites of pekko.workflow.http.tls.protocol stay across a reload") {
+  auto policy =
+      wfe::core::tls_policy::resolve("TLSv1.2", {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"});
+  REQUIRE(policy);
+  auto loaded = server_tls::load(tls_file("server.pem"), tls_file("server.key"), "", *policy);
+  REQUIRE_MESSAGE(loaded, (loaded ? "" : loaded.error()));
+  auto& tls = **loaded;
+  auto offered = [&tls] {
+    auto* ctx = tls.current()->context.native_handle();
+    std::string out = std::to_string(SSL_CTX_get_min_proto_version(ctx)) + "-" +
+                      std::to_string(SSL_CTX_get_max_proto_version(ctx));
+    STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
+    for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+      out += std::string(" ") + SSL_CIPHER_get_name(sk_SSL_CIPHER_value(ciphers, i));
+    }
+    return out;
+  };
+  // TLS 1.2 only; its one suite (OpenSSL keeps listing TLS 1.3's, which 1.2 never uses).
+  const auto expected = std::to_string(TLS1_2_VERSION) + "-" + std::to_string(TLS1_2_VERSION);
+  CHECK(offered().starts_with(expected + " "));
+  CHECK(offered().find("ECDHE-ECDSA-AES128-GCM-SHA256") != std::string::npos);
+  CHECK(offered().find("ECDHE-ECDSA-AES256-GCM-SHA384") == std::string::npos);
+  REQUIRE(tls.reload().empty());
+  CHECK(offered().starts_with(expected + " "));
+  CHECK(offered().find("ECDHE-ECDSA-AES256-GCM-SHA384") == std::string::npos);
+
+  auto defaults = server_tls::load(tls_file("server.pem"), tls_file("server.key"), "");
+  REQUIRE(defaults);
+  auto* ctx = (*defaults)->current()->context.native_handle();
+  CHECK(SSL_CTX_get_min_proto_version(ctx) == TLS1_2_VERSION);
+  CHECK(SSL_CTX_get_max_proto_version(ctx) == TLS1_3_VERSION);
+}

@@ -1,0 +1,67 @@
+#include "engine/core/tls_policy.hpp"
+
+#include <memory>
+#include <string_view>
+
+#include <openssl/ssl.h>
+
+namespace wfe::core {
+
+expected<tls_policy, std::string> tls_policy::resolve(const std::string& protocol,
+                                                      const std::vector<std::string>& algorithms) {
+  static_assert(tls_policy{}.min_version == TLS1_2_VERSION);
+  static_assert(tls_policy{}.max_version == TLS1_3_VERSION);
+  tls_policy p;
+  p.protocol = protocol;
+  if (protocol == "TLSv1.2") {
+    p.max_version = TLS1_2_VERSION;
+  } else if (protocol == "TLSv1.3") {
+    p.min_version = TLS1_3_VERSION;
+  } else if (protocol != "TLS") {
+    return unexpected{"protocol must be TLS, TLSv1.2 or TLSv1.3, got \"" + protocol + "\""};
+  }
+  if (algorithms.empty()) return p;
+  // Every suite this OpenSSL knows, to look the names up in.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> all(SSL_CTX_new(TLS_method()), &SSL_CTX_free);
+  if (!all || SSL_CTX_set_cipher_list(all.get(), "ALL:COMPLEMENTOFALL") != 1 ||
+      SSL_CTX_set_ciphersuites(all.get(),
+                               "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                               "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:"
+                               "TLS_AES_128_CCM_8_SHA256") != 1) {
+    return unexpected{std::string{"cannot list OpenSSL's cipher suites"}};
+  }
+  STACK_OF(SSL_CIPHER)* known = SSL_CTX_get_ciphers(all.get());
+  for (const auto& name : algorithms) {
+    const SSL_CIPHER* found = nullptr;
+    for (int i = 0; found == nullptr && i < sk_SSL_CIPHER_num(known); ++i) {
+      const SSL_CIPHER* c = sk_SSL_CIPHER_value(known, i);
+      const char* standard = SSL_CIPHER_standard_name(c);
+      if ((standard != nullptr && name == standard) || name == SSL_CIPHER_get_name(c)) found = c;
+    }
+    if (found == nullptr) {
+      return unexpected{"unknown cipher suite \"" + name +
+                        "\" (IANA names, e.g. TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "
+                        "TLS_AES_256_GCM_SHA384)"};
+    }
+    const bool v13 = std::string_view{SSL_CIPHER_get_version(found)} == "TLSv1.3";
+    auto& list = v13 ? p.tls13_suites : p.tls12_ciphers;
+    list += (list.empty() ? "" : ":") + std::string{SSL_CIPHER_get_name(found)};
+  }
+  if (p.tls12_ciphers.empty()) p.min_version = TLS1_3_VERSION;
+  if (p.tls13_suites.empty()) p.max_version = TLS1_2_VERSION;
+  if (p.min_version > p.max_version) return unexpected{"none of them is for protocol " + protocol};
+  return p;
+}
+
+std::string tls_policy::apply(ssl_ctx_st* ctx) const {
+  if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, max_version) != 1 ||
+      (!tls12_ciphers.empty() && SSL_CTX_set_cipher_list(ctx, tls12_ciphers.c_str()) != 1) ||
+      (!tls13_suites.empty() && SSL_CTX_set_ciphersuites(ctx, tls13_suites.c_str()) != 1)) {
+    return "OpenSSL refused protocol " + protocol + " with the suites [" + tls12_ciphers +
+           (tls12_ciphers.empty() || tls13_suites.empty() ? "" : ":") + tls13_suites + "]";
+  }
+  return {};
+}
+
+}  // namespace wfe::core

@@ -1,0 +1,35 @@
+#pragma once
+// Which TLS versions and cipher suites a TLS context offers, configured as Pekko's
+// SSL engines are: `protocol` ("TLSv1.2" or "TLSv1.3": only that version; "TLS": 1.2 or
+// 1.3) and `enabled-algorithms` (cipher suites by their IANA names, as Java writes them;
+// empty: OpenSSL's defaults). Used by the cluster's TLS relay and the HTTP API's server.
+
+#include <string>
+#include <vector>
+
+#include "engine/core/expected.hpp"
+
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
+namespace wfe::core {
+
+struct tls_policy {
+  // Default: "TLS" with OpenSSL's suites. Versions as OpenSSL numbers them.
+  int min_version = 0x0303;      // TLS1_2_VERSION
+  int max_version = 0x0304;      // TLS1_3_VERSION
+  std::string tls12_ciphers;     // OpenSSL names, ':'-separated; empty: OpenSSL's defaults
+  std::string tls13_suites;      // the same for TLS 1.3's cipher suites
+  std::string protocol = "TLS";  // as configured, for messages
+
+  // The policy of `protocol` and `algorithms`, or why there is none: a protocol other
+  // than TLS / TLSv1.2 / TLSv1.3, a suite name this OpenSSL does not know, or no listed
+  // suite for the protocol (a version none of them is for is not offered, as in Java).
+  static expected<tls_policy, std::string> resolve(const std::string& protocol,
+                                                   const std::vector<std::string>& algorithms);
+
+  // Sets the versions and suites on `ctx` (before certificates are loaded); empty, or
+  // why OpenSSL refused them.
+  [[nodiscard]] std::string apply(ssl_ctx_st* ctx) const;
+};
+
+}  // namespace wfe::core
