@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include "api/http/server_tls_impl.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::api {
 
@@ -39,7 +40,8 @@ admin_reply exchange(Stream& stream, const admin_call& call, const std::string& 
 
 std::string check_client_certificate(const std::string& cert_file, const std::string& key_file) {
   ssl::context ctx{ssl::context::tls_client};
-  return use_certificate(ctx, cert_file, key_file, "client certificate chain");
+  return core::use_certificate(ctx.native_handle(), cert_file, key_file,
+                               "client certificate chain");
 }
 
 core::expected<admin_reply, std::string> post_json(const admin_call& call,
@@ -64,8 +66,8 @@ core::expected<admin_reply, std::string> post_json(const admin_call& call,
     X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx.native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
     ctx.set_verify_mode(ssl::verify_peer);
     if (!call.client_cert_file.empty()) {
-      if (auto err = use_certificate(ctx, call.client_cert_file, call.client_key_file,
-                                     "client certificate chain");
+      if (auto err = core::use_certificate(ctx.native_handle(), call.client_cert_file,
+                                           call.client_key_file, "client certificate chain");
           !err.empty()) {
         return core::unexpected{std::move(err)};
       }

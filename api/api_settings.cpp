@@ -10,7 +10,7 @@
 #include "api/http/bearer_auth.hpp"
 #include "api/http/server_tls.hpp"
 #include "engine/core/settings_reader.hpp"
-#include "engine/core/tls_policy.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::api {
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "engine/core/settings_reader.hpp"
-#include "engine/core/tls_policy.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::cluster {
 

@@ -26,7 +26,7 @@
 #include <boost/asio/write.hpp>
 
 #include "engine/core/logging.hpp"
-#include "engine/core/tls_policy.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::cluster {
 
@@ -100,14 +100,11 @@ std::string configure(ssl::context& ctx, const tls_relay_options& o, const core:
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   if (auto err = p.apply(ctx.native_handle()); !err.empty()) return err;
-  error_code ec;
-  ctx.use_certificate_chain_file(o.cert_file, ec);
-  if (ec) return "cannot use the certificate " + o.cert_file + ": " + ec.message();
-  ctx.use_private_key_file(o.key_file, ssl::context::pem, ec);
-  if (ec) {
-    return "cannot use the private key " + o.key_file + " (for " + o.cert_file +
-           "): " + ec.message();
+  if (auto err = core::use_certificate(ctx.native_handle(), o.cert_file, o.key_file, "certificate");
+      !err.empty()) {
+    return err;
   }
+  error_code ec;
   ctx.load_verify_file(o.ca_cert_file, ec);
   if (ec) return "cannot use the CA file " + o.ca_cert_file + ": " + ec.message();
   ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);

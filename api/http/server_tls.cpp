@@ -3,20 +3,9 @@
 #include <boost/system/system_error.hpp>
 
 #include "api/http/server_tls_impl.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::api {
-
-std::string use_certificate(boost::asio::ssl::context& ctx, const std::string& cert_file,
-                            const std::string& key_file, std::string_view what) {
-  boost::system::error_code ec;
-  ctx.use_certificate_chain_file(cert_file, ec);
-  if (ec) return "cannot use the " + std::string(what) + " " + cert_file + ": " + ec.message();
-  ctx.use_private_key_file(key_file, boost::asio::ssl::context::pem, ec);
-  if (ec) {
-    return "cannot use the private key " + key_file + " (for " + cert_file + "): " + ec.message();
-  }
-  return {};
-}
 
 namespace {
 
@@ -32,7 +21,9 @@ core::expected<std::shared_ptr<tls_context>, std::string> make_context(
   if (auto err = policy.apply(ctx.native_handle()); !err.empty()) {
     return core::unexpected{std::move(err)};
   }
-  if (auto err = use_certificate(ctx, cert_file, key_file, "certificate chain"); !err.empty()) {
+  if (auto err =
+          core::use_certificate(ctx.native_handle(), cert_file, key_file, "certificate chain");
+      !err.empty()) {
     return core::unexpected{std::move(err)};
   }
   if (!client_ca_file.empty()) {

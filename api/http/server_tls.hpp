@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine/core/expected.hpp"
-#include "engine/core/tls_policy.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::api {
 

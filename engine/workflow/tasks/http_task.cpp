@@ -29,6 +29,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include "engine/core/tls.hpp"
+
 namespace wfe::workflow {
 
 namespace net = boost::asio;
@@ -548,15 +550,10 @@ struct http_task_runner::impl {
       }
     }
     if (!s.http_client_cert_file.empty()) {
-      tls.use_certificate_chain_file(s.http_client_cert_file, ec);
-      if (ec) {
-        throw std::runtime_error("cannot load the client certificate of " +
-                                 s.http_client_cert_file + ": " + ec.message());
-      }
-      tls.use_private_key_file(s.http_client_key_file, ssl::context::pem, ec);
-      if (ec) {
-        throw std::runtime_error("cannot load the client key of " + s.http_client_key_file +
-                                 " (for " + s.http_client_cert_file + "): " + ec.message());
+      if (auto err = core::use_certificate(tls.native_handle(), s.http_client_cert_file,
+                                           s.http_client_key_file, "client certificate");
+          !err.empty()) {
+        throw std::runtime_error(err);
       }
     }
     thread = std::thread([this] { io.run(); });

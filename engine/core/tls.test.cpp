@@ -1,4 +1,4 @@
-#include "engine/core/tls_policy.hpp"
+#include "engine/core/tls.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/ssl.h>

@@ -1,8 +1,9 @@
-#include "engine/core/tls_policy.hpp"
+#include "engine/core/tls.hpp"
 
 #include <memory>
 #include <string_view>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 namespace wfe::core {
@@ -60,6 +61,34 @@ std::string tls_policy::apply(ssl_ctx_st* ctx) const {
       (!tls13_suites.empty() && SSL_CTX_set_ciphersuites(ctx, tls13_suites.c_str()) != 1)) {
     return "OpenSSL refused protocol " + protocol + " with the suites [" + tls12_ciphers +
            (tls12_ciphers.empty() || tls13_suites.empty() ? "" : ":") + tls13_suites + "]";
+  }
+  return {};
+}
+
+namespace {
+
+// OpenSSL's last error as "<reason> (<library>)", the error queue cleared.
+std::string openssl_error() {
+  const unsigned long e = ERR_peek_last_error();
+  const char* reason = ERR_reason_error_string(e);
+  const char* lib = ERR_lib_error_string(e);
+  std::string out = reason != nullptr ? reason : "unknown error";
+  if (lib != nullptr) out += std::string(" (") + lib + ")";
+  ERR_clear_error();
+  return out;
+}
+
+}  // namespace
+
+std::string use_certificate(ssl_ctx_st* ctx, const std::string& cert_file,
+                            const std::string& key_file, std::string_view what) {
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+    return "cannot use the " + std::string(what) + " " + cert_file + ": " + openssl_error();
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return "cannot use the private key " + key_file + " (for " + cert_file +
+           "): " + openssl_error();
   }
   return {};
 }

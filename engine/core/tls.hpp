@@ -1,10 +1,15 @@
 #pragma once
-// Which TLS versions and cipher suites a TLS context offers, configured as Pekko's
-// SSL engines are: `protocol` ("TLSv1.2" or "TLSv1.3": only that version; "TLS": 1.2 or
-// 1.3) and `enabled-algorithms` (cipher suites by their IANA names, as Java writes them;
-// empty: OpenSSL's defaults). Used by the cluster's TLS relay and the HTTP API's server.
+// What every TLS context of the node shares (the cluster's TLS relay, the HTTP API's
+// server and admin client, the built-in http task), on OpenSSL's SSL_CTX so that this
+// header stays light:
+// - tls_policy: which versions and cipher suites a context offers, configured as Pekko's
+//   SSL engines are: `protocol` ("TLSv1.2" or "TLSv1.3": only that version; "TLS": 1.2
+//   or 1.3) and `enabled-algorithms` (cipher suites by their IANA names, as Java writes
+//   them; empty: OpenSSL's defaults);
+// - use_certificate: a PEM certificate chain and its private key.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/core/expected.hpp"
@@ -31,5 +36,11 @@ struct tls_policy {
   // why OpenSSL refused them.
   [[nodiscard]] std::string apply(ssl_ctx_st* ctx) const;
 };
+
+// Loads a PEM certificate chain and its private key into `ctx`: empty, or an error
+// naming the file ("cannot use the <what> <cert_file>: …", "cannot use the private key
+// <key_file> (for <cert_file>): …" — a key of another certificate included).
+std::string use_certificate(ssl_ctx_st* ctx, const std::string& cert_file,
+                            const std::string& key_file, std::string_view what);
 
 }  // namespace wfe::core
