@@ -1,10 +1,6 @@
 #include "api/api_settings.hpp"
 
-#include <algorithm>
 #include <map>
-#include <optional>
-#include <string_view>
-#include <vector>
 
 #include "api/admin_client.hpp"
 #include "api/http/bearer_auth.hpp"
@@ -61,24 +57,6 @@ void read_certificate_roles(core::settings_reader& r, api_settings& s) {
   }
 }
 
-// pekko.workflow.http.tls.{protocol,enabled-algorithms}, as Pekko's SSL engines read them.
-std::optional<core::tls_policy> read_tls_policy(core::settings_reader& r) {
-  constexpr std::string_view k_protocol = "pekko.workflow.http.tls.protocol";
-  constexpr std::string_view k_algorithms = "pekko.workflow.http.tls.enabled-algorithms";
-  const std::vector<std::string_view> protocols = {"TLS", "TLSv1.2", "TLSv1.3"};
-  const auto protocol = r.one_of(k_protocol, protocols);
-  const auto algorithms = r.string_list(k_algorithms);
-  if (std::find(protocols.begin(), protocols.end(), protocol) == protocols.end()) {
-    return std::nullopt;  // named by one_of
-  }
-  auto policy = core::tls_policy::resolve(protocol, algorithms);
-  if (!policy) {
-    r.fail(k_algorithms, policy.error());
-    return std::nullopt;
-  }
-  return std::move(*policy);
-}
-
 }  // namespace
 
 api_settings api_settings::read(core::settings_reader& r) {
@@ -105,7 +83,7 @@ api_settings api_settings::read(core::settings_reader& r) {
     r.fail(cert.empty() ? "pekko.workflow.http.tls.cert-file" : "pekko.workflow.http.tls.key-file",
            "cert-file and key-file go together (both set: HTTPS; both empty: HTTP)");
   } else if (!cert.empty()) {
-    if (auto policy = read_tls_policy(r)) {
+    if (auto policy = core::read_tls_policy(r, "pekko.workflow.http.tls")) {
       auto tls = server_tls::load(cert, key, r.string("pekko.workflow.http.tls.client-ca-file"),
                                   std::move(*policy));
       if (tls) {

@@ -127,14 +127,8 @@ void read_transport(core::settings_reader& r, cluster_settings& s) {
   tls.buffer_size = static_cast<std::size_t>(
       r.bytes("pekko.workflow.transport.tls.buffer-size", 4096, 16 * 1024 * 1024));
   tls.require_same_subject = r.boolean("pekko.workflow.transport.tls.require-same-subject");
-  const std::vector<std::string_view> protocols = {"TLS", "TLSv1.2", "TLSv1.3"};
-  tls.protocol = r.one_of("pekko.remote.artery.ssl.rotating-keys-engine.protocol", protocols);
-  constexpr std::string_view k_algorithms =
-      "pekko.remote.artery.ssl.rotating-keys-engine.enabled-algorithms";
-  tls.enabled_algorithms = r.string_list(k_algorithms);
-  if (std::find(protocols.begin(), protocols.end(), tls.protocol) != protocols.end()) {
-    auto policy = core::tls_policy::resolve(tls.protocol, tls.enabled_algorithms);
-    if (!policy) r.fail(k_algorithms, policy.error());
+  if (auto policy = core::read_tls_policy(r, "pekko.remote.artery.ssl.rotating-keys-engine")) {
+    tls.policy = std::move(*policy);
   }
   s.tls = std::move(tls);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/address.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::core {
 class settings_reader;
@@ -50,12 +51,9 @@ struct transport_tls_settings {
   // check Pekko's rotating-keys engine makes: a CA that also signs for other services
   // does not make them members.
   bool require_same_subject = true;
-  // ...rotating-keys-engine.protocol: "TLSv1.2" or "TLSv1.3" (only that version, as in
-  // Pekko), or "TLS" (1.2 or 1.3, the highest both sides have; the default here).
-  std::string protocol = "TLS";
-  // ...rotating-keys-engine.enabled-algorithms: cipher suites by their IANA names (as
-  // Java and Pekko write them); empty: OpenSSL's defaults. Checked at start.
-  std::vector<std::string> enabled_algorithms;
+  // ...rotating-keys-engine.{protocol,enabled-algorithms}: the versions and cipher suites
+  // offered (engine/core/tls.hpp; default "TLS", OpenSSL's suites).
+  core::tls_policy policy;
 };
 
 struct cluster_settings {

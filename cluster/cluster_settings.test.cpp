@@ -134,8 +134,9 @@ TEST_CASE("transport: tcp by default, tls-tcp reads the rotating-keys engine's P
   CHECK(s.tls->max_connections == 16);
   CHECK(s.tls->buffer_size == 16 * 1024);
   CHECK(s.tls->require_same_subject);
-  CHECK(s.tls->protocol == "TLS");
-  CHECK(s.tls->enabled_algorithms.empty());
+  CHECK(s.tls->policy.protocol == "TLS");
+  CHECK(s.tls->policy.tls12_ciphers.empty());  // OpenSSL's suites
+  CHECK(s.tls->policy.tls13_suites.empty());
 }
 
 TEST_CASE("transport: protocol and enabled-algorithms as Pekko writes them, bad ones named") {
@@ -147,10 +148,9 @@ TEST_CASE("transport: protocol and enabled-algorithms as Pekko writes them, bad 
       "                        \"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\"]\n"
       "}\n");
   REQUIRE_MESSAGE(errors.empty(), errors);
-  CHECK(s.tls->protocol == "TLSv1.2");
-  CHECK(s.tls->enabled_algorithms ==
-        std::vector<std::string>{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-                                 "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"});
+  CHECK(s.tls->policy.protocol == "TLSv1.2");
+  CHECK(s.tls->policy.max_version == 0x0303);  // TLS1_2_VERSION
+  CHECK(s.tls->policy.tls12_ciphers == "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384");
 
   SUBCASE("an unknown protocol") {
     auto [t, bad] = read_settings<cluster_settings>(

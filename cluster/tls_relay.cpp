@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -69,8 +68,9 @@ std::vector<std::string> subject_names(X509* cert) {
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
-    if (gn->type == GEN_DNS)
+    if (gn->type == GEN_DNS) {
       add(ASN1_STRING_get0_data(gn->d.dNSName), ASN1_STRING_length(gn->d.dNSName));
+    }
   }
   GENERAL_NAMES_free(sans);
   return names;
@@ -96,10 +96,10 @@ std::string check_peer_names(tls_stream& tls, const contexts& c) {
          joined(c.names) + " (pekko.workflow.transport.tls.require-same-subject)";
 }
 
-std::string configure(ssl::context& ctx, const tls_relay_options& o, const core::tls_policy& p) {
+std::string configure(ssl::context& ctx, const tls_relay_options& o) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  if (auto err = p.apply(ctx.native_handle()); !err.empty()) return err;
+  if (auto err = o.policy.apply(ctx.native_handle()); !err.empty()) return err;
   if (auto err = core::use_certificate(ctx.native_handle(), o.cert_file, o.key_file, "certificate");
       !err.empty()) {
     return err;
@@ -112,15 +112,9 @@ std::string configure(ssl::context& ctx, const tls_relay_options& o, const core:
 }
 
 core::expected<std::shared_ptr<contexts>, std::string> load_contexts(const tls_relay_options& o) {
-  auto policy = core::tls_policy::resolve(o.protocol, o.enabled_algorithms);
-  if (!policy) {
-    return core::unexpected{"pekko.remote.artery.ssl.rotating-keys-engine: " + policy.error()};
-  }
   auto c = std::make_shared<contexts>();
-  if (auto err = configure(c->server, o, *policy); !err.empty()) {
-    return core::unexpected{std::move(err)};
-  }
-  if (auto err = configure(c->client, o, *policy); !err.empty()) {
+  if (auto err = configure(c->server, o); !err.empty()) return core::unexpected{std::move(err)};
+  if (auto err = configure(c->client, o); !err.empty()) {
     return core::unexpected{std::move(err)};
   }
   X509* own = SSL_CTX_get0_certificate(c->server.native_handle());

@@ -1,10 +1,13 @@
 #include "engine/core/tls.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string_view>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "engine/core/settings_reader.hpp"
 
 namespace wfe::core {
 
@@ -63,6 +66,23 @@ std::string tls_policy::apply(ssl_ctx_st* ctx) const {
            (tls12_ciphers.empty() || tls13_suites.empty() ? "" : ":") + tls13_suites + "]";
   }
   return {};
+}
+
+std::optional<tls_policy> read_tls_policy(settings_reader& r, std::string_view prefix) {
+  const std::string k_protocol = std::string(prefix) + ".protocol";
+  const std::string k_algorithms = std::string(prefix) + ".enabled-algorithms";
+  const std::vector<std::string_view> protocols = {"TLS", "TLSv1.2", "TLSv1.3"};
+  const auto protocol = r.one_of(k_protocol, protocols);
+  const auto algorithms = r.string_list(k_algorithms);
+  if (std::find(protocols.begin(), protocols.end(), protocol) == protocols.end()) {
+    return std::nullopt;  // named by one_of
+  }
+  auto policy = tls_policy::resolve(protocol, algorithms);
+  if (!policy) {
+    r.fail(k_algorithms, policy.error());
+    return std::nullopt;
+  }
+  return std::move(*policy);
 }
 
 namespace {

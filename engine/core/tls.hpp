@@ -8,6 +8,7 @@
 //   them; empty: OpenSSL's defaults);
 // - use_certificate: a PEM certificate chain and its private key.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,8 @@
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace wfe::core {
+
+class settings_reader;
 
 struct tls_policy {
   // Default: "TLS" with OpenSSL's suites. Versions as OpenSSL numbers them.
@@ -36,6 +39,10 @@ struct tls_policy {
   // why OpenSSL refused them.
   [[nodiscard]] std::string apply(ssl_ctx_st* ctx) const;
 };
+
+// Reads `<prefix>.protocol` and `<prefix>.enabled-algorithms` (as Pekko's SSL engines
+// name them) and resolves them; nullopt when either is bad (the error names the key).
+std::optional<tls_policy> read_tls_policy(settings_reader& r, std::string_view prefix);
 
 // Loads a PEM certificate chain and its private key into `ctx`: empty, or an error
 // naming the file ("cannot use the <what> <cert_file>: …", "cannot use the private key
