@@ -1,5 +1,7 @@
 #include "api/api_settings.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "api/admin_client.hpp"
@@ -43,7 +45,10 @@ void read_certificate_roles(core::settings_reader& r, api_settings& s) {
     key += ".\"" + name + "\"";
     const auto value = r.string(key);
     if (auto role = role_named(value)) {
-      roles.emplace(name, *role);
+      std::string lower = name;  // certificate names are matched in lower case
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      roles.emplace(std::move(lower), *role);
     } else {
       r.fail(key, "unknown role \"" + value + "\" (known: admin, client, worker, read)");
     }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -13,7 +12,6 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -45,37 +43,6 @@ struct contexts {
   std::vector<std::string> names;  // this node's certificate's subject names, lower case
 };
 
-// A certificate's subject names as Pekko's rotating-keys engine reads them: its common
-// name(s) and its DNS subjectAltNames, in lower case (DNS names are case-insensitive).
-std::vector<std::string> subject_names(X509* cert) {
-  std::vector<std::string> names;
-  auto add = [&names](const unsigned char* data, int len) {
-    if (data == nullptr || len <= 0) return;
-    std::string n(reinterpret_cast<const char*>(data), static_cast<std::size_t>(len));
-    std::transform(n.begin(), n.end(), n.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
-  };
-  X509_NAME* subject = X509_get_subject_name(cert);
-  for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
-       i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
-    unsigned char* utf8 = nullptr;
-    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
-    add(utf8, len);
-    OPENSSL_free(utf8);
-  }
-  auto* sans =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
-    if (gn->type == GEN_DNS) {
-      add(ASN1_STRING_get0_data(gn->d.dNSName), ASN1_STRING_length(gn->d.dNSName));
-    }
-  }
-  GENERAL_NAMES_free(sans);
-  return names;
-}
-
 std::string joined(const std::vector<std::string>& names) {
   std::string out = "[";
   for (const auto& n : names) out += (out.size() > 1 ? ", " : "") + n;
@@ -88,7 +55,7 @@ std::string joined(const std::vector<std::string>& names) {
 std::string check_peer_names(tls_stream& tls, const contexts& c) {
   X509* peer = SSL_get0_peer_certificate(tls.native_handle());
   if (peer == nullptr) return "no peer certificate";
-  auto names = subject_names(peer);
+  auto names = core::certificate_names(peer);
   for (const auto& n : names) {
     if (std::find(c.names.begin(), c.names.end(), n) != c.names.end()) return {};
   }
@@ -119,7 +86,7 @@ core::expected<std::shared_ptr<contexts>, std::string> load_contexts(const tls_r
   }
   X509* own = SSL_CTX_get0_certificate(c->server.native_handle());
   if (own == nullptr) return core::unexpected{"no certificate in " + o.cert_file};
-  c->names = subject_names(own);
+  c->names = core::certificate_names(own);
   if (o.require_same_subject && c->names.empty()) {
     return core::unexpected{"the certificate " + o.cert_file +
                             " has no common name and no DNS subjectAltName to match peers by "

@@ -83,8 +83,9 @@ class auth_source {
   [[nodiscard]] std::shared_ptr<const bearer_auth> current() const { return current_.load(); }
 
   // pekko.workflow.http.auth.certificate-roles: the role of a request without an
-  // Authorization header on a mutual-TLS connection whose client certificate's subject
-  // common name is a key here (set once at start, before serving).
+  // Authorization header on a mutual-TLS connection whose client certificate has a name
+  // (its CN or a DNS subjectAltName, the first listed one in that order) that is a key
+  // here, compared in lower case (set once at start, before serving).
   void set_certificate_roles(std::map<std::string, token_role, std::less<>> roles) {
     certificate_roles_ = std::move(roles);
   }

@@ -4,7 +4,6 @@
 #include <cctype>
 #include <exception>
 
-#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <boost/asio/post.hpp>
@@ -18,6 +17,7 @@
 
 #include "api/http/bearer_auth.hpp"
 #include "api/http/server_tls_impl.hpp"
+#include "engine/core/tls.hpp"
 
 namespace wfe::api::detail {
 
@@ -98,20 +98,12 @@ connection::~connection() {
 
 namespace {
 
-// The subject common name of the client certificate a mutual-TLS handshake verified.
-std::optional<std::string> peer_common_name(net::ssl::stream<beast::tcp_stream&>& tls) {
+// The names (CN, DNS subjectAltNames) of the client certificate a mutual-TLS handshake
+// verified; empty without one.
+std::vector<std::string> peer_names(net::ssl::stream<beast::tcp_stream&>& tls) {
   X509* cert = SSL_get0_peer_certificate(tls.native_handle());
-  if (cert == nullptr) return std::nullopt;
-  X509_NAME* subject = X509_get_subject_name(cert);
-  const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (at < 0) return std::nullopt;
-  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
-  unsigned char* utf8 = nullptr;
-  const int n = ASN1_STRING_to_UTF8(&utf8, data);
-  if (n < 0) return std::nullopt;
-  std::string cn(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(n));
-  OPENSSL_free(utf8);
-  return cn;
+  if (cert == nullptr) return {};
+  return core::certificate_names(cert);
 }
 
 }  // namespace
@@ -129,7 +121,7 @@ void connection::start() {
   tls_->async_handshake(net::ssl::stream_base::server,
                         [self = shared_from_this()](beast::error_code ec) {
                           if (ec || self->phase_ == phase::closed) return self->close_now();
-                          self->peer_common_name_ = peer_common_name(*self->tls_);
+                          self->peer_names_ = peer_names(*self->tls_);
                           self->wait_for_request();
                         });
 }
@@ -245,10 +237,13 @@ std::optional<http_response> connection::refuse_access() const {
     *authorization += field.value();
   }
   // Without a token, a mutual-TLS client certificate listed in certificate-roles.
-  auto role = authorization ? auth->authenticate(*authorization) : std::nullopt;
-  if (!authorization && peer_common_name_) {
-    role = shared_->cfg.auth->certificate_role(*peer_common_name_);
-  }
+  auto by_certificate = [&]() -> std::optional<token_role> {
+    for (const auto& name : peer_names_) {
+      if (auto r = shared_->cfg.auth->certificate_role(name)) return r;
+    }
+    return std::nullopt;
+  };
+  auto role = authorization ? auth->authenticate(*authorization) : by_certificate();
   if (!role) {
     auto r = http_response::error(
         401, "unauthorized",

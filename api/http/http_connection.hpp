@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -119,9 +120,9 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::beast::tcp_stream stream_;  // its deadlines bound every operation, TLS included
   std::shared_ptr<tls_context> tls_context_;  // outlives tls_ (SIGHUP may replace the server's)
   std::optional<boost::asio::ssl::stream<boost::beast::tcp_stream&>> tls_;  // HTTPS
-  // The client certificate's subject CN after a mutual-TLS handshake
-  // (pekko.workflow.http.auth.certificate-roles).
-  std::optional<std::string> peer_common_name_;
+  // The client certificate's names (CN, then DNS subjectAltNames, lower case) after a
+  // mutual-TLS handshake (pekko.workflow.http.auth.certificate-roles).
+  std::vector<std::string> peer_names_;
   boost::beast::flat_buffer buffer_;
   std::optional<parser_t> parser_;
   std::string out_;  // the response being written (serialize_response)

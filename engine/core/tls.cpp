@@ -1,11 +1,14 @@
 #include "engine/core/tls.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <string_view>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "engine/core/settings_reader.hpp"
 
@@ -99,6 +102,35 @@ std::string openssl_error() {
 }
 
 }  // namespace
+
+std::vector<std::string> certificate_names(x509_st* cert) {
+  std::vector<std::string> names;
+  auto add = [&names](const unsigned char* data, int len) {
+    if (data == nullptr || len <= 0) return;
+    std::string n(reinterpret_cast<const char*>(data), static_cast<std::size_t>(len));
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
+  };
+  X509_NAME* subject = X509_get_subject_name(cert);
+  for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+    add(utf8, len);
+    OPENSSL_free(utf8);
+  }
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+    if (gn->type == GEN_DNS) {
+      add(ASN1_STRING_get0_data(gn->d.dNSName), ASN1_STRING_length(gn->d.dNSName));
+    }
+  }
+  GENERAL_NAMES_free(sans);
+  return names;
+}
 
 std::string use_certificate(ssl_ctx_st* ctx, const std::string& cert_file,
                             const std::string& key_file, std::string_view what) {

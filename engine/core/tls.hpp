@@ -16,6 +16,7 @@
 #include "engine/core/expected.hpp"
 
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+struct x509_st;     // OpenSSL's X509
 
 namespace wfe::core {
 
@@ -43,6 +44,11 @@ struct tls_policy {
 // Reads `<prefix>.protocol` and `<prefix>.enabled-algorithms` (as Pekko's SSL engines
 // name them) and resolves them; nullopt when either is bad (the error names the key).
 std::optional<tls_policy> read_tls_policy(settings_reader& r, std::string_view prefix);
+
+// A certificate's subject names as Pekko's rotating-keys engine reads them: its common
+// name(s), then its DNS subjectAltNames, in lower case (DNS names are case-insensitive),
+// without repeats. The cluster's peer check and the API's certificate roles match by them.
+std::vector<std::string> certificate_names(x509_st* cert);
 
 // Loads a PEM certificate chain and its private key into `ctx`: empty, or an error
 // naming the file ("cannot use the <what> <cert_file>: …", "cannot use the private key

@@ -426,8 +426,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "certificate roles: a mutual-TLS client certificate listed by its common name needs no "
-    "token, within its role") {
+    "certificate roles: a mutual-TLS client certificate listed by its common name or a DNS "
+    "name needs no token, within its role") {
   temp_dir data;
   const std::string token = "0123456789abcdef0123456789abcdef";
   auto tokens = data.write("tokens", token + "\n");
@@ -471,6 +471,27 @@ TEST_CASE(
   CHECK_MESSAGE(unlisted.ends_with(" 401"), unlisted);
   m.proc().signal(SIGTERM);
   CHECK(m.proc().wait(std::chrono::seconds(40)) == 0);
+
+  // By a DNS subjectAltName too (cert-manager leaves the CN out): names-a.pem is
+  // "CN=node-a" with DNS names node-a.workflow-engine.cluster.test and
+  // workflow-engine.cluster.test; names-c.pem carries other.cluster.test instead.
+  args[args.size() - 3] =
+      "-Dpekko.workflow.http.tls.client-ca-file=" + (k_tls / "names-ca.pem").string();
+  args.back() =
+      R"(-Dpekko.workflow.http.auth.certificate-roles={"Workflow-Engine.Cluster.Test" = read})";
+  node d(args);
+  REQUIRE_MESSAGE(d.wait_listening(), (d.proc().stdout_text() + d.proc().stderr_text()));
+  const auto cert_of = [](const std::string& id) {
+    return "--cert " + (k_tls / ("names-" + id + ".pem")).string() + " --key " +
+           (k_tls / ("names-" + id + ".key")).string();
+  };
+  const auto by_dns =
+      curl_https_until(d.http_port(), "/api/v1/cluster/stats", " 200", cert_of("a"));
+  CHECK_MESSAGE(by_dns.ends_with(" 200"), by_dns);
+  const auto other = curl_https(d.http_port(), "/api/v1/cluster/stats", status, cert_of("c"));
+  CHECK_MESSAGE(other.ends_with(" 401"), other);
+  d.proc().signal(SIGTERM);
+  CHECK(d.proc().wait(std::chrono::seconds(40)) == 0);
 }
 
 // SIGHUP, as the systemd unit's `systemctl reload` and logrotate's postrotate send it:
