@@ -1,7 +1,5 @@
 #include "api/api_settings.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <map>
 
 #include "api/admin_client.hpp"
@@ -45,10 +43,7 @@ void read_certificate_roles(core::settings_reader& r, api_settings& s) {
     key += ".\"" + name + "\"";
     const auto value = r.string(key);
     if (auto role = role_named(value)) {
-      std::string lower = name;  // certificate names are matched in lower case
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-      roles.emplace(std::move(lower), *role);
+      roles.emplace(core::certificate_name(name), *role);
     } else {
       r.fail(key, "unknown role \"" + value + "\" (known: admin, client, worker, read)");
     }

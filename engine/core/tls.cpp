@@ -103,13 +103,19 @@ std::string openssl_error() {
 
 }  // namespace
 
+std::string certificate_name(std::string_view name) {
+  std::string n(name);
+  std::transform(n.begin(), n.end(), n.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return n;
+}
+
 std::vector<std::string> certificate_names(x509_st* cert) {
   std::vector<std::string> names;
   auto add = [&names](const unsigned char* data, int len) {
     if (data == nullptr || len <= 0) return;
-    std::string n(reinterpret_cast<const char*>(data), static_cast<std::size_t>(len));
-    std::transform(n.begin(), n.end(), n.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    auto n = certificate_name(
+        std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(len)));
     if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
   };
   X509_NAME* subject = X509_get_subject_name(cert);

@@ -6,6 +6,9 @@
 //   SSL engines are: `protocol` ("TLSv1.2" or "TLSv1.3": only that version; "TLS": 1.2
 //   or 1.3) and `enabled-algorithms` (cipher suites by their IANA names, as Java writes
 //   them; empty: OpenSSL's defaults);
+// - read_tls_policy: the same two keys read from a config, errors naming the key;
+// - certificate_names: the names a certificate is matched by (the cluster's peer check,
+//   the API's certificate roles), and certificate_name for a configured one;
 // - use_certificate: a PEM certificate chain and its private key.
 
 #include <optional>
@@ -49,6 +52,9 @@ std::optional<tls_policy> read_tls_policy(settings_reader& r, std::string_view p
 // name(s), then its DNS subjectAltNames, in lower case (DNS names are case-insensitive),
 // without repeats. The cluster's peer check and the API's certificate roles match by them.
 std::vector<std::string> certificate_names(x509_st* cert);
+
+// A configured name as certificate_names compares it (lower case).
+std::string certificate_name(std::string_view name);
 
 // Loads a PEM certificate chain and its private key into `ctx`: empty, or an error
 // naming the file ("cannot use the <what> <cert_file>: …", "cannot use the private key
