@@ -29,8 +29,12 @@ test: build
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
-tidy: configure
-	@git ls-files '*.cpp' | grep -v '\.test\.cpp$$' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+# clang-tidy reads compile_commands.json, which names each source file only without
+# unity batches: its own build dir, configured with them off (and protoc's headers made).
+tidy: deps
+	@cmake -S . -B $(BUILD_DIR)-tidy -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DWFE_UNITY_BUILD=OFF >/dev/null
+	@cmake --build $(BUILD_DIR)-tidy -j $(JOBS) --target wfe_proto
+	@git ls-files '*.cpp' | grep -v '\.test\.cpp$$' | xargs clang-tidy -p $(BUILD_DIR)-tidy --quiet
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-tidy

@@ -2,12 +2,10 @@
 
 #include <boost/json.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "api/responder_message.hpp"
 #include "persistence/backup_actor.hpp"
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::responder)
 
 namespace wfe::api {
 

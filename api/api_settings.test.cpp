@@ -7,17 +7,11 @@
 #include "api/http/server_tls.hpp"
 #include "api/http/server_tls_impl.hpp"
 #include "tests/support/load_settings.hpp"
+#include "tests/support/tls_files.hpp"
 
 using wfe::api::api_settings;
 using wfe::test::read_settings;
-
-namespace {
-
-std::string tls_file(const char* name) {
-  return (std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls" / name).string();
-}
-
-}  // namespace
+using wfe::test::tls_file;
 
 TEST_CASE("by default the API has neither tokens nor TLS") {
   auto [s, errors] = read_settings<api_settings>("");

@@ -14,10 +14,10 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "api/responder_message.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/membership.hpp"
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::responder)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::cluster::cluster_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::cluster::sbr_view)
 
@@ -195,7 +195,7 @@ http_response member_op_done(const std::string& op, const std::string& asked,
   return http_response::json(200, boost::json::serialize(o));
 }
 
-http_response unavailable(const caf::error& e) {
+http_response node_unavailable(const caf::error& e) {
   return http_response::error(503, "unavailable",
                               "the node did not answer in time: " + caf::to_string(e));
 }
@@ -209,7 +209,7 @@ caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cf
                       std::function<http_response(const cluster::cluster_view&)> f) {
     self->request(membership, timeout, cluster::get_view_atom::value)
         .then([r, f](const cluster::cluster_view& v) { r(f(v)); },
-              [r](caf::error& e) { r(unavailable(e)); });
+              [r](caf::error& e) { r(node_unavailable(e)); });
   };
   return {
       [ask_view](members_atom, const responder& r) {
@@ -221,14 +221,14 @@ caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cf
       [self, membership, timeout = cfg.ask_timeout](sbr_atom, const responder& r) {
         self->request(membership, timeout, cluster::get_sbr_atom::value)
             .then([r](const cluster::sbr_view& v) { r(http_response::json(200, render_sbr(v))); },
-                  [r](caf::error& e) { r(unavailable(e)); });
+                  [r](caf::error& e) { r(node_unavailable(e)); });
       },
       [self, membership, timeout = cfg.ask_timeout](
           member_op_atom, const std::string& op, const std::string& address, const responder& r) {
         auto done = [r, op, address](const std::string& found) {
           r(member_op_done(op, address, found));
         };
-        auto failed = [r](caf::error& e) { r(unavailable(e)); };
+        auto failed = [r](caf::error& e) { r(node_unavailable(e)); };
         if (op == "down") {
           self->request(membership, timeout, cluster::down_member_atom::value, address)
               .then(done, failed);

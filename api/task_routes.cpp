@@ -10,10 +10,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "api/responder_message.hpp"
 #include "engine/workflow/definition.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::responder)
 
 namespace wfe::api {
 
@@ -79,7 +78,7 @@ http_response not_found(const std::string& token) {
                                   "' (unknown, expired or already finished)");
 }
 
-http_response unavailable(const caf::error& e) {
+http_response dispatcher_unavailable(const caf::error& e) {
   return http_response::error(503, "unavailable",
                               "the task dispatcher did not answer in time: " + caf::to_string(e));
 }
@@ -171,7 +170,7 @@ http_response render(const workflow::queues_report& r, const std::string& name) 
                                         {"waitingForAQueue", r.waiting_for_a_queue}}));
 }
 
-caf::behavior gateway(caf::event_based_actor* self, const task_routes_config& cfg) {
+caf::behavior task_gateway(caf::event_based_actor* self, const task_routes_config& cfg) {
   auto dispatcher = *cfg.dispatcher;
   const auto timeout = cfg.ask_timeout;
   const auto poll_timeout = cfg.poll_wait_max + cfg.ask_timeout;
@@ -179,29 +178,29 @@ caf::behavior gateway(caf::event_based_actor* self, const task_routes_config& cf
       [=](workflow::task_poll_atom, external_poll& p, const responder& r) {
         self->request(dispatcher, poll_timeout, workflow::task_poll_atom::value, std::move(p))
             .then([r](const poll_reply& reply) { r(render(reply)); },
-                  [r](caf::error& e) { r(unavailable(e)); });
+                  [r](caf::error& e) { r(dispatcher_unavailable(e)); });
       },
       [=](workflow::task_complete_atom, const std::string& token, external_completion& c,
           const responder& r) {
         self->request(dispatcher, timeout, workflow::task_complete_atom::value, token, std::move(c))
             .then([r, token](const token_reply& t) { r(render(t, token, true)); },
-                  [r](caf::error& e) { r(unavailable(e)); });
+                  [r](caf::error& e) { r(dispatcher_unavailable(e)); });
       },
       [=](workflow::task_fail_atom, const std::string& token, external_failure& f,
           const responder& r) {
         self->request(dispatcher, timeout, workflow::task_fail_atom::value, token, std::move(f))
             .then([r, token](const token_reply& t) { r(render(t, token, true)); },
-                  [r](caf::error& e) { r(unavailable(e)); });
+                  [r](caf::error& e) { r(dispatcher_unavailable(e)); });
       },
       [=](workflow::task_queues_atom, const std::string& name, const responder& r) {
         self->request(dispatcher, timeout, workflow::task_queues_atom::value)
             .then([r, name](const workflow::queues_report& q) { r(render(q, name)); },
-                  [r](caf::error& e) { r(unavailable(e)); });
+                  [r](caf::error& e) { r(dispatcher_unavailable(e)); });
       },
       [=](workflow::task_heartbeat_atom, const std::string& token, const responder& r) {
         self->request(dispatcher, timeout, workflow::task_heartbeat_atom::value, token)
             .then([r, token](const token_reply& t) { r(render(t, token, false)); },
-                  [r](caf::error& e) { r(unavailable(e)); });
+                  [r](caf::error& e) { r(dispatcher_unavailable(e)); });
       },
   };
 }
@@ -256,7 +255,7 @@ std::optional<external_failure> parse_failure(const std::string& body, http_resp
 }  // namespace
 
 caf::actor add_task_routes(router& r, const task_routes_config& cfg) {
-  auto gw = cfg.system->spawn(gateway, cfg);
+  auto gw = cfg.system->spawn(task_gateway, cfg);
   const auto max_bytes = cfg.max_result_bytes;
   auto too_large = [max_bytes](const http_request& req) { return req.body.size() > max_bytes; };
   auto payload_too_large = [max_bytes] {

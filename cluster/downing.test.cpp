@@ -2,12 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include "cluster/test_nodes.hpp"
+
 using namespace wfe::cluster;
+using wfe::cluster::testing::n;
 
 namespace {
-unique_address n(int i) {
-  return unique_address{wfe::core::address{"sys", "n" + std::to_string(i), 1}, 1};
-}
 
 // `count` Up members n1..n<count>; `cut` are unreachable from the others.
 gossip cluster_of(int count, std::set<int> cut, std::vector<std::string> roles = {}) {

@@ -2,12 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include "cluster/test_nodes.hpp"
+
 using namespace wfe::cluster;
+using wfe::cluster::testing::n;
 
 namespace {
-unique_address n(int i, std::uint64_t uid = 1) {
-  return unique_address{wfe::core::address{"sys", "n" + std::to_string(i), 1}, uid};
-}
 member m(int i, member_status s, std::int32_t up = up_number_unassigned) {
   return member{n(i), s, {"worker"}, "1.0", up};
 }

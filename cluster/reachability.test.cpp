@@ -2,13 +2,10 @@
 
 #include <doctest/doctest.h>
 
-using namespace wfe::cluster;
+#include "cluster/test_nodes.hpp"
 
-namespace {
-unique_address n(int i) {
-  return unique_address{wfe::core::address{"sys", "n" + std::to_string(i), 1}, 1};
-}
-}  // namespace
+using namespace wfe::cluster;
+using wfe::cluster::testing::n;
 
 TEST_CASE("a subject is unreachable when any observer says so") {
   auto r = reachability().unreachable(n(1), n(3));

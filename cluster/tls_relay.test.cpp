@@ -25,6 +25,7 @@
 
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/tls_files.hpp"
 
 namespace {
 
@@ -34,17 +35,14 @@ using tcp = asio::ip::tcp;
 using wfe::cluster::tls_relay;
 using wfe::cluster::tls_relay_options;
 using wfe::test::eventually;
-
-std::string data_file(const std::string& name) {
-  return (std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls" / name).string();
-}
+using wfe::test::tls_file;
 
 // The cluster's test certificate: node.pem (serverAuth + clientAuth), node-ca.pem.
 tls_relay_options node_options() {
   tls_relay_options o;
-  o.cert_file = data_file("node.pem");
-  o.key_file = data_file("node.key");
-  o.ca_cert_file = data_file("node-ca.pem");
+  o.cert_file = tls_file("node.pem");
+  o.key_file = tls_file("node.key");
+  o.ca_cert_file = tls_file("node-ca.pem");
   o.bind_host = "127.0.0.1";
   o.bind_port = 0;
   o.buffer_size = 4096;  // small: a test payload takes many rounds through each buffer
@@ -55,9 +53,9 @@ tls_relay_options node_options() {
 // A certificate of another CA (server.pem, signed by the API test CA), trusting that CA.
 tls_relay_options other_ca_options() {
   auto o = node_options();
-  o.cert_file = data_file("server.pem");
-  o.key_file = data_file("server.key");
-  o.ca_cert_file = data_file("ca.pem");
+  o.cert_file = tls_file("server.pem");
+  o.key_file = tls_file("server.key");
+  o.ca_cert_file = tls_file("ca.pem");
   return o;
 }
 
@@ -81,7 +79,7 @@ class renewable_files {
 
  private:
   void copy(const std::string& from, const std::string& to) {
-    std::filesystem::copy_file(data_file(from), dir_.path() / to,
+    std::filesystem::copy_file(tls_file(from), dir_.path() / to,
                                std::filesystem::copy_options::overwrite_existing);
   }
   wfe::test::temp_dir dir_;
@@ -250,7 +248,7 @@ TEST_CASE("tls_relay: a connection to a peer's loopback port reaches the peer's 
   {
     asio::io_context io;
     asio::ssl::context ctx(asio::ssl::context::tls_client);
-    ctx.load_verify_file(data_file("node-ca.pem"));
+    ctx.load_verify_file(tls_file("node-ca.pem"));
     ctx.set_verify_mode(asio::ssl::verify_peer);
     asio::ssl::stream<tcp::socket> anonymous(io, ctx);
     anonymous.next_layer().connect(tcp::endpoint(asio::ip::address_v4::loopback(), b->port()));
@@ -369,13 +367,13 @@ TEST_CASE("tls_relay: start names what cannot be used") {
   CHECK(r.error().find("/nonexistent/tls.crt") != std::string::npos);
 
   o = node_options();
-  o.key_file = data_file("server.key");  // a key of another certificate
+  o.key_file = tls_file("server.key");  // a key of another certificate
   r = tls_relay::start(o);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().find(o.key_file) != std::string::npos);
 
   o = node_options();
-  o.ca_cert_file = data_file("node.key");  // no certificate in it
+  o.ca_cert_file = tls_file("node.key");  // no certificate in it
   r = tls_relay::start(o);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().find(o.ca_cert_file) != std::string::npos);
@@ -428,8 +426,8 @@ TEST_CASE(
   auto b = start(node_options());
   b->set_local_port(transport_b.port());
   auto o = node_options();
-  o.cert_file = data_file("node-other.pem");  // same CA, "CN=another service of the node CA"
-  o.key_file = data_file("node-other.key");
+  o.cert_file = tls_file("node-other.pem");  // same CA, "CN=another service of the node CA"
+  o.key_file = tls_file("node-other.key");
   auto other = start(o);
 
   auto local = other->local_port_for("127.0.0.1", b->port()).value();
@@ -461,9 +459,9 @@ TEST_CASE("tls_relay: certificates with their own common names that share a DNS 
   // DNS name workflow-engine.cluster.test, c carries other.cluster.test instead.
   auto names = [](const std::string& id) {
     auto o = node_options();
-    o.cert_file = data_file("names-" + id + ".pem");
-    o.key_file = data_file("names-" + id + ".key");
-    o.ca_cert_file = data_file("names-ca.pem");
+    o.cert_file = tls_file("names-" + id + ".pem");
+    o.key_file = tls_file("names-" + id + ".key");
+    o.ca_cert_file = tls_file("names-ca.pem");
     return o;
   };
   echo_server transport_a;
@@ -492,9 +490,9 @@ namespace {
 std::string negotiated(std::uint16_t port, const std::string& client_protocol = "") {
   asio::io_context io;
   asio::ssl::context ctx(asio::ssl::context::tls_client);
-  ctx.use_certificate_chain_file(data_file("node.pem"));
-  ctx.use_private_key_file(data_file("node.key"), asio::ssl::context::pem);
-  ctx.load_verify_file(data_file("node-ca.pem"));
+  ctx.use_certificate_chain_file(tls_file("node.pem"));
+  ctx.use_private_key_file(tls_file("node.key"), asio::ssl::context::pem);
+  ctx.load_verify_file(tls_file("node-ca.pem"));
   ctx.set_verify_mode(asio::ssl::verify_peer);
   if (client_protocol == "TLSv1.3")
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_3_VERSION);

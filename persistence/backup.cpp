@@ -16,6 +16,7 @@
 #include <rocksdb/utilities/backup_engine.h>
 
 #include "engine/core/logging.hpp"
+#include "persistence/internal/rocksdb_support.hpp"
 #include "persistence/rocksdb_journal.hpp"
 #include "persistence/snapshot_store.hpp"
 
@@ -26,14 +27,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_manifest = "backups.txt";
 
-core::unexpected<error> as_failure(errc code, std::string message) {
-  return core::unexpected<error>{error{code, std::move(message)}};
-}
-
-error from_status(const rocksdb::Status& s, const std::string& context) {
-  return error{s.IsCorruption() ? errc::corruption : errc::io_error, context + ": " + s.ToString()};
-}
-
 template <class Engine>
 result<std::unique_ptr<Engine>> open_engine(const fs::path& dir) {
   rocksdb::BackupEngineOptions options(dir.string());
@@ -41,7 +34,7 @@ result<std::unique_ptr<Engine>> open_engine(const fs::path& dir) {
   options.sync = true;
   Engine* raw = nullptr;
   auto s = Engine::Open(options, rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return core::unexpected<error>{from_status(s, "opening backups in " + dir.string())};
+  if (!s.ok()) return fail(internal::from_status(s, "opening backups in " + dir.string()));
   return std::unique_ptr<Engine>(raw);
 }
 
@@ -55,8 +48,8 @@ result<std::vector<backup_info>> read_manifest(const fs::path& backup_dir) {
     std::istringstream fields(line);
     backup_info b;
     if (!(fields >> b.id >> b.snapshots_backup_id >> b.journal_backup_id >> b.timestamp_s)) {
-      return as_failure(errc::corruption,
-                        "malformed line in " + (backup_dir / k_manifest).string() + ": " + line);
+      return fail(errc::corruption,
+                  "malformed line in " + (backup_dir / k_manifest).string() + ": " + line);
     }
     out.push_back(b);
   }
@@ -72,11 +65,11 @@ result<done> write_manifest(const fs::path& backup_dir, const std::vector<backup
       out << b.id << ' ' << b.snapshots_backup_id << ' ' << b.journal_backup_id << ' '
           << b.timestamp_s << '\n';
     out.flush();
-    if (!out) return as_failure(errc::io_error, "cannot write " + tmp.string());
+    if (!out) return fail(errc::io_error, "cannot write " + tmp.string());
   }
   std::error_code ec;
   fs::rename(tmp, backup_dir / k_manifest, ec);
-  if (ec) return as_failure(errc::io_error, "cannot write manifest: " + ec.message());
+  if (ec) return fail(errc::io_error, "cannot write manifest: " + ec.message());
   return done{};
 }
 
@@ -102,7 +95,7 @@ result<std::uint32_t> backup_one(rocksdb::BackupEngine& engine, rocksdb::DB& db,
   options.flush_before_backup = true;
   rocksdb::BackupID id = 0;
   auto s = engine.CreateNewBackup(options, &db, &id);
-  if (!s.ok()) return core::unexpected<error>{from_status(s, "backup of the " + what)};
+  if (!s.ok()) return fail(internal::from_status(s, "backup of the " + what));
   return id;
 }
 
@@ -126,10 +119,10 @@ bool non_empty(const fs::path& dir) {
 
 result<done> check_target(const fs::path& dir, bool force) {
   if (locked_by_other_process(dir))
-    return as_failure(errc::locked,
-                      dir.string() + " is in use by a running process; stop the node first");
+    return fail(errc::locked,
+                dir.string() + " is in use by a running process; stop the node first");
   if (non_empty(dir) && !force)
-    return as_failure(errc::not_empty, dir.string() + " is not empty; use --force to replace it");
+    return fail(errc::not_empty, dir.string() + " is not empty; use --force to replace it");
   return done{};
 }
 
@@ -142,26 +135,24 @@ result<done> restore_one(rocksdb::BackupEngineReadOnly& engine, std::uint32_t id
   fs::create_directories(staging.parent_path(), ec);
   auto s =
       engine.RestoreDBFromBackup(rocksdb::RestoreOptions(), id, staging.string(), staging.string());
-  if (!s.ok()) return core::unexpected<error>{from_status(s, "restore into " + staging.string())};
+  if (!s.ok()) return fail(internal::from_status(s, "restore into " + staging.string()));
   fs::remove_all(dir, ec);
   if (!ec) fs::create_directories(dir.parent_path(), ec);
   if (!ec) fs::rename(staging, dir, ec);
   if (ec)
-    return as_failure(errc::io_error,
-                      "moving restored store to " + dir.string() + ": " + ec.message());
+    return fail(errc::io_error, "moving restored store to " + dir.string() + ": " + ec.message());
   return done{};
 }
 
 result<backup_info> select(const std::vector<backup_info>& pairs, std::optional<std::uint32_t> id,
                            const fs::path& backup_dir) {
-  if (pairs.empty())
-    return as_failure(errc::invalid_argument, "no backups in " + backup_dir.string());
+  if (pairs.empty()) return fail(errc::invalid_argument, "no backups in " + backup_dir.string());
   if (!id) return pairs.back();
   for (const auto& b : pairs) {
     if (b.id == *id) return b;
   }
-  return as_failure(errc::invalid_argument,
-                    "no backup " + std::to_string(*id) + " in " + backup_dir.string());
+  return fail(errc::invalid_argument,
+              "no backup " + std::to_string(*id) + " in " + backup_dir.string());
 }
 
 }  // namespace
@@ -172,8 +163,7 @@ result<backup_info> create_backup(rocksdb::DB& journal_db, rocksdb::DB& snapshot
   std::scoped_lock lock(one_at_a_time);
   std::error_code ec;
   fs::create_directories(backup_dir, ec);
-  if (ec)
-    return as_failure(errc::io_error, "cannot create " + backup_dir.string() + ": " + ec.message());
+  if (ec) return fail(errc::io_error, "cannot create " + backup_dir.string() + ": " + ec.message());
   auto pairs = read_manifest(backup_dir);
   if (!pairs) return core::unexpected<error>{pairs.error()};
   auto snapshots = open_engine<rocksdb::BackupEngine>(backup_dir / "snapshots");
@@ -200,7 +190,7 @@ result<backup_info> create_backup(rocksdb::DB& journal_db, rocksdb::DB& snapshot
              backup_dir.string(), b.journal_size_bytes, b.snapshots_size_bytes);
   return b;
 } catch (const std::exception& e) {
-  return as_failure(errc::internal, "backup to " + backup_dir.string() + ": " + e.what());
+  return fail(errc::internal, "backup to " + backup_dir.string() + ": " + e.what());
 }
 
 result<backup_info> create_backup(rocksdb_journal& journal, rocksdb_snapshot_store& snapshots,
@@ -214,11 +204,11 @@ result<backup_info> create_backup_from_dirs(const fs::path& journal_dir,
   for (const auto& dir : {journal_dir, snapshot_dir}) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
-      return as_failure(errc::invalid_argument, dir.string() + " is not a directory");
+      return fail(errc::invalid_argument, dir.string() + " is not a directory");
     if (locked_by_other_process(dir))
-      return as_failure(errc::locked, dir.string() +
-                                          " is in use by a running node; ask it to back up "
-                                          "(POST /api/v1/admin/backup)");
+      return fail(errc::locked, dir.string() +
+                                    " is in use by a running node; ask it to back up "
+                                    "(POST /api/v1/admin/backup)");
   }
   auto journal = rocksdb_journal::open(rocksdb_journal_config{.dir = journal_dir});
   if (!journal) return core::unexpected<error>{journal.error()};
@@ -237,7 +227,7 @@ result<std::vector<backup_info>> list_backups(const fs::path& backup_dir) try {
   for (auto& b : *pairs) fill_sizes(**journal, **snapshots, b);
   return pairs;
 } catch (const std::exception& e) {
-  return as_failure(errc::internal, "listing backups in " + backup_dir.string() + ": " + e.what());
+  return fail(errc::internal, "listing backups in " + backup_dir.string() + ": " + e.what());
 }
 
 result<backup_info> restore_backup(const restore_request& r) try {
@@ -254,11 +244,10 @@ result<backup_info> restore_backup(const restore_request& r) try {
   if (!snapshots) return core::unexpected<error>{snapshots.error()};
   // Verify both (every file's checksum) before touching the target directories.
   if (auto s = (*journal)->VerifyBackup(chosen->journal_backup_id, true); !s.ok())
-    return core::unexpected<error>{
-        from_status(s, "verifying journal backup " + std::to_string(chosen->id))};
+    return fail(internal::from_status(s, "verifying journal backup " + std::to_string(chosen->id)));
   if (auto s = (*snapshots)->VerifyBackup(chosen->snapshots_backup_id, true); !s.ok())
-    return core::unexpected<error>{
-        from_status(s, "verifying snapshot backup " + std::to_string(chosen->id))};
+    return fail(
+        internal::from_status(s, "verifying snapshot backup " + std::to_string(chosen->id)));
   if (auto ok = restore_one(**snapshots, chosen->snapshots_backup_id, r.snapshot_dir); !ok)
     return core::unexpected<error>{ok.error()};
   if (auto ok = restore_one(**journal, chosen->journal_backup_id, r.journal_dir); !ok)
@@ -269,7 +258,7 @@ result<backup_info> restore_backup(const restore_request& r) try {
              r.journal_dir.string(), r.snapshot_dir.string());
   return chosen;
 } catch (const std::exception& e) {
-  return as_failure(errc::internal, "restore from " + r.backup_dir.string() + ": " + e.what());
+  return fail(errc::internal, "restore from " + r.backup_dir.string() + ": " + e.what());
 }
 
 namespace {
@@ -312,8 +301,8 @@ result<std::optional<std::string>> adopt_extracted_copy(const fs::path& dir) try
   const auto copy = parent / target.relative_path();
   if (!fs::exists(copy / "CURRENT", ec)) return nothing;
   if (locked_by_other_process(target)) {
-    return as_failure(errc::locked,
-                      target.string() + " is in use by a running process; stop the node first");
+    return fail(errc::locked,
+                target.string() + " is in use by a running process; stop the node first");
   }
   // A symbolic link or a mount point (a volume of its own) cannot be moved aside: the
   // copy would land off the link's target, or the rename fails.
@@ -323,28 +312,26 @@ result<std::optional<std::string>> adopt_extracted_copy(const fs::path& dir) try
                            ::stat(parent.c_str(), &parent_st) == 0 &&
                            target_st.st_dev != parent_st.st_dev;
   if (fs::is_symlink(target, ec) || mount_point) {
-    return as_failure(
-        errc::not_empty,
-        "found a store at " + copy.string() + " (where `tar -xzf <archive> -C " + parent.string() +
-            "` puts a copy of " + target.string() + "), but " + target.string() + " is a " +
-            (mount_point ? "mount point" : "symbolic link") + ": stop the node, then `rm -rf " +
-            target.string() + "/* && mv " + copy.string() + "/* " + target.string() +
-            "/`, or delete " + copy.string());
+    return fail(errc::not_empty,
+                "found a store at " + copy.string() + " (where `tar -xzf <archive> -C " +
+                    parent.string() + "` puts a copy of " + target.string() + "), but " +
+                    target.string() + " is a " + (mount_point ? "mount point" : "symbolic link") +
+                    ": stop the node, then `rm -rf " + target.string() + "/* && mv " +
+                    copy.string() + "/* " + target.string() + "/`, or delete " + copy.string());
   }
   std::string kept;
   if (non_empty(target)) {
     const auto written = file_times(target, true);
     const auto extracted = file_times(copy, false);
     if (written && extracted && *written >= *extracted) {
-      return as_failure(
-          errc::not_empty,
-          "found a store at " + copy.string() + " (where `tar -xzf <archive> -C " +
-              parent.string() + "` of the deployment guide puts a copy of " + target.string() +
-              "), but " + target.string() +
-              " was written after it was extracted, so it is not used. To restore it: stop "
-              "the node, then `rm -rf " +
-              target.string() + " && mv " + copy.string() + " " + target.string() + "`; to keep " +
-              target.string() + ": `rm -rf " + copy.string() + "`");
+      return fail(errc::not_empty,
+                  "found a store at " + copy.string() + " (where `tar -xzf <archive> -C " +
+                      parent.string() + "` of the deployment guide puts a copy of " +
+                      target.string() + "), but " + target.string() +
+                      " was written after it was extracted, so it is not used. To restore it: stop "
+                      "the node, then `rm -rf " +
+                      target.string() + " && mv " + copy.string() + " " + target.string() +
+                      "`; to keep " + target.string() + ": `rm -rf " + copy.string() + "`");
     }
     kept = target.string() + ".before-restore-" + utc_stamp();
     fs::rename(target, kept);
@@ -362,8 +349,7 @@ result<std::optional<std::string>> adopt_extracted_copy(const fs::path& dir) try
       parent.string() + "` puts a copy of " + target.string() + ") into " + target.string() +
       (kept.empty() ? std::string() : "; the store it replaces is kept as " + kept)};
 } catch (const std::exception& e) {
-  return as_failure(errc::io_error,
-                    "moving a restored copy into " + dir.string() + ": " + e.what());
+  return fail(errc::io_error, "moving a restored copy into " + dir.string() + ": " + e.what());
 }
 
 }  // namespace wfe::persistence

@@ -50,5 +50,8 @@ struct done {};
 [[nodiscard]] inline core::unexpected<error> fail(errc code, std::string message) {
   return core::unexpected<error>{error{code, std::move(message)}};
 }
+[[nodiscard]] inline core::unexpected<error> fail(error e) {
+  return core::unexpected<error>{std::move(e)};
+}
 
 }  // namespace wfe::persistence

@@ -106,7 +106,7 @@ class gated_journal final : public journal {
   std::vector<std::size_t> purge_batch_sizes_;
 };
 
-struct fixture {
+struct actor_fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   std::shared_ptr<journal_actor_stats> stats = std::make_shared<journal_actor_stats>();
@@ -115,7 +115,7 @@ struct fixture {
   void start(std::shared_ptr<journal> store, journal_actor_config c = {}) {
     journal_actor = spawn_journal_actor(sys, {std::move(store), stats, nullptr}, c);
   }
-  ~fixture() {
+  ~actor_fixture() {
     if (journal_actor) caf::anon_send_exit(journal_actor, caf::exit_reason::user_shutdown);
   }
 };
@@ -146,7 +146,7 @@ void sequential_writer(caf::event_based_actor* self, caf::actor journal_actor, p
 
 }  // namespace
 
-TEST_CASE_FIXTURE(fixture,
+TEST_CASE_FIXTURE(actor_fixture,
                   "concurrent writers are batched into fewer synced writes than requests") {
   wfe::test::temp_dir dir;
   auto opened = rocksdb_journal::open(rocksdb_journal_config{.dir = dir.path() / "j"});
@@ -178,7 +178,7 @@ TEST_CASE_FIXTURE(fixture,
   }
 }
 
-TEST_CASE_FIXTURE(fixture, "a write is acknowledged only after the journal write returned") {
+TEST_CASE_FIXTURE(actor_fixture, "a write is acknowledged only after the journal write returned") {
   auto store = std::make_shared<gated_journal>();
   start(store);
   const persistence_id pid{shard_id{1}, "p"};
@@ -199,7 +199,7 @@ TEST_CASE_FIXTURE(fixture, "a write is acknowledged only after the journal write
   CHECK(events->size() == 1);
 }
 
-TEST_CASE_FIXTURE(fixture,
+TEST_CASE_FIXTURE(actor_fixture,
                   "requests arriving during a write form the next batch within its bounds") {
   auto store = std::make_shared<gated_journal>();
   start(store, journal_actor_config{.max_batch_events = 4, .max_batch_bytes = 1 << 20});
@@ -223,7 +223,7 @@ TEST_CASE_FIXTURE(fixture,
   CHECK(sizes.size() == 4);  // 1, then 10 queued requests as 4 + 4 + 2
 }
 
-TEST_CASE_FIXTURE(fixture,
+TEST_CASE_FIXTURE(actor_fixture,
                   "a read flushes pending writes of its own id only, never those of others") {
   auto store = std::make_shared<gated_journal>();
   start(store);
@@ -259,7 +259,7 @@ TEST_CASE_FIXTURE(fixture,
   CHECK(sizes[1] == 2);  // b and c in one write: the read of a did not force a sync
 }
 
-TEST_CASE_FIXTURE(fixture,
+TEST_CASE_FIXTURE(actor_fixture,
                   "purges waiting together share one journal purge and keep mailbox order per id") {
   auto store = std::make_shared<gated_journal>();
   start(store);
@@ -320,7 +320,7 @@ TEST_CASE_FIXTURE(fixture,
   CHECK(*store->highest_sequence_nr(pid("d")) == 0);
 }
 
-TEST_CASE_FIXTURE(fixture, "purges beyond max-batch-purges go into the next journal purge") {
+TEST_CASE_FIXTURE(actor_fixture, "purges beyond max-batch-purges go into the next journal purge") {
   auto store = std::make_shared<gated_journal>();
   start(store, journal_actor_config{.max_batch_purges = 2});
   std::vector<std::thread> threads;
@@ -340,7 +340,7 @@ TEST_CASE_FIXTURE(fixture, "purges beyond max-batch-purges go into the next jour
   CHECK(store->purge_batch_sizes() == std::vector<std::size_t>{2, 2, 1});
 }
 
-TEST_CASE_FIXTURE(fixture,
+TEST_CASE_FIXTURE(actor_fixture,
                   "the reader answers while a write is in progress, and sees it once acked") {
   auto store = std::make_shared<gated_journal>();
   start(store);
@@ -362,7 +362,7 @@ TEST_CASE_FIXTURE(fixture,
   caf::anon_send_exit(reader, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE_FIXTURE(fixture, "a request larger than the batch bounds is rejected") {
+TEST_CASE_FIXTURE(actor_fixture, "a request larger than the batch bounds is rejected") {
   start(std::make_shared<memory_journal>(),
         journal_actor_config{.max_batch_events = 2, .max_batch_bytes = 1 << 20});
   const persistence_id pid{shard_id{1}, "p"};
@@ -373,7 +373,7 @@ TEST_CASE_FIXTURE(fixture, "a request larger than the batch bounds is rejected")
   CHECK(r.error().message.find("at most 2 events") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(fixture, "a conflicting second writer is rejected through the actor") {
+TEST_CASE_FIXTURE(actor_fixture, "a conflicting second writer is rejected through the actor") {
   start(std::make_shared<memory_journal>());
   const persistence_id pid{shard_id{1}, "p"};
   REQUIRE(write_blocking(sys, journal_actor, k_timeout, one_event(pid, 1)).has_value());
@@ -383,7 +383,7 @@ TEST_CASE_FIXTURE(fixture, "a conflicting second writer is rejected through the 
   CHECK(second.error().message.find("p@shard-1") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(fixture, "a stopped journal actor answers writers with unavailable") {
+TEST_CASE_FIXTURE(actor_fixture, "a stopped journal actor answers writers with unavailable") {
   start(std::make_shared<memory_journal>());
   caf::anon_send_exit(journal_actor, caf::exit_reason::user_shutdown);
   caf::scoped_actor self{sys};
@@ -393,7 +393,7 @@ TEST_CASE_FIXTURE(fixture, "a stopped journal actor answers writers with unavail
   CHECK(r.error().code == errc::unavailable);
 }
 
-TEST_CASE_FIXTURE(fixture, "the journal actor exports events, batch sizes and latencies") {
+TEST_CASE_FIXTURE(actor_fixture, "the journal actor exports events, batch sizes and latencies") {
   prometheus::Registry registry;
   auto metrics = std::make_shared<journal_metrics>(&registry);
   journal_actor =
@@ -437,7 +437,8 @@ void one_writer(caf::event_based_actor* self, caf::actor journal_actor, write_re
 
 }  // namespace
 
-TEST_CASE_FIXTURE(fixture, "a background write lingers and shares the sync of a foreground one") {
+TEST_CASE_FIXTURE(actor_fixture,
+                  "a background write lingers and shares the sync of a foreground one") {
   // A linger far longer than the test may take: only the foreground write can end it.
   start(std::make_shared<memory_journal>(), {.background_linger = 60s});
   caf::scoped_actor self{sys};
@@ -457,7 +458,7 @@ TEST_CASE_FIXTURE(fixture, "a background write lingers and shares the sync of a 
   CHECK(stats->requests.load() == 2);
 }
 
-TEST_CASE_FIXTURE(fixture, "a background write alone is written once the linger is over") {
+TEST_CASE_FIXTURE(actor_fixture, "a background write alone is written once the linger is over") {
   start(std::make_shared<memory_journal>(), {.background_linger = 300ms});
   caf::scoped_actor self{sys};
   const auto sent = std::chrono::steady_clock::now();
@@ -471,7 +472,7 @@ TEST_CASE_FIXTURE(fixture, "a background write alone is written once the linger 
   CHECK(stats->writes.load() == 1);
 }
 
-TEST_CASE_FIXTURE(fixture, "a read of a lingering write's id writes it first") {
+TEST_CASE_FIXTURE(actor_fixture, "a read of a lingering write's id writes it first") {
   auto store = std::make_shared<memory_journal>();
   start(store, {.background_linger = 60s});
   caf::scoped_actor self{sys};
@@ -487,7 +488,8 @@ TEST_CASE_FIXTURE(fixture, "a read of a lingering write's id writes it first") {
   CHECK(ok);
 }
 
-TEST_CASE_FIXTURE(fixture, "a write taken after its requester's timeout is refused unwritten") {
+TEST_CASE_FIXTURE(actor_fixture,
+                  "a write taken after its requester's timeout is refused unwritten") {
   auto store = std::make_shared<gated_journal>();
   start(store);
   const persistence_id blocker{shard_id{1}, "blocker"}, late{shard_id{1}, "late"},
@@ -527,7 +529,8 @@ TEST_CASE_FIXTURE(fixture, "a write taken after its requester's timeout is refus
   CHECK(store->highest_sequence_nr(patient).value() == 1);
 }
 
-TEST_CASE_FIXTURE(fixture, "the journal actor deletes kept files whose time is over, idle or not") {
+TEST_CASE_FIXTURE(actor_fixture,
+                  "the journal actor deletes kept files whose time is over, idle or not") {
   using namespace std::chrono_literals;
   // Two idle journals holding files kept for live copies past their time: only the one
   // whose actor's housekeeping runs within the test deletes them.

@@ -28,11 +28,6 @@ using internal::metadata;
 
 namespace {
 
-constexpr std::string_view k_format_key = "format-version";
-constexpr std::string_view k_format_version = "1";
-
-core::unexpected<error> as_failure(error e) { return core::unexpected<error>{std::move(e)}; }
-
 std::string internal_error(std::string_view what, const std::exception& e) {
   return std::string(what) + ": unexpected exception: " + e.what();
 }
@@ -82,8 +77,7 @@ struct rocksdb_journal::impl {
     std::string value;
     auto s = db->Get(ro, metadata_cf, id_key, &value);
     if (s.IsNotFound()) return metadata{};
-    if (!s.ok())
-      return as_failure(internal::from_status(s, "reading metadata of " + pid.describe()));
+    if (!s.ok()) return fail(internal::from_status(s, "reading metadata of " + pid.describe()));
     auto m = internal::decode_metadata(value, pid);
     if (!m) return core::unexpected<error>{corruption(std::move(m).error())};
     return m;
@@ -95,7 +89,7 @@ struct rocksdb_journal::impl {
                                               const persistence_id& pid) {
     if (auto found = cache.find(id_key); found != cache.end()) return &*found;
     auto m = read_metadata(id_key, pid);
-    if (!m) return as_failure(std::move(m).error());
+    if (!m) return fail(std::move(m).error());
     return &*cache.emplace(id_key, cached{*m, 0}).first;
   }
 
@@ -103,7 +97,7 @@ struct rocksdb_journal::impl {
   result<metadata> cached_metadata(const std::string& id_key, const persistence_id& pid) {
     if (cache.size() >= cfg.metadata_cache_entries && cache.count(id_key) == 0) cache.clear();
     auto entry = cache_entry(id_key, pid);
-    if (!entry) return as_failure(std::move(entry).error());
+    if (!entry) return fail(std::move(entry).error());
     return (*entry)->second.m;
   }
 
@@ -116,7 +110,7 @@ struct rocksdb_journal::impl {
     auto s = db->Resume();
     if (s.IsBusy()) return done{};
     if (!s.ok()) {
-      return as_failure(internal::from_status(
+      return fail(internal::from_status(
           s, "journal " + cfg.dir.string() + " is read-only after a failed write; resume failed"));
     }
     log->info("journal {} resumed writing after an earlier write failure", cfg.dir.string());
@@ -127,7 +121,7 @@ struct rocksdb_journal::impl {
   // Under write_mutex, before a write that changes one id's metadata: writing resumed
   // if a failed write stopped it, then the id's metadata (cached).
   result<metadata> metadata_for_write(const std::string& id_key, const persistence_id& pid) {
-    if (auto resumed = resume_if_needed(); !resumed) return as_failure(std::move(resumed).error());
+    if (auto resumed = resume_if_needed(); !resumed) return fail(std::move(resumed).error());
     return cached_metadata(id_key, pid);
   }
 
@@ -271,22 +265,6 @@ std::string wal_files(const std::filesystem::path& dir) {
   return out.empty() ? "none" : out;
 }
 
-result<done> check_format(rocksdb_journal::impl& p) {
-  std::string value;
-  auto s = p.db->Get(rocksdb::ReadOptions{}, p.handles[0], std::string(k_format_key), &value);
-  if (s.IsNotFound()) {
-    s = p.db->Put(p.write_options, p.handles[0], std::string(k_format_key),
-                  std::string(k_format_version));
-  } else if (s.ok() && value != k_format_version) {
-    return fail(errc::corruption, "journal " + p.cfg.dir.string() + " has format version '" +
-                                      value + "', this build reads '" +
-                                      std::string(k_format_version) + "'");
-  }
-  if (!s.ok())
-    return as_failure(internal::from_status(s, "format version of " + p.cfg.dir.string()));
-  return done{};
-}
-
 }  // namespace
 
 result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
@@ -315,17 +293,20 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
       e.message += " (is a node running with this journal?)";
     }
     e.message += not_rolled_back;
-    if (e.code != errc::corruption) return as_failure(std::move(e));
+    if (e.code != errc::corruption) return fail(std::move(e));
     e.message += " (write-ahead log files: " + wal_files(cfg.dir) + ")";
-    return as_failure(p->corruption(std::move(e)));
+    return fail(p->corruption(std::move(e)));
   }
   p->events_cf = p->handles[1];
   p->metadata_cf = p->handles[2];
-  if (auto ok = check_format(*p); !ok) return as_failure(std::move(ok).error());
+  if (auto ok = internal::check_format_version(*p->db, p->handles[0], p->write_options, "journal",
+                                               p->cfg.dir);
+      !ok)
+    return fail(std::move(ok).error());
   if (cfg.verify_on_start) {
     s = p->db->VerifyChecksum();
     if (!s.ok()) {
-      return as_failure(
+      return fail(
           p->corruption(internal::from_status(s, "checksum verification of " + cfg.dir.string())));
     }
   }
@@ -366,8 +347,7 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
   std::vector<result<std::uint64_t>> results;
   results.reserve(requests.size());
   if (auto resumed = resume_if_needed(); !resumed) {
-    for (std::size_t i = 0; i < requests.size(); ++i)
-      results.emplace_back(as_failure(resumed.error()));
+    for (std::size_t i = 0; i < requests.size(); ++i) results.emplace_back(fail(resumed.error()));
     return results;
   }
   // The cache holds each id's metadata as of this batch: an entry is updated as its
@@ -404,12 +384,12 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     id_key = internal::encode_id_key(request.pid);
     auto entry = cache_entry(id_key, request.pid);
     if (!entry) {
-      results.emplace_back(as_failure(std::move(entry).error()));
+      results.emplace_back(fail(std::move(entry).error()));
       continue;
     }
     auto& m = (*entry)->second.m;
     if (auto ok = validate_write(request, m.highest); !ok) {
-      results.emplace_back(as_failure(std::move(ok).error()));
+      results.emplace_back(fail(std::move(ok).error()));
       continue;
     }
     for (const auto& e : request.events) {
@@ -433,7 +413,7 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     auto e = internal::from_status(
         s, "journal write of " + std::to_string(batch.Count()) + " records to " + cfg.dir.string());
     for (auto& r : results) {
-      if (r) r = as_failure(e);
+      if (r) r = fail(e);
     }
     return results;
   }
@@ -460,7 +440,7 @@ result<std::uint64_t> rocksdb_journal::impl::replay(const persistence_id& pid, s
   rocksdb::ManagedSnapshot snapshot(db.get());
   const auto id_key = internal::encode_id_key(pid);
   auto m = read_metadata(id_key, pid, snapshot.snapshot());
-  if (!m) return as_failure(std::move(m).error());
+  if (!m) return fail(std::move(m).error());
   from = std::max({from, m->deleted_to + 1, std::uint64_t{1}});
   to = std::min(to, m->highest);
   if (from > to || max == 0) return std::uint64_t{0};
@@ -476,13 +456,13 @@ result<std::uint64_t> rocksdb_journal::impl::replay(const persistence_id& pid, s
   for (it->Seek(internal::encode_event_key(pid, from)); it->Valid() && count < max; it->Next()) {
     auto key = internal::decode_event_key(std::string_view(it->key().data(), it->key().size()));
     if (!key || key->pid != pid || key->sequence_nr != expected) {
-      return as_failure(corruption(
+      return fail(corruption(
           error{errc::corruption, "gap in " + pid.describe() + ": sequence nr " +
                                       std::to_string(expected) + " is missing (next key " +
                                       internal::hex(it->key().ToStringView()) + ")"}));
     }
     auto e = internal::decode_envelope(it->value().ToStringView(), pid, expected);
-    if (!e) return as_failure(corruption(std::move(e).error()));
+    if (!e) return fail(corruption(std::move(e).error()));
     on_event(*e);
     ++expected;
     ++count;
@@ -490,10 +470,10 @@ result<std::uint64_t> rocksdb_journal::impl::replay(const persistence_id& pid, s
   if (!it->status().ok()) {
     auto e = internal::from_status(it->status(), "replay of " + pid.describe() +
                                                      " at sequence nr " + std::to_string(expected));
-    return as_failure(e.code == errc::corruption ? corruption(std::move(e)) : std::move(e));
+    return fail(e.code == errc::corruption ? corruption(std::move(e)) : std::move(e));
   }
   if (count < max && expected <= to) {
-    return as_failure(corruption(error{
+    return fail(corruption(error{
         errc::corruption, "gap in " + pid.describe() + ": sequence nr " + std::to_string(expected) +
                               " is missing but the highest is " + std::to_string(m->highest)}));
   }
@@ -509,7 +489,7 @@ result<std::uint64_t> rocksdb_journal::highest_sequence_nr(const persistence_id&
   std::unique_lock lock(p.write_mutex, std::try_to_lock);
   auto m = lock.owns_lock() ? p.cached_metadata(internal::encode_id_key(pid), pid)
                             : p.read_metadata(internal::encode_id_key(pid), pid);
-  if (!m) return as_failure(std::move(m).error());
+  if (!m) return fail(std::move(m).error());
   return m->highest;
 } catch (const std::exception& e) {
   return fail(errc::internal, internal_error("highest sequence nr of " + pid.describe(), e));
@@ -521,7 +501,7 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
   std::scoped_lock lock(p.write_mutex);
   const auto id_key = internal::encode_id_key(pid);
   auto m = p.metadata_for_write(id_key, pid);
-  if (!m) return as_failure(std::move(m).error());
+  if (!m) return fail(std::move(m).error());
   const auto to = std::min(to_sequence_nr, m->highest);
   if (to <= m->deleted_to) return done{};
   rocksdb::WriteBatch batch;
@@ -529,7 +509,7 @@ result<done> rocksdb_journal::delete_to(const persistence_id& pid,
   m->deleted_to = to;
   batch.Put(p.metadata_cf, id_key, internal::encode_metadata(*m));
   if (auto s = p.commit(batch); !s.ok()) {
-    return as_failure(internal::from_status(s, "deleting events of " + pid.describe()));
+    return fail(internal::from_status(s, "deleting events of " + pid.describe()));
   }
   p.cache.insert_or_assign(id_key, impl::cached{*m, 0});
   return done{};
@@ -543,8 +523,7 @@ std::vector<result<done>> rocksdb_journal::purge_many(std::vector<purge_request>
   std::vector<result<done>> results;
   results.reserve(requests.size());
   if (auto resumed = p.resume_if_needed(); !resumed) {
-    for (std::size_t i = 0; i < requests.size(); ++i)
-      results.emplace_back(as_failure(resumed.error()));
+    for (std::size_t i = 0; i < requests.size(); ++i) results.emplace_back(fail(resumed.error()));
     return results;
   }
   rocksdb::WriteBatch batch;
@@ -556,7 +535,7 @@ std::vector<result<done>> rocksdb_journal::purge_many(std::vector<purge_request>
     const bool seen = std::find(purged.begin(), purged.end(), id_key) != purged.end();
     auto m = seen ? result<metadata>(metadata{}) : p.cached_metadata(id_key, r.pid);
     if (!m) {
-      results.emplace_back(as_failure(std::move(m).error()));
+      results.emplace_back(fail(std::move(m).error()));
       continue;
     }
     if (m->highest != r.if_highest) {
@@ -574,7 +553,7 @@ std::vector<result<done>> rocksdb_journal::purge_many(std::vector<purge_request>
   if (auto s = p.commit(batch); !s.ok()) {
     auto e = internal::from_status(
         s, "purging " + std::to_string(purging.size()) + " ids in " + p.cfg.dir.string());
-    for (auto i : purging) results[i] = as_failure(e);
+    for (auto i : purging) results[i] = fail(e);
     return results;
   }
   // Fresh ids from now on: their next write must start at 1.
@@ -611,7 +590,7 @@ result<done> rocksdb_journal::for_each_persistence_id(const id_visitor& visit) t
     }
     return visit(pid, m->highest);
   });
-  if (bad) return as_failure(std::move(*bad));
+  if (bad) return fail(std::move(*bad));
   return walked;
 } catch (const std::exception& e) {
   return fail(errc::internal, internal_error("listing persistence ids", e));
@@ -623,7 +602,7 @@ result<std::vector<persistence_id>> rocksdb_journal::impl::list_ids(const std::s
     ids.push_back(std::move(pid));
     return true;
   });
-  if (!walked) return as_failure(std::move(walked).error());
+  if (!walked) return fail(std::move(walked).error());
   return ids;
 }
 
@@ -636,13 +615,13 @@ result<done> rocksdb_journal::impl::walk_ids(
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto pid = internal::decode_id_key(it->key().ToStringView());
     if (!pid) {
-      return as_failure(corruption(error{
+      return fail(corruption(error{
           errc::corruption, "malformed metadata key " + internal::hex(it->key().ToStringView())}));
     }
     if (!visit(std::move(*pid), it->value().ToStringView())) return done{};
   }
   if (!it->status().ok())
-    return as_failure(internal::from_status(it->status(), "listing persistence ids"));
+    return fail(internal::from_status(it->status(), "listing persistence ids"));
   return done{};
 }
 

@@ -20,7 +20,7 @@
 #include "persistence/internal/rocksdb_support.hpp"
 #include "persistence/journal_metrics.hpp"
 #include "tests/support/full_disk_fs.hpp"
-#include "tests/support/rocksdb_options_file.hpp"
+#include "tests/support/rocksdb_files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::persistence;
@@ -30,7 +30,7 @@ namespace {
 
 const persistence_id k_pid{shard_id{3}, "order-17"};
 
-event make_event(std::uint64_t seq) {
+event journal_event(std::uint64_t seq) {
   return event{seq, "order-placed", "payload-" + std::to_string(seq), "w1",
                static_cast<std::int64_t>(seq)};
 }
@@ -43,7 +43,7 @@ std::unique_ptr<rocksdb_journal> open_ok(const rocksdb_journal_config& cfg) {
 
 void write_one_by_one(journal& j, const persistence_id& pid, std::uint64_t count) {
   for (std::uint64_t seq = 1; seq <= count; ++seq) {
-    auto r = j.write(pid, {make_event(seq)});
+    auto r = j.write(pid, {journal_event(seq)});
     REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
   }
 }
@@ -53,7 +53,7 @@ void write_in_big_batches(journal& j, const persistence_id& pid, std::uint64_t c
   for (std::uint64_t seq = 1; seq <= count; seq += 50) {
     std::vector<event> batch;
     for (auto s = seq; s < seq + 50 && s <= count; ++s) {
-      auto e = make_event(s);
+      auto e = journal_event(s);
       e.payload += std::string(500, static_cast<char>('a' + s % 26));
       batch.push_back(std::move(e));
     }
@@ -149,7 +149,7 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
     write_one_by_one(*j, k_pid, 5);
     fs->full = true;
     for (int attempt = 0; attempt < 2; ++attempt) {  // the second one tries Resume()
-      auto r = j->write(k_pid, {make_event(6)});
+      auto r = j->write(k_pid, {journal_event(6)});
       REQUIRE_FALSE(r.has_value());
       CHECK(r.error().code == errc::io_error);
       CHECK_MESSAGE(r.error().message.find("No space left on device") != std::string::npos,
@@ -161,27 +161,27 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
     // sequence: the journal forgets what the batch had counted on.
     const persistence_id other{shard_id{2}, "other"};
     std::vector<write_request> batch;
-    batch.push_back({k_pid, {make_event(6)}});
-    batch.push_back({other, {make_event(1)}});
-    batch.push_back({k_pid, {make_event(7)}});
+    batch.push_back({k_pid, {journal_event(6)}});
+    batch.push_back({other, {journal_event(1)}});
+    batch.push_back({k_pid, {journal_event(7)}});
     for (const auto& r : j->write_many(std::move(batch))) CHECK_FALSE(r.has_value());
     CHECK(*j->highest_sequence_nr(k_pid) == 5);
     CHECK(*j->highest_sequence_nr(other) == 0);
     fs->full = false;
     // Writing restarts once RocksDB has recovered (at once, or after its own retry).
     const auto start = std::chrono::steady_clock::now();
-    auto r = j->write(k_pid, {make_event(6)});
+    auto r = j->write(k_pid, {journal_event(6)});
     while (!r && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      r = j->write(k_pid, {make_event(6)});
+      r = j->write(k_pid, {journal_event(6)});
     }
     MESSAGE("writes resumed after "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
             << " s");
     REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
     CHECK(*r == 6);
-    CHECK(j->write(k_pid, {make_event(7)}).has_value());
-    auto first = j->write(other, {make_event(1)});
+    CHECK(j->write(k_pid, {journal_event(7)}).has_value());
+    auto first = j->write(other, {journal_event(1)});
     REQUIRE_MESSAGE(first.has_value(), (first ? std::string() : first.error().describe()));
     CHECK(*first == 1);
   }
@@ -191,7 +191,7 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
              events.push_back(e);
            }).has_value());
   REQUIRE(events.size() == 7);
-  CHECK(events[5] == make_event(6));
+  CHECK(events[5] == journal_event(6));
   CHECK(*j->highest_sequence_nr(k_pid) == 7);
 }
 
@@ -217,7 +217,7 @@ TEST_CASE("a write that finds the disk full deletes the files kept for live copi
   CHECK(kept_wals() > 2);
   CHECK(j->deleted_files_kept_bytes() > 0);
   fs->full = true;
-  CHECK_FALSE(j->write(k_pid, {make_event(8001)}).has_value());
+  CHECK_FALSE(j->write(k_pid, {journal_event(8001)}).has_value());
   CHECK(kept_wals() == 0);
   CHECK(j->deleted_files_kept_bytes() == 0);
 }
@@ -229,7 +229,7 @@ TEST_CASE("a reopened RocksDB journal keeps every event, highest and deletion") 
   {
     auto j = open_ok(cfg);
     write_one_by_one(*j, k_pid, 10);
-    REQUIRE(j->write(other, {make_event(1), make_event(2)}).has_value());
+    REQUIRE(j->write(other, {journal_event(1), journal_event(2)}).has_value());
     REQUIRE(j->delete_to(k_pid, 4).has_value());
   }
   auto j = open_ok(cfg);
@@ -239,16 +239,16 @@ TEST_CASE("a reopened RocksDB journal keeps every event, highest and deletion") 
   REQUIRE(n.has_value());
   CHECK(*n == 6);
   REQUIRE(events.size() == 6);
-  CHECK(events.front() == make_event(5));
-  CHECK(events.back() == make_event(10));
+  CHECK(events.front() == journal_event(5));
+  CHECK(events.back() == journal_event(10));
   CHECK(*j->highest_sequence_nr(k_pid) == 10);
   CHECK(*j->highest_sequence_nr(other) == 2);
   CHECK(j->persistence_ids()->size() == 2);
   SUBCASE("and the next writer must continue after the stored highest") {
-    auto stale = j->write(k_pid, {make_event(10)});
+    auto stale = j->write(k_pid, {journal_event(10)});
     REQUIRE_FALSE(stale.has_value());
     CHECK(stale.error().code == errc::sequence_conflict);
-    CHECK(j->write(k_pid, {make_event(11)}).has_value());
+    CHECK(j->write(k_pid, {journal_event(11)}).has_value());
   }
 }
 
@@ -286,7 +286,7 @@ TEST_CASE("a purge survives reopen, flushed or not, and leaves the other ids") {
              ++replayed;
            }).has_value());
   CHECK(replayed == 0);
-  REQUIRE(j->write(k_pid, {make_event(1)}).has_value());
+  REQUIRE(j->write(k_pid, {journal_event(1)}).has_value());
   CHECK(*j->highest_sequence_nr(k_pid) == 1);
   CHECK(*j->highest_sequence_nr(long_one) == 0);
   REQUIRE(j->replay(long_one, 1, max_sequence_nr, max_sequence_nr, [&](const event&) {
@@ -311,7 +311,7 @@ TEST_CASE("a journal written with RocksDB's default memtable and no prefix extra
     raw_db raw(cfg.dir);
     auto put = [&](const persistence_id& pid, std::uint64_t from, std::uint64_t to) {
       for (auto seq = from; seq <= to; ++seq)
-        raw.put_event(pid, seq, internal::encode_envelope(make_event(seq)));
+        raw.put_event(pid, seq, internal::encode_envelope(journal_event(seq)));
       REQUIRE(raw.db
                   ->Put({}, raw.handles[2], internal::encode_id_key(pid),
                         internal::encode_metadata({.highest = to}))
@@ -328,10 +328,10 @@ TEST_CASE("a journal written with RocksDB's default memtable and no prefix extra
              events.push_back(e);
            }).has_value());
   REQUIRE(events.size() == 6);
-  CHECK(events.front() == make_event(3));
-  CHECK(events.back() == make_event(8));
+  CHECK(events.front() == journal_event(3));
+  CHECK(events.back() == journal_event(8));
   CHECK(*replay_all(*j, prefix_of_pid) == 2);
-  REQUIRE(j->write(k_pid, {make_event(9)}).has_value());
+  REQUIRE(j->write(k_pid, {journal_event(9)}).has_value());
   CHECK(*replay_all(*j, k_pid) == 9);
   CHECK(*replay_all(*j, prefix_of_pid) == 2);
 }
@@ -342,7 +342,7 @@ TEST_CASE("ids are listed in order across table files and the hashed memtable") 
   std::vector<persistence_id> expected;
   for (int i = 0; i < 40; ++i) {
     persistence_id pid{shard_id{static_cast<std::uint32_t>(i % 3)}, "wf-" + std::to_string(i)};
-    REQUIRE(j->write(pid, {make_event(1), make_event(2)}).has_value());
+    REQUIRE(j->write(pid, {journal_event(1), journal_event(2)}).has_value());
     expected.push_back(pid);
     if (i == 19) REQUIRE(j->db()->Flush({}).ok());  // the first half in table files
   }
@@ -420,7 +420,7 @@ TEST_CASE("replay fails naming the id and sequence number of a bad envelope") {
     write_one_by_one(*j, k_pid, 5);
   }
   SUBCASE("a payload whose CRC does not match, counted as a corruption") {
-    auto envelope = internal::encode_envelope(make_event(3));
+    auto envelope = internal::encode_envelope(journal_event(3));
     const auto at = envelope.find("payload-3");
     REQUIRE(at != std::string::npos);
     envelope[at] = 'P';  // the bytes change, the stored CRC does not
@@ -445,7 +445,7 @@ TEST_CASE("replay fails naming the id and sequence number of a bad envelope") {
     expect_corruption(r.error(), {"order-17", "sequence nr 2"});
   }
   SUBCASE("an envelope stored under another sequence number") {
-    raw_db(cfg.dir).put_event(k_pid, 4, internal::encode_envelope(make_event(2)));
+    raw_db(cfg.dir).put_event(k_pid, 4, internal::encode_envelope(journal_event(2)));
     auto j = open_ok(cfg);
     auto r = replay_all(*j, k_pid);
     REQUIRE_FALSE(r.has_value());
@@ -499,18 +499,18 @@ TEST_CASE("a tiny metadata cache still checks every write's sequence and keeps d
   std::vector<persistence_id> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(persistence_id{shard_id{1}, "c-" + std::to_string(i)});
   for (std::uint64_t seq = 1; seq <= 3; ++seq) {
-    for (const auto& pid : ids) REQUIRE(j->write(pid, {make_event(seq)}).has_value());
+    for (const auto& pid : ids) REQUIRE(j->write(pid, {journal_event(seq)}).has_value());
   }
   REQUIRE(j->delete_to(ids[1], 2).has_value());
   // Every id has been evicted and re-read several times: the checks still hold.
-  auto again = j->write(ids[0], {make_event(3)});
+  auto again = j->write(ids[0], {journal_event(3)});
   REQUIRE_FALSE(again.has_value());
   CHECK(again.error().code == errc::sequence_conflict);
-  auto gap = j->write(ids[2], {make_event(5)});
+  auto gap = j->write(ids[2], {journal_event(5)});
   REQUIRE_FALSE(gap.has_value());
   CHECK(gap.error().code == errc::sequence_conflict);
   for (const auto& pid : ids) CHECK(*j->highest_sequence_nr(pid) == 3);
-  REQUIRE(j->write(ids[1], {make_event(4)}).has_value());
+  REQUIRE(j->write(ids[1], {journal_event(4)}).has_value());
   std::vector<std::uint64_t> seen;
   REQUIRE(j->replay(ids[1], 1, max_sequence_nr, 100, [&](const event& e) {
              seen.push_back(e.sequence_nr);
@@ -573,9 +573,9 @@ std::uint64_t events_in_live_copy(const rocksdb_journal_config& base) {
   std::vector<persistence_id> others;
   for (int i = 0; i < 2000; ++i) {
     others.push_back({shard_id{4}, "other-" + std::to_string(i)});
-    auto e1 = make_event(1);
+    auto e1 = journal_event(1);
     e1.payload += std::string(500, 'x');
-    REQUIRE(j->write(others.back(), {e1, make_event(2)}).has_value());
+    REQUIRE(j->write(others.back(), {e1, journal_event(2)}).has_value());
   }
   copy_files(false);
   j.reset();
@@ -604,10 +604,6 @@ TEST_CASE(
 
 namespace {
 
-bool is_manifest_or_current(const std::string& name) {
-  return name == "CURRENT" || name.starts_with("MANIFEST-");
-}
-
 // The other side of the race: `tar` lists the directory and copies the WALs and table
 // files; flushes and compactions then make table files the listing never had; the
 // MANIFEST that `tar` copies last names them. `early`: ids written before the listing,
@@ -621,24 +617,25 @@ void copy_listed_then_flushed(const fs::path& live, const fs::path& copy,
                                           .files = {.max_total_wal_size = 256 * 1024}});
   for (int i = 0; i < 1000; ++i) {  // flushed and compacted before the listing
     early.push_back({shard_id{2}, "early-" + std::to_string(i)});
-    auto e1 = make_event(1);
+    auto e1 = journal_event(1);
     e1.payload += std::string(500, 'e');
-    REQUIRE(j->write(early.back(), {e1, make_event(2)}).has_value());
+    REQUIRE(j->write(early.back(), {e1, journal_event(2)}).has_value());
   }
   write_one_by_one(*j, k_pid, 100);
   for (const auto& e : fs::directory_iterator(live)) {
     const auto name = e.path().filename().string();
-    if (name != "LOCK" && !is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+    if (name != "LOCK" && !wfe::test::is_manifest_or_current(name))
+      fs::copy_file(e.path(), copy / name);
   }
   for (int i = 0; i < 2000; ++i) {
     others.push_back({shard_id{4}, "other-" + std::to_string(i)});
-    auto e1 = make_event(1);
+    auto e1 = journal_event(1);
     e1.payload += std::string(500, 'x');
-    REQUIRE(j->write(others.back(), {e1, make_event(2)}).has_value());
+    REQUIRE(j->write(others.back(), {e1, journal_event(2)}).has_value());
   }
   for (const auto& e : fs::directory_iterator(live)) {
     const auto name = e.path().filename().string();
-    if (is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+    if (wfe::test::is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
   }
 }
 

@@ -23,11 +23,6 @@
 namespace wfe::persistence {
 namespace {
 
-constexpr std::string_view k_format_key = "format-version";
-constexpr std::string_view k_format_version = "1";
-
-core::unexpected<error> as_failure(error e) { return core::unexpected<error>{std::move(e)}; }
-
 std::string encode(const persistence_id& pid, const snapshot& s) {
   proto::SnapshotEnvelope msg;
   msg.set_sequence_nr(s.sequence_nr);
@@ -132,8 +127,7 @@ struct rocksdb_snapshot_store::impl {
       if (key && key->pid == pid) out.push_back(key->sequence_nr);
     }
     if (!it->status().ok())
-      return as_failure(
-          internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
+      return fail(internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
     return out;
   }
 
@@ -160,8 +154,7 @@ struct rocksdb_snapshot_store::impl {
     if (!it->status().ok()) {
       // An unreadable block: report it; the entity falls back to a full replay.
       if (metrics) metrics->snapshot_load_failure();
-      return as_failure(
-          internal::from_status(it->status(), "loading snapshot of " + pid.describe()));
+      return fail(internal::from_status(it->status(), "loading snapshot of " + pid.describe()));
     }
     return std::optional<snapshot>{};
   }
@@ -175,7 +168,7 @@ struct rocksdb_snapshot_store::impl {
   result<staged_save> stage_save(rocksdb::WriteBatch& batch, const persistence_id& pid,
                                  const snapshot& s) {
     auto existing = list(pid);
-    if (!existing) return as_failure(std::move(existing).error());
+    if (!existing) return fail(std::move(existing).error());
     batch.Put(cf, internal::encode_event_key(pid, s.sequence_nr), encode(pid, s));
     // Keep the new one and the newest keep-1 older ones (older than the new one).
     // Newer ones cannot be of this journal: an entity's snapshots only move forward, and
@@ -209,8 +202,7 @@ struct rocksdb_snapshot_store::impl {
       for (auto& [i, trim] : staged) {
         const auto& pid = requests[i].pid;
         if (!st.ok()) {
-          results[i] =
-              as_failure(internal::from_status(st, "saving snapshot of " + pid.describe()));
+          results[i] = fail(internal::from_status(st, "saving snapshot of " + pid.describe()));
           continue;
         }
         if (metrics) metrics->snapshot_saved();
@@ -233,7 +225,7 @@ struct rocksdb_snapshot_store::impl {
       }
       auto trim = stage_save(batch, r.pid, r.s);
       if (!trim) {
-        results[i] = as_failure(std::move(trim).error());
+        results[i] = fail(std::move(trim).error());
         continue;
       }
       staged.emplace_back(i, std::move(*trim));
@@ -255,15 +247,13 @@ struct rocksdb_snapshot_store::impl {
         if (key && key->pid == pid && key->sequence_nr > seq) above.push_back(key->sequence_nr);
       }
       if (!it->status().ok())
-        return as_failure(
-            internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
+        return fail(internal::from_status(it->status(), "listing snapshots of " + pid.describe()));
     }
     if (above.empty()) return above;
     rocksdb::WriteBatch batch;
     for (auto n : above) batch.Delete(cf, internal::encode_event_key(pid, n));
     auto st = write(batch);
-    if (!st.ok())
-      return as_failure(internal::from_status(st, "deleting snapshots of " + pid.describe()));
+    if (!st.ok()) return fail(internal::from_status(st, "deleting snapshots of " + pid.describe()));
     return above;
   }
 
@@ -298,20 +288,6 @@ rocksdb::Options make_options(const rocksdb_snapshot_store_config& cfg, rocksdb:
   return o;
 }
 
-result<done> check_format(rocksdb_snapshot_store::impl& p) {
-  std::string value;
-  auto s = p.db->Get(rocksdb::ReadOptions{}, p.handles[0], std::string(k_format_key), &value);
-  if (s.IsNotFound()) {
-    s = p.db->Put(p.write_options, p.handles[0], std::string(k_format_key),
-                  std::string(k_format_version));
-  } else if (s.ok() && value != k_format_version) {
-    return fail(errc::corruption,
-                "snapshot store " + p.cfg.dir.string() + " has format version '" + value + "'");
-  }
-  if (!s.ok()) return as_failure(internal::from_status(s, "format of " + p.cfg.dir.string()));
-  return done{};
-}
-
 }  // namespace
 
 result<std::unique_ptr<rocksdb_snapshot_store>> rocksdb_snapshot_store::open(
@@ -337,10 +313,13 @@ result<std::unique_ptr<rocksdb_snapshot_store>> rocksdb_snapshot_store::open(
     auto e = internal::from_status(s, "cannot open snapshot store " + cfg.dir.string());
     if (internal::is_lock_error(s)) e.code = errc::locked;
     e.message += not_rolled_back;
-    return as_failure(std::move(e));
+    return fail(std::move(e));
   }
   p->cf = p->handles[1];
-  if (auto ok = check_format(*p); !ok) return as_failure(std::move(ok).error());
+  if (auto ok = internal::check_format_version(*p->db, p->handles[0], p->write_options,
+                                               "snapshot store", p->cfg.dir);
+      !ok)
+    return fail(std::move(ok).error());
   p->log->info("snapshot store opened at {} (keep {} per id)", cfg.dir.string(),
                cfg.keep_n_snapshots);
   return std::unique_ptr<rocksdb_snapshot_store>(new rocksdb_snapshot_store(std::move(p)));
@@ -392,7 +371,7 @@ result<std::optional<snapshot>> rocksdb_snapshot_store::load_latest(const persis
 result<std::optional<snapshot>> rocksdb_snapshot_store::load_for_recovery(
     const persistence_id& pid, std::uint64_t journal_highest) try {
   auto dropped = impl_->delete_after(pid, journal_highest);
-  if (!dropped) return as_failure(std::move(dropped).error());
+  if (!dropped) return fail(std::move(dropped).error());
   if (!dropped->empty())
     impl_->warn_stale(pid, *dropped, journal_highest, "the journal's highest sequence nr");
   return impl_->load_latest(pid, journal_highest);
@@ -435,8 +414,8 @@ std::vector<result<done>> rocksdb_snapshot_store::delete_many(
         keys.push_back(it->key().ToString());
       }
       if (!it->status().ok()) {  // none of its snapshots is deleted
-        results.emplace_back(as_failure(
-            internal::from_status(it->status(), "listing snapshots of " + r.pid.describe())));
+        results.emplace_back(
+            fail(internal::from_status(it->status(), "listing snapshots of " + r.pid.describe())));
         continue;
       }
       for (const auto& k : keys) batch.Delete(impl_->cf, k);
@@ -446,8 +425,8 @@ std::vector<result<done>> rocksdb_snapshot_store::delete_many(
     if (deleting.empty()) return results;
     if (auto s = impl_->write(batch); !s.ok()) {
       for (auto i : deleting) {
-        results[i] = as_failure(
-            internal::from_status(s, "deleting snapshots of " + requests[i].pid.describe()));
+        results[i] =
+            fail(internal::from_status(s, "deleting snapshots of " + requests[i].pid.describe()));
       }
     }
     return results;
@@ -465,7 +444,7 @@ result<done> rocksdb_snapshot_store::put_raw_for_test(const persistence_id& pid,
                                                       const std::string& bytes) {
   auto s =
       impl_->db->Put(impl_->write_options, impl_->cf, internal::encode_event_key(pid, seq), bytes);
-  if (!s.ok()) return as_failure(internal::from_status(s, "raw put"));
+  if (!s.ok()) return fail(internal::from_status(s, "raw put"));
   return done{};
 }
 

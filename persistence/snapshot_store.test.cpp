@@ -24,7 +24,7 @@
 #include "persistence/snapshot_store_actor.hpp"
 #include "proto/snapshot.pb.h"
 #include "tests/support/full_disk_fs.hpp"
-#include "tests/support/rocksdb_options_file.hpp"
+#include "tests/support/rocksdb_files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::persistence;

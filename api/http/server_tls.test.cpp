@@ -8,14 +8,12 @@
 
 #include "api/http/server_tls_impl.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/tls_files.hpp"
 
 using wfe::api::server_tls;
+using wfe::test::tls_file;
 
 namespace {
-
-std::string tls_file(const char* name) {
-  return (std::filesystem::path(WFE_SOURCE_DIR) / "tests/data/tls" / name).string();
-}
 
 // The subject of the certificate a context presents, one line.
 std::string presented_subject(const server_tls& tls) {

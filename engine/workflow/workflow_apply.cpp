@@ -3,18 +3,14 @@
 // (impossible for events decide() produced) changes nothing but the time.
 #include <algorithm>
 
+#include "engine/core/overloaded.hpp"
 #include "engine/workflow/workflow_model.hpp"
 
 namespace wfe::workflow {
 
 namespace {
 
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
+using core::overloaded;
 
 void drop_timers(workflow_state& s, std::string_view step, timer_kind kind) {
   std::erase_if(s.timers, [&](const timer& t) { return t.step == step && t.kind == kind; });

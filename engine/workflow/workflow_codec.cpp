@@ -6,18 +6,15 @@
 
 #include <boost/json.hpp>
 
+#include "engine/core/overloaded.hpp"
+
 namespace wfe::workflow {
 
 namespace json = boost::json;
 
 namespace {
 
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
+using core::overloaded;
 
 // Readers throw on a missing field or a wrong type; the public decoders catch.
 std::string str(const json::object& o, std::string_view key) {

@@ -16,7 +16,14 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::persistence::result<wfe::workflow::workflow_reply>)
 
 using namespace wfe::workflow;
-using namespace wfe::persistence;
+using wfe::persistence::ask_entity_blocking;
+using wfe::persistence::eventsourced_config;
+using wfe::persistence::eventsourced_deps;
+using wfe::persistence::memory_journal;
+using wfe::persistence::persistence_id;
+using wfe::persistence::shard_id;
+using wfe::persistence::spawn_eventsourced;
+using wfe::persistence::spawn_journal_actor;
 using namespace std::chrono_literals;
 
 namespace {

@@ -6,16 +6,13 @@
 
 #include <boost/json.hpp>
 
+#include "engine/core/overloaded.hpp"
+
 namespace wfe::workflow {
 
 namespace {
 
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
+using core::overloaded;
 
 using core::unexpected;
 

@@ -10,6 +10,7 @@
 
 #include <rocksdb/db.h>
 
+#include "tests/support/rocksdb_files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::persistence::internal;
@@ -53,10 +54,6 @@ struct store {
   std::unique_ptr<rocksdb::DB> db;
 };
 
-bool is_manifest_or_current(const std::string& name) {
-  return name == "CURRENT" || name.starts_with("MANIFEST-");
-}
-
 std::vector<std::string> names_with(const fs::path& dir, std::string_view ext) {
   std::set<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -89,7 +86,7 @@ struct raced_copy {
     for (int i = 100; i < 120; ++i) s.put(2, "b" + std::to_string(i), "v");  // not flushed
     for (const auto& e : fs::directory_iterator(live)) {
       const auto name = e.path().filename().string();
-      if (name == "LOCK" || is_manifest_or_current(name)) continue;
+      if (name == "LOCK" || wfe::test::is_manifest_or_current(name)) continue;
       fs::copy_file(e.path(), copy / name);
     }
     s.put(2, "late", "after the listing");
@@ -97,7 +94,7 @@ struct raced_copy {
     s.flush(2);
     for (const auto& e : fs::directory_iterator(live)) {
       const auto name = e.path().filename().string();
-      if (is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
+      if (wfe::test::is_manifest_or_current(name)) fs::copy_file(e.path(), copy / name);
     }
   }
 };

@@ -20,6 +20,24 @@ error from_status(const rocksdb::Status& s, const std::string& context) {
   return error{code, context + ": " + s.ToString()};
 }
 
+result<done> check_format_version(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
+                                  const rocksdb::WriteOptions& write_options, std::string_view what,
+                                  const std::filesystem::path& dir) {
+  static constexpr std::string_view k_key = "format-version";
+  static constexpr std::string_view k_version = "1";
+  std::string value;
+  auto s = db.Get(rocksdb::ReadOptions{}, family, k_key, &value);
+  if (s.IsNotFound()) {
+    s = db.Put(write_options, family, k_key, k_version);
+  } else if (s.ok() && value != k_version) {
+    return fail(errc::corruption, std::string(what) + " " + dir.string() + " has format version '" +
+                                      value + "', this build reads '" + std::string(k_version) +
+                                      "'");
+  }
+  if (!s.ok()) return fail(from_status(s, "format version of " + dir.string()));
+  return done{};
+}
+
 bool is_lock_error(const rocksdb::Status& s) {
   // RocksDB has no distinct code: "IO error: While lock file: <dir>/LOCK: Resource
   // temporarily unavailable" (or "lock hold by current process" within one process).

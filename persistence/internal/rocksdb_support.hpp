@@ -18,6 +18,7 @@ struct ColumnFamilyDescriptor;
 class Logger;
 struct DBOptions;
 class MemTableRepFactory;
+struct WriteOptions;
 }  // namespace rocksdb
 
 #include "persistence/journal.hpp"
@@ -55,6 +56,15 @@ namespace wfe::persistence::internal {
 // Needs allow_concurrent_memtable_write = false (one writer per family).
 [[nodiscard]] rocksdb::MemTableRepFactory* new_hashed_memtable_factory(
     std::size_t write_buffer_size);
+
+// The store's format version, under the key "format-version" of its default family:
+// written when absent (a new store), else it must be "1" — another value is
+// errc::corruption, "<what> <dir> has format version 'V', this build reads '1'".
+[[nodiscard]] result<done> check_format_version(rocksdb::DB& db,
+                                                rocksdb::ColumnFamilyHandle* family,
+                                                const rocksdb::WriteOptions& write_options,
+                                                std::string_view what,
+                                                const std::filesystem::path& dir);
 
 struct metadata {
   std::uint64_t highest = 0;

@@ -21,7 +21,7 @@
 
 #include "tests/support/eventually.hpp"
 #include "tests/support/node.hpp"
-#include "tests/support/rocksdb_options_file.hpp"
+#include "tests/support/rocksdb_files.hpp"
 #include "tests/support/workflow_api.hpp"
 
 using namespace wfe::test;

@@ -13,7 +13,6 @@
 namespace wfe::workflow::runtime {
 namespace {
 
-using persistence::event;
 using persistence::persistence_id;
 
 template <class T>
@@ -22,11 +21,11 @@ core::unexpected<persistence::error> failed(persistence::result<T>&& r) {
 }
 
 // The id's first event that is not deleted, if any.
-persistence::result<std::optional<event>> first_event(persistence::journal& j,
-                                                      const persistence_id& pid,
-                                                      std::uint64_t highest) {
-  std::optional<event> first;
-  auto r = j.replay(pid, 1, highest, 1, [&](const event& e) { first = e; });
+persistence::result<std::optional<persistence::event>> first_event(persistence::journal& j,
+                                                                   const persistence_id& pid,
+                                                                   std::uint64_t highest) {
+  std::optional<persistence::event> first;
+  auto r = j.replay(pid, 1, highest, 1, [&](const persistence::event& e) { first = e; });
   if (!r) return failed(std::move(r));
   return first;
 }
@@ -86,9 +85,9 @@ persistence::result<rehome_report> rehome_misplaced_workflows(persistence::journ
       }
     }
     for (auto next = *home_highest + 1; next <= highest;) {
-      std::vector<event> events;
-      auto replayed =
-          j.replay(from, next, highest, batch_events, [&](const event& e) { events.push_back(e); });
+      std::vector<persistence::event> events;
+      auto replayed = j.replay(from, next, highest, batch_events,
+                               [&](const persistence::event& e) { events.push_back(e); });
       if (!replayed) return failed(std::move(replayed));
       if (events.empty() || events.front().sequence_nr != next) {
         return core::unexpected<persistence::error>{persistence::error{

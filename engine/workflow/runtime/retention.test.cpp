@@ -21,8 +21,6 @@ using namespace wfe::workflow::runtime::test;
 
 namespace {
 
-const char* k_three_noops = R"({"name":"three","steps":[{"name":"a","task":"noop"},
-    {"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]})";
 // Fails for good at its first attempt: FAILED with a dead letter.
 const char* k_fails =
     R"({"name":"fails","steps":[{"name":"x","task":"fail","input":{"times":9}}]})";

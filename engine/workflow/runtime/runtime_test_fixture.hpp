@@ -192,6 +192,11 @@ inline workflow_definition definition(const std::string& json,
   return *d;
 }
 
+// Three noop steps a -> b -> c.
+inline constexpr const char* k_three_noops =
+    R"({"name":"three","steps":[{"name":"a","task":"noop"},
+    {"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]})";
+
 inline cmd::start start(const std::string& id, workflow_definition d) {
   return cmd::start{id, std::move(d), boost::json::object{}, "normal", 0};
 }

@@ -39,9 +39,6 @@ bool indexed_as(incarnation& node, const std::string& id, workflow_status s) {
   });
 }
 
-const char* k_three_noops = R"({"name":"three","steps":[{"name":"a","task":"noop"},
-    {"name":"b","task":"noop","dependsOn":["a"]},{"name":"c","task":"noop","dependsOn":["b"]}]})";
-
 // The workflow's journaled events, by type name.
 std::vector<std::string> history_types(incarnation& node, const std::string& id) {
   const wfe::persistence::persistence_id pid{wfe::persistence::shard_id{shard_of(id, 8)}, id};

@@ -22,7 +22,7 @@
 #include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
-#include "tests/support/rocksdb_options_file.hpp"
+#include "tests/support/rocksdb_files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace wfe::workflow;

@@ -8,7 +8,7 @@ using namespace wfe;
 using namespace std::chrono_literals;
 
 TEST_CASE("reference.conf task defaults are valid") {
-  auto [s, errors] = test::read_settings<workflow::task_settings>("");
+  auto [s, errors] = wfe::test::read_settings<workflow::task_settings>("");
   CHECK(errors.empty());
   CHECK(s.max_workers == 8);
   CHECK(s.max_queued == 10'000);
@@ -32,28 +32,31 @@ TEST_CASE("reference.conf task defaults are valid") {
 
 TEST_CASE("http client certificate: cert and key together, both existing files") {
   const std::string dir = std::string(WFE_SOURCE_DIR) + "/tests/data/tls/";
-  auto [alone, errors] = test::read_settings<workflow::task_settings>(
+  auto [alone, errors] = wfe::test::read_settings<workflow::task_settings>(
       "pekko.workflow.tasks.http.client-cert-file = \"" + dir + "client.pem\"\n");
   CHECK(errors.find("pekko.workflow.tasks.http.client-key-file") != std::string::npos);
-  auto [missing, errors2] = test::read_settings<workflow::task_settings>(
-      "pekko.workflow.tasks.http.client-cert-file = \"" + dir + "client.pem\"\n"
+  auto [missing, errors2] = wfe::test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.client-cert-file = \"" + dir +
+      "client.pem\"\n"
       "pekko.workflow.tasks.http.client-key-file = \"/nonexistent/client.key\"\n");
   CHECK(errors2.find("pekko.workflow.tasks.http.client-key-file") != std::string::npos);
   CHECK(errors2.find("/nonexistent/client.key") != std::string::npos);
   CHECK(errors2.find("client-cert-file") == std::string::npos);
-  auto [ok, none] = test::read_settings<workflow::task_settings>(
-      "pekko.workflow.tasks.http.client-cert-file = \"" + dir + "client.pem\"\n"
-      "pekko.workflow.tasks.http.client-key-file = \"" + dir + "client.key\"\n");
+  auto [ok, none] = wfe::test::read_settings<workflow::task_settings>(
+      "pekko.workflow.tasks.http.client-cert-file = \"" + dir +
+      "client.pem\"\n"
+      "pekko.workflow.tasks.http.client-key-file = \"" +
+      dir + "client.key\"\n");
   CHECK(none.empty());
   CHECK(ok.http_client_key_file == dir + "client.key");
 }
 
 TEST_CASE("http.ca-file must name an existing file") {
-  auto [missing, errors] = test::read_settings<workflow::task_settings>(
+  auto [missing, errors] = wfe::test::read_settings<workflow::task_settings>(
       "pekko.workflow.tasks.http.ca-file = \"/nonexistent/ca.pem\"\n");
   CHECK(errors.find("pekko.workflow.tasks.http.ca-file") != std::string::npos);
   CHECK(errors.find("/nonexistent/ca.pem") != std::string::npos);
-  auto [ok, none] = test::read_settings<workflow::task_settings>(
+  auto [ok, none] = wfe::test::read_settings<workflow::task_settings>(
       "pekko.workflow.tasks.http.ca-file = \"" + std::string(WFE_SOURCE_DIR) +
       "/tests/data/tls/ca.pem\"\n");
   CHECK(none.empty());
@@ -61,7 +64,7 @@ TEST_CASE("http.ca-file must name an existing file") {
 }
 
 TEST_CASE("task settings are validated, every error named") {
-  auto [s, errors] = test::read_settings<workflow::task_settings>(
+  auto [s, errors] = wfe::test::read_settings<workflow::task_settings>(
       "pekko.workflow.max-workers = 0\n"
       "pekko.workflow.tasks.max-queued = -3\n"
       "pekko.workflow.tasks.max-parked = -1\n"
@@ -83,7 +86,7 @@ TEST_CASE("task settings are validated, every error named") {
 }
 
 TEST_CASE("defaults above maxima and a poll wait reaching the request timeout are refused") {
-  auto [s, errors] = test::read_settings<workflow::task_settings>(
+  auto [s, errors] = wfe::test::read_settings<workflow::task_settings>(
       "pekko.workflow.tasks.http.timeout = 2m\n"
       "pekko.workflow.tasks.poll.max-wait = 20s\n");
   CHECK(errors.find("pekko.workflow.tasks.http.timeout") != std::string::npos);

@@ -1,7 +1,5 @@
 #pragma once
-// The options a RocksDB store was opened with, as RocksDB itself wrote them to the
-// newest OPTIONS-<n> file of its directory (test helper): what reached RocksDB, not
-// what the code meant to set.
+// RocksDB's own files in a store's directory (test helpers).
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,9 @@
 
 namespace wfe::test {
 
+// The options a RocksDB store was opened with, as RocksDB itself wrote them to the
+// newest OPTIONS-<n> file of its directory: what reached RocksDB, not what the code
+// meant to set.
 inline std::string rocksdb_options_file(const std::filesystem::path& dir) {
   std::filesystem::path newest;
   unsigned long long newest_n = 0;
@@ -33,6 +34,11 @@ inline std::string rocksdb_options_file(const std::filesystem::path& dir) {
 inline bool rocksdb_option_is(const std::string& options_file, const std::string& key,
                               const std::string& value) {
   return options_file.find("\n  " + key + "=" + value + "\n") != std::string::npos;
+}
+
+// CURRENT or a MANIFEST-<n>: the files that name a store's live files.
+inline bool is_manifest_or_current(const std::string& name) {
+  return name == "CURRENT" || name.starts_with("MANIFEST-");
 }
 
 }  // namespace wfe::test
