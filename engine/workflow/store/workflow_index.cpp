@@ -30,10 +30,6 @@ constexpr std::string_view k_format_version = "3";
 constexpr std::string_view k_old_format_versions[] = {"1", "2"};
 constexpr std::size_t k_tag_bytes = 4;
 
-core::unexpected<persistence::error> as_failure(persistence::error e) {
-  return core::unexpected<persistence::error>{std::move(e)};
-}
-
 // FNV-1a of a listing prefix: cursors carry it, so a cursor of another listing is refused.
 std::string prefix_tag(std::string_view prefix) {
   std::uint32_t h = 2166136261U;
@@ -181,7 +177,7 @@ struct workflow_index::impl {
     std::string value;
     ++io.gets;
     auto s = db->Get(rocksdb::ReadOptions{}, key, &value);
-    if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, what));
+    if (!s.ok() && !s.IsNotFound()) return persistence::fail(error_of(s, what));
     return s.ok();
   }
 
@@ -192,7 +188,8 @@ struct workflow_index::impl {
     std::string value;
     ++io.gets;
     auto s = db->Get(rocksdb::ReadOptions{}, codec::record_key(id), &value);
-    if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, "reading record of " + id));
+    if (!s.ok() && !s.IsNotFound())
+      return persistence::fail(error_of(s, "reading record of " + id));
     if (s.IsNotFound()) return c;
     if (auto stored = codec::decode_stored(value)) {
       c.record = std::move(stored->record);
@@ -203,9 +200,9 @@ struct workflow_index::impl {
     }
     log->warn("workflow index: damaged record of '{}' is replaced", id);
     auto dl = exists(codec::dead_letter_key(id), "reading dead letter of " + id);
-    if (!dl) return as_failure(std::move(dl).error());
+    if (!dl) return persistence::fail(std::move(dl).error());
     auto t = exists(codec::timers_key(id), "reading timers of " + id);
-    if (!t) return as_failure(std::move(t).error());
+    if (!t) return persistence::fail(std::move(t).error());
     c.dead_letter.exists = *dl;
     c.timers.exists = *t;
     return c;
@@ -233,7 +230,7 @@ struct workflow_index::impl {
         std::string value;
         ++io.gets;
         auto s = db->Get(rocksdb::ReadOptions{}, key, &value);
-        if (!s.ok() && !s.IsNotFound()) return as_failure(error_of(s, "reading " + key));
+        if (!s.ok() && !s.IsNotFound()) return persistence::fail(error_of(s, "reading " + key));
         unchanged = s.ok() && value == *next;
       }
     }
@@ -264,7 +261,7 @@ struct workflow_index::impl {
           " (the index is derived data: delete the directory and restart; it is "
           "rebuilt from the journal)";
     }
-    return as_failure(std::move(e));
+    return persistence::fail(std::move(e));
   }
 
   // `total_order`: the keys under `prefix` are not one index_prefix (records, timers).
@@ -277,7 +274,7 @@ struct workflow_index::impl {
          it->Valid() && starts_with(it->key(), prefix); it->Next()) {
       ++n;
     }
-    if (!it->status().ok()) return as_failure(error_of(it->status(), "counting"));
+    if (!it->status().ok()) return persistence::fail(error_of(it->status(), "counting"));
     return n;
   }
 
@@ -285,14 +282,14 @@ struct workflow_index::impl {
     for (auto st : {workflow_status::running, workflow_status::completed, workflow_status::failed,
                     workflow_status::cancelled}) {
       auto n = count_prefix(codec::list_prefix(st, {}));
-      if (!n) return as_failure(std::move(n).error());
+      if (!n) return persistence::fail(std::move(n).error());
       count_of(stats, st) = *n;
     }
     auto dl = count_prefix(std::string(1, codec::k_dead_letter));
-    if (!dl) return as_failure(std::move(dl).error());
+    if (!dl) return persistence::fail(std::move(dl).error());
     stats.dead_letters = *dl;
     auto t = count_prefix(std::string(1, codec::k_timers), true);
-    if (!t) return as_failure(std::move(t).error());
+    if (!t) return persistence::fail(std::move(t).error());
     stats.workflows_with_timers = *t;
     return persistence::done{};
   }
@@ -307,7 +304,7 @@ struct workflow_index::impl {
     auto s = db->Write(write_options, &b.batch);
     if (!s.ok()) {
       needs_resume = true;
-      return as_failure(error_of(s, "writing"));
+      return persistence::fail(error_of(s, "writing"));
     }
     io.puts += b.n.puts;
     io.deletes += b.n.deletes;
@@ -377,7 +374,7 @@ struct workflow_index::impl {
       next->it->Next();
     }
     for (const auto& src : open) {
-      if (!src.it->status().ok()) return as_failure(error_of(src.it->status(), "listing"));
+      if (!src.it->status().ok()) return persistence::fail(error_of(src.it->status(), "listing"));
     }
     return std::string{};
   }
@@ -411,7 +408,7 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
   auto p = std::make_unique<impl>();
   p->settings = settings;
   p->metrics = std::move(metrics);
-  if (auto ok = p->open_db(); !ok) return as_failure(std::move(ok).error());
+  if (auto ok = p->open_db(); !ok) return persistence::fail(std::move(ok).error());
   std::string value;
   auto s = p->db->Get(rocksdb::ReadOptions{}, std::string(k_format_key), &value);
   if (s.ok() && value != k_format_version &&
@@ -428,8 +425,8 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
     (void)p->db->Close();
     p->db.reset();
     s = rocksdb::DestroyDB(settings.dir.string(), make_options(settings));
-    if (!s.ok()) return as_failure(p->error_of(s, "wiping an index of an older format"));
-    if (auto ok = p->open_db(); !ok) return as_failure(std::move(ok).error());
+    if (!s.ok()) return persistence::fail(p->error_of(s, "wiping an index of an older format"));
+    if (auto ok = p->open_db(); !ok) return persistence::fail(std::move(ok).error());
     s = rocksdb::Status::NotFound();
   }
   if (s.IsNotFound()) {
@@ -440,8 +437,8 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
                                       std::string(k_format_version) +
                                       "' (delete the directory: it is rebuilt from the journal)");
   }
-  if (!s.ok()) return as_failure(p->error_of(s, "format version"));
-  if (auto ok = p->compute_stats(); !ok) return as_failure(std::move(ok).error());
+  if (!s.ok()) return persistence::fail(p->error_of(s, "format version"));
+  if (auto ok = p->compute_stats(); !ok) return persistence::fail(std::move(ok).error());
   p->publish();
   p->log->info(
       "workflow index opened at {} ({} running, {} completed, {} failed, {} cancelled, "
@@ -471,7 +468,7 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
     auto found = seen.find(id);
     if (found == seen.end()) {
       auto c = p.read_current(id);
-      if (!c) return as_failure(std::move(c).error());
+      if (!c) return persistence::fail(std::move(c).error());
       found = seen.emplace(id, std::move(*c)).first;
     }
     auto& cur = found->second;
@@ -486,12 +483,12 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
     }
     auto ok = p.write_side(batch, codec::dead_letter_key(id), cur.dead_letter,
                            std::move(dead_letter), stats.dead_letters);
-    if (!ok) return as_failure(std::move(ok).error());
+    if (!ok) return persistence::fail(std::move(ok).error());
     std::optional<std::string> timers;
     if (!u.timers.empty()) timers = codec::encode(u.timers);
     ok = p.write_side(batch, codec::timers_key(id), cur.timers, std::move(timers),
                       stats.workflows_with_timers);
-    if (!ok) return as_failure(std::move(ok).error());
+    if (!ok) return persistence::fail(std::move(ok).error());
 
     auto encoded =
         codec::encode(codec::stored_record{u.record, cur.dead_letter.hash, cur.timers.hash});
@@ -518,7 +515,7 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
     cur.record = u.record;
     ++applied;
   }
-  if (auto ok = p.commit(batch); !ok) return as_failure(std::move(ok).error());
+  if (auto ok = p.commit(batch); !ok) return persistence::fail(std::move(ok).error());
   stats.updates += applied;
   ++stats.batches;
   p.stats = stats;
@@ -537,7 +534,7 @@ result<std::uint64_t> workflow_index::remove(const std::vector<std::string>& ids
   std::uint64_t removed = 0;
   for (const auto& id : ids) {
     auto c = p.read_current(id);
-    if (!c) return as_failure(std::move(c).error());
+    if (!c) return persistence::fail(std::move(c).error());
     if (c->record) {
       for (const auto& k : codec::secondary_keys(*c->record)) batch.del(k);
       decrement(count_of(stats, c->record->status));
@@ -553,7 +550,7 @@ result<std::uint64_t> workflow_index::remove(const std::vector<std::string>& ids
     batch.del(codec::record_key(id));
     ++removed;
   }
-  if (auto ok = p.commit(batch); !ok) return as_failure(std::move(ok).error());
+  if (auto ok = p.commit(batch); !ok) return persistence::fail(std::move(ok).error());
   p.stats = stats;
   p.publish();
   return removed;
@@ -591,8 +588,8 @@ result<workflow_page> workflow_index::record_page(
         return true;
       },
       max_scan, std::move(start));
-  if (failed) return as_failure(std::move(read_error));
-  if (!next) return as_failure(std::move(next).error());
+  if (failed) return persistence::fail(std::move(read_error));
+  if (!next) return persistence::fail(std::move(next).error());
   page.next_cursor = std::move(*next);
   return page;
 }
@@ -600,7 +597,7 @@ result<workflow_page> workflow_index::record_page(
 result<workflow_page> workflow_index::list(const list_workflows& q) const try {
   const auto& p = *impl_;
   auto limit = p.check_limit(q.limit);
-  if (!limit) return as_failure(std::move(limit).error());
+  if (!limit) return persistence::fail(std::move(limit).error());
   if (!q.definition.empty() && !is_valid_id(q.definition)) {
     return fail(errc::invalid_argument, "definition must be 1-256 bytes of [A-Za-z0-9._:-]");
   }
@@ -638,7 +635,7 @@ result<workflow_page> workflow_index::list(const list_expired& q) const try {
 result<dead_letter_page> workflow_index::list(const list_dead_letters& q) const try {
   const auto& p = *impl_;
   auto limit = p.check_limit(q.limit);
-  if (!limit) return as_failure(std::move(limit).error());
+  if (!limit) return persistence::fail(std::move(limit).error());
   dead_letter_page page;
   const std::string prefix(1, codec::k_dead_letter);
   auto next = p.scan(prefix, {prefix}, q.cursor, *limit, 1, [&](std::string_view suffix) {
@@ -653,7 +650,7 @@ result<dead_letter_page> workflow_index::list(const list_dead_letters& q) const 
     page.items.push_back(std::move(*d));
     return true;
   });
-  if (!next) return as_failure(std::move(next).error());
+  if (!next) return persistence::fail(std::move(next).error());
   page.next_cursor = std::move(*next);
   return page;
 } catch (const std::exception& e) {
@@ -665,7 +662,7 @@ result<std::optional<workflow_record>> workflow_index::record(const std::string&
   std::string value;
   auto s = impl_->db->Get(rocksdb::ReadOptions{}, codec::record_key(id), &value);
   if (s.IsNotFound()) return std::optional<workflow_record>{};
-  if (!s.ok()) return as_failure(impl_->error_of(s, "reading record of " + id));
+  if (!s.ok()) return persistence::fail(impl_->error_of(s, "reading record of " + id));
   auto r = codec::decode_record(value);
   if (!r) return fail(errc::corruption, "workflow index: damaged record of '" + id + "'");
   return r;
@@ -675,7 +672,7 @@ result<std::optional<dead_letter_record>> workflow_index::dead_letter(const std:
   std::string value;
   auto s = impl_->db->Get(rocksdb::ReadOptions{}, codec::dead_letter_key(id), &value);
   if (s.IsNotFound()) return std::optional<dead_letter_record>{};
-  if (!s.ok()) return as_failure(impl_->error_of(s, "reading dead letter " + id));
+  if (!s.ok()) return persistence::fail(impl_->error_of(s, "reading dead letter " + id));
   auto d = codec::decode_dead_letter(value);
   if (!d) return fail(errc::corruption, "workflow index: damaged dead letter '" + id + "'");
   return d;
@@ -717,7 +714,7 @@ result<timer_load> workflow_index::load_timers(std::uint64_t max_timers) const t
       kept.pop_back();
     }
   }
-  if (!it->status().ok()) return as_failure(impl_->error_of(it->status(), "loading timers"));
+  if (!it->status().ok()) return persistence::fail(impl_->error_of(it->status(), "loading timers"));
   if (out.dropped > 0) {
     impl_->log->warn(
         "workflow index: {} timers of {} workflows are beyond the timer service's bound "
@@ -754,7 +751,8 @@ result<std::uint64_t> workflow_index::for_each_record(
     ++n;
     if (!fn(*r)) break;
   }
-  if (!it->status().ok()) return as_failure(impl_->error_of(it->status(), "scanning records"));
+  if (!it->status().ok())
+    return persistence::fail(impl_->error_of(it->status(), "scanning records"));
   return n;
 } catch (const std::exception& e) {
   return fail(errc::internal, std::string("scanning records: unexpected exception: ") + e.what());
