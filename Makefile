@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 
-.PHONY: all deps configure build run test bench format tidy clean
+.PHONY: all deps configure build run test sanitize bench format tidy clean
 
 all: build
 
@@ -26,6 +26,18 @@ test: build
 	@bash scripts/fetch-test-tools.sh $(BUILD_DIR)/test-tools
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
+# Every test against an AddressSanitizer + UndefinedBehaviorSanitizer build, in its own
+# build dir (about twice the build and test time of `make test`; not part of CI). Tests
+# that start the node start the instrumented binary, so the node is checked too.
+sanitize: deps
+	@cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DWFE_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(BUILD_DIR)-asan -j $(JOBS)
+	@bash scripts/fetch-test-tools.sh $(BUILD_DIR)-asan/test-tools
+	cd $(BUILD_DIR)-asan && \
+	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tests/sanitize/ubsan.supp \
+	  ctest --output-on-failure -j $(JOBS) --timeout 1200
+
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
@@ -37,4 +49,4 @@ tidy: deps
 	@git ls-files '*.cpp' | grep -v '\.test\.cpp$$' | xargs clang-tidy -p $(BUILD_DIR)-tidy --quiet
 
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR)-tidy
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-tidy $(BUILD_DIR)-asan

@@ -120,28 +120,32 @@ struct actor_fixture {
   }
 };
 
+// Writes event `seq` of `events` and, after its ack, the next one; reports to `done_to`.
+// (Recursion through a plain function: a std::function capturing itself would keep
+// itself alive forever.)
+void write_from(caf::event_based_actor* self, const caf::actor& journal_actor,
+                const persistence_id& pid, std::uint64_t events, const caf::actor& done_to,
+                std::uint64_t seq) {
+  if (seq > events) {
+    self->send(done_to, true);
+    self->quit();
+    return;
+  }
+  request_write(self, journal_actor, k_timeout, one_event(pid, seq), [=](result<std::uint64_t> r) {
+    if (!r || *r != seq) {
+      self->send(done_to, false);
+      self->quit();
+      return;
+    }
+    write_from(self, journal_actor, pid, events, done_to, seq + 1);
+  });
+}
+
 // An event-based writer that sends `events` one at a time, each after the previous ack,
 // then reports to `done_to`.
 void sequential_writer(caf::event_based_actor* self, caf::actor journal_actor, persistence_id pid,
                        std::uint64_t events, caf::actor done_to) {
-  auto next = std::make_shared<std::function<void(std::uint64_t)>>();
-  *next = [=](std::uint64_t seq) {
-    if (seq > events) {
-      self->send(done_to, true);
-      self->quit();
-      return;
-    }
-    request_write(self, journal_actor, k_timeout, one_event(pid, seq),
-                  [=](result<std::uint64_t> r) {
-                    if (!r || *r != seq) {
-                      self->send(done_to, false);
-                      self->quit();
-                      return;
-                    }
-                    (*next)(seq + 1);
-                  });
-  };
-  (*next)(1);
+  write_from(self, journal_actor, pid, events, done_to, 1);
 }
 
 }  // namespace

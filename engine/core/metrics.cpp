@@ -1,7 +1,13 @@
 #include "engine/core/metrics.hpp"
 
 #include <dirent.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <cstddef>
+// From libasan (GCC ships no <sanitizer/allocator_interface.h>).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#else
 #include <jemalloc/jemalloc.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,7 +65,11 @@ double cpu_seconds() {
 
 // Bytes the allocator (jemalloc, linked into every binary) has handed out and not got
 // back. Unlike RSS it drops when memory is freed, even while jemalloc keeps the pages.
+// An AddressSanitizer build (`make sanitize`) has ASan's allocator instead of jemalloc.
 double heap_in_use_bytes() {
+#if defined(__SANITIZE_ADDRESS__)
+  return static_cast<double>(__sanitizer_get_current_allocated_bytes());
+#else
   std::uint64_t epoch = 1;
   std::size_t len = sizeof(epoch);
   mallctl("epoch", &epoch, &len, &epoch, len);  // refresh jemalloc's cached statistics
@@ -67,6 +77,7 @@ double heap_in_use_bytes() {
   len = sizeof(allocated);
   if (mallctl("stats.allocated", &allocated, &len, nullptr, 0) != 0) return 0;
   return static_cast<double>(allocated);
+#endif
 }
 
 double open_fds() {

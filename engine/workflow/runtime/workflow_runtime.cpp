@@ -34,6 +34,40 @@ namespace {
 // answers in microseconds; this only bounds a wedged start).
 constexpr std::chrono::seconds k_links_timeout{30};
 
+struct wake_progress {
+  std::shared_ptr<std::vector<std::string>> ids;
+  std::size_t batch = 0;
+  std::size_t next = 0;
+  std::uint64_t woken = 0;
+};
+
+// Sends the next batch of ids to the region and, once it is answered, the one after.
+// (A plain function, not a std::function that captures itself: that one kept itself, the
+// region and everything the region holds alive for good.)
+void wake_next(caf::event_based_actor* self, const caf::actor& region,
+               const std::shared_ptr<wake_progress>& p) {
+  const auto& ids = *p->ids;
+  if (p->next >= ids.size()) {
+    core::logger("workflow")->info("woke {} of {} workflows after start", p->woken, ids.size());
+    self->quit();
+    return;
+  }
+  auto end = std::min(ids.size(), p->next + p->batch);
+  wake_entities w{{ids.begin() + static_cast<std::ptrdiff_t>(p->next),
+                   ids.begin() + static_cast<std::ptrdiff_t>(end)}};
+  p->next = end;
+  self->request(region, caf::infinite, std::move(w))
+      .then(
+          [self, region, p](std::uint64_t n) {
+            p->woken += n;
+            wake_next(self, region, p);
+          },
+          [self](caf::error& e) {
+            core::logger("workflow")->warn("waking workflows stopped: {}", caf::to_string(e));
+            self->quit();
+          });
+}
+
 // Wakes `ids` through the region, one batch at a time, then stops.
 // Meanwhile the dispatcher answers a token without a task `recovering` (its attempt may
 // be queued again by a recovery), not `not_found`: switched on before the waker is
@@ -43,31 +77,10 @@ caf::behavior waker(caf::event_based_actor* self, caf::actor region, caf::actor 
   self->attach_functor([dispatcher](const caf::error&) {
     caf::anon_send(dispatcher, task_recovering_atom::value, false);
   });
-  auto next = std::make_shared<std::size_t>(0);
-  auto woken = std::make_shared<std::uint64_t>(0);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [self, region, ids, batch, next, woken, step] {
-    if (*next >= ids->size()) {
-      core::logger("workflow")->info("woke {} of {} workflows after start", *woken, ids->size());
-      self->quit();
-      return;
-    }
-    auto end = std::min(ids->size(), *next + batch);
-    wake_entities w{{ids->begin() + static_cast<std::ptrdiff_t>(*next),
-                     ids->begin() + static_cast<std::ptrdiff_t>(end)}};
-    *next = end;
-    self->request(region, caf::infinite, std::move(w))
-        .then(
-            [step, woken](std::uint64_t n) {
-              *woken += n;
-              (*step)();
-            },
-            [self](caf::error& e) {
-              core::logger("workflow")->warn("waking workflows stopped: {}", caf::to_string(e));
-              self->quit();
-            });
-  };
-  (*step)();
+  auto p = std::make_shared<wake_progress>();
+  p->ids = std::move(ids);
+  p->batch = batch;
+  wake_next(self, region, p);
   return {[](caf::unit_t) {}};
 }
 
