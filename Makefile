@@ -34,7 +34,7 @@ sanitize: deps
 	@cmake --build $(BUILD_DIR)-asan -j $(JOBS)
 	@bash scripts/fetch-test-tools.sh $(BUILD_DIR)-asan/test-tools
 	cd $(BUILD_DIR)-asan && \
-	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp \
+	  ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tests/sanitize/ubsan.supp \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1200
 
