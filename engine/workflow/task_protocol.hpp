@@ -84,6 +84,11 @@ struct task_update {
   // bad input), so this update reports the start too: the runtime records StepStarted
   // with the result in one journal write instead of two.
   bool started = false;
+  // started, and completed / failed with `started`: how long before this update the
+  // attempt began. The dispatcher holds a start report back for up to
+  // tasks.start-report-delay, so that an attempt ending within it reports its start with
+  // its result (one journal write, not two); StepStarted is still dated when it began.
+  std::int64_t started_ago_ms = 0;
   // rejected: the request's `rejections` (times refused before this one).
   std::uint32_t rejections = 0;
 };

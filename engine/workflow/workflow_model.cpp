@@ -35,8 +35,9 @@ class builder {
   builder(const workflow_state& s, std::int64_t now, decide_options o)
       : state_(s), now_(now), options_(o) {}
 
-  void emit(event_body body) {
-    event e{now_, std::move(body)};
+  void emit(event_body body) { emit_at(now_, std::move(body)); }
+  void emit_at(std::int64_t at, event_body body) {
+    event e{at, std::move(body)};
     apply_in_place(state_, e);
     events_.push_back(std::move(e));
   }
@@ -170,11 +171,19 @@ bool is_current(const step_state& st, std::uint32_t attempt) {
          (st.status == step_status::scheduled || st.status == step_status::running);
 }
 
+// When an attempt began, from a report that it began `ago` ms before now: never in the
+// future, nor before the workflow's last event (its history's times stay in order, and a
+// step timeout counts from no earlier than the step's scheduling).
+std::int64_t started_at(const workflow_state& s, std::int64_t now, std::int64_t ago) {
+  const auto at = now - std::max<std::int64_t>(ago, 0);
+  return std::clamp(at, std::min(s.updated_at_ms, now), now);
+}
+
 // A result that also reports the start of a still-SCHEDULED attempt records StepStarted
 // first, so the history reads the same as with a separate start report.
-void emit_start_if_reported(builder& b, const step_state& st, bool started) {
+void emit_start_if_reported(builder& b, const step_state& st, bool started, std::int64_t ago) {
   if (started && st.status == step_status::scheduled) {
-    b.emit(ev::step_started{st.name, st.attempts});
+    b.emit_at(started_at(b.state(), b.now(), ago), ev::step_started{st.name, st.attempts});
   }
 }
 
@@ -183,7 +192,8 @@ decision decide_task(const workflow_state& s, const cmd::task_started& c, std::i
   if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
   const auto& st = s.steps[*i];
   if (st.status != step_status::scheduled || st.attempts != c.attempt) return std::vector<event>{};
-  return std::vector<event>{event{now, ev::step_started{c.step, c.attempt}}};
+  return std::vector<event>{
+      event{started_at(s, now, c.started_ago_ms), ev::step_started{c.step, c.attempt}}};
 }
 
 decision decide_task(const workflow_state& s, const cmd::task_completed& c, std::int64_t now, decide_options o) {
@@ -192,7 +202,7 @@ decision decide_task(const workflow_state& s, const cmd::task_completed& c, std:
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
   if (too_big(c.output)) return reject(rejection_code::limit, "output is too large", s.status);
   builder b(s, now, o);
-  emit_start_if_reported(b, s.steps[*i], c.started);
+  emit_start_if_reported(b, s.steps[*i], c.started, c.started_ago_ms);
   b.emit(ev::step_completed{c.step, c.attempt, c.output});
   schedule_ready(b);
   return b.take();
@@ -203,7 +213,7 @@ decision decide_task(const workflow_state& s, const cmd::task_failed& c, std::in
   if (!i) return reject(rejection_code::invalid, "no step '" + c.step + "'", s.status);
   if (!is_current(s.steps[*i], c.attempt)) return std::vector<event>{};
   builder b(s, now, o);
-  emit_start_if_reported(b, s.steps[*i], c.started);
+  emit_start_if_reported(b, s.steps[*i], c.started, c.started_ago_ms);
   if (too_big(c.details)) {
     b.emit(ev::step_failed{c.step, c.attempt, c.error_type,
                            c.message + " (its details were dropped: over " +

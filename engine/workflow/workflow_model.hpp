@@ -108,12 +108,17 @@ struct start {
 struct task_started {
   std::string step;
   std::uint32_t attempt = 0;
+  // The attempt began this long before it was reported (the dispatcher holds a start
+  // report back for a moment: tasks/README.md "Start reports"). StepStarted is dated
+  // now - started_ago_ms, but not before the workflow's last event.
+  std::int64_t started_ago_ms = 0;
 };
 struct task_completed {
   std::string step;
   std::uint32_t attempt = 0;
   json_ref output;
   bool started = false;  // also reports the start: StepStarted first if still SCHEDULED
+  std::int64_t started_ago_ms = 0;  // with `started`: as task_started's
 };
 struct task_failed {
   std::string step;
@@ -126,6 +131,7 @@ struct task_failed {
   // worker's "details". Null: nothing. Dropped (noted in the message) beyond
   // k_payload_bytes_max: the failure itself is never refused for its size.
   json_ref details{};
+  std::int64_t started_ago_ms = 0;  // with `started`: as task_started's
 };
 struct timer_fired {
   timer_kind kind = timer_kind::retry;

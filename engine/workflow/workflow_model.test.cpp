@@ -134,6 +134,46 @@ TEST_CASE("an input, an output and a signal payload are shared, never copied, fr
   CHECK(h.step("a").output == json::value(json::object{{"rows", json::array(500, 9)}}));
 }
 
+// The dispatcher holds a start report back (tasks.start-report-delay): StepStarted is
+// dated when the attempt began, never before the workflow's last event nor after now,
+// and the step's timeout counts from that time.
+TEST_CASE("a start reported late is dated when the attempt began, within the history's order") {
+  harness h;
+  h.start(k_retrying, 1000);  // StepScheduled{pay, 1} at 1000; timeoutMs 500
+  auto evs = h.run(cmd::task_started{"pay", 1, /*started_ago_ms=*/300}, 1500);
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0].at_ms == 1200);
+  REQUIRE(h.state.timers.size() == 1);
+  CHECK(h.state.timers[0].kind == timer_kind::step_timeout);
+  CHECK(h.state.timers[0].due_ms == 1700);  // 500 ms after it began, not after the report
+  // Started before the last event by the reporter's clock: dated at that event.
+  harness early;
+  early.start(k_retrying, 1000);
+  evs = early.run(cmd::task_started{"pay", 1, 10'000}, 1500);
+  CHECK(evs.at(0).at_ms == 1000);
+  // A negative age (not sent by the dispatcher) is no age: dated now.
+  harness late;
+  late.start(k_retrying, 1000);
+  evs = late.run(cmd::task_started{"pay", 1, -50}, 1500);
+  CHECK(evs.at(0).at_ms == 1500);
+  // Reported with its result: StepStarted dated at its start, the result at now.
+  harness both;
+  both.start(k_linear, 1000);
+  evs = both.run(cmd::task_completed{"a", 1, json::string("x"), true, /*started_ago_ms=*/40}, 1100);
+  REQUIRE(evs.size() == 3);
+  CHECK(body_as<ev::step_started>(evs[0]) == ev::step_started{"a", 1});
+  CHECK(evs[0].at_ms == 1060);
+  CHECK(evs[1].at_ms == 1100);
+  CHECK(evs[2].at_ms == 1100);
+  CHECK(both.state.updated_at_ms == 1100);
+  harness failed;
+  failed.start(k_retrying, 1000);
+  evs = failed.run(cmd::task_failed{"pay", 1, "fail", "boom", false, true, {}, 25}, 2000);
+  CHECK(body_as<ev::step_started>(evs.at(0)) == ev::step_started{"pay", 1});
+  CHECK(evs[0].at_ms == 1975);
+  CHECK(evs.at(1).at_ms == 2000);
+}
+
 TEST_CASE("a result that also reports the start records StepStarted first, once") {
   harness h;
   h.start(k_linear);

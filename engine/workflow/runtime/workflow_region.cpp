@@ -167,17 +167,19 @@ class shard_actor : public caf::event_based_actor {
         notify(u.workflow_id, resubmit_task{std::move(u.step), u.attempt});
         return;
       case task_update::kind::started:
-        route(u.workflow_id, command{cmd::task_started{u.step, u.attempt}}, {});
+        route(u.workflow_id, command{cmd::task_started{u.step, u.attempt, u.started_ago_ms}}, {});
         return;
       case task_update::kind::completed:
         route(u.workflow_id,
-              command{cmd::task_completed{u.step, u.attempt, std::move(u.output), u.started}}, {});
+              command{cmd::task_completed{u.step, u.attempt, std::move(u.output), u.started,
+                                          u.started_ago_ms}},
+              {});
         return;
       case task_update::kind::failed:
         route(u.workflow_id,
               command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
                                        std::move(u.message), u.non_retryable, u.started,
-                                       std::move(u.output)}},
+                                       std::move(u.output), u.started_ago_ms}},
               {});
         return;
     }

@@ -127,6 +127,37 @@ TEST_CASE("inline-noop: a noop workflow completes in the write of its start, sam
   CHECK(tasks_total(node) == 1.0);
 }
 
+// tasks.start-report-delay through the region: a step's start is reported late (or
+// with its result) and still journaled dated when the attempt began.
+TEST_CASE("a dispatched step's late start report is journaled dated when the attempt began") {
+  wfe::test::temp_dir dir;
+  auto c = default_config(dir.path());
+  c.tasks.start_report_delay = 150ms;
+  incarnation node(dir.path(), c);
+  auto def = definition(R"({"name":"naps","steps":[{"name":"long","task":"sleep",
+      "input":{"ms":500}},{"name":"short","task":"sleep","input":{"ms":0},"dependsOn":["long"]}]})");
+  CHECK(node.ok("wf-n", start("wf-n", def)).status == workflow_status::running);
+  REQUIRE(indexed_as(node, "wf-n", workflow_status::completed));
+  const wfe::persistence::persistence_id pid{wfe::persistence::shard_id{shard_of("wf-n", 8)},
+                                             "wf-n"};
+  std::vector<std::pair<std::string, std::int64_t>> evs;  // type, at_ms
+  auto n = node.journal().replay(pid, 1, UINT64_MAX, UINT64_MAX, [&](const auto& e) {
+    auto d = decode_event(e.manifest, e.payload, node.parts.definitions.get());
+    REQUIRE(d);
+    evs.emplace_back(event_type_name(d->body), d->at_ms);
+  });
+  REQUIRE(n.has_value());
+  std::vector<std::string> types;
+  for (const auto& e : evs) types.push_back(e.first);
+  REQUIRE(types == std::vector<std::string>{"WorkflowStarted", "StepScheduled", "StepStarted",
+                                            "StepCompleted", "StepScheduled", "StepStarted",
+                                            "StepCompleted", "WorkflowCompleted"});
+  for (std::size_t i = 1; i < evs.size(); ++i) CHECK(evs[i - 1].second <= evs[i].second);
+  // The 500 ms sleep's start was reported ~150 ms after it began, dated at its beginning:
+  // its StepStarted is about 500 ms before its StepCompleted, not ~350.
+  CHECK(evs[3].second - evs[2].second >= 480);
+}
+
 TEST_CASE("fail {times:2} with retries completes on the third attempt") {
   wfe::test::temp_dir dir;
   incarnation node(dir.path(), default_config(dir.path()));

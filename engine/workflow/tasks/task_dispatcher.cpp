@@ -44,6 +44,7 @@ using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
 using park_sweep_atom = caf::atom_constant<caf::atom("tparksweep")>;
 using handler_cancel_atom = caf::atom_constant<caf::atom("thcancel")>;
 using handler_stuck_atom = caf::atom_constant<caf::atom("thstuck")>;
+using start_report_atom = caf::atom_constant<caf::atom("tstartrep")>;
 // A C++ handler still running this long after it was told to stop (cancelled()) is
 // logged: it holds a worker slot that only its return gives back.
 constexpr std::chrono::seconds k_cancel_warn_after{10};
@@ -139,7 +140,8 @@ struct lease {
   std::string worker_id;
   clock::time_point started;
   clock::time_point deadline;
-  bool abandoned = false;  // task_abandon: heartbeats answer cancel_requested
+  bool abandoned = false;       // task_abandon: heartbeats answer cancel_requested
+  bool start_reported = false;  // `started` sent; else its result reports the start too
 };
 
 struct external_queue {
@@ -227,7 +229,7 @@ class dispatcher {
       case builtin_task::sleep: {
         auto ms = parse_sleep_input(r.input, s_.sleep_max);
         if (!ms) return finish(id, std::move(ms).error());
-        report_start(run);
+        report_start(id, run);
         // A step timeout shorter than the sleep: the entity's timer fails the attempt
         // then, and the sleep would only hold a worker slot for the rest of it (a
         // backlog under retries). Its slot is freed at the timeout, with no answer.
@@ -257,7 +259,7 @@ class dispatcher {
             return finish(id, task_result::failure("http_error", std::string("http: ") + e.what()));
           }
         }
-        report_start(run);
+        report_start(id, run);
         run.stop_http = http_->run(
             std::move(*in), [me = caf::actor_cast<caf::actor>(self_), id](task_result result) {
               caf::anon_send(me, exec_done_atom::value, id, std::move(result));
@@ -282,7 +284,7 @@ class dispatcher {
       workers_.push_back(worker);
     }
     auto& run = running_.at(id);
-    report_start(run);
+    report_start(id, run);
     run.cancel = std::make_shared<std::atomic<bool>>(false);
     // A handler cannot be interrupted; one that checks ctx.cancelled() gives its slot
     // back after the step's timeout (with the grace of `http`: the entity's timer fails
@@ -324,16 +326,77 @@ class dispatcher {
     metrics_.finished(run.label, !result      ? (run.abandoned ? "abandoned" : "timed_out")
                                  : result->ok ? "completed"
                                               : "failed");
-    if (result) send_result(run.req, std::move(*result), false, !run.start_reported);
+    if (result) {
+      send_result(run.req, std::move(*result), false, !run.start_reported, ms_since(run.started));
+    } else if (!run.start_reported && !run.abandoned) {
+      // Given up at its step's timeout (shorter than start_report_delay): the entity's
+      // timeout timer counts from StepStarted, so the start is reported now.
+      send_started(run);
+    }
     if (run.cancel_counted) --cancelled_running_;
     running_.erase(it);
     publish();
   }
 
-  void report_start(running_task& run) {
+  // -- start reports ---------------------------------------------------------------
+  // A task that went asynchronous (a sleep, an http request, a handler on its thread,
+  // a lease to an external worker) reports its start only after start_report_delay: one
+  // that ends before reports it with its result, so its workflow writes StepStarted and
+  // the result in one journal write. One timer serves every pending report.
+
+  void report_start(std::uint64_t id, running_task& run) {
     if (run.start_reported) return;
-    run.start_reported = true;
-    send_update(run.req, task_update::kind::started);
+    if (s_.start_report_delay.count() == 0) return send_started(run);
+    unreported_runs_.push_back(id);
+    arm_start_reports();
+  }
+
+  void report_start(const std::string& token, lease& l) {
+    if (l.start_reported) return;
+    if (s_.start_report_delay.count() == 0) return send_started(l);
+    unreported_leases_.push_back(token);
+    arm_start_reports();
+  }
+
+  template <class Task>
+  void send_started(Task& t) {
+    t.start_reported = true;
+    task_update u;
+    u.what = task_update::kind::started;
+    u.workflow_id = t.req.workflow_id;
+    u.step = t.req.step;
+    u.attempt = t.req.attempt;
+    u.started_ago_ms = ms_since(t.started);
+    send_update(std::move(u));
+  }
+
+  void arm_start_reports() {
+    if (start_reports_armed_) return;
+    start_reports_armed_ = true;
+    self_->delayed_send(self_, s_.start_report_delay, start_report_atom::value);
+  }
+
+  // The reports held back: those of tasks still running (not abandoned) are sent now.
+  void on_start_reports() {
+    start_reports_armed_ = false;
+    for (auto id : unreported_runs_) {
+      auto it = running_.find(id);
+      if (it != running_.end() && !it->second.start_reported && !it->second.abandoned) {
+        send_started(it->second);
+      }
+    }
+    unreported_runs_.clear();
+    for (const auto& token : unreported_leases_) {
+      auto it = leases_.find(token);
+      if (it != leases_.end() && !it->second.start_reported && !it->second.abandoned) {
+        send_started(it->second);
+      }
+    }
+    unreported_leases_.clear();
+  }
+
+  static std::int64_t ms_since(clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - t).count();
   }
 
   // -- external workers ----------------------------------------------------------
@@ -432,7 +495,8 @@ class dispatcher {
     if (it == leases_.end() && !finished_.contains(token)) it = adopt(token);
     if (it == leases_.end()) return unknown_or_duplicate(token);
     auto l = end_lease(it, "completed");
-    send_result(l.req, task_result::success(std::move(c.output)));
+    send_result(l.req, task_result::success(std::move(c.output)), false, !l.start_reported,
+                ms_since(l.started));
     remember(token);
     return {token_reply::status::ok};
   }
@@ -445,7 +509,7 @@ class dispatcher {
     auto r = task_result::failure(f.error_type.empty() ? "external" : std::move(f.error_type),
                                   std::move(f.error));
     r.output = std::move(f.details);
-    send_result(l.req, std::move(r), f.non_retryable);
+    send_result(l.req, std::move(r), f.non_retryable, !l.start_reported, ms_since(l.started));
     remember(token);
     return {token_reply::status::ok};
   }
@@ -500,10 +564,12 @@ class dispatcher {
       return;
     }
     auto l = end_lease(it, "heartbeat_timeout");
-    send_result(l.req, task_result::failure(
-                           "heartbeat_timeout",
-                           "worker '" + l.worker_id.substr(0, 64) + "' sent no heartbeat within " +
-                               std::to_string(s_.heartbeat_timeout.count()) + " ms"));
+    send_result(l.req,
+                task_result::failure("heartbeat_timeout",
+                                     "worker '" + l.worker_id.substr(0, 64) +
+                                         "' sent no heartbeat within " +
+                                         std::to_string(s_.heartbeat_timeout.count()) + " ms"),
+                false, !l.start_reported, ms_since(l.started));
   }
 
   // Reservations of woken entries that did not come back are released, and their
@@ -758,12 +824,14 @@ class dispatcher {
       return poll_reply{poll_reply::status::task, token, std::move(req),
                         s_.heartbeat_timeout.count()};
     }
-    send_update(req, task_update::kind::started);
     ++q.leases;
     const auto now = clock::now();
     poll_reply reply{poll_reply::status::task, token, req, s_.heartbeat_timeout.count()};
-    leases_.emplace(
-        token, lease{std::move(req), name, std::move(worker_id), now, now + s_.heartbeat_timeout});
+    auto it = leases_
+                  .emplace(token, lease{std::move(req), name, std::move(worker_id), now,
+                                        now + s_.heartbeat_timeout})
+                  .first;
+    report_start(token, it->second);
     self_->delayed_send(self_, s_.heartbeat_timeout, lease_check_atom::value, token);
     return reply;
   }
@@ -881,23 +949,15 @@ class dispatcher {
     send_update(std::move(u));
   }
 
-  void send_update(const task_request& req, task_update::kind k) {
-    task_update u;
-    u.what = k;
-    u.workflow_id = req.workflow_id;
-    u.step = req.step;
-    u.attempt = req.attempt;
-    send_update(std::move(u));
-  }
-
   void send_failed(const task_request& req, std::string error_type, std::string message) {
     send_result(req, task_result::failure(std::move(error_type), std::move(message)));
   }
 
   void send_result(const task_request& req, task_result r, bool non_retryable = false,
-                   bool started = false) {
+                   bool started = false, std::int64_t started_ago_ms = 0) {
     task_update u;
     u.started = started;
+    u.started_ago_ms = started_ago_ms;
     u.workflow_id = req.workflow_id;
     u.step = req.step;
     u.attempt = req.attempt;
@@ -952,6 +1012,11 @@ class dispatcher {
   std::unordered_map<std::uint64_t, running_task> running_;
   std::uint64_t cancelled_running_ = 0;  // running_ entries with cancel_counted
   std::uint64_t next_exec_ = 1;
+  // Start reports held back (report_start): running_ ids and lease tokens; at most
+  // every running task and lease once, cleared at each start_report_atom.
+  std::vector<std::uint64_t> unreported_runs_;
+  std::vector<std::string> unreported_leases_;
+  bool start_reports_armed_ = false;
   std::vector<caf::actor> workers_;
   std::vector<caf::actor> idle_workers_;
   std::unique_ptr<http_task_runner> http_;
@@ -1004,6 +1069,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
         d->on_poll_expired(queue, id);
       },
       [d](park_sweep_atom) { d->on_park_sweep(); },
+      [d](start_report_atom) { d->on_start_reports(); },
   };
 }
 

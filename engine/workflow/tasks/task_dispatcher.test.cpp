@@ -31,14 +31,99 @@ TEST_CASE("noop: completed with {} at once, its start reported with the result")
 
 TEST_CASE("sleep: its start is reported before it finishes, not again with the result") {
   task_fixture f;
-  f.start({});
+  task_settings s;
+  s.start_report_delay = 0ms;  // at once
+  f.start(s);
   f.submit("wf-1", "sleep", json::object{{"ms", 20}});
-  auto s = f.next();
-  CHECK(s.what == kind::started);
-  CHECK(s.workflow_id == "wf-1");
+  auto st = f.next();
+  CHECK(st.what == kind::started);
+  CHECK(st.workflow_id == "wf-1");
   auto c = f.next();
   CHECK(c.what == kind::completed);
   CHECK_FALSE(c.started);
+}
+
+// tasks.start-report-delay: a task that ends within it reports its start with its result
+// (one journal write); a longer one reports it after the delay, with how long ago it
+// began, and not again with its result.
+TEST_CASE(
+    "a start is reported after start-report-delay, or with the result of a task that ends first") {
+  task_fixture f;
+  task_settings s;
+  s.start_report_delay = 100ms;
+  f.start(s);
+  f.submit("wf-quick", "sleep", json::object{{"ms", 0}});
+  auto q = f.next();
+  CHECK(q.what == kind::completed);
+  CHECK(q.workflow_id == "wf-quick");
+  CHECK(q.started);
+  CHECK(q.started_ago_ms >= 0);
+  CHECK(q.started_ago_ms < 100);
+  CHECK_FALSE(f.try_next(250ms));  // no late `started` for it
+
+  const auto sent = std::chrono::steady_clock::now();
+  f.submit("wf-slow", "sleep", json::object{{"ms", 600}});
+  auto st = f.next();
+  CHECK(st.what == kind::started);
+  CHECK(st.workflow_id == "wf-slow");
+  CHECK(std::chrono::steady_clock::now() - sent >= 100ms);  // held back
+  CHECK(st.started_ago_ms >= 100);                          // dated when it began
+  CHECK(st.started_ago_ms < 600);
+  auto c = f.next();
+  CHECK(c.what == kind::completed);
+  CHECK_FALSE(c.started);
+
+  // Abandoned before its start was reported: never reported.
+  f.submit("wf-gone", "sleep", json::object{{"ms", 60'000}});
+  caf::anon_send(f.dispatcher, task_abandon{"wf-gone", "s", 1});
+  CHECK_FALSE(f.try_next(300ms));
+  CHECK(eventually([&] { return f.load->running == 0; }));
+}
+
+// The entity's step timeout timer counts from StepStarted: a sleep cut at a timeout
+// shorter than the delay must still report its start, or no timer would fail it.
+TEST_CASE("a sleep cut at a step timeout shorter than start-report-delay reports its start then") {
+  task_fixture f;
+  task_settings s;
+  s.start_report_delay = 5s;
+  f.start(s);
+  f.submit("wf-cut", "sleep", json::object{{"ms", 60'000}}, task_priority::normal, 1, 50);
+  auto st = f.next();  // at the cut, long before the delay
+  CHECK(st.what == kind::started);
+  CHECK(st.workflow_id == "wf-cut");
+  CHECK(st.started_ago_ms >= 50);
+  CHECK_FALSE(f.try_next(200ms));  // and nothing else: the entity's timer fails it
+}
+
+TEST_CASE(
+    "an external worker's lease reports its start after start-report-delay or with its answer") {
+  task_fixture f;
+  task_settings s;
+  s.start_report_delay = 150ms;
+  f.start(s);
+  f.submit("wf-fast", "queue:jobs");
+  auto a = f.poll("jobs");
+  REQUIRE(a.what == poll_reply::status::task);
+  CHECK(f.answer(task_complete_atom::value, a.token,
+                 external_completion{json::object{{"ok", 1}}}) == token_reply::status::ok);
+  auto done = f.next();
+  CHECK(done.what == kind::completed);
+  CHECK(done.workflow_id == "wf-fast");
+  CHECK(done.started);
+  CHECK_FALSE(f.try_next(300ms));
+
+  f.submit("wf-held", "queue:jobs");
+  auto b = f.poll("jobs");
+  REQUIRE(b.what == poll_reply::status::task);
+  auto st = f.next();
+  CHECK(st.what == kind::started);
+  CHECK(st.workflow_id == "wf-held");
+  CHECK(st.started_ago_ms >= 150);
+  CHECK(f.answer(task_fail_atom::value, b.token, external_failure{"no", "boom", false, {}}) ==
+        token_reply::status::ok);
+  auto failed = f.next();
+  CHECK(failed.what == kind::failed);
+  CHECK_FALSE(failed.started);
 }
 
 TEST_CASE("a sleep longer than its step timeout frees its worker slot at the timeout, unanswered") {
@@ -220,7 +305,9 @@ TEST_CASE(
     }
     return task_result::success();
   });
-  f.start({});
+  task_settings s;
+  s.start_report_delay = 0ms;  // its start is reported before the cancel
+  f.start(s);
   const auto gauge = [&f] { return metric(f.registry, "workflow_tasks_cancelled_running"); };
   f.submit("wf-d", "deaf");
   REQUIRE(eventually([&] { return running->load(); }));
@@ -386,7 +473,9 @@ TEST_CASE("metrics: queued, running, totals and task seconds are exported") {
 
 TEST_CASE("a worker's token outlives a restart: the same attempt queued again becomes its lease") {
   task_fixture f;
-  f.start({});
+  task_settings s;
+  s.start_report_delay = 0ms;  // the exact order of the updates: starts reported at once
+  f.start(s);
   auto heartbeat = [&](const std::string& t) { return f.answer(task_heartbeat_atom::value, t); };
   auto complete = [&](const std::string& t) {
     return f.answer(task_complete_atom::value, t, external_completion{json::object{{"ok", 1}}});
@@ -471,6 +560,7 @@ namespace {
 poll_reply park_held_attempt_after_restart(task_fixture& f) {
   task_settings s;
   s.max_queued = 1;
+  s.start_report_delay = 0ms;  // the exact order of the updates: starts reported at once
   f.start(s);
   f.submit("wf-a", "queue:jobs");
   auto a = f.poll("jobs");

@@ -26,6 +26,8 @@ task_settings task_settings::read(core::settings_reader& r) {
       r.integer("pekko.workflow.tasks.max-parked-total", 0, 1'000'000'000));
   s.parked_wake_timeout = r.duration("pekko.workflow.tasks.parked-wake-timeout", milliseconds(10),
                                      std::chrono::hours(1));
+  s.start_report_delay = r.duration("pekko.workflow.tasks.start-report-delay", milliseconds(0),
+                                    std::chrono::seconds(10));
   s.sleep_max =
       r.duration("pekko.workflow.tasks.sleep-max", milliseconds(1), std::chrono::days(30));
   s.http_timeout_default =

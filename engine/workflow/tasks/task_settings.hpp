@@ -33,6 +33,10 @@ struct task_settings {
   // does not come back (a stale attempt) loses it, and the next parked entry is woken.
   // Expiry is checked once per this period, so a reservation lasts 1 to 2 periods.
   std::chrono::milliseconds parked_wake_timeout{5'000};
+  // A task gone asynchronous (sleep, http, a handler, an external worker's lease)
+  // reports its start after this; one that ends before reports it with its result: one
+  // journal write instead of two. 0: at once.
+  std::chrono::milliseconds start_report_delay{20};
 
   // Built-in `sleep`: the largest {"ms":N} accepted.
   std::chrono::milliseconds sleep_max{3'600'000};

@@ -20,6 +20,7 @@ TEST_CASE("reference.conf task defaults are valid") {
   CHECK(s.max_parked == 100'000);
   CHECK(s.max_parked_total == 300'000);
   CHECK(s.parked_wake_timeout == 5s);
+  CHECK(s.start_report_delay == 20ms);
   CHECK(s.http_ca_file.empty());
   CHECK(s.http_client_cert_file.empty());
   CHECK(s.http_client_key_file.empty());
@@ -70,6 +71,7 @@ TEST_CASE("task settings are validated, every error named") {
       "pekko.workflow.tasks.max-parked = -1\n"
       "pekko.workflow.tasks.max-parked-total = -1\n"
       "pekko.workflow.tasks.parked-wake-timeout = 0ms\n"
+      "pekko.workflow.tasks.start-report-delay = 11s\n"
       "pekko.workflow.tasks.http.max-redirects = 21\n"
       "pekko.workflow.tasks.http.max-request-headers-size = 2MiB\n"
       "pekko.workflow.tasks.http.pool.max-idle-per-host = -1\n"
@@ -79,6 +81,7 @@ TEST_CASE("task settings are validated, every error named") {
   CHECK(errors.find("pekko.workflow.tasks.max-parked") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.max-parked-total") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.parked-wake-timeout") != std::string::npos);
+  CHECK(errors.find("pekko.workflow.tasks.start-report-delay") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.http.max-redirects") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.http.max-request-headers-size") != std::string::npos);
   CHECK(errors.find("pekko.workflow.tasks.http.pool.max-idle-per-host") != std::string::npos);
