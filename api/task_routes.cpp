@@ -131,6 +131,11 @@ http_response render(const token_reply& t, const std::string& token, bool finish
       res.headers.emplace_back("Retry-After", "1");
       return res;
     }
+    case token_reply::status::unavailable: {
+      auto res = http_response::error(503, "unavailable", t.message);
+      res.headers.emplace_back("Retry-After", "1");
+      return res;
+    }
   }
   return not_found(token);
 }

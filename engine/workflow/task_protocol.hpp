@@ -25,6 +25,7 @@
 //   <name> over HTTP (POST /api/v1/tasks/poll {"queue":"<name>",...}).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -89,6 +90,10 @@ struct task_update {
   // tasks.start-report-delay, so that an attempt ending within it reports its start with
   // its result (one journal write, not two); StepStarted is still dated when it began.
   std::int64_t started_ago_ms = 0;
+  // completed / failed, from an external worker: called once, on the entity's thread,
+  // when its workflow has recorded the result durably (true) or could not record it
+  // (false, why). The worker's HTTP answer waits for it. Empty: nobody waits.
+  std::function<void(bool recorded, std::string why)> on_recorded;
   // rejected: the request's `rejections` (times refused before this one).
   std::uint32_t rejections = 0;
 };

@@ -149,6 +149,21 @@ class shard_actor : public caf::event_based_actor {
     };
   }
 
+  // An external worker's result: its answer waits until the entity has persisted what
+  // the result decided (or decided nothing: a stale or finished attempt is answered at
+  // once). A rejection is an answer too; only an error (the journal failed, the entity
+  // was busy or stopped) says the result was not recorded.
+  static responder recorded_responder(task_update& u) {
+    if (!u.on_recorded) return {};
+    return responder{{}, [done = std::move(u.on_recorded)](entity_reply r) {
+                       if (r) {
+                         done(true, {});
+                       } else {
+                         done(false, r.error().message);
+                       }
+                     }};
+  }
+
   void on_task_update(task_update& u) {
     switch (u.what) {
       case task_update::kind::rejected: {
@@ -173,14 +188,14 @@ class shard_actor : public caf::event_based_actor {
         route(u.workflow_id,
               command{cmd::task_completed{u.step, u.attempt, std::move(u.output), u.started,
                                           u.started_ago_ms}},
-              {});
+              recorded_responder(u));
         return;
       case task_update::kind::failed:
         route(u.workflow_id,
               command{cmd::task_failed{u.step, u.attempt, std::move(u.error_type),
                                        std::move(u.message), u.non_retryable, u.started,
                                        std::move(u.output), u.started_ago_ms}},
-              {});
+              recorded_responder(u));
         return;
     }
   }

@@ -158,6 +158,34 @@ TEST_CASE("a dispatched step's late start report is journaled dated when the att
   CHECK(evs[3].second - evs[2].second >= 480);
 }
 
+// A worker's complete is acknowledged once the workflow has journaled what it decided:
+// right after the 200 (here: the dispatcher's ok), the journal already holds it.
+TEST_CASE("an external worker's completion is acknowledged after its events are journaled") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()));
+  auto def = definition(R"({"name":"ext","steps":[{"name":"a","task":"queue:acks"}]})");
+  CHECK(node.ok("wf-x", start("wf-x", def)).status == workflow_status::running);
+  caf::scoped_actor self{node.sys()};
+  poll_reply task;
+  REQUIRE(wfe::test::eventually(
+      [&] {
+        self->request(node.parts.dispatcher, 5s, task_poll_atom::value,
+                      external_poll{"acks", "w", 0})
+            .receive([&](poll_reply& r) { task = std::move(r); }, [](caf::error&) {});
+        return task.what == poll_reply::status::task;
+      },
+      10s, 10ms));
+  auto got = token_reply::status::not_found;
+  self->request(node.parts.dispatcher, 10s, task_complete_atom::value, task.token,
+                external_completion{boost::json::object{{"n", 1}}})
+      .receive([&](token_reply& r) { got = r.what; }, [](caf::error&) {});
+  REQUIRE(got == token_reply::status::ok);
+  // No waiting: the acknowledgement came after the write.
+  CHECK(history_types(node, "wf-x") == std::vector<std::string>{"WorkflowStarted", "StepScheduled",
+                                                                "StepStarted", "StepCompleted",
+                                                                "WorkflowCompleted"});
+}
+
 TEST_CASE("fail {times:2} with retries completes on the third attempt") {
   wfe::test::temp_dir dir;
   incarnation node(dir.path(), default_config(dir.path()));

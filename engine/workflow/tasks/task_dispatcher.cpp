@@ -45,6 +45,7 @@ using park_sweep_atom = caf::atom_constant<caf::atom("tparksweep")>;
 using handler_cancel_atom = caf::atom_constant<caf::atom("thcancel")>;
 using handler_stuck_atom = caf::atom_constant<caf::atom("thstuck")>;
 using start_report_atom = caf::atom_constant<caf::atom("tstartrep")>;
+using answer_recorded_atom = caf::atom_constant<caf::atom("tanswered")>;
 // A C++ handler still running this long after it was told to stop (cancelled()) is
 // logged: it holds a worker slot that only its return gives back.
 constexpr std::chrono::seconds k_cancel_warn_after{10};
@@ -142,6 +143,37 @@ struct lease {
   clock::time_point deadline;
   bool abandoned = false;       // task_abandon: heartbeats answer cancel_requested
   bool start_reported = false;  // `started` sent; else its result reports the start too
+  bool answering = false;       // the worker's result is on its way into the journal
+};
+
+// A worker's complete/fail waiting for its workflow to record the result.
+struct pending_answer {
+  caf::typed_response_promise<token_reply> promise;
+  std::string outcome;  // the metrics outcome once recorded: completed | failed
+};
+
+// Tells the dispatcher, once, what became of a result sent to a workflow: the entity's
+// verdict (task_update::on_recorded), or, should the update be dropped unanswered (its
+// shard stopped first), "not recorded" when the last copy of the callback goes.
+class answer_guard {
+ public:
+  answer_guard(caf::actor dispatcher, std::string token)
+      : dispatcher_(std::move(dispatcher)), token_(std::move(token)) {}
+  answer_guard(const answer_guard&) = delete;
+  answer_guard& operator=(const answer_guard&) = delete;
+  ~answer_guard() {
+    if (!fired_) fire(false, "the workflow did not answer");
+  }
+  void fire(bool recorded, std::string why) {
+    if (fired_) return;
+    fired_ = true;
+    caf::anon_send(dispatcher_, answer_recorded_atom::value, token_, recorded, std::move(why));
+  }
+
+ private:
+  caf::actor dispatcher_;
+  std::string token_;
+  bool fired_ = false;
 };
 
 struct external_queue {
@@ -490,28 +522,61 @@ class dispatcher {
     publish();
   }
 
-  token_reply on_complete(const std::string& token, external_completion& c) {
+  caf::result<token_reply> on_complete(const std::string& token, external_completion& c) {
     auto it = leases_.find(token);
     if (it == leases_.end() && !finished_.contains(token)) it = adopt(token);
     if (it == leases_.end()) return unknown_or_duplicate(token);
-    auto l = end_lease(it, "completed");
-    send_result(l.req, task_result::success(std::move(c.output)), false, !l.start_reported,
-                ms_since(l.started));
-    remember(token);
-    return {token_reply::status::ok};
+    return answer(it, "completed", task_result::success(std::move(c.output)), false);
   }
 
-  token_reply on_fail(const std::string& token, external_failure& f) {
+  caf::result<token_reply> on_fail(const std::string& token, external_failure& f) {
     auto it = leases_.find(token);
     if (it == leases_.end() && !finished_.contains(token)) it = adopt(token);
     if (it == leases_.end()) return unknown_or_duplicate(token);
-    auto l = end_lease(it, "failed");
     auto r = task_result::failure(f.error_type.empty() ? "external" : std::move(f.error_type),
                                   std::move(f.error));
     r.output = std::move(f.details);
-    send_result(l.req, std::move(r), f.non_retryable, !l.start_reported, ms_since(l.started));
+    return answer(it, "failed", std::move(r), f.non_retryable);
+  }
+
+  // A worker's result goes to its workflow, and the worker is answered only once the
+  // workflow has recorded it (persisted what it decided), so an acknowledged result is
+  // never lost to a crash. The lease lives until then: another answer meanwhile is told
+  // to retry (unavailable), and a result the workflow could not record leaves the lease
+  // as it was, for the worker's retry.
+  caf::result<token_reply> answer(std::unordered_map<std::string, lease>::iterator it,
+                                  std::string outcome, task_result r, bool non_retryable) {
+    auto& l = it->second;
+    if (l.answering) {
+      return token_reply{token_reply::status::unavailable, false,
+                         "another answer for this task is being recorded; retry"};
+    }
+    l.answering = true;
+    const auto& token = it->first;
+    auto promise = self_->make_response_promise<token_reply>();
+    answers_[token] = pending_answer{promise, std::move(outcome)};
+    auto guard = std::make_shared<answer_guard>(caf::actor_cast<caf::actor>(self_), token);
+    send_result(l.req, std::move(r), non_retryable, !l.start_reported, ms_since(l.started),
+                [guard](bool recorded, std::string why) { guard->fire(recorded, std::move(why)); });
+    return promise;
+  }
+
+  void on_answer_recorded(const std::string& token, bool recorded, std::string& why) {
+    auto a = answers_.find(token);
+    if (a == answers_.end()) return;
+    auto pending = std::move(a->second);
+    answers_.erase(a);
+    auto it = leases_.find(token);
+    if (!recorded) {
+      if (it != leases_.end()) it->second.answering = false;
+      pending.promise.deliver(token_reply{
+          token_reply::status::unavailable, false,
+          "the workflow did not record the result (" + why.substr(0, 200) + "); retry"});
+      return;
+    }
+    if (it != leases_.end()) end_lease(it, pending.outcome);
     remember(token);
-    return {token_reply::status::ok};
+    pending.promise.deliver(token_reply{token_reply::status::ok});
   }
 
   // What waits and runs, by destination (GET /api/v1/tasks/queues).
@@ -559,6 +624,10 @@ class dispatcher {
     auto it = leases_.find(token);
     if (it == leases_.end()) return;
     const auto now = clock::now();
+    if (it->second.answering) {  // its worker answered: the lease ends when recorded
+      self_->delayed_send(self_, s_.heartbeat_timeout, lease_check_atom::value, token);
+      return;
+    }
     if (now < it->second.deadline) {
       self_->delayed_send(self_, it->second.deadline - now, lease_check_atom::value, token);
       return;
@@ -954,10 +1023,12 @@ class dispatcher {
   }
 
   void send_result(const task_request& req, task_result r, bool non_retryable = false,
-                   bool started = false, std::int64_t started_ago_ms = 0) {
+                   bool started = false, std::int64_t started_ago_ms = 0,
+                   std::function<void(bool, std::string)> on_recorded = {}) {
     task_update u;
     u.started = started;
     u.started_ago_ms = started_ago_ms;
+    u.on_recorded = std::move(on_recorded);
     u.workflow_id = req.workflow_id;
     u.step = req.step;
     u.attempt = req.attempt;
@@ -1023,6 +1094,7 @@ class dispatcher {
 
   std::unordered_map<std::string, external_queue> queues_;
   std::unordered_map<std::string, lease> leases_;
+  std::unordered_map<std::string, pending_answer> answers_;  // by token; at most one per lease
   std::unordered_set<std::string> finished_;
   std::deque<std::string> finished_order_;
   std::uint64_t next_poll_ = 1;
@@ -1070,6 +1142,9 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
       },
       [d](park_sweep_atom) { d->on_park_sweep(); },
       [d](start_report_atom) { d->on_start_reports(); },
+      [d](answer_recorded_atom, const std::string& token, bool recorded, std::string& why) {
+        d->on_answer_recorded(token, recorded, why);
+      },
   };
 }
 

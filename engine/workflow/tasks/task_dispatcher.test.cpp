@@ -471,6 +471,69 @@ TEST_CASE("metrics: queued, running, totals and task seconds are exported") {
   CHECK(seconds);
 }
 
+// A worker's complete/fail is acknowledged only once its workflow recorded the result:
+// before, the 200 went out when the update was sent, and a crash before the journal
+// write lost an acknowledged result (the task then ran again on another worker).
+TEST_CASE("a worker's result is acknowledged only once its workflow recorded it") {
+  task_fixture f;
+  f.start({});
+  f.submit("wf-r", "queue:jobs");
+  auto a = f.poll("jobs");
+  REQUIRE(a.what == poll_reply::status::task);
+  const external_completion done{json::object{{"ok", 1}}};
+
+  // Not recorded (the journal failed): 503-style `unavailable`, the lease stays.
+  f.results->set(recording::mode::refuse);
+  CHECK(f.answer(task_complete_atom::value, a.token, done) == token_reply::status::unavailable);
+  CHECK(f.next_result().what == kind::completed);  // it was sent to the workflow
+  CHECK(f.answer(task_heartbeat_atom::value, a.token) == token_reply::status::ok);
+  CHECK(f.load->running == 1);
+
+  // Held: the answer waits; a second answer meanwhile is told to retry.
+  f.results->set(recording::mode::hold);
+  caf::scoped_actor worker{f.system()};
+  auto first = worker->request(f.dispatcher, k_wait, task_complete_atom::value, a.token, done);
+  CHECK(f.next_result().what == kind::completed);
+  CHECK(f.answer(task_fail_atom::value, a.token, external_failure{"late", "x", false, {}}) ==
+        token_reply::status::unavailable);
+  CHECK(f.load->running == 1);  // the lease lives until the result is recorded
+  REQUIRE(eventually([&] { return f.results->release() == 1; }));
+  auto got = token_reply::status::not_found;
+  first.receive([&](token_reply& r) { got = r.what; }, [](caf::error&) {});
+  CHECK(got == token_reply::status::ok);
+  CHECK(eventually([&] { return f.load->running == 0; }));
+  CHECK(f.answer(task_complete_atom::value, a.token, done) == token_reply::status::duplicate);
+  CHECK_FALSE(f.try_next(100ms));  // the rejected failure sent nothing
+}
+
+// The update dropped unanswered (its workflow's shard stopped): the worker hears that
+// the result was not recorded instead of waiting for ever.
+TEST_CASE("a worker's result whose update is dropped unanswered is not acknowledged") {
+  task_fixture f;
+  f.start({});
+  f.submit("wf-d", "queue:jobs");
+  auto a = f.poll("jobs");
+  REQUIRE(a.what == poll_reply::status::task);
+  f.results->set(recording::mode::hold);
+  caf::scoped_actor worker{f.system()};
+  auto first = worker->request(f.dispatcher, k_wait, task_complete_atom::value, a.token,
+                               external_completion{json::object{}});
+  {
+    auto u = f.next_result();  // the test's copy of the update goes at the end of the block
+    CHECK(u.what == kind::completed);
+  }
+  f.results->set(recording::mode::record);
+  {
+    std::lock_guard lock(f.results->m);
+    f.results->held.clear();  // dropped, never called: the last copy of the callback goes
+  }
+  auto got = token_reply::status::not_found;
+  first.receive([&](token_reply& r) { got = r.what; }, [](caf::error&) {});
+  CHECK(got == token_reply::status::unavailable);
+  CHECK(f.answer(task_complete_atom::value, a.token, external_completion{json::object{}}) ==
+        token_reply::status::ok);  // the lease stayed: the retry goes through
+}
+
 TEST_CASE("a worker's token outlives a restart: the same attempt queued again becomes its lease") {
   task_fixture f;
   task_settings s;

@@ -83,11 +83,15 @@ struct external_failure {
 };
 
 struct token_reply {
-  enum class status : std::uint8_t { ok, duplicate, not_found, recovering };
+  // unavailable: a complete/fail its workflow could not record (the journal failed, the
+  // workflow was busy), or one sent while another answer of the task is being
+  // recorded; the lease stays and the worker should retry.
+  enum class status : std::uint8_t { ok, duplicate, not_found, recovering, unavailable };
   status what = status::ok;
   // A heartbeat's: the attempt was abandoned (task_abandon: its step timed out, its
   // workflow was cancelled or failed); the worker should stop, its answer is ignored.
   bool cancel_requested = false;
+  std::string message{};  // unavailable: why
 };
 
 }  // namespace wfe::workflow

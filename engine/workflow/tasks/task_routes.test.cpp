@@ -125,6 +125,25 @@ TEST_CASE("poll hands out a queued task with every field, complete sends complet
   CHECK(next.what == kind::completed);  // a noop reports its start with its result
 }
 
+TEST_CASE("a result its workflow could not record answers 503 unavailable, and the retry counts") {
+  worker_api api;
+  api.f.submit("wf-1", "queue:billing");
+  auto token = token_of(api.poll("billing"));
+  api.f.results->set(recording::mode::refuse);
+  auto refused = api.post("/api/v1/tasks/" + token + "/complete", R"({"output":1})");
+  CHECK(refused.status == 503);
+  CHECK(error_code(refused) == "unavailable");
+  CHECK(refused.headers["retry-after"] == "1");
+  CHECK(json::parse(refused.body).at("error").at("message").as_string().find("journal refused") !=
+        std::string_view::npos);
+  CHECK(api.f.next_result().what == kind::completed);
+  api.f.results->set(recording::mode::record);
+  auto retried = api.post("/api/v1/tasks/" + token + "/complete", R"({"output":1})");
+  CHECK(retried.status == 200);
+  CHECK(json::parse(retried.body) == json::parse(R"({"duplicate":false})"));
+  CHECK(api.f.next_result().what == kind::completed);
+}
+
 TEST_CASE("fail sends failed with the worker's error type and nonRetryable") {
   worker_api api;
   api.f.submit("wf-2", "queue:q");

@@ -9,12 +9,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <prometheus/registry.h>
 #include <boost/json.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -51,18 +53,70 @@ inline double metric(prometheus::Registry& registry, const std::string& name,
   return -1;
 }
 
+// What the stand-in for the workflows does with a worker's result that waits to be
+// recorded (task_update::on_recorded): records it at once (the default), refuses it, or
+// holds it until release().
+struct recording {
+  enum class mode { record, refuse, hold };
+  std::mutex m;
+  mode how = mode::record;
+  std::vector<std::function<void(bool, std::string)>> held;
+
+  void set(mode to) {
+    std::lock_guard lock(m);
+    how = to;
+  }
+  void on_result(const std::function<void(bool, std::string)>& done) {
+    std::unique_lock lock(m);
+    switch (how) {
+      case mode::record:
+        lock.unlock();
+        return done(true, {});
+      case mode::refuse:
+        lock.unlock();
+        return done(false, "test: the journal refused");
+      case mode::hold:
+        held.push_back(done);
+        return;
+    }
+  }
+  // Records the held results; the number released.
+  std::size_t release() {
+    std::vector<std::function<void(bool, std::string)>> out;
+    {
+      std::lock_guard lock(m);
+      out.swap(held);
+    }
+    for (auto& done : out) done(true, {});
+    return out.size();
+  }
+};
+
+// Stands in for the workflows: answers results as `rec` says, then hands every update
+// to `sink` (the test reads them there).
+inline caf::behavior workflows_standin(caf::event_based_actor*, caf::actor sink,
+                                       std::shared_ptr<recording> rec) {
+  return {[sink, rec](task_update& u) {
+    if (u.on_recorded) rec->on_result(u.on_recorded);
+    caf::anon_send(sink, std::move(u));
+  }};
+}
+
 class task_fixture {
  public:
-  task_fixture() : sys_(cfg_), sink_(sys_) {}
+  task_fixture() : sys_(cfg_), sink_(sys_) {
+    standin_ = sys_.spawn(workflows_standin, caf::actor_cast<caf::actor>(sink_), results);
+  }
   ~task_fixture() {
     if (dispatcher) caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
     dispatcher = nullptr;  // no handle outlives the actor system
+    caf::anon_send_exit(standin_, caf::exit_reason::user_shutdown);
+    standin_ = nullptr;
   }
 
   void start(task_settings s) {
     settings = s;
-    dispatcher = spawn_task_dispatcher(sys_, s, caf::actor_cast<caf::actor>(sink_), &registry,
-                                       handlers, load);
+    dispatcher = spawn_task_dispatcher(sys_, s, standin_, &registry, handlers, load);
   }
 
   void submit(std::string workflow_id, std::string task, boost::json::value input = {},
@@ -143,12 +197,14 @@ class task_fixture {
   prometheus::Registry registry;
   std::shared_ptr<task_handlers> handlers = std::make_shared<task_handlers>();
   std::shared_ptr<task_load> load = std::make_shared<task_load>();
+  std::shared_ptr<recording> results = std::make_shared<recording>();
   caf::actor dispatcher;
 
  private:
   caf::actor_system_config cfg_;
   caf::actor_system sys_;
   caf::scoped_actor sink_;
+  caf::actor standin_;
 };
 
 // The node's Beast server on 127.0.0.1, a free port, serving `routes`.
