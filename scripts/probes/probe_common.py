@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -94,6 +95,12 @@ class Node:
             self.kill9()
 
     def start(self):
+        # A node left running (by another probe or a benchmark) would answer in its
+        # place: this one would fail to bind and every check would test the other.
+        for port in (PORT, 19095, 25520):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    sys.exit(f"127.0.0.1:{port} is taken by another process: stop it first")
         self.starts += 1
         log = open(os.path.join(self.log_dir, f"log{self.starts}"), "w")
         self.proc = subprocess.Popen([self.binary] + self.args, stdout=log,
