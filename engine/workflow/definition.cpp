@@ -148,7 +148,7 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
       return invalid(path + ".task", c.label + ": external task queue in '" + s.task.substr(0, 64) +
                                          "' must be 1-256 bytes of [A-Za-z0-9._:-]");
     }
-  } else if (check_tasks && s.task != k_signal_task &&
+  } else if (check_tasks && !runs_no_task(s) &&
              std::find(known_tasks.begin(), known_tasks.end(), s.task) == known_tasks.end()) {
     return invalid(path + ".task", c.label + ": unknown task type '" + s.task.substr(0, 64) + "'");
   }
@@ -164,6 +164,11 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
                    c.label +
                        ": a signal step waits for the signal named by input.name, 1-256 "
                        "bytes of [A-Za-z0-9._:-]");
+  }
+  if (s.task == k_timer_task && timer_delay_ms(s) < 0) {
+    return invalid(path + ".input.ms",
+                   c.label + ": a timer step waits input.ms milliseconds, an integer from 0 to " +
+                       std::to_string(k_timeout_ms_max));
   }
   auto deps = read_strings(o, "dependsOn", c, k_depends_on_max);
   if (!deps) return unexpected{std::move(deps).error()};
@@ -371,8 +376,8 @@ validated<workflow_definition> decode_definition(std::string_view payload) {
 }
 
 std::span<const std::string> builtin_task_types() {
-  static const std::vector<std::string> types{"noop", "sleep", "fail", "http",
-                                              std::string(k_signal_task)};
+  static const std::vector<std::string> types{
+      "noop", "sleep", "fail", "http", std::string(k_signal_task), std::string(k_timer_task)};
   return types;
 }
 
@@ -381,6 +386,19 @@ std::string_view awaited_signal(const step_definition& s) {
   const auto* name = s.input->as_object().if_contains("name");
   if (name == nullptr || !name->is_string() || !is_valid_id(name->get_string())) return {};
   return name->get_string();
+}
+
+std::int64_t timer_delay_ms(const step_definition& s) {
+  if (s.task != k_timer_task || !s.input->is_object()) return -1;
+  const auto* ms = s.input->as_object().if_contains("ms");
+  if (ms == nullptr) return -1;
+  std::int64_t v = -1;
+  if (ms->is_int64()) {
+    v = ms->get_int64();
+  } else if (ms->is_uint64() && ms->get_uint64() <= static_cast<std::uint64_t>(k_timeout_ms_max)) {
+    v = static_cast<std::int64_t>(ms->get_uint64());
+  }
+  return v >= 0 && v <= k_timeout_ms_max ? v : -1;
 }
 
 namespace {

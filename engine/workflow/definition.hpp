@@ -158,7 +158,7 @@ inline constexpr std::string_view k_definition_manifest = "wf.definition.v1.json
 [[nodiscard]] validated<workflow_definition> decode_definition_value(
     const boost::json::value& stored);
 
-// The built-in task types (DESIGN.md §8), "signal" included.
+// The built-in task types (DESIGN.md §8), "signal" and "timer" included.
 [[nodiscard]] std::span<const std::string> builtin_task_types();
 
 // A step of task "signal" runs nothing: it waits for the signal its input names
@@ -168,5 +168,18 @@ inline constexpr std::string_view k_definition_manifest = "wf.definition.v1.json
 inline constexpr std::string_view k_signal_task = "signal";
 // The signal a step waits for; empty unless it is a signal step.
 [[nodiscard]] std::string_view awaited_signal(const step_definition& s);
+
+// A step of task "timer" runs nothing either: it waits {"ms": N} (0 ≤ N ≤
+// k_timeout_ms_max) from its start on a durable timer (Temporal's workflow timer), so
+// it holds no worker slot, survives restarts and passivation without starting over,
+// and completes with {} when the timer fires — at once for 0. Unlike the task "sleep"
+// (an activity that sleeps in a worker slot and starts again after a crash).
+inline constexpr std::string_view k_timer_task = "timer";
+// The wait of a timer step in ms; -1 unless it is a (valid) timer step.
+[[nodiscard]] std::int64_t timer_delay_ms(const step_definition& s);
+// Signal and timer steps: the workflow itself runs them; nothing is dispatched.
+[[nodiscard]] inline bool runs_no_task(const step_definition& s) {
+  return s.task == k_signal_task || s.task == k_timer_task;
+}
 
 }  // namespace wfe::workflow

@@ -53,10 +53,15 @@ json::value history_json(std::span<const recorded_event> events) {
 
 namespace {
 
-json::value step_json(const step_state& st, const step_definition& def) {
+json::value step_json(const workflow_state& s, std::size_t i) {
+  const auto& st = s.steps[i];
+  const auto& def = s.definition->steps[i];
   json::object o{{"name", st.name}, {"status", to_string(st.status)}, {"attempts", st.attempts}};
   if (st.status == step_status::running) {
     if (const auto awaited = awaited_signal(def); !awaited.empty()) o["awaitingSignal"] = awaited;
+    for (const auto& t : s.timers) {
+      if (t.kind == timer_kind::delay && t.step == st.name) o["wakesAt"] = format_time_ms(t.due_ms);
+    }
   }
   if (st.status == step_status::completed) o["output"] = st.output;
   if (!st.error.empty()) {
@@ -73,7 +78,7 @@ json::value workflow_json(const workflow_state& s) {
   json::array steps;
   steps.reserve(s.steps.size());
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
-    steps.push_back(step_json(s.steps[i], s.definition->steps[i]));
+    steps.push_back(step_json(s, i));
   }
   json::array signals;
   for (const auto& sg : s.signals) {

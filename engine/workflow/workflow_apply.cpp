@@ -16,6 +16,13 @@ void drop_timers(workflow_state& s, std::string_view step, timer_kind kind) {
   std::erase_if(s.timers, [&](const timer& t) { return t.step == step && t.kind == kind; });
 }
 
+// The end of an attempt (completed, failed, timed out) ends its timeout and its wait.
+void drop_attempt_timers(workflow_state& s, std::string_view step) {
+  std::erase_if(s.timers, [&](const timer& t) {
+    return t.step == step && (t.kind == timer_kind::step_timeout || t.kind == timer_kind::delay);
+  });
+}
+
 template <class F>
 void with_step(workflow_state& s, std::string_view name, F&& f) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
@@ -87,17 +94,20 @@ void apply_body(workflow_state& s, const event_body& body, std::int64_t at) {
                        s.timers.push_back(
                            timer{at + d.timeout_ms, timer_kind::step_timeout, e.step, e.attempt});
                      }
+                     if (const auto wait = timer_delay_ms(d); wait > 0) {
+                       s.timers.push_back(timer{at + wait, timer_kind::delay, e.step, e.attempt});
+                     }
                    });
                  },
                  [&](const ev::step_completed& e) {
-                   drop_timers(s, e.step, timer_kind::step_timeout);
+                   drop_attempt_timers(s, e.step);
                    with_step(s, e.step, [&](step_state& st, const step_definition&) {
                      st.status = step_status::completed;
                      st.output = e.output;
                    });
                  },
                  [&](const ev::step_failed& e) {
-                   drop_timers(s, e.step, timer_kind::step_timeout);
+                   drop_attempt_timers(s, e.step);
                    with_step(s, e.step, [&](step_state& st, const step_definition&) {
                      st.error_type = e.error_type;
                      st.error = e.message;
@@ -111,7 +121,7 @@ void apply_body(workflow_state& s, const event_body& body, std::int64_t at) {
                    s.timers.push_back(timer{e.due_ms, timer_kind::retry, e.step, e.next_attempt});
                  },
                  [&](const ev::step_timed_out& e) {
-                   drop_timers(s, e.step, timer_kind::step_timeout);
+                   drop_attempt_timers(s, e.step);
                    with_step(s, e.step, [&](step_state& st, const step_definition& d) {
                      st.error_type = "timeout";
                      st.error = "attempt " + std::to_string(e.attempt) + " timed out after " +

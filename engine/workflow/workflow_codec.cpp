@@ -173,9 +173,10 @@ json::value timer_to_json(const timer& t) {
 }
 
 timer timer_from_json(const json::object& o) {
-  auto kind = parse_enum(
-      o.at("kind").as_string(),
-      {timer_kind::retry, timer_kind::step_timeout, timer_kind::workflow_timeout}, "timer kind");
+  auto kind = parse_enum(o.at("kind").as_string(),
+                         {timer_kind::retry, timer_kind::step_timeout, timer_kind::workflow_timeout,
+                          timer_kind::delay},
+                         "timer kind");
   return timer{i64(o, "dueMs"), kind, str(o, "step"), u32(o, "attempt")};
 }
 

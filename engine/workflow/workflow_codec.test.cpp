@@ -25,11 +25,21 @@ workflow_definition retrying_def() {
   return *d;
 }
 
+workflow_definition waiting_def() {
+  auto d = parse_definition(R"({"name":"waiting","steps":[{"name":"nap","task":"timer",
+      "input":{"ms":60000}}]})",
+                            builtin_task_types());
+  REQUIRE(d);
+  d->version = 1;
+  return *d;
+}
+
 // The node's registered definitions, as the registry fills them.
 const definition_catalog& catalog() {
   static const auto* c = [] {
     auto* out = new definition_catalog();  // NOLINT: lives as long as the test binary
     out->put(definition_ref(retrying_def()));
+    out->put(definition_ref(waiting_def()));
     return out;
   }();
   return *c;
@@ -91,6 +101,19 @@ TEST_CASE("the initial state and a failed state survive a snapshot round trip") 
   r.run(cmd::start{"wf-8", retrying_def(), {}, "normal", 0}, 1);
   r.run(cmd::cancel{"stop"}, 2);
   CHECK(r.state.cancel_reason == "stop");
+}
+
+TEST_CASE("a timer step's wait survives a snapshot round trip and shows when it wakes") {
+  recorder r;
+  r.run(cmd::start{"wf-9", waiting_def(), {}, "normal", 0}, 1'000);
+  REQUIRE(r.state.timers == std::vector<timer>{{61'000, timer_kind::delay, "nap", 1}});
+  const auto shown = workflow_json(r.state).as_object().at("steps").as_array().at(0);
+  CHECK(shown.at("status") == "RUNNING");
+  CHECK(shown.at("wakesAt") == "1970-01-01T00:01:01.000Z");
+  r.run(cmd::timer_fired{timer_kind::delay, "nap", 1}, 61'000);
+  CHECK(r.state.status == workflow_status::completed);
+  CHECK_FALSE(workflow_json(r.state).as_object().at("steps").as_array().at(0).as_object().contains(
+      "wakesAt"));
 }
 
 TEST_CASE("damaged payloads do not decode and the error says why") {

@@ -68,7 +68,9 @@ const signal_record* first_signal(const workflow_state& s, std::string_view name
 //   dispatcher would report them);
 // - signal steps (definition.hpp), always: started at once (the attempt's timeout, if
 //   any, bounds the wait); completed with the payload of the first signal of their name
-//   when the workflow has one already, else later by decide_signal.
+//   when the workflow has one already, else later by decide_signal;
+// - timer steps, always: started at once (apply adds their `delay` timer), completed at
+//   once when they wait 0 ms, else when the timer fires (decide_timer).
 // Then schedules what completed steps made ready (schedule_ready comes back here).
 // Terminates: each round completes steps, and a completed step is never scheduled again
 // by schedule_ready.
@@ -85,6 +87,12 @@ void run_inline(builder& b) {
       b.emit(ev::step_started{name, attempt});
       b.emit(ev::step_completed{name, attempt, boost::json::object{}});
       completed = true;
+    } else if (def.task == k_timer_task) {
+      b.emit(ev::step_started{name, attempt});
+      if (timer_delay_ms(def) == 0) {
+        b.emit(ev::step_completed{name, attempt, boost::json::object{}});
+        completed = true;
+      }
     } else if (const auto awaited = awaited_signal(def); !awaited.empty()) {
       b.emit(ev::step_started{name, attempt});
       if (const auto* sig = first_signal(b.state(), awaited)) {
@@ -237,6 +245,9 @@ decision decide_timer(const workflow_state& s, const cmd::timer_fired& c, std::i
   } else if (c.kind == timer_kind::retry) {
     b.emit(ev::step_scheduled{c.step, c.attempt});
     run_inline(b);
+  } else if (c.kind == timer_kind::delay) {
+    b.emit(ev::step_completed{c.step, c.attempt, boost::json::object{}});
+    schedule_ready(b);
   } else {
     const auto i = *step_index(s, c.step);
     const auto timeout = s.definition->steps[i].timeout_ms;
@@ -397,6 +408,8 @@ std::string_view to_string(timer_kind k) {
       return "step-timeout";
     case timer_kind::workflow_timeout:
       return "workflow-timeout";
+    case timer_kind::delay:
+      return "delay";
   }
   return "unknown";
 }

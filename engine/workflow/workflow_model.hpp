@@ -39,7 +39,9 @@ enum class step_status : std::uint8_t {
   failed,  // exhausted or non-retryable: the workflow failed here (dead letter)
   cancelled,
 };
-enum class timer_kind : std::uint8_t { retry, step_timeout, workflow_timeout };
+// `delay`: a timer step's wait (definition.hpp k_timer_task), due `ms` after its
+// StepStarted; firing completes the step. Appended last: the index stores the number.
+enum class timer_kind : std::uint8_t { retry, step_timeout, workflow_timeout, delay };
 
 struct timer {
   std::int64_t due_ms = 0;

@@ -681,3 +681,88 @@ TEST_CASE("a signal step must name its signal") {
       R"({"name":"x","steps":[{"name":"s","task":"signal","input":{"name":"go"}}]})",
       std::vector<std::string>{"noop"}));
 }
+
+// A timer step: {"task":"timer","input":{"ms":N}} waits N ms on a durable timer.
+const std::string k_reminder = R"({"name":"rem","steps":[{"name":"order","task":"noop"},
+    {"name":"wait","task":"timer","input":{"ms":5000},"dependsOn":["order"]},
+    {"name":"remind","task":"noop","dependsOn":["wait"]}]})";
+
+TEST_CASE(
+    "a timer step starts when scheduled, waits on a durable timer, and its firing completes it") {
+  harness h;
+  h.start(k_reminder);
+  h.complete("order", 1100);
+  CHECK(h.step("wait").status == step_status::running);  // started, nothing dispatched
+  CHECK(h.state.timers == std::vector<timer>{{6100, timer_kind::delay, "wait", 1}});
+  // Another attempt's timer, or another kind, is not this wait.
+  CHECK(h.run(cmd::timer_fired{timer_kind::delay, "wait", 2}, 6100).empty());
+  CHECK(h.run(cmd::timer_fired{timer_kind::step_timeout, "wait", 1}, 6100).empty());
+}
+
+TEST_CASE("a timer step's firing completes it with {} and schedules what depends on it") {
+  harness h;
+  h.start(k_reminder);
+  h.complete("order", 1100);
+  auto evs = h.run(cmd::timer_fired{timer_kind::delay, "wait", 1}, 6100);
+  REQUIRE(evs.size() == 2);
+  CHECK(body_as<ev::step_completed>(evs[0]) == ev::step_completed{"wait", 1, json::object{}});
+  CHECK(body_as<ev::step_scheduled>(evs[1]) == ev::step_scheduled{"remind", 1});
+  CHECK(h.state.timers.empty());
+  CHECK(h.run(cmd::timer_fired{timer_kind::delay, "wait", 1}, 6200).empty());  // fired twice
+  h.complete("remind", 6300);
+  CHECK(h.state.status == workflow_status::completed);
+}
+
+TEST_CASE("a timer step of 0 ms completes in the decision that schedules it") {
+  harness h;
+  h.options.inline_noop = true;
+  h.start(R"({"name":"z","steps":[{"name":"wait","task":"timer","input":{"ms":0}},
+      {"name":"after","task":"noop","dependsOn":["wait"]}]})");
+  CHECK(h.state.status == workflow_status::completed);
+  CHECK(h.state.timers.empty());
+}
+
+TEST_CASE(
+    "a timer step's wait counts from its start, and goes with a timeout, a cancel or a failure") {
+  const std::string bounded = R"({"name":"b","steps":[{"name":"wait","task":"timer",
+      "input":{"ms":5000},"timeoutMs":1000,"retry":{"maxAttempts":2,"initialIntervalMs":100}}]})";
+  harness h;
+  h.start(bounded, 1000);
+  CHECK(h.state.timers == std::vector<timer>{{2000, timer_kind::step_timeout, "wait", 1},
+                                             {6000, timer_kind::delay, "wait", 1}});
+  SUBCASE("a timeout shorter than the wait times the attempt out; the retry waits again") {
+    h.run(cmd::timer_fired{timer_kind::step_timeout, "wait", 1}, 2000);
+    CHECK(h.step("wait").status == step_status::retry_wait);
+    CHECK(h.state.timers == std::vector<timer>{{2100, timer_kind::retry, "wait", 2}});
+    CHECK(h.run(cmd::timer_fired{timer_kind::delay, "wait", 1}, 6000).empty());
+    h.run(cmd::timer_fired{timer_kind::retry, "wait", 2}, 2100);
+    CHECK(h.state.timers == std::vector<timer>{{3100, timer_kind::step_timeout, "wait", 2},
+                                               {7100, timer_kind::delay, "wait", 2}});
+    h.run(cmd::timer_fired{timer_kind::step_timeout, "wait", 2}, 3100);
+    CHECK(h.state.status == workflow_status::failed);
+    CHECK(h.state.timers.empty());
+  }
+  SUBCASE("a cancel clears the wait") {
+    h.run(cmd::cancel{"no longer"}, 1500);
+    CHECK(h.state.timers.empty());
+    CHECK(h.step("wait").status == step_status::cancelled);
+  }
+}
+
+TEST_CASE("a timer step must say how long it waits") {
+  for (const char* input :
+       {"", R"(,"input":{})", R"(,"input":{"ms":-1})", R"(,"input":{"ms":2592000001})",
+        R"(,"input":{"ms":1.5})", R"(,"input":{"ms":"10"})", R"(,"input":1000)",
+        R"(,"input":{"ms":18446744073709551615})"}) {
+    INFO(input);
+    auto d = parse_definition(
+        std::string(R"({"name":"x","steps":[{"name":"t","task":"timer")") + input + "}]}",
+        builtin_task_types());
+    REQUIRE_FALSE(d);
+    CHECK(d.error().field == "steps[0].input.ms");
+    CHECK(d.error().message.find("step 't'") != std::string::npos);
+  }
+  CHECK(parse_definition(
+      R"({"name":"x","steps":[{"name":"t","task":"timer","input":{"ms":2592000000}}]})",
+      std::vector<std::string>{"noop"}));
+}

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Durable timers beyond pekko.workflow.timers.max-timers. The node runs with a small
 bound (max-timers 50, reload-interval 300ms; -D options given later win). Eight clients
-start workflows of four kinds, every one waiting for timers: retries 300 ms apart
+start workflows of five kinds, every one waiting for timers: retries 300 ms apart
 (-> COMPLETED), a step timeout of 400 ms on a 5 s sleep, twice (-> FAILED), a workflow
-timeout of 1.5 s on a queue no worker polls (-> FAILED), and a retry 4 s away
-(-> COMPLETED; a third of them cancelled after the start -> CANCELLED). Then kill -9 and
+timeout of 1.5 s on a queue no worker polls (-> FAILED), a retry 4 s away
+(-> COMPLETED; a third of them cancelled after the start -> CANCELLED), and a timer
+step of 2 s (-> COMPLETED). Then kill -9 and
 a restart, so the timers not held come back only from the index. Every acknowledged workflow must end as its kind says, seen
 through the list alone (a GET would recover an entity and hide a lost timer), within
 120 s. PER_CLIENT (env, default 100) starts per client."""
@@ -28,9 +29,11 @@ define("ov-step", [{"name": "a", "task": "sleep", "input": {"ms": 5000}, "timeou
 define("ov-wf", [{"name": "a", "task": "queue:nobody"}])
 define("ov-far", [{"name": "a", "task": "fail", "input": {"times": 1},
                    "retry": {"maxAttempts": 2, "initialIntervalMs": 4000}}])
-kinds = ["ov-retry", "ov-step", "ov-wf", "ov-far"]
+define("ov-timer", [{"name": "a", "task": "timer", "input": {"ms": 2000}},
+                     {"name": "b", "task": "noop", "dependsOn": ["a"]}])
+kinds = ["ov-retry", "ov-step", "ov-wf", "ov-far", "ov-timer"]
 expected = {"ov-retry": {"COMPLETED"}, "ov-step": {"FAILED"}, "ov-wf": {"FAILED"},
-            "ov-far": {"COMPLETED"}}
+            "ov-far": {"COMPLETED"}, "ov-timer": {"COMPLETED"}}
 problems, acked, cancelled = [], {}, set()
 lock = threading.Lock()
 for rnd in range(opts.rounds):

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -651,6 +652,92 @@ TEST_CASE("a signal step waits through passivation and kill -9, then its signal 
     CHECK(s.at("output").at("by") == "ann");
     CHECK_FALSE(s.as_object().contains("awaitingSignal"));
   }
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
+  int status = -1;
+  shell_output("grep -q \"workflow_failover\" " + log_file, status);
+  CHECK(status != 0);  // nothing was in flight
+}
+
+namespace {
+
+// Milliseconds since the epoch of a history time ("2026-12-06T17:08:09.581Z").
+std::int64_t epoch_ms(const json::value& at) {
+  std::tm tm{};
+  int ms = 0;
+  const std::string s(at.as_string());
+  REQUIRE(std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) == 7);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+}  // namespace
+
+// A timer step ({"task":"timer","input":{"ms":…}}) is a durable wait, not a task: it holds
+// no worker slot (with one worker, two workflows waiting ten minutes do not hold up a
+// sleep), the workflow passivates while it waits, and after kill -9 it completes when
+// its timer is due, started once, with no request touching it and nothing failed over.
+TEST_CASE("a timer step holds no worker slot, passivates, and completes untouched after kill -9") {
+  temp_dir data;
+  auto log_file = (data.path() / "application.log").string();
+  auto args = data_dirs(data);
+  args.push_back("-Dpekko.workflow.logging.file=" + log_file);
+  args.push_back("-Dpekko.cluster.sharding.passivate-idle-entity-after=300ms");
+  args.push_back("-Dpekko.workflow.max-workers=1");
+  {
+    node n(args);
+    REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+    workflow_api api(n.http_port());
+    api.define("long", R"([{"name":"wait","task":"timer","input":{"ms":600000}}])");
+    api.define("quick", R"([{"name":"s","task":"sleep","input":{"ms":0}}])");
+    api.define("later", R"([{"name":"wait","task":"timer","input":{"ms":2500}},
+        {"name":"after","task":"noop","dependsOn":["wait"]}])");
+    api.started("wf-long-1", "long");
+    api.started("wf-long-2", "long");
+    api.started("wf-quick", "quick");
+    CHECK(api.wait_status("wf-quick", "COMPLETED") == "COMPLETED");
+    api.started("wf-later", "later");
+    const auto wf = api.workflow("wf-later");
+    const auto& wait = wf.at("steps").as_array().at(0).as_object();
+    CHECK(wait.at("status") == "RUNNING");
+    const auto started = api.history("wf-later").at(2).as_object();  // Started, Scheduled, …
+    REQUIRE(started.at("type") == "StepStarted");
+    CHECK(epoch_ms(wait.at("wakesAt")) == epoch_ms(started.at("at")) + 2500);
+    CHECK(eventually(
+        [&] {
+          auto m = n.metrics();
+          return m && m->body.find("\nworkflow_entities_active 0\n") != std::string::npos;
+        },
+        std::chrono::seconds(10)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the index's linger
+    n.proc().signal(SIGKILL);
+    REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+  }
+  node n(args);
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  CHECK(listed_with_status(api, "wf-later", "COMPLETED", std::chrono::seconds(20)));
+  const auto events = api.history("wf-later");
+  std::int64_t started_at = 0;
+  std::int64_t completed_at = 0;
+  int starts = 0;
+  for (const auto& e : events) {
+    if (e.at("data").as_object().if_contains("step") == nullptr ||
+        e.at("data").at("step") != "wait") {
+      continue;
+    }
+    if (e.at("type") == "StepStarted") {
+      ++starts;
+      started_at = epoch_ms(e.at("at"));
+    }
+    if (e.at("type") == "StepCompleted") completed_at = epoch_ms(e.at("at"));
+  }
+  CHECK(starts == 1);  // not started over by the restart
+  CHECK(completed_at >= started_at + 2500);
+  CHECK(api.event_types("wf-later").back() == "WorkflowCompleted");
+  CHECK(api.status("wf-long-1") == "RUNNING");
   n.proc().signal(SIGTERM);
   CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
   int status = -1;

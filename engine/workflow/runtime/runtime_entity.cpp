@@ -24,7 +24,7 @@ void runtime_entity_model::dispatch(caf::event_based_actor* self, const workflow
                                     std::size_t i, std::uint32_t rejections) const {
   if (!ctx_->links.dispatcher || i >= s.definition->steps.size() || i >= s.steps.size()) return;
   const auto& def = s.definition->steps[i];
-  if (def.task == k_signal_task) return;  // waits for its signal: nothing to run
+  if (runs_no_task(def)) return;  // waits for its signal or its timer: nothing to run
   task_request r;
   r.workflow_id = s.id;
   r.step = def.name;
@@ -124,7 +124,7 @@ void runtime_entity_model::on_recovered(caf::event_based_actor* self, const work
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const auto& st = s.steps[i];
     if (st.status != step_status::scheduled && st.status != step_status::running) continue;
-    if (s.definition->steps[i].task == k_signal_task) continue;  // still waits for its signal
+    if (runs_no_task(s.definition->steps[i])) continue;  // still waits for its signal/timer
     dispatch(self, s, i);
     if (!resumed.empty()) resumed += ", ";
     resumed += st.name + " (attempt " + std::to_string(st.attempts) + ", " +
@@ -177,12 +177,12 @@ void runtime_entity_model::on_notice(caf::event_based_actor* self, const workflo
 
 bool runtime_entity_model::keep_alive(const workflow_state& s) const {
   if (!s.started || s.status != workflow_status::running) return false;
-  // A signal step waiting loses nothing when passivated: the signal is a command that
-  // recovers the entity, and its timeout is a durable timer.
+  // A signal or timer step waiting loses nothing when passivated: the signal is a
+  // command that recovers the entity; the wait and the timeout are durable timers.
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const auto& st = s.steps[i];
     if ((st.status == step_status::scheduled || st.status == step_status::running) &&
-        s.definition->steps[i].task != k_signal_task) {
+        !runs_no_task(s.definition->steps[i])) {
       return true;
     }
   }

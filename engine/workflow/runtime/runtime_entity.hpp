@@ -15,8 +15,9 @@
 // a recovery is refused like any other).
 // A workflow with a SCHEDULED or RUNNING step refuses passivation (keep_alive), so
 // a passivated entity never has a task in flight and its recovery re-dispatches
-// nothing twice. Signal steps (definition.hpp: k_signal_task) are never dispatched, and
-// one waiting for its signal neither keeps the entity alive nor counts as a failover.
+// nothing twice. Signal and timer steps (definition.hpp: runs_no_task) are never
+// dispatched, and one waiting for its signal or timer neither keeps the entity alive nor
+// counts as a failover.
 // Pulls in CAF: include from .cpp files and tests only.
 
 #include <atomic>

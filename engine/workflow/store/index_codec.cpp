@@ -73,9 +73,7 @@ class reader {
 bool valid_status(std::uint8_t s) {
   return s <= static_cast<std::uint8_t>(workflow_status::cancelled);
 }
-bool valid_kind(std::uint8_t k) {
-  return k <= static_cast<std::uint8_t>(timer_kind::workflow_timeout);
-}
+bool valid_kind(std::uint8_t k) { return k <= static_cast<std::uint8_t>(timer_kind::delay); }
 
 }  // namespace
 

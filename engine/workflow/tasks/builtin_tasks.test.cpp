@@ -117,13 +117,14 @@ TEST_CASE("handler registry: names are valid ids, not built-ins, not external, n
   CHECK_FALSE(h.register_handler("charge", fn));
   CHECK_FALSE(h.register_handler("noop", fn));
   CHECK_FALSE(h.register_handler("signal", fn));  // a step that waits, built into the model
+  CHECK_FALSE(h.register_handler("timer", fn));   // likewise
   CHECK_FALSE(h.register_handler("queue:x", fn));
   CHECK_FALSE(h.register_handler("has space", fn));
   CHECK_FALSE(h.register_handler("empty-fn", nullptr));
   CHECK(h.find("charge") != nullptr);
   CHECK(h.find("nope") == nullptr);
   CHECK(h.names() == std::vector<std::string>{"audit.v2", "charge"});
-  CHECK(known_task_types(&h) ==
-        std::vector<std::string>{"noop", "sleep", "fail", "http", "signal", "audit.v2", "charge"});
-  CHECK(known_task_types(nullptr).size() == 5);
+  CHECK(known_task_types(&h) == std::vector<std::string>{"noop", "sleep", "fail", "http", "signal",
+                                                         "timer", "audit.v2", "charge"});
+  CHECK(known_task_types(nullptr).size() == 6);
 }
