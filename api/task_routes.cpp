@@ -93,8 +93,12 @@ http_response render(const poll_reply& p) {
                      {"attempt", r.attempt},
                      {"task", r.task},
                      {"input", r.input},
+                     {"workflowInput", r.workflow_input},
+                     {"dependencyOutputs", json::object{}},
                      {"priority", workflow::to_string(r.priority)},
                      {"heartbeatTimeoutMs", p.heartbeat_timeout_ms}};
+      auto& outputs = o["dependencyOutputs"].as_object();
+      for (const auto& d : r.dependency_outputs) outputs[d.step] = d.output;
       return http_response::json(200, json::serialize(o));
     }
     case poll_reply::status::empty: {

@@ -28,6 +28,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -44,12 +45,25 @@ enum class task_priority : std::uint8_t { high, normal, low };
 // Prefix of task types served by external workers: "queue:<queue name>".
 inline constexpr std::string_view k_external_task_prefix = "queue:";
 
+// A completed step's output, as the steps that depend on it receive it.
+struct step_output {
+  std::string step;
+  json_ref output;
+  bool operator==(const step_output&) const = default;
+};
+
 struct task_request {
   std::string workflow_id;
   std::string step;
   std::uint32_t attempt = 0;  // the step's attempt number over the workflow's life
   std::string task;           // the step's task type
   json_ref input;             // the step's input (shared with its definition)
+  // What the workflow knows when it dispatches the step, shared with its state (no
+  // copies): its start's input ({} when a start over HTTP gave none), and the outputs of the steps this one
+  // depends on, in its dependsOn order — how data flows from the start and from one
+  // step to the next. Each is at most k_payload_bytes_max.
+  json_ref workflow_input{};
+  std::vector<step_output> dependency_outputs{};
   task_priority priority = task_priority::normal;
   std::int64_t timeout_ms = 0;  // the step's timeoutMs (0 = none); the entity's timer
                                 // enforces it, executors may use it to bound their work

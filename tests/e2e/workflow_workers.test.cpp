@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <map>
 
 #include "tests/support/eventually.hpp"
 #include "tests/support/node.hpp"
@@ -234,4 +235,50 @@ TEST_CASE("a worker's task outlives a node restart: its heartbeat and completion
                    .status == 404;
       },
       std::chrono::seconds(20), std::chrono::milliseconds(50)));
+}
+
+// Data flows into a step: its task carries the workflow's start input and the outputs of
+// the steps it depends on (by name), besides its own static input.
+TEST_CASE(
+    "a worker's task carries the workflow's input and the outputs of the steps it depends on") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("order", R"([{"name":"reserve","task":"queue:stock"},
+      {"name":"price","task":"queue:stock"},
+      {"name":"charge","task":"queue:payments","input":{"currency":"EUR"},
+       "dependsOn":["price","reserve"]}])");
+  api.started("wf-data", "order", json::object{{"orderId", 42}, {"items", json::array{"a", "b"}}});
+
+  // The first steps: the start's input, no dependencies.
+  std::map<std::string, json::object> first;
+  for (int i = 0; i < 2; ++i) {
+    auto t = api.poll_task("stock");
+    CHECK(t.at("workflowInput").at("orderId") == 42);
+    CHECK(t.at("dependencyOutputs").as_object().empty());
+    first[std::string(t.at("step").as_string())] = t;
+  }
+  REQUIRE(first.size() == 2);
+  for (const auto& [step, t] : first) {
+    auto r = api.post("/api/v1/tasks/" + std::string(t.at("token").as_string()) + "/complete",
+                      json::value(json::object{{"output", {{"from", step}, {"n", step.size()}}}}));
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+  }
+  auto charge = api.poll_task("payments");
+  CHECK(charge.at("step") == "charge");
+  CHECK(charge.at("input").at("currency") == "EUR");
+  CHECK(charge.at("workflowInput").at("items").at(1) == "b");
+  const auto& outs = charge.at("dependencyOutputs").as_object();
+  CHECK(outs.size() == 2);
+  CHECK(outs.at("reserve").at("from") == "reserve");
+  CHECK(outs.at("price").at("n") == 5);
+  REQUIRE(api.post("/api/v1/tasks/" + std::string(charge.at("token").as_string()) + "/complete",
+                   std::string(R"({"output":{}})"))
+              .status == 200);
+  CHECK(api.wait_status("wf-data", "COMPLETED") == "COMPLETED");
+
+  // Started without an input: {} (as GET shows it).
+  auto r = api.start("wf-none", "order", json::value(nullptr));
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  CHECK(api.poll_task("stock").at("workflowInput") == json::object{});
 }

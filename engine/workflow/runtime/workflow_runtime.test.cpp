@@ -27,6 +27,7 @@
 using namespace wfe::workflow;
 using namespace wfe::workflow::runtime;
 using namespace wfe::workflow::runtime::test;
+namespace json = boost::json;
 
 namespace {
 
@@ -371,6 +372,40 @@ TEST_CASE("cancelling a workflow cancels its running C++ handler") {
   REQUIRE(eventually([&] { return long_one.running->load(); }));
   CHECK(node.ok("wf-l", cmd::cancel{"test"}).status == workflow_status::cancelled);
   CHECK(eventually([&] { return long_one.saw_cancel->load(); }));
+}
+
+// A C++ handler sees what its workflow knows: the start's input and the outputs of the
+// steps it depends on (task_context).
+TEST_CASE("a C++ handler receives the workflow's input and its dependencies' outputs") {
+  wfe::test::temp_dir dir;
+  auto config = default_config(dir.path());
+  config.handlers = std::make_shared<task_handlers>();
+  config.handlers->register_handler("make", [](const json::value&, const task_context&) {
+    return task_result::success(json::object{{"v", 7}});
+  });
+  config.handlers->register_handler("echo", [](const json::value& input, const task_context& ctx) {
+    return task_result::success(
+        json::object{{"input", input},
+                     {"workflowInput", *ctx.workflow_input},
+                     {"fromA", ctx.output_of("a") ? *ctx.output_of("a") : json::value("missing")},
+                     {"others", ctx.dependency_outputs.size()},
+                     {"notADependency", ctx.output_of("c") == nullptr}});
+  });
+  const auto d = definition(R"({"name":"flow","steps":[{"name":"a","task":"make"},
+      {"name":"c","task":"make"},
+      {"name":"b","task":"echo","input":{"static":true},"dependsOn":["a"]}]})",
+                            config.handlers.get());
+  incarnation node(dir.path(), config);
+  auto st = start("wf-f", d);
+  st.input = json::object{{"orderId", 42}};
+  CHECK_FALSE(node.ok("wf-f", std::move(st)).rejected);
+  REQUIRE(eventually([&] { return node.state("wf-f").status == workflow_status::completed; }));
+  const auto out = node.state("wf-f").find_step("b")->output;
+  CHECK(out->at("input").at("static") == true);
+  CHECK(out->at("workflowInput").at("orderId") == 42);
+  CHECK(out->at("fromA").at("v") == 7);
+  CHECK(out->at("others") == 1);
+  CHECK(out->at("notADependency") == true);
 }
 
 TEST_CASE("a journaled start names its definition: a restart resolves it from the registry") {

@@ -325,9 +325,9 @@ class dispatcher {
       self_->delayed_send(self_, std::chrono::milliseconds(r.timeout_ms) + k_step_timeout_grace,
                           handler_cancel_atom::value, id);
     }
-    handler_job job{
-        std::move(fn), r.input,
-        task_context{r.workflow_id, r.step, r.attempt, r.priority, r.timeout_ms, run.cancel}};
+    handler_job job{std::move(fn), r.input,
+                    task_context{r.workflow_id, r.step, r.attempt, r.priority, r.timeout_ms,
+                                 run.cancel, r.workflow_input, r.dependency_outputs}};
     self_->request(worker, caf::infinite, run_handler_atom::value, std::move(job))
         .then(
             [this, id, worker](task_result& result) {

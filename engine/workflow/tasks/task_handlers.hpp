@@ -8,6 +8,8 @@
 //   handlers->register_handler("charge", [](const boost::json::value& input,
 //                                           const wfe::workflow::task_context& ctx) {
 //     if (!input.is_object()) return task_result::failure("invalid_input", "object expected");
+//     // ctx.workflow_input: the workflow's input; ctx.output_of("reserve"): the output
+//     // of a step this one depends on.
 //     return task_result::success({{"charged", true}, {"attempt", ctx.attempt}});
 //   });
 //
@@ -43,6 +45,18 @@ struct task_context {
   std::int64_t timeout_ms = 0;  // the step's timeoutMs (0 = none): bound your work by it
   // Set by the dispatcher when the result is no longer wanted (see above); none = never.
   std::shared_ptr<const std::atomic<bool>> cancel;
+  // The workflow's input ({} when its start gave none) and the outputs of the
+  // steps this one depends on (its dependsOn order): task_request's.
+  json_ref workflow_input{};
+  std::vector<step_output> dependency_outputs{};
+
+  // The output of `step`, one of the steps this one depends on; nullptr for any other.
+  [[nodiscard]] const boost::json::value* output_of(std::string_view step) const {
+    for (const auto& d : dependency_outputs) {
+      if (d.step == step) return &*d.output;
+    }
+    return nullptr;
+  }
 
   // True once the attempt is given up: return (any result) to free the worker slot.
   [[nodiscard]] bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
