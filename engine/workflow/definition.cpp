@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "engine/workflow/placeholders.hpp"
 #include "engine/workflow/task_protocol.hpp"
 
 namespace wfe::workflow {
@@ -173,6 +174,12 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
   auto deps = read_strings(o, "dependsOn", c, k_depends_on_max);
   if (!deps) return unexpected{std::move(deps).error()};
   s.depends_on = std::move(*deps);
+  // At registration (a stored definition is loaded as it was accepted).
+  if (check_tasks && s.task == "http") {
+    if (auto bad = check_placeholders(*s.input, s.depends_on)) {
+      return invalid(path + ".input", c.label + ": " + *bad);
+    }
+  }
   auto retry = parse_retry(o, c);
   if (!retry) return unexpected{std::move(retry).error()};
   s.retry = std::move(*retry);

@@ -399,3 +399,42 @@ TEST_CASE("an http step's 4xx body is kept, and cancelling a workflow closes its
   CHECK(eventually([&] { return server.closed_by_client(); }, std::chrono::seconds(10),
                    std::chrono::milliseconds(20)));
 }
+
+// An http step's input takes the workflow's data through placeholders
+// (engine/workflow/placeholders.hpp): here the node's own API is the service — the first
+// step starts a workflow named after the start's input, the second reads it back by the
+// id the first one's response gave.
+TEST_CASE("an http step's placeholders carry the workflow's input and an earlier step's output") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  const auto base = "http://127.0.0.1:" + std::to_string(n.http_port()) + "/api/v1/workflows";
+  api.define("leaf", R"([{"name":"a","task":"noop"}])");
+  api.define("spawner", R"([{"name":"make","task":"http","input":{"url":")" + base +
+                            R"(","method":"POST","body":{"id":"child-${workflow.input.n}",
+        "definition":"leaf","input":"${workflow.input}"}}},
+      {"name":"check","task":"http","dependsOn":["make"],
+       "input":{"url":")" + base + R"(/${steps.make.output.body.id}"}}])");
+  api.started("wf-parent", "spawner", json::object{{"n", 7}, {"tag", "a b"}});
+  CHECK(api.wait_status("wf-parent", "COMPLETED") == "COMPLETED");
+  const auto child = api.workflow("child-7");
+  CHECK(child.at("input") == json::object{{"n", 7}, {"tag", "a b"}});  // the value, not text
+  const auto parent = api.workflow("wf-parent");
+  CHECK(step_of(parent, "check").at("output").at("body").at("id") == "child-7");
+
+  // A placeholder naming nothing at run time fails the step, naming it.
+  api.started("wf-no-n", "spawner", json::object{{"tag", "x"}});
+  CHECK(api.wait_status("wf-no-n", "FAILED") == "FAILED");
+  const auto no_n = api.workflow("wf-no-n");
+  const auto& make = step_of(no_n, "make");
+  CHECK(make.at("errorType") == "invalid_input");
+  CHECK(make.at("error").as_string().find("${workflow.input.n} names nothing") !=
+        std::string::npos);
+
+  // One naming a step outside its dependsOn is refused with the definition: 400.
+  auto bad = api.post("/api/v1/workflow-definitions",
+                      std::string(R"({"name":"stranger","steps":[{"name":"a","task":"noop"},
+      {"name":"b","task":"http","input":{"url":"http://127.0.0.1:9/${steps.a.output}"}}]})"));
+  CHECK(check_error(bad, 400) == "invalid_request");
+  CHECK(bad.body.find("not in this step's dependsOn") != std::string::npos);
+}

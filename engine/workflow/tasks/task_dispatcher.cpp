@@ -21,6 +21,7 @@
 #include "engine/core/fnv1a.hpp"
 #include "engine/core/logging.hpp"
 #include "engine/workflow/definition.hpp"
+#include "engine/workflow/placeholders.hpp"
 #include "engine/workflow/tasks/builtin_tasks.hpp"
 #include "engine/workflow/tasks/http_task.hpp"
 #include "engine/workflow/tasks/parking_lot.hpp"
@@ -274,7 +275,18 @@ class dispatcher {
         return;
       }
       case builtin_task::http: {
-        auto in = parse_http_input(r.input, s_);
+        // ${workflow.input...}, ${steps.<name>.output...}: placeholders.hpp.
+        core::expected<boost::json::value, std::string> resolved{boost::json::value()};
+        const bool templated = has_placeholders(*r.input);
+        if (templated) {
+          resolved = resolve_placeholders(
+              *r.input, placeholder_scope{r.workflow_id, *r.workflow_input, r.dependency_outputs});
+          if (!resolved) {
+            return finish(id, task_result::failure(std::string(k_invalid_input),
+                                                   "http: " + std::move(resolved).error()));
+          }
+        }
+        auto in = parse_http_input(templated ? *resolved : *r.input, s_);
         if (!in) return finish(id, std::move(in).error());
         // A step timeout shorter than the request's own: the entity's timer fails the
         // attempt then, and the request, useless after it, ends a grace period later
