@@ -13,14 +13,13 @@ invented, nothing reordered, nothing from after a gap), seq 1..n; and carry ever
 signal-waiting ones once signalled). Try also -D pekko.workflow.event-sourcing.snapshot-
 every=2 (snapshots in every backup; the snapshot store is backed up before the journal)."""
 import http.client
-import json
 import os
 import random
 import subprocess
 import threading
 import time
 
-from probe_common import Node, define, list_all, metric, parse, req, verdict, PORT
+from probe_common import call, Node, define, list_all, metric, parse, req, verdict, PORT
 
 opts = parse(__doc__, rounds=4)
 node = Node(opts)
@@ -37,14 +36,6 @@ backups_dir = os.path.join(opts.dir, "backups")
 lock, stop, problems = threading.Lock(), threading.Event(), []
 acked = []  # ids in the order their 201 came
 kind = {}
-
-
-def call(c, method, path, body=None):
-    c.request(method, path, body=json.dumps(body) if body is not None else None,
-              headers={"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    return r.status, (json.loads(data) if data else None)
 
 
 def client(t, rnd):

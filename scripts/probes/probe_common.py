@@ -52,6 +52,16 @@ def post(conn, path, body, timeout=5):
     return conn, r.status, r.read()
 
 
+def call(conn, method, path, body=None):
+    """One request on a kept-alive connection: (status, parsed JSON body or None).
+    OSError propagates; the caller drops the connection."""
+    conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                 headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    return r.status, (json.loads(data) if data else None)
+
+
 def metric(series):
     """The value of the first /metrics line (port 19095) starting with `series` + " ",
     or None when there is none or the port does not answer."""

@@ -13,13 +13,12 @@ COMPLETED, its history is seq 1..n, every acknowledged retry (202) is a
 StepRetriedFromDeadLetter in it, each retry follows one WorkflowFailed, "ship" ran T + 1
 attempts in all, and no dead letter is left."""
 import http.client
-import json
 import random
 import signal
 import threading
 import time
 
-from probe_common import Node, define, list_all, parse, req, verdict, PORT
+from probe_common import call, Node, define, list_all, parse, req, verdict, PORT
 
 opts = parse(__doc__, rounds=4)
 node = Node(opts)
@@ -36,14 +35,6 @@ for name, t in times.items():
                       {"name": "end", "task": "sleep", "input": {"ms": 20}, "dependsOn": ["ship"]}])
 lock, stop, problems = threading.Lock(), threading.Event(), []
 started, retried = {}, {}  # id -> definition; id -> acknowledged retries (202)
-
-
-def call(c, method, path, body=None):
-    c.request(method, path, body=json.dumps(body) if body is not None else None,
-              headers={"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    return r.status, (json.loads(data) if data else None)
 
 
 def dead_letters(c=None):

@@ -10,12 +10,11 @@ signal "go" (task signal) completed that step with the first "go" it recorded, a
 completed once a "go" was acknowledged (unless cancelled). Try also -D pekko.workflow.event-sourcing.
 snapshot-every=2 -D pekko.cluster.sharding.passivate-idle-entity-after=300ms."""
 import http.client
-import json
 import random
 import threading
 import time
 
-from probe_common import Node, define, kill_rounds, parse, req, verdict, wait_until_ended, PORT
+from probe_common import call, Node, define, kill_rounds, parse, req, verdict, wait_until_ended, PORT
 
 opts = parse(__doc__)
 node = Node(opts)
@@ -28,14 +27,6 @@ for name, steps in defs.items():
     define(name, steps)
 lock, stop, problems = threading.Lock(), threading.Event(), []
 started, signals, cancelled, completed = {}, {}, set(), {}
-
-
-def call(c, method, path, body=None):
-    c.request(method, path, body=json.dumps(body) if body is not None else None,
-              headers={"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    return r.status, (json.loads(data) if data else None)
 
 
 def client(t, rnd):

@@ -71,6 +71,20 @@ void restore_journal_tar(const temp_dir& d) {
   REQUIRE(std::system(unpack.c_str()) == 0);
 }
 
+// Waits (bounded) until no entity is active (all passivated), then past the index's
+// update-linger, and kills the node with SIGKILL.
+void passivate_then_kill9(node& n) {
+  CHECK(eventually(
+      [&] {
+        auto m = n.metrics();
+        return m && m->body.find("\nworkflow_entities_active 0\n") != std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  n.proc().signal(SIGKILL);
+  REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+}
+
 const json::value& step_status(const json::object& wf, const std::string& step) {
   for (const auto& s : wf.at("steps").as_array()) {
     if (s.at("name") == json::value(step)) return s.at("status");
@@ -622,15 +636,7 @@ TEST_CASE("a signal step waits through passivation and kill -9, then its signal 
     CHECK(step_status(wf, "approve") == "RUNNING");
     CHECK(step_status(wf, "ship") == "PENDING");
     // Passivated while it waits (a step with a task in flight would keep it alive).
-    CHECK(eventually(
-        [&] {
-          auto m = n.metrics();
-          return m && m->body.find("\nworkflow_entities_active 0\n") != std::string::npos;
-        },
-        std::chrono::seconds(10)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the index's linger
-    n.proc().signal(SIGKILL);
-    REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+    passivate_then_kill9(n);
   }
   node n(args);
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
@@ -705,15 +711,7 @@ TEST_CASE("a timer step holds no worker slot, passivates, and completes untouche
     const auto started = api.history("wf-later").at(2).as_object();  // Started, Scheduled, …
     REQUIRE(started.at("type") == "StepStarted");
     CHECK(epoch_ms(wait.at("wakesAt")) == epoch_ms(started.at("at")) + 2500);
-    CHECK(eventually(
-        [&] {
-          auto m = n.metrics();
-          return m && m->body.find("\nworkflow_entities_active 0\n") != std::string::npos;
-        },
-        std::chrono::seconds(10)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the index's linger
-    n.proc().signal(SIGKILL);
-    REQUIRE(n.proc().wait(std::chrono::seconds(10)) == 128 + SIGKILL);
+    passivate_then_kill9(n);
   }
   node n(args);
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
