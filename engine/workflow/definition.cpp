@@ -166,14 +166,12 @@ validated<step_definition> parse_step(const json::value& v, std::size_t i,
                        ": a signal step waits for the signal named by input.name, 1-256 "
                        "bytes of [A-Za-z0-9._:-]");
   }
-  if (s.task == k_timer_task && timer_delay_ms(s) < 0) {
-    return invalid(path + ".input.ms",
-                   c.label + ": a timer step waits input.ms milliseconds, an integer from 0 to " +
-                       std::to_string(k_timeout_ms_max));
-  }
   auto deps = read_strings(o, "dependsOn", c, k_depends_on_max);
   if (!deps) return unexpected{std::move(deps).error()};
   s.depends_on = std::move(*deps);
+  if (s.task == k_timer_task) {
+    if (auto bad = check_timer_input(s)) return invalid(path + ".input", c.label + ": " + *bad);
+  }
   // At registration (a stored definition is loaded as it was accepted).
   if (check_tasks && s.task == "http") {
     if (auto bad = check_placeholders(*s.input, s.depends_on)) {
@@ -395,17 +393,71 @@ std::string_view awaited_signal(const step_definition& s) {
   return name->get_string();
 }
 
-std::int64_t timer_delay_ms(const step_definition& s) {
-  if (s.task != k_timer_task || !s.input->is_object()) return -1;
-  const auto* ms = s.input->as_object().if_contains("ms");
-  if (ms == nullptr) return -1;
-  std::int64_t v = -1;
-  if (ms->is_int64()) {
-    v = ms->get_int64();
-  } else if (ms->is_uint64() && ms->get_uint64() <= static_cast<std::uint64_t>(k_timeout_ms_max)) {
-    v = static_cast<std::int64_t>(ms->get_uint64());
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view t) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
+  const auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > t.size()) return false;
+    out = 0;
+    for (std::size_t k = at; k < at + n; ++k) {
+      if (t[k] < '0' || t[k] > '9') return false;
+      out = out * 10 + (t[k] - '0');
+    }
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!digits(0, 4, y) || t.size() < 20 || t[4] != '-' || !digits(5, 2, mo) || t[7] != '-' ||
+      !digits(8, 2, d) || (t[10] != 'T' && t[10] != 't') || !digits(11, 2, h) || t[13] != ':' ||
+      !digits(14, 2, mi) || t[16] != ':' || !digits(17, 2, sec)) {
+    return std::nullopt;
   }
-  return v >= 0 && v <= k_timeout_ms_max ? v : -1;
+  std::size_t at = 19;
+  int ms = 0;
+  if (t[at] == '.') {
+    int scale = 100;
+    for (++at; at < t.size() && t[at] >= '0' && t[at] <= '9'; ++at) {
+      ms += (t[at] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  int offset_min = 0;
+  if (at < t.size() && (t[at] == 'Z' || t[at] == 'z') && at + 1 == t.size()) {
+  } else if (at + 6 == t.size() && (t[at] == '+' || t[at] == '-') && t[at + 3] == ':') {
+    int oh = 0, om = 0;
+    if (!digits(at + 1, 2, oh) || !digits(at + 4, 2, om) || oh > 23 || om > 59) return std::nullopt;
+    offset_min = (oh * 60 + om) * (t[at] == '+' ? 1 : -1);
+  } else {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  // Days since the epoch of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+  const int yy = y - (mo <= 2 ? 1 : 0);
+  const int era = yy / 400;
+  const int yoe = yy - era * 400;
+  const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+  return ((days * 24 + h) * 60 + mi - offset_min) * 60'000 + std::int64_t{sec} * 1000 + ms;
+}
+
+std::optional<std::string> check_timer_input(const step_definition& s) {
+  const std::string what = "a timer step's input is {\"ms\": 0.." +
+                           std::to_string(k_timeout_ms_max) +
+                           "} or {\"until\": \"<RFC 3339 time>\"}, either may be a placeholder";
+  const auto* o = s.input->if_object();
+  if (o == nullptr || o->size() != 1 || !(o->contains("ms") || o->contains("until"))) return what;
+  const auto& v = o->begin()->value();
+  if (const auto* str = v.if_string(); str != nullptr && str->find("${") != json::string::npos) {
+    if (auto bad = check_placeholders(v, s.depends_on)) return bad;
+    return std::nullopt;  // its value is checked when the step starts
+  }
+  if (o->contains("ms")) {
+    const bool ok =
+        (v.is_int64() && v.get_int64() >= 0 && v.get_int64() <= k_timeout_ms_max) ||
+        (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(k_timeout_ms_max));
+    return ok ? std::nullopt : std::optional<std::string>(what);
+  }
+  if (!v.is_string() || !parse_rfc3339_ms(v.get_string())) return what;
+  return std::nullopt;
 }
 
 namespace {

@@ -169,14 +169,19 @@ inline constexpr std::string_view k_signal_task = "signal";
 // The signal a step waits for; empty unless it is a signal step.
 [[nodiscard]] std::string_view awaited_signal(const step_definition& s);
 
-// A step of task "timer" runs nothing either: it waits {"ms": N} (0 ≤ N ≤
-// k_timeout_ms_max) from its start on a durable timer (Temporal's workflow timer), so
-// it holds no worker slot, survives restarts and passivation without starting over,
-// and completes with {} when the timer fires — at once for 0. Unlike the task "sleep"
-// (an activity that sleeps in a worker slot and starts again after a crash).
+// A step of task "timer" runs nothing either: it waits on a durable timer (Temporal's
+// workflow timer), so it holds no worker slot, survives restarts and passivation without
+// starting over, and completes with {} when the timer fires. Its input is {"ms": N}
+// (0 ≤ N ≤ k_timeout_ms_max, from the step's start) or {"until": "<RFC 3339 time>"} (at
+// most k_timeout_ms_max after the start; a past time completes at once); either value
+// may be a placeholder (placeholders.hpp) resolved when the step starts, e.g.
+// {"until":"${workflow.input.remindAt}"} (workflow_model.hpp: timer_step_due). Unlike the
+// task "sleep" (an activity that sleeps in a worker slot and starts over after a crash).
 inline constexpr std::string_view k_timer_task = "timer";
-// The wait of a timer step in ms; -1 unless it is a (valid) timer step.
-[[nodiscard]] std::int64_t timer_delay_ms(const step_definition& s);
+// At registration: why a timer step's input is none of those; nullopt when it is.
+[[nodiscard]] std::optional<std::string> check_timer_input(const step_definition& s);
+// An RFC 3339 time ("2026-12-24T09:00:00Z", "…:00.250+01:00") in ms since the epoch.
+[[nodiscard]] std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 // Signal and timer steps: the workflow itself runs them; nothing is dispatched.
 [[nodiscard]] inline bool runs_no_task(const step_definition& s) {
   return s.task == k_signal_task || s.task == k_timer_task;

@@ -94,8 +94,12 @@ void apply_body(workflow_state& s, const event_body& body, std::int64_t at) {
                        s.timers.push_back(
                            timer{at + d.timeout_ms, timer_kind::step_timeout, e.step, e.attempt});
                      }
-                     if (const auto wait = timer_delay_ms(d); wait > 0) {
-                       s.timers.push_back(timer{at + wait, timer_kind::delay, e.step, e.attempt});
+                     if (d.task == k_timer_task) {
+                       // A due time at the start (or none) completed or failed the step in
+                       // the same decision (workflow_model.cpp, run_inline).
+                       if (auto due = timer_step_due(s, d, at); due && *due > at) {
+                         s.timers.push_back(timer{*due, timer_kind::delay, e.step, e.attempt});
+                       }
                      }
                    });
                  },

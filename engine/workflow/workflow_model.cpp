@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "engine/core/overloaded.hpp"
+#include "engine/workflow/placeholders.hpp"
 
 namespace wfe::workflow {
 
@@ -54,6 +55,8 @@ class builder {
 };
 
 void schedule_ready(builder& b);
+void fail_or_retry(builder& b, std::size_t i, const std::string& error_type,
+                   const std::string& message, bool non_retryable_by_task = false);
 
 // The first signal of that name the workflow received, if any.
 const signal_record* first_signal(const workflow_state& s, std::string_view name) {
@@ -88,8 +91,17 @@ void run_inline(builder& b) {
       b.emit(ev::step_completed{name, attempt, boost::json::object{}});
       completed = true;
     } else if (def.task == k_timer_task) {
+      // Its StepStarted adds the timer (apply: timer_step_due at the event's time, now).
+      auto due = timer_step_due(s, def, b.now());
       b.emit(ev::step_started{name, attempt});
-      if (timer_delay_ms(def) == 0) {
+      if (!due) {
+        // Its input names no time (a placeholder's value is missing or not one): a
+        // retry would read the same, so the workflow fails (the dead letters).
+        const std::string error = std::move(due).error();
+        b.emit(ev::step_failed{name, attempt, "invalid_input", error, {}});
+        fail_or_retry(b, i, "invalid_input", error, true);
+        if (b.state().status != workflow_status::running) return;
+      } else if (*due <= b.now()) {
         b.emit(ev::step_completed{name, attempt, boost::json::object{}});
         completed = true;
       }
@@ -133,7 +145,7 @@ void schedule_ready(builder& b) {
 
 // After a failed or timed-out attempt: retry with backoff, or fail the workflow.
 void fail_or_retry(builder& b, std::size_t i, const std::string& error_type,
-                   const std::string& message, bool non_retryable_by_task = false) {
+                   const std::string& message, bool non_retryable_by_task) {
   const auto& st = b.state().steps[i];
   const auto& policy = b.state().definition->steps[i].retry;
   const bool non_retryable =
@@ -398,6 +410,49 @@ std::string_view to_string(step_status s) {
       return "CANCELLED";
   }
   return "UNKNOWN";
+}
+
+core::expected<std::int64_t, std::string> timer_step_due(const workflow_state& s,
+                                                         const step_definition& def,
+                                                         std::int64_t started_ms) {
+  const auto* in = def.input->if_object();
+  if (in == nullptr || in->empty()) return unexpected{std::string("timer input is not an object")};
+  boost::json::value resolved;
+  const boost::json::value* v = &in->begin()->value();
+  if (has_placeholders(*v)) {
+    std::vector<step_output> outputs;
+    for (const auto& dep : def.depends_on) {
+      if (const auto* d = s.find_step(dep)) outputs.push_back(step_output{dep, d->output});
+    }
+    auto r = resolve_placeholders(*v, placeholder_scope{s.id, *s.input, outputs});
+    if (!r) return unexpected{std::move(r).error()};
+    resolved = std::move(*r);
+    v = &resolved;
+  }
+  const std::string& key = in->begin()->key();
+  if (key == "ms") {
+    std::int64_t ms = -1;
+    if (v->is_int64()) ms = v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(k_timeout_ms_max)) {
+      ms = static_cast<std::int64_t>(v->get_uint64());
+    }
+    if (ms < 0 || ms > k_timeout_ms_max) {
+      return unexpected{"timer ms must be an integer from 0 to " +
+                        std::to_string(k_timeout_ms_max) + ", got " +
+                        boost::json::serialize(*v).substr(0, 64)};
+    }
+    return started_ms + ms;
+  }
+  const auto until = v->is_string() ? parse_rfc3339_ms(v->get_string()) : std::nullopt;
+  if (!until) {
+    return unexpected{"timer until must be an RFC 3339 time, got " +
+                      boost::json::serialize(*v).substr(0, 64)};
+  }
+  if (*until - started_ms > k_timeout_ms_max) {
+    return unexpected{"timer until " + std::string(v->get_string()) +
+                      " is more than 30 days after the step's start"};
+  }
+  return std::max(*until, started_ms);
 }
 
 std::string_view to_string(timer_kind k) {

@@ -282,6 +282,13 @@ void apply_in_place(workflow_state& state, const event& e);
 // failed: initial * coefficient^(run_attempt - 1), capped at maxInterval.
 [[nodiscard]] std::int64_t retry_delay_ms(const retry_policy& p, std::uint32_t run_attempt);
 
+// When timer step `def` of `s`, started at `started_ms`, ends its wait (definition.hpp,
+// k_timer_task: {"ms"} or {"until"}, placeholders resolved against `s`); or why its
+// input gives no time. Pure: decide and apply (its StepStarted) agree on it.
+[[nodiscard]] core::expected<std::int64_t, std::string> timer_step_due(const workflow_state& s,
+                                                                       const step_definition& def,
+                                                                       std::int64_t started_ms);
+
 [[nodiscard]] std::string_view to_string(workflow_status s);
 [[nodiscard]] std::string_view to_string(step_status s);
 [[nodiscard]] std::string_view to_string(timer_kind k);

@@ -753,16 +753,79 @@ TEST_CASE("a timer step must say how long it waits") {
   for (const char* input :
        {"", R"(,"input":{})", R"(,"input":{"ms":-1})", R"(,"input":{"ms":2592000001})",
         R"(,"input":{"ms":1.5})", R"(,"input":{"ms":"10"})", R"(,"input":1000)",
-        R"(,"input":{"ms":18446744073709551615})"}) {
+        R"(,"input":{"ms":18446744073709551615})", R"(,"input":{"ms":5,"until":"x"})",
+        R"(,"input":{"until":"tomorrow"})", R"(,"input":{"until":"2026-12-24 09:00:00Z"})",
+        R"(,"input":{"until":"2026-13-24T09:00:00Z"})", R"(,"input":{"until":1700000000})",
+        R"(,"input":{"ms":"${nope}"})", R"(,"input":{"until":"${steps.other.output.at}"})"}) {
     INFO(input);
     auto d = parse_definition(
         std::string(R"({"name":"x","steps":[{"name":"t","task":"timer")") + input + "}]}",
         builtin_task_types());
     REQUIRE_FALSE(d);
-    CHECK(d.error().field == "steps[0].input.ms");
+    CHECK(d.error().field == "steps[0].input");
     CHECK(d.error().message.find("step 't'") != std::string::npos);
   }
-  CHECK(parse_definition(
-      R"({"name":"x","steps":[{"name":"t","task":"timer","input":{"ms":2592000000}}]})",
-      std::vector<std::string>{"noop"}));
+  for (const char* input :
+       {R"({"ms":2592000000})", R"({"ms":0})", R"({"until":"2026-12-24T09:00:00Z"})",
+        R"({"until":"2026-12-24T09:00:00.250+01:00"})", R"({"ms":"${workflow.input.wait}"})",
+        R"({"until":"${workflow.input.at}"})"}) {
+    INFO(input);
+    CHECK(parse_definition(
+        std::string(R"({"name":"x","steps":[{"name":"t","task":"timer","input":)") + input + "}]}",
+        std::vector<std::string>{"noop"}));
+  }
+}
+
+TEST_CASE("RFC 3339 times parse to ms since the epoch, offsets included") {
+  CHECK(parse_rfc3339_ms("1970-01-01T00:00:00Z") == 0);
+  CHECK(parse_rfc3339_ms("1970-01-01T00:01:01.5Z") == 61'500);
+  CHECK(parse_rfc3339_ms("2026-12-24T09:00:00Z") == 1'798'102'800'000);
+  CHECK(parse_rfc3339_ms("2026-12-24T10:00:00+01:00") == 1'798'102'800'000);
+  CHECK(parse_rfc3339_ms("2026-12-24T08:30:00.125-00:30") == 1'798'102'800'125);
+  CHECK(parse_rfc3339_ms("2024-02-29T00:00:00Z") == 1'709'164'800'000);  // a leap day
+  for (const char* bad : {"", "2026-12-24", "2026-12-24T09:00:00", "2026-12-24T09:00:00+0100",
+                          "2026-12-24T09:00:00Zjunk", "2026-00-24T09:00:00Z",
+                          "2026-12-24T24:00:00Z", "abcd-12-24T09:00:00Z"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_rfc3339_ms(bad));
+  }
+}
+
+TEST_CASE("a timer step waits until a time, or for a wait the workflow's data names") {
+  const std::string from_data = R"({"name":"d","steps":[{"name":"plan","task":"noop"},
+      {"name":"wait","task":"timer","input":{"until":"${steps.plan.output.at}"},
+       "dependsOn":["plan"]},
+      {"name":"pause","task":"timer","input":{"ms":"${workflow.input.pause}"},"dependsOn":["wait"]}]})";
+  harness h;
+  h.run(cmd::start{"wf-1", def_of(from_data), json::object{{"pause", 250}}, "normal", 0}, 1000);
+  h.run(cmd::task_started{"plan", 1}, 1000);
+  SUBCASE("a future time: its timer is due then, and the wait after it counts from its end") {
+    // 1970-01-01T00:00:05Z = 5000 ms.
+    h.run(cmd::task_completed{"plan", 1, json::object{{"at", "1970-01-01T00:00:05Z"}}}, 1100);
+    CHECK(h.state.timers == std::vector<timer>{{5000, timer_kind::delay, "wait", 1}});
+    h.run(cmd::timer_fired{timer_kind::delay, "wait", 1}, 5003);
+    CHECK(h.state.timers == std::vector<timer>{{5253, timer_kind::delay, "pause", 1}});
+    h.run(cmd::timer_fired{timer_kind::delay, "pause", 1}, 5253);
+    CHECK(h.state.status == workflow_status::completed);
+  }
+  SUBCASE("a past time completes the step at once") {
+    auto evs =
+        h.run(cmd::task_completed{"plan", 1, json::object{{"at", "1970-01-01T00:00:00Z"}}}, 1100);
+    CHECK(h.step("wait").status == step_status::completed);
+    CHECK(h.state.timers == std::vector<timer>{{1350, timer_kind::delay, "pause", 1}});
+  }
+  SUBCASE("a value that names no time fails the workflow into the dead letters, naming it") {
+    auto evs = h.run(cmd::task_completed{"plan", 1, json::object{{"at", "soon"}}}, 1100);
+    const auto& failed = body_as<ev::step_failed>(evs.at(evs.size() - 2));
+    CHECK(failed.step == "wait");
+    CHECK(failed.error_type == "invalid_input");
+    CHECK(failed.message == R"(timer until must be an RFC 3339 time, got "soon")");
+    CHECK(h.state.status == workflow_status::failed);
+    CHECK(h.state.timers.empty());
+  }
+  SUBCASE("a missing value likewise") {
+    h.run(cmd::task_completed{"plan", 1, json::object{}}, 1100);
+    CHECK(h.state.status == workflow_status::failed);
+    CHECK(h.step("wait").error.find("${steps.plan.output.at} names nothing") != std::string::npos);
+  }
 }
