@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <set>
 #include <thread>
 
@@ -437,4 +439,41 @@ TEST_CASE("an http step's placeholders carry the workflow's input and an earlier
       {"name":"b","task":"http","input":{"url":"http://127.0.0.1:9/${steps.a.output}"}}]})"));
   CHECK(check_error(bad, 400) == "invalid_request");
   CHECK(bad.body.find("not in this step's dependsOn") != std::string::npos);
+}
+
+// A timer step waiting until a time its workflow's input gives (a placeholder): it
+// completes once that time passed; a value that is no time fails the workflow into the
+// dead letters, naming it.
+TEST_CASE("a timer step waits until the time its workflow's input names") {
+  node n;
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("remind", R"([{"name":"wait","task":"timer","input":{"until":"${workflow.input.at}"}},
+      {"name":"done","task":"noop","dependsOn":["wait"]}])");
+  const auto at = std::chrono::system_clock::now() + std::chrono::milliseconds(1500);
+  const auto at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  const std::time_t secs = at_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  const std::string iso =
+      std::string(text) + "." + std::to_string(1000 + at_ms % 1000).substr(1) + "Z";
+  api.started("wf-at", "remind", json::object{{"at", iso}});
+  const auto waiting = api.workflow("wf-at");
+  CHECK(step_of(waiting, "wait").at("status") == "RUNNING");
+  CHECK(step_of(waiting, "wait").at("wakesAt").as_string() == iso);
+  CHECK(api.wait_status("wf-at", "COMPLETED") == "COMPLETED");
+  const auto events = api.history("wf-at");
+  const auto done = find_event(events, "StepCompleted", "wait");
+  REQUIRE(done >= 0);
+  CHECK(events[static_cast<std::size_t>(done)].at("at").as_string() >= iso);
+
+  api.started("wf-soon", "remind", json::object{{"at", "soon"}});
+  CHECK(api.wait_status("wf-soon", "FAILED") == "FAILED");
+  const auto failed = api.workflow("wf-soon");
+  CHECK(step_of(failed, "wait").at("errorType") == "invalid_input");
+  CHECK(step_of(failed, "wait").at("error").as_string().find("RFC 3339") != std::string::npos);
+  CHECK(wait_list(api, "/api/v1/dead-letters?limit=10", 1).size() == 1);
 }
