@@ -73,7 +73,8 @@ const signal_record* first_signal(const workflow_state& s, std::string_view name
 //   any, bounds the wait); completed with the payload of the first signal of their name
 //   when the workflow has one already, else later by decide_signal;
 // - timer steps, always: started at once (apply adds their `delay` timer), completed at
-//   once when they wait 0 ms, else when the timer fires (decide_timer).
+//   once when due at once (0 ms, a past `until`), else when the timer fires
+//   (decide_timer); failed when their input names no time (timer_step_due).
 // Then schedules what completed steps made ready (schedule_ready comes back here).
 // Terminates: each round completes steps, and a completed step is never scheduled again
 // by schedule_ready.
@@ -412,6 +413,15 @@ std::string_view to_string(step_status s) {
   return "UNKNOWN";
 }
 
+std::vector<step_output> dependency_outputs(const workflow_state& s, const step_definition& def) {
+  std::vector<step_output> out;
+  out.reserve(def.depends_on.size());
+  for (const auto& dep : def.depends_on) {
+    if (const auto* d = s.find_step(dep)) out.push_back(step_output{dep, d->output});
+  }
+  return out;
+}
+
 core::expected<std::int64_t, std::string> timer_step_due(const workflow_state& s,
                                                          const step_definition& def,
                                                          std::int64_t started_ms) {
@@ -420,10 +430,7 @@ core::expected<std::int64_t, std::string> timer_step_due(const workflow_state& s
   boost::json::value resolved;
   const boost::json::value* v = &in->begin()->value();
   if (has_placeholders(*v)) {
-    std::vector<step_output> outputs;
-    for (const auto& dep : def.depends_on) {
-      if (const auto* d = s.find_step(dep)) outputs.push_back(step_output{dep, d->output});
-    }
+    const auto outputs = dependency_outputs(s, def);
     auto r = resolve_placeholders(*v, placeholder_scope{s.id, *s.input, outputs});
     if (!r) return unexpected{std::move(r).error()};
     resolved = std::move(*r);

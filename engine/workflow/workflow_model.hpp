@@ -23,6 +23,7 @@
 #include "engine/core/expected.hpp"
 #include "engine/workflow/definition.hpp"
 #include "engine/workflow/json_ref.hpp"
+#include "engine/workflow/task_protocol.hpp"
 
 namespace wfe::workflow {
 
@@ -281,6 +282,11 @@ void apply_in_place(workflow_state& state, const event& e);
 // Backoff before attempt `run_attempt + 1` after run attempt `run_attempt` (1-based)
 // failed: initial * coefficient^(run_attempt - 1), capped at maxInterval.
 [[nodiscard]] std::int64_t retry_delay_ms(const retry_policy& p, std::uint32_t run_attempt);
+
+// The outputs of the steps `def` depends on, in its dependsOn order (shared, not copied):
+// what its task receives (task_request) and what its placeholders read.
+[[nodiscard]] std::vector<step_output> dependency_outputs(const workflow_state& s,
+                                                          const step_definition& def);
 
 // When timer step `def` of `s`, started at `started_ms`, ends its wait (definition.hpp,
 // k_timer_task: {"ms"} or {"until"}, placeholders resolved against `s`); or why its

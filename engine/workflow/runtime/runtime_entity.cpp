@@ -32,11 +32,7 @@ void runtime_entity_model::dispatch(caf::event_based_actor* self, const workflow
   r.task = def.task;
   r.input = def.input;
   r.workflow_input = s.input;
-  r.dependency_outputs.reserve(def.depends_on.size());
-  for (const auto& dep : def.depends_on) {
-    if (const auto* d = s.find_step(dep))
-      r.dependency_outputs.push_back(step_output{dep, d->output});
-  }
+  r.dependency_outputs = dependency_outputs(s, def);
   if (!parse_priority(s.priority, r.priority)) r.priority = task_priority::normal;
   r.timeout_ms = def.timeout_ms;
   r.rejections = rejections;
