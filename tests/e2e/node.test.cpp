@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <sstream>
+
 #include "tests/support/node.hpp"
 
 using namespace wfe::test;
@@ -219,4 +221,58 @@ TEST_CASE("--help and --version answer without starting a node") {
   process version(WFE_BINARY, {"--version"}, dir2.path());
   CHECK(version.wait(std::chrono::seconds(10)) == 0);
   CHECK(version.stdout_text().find("workflow-engine ") == 0);
+}
+
+// A test that crashes, or that CTest kills on its timeout, runs no destructor: the
+// nodes it started must die with it, not keep running and holding their ports.
+TEST_CASE("a node started by a test binary that is killed is killed with it") {
+  int fds[2];
+  REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);  // the node must not hold the write end
+  const pid_t test_binary = ::fork();
+  REQUIRE(test_binary >= 0);
+  if (test_binary == 0) {  // stands for a test binary: starts a node, then is killed
+    ::close(fds[0]);
+    node n;
+    const bool up = n.wait_started();
+    const std::string line =
+        std::to_string(up ? n.proc().pid() : -1) + ' ' + n.dir().path().string() + '\n';
+    (void)!::write(fds[1], line.data(), line.size());
+    ::raise(SIGKILL);
+  }
+  ::close(fds[1]);
+  std::string line;
+  char buf[512];
+  for (ssize_t r;
+       line.find('\n') == std::string::npos && (r = ::read(fds[0], buf, sizeof buf)) > 0;)
+    line.append(buf, static_cast<std::size_t>(r));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(test_binary, &status, 0);
+  CHECK(WIFSIGNALED(status));
+  std::istringstream in(line);
+  pid_t node_pid = -1;
+  std::string dir;
+  in >> node_pid >> dir;
+  REQUIRE_MESSAGE(node_pid > 0, line);
+  // This process adopted the node when its parent died (the subreaper set above), so
+  // it can reap it and see how it ended.
+  std::optional<int> node_status;
+  for (int i = 0; i < 200 && !node_status; ++i) {
+    int st = 0;
+    if (::waitpid(node_pid, &st, WNOHANG) == node_pid)
+      node_status = st;
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!node_status) {
+    ::kill(node_pid, SIGKILL);
+    ::waitpid(node_pid, nullptr, 0);
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  REQUIRE_MESSAGE(node_status, "the node outlived the process that started it");
+  CHECK(WIFSIGNALED(*node_status));
+  CHECK(WTERMSIG(*node_status) == SIGKILL);
 }

@@ -4,7 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,12 +62,25 @@ class process {
     std::vector<char*> envp;
     for (auto& e : env_s) envp.push_back(e.data());
     envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, binary.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
+    // fork + exec rather than posix_spawn, to ask for SIGKILL when this test binary
+    // dies: a test that crashes (or that CTest kills on its timeout) runs no destructor,
+    // and its nodes would go on running and holding their ports. Linux sends the signal
+    // when the *thread* that forked ends; tests start processes from their main thread.
+    // Only async-signal-safe calls between fork and exec. A node run through setpriv
+    // (another uid) loses the setting when its credentials change.
+    const pid_t parent = ::getpid();
+    const char* out_path = out_.c_str();
+    const char* err_path = err_.c_str();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
+      const int out_fd = ::open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      const int err_fd = ::open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (out_fd < 0 || err_fd < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(127);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    if (pid_ < 0) pid_ = -1;
   }
   ~process() {
     if (pid_ > 0 && !exit_code_) {
