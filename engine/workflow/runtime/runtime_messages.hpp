@@ -12,6 +12,7 @@
 //                                     (entity_call; no response, no request timeout)
 //   task_update                  * -> region (from the dispatcher, through the router)
 //   store::timer_due             * -> region (from the timer service)
+//   store::timers_damaged        * -> region (from the timer service): recovers the id
 //   wake_entities{ids}             -> region, request: recovers the ids; answered with
 //                                     std::uint64_t (how many answered) once all did
 //   runtime_links                  -> region, request: the dispatcher / timer service /

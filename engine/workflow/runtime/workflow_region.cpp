@@ -139,6 +139,8 @@ class shard_actor : public caf::event_based_actor {
         },
         [this](task_update& u) { on_task_update(u); },
         [this](store::timer_due& t) { route(t.workflow_id, command{std::move(t.fired)}, {}); },
+        // Recovering the entity writes its record and timers again.
+        [this](store::timers_damaged& d) { route(d.workflow_id, command{cmd::get{}}, {}); },
         [this](resubmit_atom, std::string& id, resubmit_task& n) { notify(id, n); },
         [this](purge_workflow& p) { purge(std::move(p)); },
         [this](tick_atom) {
@@ -495,6 +497,7 @@ class region_actor : public caf::event_based_actor {
         },
         [this](task_update& u) { send(shard_for(u.workflow_id), std::move(u)); },
         [this](store::timer_due& t) { send(shard_for(t.workflow_id), std::move(t)); },
+        [this](store::timers_damaged& d) { send(shard_for(d.workflow_id), std::move(d)); },
         [this](purge_workflow& p) { delegate(shard_for(p.id), std::move(p)); },
         [this](runtime_links& links) { set_links(std::move(links)); },
         [this](wake_entities& w) { wake(std::move(w.ids)); },

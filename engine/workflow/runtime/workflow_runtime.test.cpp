@@ -306,7 +306,15 @@ TEST_CASE("a sleeping workflow whose timers in the index are damaged is recovere
     rocksdb::DB* raw = nullptr;
     REQUIRE(rocksdb::DB::Open(rocksdb::Options{}, config.store.index.dir.string(), &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
-    REQUIRE(db->Put(rocksdb::WriteOptions{}, store::codec::timers_key("wf-t"), "damaged").ok());
+    std::string key;  // the set's key names its first due time
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
+    for (it->Seek("w"); it->Valid() && it->key().starts_with("w"); it->Next()) {
+      auto k = store::codec::parse_timers_key(it->key().ToStringView());
+      if (k && k->id == "wf-t") key = it->key().ToString();
+    }
+    it.reset();
+    REQUIRE_FALSE(key.empty());
+    REQUIRE(db->Put(rocksdb::WriteOptions{}, key, "damaged").ok());
     REQUIRE(db->Close().ok());
   }
   incarnation again(dir.path(), config);

@@ -1,5 +1,7 @@
 #include "engine/workflow/store/index_codec.hpp"
 
+#include <algorithm>
+
 #include "engine/core/fnv1a.hpp"
 
 namespace wfe::workflow::store::codec {
@@ -12,7 +14,11 @@ constexpr std::uint8_t k_has_timers = 2;
 // No task in flight (workflow_record::tasks_in_flight false). Set rather than cleared so
 // that records written before it existed read as "in flight": woken at start, as then.
 constexpr std::uint8_t k_no_tasks_in_flight = 4;
-constexpr std::uint8_t k_known_flags = k_has_dead_letter | k_has_timers | k_no_tasks_in_flight;
+// The first due time and count of the timers follow their hash (index format 4).
+constexpr std::uint8_t k_has_timers_meta = 8;
+constexpr std::uint8_t k_known_flags =
+    k_has_dead_letter | k_has_timers | k_no_tasks_in_flight | k_has_timers_meta;
+constexpr std::uint64_t k_sign_bit = std::uint64_t{1} << 63;
 constexpr std::size_t k_timers_max = 1'000'000;  // sanity bound while decoding
 
 void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
@@ -89,7 +95,6 @@ std::string record_key(std::string_view id) { return std::string(1, k_record).ap
 std::string dead_letter_key(std::string_view id) {
   return std::string(1, k_dead_letter).append(id);
 }
-std::string timers_key(std::string_view id) { return std::string(1, k_timers).append(id); }
 
 std::string list_prefix(const std::optional<workflow_status>& status, std::string_view definition) {
   std::string p;
@@ -143,9 +148,16 @@ std::string encode(const stored_record& s) {
   put_u64(out, r.seq);
   put_u8(out, static_cast<std::uint8_t>((s.dead_letter_hash ? k_has_dead_letter : 0) |
                                         (s.timers_hash ? k_has_timers : 0) |
+                                        (s.timers_hash && s.timers_meta ? k_has_timers_meta : 0) |
                                         (r.tasks_in_flight ? 0 : k_no_tasks_in_flight)));
   if (s.dead_letter_hash) put_u64(out, *s.dead_letter_hash);
-  if (s.timers_hash) put_u64(out, *s.timers_hash);
+  if (s.timers_hash) {
+    put_u64(out, *s.timers_hash);
+    if (s.timers_meta) {
+      put_i64(out, s.timers_meta->first_due_ms);
+      put_u32(out, s.timers_meta->count);
+    }
+  }
   return out;
 }
 
@@ -164,7 +176,17 @@ std::optional<stored_record> decode_stored(std::string_view bytes) {
   r.seq = in.u64();
   const auto flags = in.u8();
   if ((flags & k_has_dead_letter) != 0) s.dead_letter_hash = in.u64();
-  if ((flags & k_has_timers) != 0) s.timers_hash = in.u64();
+  if ((flags & k_has_timers) != 0) {
+    s.timers_hash = in.u64();
+    if ((flags & k_has_timers_meta) != 0) {
+      timers_meta m;
+      m.first_due_ms = in.i64();
+      m.count = in.u32();
+      s.timers_meta = m;
+    }
+  } else if ((flags & k_has_timers_meta) != 0) {
+    return std::nullopt;
+  }
   r.tasks_in_flight = (flags & k_no_tasks_in_flight) == 0;
   if (!in.done() || !valid_status(status) || (flags & ~k_known_flags) != 0) return std::nullopt;
   r.status = static_cast<workflow_status>(status);
@@ -235,6 +257,41 @@ std::optional<std::vector<timer>> decode_timers(std::string_view bytes) {
   }
   if (!in.done()) return std::nullopt;
   return out;
+}
+
+std::string timers_key(std::int64_t first_due_ms, std::string_view id) {
+  std::string key;
+  key.reserve(9 + id.size());
+  key.push_back(k_timers_due);
+  put_u64(key, static_cast<std::uint64_t>(first_due_ms) ^ k_sign_bit);
+  key.append(id);
+  return key;
+}
+
+std::optional<timers_due_entry> parse_timers_key(std::string_view key) {
+  if (key.size() < 10 || key[0] != k_timers_due) return std::nullopt;
+  reader in(key.substr(1, 8));
+  timers_due_entry e;
+  e.first_due_ms = static_cast<std::int64_t>(in.u64() ^ k_sign_bit);
+  e.id = key.substr(9);
+  return e;
+}
+
+std::optional<std::uint32_t> timer_count(std::string_view bytes) {
+  reader in(bytes);
+  if (in.u8() != k_format) return std::nullopt;
+  const auto n = in.u32();
+  if (in.failed()) return std::nullopt;
+  return n;
+}
+
+std::optional<timers_meta> meta_of(const std::vector<timer>& timers) {
+  if (timers.empty()) return std::nullopt;
+  timers_meta m;
+  m.first_due_ms = timers.front().due_ms;
+  for (const auto& t : timers) m.first_due_ms = std::min(m.first_due_ms, t.due_ms);
+  m.count = static_cast<std::uint32_t>(timers.size());
+  return m;
 }
 
 std::uint64_t value_hash(std::string_view bytes) { return core::fnv1a_64(bytes); }

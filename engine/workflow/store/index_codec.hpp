@@ -20,14 +20,34 @@ inline constexpr char k_by_status = 's';
 inline constexpr char k_by_definition = 'd';  // a listing's name only (cursor tags), no keys
 inline constexpr char k_by_status_definition = 'x';
 inline constexpr char k_dead_letter = 'l';
-inline constexpr char k_timers = 't';
+// Format 3 kept a workflow's timers under "t" + id (moved at open, see workflow_index.cpp).
+inline constexpr char k_timers_by_id = 't';
+// A workflow's pending timers: "w" + the set's first due time (big-endian, sign bit
+// flipped, so negative times sort first) + id. In due order, so load_timers reads the sets
+// due first and only those; the record names the key (its first due time).
+inline constexpr char k_timers_due = 'w';
 
 // ~created_at (as unsigned) big-endian, then the id: newest first, ties by id.
 [[nodiscard]] std::string order_suffix(std::int64_t created_at_ms, std::string_view id);
 
 [[nodiscard]] std::string record_key(std::string_view id);
 [[nodiscard]] std::string dead_letter_key(std::string_view id);
-[[nodiscard]] std::string timers_key(std::string_view id);
+[[nodiscard]] std::string timers_key(std::int64_t first_due_ms, std::string_view id);
+struct timers_due_entry {
+  std::int64_t first_due_ms = 0;
+  std::string_view id;
+};
+// nullopt: not a "w" key of this layout.
+[[nodiscard]] std::optional<timers_due_entry> parse_timers_key(std::string_view key);
+
+// A timer set's first due time (its key) and how many timers it has.
+struct timers_meta {
+  std::int64_t first_due_ms = 0;
+  std::uint32_t count = 0;
+  bool operator==(const timers_meta&) const = default;
+};
+// nullopt for an empty set (no "t" or "w" key).
+[[nodiscard]] std::optional<timers_meta> meta_of(const std::vector<timer>& timers);
 
 inline constexpr workflow_status k_statuses[] = {workflow_status::running,
                                                  workflow_status::completed,
@@ -53,7 +73,10 @@ inline constexpr workflow_status k_statuses[] = {workflow_status::running,
 struct stored_record {
   workflow_record record;
   std::optional<std::uint64_t> dead_letter_hash;  // set: an "l" key exists
-  std::optional<std::uint64_t> timers_hash;       // set: a "t" key exists
+  std::optional<std::uint64_t> timers_hash;       // set: a "w" key exists
+  // With timers_hash: the set's first due time (its key) and size (records written
+  // before index format 4 lack it; the format's migration adds it).
+  std::optional<store::codec::timers_meta> timers_meta{};
   bool operator==(const stored_record&) const = default;
 };
 
@@ -65,6 +88,8 @@ struct stored_record {
 [[nodiscard]] std::optional<dead_letter_record> decode_dead_letter(std::string_view bytes);
 [[nodiscard]] std::string encode(const std::vector<timer>& timers);
 [[nodiscard]] std::optional<std::vector<timer>> decode_timers(std::string_view bytes);
+// How many timers an encoded set holds, without decoding it (nullopt: not a set).
+[[nodiscard]] std::optional<std::uint32_t> timer_count(std::string_view bytes);
 
 // FNV-1a 64 of an encoded value (the hashes of stored_record).
 [[nodiscard]] std::uint64_t value_hash(std::string_view bytes);

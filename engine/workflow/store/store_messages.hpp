@@ -117,6 +117,14 @@ struct timer_due {
   cmd::timer_fired fired;
 };
 
+// Sent by the timer service to its sink when a read of the index beyond max-timers found
+// the workflow's timer set damaged: the region recovers the workflow, whose entity then
+// writes its timers again (at start-up the runtime does that for the sets its first load
+// found damaged).
+struct timers_damaged {
+  std::string workflow_id;
+};
+
 // Makes the timer service read its clock now and fire what is due (tests with a
 // controllable clock; harmless otherwise).
 struct timer_check {};
@@ -169,6 +177,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::index_flush)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::index_flush_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::set_timers)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_due)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timers_damaged)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::get_timer_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::timer_stats)

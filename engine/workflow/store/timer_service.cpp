@@ -376,6 +376,11 @@ void maybe_reload(self_ptr self) {
                       auto& s = self->state;
                       s.next_reload_at =
                           s.table->now() + s.table->settings().reload_interval.count();
+                      for (auto& id : r->damaged) {
+                        core::logger("workflow")
+                            ->warn("workflow '{}' is recovered: its timers were damaged", id);
+                        self->send(s.sink, timers_damaged{std::move(id)});
+                      }
                       s.table->finish_reload(std::move(*r), mark);
                       fire(self);
                     },

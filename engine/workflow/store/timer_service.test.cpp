@@ -12,6 +12,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <rocksdb/db.h>
+
+#include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
 #include "tests/support/eventually.hpp"
@@ -323,6 +326,50 @@ TEST_CASE("timers beyond max-timers are read back from the index as room frees, 
   CHECK(f.advance_to(4999).empty());
   CHECK(f.advance_to(5000) == std::vector<fired>{{"wf-e", timer_kind::retry, "s", 1}});
   CHECK(s.refused == 0);  // all came from the start-up load's leftovers
+}
+
+// The sets beyond max-timers are read only when room frees: a damaged one is found then,
+// not at start, and its workflow is recovered (which writes its timers again).
+TEST_CASE("a damaged timer set found by a read beyond max-timers has its workflow recovered") {
+  timer_fixture f;
+  wfe::test::temp_dir dir;
+  index_settings is;
+  is.dir = dir.path() / "workflow-index";
+  is.update_linger = 0ms;
+  {
+    auto opened = workflow_index::open(is);
+    REQUIRE(opened);
+    REQUIRE((*opened)->apply({indexed_timers::update("wf-a", {retry(100, "s", 1)}, 1),
+                              indexed_timers::update("wf-c", {retry(150, "s", 1)}, 1),
+                              indexed_timers::update("wf-b", {retry(200, "s", 1)}, 1)}));
+  }
+  {
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options{}, is.dir.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Put(rocksdb::WriteOptions{}, codec::timers_key(200, "wf-b"), "damaged").ok());
+  }
+  auto opened = workflow_index::open(is);
+  REQUIRE(opened);
+  std::shared_ptr<workflow_index> index = std::move(*opened);
+  auto actor = spawn_workflow_index_actor(f.sys, index, is);
+  struct stop_at_exit {
+    caf::actor a;
+    ~stop_at_exit() { caf::anon_send_exit(a, caf::exit_reason::user_shutdown); }
+  } stop{actor};
+  auto load = index->load_timers(1);
+  REQUIRE(load);
+  CHECK(load->damaged.empty());  // the read stopped at wf-c, before wf-b
+  f.settings.max_timers = 1;
+  f.start(std::move(*load), actor);
+  CHECK(f.advance_to(100) == std::vector<fired>{{"wf-a", timer_kind::retry, "s", 1}});
+  f.sink->send(actor, indexed_timers::update("wf-a", {}, 2));
+  f.set("wf-a", {});  // room: wf-c is read back, and wf-b found damaged
+  REQUIRE(reloaded_times(f, 1));
+  std::optional<std::string> damaged;
+  f.sink->receive([&](timers_damaged& d) { damaged = d.workflow_id; }, caf::after(10s) >> [] {});
+  CHECK(damaged == "wf-b");
+  CHECK(f.stats().pending == 1);  // wf-c
 }
 
 TEST_CASE("a timer left in the index that is due before a held set takes its place") {

@@ -1,6 +1,7 @@
 #include "engine/workflow/store/workflow_index.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <system_error>
 #include <unordered_map>
@@ -25,9 +26,13 @@ using persistence::result;
 namespace {
 
 constexpr std::string_view k_format_key = "format-version";
-constexpr std::string_view k_format_version = "3";
+constexpr std::string_view k_format_version = "4";
 // Older formats of this index: wiped at open (derived data; reconcile refills it).
 constexpr std::string_view k_old_format_versions[] = {"1", "2"};
+// Format 3 lacked the timers' "w" keys: they are added at open (one pass over the "t"
+// keys), the records gain their timers' first due time and count as they are updated.
+constexpr std::string_view k_format_without_due_keys = "3";
+constexpr std::size_t k_migration_batch = 10'000;
 constexpr std::size_t k_tag_bytes = 4;
 
 // FNV-1a of a listing prefix: cursors carry it, so a cursor of another listing is refused.
@@ -76,6 +81,7 @@ class index_prefix final : public rocksdb::SliceTransform {
         }
         return key.size();
       case codec::k_dead_letter:
+      case codec::k_timers_due:
         return 1;
       default:  // records, timers, format-version
         return key.size();
@@ -145,6 +151,9 @@ struct workflow_index::impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteOptions write_options;  // sync = false: derived data
   index_stats stats;
+  // Timers in the "w" keys (counted at open, kept by the writer): load_timers, on
+  // another thread, tells from it how many it left out.
+  std::atomic<std::uint64_t> timers_in_index{0};
   io_counts io;
   bool needs_resume = false;
 
@@ -163,6 +172,8 @@ struct workflow_index::impl {
     bool exists = false;
     std::optional<std::uint64_t> hash;
     std::optional<std::string> value;
+    // Timers only, when they exist: the set's first due time (its key) and size.
+    std::optional<codec::timers_meta> meta;
   };
 
   // What the index holds about one workflow, as seen during a batch.
@@ -194,18 +205,84 @@ struct workflow_index::impl {
     if (auto stored = codec::decode_stored(value)) {
       c.record = std::move(stored->record);
       c.encoded = std::move(value);
-      c.dead_letter = side{stored->dead_letter_hash.has_value(), stored->dead_letter_hash, {}};
-      c.timers = side{stored->timers_hash.has_value(), stored->timers_hash, {}};
+      c.dead_letter = side{stored->dead_letter_hash.has_value(), stored->dead_letter_hash, {}, {}};
+      if (stored->timers_hash && !stored->timers_meta) {
+        // Not written by this format (its migration adds the due times): look the set up.
+        auto found = find_timers(id);
+        if (!found) return persistence::fail(std::move(found).error());
+        c.timers = side{found->has_value(), {}, {}, *found};
+      } else {
+        c.timers =
+            side{stored->timers_hash.has_value(), stored->timers_hash, {}, stored->timers_meta};
+      }
       return c;
     }
     log->warn("workflow index: damaged record of '{}' is replaced", id);
     auto dl = exists(codec::dead_letter_key(id), "reading dead letter of " + id);
     if (!dl) return persistence::fail(std::move(dl).error());
-    auto t = exists(codec::timers_key(id), "reading timers of " + id);
+    auto t = find_timers(id);
     if (!t) return persistence::fail(std::move(t).error());
     c.dead_letter.exists = *dl;
-    c.timers.exists = *t;
+    c.timers = side{t->has_value(), {}, {}, *t};
     return c;
+  }
+
+  // The key of a workflow's timers when its record cannot name it (a damaged record): a
+  // walk over every timer set. Rare (RocksDB checksums catch most damage first).
+  result<std::optional<codec::timers_meta>> find_timers(const std::string& id) {
+    const std::string prefix(1, codec::k_timers_due);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
+    for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+      auto key = codec::parse_timers_key(std::string_view(it->key().data(), it->key().size()));
+      if (!key || key->id != id) continue;
+      const auto n = codec::timer_count(std::string_view(it->value().data(), it->value().size()));
+      return std::optional<codec::timers_meta>{
+          codec::timers_meta{key->first_due_ms, n.value_or(0)}};
+    }
+    if (!it->status().ok())
+      return persistence::fail(error_of(it->status(), "finding timers of " + id));
+    return std::optional<codec::timers_meta>{};
+  }
+
+  // Brings a workflow's timers from `cur` to `timers` (empty: none). Their key holds the
+  // first due time: a set due at the same first time is written in place (or not at all
+  // when unchanged, as write_side); one due at another time moves. Updates `count` (sets)
+  // and `delta` (timers).
+  result<persistence::done> write_timers(counted_batch& batch, const std::string& id, side& cur,
+                                         const std::vector<timer>& timers, std::uint64_t& count,
+                                         std::int64_t& delta) {
+    const auto next_meta = codec::meta_of(timers);
+    // Plain values: GCC 12 sees the optional's members as maybe-uninitialized.
+    const bool had = cur.exists && cur.meta.has_value();
+    const std::int64_t old_due = had ? cur.meta->first_due_ms : 0;
+    const std::int64_t old_count = had ? cur.meta->count : 0;
+    std::optional<std::string> next;
+    if (next_meta) next = codec::encode(timers);
+    if (had && next_meta && old_due == next_meta->first_due_ms) {
+      auto ok = write_side(batch, codec::timers_key(old_due, id), cur, std::move(next), count);
+      if (!ok) return persistence::fail(std::move(ok).error());
+    } else {
+      if (cur.exists) {
+        if (had) batch.del(codec::timers_key(old_due, id));
+        decrement(count);
+      }
+      cur = side{};
+      if (next) {
+        const auto hash = codec::value_hash(*next);
+        batch.put(codec::timers_key(next_meta->first_due_ms, id), *next);
+        ++count;
+        cur = side{true, hash, std::move(next), {}};
+      }
+    }
+    cur.meta = next_meta;
+    delta += static_cast<std::int64_t>(next_meta ? next_meta->count : 0) - old_count;
+    return persistence::done{};
+  }
+
+  void add_timers_held(std::int64_t delta) {
+    const auto held = static_cast<std::int64_t>(timers_in_index.load(std::memory_order_relaxed));
+    timers_in_index.store(static_cast<std::uint64_t>(std::max<std::int64_t>(0, held + delta)),
+                          std::memory_order_relaxed);
   }
 
   // Brings a dead letter or timers key from `cur` to `next` (nullopt: absent), writing only
@@ -236,7 +313,7 @@ struct workflow_index::impl {
     }
     if (!unchanged) batch.put(key, *next);
     if (!cur.exists) ++count;
-    cur = side{true, hash, std::move(next)};
+    cur = side{true, hash, std::move(next), {}};
     return persistence::done{};
   }
 
@@ -288,10 +365,60 @@ struct workflow_index::impl {
     auto dl = count_prefix(std::string(1, codec::k_dead_letter));
     if (!dl) return persistence::fail(std::move(dl).error());
     stats.dead_letters = *dl;
-    auto t = count_prefix(std::string(1, codec::k_timers), true);
-    if (!t) return persistence::fail(std::move(t).error());
-    stats.workflows_with_timers = *t;
+    const std::string timers(1, codec::k_timers_due);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
+    std::uint64_t sets = 0;
+    std::uint64_t held = 0;
+    for (it->Seek(timers); it->Valid() && starts_with(it->key(), timers); it->Next()) {
+      ++sets;
+      held +=
+          codec::timer_count(std::string_view(it->value().data(), it->value().size())).value_or(0);
+    }
+    if (!it->status().ok()) return persistence::fail(error_of(it->status(), "counting timers"));
+    stats.workflows_with_timers = sets;
+    timers_in_index.store(held, std::memory_order_relaxed);
     return persistence::done{};
+  }
+
+  // Format 3 -> 4: every timer set moves from "t" id to "w" first-due id, and its record
+  // gains the set's first due time and size. A set that does not decode goes first in
+  // due order (the earliest time), so the start-up's load_timers reports it damaged and
+  // the workflow is recovered, which writes it anew.
+  result<std::uint64_t> move_timers_by_due() {
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;  // across workflows, each its own prefix (index_prefix)
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    const std::string prefix(1, codec::k_timers_by_id);
+    counted_batch batch;
+    std::uint64_t sets = 0;
+    std::string value;
+    for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
+      const std::string id(it->key().data() + 1, it->key().size() - 1);
+      const std::string_view bytes(it->value().data(), it->value().size());
+      auto timers = codec::decode_timers(bytes);
+      auto meta = timers ? codec::meta_of(*timers) : std::nullopt;
+      if (!timers) meta = codec::timers_meta{std::numeric_limits<std::int64_t>::min(), 0};
+      batch.del(it->key());
+      if (meta) {
+        batch.put(codec::timers_key(meta->first_due_ms, id),
+                  rocksdb::Slice(bytes.data(), bytes.size()));
+        auto s = db->Get(rocksdb::ReadOptions{}, codec::record_key(id), &value);
+        if (!s.ok() && !s.IsNotFound())
+          return persistence::fail(error_of(s, "reading record of " + id));
+        auto stored = s.ok() ? codec::decode_stored(value) : std::nullopt;
+        if (stored && stored->timers_hash) {
+          stored->timers_meta = meta;
+          batch.put(codec::record_key(id), codec::encode(*stored));
+        }
+      }
+      if (++sets % k_migration_batch == 0) {
+        if (auto ok = commit(batch); !ok) return persistence::fail(std::move(ok).error());
+        batch.batch.Clear();
+      }
+    }
+    if (!it->status().ok()) return persistence::fail(error_of(it->status(), "reading timers"));
+    if (auto ok = commit(batch); !ok) return persistence::fail(std::move(ok).error());
+    return sets;
   }
 
   // Writes the batch (if it holds anything) and counts its operations.
@@ -429,6 +556,14 @@ result<std::unique_ptr<workflow_index>> workflow_index::open(
     if (auto ok = p->open_db(); !ok) return persistence::fail(std::move(ok).error());
     s = rocksdb::Status::NotFound();
   }
+  if (s.ok() && value == k_format_without_due_keys) {
+    auto sets = p->move_timers_by_due();
+    if (!sets) return persistence::fail(std::move(sets).error());
+    p->log->info(
+        "workflow index {}: format {} -> {}: the timers of {} workflows ordered by due time",
+        settings.dir.string(), value, k_format_version, *sets);
+    s = rocksdb::Status::NotFound();
+  }
   if (s.IsNotFound()) {
     s = p->db->Put(p->write_options, std::string(k_format_key), std::string(k_format_version));
   } else if (s.ok() && value != k_format_version) {
@@ -457,6 +592,7 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
   std::unordered_map<std::string, impl::current> seen;  // state after this batch's updates
   seen.reserve(updates.size());
   auto stats = p.stats;
+  std::int64_t timers_delta = 0;
   std::uint64_t applied = 0;
   for (const auto& u : updates) {
     const auto& id = u.record.id;
@@ -484,14 +620,11 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
     auto ok = p.write_side(batch, codec::dead_letter_key(id), cur.dead_letter,
                            std::move(dead_letter), stats.dead_letters);
     if (!ok) return persistence::fail(std::move(ok).error());
-    std::optional<std::string> timers;
-    if (!u.timers.empty()) timers = codec::encode(u.timers);
-    ok = p.write_side(batch, codec::timers_key(id), cur.timers, std::move(timers),
-                      stats.workflows_with_timers);
+    ok = p.write_timers(batch, id, cur.timers, u.timers, stats.workflows_with_timers, timers_delta);
     if (!ok) return persistence::fail(std::move(ok).error());
 
-    auto encoded =
-        codec::encode(codec::stored_record{u.record, cur.dead_letter.hash, cur.timers.hash});
+    auto encoded = codec::encode(
+        codec::stored_record{u.record, cur.dead_letter.hash, cur.timers.hash, cur.timers.meta});
     if (encoded != cur.encoded) {
       // Only the secondary keys that differ: a status change keeps "all" and "by definition".
       const auto next_keys = codec::secondary_keys(u.record);
@@ -516,6 +649,7 @@ result<std::uint64_t> workflow_index::apply(const std::vector<index_update>& upd
     ++applied;
   }
   if (auto ok = p.commit(batch); !ok) return persistence::fail(std::move(ok).error());
+  p.add_timers_held(timers_delta);
   stats.updates += applied;
   ++stats.batches;
   p.stats = stats;
@@ -532,6 +666,7 @@ result<std::uint64_t> workflow_index::remove(const std::vector<std::string>& ids
   counted_batch batch;
   auto stats = p.stats;
   std::uint64_t removed = 0;
+  std::int64_t timers_delta = 0;
   for (const auto& id : ids) {
     auto c = p.read_current(id);
     if (!c) return persistence::fail(std::move(c).error());
@@ -544,13 +679,14 @@ result<std::uint64_t> workflow_index::remove(const std::vector<std::string>& ids
       decrement(stats.dead_letters);
     }
     if (c->timers.exists) {
-      batch.del(codec::timers_key(id));
-      decrement(stats.workflows_with_timers);
+      auto ok = p.write_timers(batch, id, c->timers, {}, stats.workflows_with_timers, timers_delta);
+      if (!ok) return persistence::fail(std::move(ok).error());
     }
     batch.del(codec::record_key(id));
     ++removed;
   }
   if (auto ok = p.commit(batch); !ok) return persistence::fail(std::move(ok).error());
+  p.add_timers_held(timers_delta);
   p.stats = stats;
   p.publish();
   return removed;
@@ -679,50 +815,39 @@ result<std::optional<dead_letter_record>> workflow_index::dead_letter(const std:
 }
 
 result<timer_load> workflow_index::load_timers(std::uint64_t max_timers) const try {
-  // A max-heap on each set's first due time: beyond max_timers, the set due last goes.
+  // The sets in due order of their first timer, whole, until the next one does not fit:
+  // only what is loaded (and the first set left) is read.
   timer_load out;
-  std::vector<std::pair<std::int64_t, workflow_timers>> kept;
-  const auto due_later = [](const auto& a, const auto& b) { return a.first < b.first; };
   std::uint64_t held = 0;
-  std::uint64_t dropped_sets = 0;
-  const std::string prefix(1, codec::k_timers);
-  rocksdb::ReadOptions ro;
-  ro.total_order_seek = true;  // across workflows, each its own prefix (index_prefix)
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  const auto in_index = impl_->timers_in_index.load(std::memory_order_relaxed);
+  const std::string prefix(1, codec::k_timers_due);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions{}));
   for (it->Seek(prefix); it->Valid() && starts_with(it->key(), prefix); it->Next()) {
-    std::string id(it->key().data() + 1, it->key().size() - 1);
+    auto key = codec::parse_timers_key(std::string_view(it->key().data(), it->key().size()));
     auto timers = codec::decode_timers(std::string_view(it->value().data(), it->value().size()));
-    if (!timers) {
+    if (!key || !timers || timers->empty()) {
+      std::string id = key ? std::string(key->id)
+                           : codec::to_hex(std::string_view(it->key().data(), it->key().size()));
       impl_->log->warn("workflow index: damaged timers of '{}' skipped", id);
-      out.damaged.push_back(std::move(id));
+      if (key) out.damaged.push_back(std::move(id));
       continue;
     }
-    if (timers->empty()) continue;
-    const auto first =
-        std::min_element(timers->begin(), timers->end(), [](const auto& a, const auto& b) {
-          return a.due_ms < b.due_ms;
-        })->due_ms;
-    held += timers->size();
-    kept.emplace_back(first, workflow_timers{std::move(id), std::move(*timers)});
-    std::push_heap(kept.begin(), kept.end(), due_later);
-    while (held > max_timers && !kept.empty()) {
-      std::pop_heap(kept.begin(), kept.end(), due_later);
-      held -= kept.back().second.timers.size();
-      out.dropped += kept.back().second.timers.size();
-      out.dropped_first_due = std::min(out.dropped_first_due, kept.back().first);
-      ++dropped_sets;
-      kept.pop_back();
+    const auto n = timers->size();
+    if (held + n > max_timers) {
+      out.dropped = std::max<std::uint64_t>(n, in_index > held ? in_index - held : 0);
+      out.dropped_first_due = key->first_due_ms;
+      break;
     }
+    held += n;
+    out.timers.push_back(workflow_timers{std::string(key->id), std::move(*timers)});
   }
   if (!it->status().ok()) return persistence::fail(impl_->error_of(it->status(), "loading timers"));
   if (out.dropped > 0) {
     impl_->log->warn(
-        "workflow index: {} timers of {} workflows are beyond the timer service's bound "
+        "workflow index: about {} timers are beyond the timer service's bound "
         "(pekko.workflow.timers.max-timers = {}); those due first are loaded",
-        out.dropped, dropped_sets, max_timers);
+        out.dropped, max_timers);
   }
-  out.timers.reserve(kept.size());
-  for (auto& [first, set] : kept) out.timers.push_back(std::move(set));
   std::sort(out.timers.begin(), out.timers.end(),
             [](const auto& a, const auto& b) { return a.workflow_id < b.workflow_id; });
   return out;

@@ -12,15 +12,21 @@
 //
 // Keys (one default column family, prefix bytes; big-endian numbers sort as numbers;
 // `inv` = ~created_at_ms so that newest sorts first):
-//   "r" id                                  -> workflow_record + whether "l"/"t" exist
-//                                              (with a hash of each value)
+//   "r" id                                  -> workflow_record + whether "l"/"w" exist
+//                                              (with a hash of each value; for "w" also
+//                                              its first due time, which names the key,
+//                                              and its size)
 //   "s" status inv id                       -> ""
 //   "x" status definition 0x00 inv id       -> ""
 //   "l" id                                  -> dead_letter_record
-//   "t" id                                  -> the workflow's pending timers
-//   "format-version"                        -> "3" (an index of format "1" or "2" is
+//   "w" first-due id                        -> the workflow's pending timers, in due
+//                                              order of each set's first timer:
+//                                              load_timers reads the sets due first,
+//                                              and only those (format 3: "t" id)
+//   "format-version"                        -> "4" (an index of format "1" or "2" is
 //                                              wiped at open; reconcile() then recovers
-//                                              everything)
+//                                              everything; format "3"'s timer sets are
+//                                              moved to their "w" keys)
 // A listing filtered by status is a range scan over one prefix; one without a status
 // filter (all workflows, or all of a definition) merges the scans of the four statuses
 // in (inv, id) order — two secondary keys per workflow instead of four ("a" and "d"
@@ -33,7 +39,9 @@
 // dead letter or timer set is not rewritten.
 //
 // Thread-safety: not thread-safe; one owner at a time — start-up code (reconcile,
-// load_timers) before the index actor is spawned, then only the index actor.
+// load_timers) before the index actor is spawned, then only the index actor. Besides,
+// load_timers may run on another thread next to the owner (the timer service's reads
+// beyond max-timers).
 
 #include <cstdint>
 #include <filesystem>
@@ -100,7 +108,10 @@ class workflow_index {
   // (reconciliation leaves an up-to-date RUNNING workflow without a task asleep, trusting
   // its timers to wake it). At most `max_timers` timers are returned (the timer service's
   // bound, so memory does not grow with the index): whole sets, those due first; the
-  // others are counted in `dropped`, with the earliest due time among them. Reads only
+  // others are counted in `dropped` (from a count the writer keeps: approximate while it
+  // writes), with the earliest due time among them. The sets are read in due order and
+  // the read stops at the first that does not fit, so it costs what it returns, not what
+  // the index holds; a damaged set past that point is found by a later read. Reads only
   // (one RocksDB iterator: a consistent view as of the call), so it may run on another
   // thread while apply() writes.
   [[nodiscard]] persistence::result<timer_load> load_timers(

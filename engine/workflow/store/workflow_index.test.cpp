@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 #include <prometheus/registry.h>
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
@@ -94,6 +95,37 @@ struct index_fixture {
     std::unique_ptr<rocksdb::DB> db(raw);
     for (const auto& [k, v] : kvs) REQUIRE(db->Put(rocksdb::WriteOptions{}, k, v).ok());
     REQUIRE(db->Close().ok());
+  }
+  // Turns the (closed) index into format 3's layout: timer sets under "t" id, records
+  // without their sets' first due time. Returns the sets moved.
+  std::uint64_t to_format_3() {
+    index.reset();
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options{}, settings.dir.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteBatch batch;
+    std::uint64_t sets = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
+    for (it->Seek("w"); it->Valid() && it->key().starts_with("w"); it->Next()) {
+      auto key = codec::parse_timers_key(it->key().ToStringView());
+      REQUIRE(key);
+      const std::string id(key->id);
+      REQUIRE(batch.Delete(it->key()).ok());
+      REQUIRE(batch.Put(std::string(1, codec::k_timers_by_id) + id, it->value()).ok());
+      std::string value;
+      REQUIRE(db->Get(rocksdb::ReadOptions{}, codec::record_key(id), &value).ok());
+      auto stored = codec::decode_stored(value);
+      REQUIRE(stored);
+      REQUIRE(stored->timers_meta);
+      stored->timers_meta.reset();
+      REQUIRE(batch.Put(codec::record_key(id), codec::encode(*stored)).ok());
+      ++sets;
+    }
+    it.reset();
+    REQUIRE(batch.Put("format-version", "3").ok());
+    REQUIRE(db->Write(rocksdb::WriteOptions{}, &batch).ok());
+    REQUIRE(db->Close().ok());
+    return sets;
   }
 };
 
@@ -505,6 +537,89 @@ TEST_CASE("load_timers returns at most max_timers: whole sets, those due first")
   CHECK(one->dropped_first_due == 3000);
 }
 
+// The sets are read in the order of their first due time ("w" keys) and the read stops at
+// the first set that does not fit: the sets due later are not read at all (a damaged one
+// among them is not even noticed), so a read costs what it loads, not what the index holds.
+TEST_CASE("load_timers reads the sets due first and stops at the first that does not fit") {
+  index_fixture f;
+  auto t = [](std::int64_t due) { return timer{due, timer_kind::retry, "a", 1}; };
+  f.apply({upd(rec("wf-a", "a", workflow_status::running, 1), {t(2000)}),
+           upd(rec("wf-b", "a", workflow_status::running, 1), {t(7000), t(3000), t(9000)}),
+           upd(rec("wf-c", "a", workflow_status::running, 1), {t(4000)}),
+           upd(rec("wf-n", "a", workflow_status::running, 1), {t(-50)}),  // before 1970
+           upd(rec("wf-z", "a", workflow_status::running, 1), {t(8000)})});
+  f.put_raw({{codec::timers_key(8000, "wf-z"), "damaged"}});
+  f.reopen();
+  // 2 timers: wf-n (-50) and wf-a (2000); wf-b (3000, 3 timers) does not fit, and wf-c,
+  // though it would, is due after it: the read stops there.
+  auto two = f.index->load_timers(2);
+  REQUIRE(two);
+  REQUIRE(two->timers.size() == 2);
+  CHECK(two->timers[0].workflow_id == "wf-a");
+  CHECK(two->timers[1].workflow_id == "wf-n");
+  CHECK(two->dropped == 4);  // every readable timer the index holds besides those two
+  CHECK(two->dropped_first_due == 3000);
+  CHECK(two->damaged.empty());  // wf-z was never read
+  auto all = f.index->load_timers(100);
+  REQUIRE(all);
+  CHECK(all->timers.size() == 4);
+  CHECK(all->dropped == 0);
+  CHECK(all->damaged == std::vector<std::string>{"wf-z"});
+  // A set due earlier after an update moves ahead; a cleared one is gone.
+  f.apply({upd(rec("wf-c", "a", workflow_status::running, 1, 2), {t(-100)}),
+           upd(rec("wf-n", "a", workflow_status::completed, 1, 2), {})});
+  auto one = f.index->load_timers(1);
+  REQUIRE(one);
+  REQUIRE(one->timers.size() == 1);
+  CHECK(one->timers[0].workflow_id == "wf-c");
+  CHECK(one->dropped_first_due == 2000);
+  CHECK(one->dropped == 4);
+}
+
+// Format 3 kept each timer set under its workflow id ("t" id), and records without the
+// set's first due time: at open, the sets move to their due-ordered keys and the records
+// gain the time; a damaged set goes first, so the start-up finds it and recovers its
+// workflow.
+TEST_CASE("an index of format 3 has its timers moved into due order at open") {
+  index_fixture f;
+  auto t = [](std::int64_t due) { return timer{due, timer_kind::retry, "a", 1}; };
+  f.apply({upd(rec("wf-1", "a", workflow_status::running, 1), {t(6000), t(5000)}),
+           upd(rec("wf-2", "a", workflow_status::running, 1), {t(1000)}),
+           upd(rec("wf-3", "a", workflow_status::running, 1), {t(3000)}),
+           upd(rec("wf-4", "a", workflow_status::running, 1), {t(4000)}),
+           upd(rec("wf-5", "a", workflow_status::completed, 1))});
+  REQUIRE(f.to_format_3() == 4);
+  f.put_raw({{std::string(1, codec::k_timers_by_id) + "wf-4", "damaged"}});
+  f.reopen();
+  CHECK(f.index->stats().running == 4);  // kept, not wiped
+  CHECK(f.index->stats().completed == 1);
+  CHECK(f.index->stats().workflows_with_timers == 4);
+  auto two = f.index->load_timers(3);
+  REQUIRE(two);
+  CHECK(two->damaged == std::vector<std::string>{"wf-4"});
+  REQUIRE(two->timers.size() == 2);
+  CHECK(two->timers[0].workflow_id == "wf-2");
+  CHECK(two->timers[1].workflow_id == "wf-3");
+  CHECK(two->dropped >= 2);
+  CHECK(two->dropped_first_due == 5000);
+  // The records name their sets' keys again: an update moves one without looking for it.
+  check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::running, 1, 2), {t(500)})}), 1, 2, 1);
+  check_io(f.io_of({upd(rec("wf-4", "a", workflow_status::running, 1, 2), {t(9000)})}), 1, 2, 1);
+  auto first = f.index->load_timers(1);
+  REQUIRE(first);
+  REQUIRE(first->timers.size() == 1);
+  CHECK(first->timers[0].workflow_id == "wf-1");
+  CHECK(first->dropped_first_due == 1000);
+  CHECK(first->damaged.empty());
+  f.reopen();  // format 4 now: nothing moved twice
+  auto all = f.index->load_timers(100);
+  REQUIRE(all);
+  REQUIRE(all->timers.size() == 4);
+  CHECK(all->timers[0].timers == std::vector<timer>{t(500)});
+  CHECK(all->timers[3].timers == std::vector<timer>{t(9000)});
+  CHECK(f.index->stats().workflows_with_timers == 4);
+}
+
 TEST_CASE("an update writes only what changed") {
   index_fixture f;
   // New: the record and its 2 secondary keys (by status, by status and definition), after
@@ -539,13 +654,14 @@ TEST_CASE("unchanged timers and dead letters are not rewritten") {
   check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::running, 1000, 1), {t1})}), 1, 4, 0);
   // Same timers in a later batch: the equal hash is confirmed by reading them; not rewritten.
   check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::running, 1000, 2), {t1})}), 2, 1, 0);
-  // Changed timers: the hash differs, written without reading them.
-  check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::running, 1000, 3), {t1, t2})}), 1, 2, 0);
+  // Changed timers: written without reading them; due earlier, so under another key (the
+  // record names the old one by its first due time).
+  check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::running, 1000, 3), {t1, t2})}), 1, 2, 1);
   // Back and forth in one batch: each change written, the unchanged one not, no extra Get.
   check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::running, 1000, 4), {t1}),
                     upd(rec("wf-1", "a", workflow_status::running, 1000, 5), {t1}),
                     upd(rec("wf-1", "a", workflow_status::running, 1000, 6), {t2})}),
-           1, 5, 0);
+           1, 5, 2);
   auto loaded = f.index->load_timers();
   REQUIRE(loaded);
   REQUIRE(loaded->timers.size() == 1);
@@ -591,8 +707,9 @@ TEST_CASE("a damaged record is replaced and its timers and dead letter are still
   auto damaged = f.index->record("wf-1");
   REQUIRE_FALSE(damaged);
   CHECK(damaged.error().code == errc::corruption);
-  // The next update reads the timers' existence directly (3 Gets) and clears them.
-  check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::completed, 1000, 2))}), 3, 3, 1);
+  // The next update reads the dead letter's existence directly (2 Gets), looks for the
+  // timers among all sets (the record named their key) and clears them.
+  check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::completed, 1000, 2))}), 2, 3, 1);
   CHECK(f.index->stats().workflows_with_timers == 0);
   auto loaded = f.index->load_timers();
   REQUIRE(loaded);
@@ -601,7 +718,7 @@ TEST_CASE("a damaged record is replaced and its timers and dead letter are still
 }
 
 TEST_CASE("an index of a previous format is wiped at open, an unknown format is refused") {
-  for (const std::string old_format : {"1", "2"}) {
+  for (const std::string old_format : {"1", "2"}) {  // format 3 is migrated (below)
     CAPTURE(old_format);
     index_fixture f;
     f.apply({upd(rec("wf-1", "a", workflow_status::running, 1000, 1),
