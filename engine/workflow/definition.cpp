@@ -440,8 +440,7 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view t) {
 }
 
 std::optional<std::string> check_timer_input(const step_definition& s) {
-  const std::string what = "a timer step's input is {\"ms\": 0.." +
-                           std::to_string(k_timeout_ms_max) +
+  const std::string what = "a timer step's input is {\"ms\": 0.." + std::to_string(k_timer_ms_max) +
                            "} or {\"until\": \"<RFC 3339 time>\"}, either may be a placeholder";
   const auto* o = s.input->if_object();
   if (o == nullptr || o->size() != 1 || !(o->contains("ms") || o->contains("until"))) return what;
@@ -451,9 +450,8 @@ std::optional<std::string> check_timer_input(const step_definition& s) {
     return std::nullopt;  // its value is checked when the step starts
   }
   if (o->contains("ms")) {
-    const bool ok =
-        (v.is_int64() && v.get_int64() >= 0 && v.get_int64() <= k_timeout_ms_max) ||
-        (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(k_timeout_ms_max));
+    const bool ok = (v.is_int64() && v.get_int64() >= 0 && v.get_int64() <= k_timer_ms_max) ||
+                    (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(k_timer_ms_max));
     return ok ? std::nullopt : std::optional<std::string>(what);
   }
   if (!v.is_string() || !parse_rfc3339_ms(v.get_string())) return what;

@@ -36,6 +36,9 @@ inline constexpr std::size_t k_non_retryable_max = 64;
 inline constexpr std::uint32_t k_max_attempts_max = 10'000;
 inline constexpr std::int64_t k_interval_ms_max = 7LL * 24 * 3600 * 1000;  // a week
 inline constexpr std::int64_t k_timeout_ms_max = 30LL * 24 * 3600 * 1000;  // a month
+// A timer step may wait far longer than any timeout ("remind me in a year"): its wait is
+// a durable timer in the index, which costs nothing while it is far.
+inline constexpr std::int64_t k_timer_ms_max = 3650LL * 24 * 3600 * 1000;  // ten years
 inline constexpr double k_backoff_coefficient_max = 100.0;
 
 struct retry_policy {
@@ -172,8 +175,8 @@ inline constexpr std::string_view k_signal_task = "signal";
 // A step of task "timer" runs nothing either: it waits on a durable timer (Temporal's
 // workflow timer), so it holds no worker slot, survives restarts and passivation without
 // starting over, and completes with {} when the timer fires. Its input is {"ms": N}
-// (0 ≤ N ≤ k_timeout_ms_max, from the step's start) or {"until": "<RFC 3339 time>"} (at
-// most k_timeout_ms_max after the start; a past time completes at once); either value
+// (0 ≤ N ≤ k_timer_ms_max, from the step's start) or {"until": "<RFC 3339 time>"} (at
+// most k_timer_ms_max after the start; a past time completes at once); either value
 // may be a placeholder (placeholders.hpp) resolved when the step starts, e.g.
 // {"until":"${workflow.input.remindAt}"} (workflow_model.hpp: timer_step_due). Unlike the
 // task "sleep" (an activity that sleeps in a worker slot and starts over after a crash).

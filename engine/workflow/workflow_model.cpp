@@ -440,13 +440,12 @@ core::expected<std::int64_t, std::string> timer_step_due(const workflow_state& s
   if (key == "ms") {
     std::int64_t ms = -1;
     if (v->is_int64()) ms = v->get_int64();
-    if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(k_timeout_ms_max)) {
+    if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(k_timer_ms_max)) {
       ms = static_cast<std::int64_t>(v->get_uint64());
     }
-    if (ms < 0 || ms > k_timeout_ms_max) {
-      return unexpected{"timer ms must be an integer from 0 to " +
-                        std::to_string(k_timeout_ms_max) + ", got " +
-                        boost::json::serialize(*v).substr(0, 64)};
+    if (ms < 0 || ms > k_timer_ms_max) {
+      return unexpected{"timer ms must be an integer from 0 to " + std::to_string(k_timer_ms_max) +
+                        ", got " + boost::json::serialize(*v).substr(0, 64)};
     }
     return started_ms + ms;
   }
@@ -455,9 +454,9 @@ core::expected<std::int64_t, std::string> timer_step_due(const workflow_state& s
     return unexpected{"timer until must be an RFC 3339 time, got " +
                       boost::json::serialize(*v).substr(0, 64)};
   }
-  if (*until - started_ms > k_timeout_ms_max) {
+  if (*until - started_ms > k_timer_ms_max) {
     return unexpected{"timer until " + std::string(v->get_string()) +
-                      " is more than 30 days after the step's start"};
+                      " is more than 10 years after the step's start"};
   }
   return std::max(*until, started_ms);
 }

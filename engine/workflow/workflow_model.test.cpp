@@ -751,7 +751,7 @@ TEST_CASE(
 
 TEST_CASE("a timer step must say how long it waits") {
   for (const char* input :
-       {"", R"(,"input":{})", R"(,"input":{"ms":-1})", R"(,"input":{"ms":2592000001})",
+       {"", R"(,"input":{})", R"(,"input":{"ms":-1})", R"(,"input":{"ms":315360000001})",
         R"(,"input":{"ms":1.5})", R"(,"input":{"ms":"10"})", R"(,"input":1000)",
         R"(,"input":{"ms":18446744073709551615})", R"(,"input":{"ms":5,"until":"x"})",
         R"(,"input":{"until":"tomorrow"})", R"(,"input":{"until":"2026-12-24 09:00:00Z"})",
@@ -766,9 +766,9 @@ TEST_CASE("a timer step must say how long it waits") {
     CHECK(d.error().message.find("step 't'") != std::string::npos);
   }
   for (const char* input :
-       {R"({"ms":2592000000})", R"({"ms":0})", R"({"until":"2026-12-24T09:00:00Z"})",
-        R"({"until":"2026-12-24T09:00:00.250+01:00"})", R"({"ms":"${workflow.input.wait}"})",
-        R"({"until":"${workflow.input.at}"})"}) {
+       {R"({"ms":315360000000})", R"({"ms":2592000001})", R"({"ms":0})",
+        R"({"until":"2026-12-24T09:00:00Z"})", R"({"until":"2026-12-24T09:00:00.250+01:00"})",
+        R"({"ms":"${workflow.input.wait}"})", R"({"until":"${workflow.input.at}"})"}) {
     INFO(input);
     CHECK(parse_definition(
         std::string(R"({"name":"x","steps":[{"name":"t","task":"timer","input":)") + input + "}]}",
@@ -822,6 +822,17 @@ TEST_CASE("a timer step waits until a time, or for a wait the workflow's data na
     CHECK(failed.message == R"(timer until must be an RFC 3339 time, got "soon")");
     CHECK(h.state.status == workflow_status::failed);
     CHECK(h.state.timers.empty());
+  }
+  SUBCASE("a time years ahead waits for it") {
+    // 1979-12-29T00:00:00Z = 315273600000 ms: nearly ten years (3650 days) after the start.
+    h.run(cmd::task_completed{"plan", 1, json::object{{"at", "1979-12-29T00:00:00Z"}}}, 1100);
+    CHECK(h.state.timers == std::vector<timer>{{315'273'600'000, timer_kind::delay, "wait", 1}});
+    CHECK(h.state.status == workflow_status::running);
+  }
+  SUBCASE("beyond ten years fails naming the bound") {
+    h.run(cmd::task_completed{"plan", 1, json::object{{"at", "1980-01-02T00:00:00Z"}}}, 1100);
+    CHECK(h.state.status == workflow_status::failed);
+    CHECK(h.step("wait").error.find("more than 10 years") != std::string::npos);
   }
   SUBCASE("a missing value likewise") {
     h.run(cmd::task_completed{"plan", 1, json::object{}}, 1100);
