@@ -278,16 +278,6 @@ http_response id_status(unsigned code, const wf::workflow_reply& r) {
       code, json::serialize(json::object{{"id", r.id}, {"status", wf::to_string(r.status)}}));
 }
 
-json::object record_json(const store::workflow_record& r) {
-  return {{"id", r.id},
-          {"definition", r.definition},
-          {"version", r.version},
-          {"status", wf::to_string(r.status)},
-          {"priority", r.priority},
-          {"createdAt", wf::format_time_ms(r.created_at_ms)},
-          {"updatedAt", wf::format_time_ms(r.updated_at_ms)}};
-}
-
 json::object dead_letter_json(const store::dead_letter_record& d) {
   return {{"id", d.id},       {"workflowId", d.workflow_id}, {"step", d.step},
           {"error", d.error}, {"attempts", d.attempts},      {"at", wf::format_time_ms(d.at_ms)}};
@@ -554,7 +544,7 @@ class gateway_actor : public caf::event_based_actor {
             [r](store::workflow_page_result& res) {
               if (!res) return r(storage_error(res.error()));
               json::array items;
-              for (const auto& rec : res->items) items.push_back(record_json(rec));
+              for (const auto& rec : res->items) items.push_back(wf::record_json(rec));
               r(page(std::move(items), res->next_cursor));
             },
             [r](caf::error& e) { r(unavailable(e)); });

@@ -277,7 +277,8 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   parts = std::move(*started);
   // Newest first at stop_all: the region (entities) before the stores they write to.
   for (const auto& a :
-       {parts.index, parts.registry, parts.timers, parts.dispatcher, parts.region, parts.retention}) {
+       {parts.index, parts.registry, parts.timers, parts.dispatcher, parts.region, parts.retention,
+        parts.archiver, parts.archive_reader}) {
     if (a) runtime.supervise(a);
   }
   auto timeout = s.api.http.limits.request_timeout;
@@ -305,13 +306,17 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
 // and the journal they write to; waits for the region until the phase deadline.
 void add_workflow_shutdown(core::coordinated_shutdown& shutdown, core::actor_runtime& runtime,
                            const workflow::runtime::runtime_parts& parts) {
+  // Only these handles: the task outlives the actor system (`shutdown` is made first), and
+  // a handle to a detached actor (the archiver) would keep the system's end waiting.
   shutdown.add_task(
-      core::shutdown_phase::service_stop, "workflow-stop", [&runtime, parts](time_point d) {
+      core::shutdown_phase::service_stop, "workflow-stop",
+      [&runtime, region = parts.region, waker = parts.waker,
+       retention = parts.retention](time_point d) {
         caf::scoped_actor self{runtime.system()};
-        self->monitor(parts.region);
-        if (parts.waker) self->send_exit(parts.waker, caf::exit_reason::user_shutdown);
-        if (parts.retention) self->send_exit(parts.retention, caf::exit_reason::user_shutdown);
-        self->send_exit(parts.region, caf::exit_reason::user_shutdown);
+        self->monitor(region);
+        if (waker) self->send_exit(waker, caf::exit_reason::user_shutdown);
+        if (retention) self->send_exit(retention, caf::exit_reason::user_shutdown);
+        self->send_exit(region, caf::exit_reason::user_shutdown);
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             d - core::coordinated_shutdown::clock::now());
         self->receive(

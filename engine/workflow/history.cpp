@@ -28,6 +28,16 @@ std::string format_time_ms(std::int64_t epoch_ms) {
   return out;
 }
 
+json::object record_json(const store::workflow_record& r) {
+  return {{"id", r.id},
+          {"definition", r.definition},
+          {"version", r.version},
+          {"status", to_string(r.status)},
+          {"priority", r.priority},
+          {"createdAt", format_time_ms(r.created_at_ms)},
+          {"updatedAt", format_time_ms(r.updated_at_ms)}};
+}
+
 json::value history_json(std::span<const recorded_event> events) {
   json::array out;
   out.reserve(events.size());

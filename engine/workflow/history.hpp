@@ -10,6 +10,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "engine/workflow/store/records.hpp"
 #include "engine/workflow/workflow_model.hpp"
 
 namespace wfe::workflow {
@@ -31,5 +32,9 @@ struct recorded_event {
 [[nodiscard]] boost::json::value workflow_json(const workflow_state& s);
 
 [[nodiscard]] std::string format_time_ms(std::int64_t epoch_ms);
+
+// An item of GET /api/v1/workflows: {"id","definition","version","status","priority",
+// "createdAt","updatedAt"} of an index record.
+[[nodiscard]] boost::json::object record_json(const store::workflow_record& r);
 
 }  // namespace wfe::workflow

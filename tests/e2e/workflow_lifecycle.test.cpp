@@ -13,7 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/eventually.hpp"
@@ -476,4 +478,56 @@ TEST_CASE("a timer step waits until the time its workflow's input names") {
   CHECK(step_of(failed, "wait").at("errorType") == "invalid_input");
   CHECK(step_of(failed, "wait").at("error").as_string().find("RFC 3339") != std::string::npos);
   CHECK(wait_list(api, "/api/v1/dead-letters?limit=10", 1).size() == 1);
+}
+
+// Retention with an archive on the real binary: each expired workflow's history is in the
+// archive (equal to what GET .../history showed) before it is gone, and the node still
+// stops cleanly on SIGTERM (a handle kept to the detached archiver once made the actor
+// system wait for it forever).
+TEST_CASE("retention archives each workflow's history before deleting it, and the node stops") {
+  temp_dir archive_dir;
+  const auto archive = archive_dir.path() / "archive";
+  node n({"-Dpekko.workflow.retention.finished-after=1500ms",
+          "-Dpekko.workflow.retention.sweep-interval=200ms",
+          "-Dpekko.workflow.retention.archive-dir=" + archive.string()});
+  REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
+  workflow_api api(n.http_port());
+  api.define("kept", R"([{"name":"a","task":"noop"},{"name":"b","task":"sleep","input":{"ms":5},
+      "dependsOn":["a"]}])");
+  std::map<std::string, json::array> histories;
+  for (int i = 0; i < 5; ++i) {
+    const auto id = "arch-" + std::to_string(i);
+    api.started(id, "kept", json::object{{"n", i}});
+    REQUIRE(api.wait_status(id, "COMPLETED") == "COMPLETED");
+    histories[id] = api.history(id);
+  }
+  std::map<std::string, json::object> archived;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (archived.size() < histories.size() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    archived.clear();
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(archive, ec)) {
+      std::istringstream lines(read_file(f.path()));
+      for (std::string l; std::getline(lines, l);) {
+        auto o = json::parse(l).as_object();
+        archived[std::string(o.at("id").as_string())] = o;
+      }
+    }
+  }
+  REQUIRE(archived.size() == histories.size());
+  for (const auto& [id, events] : histories) {
+    CAPTURE(id);
+    CHECK(archived.at(id).at("events").as_array() == events);
+    CHECK(archived.at(id).at("status") == "COMPLETED");
+    // Gone once archived (the purge follows the archive's synced write).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    while ((status = api.get("/api/v1/workflows/" + id).status) != 404 &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(status == 404);
+  }
+  n.proc().signal(SIGTERM);
+  CHECK(n.proc().wait(std::chrono::seconds(40)) == 0);
 }

@@ -8,7 +8,10 @@
 // never floods the journal actor in front of client writes). While pages come back
 // full it goes on at once; at the end of the listing it waits sweep-interval again.
 // Workflows the shard leaves alone (changed since the index said, or busy) are looked
-// at again in a later pass.
+// at again in a later pass. With an archiver (archive-dir, archive.hpp), each page's
+// workflows are read (record and events up to the listed seq) and appended to the
+// archive, synced, before any of them is purged; a page the archive refuses is not
+// purged (retried at the next sweep-interval).
 //
 // Spawned by start_workflow_runtime when finished-after is set; stops on an exit message.
 
@@ -17,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "engine/workflow/runtime/runtime_settings.hpp"
@@ -30,6 +34,11 @@ struct retention_deps {
   std::function<std::int64_t()> clock;  // epoch ms; empty = the system clock
   // Each purge's answer is awaited this long (it is a few store round trips).
   std::chrono::milliseconds purge_timeout{40'000};
+  // Optional: the archiver (spawn_archiver), a journal reader to read the events from,
+  // and the number of shards (a workflow's persistence id).
+  caf::actor archiver = {};
+  caf::actor journal = {};
+  std::uint32_t shards = 0;
 };
 
 [[nodiscard]] caf::actor spawn_retention_sweeper(caf::actor_system& sys,

@@ -214,12 +214,21 @@ TEST_CASE("retention is off by default and reads a duration or off") {
   CHECK(defaults.retention_batch_size == 256);
   CHECK(defaults.retention_max_concurrent_purges == 32);
   CHECK(runtime_settings{}.retention_max_concurrent_purges == 32);
+  CHECK(defaults.retention_archive_dir.empty());
+  CHECK(defaults.retention_archive_max_file_bytes == 64ull << 20);
+  CHECK(defaults.retention_archive_max_bytes == 10ull << 30);
   auto [on, ok] = wfe::test::read_settings<runtime_settings>(
       "pekko.workflow.retention.finished-after = 30d\n"
       "pekko.workflow.retention.sweep-interval = 5m\n"
       "pekko.workflow.retention.batch-size = 100\n"
-      "pekko.workflow.retention.max-concurrent-purges = 3\n");
+      "pekko.workflow.retention.max-concurrent-purges = 3\n"
+      "pekko.workflow.retention.archive-dir = \"/var/lib/wfe/archive\"\n"
+      "pekko.workflow.retention.archive-max-file-bytes = 16MiB\n"
+      "pekko.workflow.retention.archive-max-bytes = 2GiB\n");
   CHECK(ok.empty());
+  CHECK(on.retention_archive_dir == "/var/lib/wfe/archive");
+  CHECK(on.retention_archive_max_file_bytes == 16ull << 20);
+  CHECK(on.retention_archive_max_bytes == 2ull << 30);
   CHECK(on.retention_finished_after == std::chrono::hours(24 * 30));
   CHECK(on.retention_sweep_interval == std::chrono::minutes(5));
   CHECK(on.retention_batch_size == 100);
@@ -227,10 +236,12 @@ TEST_CASE("retention is off by default and reads a duration or off") {
   auto [bad, refused] = wfe::test::read_settings<runtime_settings>(
       "pekko.workflow.retention.finished-after = soon\n"
       "pekko.workflow.retention.batch-size = 0\n"
-      "pekko.workflow.retention.max-concurrent-purges = 0\n");
+      "pekko.workflow.retention.max-concurrent-purges = 0\n"
+      "pekko.workflow.retention.archive-max-bytes = 1KiB\n");
   CHECK(refused.find("pekko.workflow.retention.finished-after") != std::string::npos);
   CHECK(refused.find("pekko.workflow.retention.batch-size") != std::string::npos);
   CHECK(refused.find("pekko.workflow.retention.max-concurrent-purges") != std::string::npos);
+  CHECK(refused.find("pekko.workflow.retention.archive-max-bytes") != std::string::npos);
   CHECK(refused.find("node.conf:1") != std::string::npos);
 
   wfe::test::temp_dir dir;

@@ -31,6 +31,11 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
       static_cast<std::uint32_t>(r.integer("pekko.workflow.retention.batch-size", 1, 10'000));
   s.retention_max_concurrent_purges = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.retention.max-concurrent-purges", 1, 1'024));
+  s.retention_archive_dir = r.string("pekko.workflow.retention.archive-dir");
+  s.retention_archive_max_file_bytes =
+      r.bytes("pekko.workflow.retention.archive-max-file-bytes", 1 << 20, 1ull << 40);
+  s.retention_archive_max_bytes =
+      r.bytes("pekko.workflow.retention.archive-max-bytes", 1 << 20, 1ull << 50);
   if (r.ok() && s.task_resubmit_delay > s.task_resubmit_max_delay) {
     r.fail("pekko.workflow.runtime.task-resubmit-delay",
            "must not exceed pekko.workflow.runtime.task-resubmit-max-delay");

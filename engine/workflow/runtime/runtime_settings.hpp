@@ -4,6 +4,7 @@
 // in conf/reference.conf.
 
 #include <chrono>
+#include <filesystem>
 #include <cstddef>
 #include <cstdint>
 
@@ -56,6 +57,13 @@ struct runtime_settings {
   std::chrono::milliseconds retention_sweep_interval{60'000};
   std::uint32_t retention_batch_size = 256;
   std::uint32_t retention_max_concurrent_purges = 32;
+  // pekko.workflow.retention.archive-dir (empty, the default: no archive): the sweeper
+  // appends each workflow it deletes, record and events, to a JSON-lines file there
+  // first (archive.hpp), in files of at most archive-max-file-bytes, and deletes nothing
+  // once the archive holds archive-max-bytes.
+  std::filesystem::path retention_archive_dir;
+  std::uint64_t retention_archive_max_file_bytes = 64ull << 20;
+  std::uint64_t retention_archive_max_bytes = 10ull << 30;
 
   // Reads the keys above except the two copied from cluster_settings.
   static runtime_settings read(core::settings_reader& r);

@@ -69,6 +69,9 @@ class incarnation {
   }
   ~incarnation() {
     stop_workflow_runtime(parts);
+    // The actor system (declared after `parts`, so destroyed before it) waits for its
+    // detached actors (the archiver), which live while a handle to them does.
+    parts = runtime_parts{};
     caf::anon_send_exit(journal_actor_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(snapshot_actor_, caf::exit_reason::user_shutdown);
   }

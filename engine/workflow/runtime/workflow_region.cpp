@@ -19,6 +19,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "engine/core/clock.hpp"
 #include "engine/core/logging.hpp"
 #include "engine/workflow/runtime/runtime_entity.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
@@ -44,11 +45,7 @@ using clock = std::chrono::steady_clock;
 using tick_atom = caf::atom_constant<caf::atom("rtick")>;
 using resubmit_atom = caf::atom_constant<caf::atom("rresub")>;
 
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using core::system_now_ms;
 
 // Shared by the region and its shards; counters are atomics and prometheus metrics.
 struct region_shared {

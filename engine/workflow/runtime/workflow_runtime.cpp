@@ -13,7 +13,9 @@
 #include <caf/send.hpp>
 
 #include "engine/core/logging.hpp"
+#include "persistence/journal_actor.hpp"
 #include "engine/workflow/runtime/rehome.hpp"
+#include "engine/workflow/runtime/archive.hpp"
 #include "engine/workflow/runtime/retention.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/workflow_region.hpp"
@@ -180,6 +182,22 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
 
   if (cfg.runtime.retention_finished_after.count() > 0) {
     retention_deps deps{&parts.index, parts.router, cfg.clock, cfg.entity.request_timeout * 4};
+    if (!cfg.runtime.retention_archive_dir.empty()) {
+      auto archive = workflow_archive::open({cfg.runtime.retention_archive_dir,
+                                             cfg.runtime.retention_archive_max_file_bytes,
+                                             cfg.runtime.retention_archive_max_bytes});
+      if (!archive) {
+        stop_workflow_runtime(parts);
+        return persistence::fail(std::move(archive).error());
+      }
+      core::logger("workflow")->info("retention archives into {} ({} bytes there)",
+                                     cfg.runtime.retention_archive_dir.string(), (*archive)->bytes());
+      parts.archiver = spawn_archiver(sys, std::move(*archive));
+      parts.archive_reader = persistence::spawn_journal_reader(sys, cfg.journal);
+      deps.archiver = parts.archiver;
+      deps.journal = parts.archive_reader;
+      deps.shards = cfg.runtime.number_of_shards;
+    }
     parts.retention = spawn_retention_sweeper(sys, cfg.runtime, std::move(deps));
   }
   if (!ids->empty()) {
@@ -191,7 +209,8 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
 }
 
 void stop_workflow_runtime(const runtime_parts& parts) {
-  for (const auto* a : {&parts.retention, &parts.waker, &parts.region, &parts.dispatcher,
+  for (const auto* a : {&parts.retention, &parts.archiver, &parts.archive_reader, &parts.waker,
+                        &parts.region, &parts.dispatcher,
                         &parts.timers, &parts.registry, &parts.index}) {
     if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   }

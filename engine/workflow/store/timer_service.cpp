@@ -11,6 +11,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "engine/core/clock.hpp"
 #include "engine/core/logging.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
@@ -23,11 +24,7 @@ using wake_atom = caf::atom_constant<caf::atom("twake")>;
 using reload_atom = caf::atom_constant<caf::atom("treload")>;
 using scan_atom = caf::atom_constant<caf::atom("tscan")>;
 
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using core::system_now_ms;
 
 // A heap entry: timer `index` of workflow `id` fires at `at_ms`. Entries of a replaced
 // set (generation differs) are skipped when they reach the top (lazy deletion).

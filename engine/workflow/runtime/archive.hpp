@@ -1,0 +1,83 @@
+#pragma once
+// The archive of workflows deleted by retention (pekko.workflow.retention.archive-dir;
+// Temporal's history archival): before the sweeper purges a finished workflow, its
+// record and every event it has are appended as one JSON line to a file of the archive
+// dir, synced; only then is it purged. Nothing is deleted whose line is not on disk.
+//
+// Files: <dir>/workflows-<NNNNNN>.jsonl (six digits, counting up), a new one once the
+// current one reaches max-file-bytes. A line:
+//   {"id","definition","version","status","createdAt","updatedAt","seq","archivedAt",
+//    "events":[{"seq","type","at","data"}], "deletedBefore"?}
+// (the fields of GET /api/v1/workflows and of its history; "deletedBefore" when the
+// first events were deleted after a snapshot). A workflow can appear twice when it
+// changed between its archiving and its purge (the purge then leaves it alone and a
+// later sweep archives it again): readers keep the line with the highest seq.
+//
+// Bounded: once the archive holds max-bytes, appends are refused (the sweeper then
+// purges nothing and logs it) until the operator moves files away. A line torn by a
+// crash (its workflows were not purged) is cut off when the archive is opened.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+#include "persistence/errc.hpp"
+
+namespace wfe::workflow::runtime {
+
+struct archive_settings {
+  std::filesystem::path dir;  // empty: no archive
+  std::uint64_t max_file_bytes = 64ull << 20;
+  std::uint64_t max_bytes = 10ull << 30;
+};
+
+// Blocking file I/O: used by the archiver actor only (and tests).
+class workflow_archive {
+ public:
+  // Creates the dir, sums the files there and cuts a torn last line off the newest.
+  static persistence::result<std::unique_ptr<workflow_archive>> open(archive_settings settings);
+  ~workflow_archive();
+  workflow_archive(const workflow_archive&) = delete;
+  workflow_archive& operator=(const workflow_archive&) = delete;
+
+  // Appends the lines (no newline inside; one is added to each) to the current file,
+  // synced, or refuses them all (io_error): when they would take the archive past
+  // max-bytes, or when writing fails (the file is cut back to where it was). Returns the
+  // archive's bytes.
+  persistence::result<std::uint64_t> append(const std::vector<std::string>& lines);
+
+  [[nodiscard]] std::uint64_t bytes() const { return total_; }
+  [[nodiscard]] const std::filesystem::path& current_file() const { return path_; }
+
+ private:
+  explicit workflow_archive(archive_settings s) : settings_(std::move(s)) {}
+  persistence::result<persistence::done> open_file(std::uint32_t number);
+
+  archive_settings settings_;
+  std::filesystem::path path_;
+  std::uint32_t number_ = 0;
+  std::uint64_t file_bytes_ = 0;
+  std::uint64_t total_ = 0;
+  int fd_ = -1;
+};
+
+// Asks the archiver to append lines; answered with archive_result (the archive's bytes
+// after the append) once they are synced. (The result type is declared a CAF message in
+// store_messages.hpp, as store::remove_result.)
+struct archive_lines {
+  std::vector<std::string> lines;
+};
+using archive_result = persistence::result<std::uint64_t>;
+
+// A detached actor owning the archive (blocking writes off the scheduler's threads).
+[[nodiscard]] caf::actor spawn_archiver(caf::actor_system& sys,
+                                        std::shared_ptr<workflow_archive> archive);
+
+}  // namespace wfe::workflow::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::archive_lines)
