@@ -9,6 +9,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <boost/json.hpp>
 
 #include "engine/core/clock.hpp"
@@ -42,7 +44,10 @@ class retention_sweeper : public caf::event_based_actor {
         purge_timeout_(deps.purge_timeout),
         archiver_(std::move(deps.archiver)),
         journal_(std::move(deps.journal)),
-        shards_(deps.shards) {}
+        shards_(deps.shards),
+        archived_counter_(deps.archived),
+        refusals_counter_(deps.archive_refusals),
+        bytes_gauge_(deps.archive_bytes) {}
 
   // Handles to detached actors (the archiver, the journal reader) keep them, and so the
   // actor system's shutdown, waiting: released when the sweeper stops.
@@ -165,12 +170,16 @@ class retention_sweeper : public caf::event_based_actor {
             [this, n, archived = std::move(archived)](archive_result& r) mutable {
               if (!r) {
                 // Nothing of this page is deleted; the listing starts over next time.
+                if (refusals_counter_ != nullptr) refusals_counter_->Increment();
                 log_->error("retention: archiving failed, nothing deleted: {}",
                             r.error().describe());
                 cursor_.clear();
                 return wait();
               }
               archived_ += n;
+              if (archived_counter_ != nullptr)
+                archived_counter_->Increment(static_cast<double>(n));
+              if (bytes_gauge_ != nullptr) bytes_gauge_->Set(static_cast<double>(*r));
               for (auto& p : archived) to_purge_.push_back(std::move(p));
               start_purges();
             },
@@ -242,6 +251,9 @@ class retention_sweeper : public caf::event_based_actor {
   caf::actor archiver_;
   caf::actor journal_;
   std::uint32_t shards_ = 0;
+  prometheus::Counter* archived_counter_ = nullptr;
+  prometheus::Counter* refusals_counter_ = nullptr;
+  prometheus::Gauge* bytes_gauge_ = nullptr;
   std::string cursor_;
   std::deque<purge_workflow> to_purge_;
   std::size_t in_flight_ = 0;

@@ -24,6 +24,12 @@
 #include <caf/fwd.hpp>
 
 #include "engine/workflow/runtime/runtime_settings.hpp"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+}  // namespace prometheus
+
 #include "engine/workflow/runtime/workflow_region.hpp"
 
 namespace wfe::workflow::runtime {
@@ -39,6 +45,11 @@ struct retention_deps {
   caf::actor archiver = {};
   caf::actor journal = {};
   std::uint32_t shards = 0;
+  // Optional metrics of the archive: workflows archived, appends refused (full, or a
+  // write error: nothing of that page deleted), and the archive's size.
+  prometheus::Counter* archived = nullptr;
+  prometheus::Counter* archive_refusals = nullptr;
+  prometheus::Gauge* archive_bytes = nullptr;
 };
 
 [[nodiscard]] caf::actor spawn_retention_sweeper(caf::actor_system& sys,

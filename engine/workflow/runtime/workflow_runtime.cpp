@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -13,9 +15,8 @@
 #include <caf/send.hpp>
 
 #include "engine/core/logging.hpp"
-#include "persistence/journal_actor.hpp"
-#include "engine/workflow/runtime/rehome.hpp"
 #include "engine/workflow/runtime/archive.hpp"
+#include "engine/workflow/runtime/rehome.hpp"
 #include "engine/workflow/runtime/retention.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/workflow_region.hpp"
@@ -27,6 +28,7 @@
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 #include "engine/workflow/tasks/task_messages.hpp"
 #include "persistence/eventsourced.hpp"
+#include "persistence/journal_actor.hpp"
 
 namespace wfe::workflow::runtime {
 
@@ -190,8 +192,31 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
         stop_workflow_runtime(parts);
         return persistence::fail(std::move(archive).error());
       }
-      core::logger("workflow")->info("retention archives into {} ({} bytes there)",
-                                     cfg.runtime.retention_archive_dir.string(), (*archive)->bytes());
+      const auto bytes = (*archive)->bytes();
+      core::logger("workflow")
+          ->info("retention archives into {} ({} bytes there)",
+                 cfg.runtime.retention_archive_dir.string(), bytes);
+      if (cfg.registry != nullptr) {
+        deps.archived =
+            &prometheus::BuildCounter()
+                 .Name("workflow_archived_total")
+                 .Help("Workflows retention appended to its archive before deleting them")
+                 .Register(*cfg.registry)
+                 .Add({});
+        deps.archive_refusals = &prometheus::BuildCounter()
+                                     .Name("workflow_archive_refusals_total")
+                                     .Help(
+                                         "Archive appends refused (full or a write error): nothing "
+                                         "of that page deleted")
+                                     .Register(*cfg.registry)
+                                     .Add({});
+        deps.archive_bytes = &prometheus::BuildGauge()
+                                  .Name("workflow_archive_bytes")
+                                  .Help("Bytes in retention's archive directory")
+                                  .Register(*cfg.registry)
+                                  .Add({});
+        deps.archive_bytes->Set(static_cast<double>(bytes));
+      }
       parts.archiver = spawn_archiver(sys, std::move(*archive));
       parts.archive_reader = persistence::spawn_journal_reader(sys, cfg.journal);
       deps.archiver = parts.archiver;
