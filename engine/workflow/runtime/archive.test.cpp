@@ -33,14 +33,10 @@ std::vector<std::string> lines_of(const std::filesystem::path& file) {
   return out;
 }
 
-// A counter's or gauge's value (-1: not registered).
-double metric(incarnation& node, const std::string& name) {
-  for (const auto& fam : node.registry().Collect()) {
-    if (fam.name != name) continue;
-    const auto& m = fam.metric.at(0);
-    return fam.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
-  }
-  return -1;
+std::uintmax_t bytes_in(const std::filesystem::path& dir) {
+  std::uintmax_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) bytes += entry.file_size();
+  return bytes;
 }
 
 std::unique_ptr<workflow_archive> open_archive(archive_settings s) {
@@ -174,12 +170,10 @@ TEST_CASE("retention archives each workflow, record and every event, before dele
     CHECK(events.back().at("type") == (id == failed ? "WorkflowFailed" : "WorkflowCompleted"));
     CHECK_FALSE(node.record(id).has_value());  // and then deleted
   }
-  std::uintmax_t bytes = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(c.runtime.retention_archive_dir))
-    bytes += entry.file_size();
-  CHECK(metric(node, "workflow_archived_total") == 4);
-  CHECK(metric(node, "workflow_archive_bytes") == static_cast<double>(bytes));
-  CHECK(metric(node, "workflow_archive_refusals_total") == 0);
+  const auto bytes = bytes_in(c.runtime.retention_archive_dir);
+  CHECK(node.metric("workflow_archived_total") == 4);
+  CHECK(node.metric("workflow_archive_bytes") == static_cast<double>(bytes));
+  CHECK(node.metric("workflow_archive_refusals_total") == 0);
 }
 
 TEST_CASE("a full archive stops retention: nothing is deleted that was not archived") {
@@ -200,10 +194,8 @@ TEST_CASE("a full archive stops retention: nothing is deleted that was not archi
   auto r = node.record(id);
   REQUIRE(r);
   CHECK(r->status == workflow_status::completed);
-  std::uintmax_t bytes = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(c.runtime.retention_archive_dir))
-    bytes += entry.file_size();
+  const auto bytes = bytes_in(c.runtime.retention_archive_dir);
   CHECK(bytes == 0);
-  CHECK(metric(node, "workflow_archive_refusals_total") >= 5);
-  CHECK(metric(node, "workflow_archived_total") == 0);
+  CHECK(node.metric("workflow_archive_refusals_total") >= 5);
+  CHECK(node.metric("workflow_archived_total") == 0);
 }

@@ -68,13 +68,6 @@ purge_outcome::kind outcome(const purge_result& r) {
   return r->what;
 }
 
-double purged_metric(incarnation& node) {
-  for (const auto& fam : node.registry().Collect()) {
-    if (fam.name == "workflow_purged_total") return fam.metric.at(0).counter.value;
-  }
-  return -1;
-}
-
 }  // namespace
 
 TEST_CASE("a finished workflow is purged for good and its id starts a new workflow") {
@@ -92,7 +85,7 @@ TEST_CASE("a finished workflow is purged for good and its id starts a new workfl
   CHECK_FALSE(has_snapshots(node, id));
   CHECK_FALSE(node.record(id).has_value());
   CHECK(node.stats().purged == 1);
-  CHECK(purged_metric(node) == 1);
+  CHECK(node.metric("workflow_purged_total") == 1);
   auto gone = node.ok(id, cmd::get{});
   REQUIRE(gone.rejected);
   CHECK(gone.rejected->code == rejection_code::not_found);

@@ -79,6 +79,15 @@ class incarnation {
   caf::actor_system& sys() { return sys_; }
   persistence::journal& journal() { return *journal_; }
   prometheus::Registry& registry() { return registry_; }
+  // The value of an unlabelled counter or gauge (-1: not registered).
+  double metric(const std::string& name) {
+    for (const auto& fam : registry_.Collect()) {
+      if (fam.name != name) continue;
+      const auto& m = fam.metric.at(0);
+      return fam.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+    return -1;
+  }
   caf::actor& journal_actor() { return journal_actor_; }
   persistence::rocksdb_snapshot_store& snapshots() { return *snapshots_; }
 

@@ -502,12 +502,7 @@ TEST_CASE(
   config.runtime.failover_log_limit = 2;
   {
     incarnation again(dir.path(), config);
-    auto failovers = [&] {
-      for (const auto& fam : again.registry().Collect()) {
-        if (fam.name == "workflow_failovers_total") return fam.metric.at(0).counter.value;
-      }
-      return -1.0;
-    };
+    auto failovers = [&] { return again.metric("workflow_failovers_total"); };
     REQUIRE(eventually([&] { return failovers() == 3; }));
     CHECK(again.state("wf-t").find_step("t")->status == step_status::retry_wait);  // recovers it
     std::this_thread::sleep_for(100ms);
