@@ -97,8 +97,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::shards_req)
 namespace wfe::api {
 namespace {
 
-constexpr std::int64_t k_max_timeout_ms = 30LL * 24 * 3600 * 1000;
-
 // 400 {"error":{"code":"invalid_request","message":"<field>: ...","field":"<field>"}}.
 http_response bad_request(std::string_view field, std::string_view message) {
   json::object e{{"code", "invalid_request"},
@@ -217,8 +215,9 @@ std::optional<start_req> parse_start(const std::string& body, http_response& err
   }
   if (const auto* t = o.if_contains("timeoutMs"); t != nullptr && !t->is_null()) {
     auto n = t->if_int64();
-    if (n == nullptr || *n < 0 || *n > k_max_timeout_ms) {
-      err = bad_request("timeoutMs", "must be an integer between 0 and 2592000000 (30 days)");
+    if (n == nullptr || *n < 0 || *n > wf::k_timeout_ms_max) {
+      err = bad_request("timeoutMs", "must be an integer between 0 and " +
+                                         std::to_string(wf::k_timeout_ms_max) + " (ten years)");
       return std::nullopt;
     }
     s.cmd.timeout_ms = *n;

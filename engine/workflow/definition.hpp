@@ -35,10 +35,12 @@ inline constexpr std::size_t k_definition_bytes_max = 1024 * 1024;
 inline constexpr std::size_t k_non_retryable_max = 64;
 inline constexpr std::uint32_t k_max_attempts_max = 10'000;
 inline constexpr std::int64_t k_interval_ms_max = 7LL * 24 * 3600 * 1000;  // a week
-inline constexpr std::int64_t k_timeout_ms_max = 30LL * 24 * 3600 * 1000;  // a month
-// A timer step may wait far longer than any timeout ("remind me in a year"): its wait is
-// a durable timer in the index, which costs nothing while it is far.
+// A timer step may wait long ("remind me in a year"): its wait is a durable timer in the
+// index, which costs nothing while it is far.
 inline constexpr std::int64_t k_timer_ms_max = 3650LL * 24 * 3600 * 1000;  // ten years
+// Step and workflow timeouts: as far (an approval a worker may take months over); each is
+// a durable timer too, and a C++ handler's deadline is one entry in the dispatcher.
+inline constexpr std::int64_t k_timeout_ms_max = k_timer_ms_max;
 inline constexpr double k_backoff_coefficient_max = 100.0;
 
 struct retry_policy {

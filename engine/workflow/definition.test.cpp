@@ -226,6 +226,12 @@ TEST_CASE("bad retry and timeout numbers are rejected naming the field and the s
   CHECK(field_of(R"("retry":{"nonRetryable":[1]})") == "steps[1].retry.nonRetryable[0]");
   CHECK(field_of(R"("timeoutMs":-1)") == "steps[1].timeoutMs");
   CHECK(field_of(R"("timeoutMs":99999999999999)") == "steps[1].timeoutMs");
+  // A timeout may be as long as a timer step: ten years, not a millisecond more.
+  CHECK(field_of(R"("timeoutMs":315360000001)") == "steps[1].timeoutMs");
+  auto ten_years = parse(
+      R"({"name":"x","steps":[{"name":"approve","task":"queue:people","timeoutMs":315360000000}]})");
+  REQUIRE(ten_years);
+  CHECK(ten_years->steps[0].timeout_ms == k_timer_ms_max);
   auto msg = error_message(
       R"({"name":"x","steps":[{"name":"pay","task":"noop","retry":{"maxAttempts":0}}]})");
   CHECK(msg == "step 'pay': maxAttempts must be between 1 and 10000, got 0");

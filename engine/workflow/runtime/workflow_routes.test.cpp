@@ -129,6 +129,14 @@ TEST_CASE("starts: 201 after the start is durable, 409 with the status, 404, 400
   CHECK(error_field(n.call("POST", "/api/v1/workflows",
                            R"({"definition":"order","priority":"urgent"})")) == "priority");
   CHECK(n.call("POST", "/api/v1/workflows", "not json").status == 400);
+  // A workflow timeout of up to ten years (a durable timer like a timer step's).
+  CHECK(error_field(n.call("POST", "/api/v1/workflows",
+                           R"({"definition":"order","timeoutMs":315360000001})")) == "timeoutMs");
+  CHECK(error_field(n.call("POST", "/api/v1/workflows",
+                           R"({"definition":"order","timeoutMs":-1})")) == "timeoutMs");
+  auto far = n.call("POST", "/api/v1/workflows",
+                    R"({"id":"wf-far","definition":"order","timeoutMs":315360000000})");
+  CHECK(far.status == 201);
   CHECK(n.call("PUT", "/api/v1/workflows/wf-1").status == 405);
   CHECK(n.call("GET", "/api/v1/workflows/a%20b").status == 400);
 }

@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,13 +44,15 @@ using lease_check_atom = caf::atom_constant<caf::atom("tleasechk")>;
 using poll_expired_atom = caf::atom_constant<caf::atom("tpollexp")>;
 using run_handler_atom = caf::atom_constant<caf::atom("trunhandlr")>;
 using park_sweep_atom = caf::atom_constant<caf::atom("tparksweep")>;
-using handler_cancel_atom = caf::atom_constant<caf::atom("thcancel")>;
+using handler_deadline_atom = caf::atom_constant<caf::atom("thdeadln")>;
 using handler_stuck_atom = caf::atom_constant<caf::atom("thstuck")>;
 using start_report_atom = caf::atom_constant<caf::atom("tstartrep")>;
 using answer_recorded_atom = caf::atom_constant<caf::atom("tanswered")>;
 // A C++ handler still running this long after it was told to stop (cancelled()) is
 // logged: it holds a worker slot that only its return gives back.
 constexpr std::chrono::seconds k_cancel_warn_after{10};
+// The longest wait between two checks of the handlers' deadlines (arm_deadline_check).
+constexpr std::chrono::seconds k_deadline_check_max{1};
 
 struct handler_job {
   std::shared_ptr<const task_handler> fn;
@@ -129,6 +132,8 @@ struct running_task {
   std::function<void()> stop_http;            // an `http` task's: closes its connection
   bool abandoned = false;                     // task_abandon: its answer is not wanted
   bool cancel_counted = false;                // in workflow_tasks_cancelled_running
+  // A C++ handler's step timeout + grace (in handler_deadlines_); none without a timeout.
+  std::optional<clock::time_point> deadline;
 };
 
 struct parked_poll {
@@ -334,8 +339,9 @@ class dispatcher {
     // back after the step's timeout (with the grace of `http`: the entity's timer fails
     // the attempt first, so the late result is ignored).
     if (r.timeout_ms > 0) {
-      self_->delayed_send(self_, std::chrono::milliseconds(r.timeout_ms) + k_step_timeout_grace,
-                          handler_cancel_atom::value, id);
+      run.deadline = clock::now() + std::chrono::milliseconds(r.timeout_ms) + k_step_timeout_grace;
+      handler_deadlines_.emplace(*run.deadline, id);
+      arm_deadline_check();
     }
     handler_job job{std::move(fn), r.input,
                     task_context{r.workflow_id, r.step, r.attempt, r.priority, r.timeout_ms,
@@ -378,6 +384,7 @@ class dispatcher {
       send_started(run);
     }
     if (run.cancel_counted) --cancelled_running_;
+    if (run.deadline) handler_deadlines_.erase({*run.deadline, id});
     running_.erase(it);
     publish();
   }
@@ -755,10 +762,33 @@ class dispatcher {
   }
 
   // Past its step's timeout (and the grace): a handler that checks ctx.cancelled()
-  // returns; its result is then dropped like a cut sleep's (finish).
-  void on_handler_cancel(std::uint64_t id) {
-    auto it = running_.find(id);
-    if (it != running_.end() && it->second.cancel) cancel_handler(id, it->second);
+  // returns; its result is then dropped like a cut sleep's (finish). The deadlines of
+  // running handlers are kept here and checked by one pending message at a time, at
+  // most k_deadline_check_max apart: a delayed message per handler would stay in CAF's
+  // clock until its deadline even after the handler returned — with timeouts of up to
+  // ten years, one entry per run for years.
+  void arm_deadline_check() {
+    if (deadline_check_armed_ || handler_deadlines_.empty()) return;
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        handler_deadlines_.begin()->first - clock::now());
+    wait = std::clamp(wait, std::chrono::milliseconds(0),
+                      std::chrono::milliseconds(k_deadline_check_max));
+    deadline_check_armed_ = true;
+    self_->delayed_send(self_, wait, handler_deadline_atom::value);
+  }
+
+  void on_deadline_check() {
+    deadline_check_armed_ = false;
+    const auto now = clock::now();
+    while (!handler_deadlines_.empty() && handler_deadlines_.begin()->first <= now) {
+      const auto id = handler_deadlines_.begin()->second;
+      handler_deadlines_.erase(handler_deadlines_.begin());
+      auto it = running_.find(id);
+      if (it == running_.end()) continue;
+      it->second.deadline.reset();
+      if (it->second.cancel) cancel_handler(id, it->second);
+    }
+    arm_deadline_check();
   }
 
   // Tells a running C++ handler to stop (ctx.cancelled()). Cancellation is cooperative:
@@ -1094,6 +1124,9 @@ class dispatcher {
   bool sweep_armed_ = false;
   std::unordered_map<std::uint64_t, running_task> running_;
   std::uint64_t cancelled_running_ = 0;  // running_ entries with cancel_counted
+  // (deadline, running_ id) of the C++ handlers with a step timeout (running_task).
+  std::set<std::pair<clock::time_point, std::uint64_t>> handler_deadlines_;
+  bool deadline_check_armed_ = false;
   std::uint64_t next_exec_ = 1;
   // Start reports held back (report_start): running_ ids and lease tokens; at most
   // every running task and lease once, cleared at each start_report_atom.
@@ -1141,7 +1174,7 @@ caf::behavior dispatcher_actor(caf::event_based_actor* self, task_settings s,
         d->finish(id, std::nullopt);
         d->pump();
       },
-      [d](handler_cancel_atom, std::uint64_t id) { d->on_handler_cancel(id); },
+      [d](handler_deadline_atom) { d->on_deadline_check(); },
       [d](handler_stuck_atom, std::uint64_t id) { d->on_handler_stuck(id); },
       [d](const task_abandon& a) { d->on_abandon(a); },
       [d](exec_done_atom, std::uint64_t id, task_result& r) {

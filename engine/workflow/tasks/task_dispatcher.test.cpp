@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include "engine/workflow/definition.hpp"
 #include "engine/workflow/tasks/task_test_fixture.hpp"
 #include "tests/support/cancellable_handler.hpp"
 
@@ -244,6 +245,33 @@ TEST_CASE("a C++ handler that checks ctx.cancelled() gives its slot back after t
   CHECK(u.workflow_id == "wf-quick");
   CHECK(u.what == kind::completed);
   CHECK(*long_one.saw_cancel);
+}
+
+// The handlers' deadlines are checked by one pending message (arm_deadline_check): a
+// short timeout that comes after a far one (ten years: nothing of it may wait in CAF's
+// clock once its handler is done) is still cut on time, and the far one is not.
+TEST_CASE("a handler's short step timeout is kept next to a handler waiting ten years") {
+  task_fixture f;
+  wfe::test::cancellable_handler far_one;
+  wfe::test::cancellable_handler near_one;
+  f.handlers->register_handler("far", far_one.fn());
+  f.handlers->register_handler("near", near_one.fn());
+  task_settings s;
+  s.max_workers = 2;
+  f.start(s);
+  f.submit("wf-far", "far", {}, task_priority::normal, 1, wfe::workflow::k_timeout_ms_max);
+  CHECK(f.next().what == kind::started);
+  const auto submitted = std::chrono::steady_clock::now();
+  f.submit("wf-near", "near", {}, task_priority::normal, 1, 100);
+  CHECK(f.next().what == kind::started);
+  REQUIRE(eventually([&] { return near_one.saw_cancel->load(); }));
+  // The step timeout plus the 1 s grace, checked at most a second apart.
+  CHECK(std::chrono::steady_clock::now() - submitted >= 1100ms);
+  CHECK(far_one.running->load());
+  CHECK_FALSE(far_one.saw_cancel->load());
+  caf::anon_send(f.dispatcher, task_abandon{"wf-far", "s", 1});
+  REQUIRE(eventually([&] { return far_one.saw_cancel->load(); }));
+  CHECK_FALSE(f.try_next(100ms));  // neither result is sent: both attempts were given up
 }
 
 // The entity sends task_abandon when an attempt's answer is not wanted any more (its
