@@ -19,6 +19,7 @@
 
 #include "engine/workflow/definition.hpp"
 #include "engine/workflow/history.hpp"
+#include "engine/workflow/runtime/archive.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
 #include "engine/workflow/runtime/workflow_region.hpp"
@@ -80,6 +81,12 @@ struct delete_req {
   std::string id;
   responder r;
 };
+struct archived_req {
+  std::string id;
+  std::uint64_t from = 1;
+  std::uint32_t limit = 0;
+  responder r;
+};
 
 }  // namespace
 }  // namespace wfe::api
@@ -93,6 +100,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::dead_letters_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::delete_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::shards_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::archived_req)
 
 namespace wfe::api {
 namespace {
@@ -331,7 +339,12 @@ class gateway_actor : public caf::event_based_actor {
         registry_(*cfg_.registry),
         index_(*cfg_.index),
         journal_(*cfg_.journal),
+        archiver_(cfg_.archiver != nullptr ? *cfg_.archiver : caf::actor{}),
         published_(std::move(published)) {}
+
+  // The archiver is detached: a handle kept after the exit would keep the actor
+  // system's end waiting for it.
+  void on_exit() override { archiver_ = caf::actor{}; }
 
   caf::behavior make_behavior() override {
     return {
@@ -344,6 +357,7 @@ class gateway_actor : public caf::event_based_actor {
         [this](dead_letters_req& q) { dead_letters(std::move(q)); },
         [this](delete_req& q) { remove(std::move(q)); },
         [this](shards_req& q) { shards(std::move(q)); },
+        [this](archived_req& q) { archived(std::move(q)); },
     };
   }
 
@@ -536,6 +550,29 @@ class gateway_actor : public caf::event_based_actor {
         });
   }
 
+  // GET /api/v1/archived-workflows/{id}: the archiver reads and pages the line.
+  void archived(archived_req q) {
+    auto r = q.r;
+    auto id = q.id;
+    if (!archiver_) {
+      return r(http_response::error(
+          404, "workflow_not_found",
+          "no archived workflow '" + id +
+              "': this node keeps no archive (pekko.workflow.retention.archive-dir is not set)"));
+    }
+    request(archiver_, cfg_.ask_timeout, wf::runtime::archive_read{id, q.from, q.limit})
+        .then(
+            [r, id](wf::runtime::archive_read_result& res) {
+              if (!res) return r(storage_error(res.error()));
+              if (!res->found) {
+                return r(http_response::error(404, "workflow_not_found",
+                                              "no archived workflow '" + id + "'"));
+              }
+              r(http_response::json(200, std::move(res->body)));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
   void list(list_req q) {
     auto r = q.r;
     request(index_, cfg_.ask_timeout, std::move(q.q))
@@ -647,6 +684,7 @@ class gateway_actor : public caf::event_based_actor {
   caf::actor registry_;
   caf::actor index_;
   caf::actor journal_;
+  caf::actor archiver_;
   std::shared_ptr<latest_definitions> published_;
   std::unordered_map<std::string, wf::definition_ref> latest_;
 };
@@ -674,8 +712,9 @@ std::string add_unhosted_workflow_routes(router& r, const std::vector<std::strin
   auto message = "ShardRegion [workflow] is not started on this node: its roles are [" + list +
                  "] and workflows run on nodes with the worker role (pekko.cluster.roles). "
                  "Requests are not forwarded between nodes yet: send them to a worker node";
-  for (const char* prefix : {"/api/v1/workflow-definitions", "/api/v1/workflows",
-                             "/api/v1/dead-letters", "/api/v1/tasks", "/api/v1/cluster/shards"}) {
+  for (const char* prefix :
+       {"/api/v1/workflow-definitions", "/api/v1/workflows", "/api/v1/archived-workflows",
+        "/api/v1/dead-letters", "/api/v1/tasks", "/api/v1/cluster/shards"}) {
     r.add_fallback(prefix, [message](http_request&&, const responder& respond) {
       respond(http_response::error(503, "shard_region_not_started", message));
     });
@@ -770,6 +809,18 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     if (!id) return r(std::move(err));
     send_to(gw, delete_req{std::move(*id), std::move(r)});
   });
+  rt.add("GET", "/api/v1/archived-workflows/{id}",
+         [gw, history_default, history_max](http_request&& req, responder r) {
+           http_response err;
+           auto id = id_param(req, "id", err);
+           if (!id) return r(std::move(err));
+           auto limit = uint_query(req, "limit", history_default, 1, history_max, err);
+           if (!limit) return r(std::move(err));
+           auto from = uint_query(req, "from", 1, 1, std::numeric_limits<std::int64_t>::max(), err);
+           if (!from) return r(std::move(err));
+           send_to(gw, archived_req{std::move(*id), *from, static_cast<std::uint32_t>(*limit),
+                                    std::move(r)});
+         });
   rt.add("GET", "/api/v1/workflows/{id}/history",
          [gw, history_default, history_max](http_request&& req, responder r) {
            http_response err;

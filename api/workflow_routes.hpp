@@ -18,6 +18,11 @@
 //        -> 200 {"events":[{"seq",...}],"nextFrom"?,"deletedBefore"?} (journal replay,
 //           bounded; deletedBefore = N: events from..N-1 were deleted after a snapshot,
 //           delete-events-on-snapshot) | 404
+//   GET  /api/v1/archived-workflows/{id}[?from=&limit=]
+//        -> 200 the newest archived line of the id (retention's archive: the record,
+//           "seq", "archivedAt") with "events" from `from` on, "nextFrom"?,
+//           "deletedBefore"? (as .../history) | 404 workflow_not_found (none archived,
+//           or no archive on this node)
 //   POST /api/v1/workflows/{id}/signals/{name} body = payload (empty = null)
 //        -> 200 {"id","status"} | 404 | 409 workflow_finished | 413 | 429
 //   POST /api/v1/workflows/{id}/cancel {"reason"?} -> 200 {"id","status"} | 404 | 409
@@ -69,6 +74,9 @@ struct workflow_routes_config {
   caf::actor* registry = nullptr;  // workflow::store::spawn_definition_registry
   caf::actor* index = nullptr;     // workflow::store::spawn_workflow_index_actor
   caf::actor* journal = nullptr;   // answers replay/highest: persistence::spawn_journal_reader
+  // Optional: the retention archive (workflow::runtime::spawn_archiver); null or invalid
+  // when pekko.workflow.retention.archive-dir is not set.
+  caf::actor* archiver = nullptr;
   std::shared_ptr<const workflow::task_load> load;  // start admission; may be null
   // Task types a definition may use (built-ins + handlers; queue:<name> always).
   std::function<std::vector<std::string>()> known_tasks;

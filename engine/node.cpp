@@ -290,6 +290,7 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   wc.registry = &parts.registry;
   wc.index = &parts.index;
   wc.journal = &sa.journal_reader;
+  wc.archiver = &parts.archiver;
   wc.load = parts.load;
   wc.known_tasks = [handlers] { return workflow::known_task_types(handlers.get()); };
   wc.number_of_shards = s.workflow_runtime.number_of_shards;

@@ -3,9 +3,10 @@
 // examples and checks the status is documented (and is `x-walk-status` where given)
 // and the body matches the documented schema. A renamed or retyped field fails it.
 
-#include <doctest/doctest.h>
-
+#include <fstream>
 #include <set>
+
+#include <doctest/doctest.h>
 
 #include "tests/support/node.hpp"
 #include "tests/support/openapi.hpp"
@@ -129,7 +130,18 @@ TEST_CASE("the schema check fails on a renamed or retyped field (drift is caught
 
 TEST_CASE("walk: every operation of the document against the running node") {
   temp_dir backups;
-  node n({"-Dpekko.persistence.backup.dir=" + backups.path().string()});
+  // An archive holding one workflow (as retention writes it) for the archived read.
+  temp_dir archive;
+  {
+    std::ofstream(archive.path() / "workflows-000001.jsonl")
+        << R"({"id":"openapi-archived","definition":"d","version":1,"status":"COMPLETED",)"
+        << R"("priority":"normal","createdAt":"2026-01-02T03:04:05.000Z",)"
+        << R"("updatedAt":"2026-01-02T03:04:06.000Z","seq":1,"archivedAt":"2026-02-01T00:00:00.000Z",)"
+        << R"("events":[{"seq":1,"type":"WorkflowCompleted","at":"2026-01-02T03:04:06.000Z","data":{}}]})"
+        << "\n";
+  }
+  node n({"-Dpekko.persistence.backup.dir=" + backups.path().string(),
+          "-Dpekko.workflow.retention.archive-dir=" + archive.path().string()});
   REQUIRE_MESSAGE(n.wait_started(), n.proc().stdout_text());
   auto doc = the_document();
   schema_validator v(doc);
@@ -194,6 +206,6 @@ TEST_CASE("walk: every operation of the document against the running node") {
       }
     }
   }
-  CHECK(walked == 28);
+  CHECK(walked == 29);
   CHECK(!token.empty());
 }

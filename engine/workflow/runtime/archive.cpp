@@ -1,17 +1,22 @@
 #include "engine/workflow/runtime/archive.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <system_error>
 #include <utility>
 
+#include <boost/json.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "engine/core/fnv1a.hpp"
 #include "engine/core/logging.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 
@@ -44,6 +49,167 @@ std::uint32_t number_of(const std::string& name) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// -- the index beside each closed file (archive.hpp) ------------------------------
+
+constexpr std::string_view k_index_magic = "WFEAIDX1";
+constexpr std::size_t k_index_header = 24;  // magic, the data file's size, the entry count
+constexpr std::size_t k_entry_bytes = 20;   // hash, offset, length
+constexpr std::size_t k_read_chunk = 1 << 20;
+
+std::filesystem::path index_path(const std::filesystem::path& dir, std::uint32_t number) {
+  return dir / (file_name(number) + ".idx");
+}
+
+void put_le(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_le(const char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(p[i]);
+  return v;
+}
+
+// The id of an archived line. record_json writes it first and ids hold no quote or
+// backslash, so it is read from the line's head; any other line is parsed.
+std::optional<std::string> line_id(std::string_view line) {
+  constexpr std::string_view head = R"({"id":")";
+  if (line.starts_with(head)) {
+    const auto end = line.find('"', head.size());
+    if (end != std::string_view::npos)
+      return std::string(line.substr(head.size(), end - head.size()));
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(line, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* id = v.as_object().if_contains("id");
+  if (id == nullptr || !id->is_string()) return std::nullopt;
+  return std::string(id->as_string());
+}
+
+// A file descriptor closed at scope exit.
+struct fd_guard {
+  int fd = -1;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+bool pread_all(int fd, char* buf, std::size_t n, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < n) {
+    const auto r = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+// fn(offset, line) for each whole line of a file, in order (a last line without its
+// newline is left out). ENOENT: the file was moved away.
+persistence::result<persistence::done> for_each_line(
+    const std::filesystem::path& file,
+    const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  fd_guard f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return fail(errc::io_error, "cannot open " + file.string() + ": " + errno_text());
+  std::string buf(k_read_chunk, '\0');
+  std::string line;
+  std::uint64_t line_start = 0;
+  for (;;) {
+    const auto n = ::read(f.fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(errc::io_error, "cannot read " + file.string() + ": " + errno_text());
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    while (!chunk.empty()) {
+      const auto nl = chunk.find('\n');
+      if (nl == std::string_view::npos) {
+        line.append(chunk);
+        break;
+      }
+      line.append(chunk.substr(0, nl));
+      fn(line_start, line);
+      line_start += line.size() + 1;
+      line.clear();
+      chunk.remove_prefix(nl + 1);
+    }
+  }
+  return persistence::done{};
+}
+
+// The entries of a file's lines (those whose id can be read).
+persistence::result<std::vector<workflow_archive::entry>> scan_entries(
+    const std::filesystem::path& file) {
+  std::vector<workflow_archive::entry> out;
+  auto ok = for_each_line(file, [&out](std::uint64_t offset, std::string_view line) {
+    if (auto id = line_id(line)) {
+      out.push_back({core::fnv1a_64(*id), offset, static_cast<std::uint32_t>(line.size())});
+    }
+  });
+  if (!ok) return fail(std::move(ok).error());
+  return out;
+}
+
+// Writes <file>.idx for a closed file (a temporary file renamed into place, synced).
+persistence::result<persistence::done> write_index(const std::filesystem::path& dir,
+                                                   std::uint32_t number, std::uint64_t data_bytes,
+                                                   std::vector<workflow_archive::entry> entries) {
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return a.hash != b.hash ? a.hash < b.hash : a.offset < b.offset;
+  });
+  std::string out(k_index_magic);
+  put_le(out, data_bytes, 8);
+  put_le(out, entries.size(), 8);
+  out.reserve(k_index_header + entries.size() * k_entry_bytes);
+  for (const auto& e : entries) {
+    put_le(out, e.hash, 8);
+    put_le(out, e.offset, 8);
+    put_le(out, e.length, 4);
+  }
+  const auto target = index_path(dir, number);
+  auto tmp = target;
+  tmp += ".tmp";
+  fd_guard f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+  if (f.fd < 0) return fail(errc::io_error, "cannot create " + tmp.string() + ": " + errno_text());
+  std::size_t written = 0;
+  while (written < out.size()) {
+    const auto n = ::write(f.fd, out.data() + written, out.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(errc::io_error, "cannot write " + tmp.string() + ": " + errno_text());
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fdatasync(f.fd) != 0 || ::rename(tmp.c_str(), target.c_str()) != 0)
+    return fail(errc::io_error, "cannot write " + target.string() + ": " + errno_text());
+  return persistence::done{};
+}
+
+// The entry count of a file's index when it matches the file (`data_bytes`), else nullopt.
+std::optional<std::uint64_t> index_entries(int idx_fd, std::uint64_t data_bytes) {
+  char head[k_index_header];
+  struct stat st {};
+  if (::fstat(idx_fd, &st) != 0 || !pread_all(idx_fd, head, sizeof head, 0)) return std::nullopt;
+  if (std::string_view(head, k_index_magic.size()) != k_index_magic) return std::nullopt;
+  if (get_le(head + 8, 8) != data_bytes) return std::nullopt;
+  const auto count = get_le(head + 16, 8);
+  if (static_cast<std::uint64_t>(st.st_size) != k_index_header + count * k_entry_bytes)
+    return std::nullopt;
+  return count;
+}
+
+std::optional<std::uint64_t> size_of(const std::filesystem::path& p) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(p, ec);
+  if (ec) return std::nullopt;
+  return n;
+}
+
+bool index_matches(const std::filesystem::path& dir, std::uint32_t number) {
+  const auto data = size_of(dir / file_name(number));
+  fd_guard f{::open(index_path(dir, number).c_str(), O_RDONLY | O_CLOEXEC)};
+  return data && f.fd >= 0 && index_entries(f.fd, *data).has_value();
+}
+
 }  // namespace
 
 persistence::result<std::unique_ptr<workflow_archive>> workflow_archive::open(
@@ -56,15 +222,22 @@ persistence::result<std::unique_ptr<workflow_archive>> workflow_archive::open(
     return fail(errc::io_error,
                 "cannot create the workflow archive directory " + dir.string() + ": " + ec.message());
   }
-  std::uint32_t newest = 0;
+  std::vector<std::uint32_t> numbers;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const auto n = number_of(entry.path().filename().string());
     if (n == 0 || !entry.is_regular_file()) continue;
     a->total_ += entry.file_size();
-    newest = std::max(newest, n);
+    numbers.push_back(n);
   }
   if (ec) return fail(errc::io_error, "cannot list the workflow archive " + dir.string() + ": " + ec.message());
-  if (auto ok = a->open_file(newest == 0 ? 1 : newest); !ok) return fail(std::move(ok).error());
+  std::sort(numbers.begin(), numbers.end());
+  const std::uint32_t newest = numbers.empty() ? 1 : numbers.back();
+  if (!numbers.empty()) numbers.pop_back();
+  a->closed_ = numbers;
+  for (auto n : numbers) {
+    if (!index_matches(dir, n)) a->unindexed_.push_back(n);
+  }
+  if (auto ok = a->open_file(newest); !ok) return fail(std::move(ok).error());
   // A line torn by a crash was never acknowledged (its workflows were not purged): cut it.
   if (a->file_bytes_ > 0) {
     std::string tail(std::min<std::uint64_t>(a->file_bytes_, 1 << 20), '\0');
@@ -84,6 +257,9 @@ persistence::result<std::unique_ptr<workflow_archive>> workflow_archive::open(
       a->file_bytes_ = keep;
     }
   }
+  auto entries = scan_entries(a->path_);
+  if (!entries) return fail(std::move(entries).error());
+  a->current_ = std::move(*entries);
   return a;
 }
 
@@ -125,7 +301,16 @@ persistence::result<std::uint64_t> workflow_archive::append(const std::vector<st
                                     "): move its files away to go on deleting");
   }
   if (file_bytes_ > 0 && file_bytes_ + buf.size() > settings_.max_file_bytes) {
+    const auto closed = number_;
+    const auto closed_bytes = file_bytes_;
     if (auto ok = open_file(number_ + 1); !ok) return fail(std::move(ok).error());
+    closed_.push_back(closed);
+    if (auto ok = write_index(settings_.dir, closed, closed_bytes, std::move(current_)); !ok) {
+      core::logger("workflow")
+          ->warn("workflow archive: {} (rebuilt at the next start)", ok.error().describe());
+      unindexed_.push_back(closed);
+    }
+    current_.clear();
   }
   std::size_t written = 0;
   while (written < buf.size()) {
@@ -142,16 +327,169 @@ persistence::result<std::uint64_t> workflow_archive::append(const std::vector<st
     }
     return fail(errc::io_error, std::move(message));
   }
+  std::uint64_t offset = file_bytes_;
+  for (const auto& l : lines) {
+    if (auto id = line_id(l)) {
+      current_.push_back({core::fnv1a_64(*id), offset, static_cast<std::uint32_t>(l.size())});
+    }
+    offset += l.size() + 1;
+  }
   file_bytes_ += buf.size();
   total_ += buf.size();
   return total_;
 }
 
+persistence::result<std::optional<std::string>> workflow_archive::find(std::string_view id) const {
+  const auto hash = core::fnv1a_64(id);
+  for (auto it = current_.rbegin(); it != current_.rend(); ++it) {
+    if (it->hash != hash) continue;
+    std::string line(it->length, '\0');
+    if (!pread_all(fd_, line.data(), line.size(), it->offset))
+      return fail(errc::io_error, "cannot read " + path_.string() + ": " + errno_text());
+    if (line_id(line) == id) return std::optional<std::string>(std::move(line));
+  }
+  for (auto n = closed_.rbegin(); n != closed_.rend(); ++n) {
+    auto found = find_in(*n, id, hash);
+    if (!found || *found) return found;
+  }
+  return std::optional<std::string>();
+}
+
+// The newest line of `id` in a closed file: through its index when it matches the file,
+// else line by line. A file moved away holds nothing.
+persistence::result<std::optional<std::string>> workflow_archive::find_in(
+    std::uint32_t number, std::string_view id, std::uint64_t hash) const {
+  const auto data_path = settings_.dir / file_name(number);
+  fd_guard data{::open(data_path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (data.fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return fail(errc::io_error, "cannot open " + data_path.string() + ": " + errno_text());
+  }
+  struct stat st {};
+  if (::fstat(data.fd, &st) != 0)
+    return fail(errc::io_error,
+                "cannot read the size of " + data_path.string() + ": " + errno_text());
+  fd_guard idx{::open(index_path(settings_.dir, number).c_str(), O_RDONLY | O_CLOEXEC)};
+  const auto count =
+      idx.fd >= 0 ? index_entries(idx.fd, static_cast<std::uint64_t>(st.st_size)) : std::nullopt;
+  if (!count) {
+    std::optional<std::string> last;
+    auto ok = for_each_line(data_path, [&](std::uint64_t, std::string_view line) {
+      if (line_id(line) == id) last = std::string(line);
+    });
+    if (!ok) return fail(std::move(ok).error());
+    return last;
+  }
+  char e[k_entry_bytes];
+  auto entry_at = [&](std::uint64_t i) -> std::optional<entry> {
+    if (!pread_all(idx.fd, e, sizeof e, k_index_header + i * k_entry_bytes)) return std::nullopt;
+    return entry{get_le(e, 8), get_le(e + 8, 8), static_cast<std::uint32_t>(get_le(e + 16, 4))};
+  };
+  // The first entry with the hash; the newest line of the id is the last of them.
+  std::uint64_t lo = 0;
+  std::uint64_t hi = *count;
+  while (lo < hi) {
+    const auto mid = lo + (hi - lo) / 2;
+    auto m = entry_at(mid);
+    if (!m)
+      return fail(errc::io_error, "cannot read " + index_path(settings_.dir, number).string());
+    if (m->hash < hash)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  std::vector<entry> candidates;
+  for (auto i = lo; i < *count; ++i) {
+    auto m = entry_at(i);
+    if (!m || m->hash != hash) break;
+    candidates.push_back(*m);
+  }
+  for (auto c = candidates.rbegin(); c != candidates.rend(); ++c) {
+    std::string line(c->length, '\0');
+    if (!pread_all(data.fd, line.data(), line.size(), c->offset))
+      return fail(errc::io_error, "cannot read " + data_path.string() + ": " + errno_text());
+    if (line_id(line) == id) return std::optional<std::string>(std::move(line));
+  }
+  return std::optional<std::string>();
+}
+
+bool workflow_archive::index_one() {
+  if (unindexed_.empty()) return false;
+  const auto number = unindexed_.back();
+  unindexed_.pop_back();
+  const auto data_path = settings_.dir / file_name(number);
+  const auto bytes = size_of(data_path);
+  auto entries =
+      bytes ? scan_entries(data_path) : fail(errc::io_error, data_path.string() + " is gone");
+  auto ok = entries ? write_index(settings_.dir, number, *bytes, std::move(*entries))
+                    : fail(std::move(entries).error());
+  auto log = core::logger("workflow");
+  if (ok) {
+    log->info("workflow archive: indexed {}", data_path.string());
+  } else {
+    log->warn("workflow archive: cannot index {} (its reads go line by line): {}",
+              data_path.string(), ok.error().describe());
+  }
+  return true;
+}
+
+persistence::result<std::string> archived_page_json(std::string_view line, std::uint64_t from,
+                                                    std::uint32_t limit) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(line, ec);
+  if (ec || !v.is_object())
+    return fail(errc::corruption, "an archived line is not a JSON object: " + ec.message());
+  auto& o = v.as_object();
+  boost::json::array page;
+  std::optional<std::uint64_t> next;
+  if (auto* events = o.if_contains("events"); events != nullptr && events->is_array()) {
+    for (auto& ev : events->as_array()) {
+      const auto* seq = ev.is_object() ? ev.as_object().if_contains("seq") : nullptr;
+      const auto* n = seq != nullptr ? seq->if_uint64() : nullptr;
+      const auto* i = seq != nullptr ? seq->if_int64() : nullptr;
+      const std::uint64_t s =
+          n != nullptr ? *n : (i != nullptr && *i > 0 ? static_cast<std::uint64_t>(*i) : 0);
+      if (s < from) continue;
+      if (page.size() == limit) {
+        next = s;
+        break;
+      }
+      page.push_back(std::move(ev));
+    }
+  }
+  o.erase("deletedBefore");
+  std::optional<std::uint64_t> first;
+  if (!page.empty()) {
+    const auto& seq = page.front().as_object().at("seq");
+    first = seq.is_uint64() ? seq.get_uint64() : static_cast<std::uint64_t>(seq.get_int64());
+  }
+  o["events"] = std::move(page);
+  if (next) o["nextFrom"] = *next;
+  if (first && *first > from) o["deletedBefore"] = *first;
+  return boost::json::serialize(o);
+}
+
 namespace {
 
-caf::behavior archiver(caf::event_based_actor*, std::shared_ptr<workflow_archive> archive) {
+using index_atom = caf::atom_constant<caf::atom("arcindex")>;
+
+// Missing indexes are built one file per message after the start, so appends and reads
+// wait for one file's scan at most.
+caf::behavior archiver(caf::event_based_actor* self, std::shared_ptr<workflow_archive> archive) {
+  if (archive->unindexed() > 0) self->send(self, index_atom::value);
   return {
       [archive](archive_lines& a) -> archive_result { return archive->append(a.lines); },
+      [archive](archive_read& q) -> archive_read_result {
+        auto line = archive->find(q.id);
+        if (!line) return fail(std::move(line).error());
+        if (!*line) return archived_page{};
+        auto body = archived_page_json(**line, q.from, q.limit);
+        if (!body) return fail(std::move(body).error());
+        return archived_page{true, std::move(*body)};
+      },
+      [self, archive](index_atom) {
+        if (archive->index_one() && archive->unindexed() > 0) self->send(self, index_atom::value);
+      },
   };
 }
 

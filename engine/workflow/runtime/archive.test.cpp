@@ -33,10 +33,35 @@ std::vector<std::string> lines_of(const std::filesystem::path& file) {
   return out;
 }
 
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The archive's bytes: its .jsonl files (not the indexes beside them).
 std::uintmax_t bytes_in(const std::filesystem::path& dir) {
   std::uintmax_t bytes = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) bytes += entry.file_size();
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".jsonl") bytes += entry.file_size();
+  }
   return bytes;
+}
+
+// An archived line as the sweeper writes it (the id first), `n` events from `first`.
+std::string line(const std::string& id, int n, int first = 1,
+                 const std::string& status = "COMPLETED") {
+  json::array events;
+  for (int i = 0; i < n; ++i) events.push_back(json::object{{"seq", first + i}, {"type", "E"}});
+  json::object o{
+      {"id", id}, {"status", status}, {"seq", first + n - 1}, {"events", std::move(events)}};
+  if (first > 1) o["deletedBefore"] = first;
+  return json::serialize(o);
+}
+
+std::optional<std::string> find(const workflow_archive& a, std::string_view id) {
+  auto r = a.find(id);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
+  return *r;
 }
 
 std::unique_ptr<workflow_archive> open_archive(archive_settings s) {
@@ -96,6 +121,111 @@ TEST_CASE("a line torn by a crash is cut off when the archive is opened") {
         std::vector<std::string>{R"({"id":"a"})", R"({"id":"c"})"});
 }
 
+TEST_CASE("an archived workflow is found by its id: the newest line, in any file, after a reopen") {
+  wfe::test::temp_dir dir;
+  const archive_settings s{dir.path() / "archive", 200, 1 << 20};
+  auto a = open_archive(s);
+  CHECK_FALSE(find(*a, "wf-1"));
+  const auto first = line("wf-1", 2, 1, "FAILED");
+  REQUIRE(a->append({first, line("wf-2", 1)}));
+  CHECK(find(*a, "wf-1") == first);  // the current file, from memory
+  // wf-1 archived again later (it was retried and finished): the newest line wins.
+  const auto again = line("wf-1", 4);
+  REQUIRE(a->append({line("wf-3", 3), again}));
+  REQUIRE(a->append({line("wf-4", 1)}));
+  CHECK(a->current_file() != s.dir / "workflows-000001.jsonl");  // files were closed
+  CHECK(std::filesystem::exists(s.dir / "workflows-000001.jsonl.idx"));
+  CHECK(find(*a, "wf-1") == again);
+  CHECK(find(*a, "wf-2") == line("wf-2", 1));  // a closed file, through its index
+  CHECK(find(*a, "wf-4") == line("wf-4", 1));
+  CHECK_FALSE(find(*a, "wf-5"));
+  CHECK_FALSE(find(*a, "wf-"));  // a prefix of ids is not an id
+  CHECK(a->unindexed() == 0);
+
+  a.reset();
+  a = open_archive(s);
+  CHECK(a->unindexed() == 0);
+  CHECK(find(*a, "wf-1") == again);
+  CHECK(find(*a, "wf-4") == line("wf-4", 1));  // the current file, read at the open
+  // Lines written by other means (not the sweeper's shape) are found too.
+  REQUIRE(a->append({R"({"status":"COMPLETED","id":"wf-odd","events":[]})"}));
+  CHECK(find(*a, "wf-odd") == std::string(R"({"status":"COMPLETED","id":"wf-odd","events":[]})"));
+}
+
+TEST_CASE(
+    "a missing or stale archive index is read line by line, then rebuilt, and a moved file holds "
+    "nothing") {
+  wfe::test::temp_dir dir;
+  const archive_settings s{dir.path() / "archive", 150, 1 << 20};
+  {
+    auto a = open_archive(s);
+    REQUIRE(a->append({line("wf-a", 3)}));
+    REQUIRE(a->append({line("wf-b", 3)}));  // closes file 1
+    REQUIRE(a->append({line("wf-c", 3)}));  // closes file 2
+    REQUIRE(a->append({line("wf-d", 1)}));
+  }
+  const auto idx1 = s.dir / "workflows-000001.jsonl.idx";
+  const auto idx2 = s.dir / "workflows-000002.jsonl.idx";
+  REQUIRE(std::filesystem::exists(idx1));
+  REQUIRE(std::filesystem::exists(idx2));
+  const auto built = read_file(idx1);
+  std::filesystem::remove(idx1);  // an archive of an older build, or a crash
+  { std::ofstream(idx2, std::ios::binary | std::ios::trunc) << "WFEAIDX1 but cut"; }
+  auto a = open_archive(s);
+  CHECK(a->unindexed() == 2);
+  CHECK(find(*a, "wf-a") == line("wf-a", 3));  // line by line
+  CHECK(find(*a, "wf-b") == line("wf-b", 3));
+  CHECK(a->index_one());
+  CHECK(a->index_one());
+  CHECK_FALSE(a->index_one());
+  CHECK(a->unindexed() == 0);
+  CHECK(read_file(idx1) == built);  // the same index as the one written at the close
+  CHECK(find(*a, "wf-a") == line("wf-a", 3));
+  CHECK(find(*a, "wf-b") == line("wf-b", 3));
+  // An index whose file changed behind it is not trusted: the file is read instead.
+  {
+    std::ofstream out(s.dir / "workflows-000002.jsonl", std::ios::app);
+    out << line("wf-e", 1) << "\n";
+  }
+  CHECK(find(*a, "wf-e") == line("wf-e", 1));
+  // A file the operator moved away (the archive was full) holds nothing any more.
+  std::filesystem::rename(s.dir / "workflows-000001.jsonl", dir.path() / "moved.jsonl");
+  CHECK_FALSE(find(*a, "wf-a"));
+  CHECK(find(*a, "wf-c") == line("wf-c", 3));
+}
+
+TEST_CASE("an archived page: events from `from`, at most `limit`, nextFrom and deletedBefore") {
+  auto page = [](const std::string& l, std::uint64_t from, std::uint32_t limit) {
+    auto body = archived_page_json(l, from, limit);
+    REQUIRE_MESSAGE(body, (body ? "" : body.error().describe()));
+    return json::parse(*body).as_object();
+  };
+  auto seqs = [](const json::object& o) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : o.at("events").as_array())
+      out.push_back(e.at("seq").to_number<std::int64_t>());
+    return out;
+  };
+  const auto l = line("wf-1", 5);
+  auto all = page(l, 1, 100);
+  CHECK(seqs(all) == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+  CHECK(all.at("status") == "COMPLETED");
+  CHECK(all.at("seq") == 5);
+  CHECK_FALSE(all.contains("nextFrom"));
+  CHECK_FALSE(all.contains("deletedBefore"));
+  auto middle = page(l, 2, 2);
+  CHECK(seqs(middle) == std::vector<std::int64_t>{2, 3});
+  CHECK(middle.at("nextFrom") == 4);
+  CHECK(seqs(page(l, 6, 10)).empty());
+  // The first events were deleted after a snapshot: said when the page starts later.
+  const auto cut = line("wf-2", 3, 4);
+  auto from_one = page(cut, 1, 10);
+  CHECK(seqs(from_one) == std::vector<std::int64_t>{4, 5, 6});
+  CHECK(from_one.at("deletedBefore") == 4);
+  CHECK_FALSE(page(cut, 5, 10).contains("deletedBefore"));
+  CHECK_FALSE(archived_page_json("{not json", 1, 10));
+}
+
 TEST_CASE("an archive dir that cannot be made is refused, naming it") {
   wfe::test::temp_dir dir;
   { std::ofstream(dir.path() / "file") << "x"; }
@@ -146,6 +276,7 @@ TEST_CASE("retention archives each workflow, record and every event, before dele
 
   std::map<std::string, json::object> archived;
   for (const auto& entry : std::filesystem::directory_iterator(c.runtime.retention_archive_dir)) {
+    if (entry.path().extension() != ".jsonl") continue;
     for (const auto& l : lines_of(entry.path())) {
       auto o = json::parse(l).as_object();
       archived[std::string(o.at("id").as_string())] = o;

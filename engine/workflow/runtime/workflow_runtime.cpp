@@ -182,49 +182,52 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
     }
   }
 
-  if (cfg.runtime.retention_finished_after.count() > 0) {
-    retention_deps deps{&parts.index, parts.router, cfg.clock, cfg.entity.request_timeout * 4};
-    if (!cfg.runtime.retention_archive_dir.empty()) {
-      auto archive = workflow_archive::open({cfg.runtime.retention_archive_dir,
-                                             cfg.runtime.retention_archive_max_file_bytes,
-                                             cfg.runtime.retention_archive_max_bytes});
-      if (!archive) {
-        stop_workflow_runtime(parts);
-        return persistence::fail(std::move(archive).error());
-      }
-      const auto bytes = (*archive)->bytes();
-      core::logger("workflow")
-          ->info("retention archives into {} ({} bytes there)",
-                 cfg.runtime.retention_archive_dir.string(), bytes);
-      if (cfg.registry != nullptr) {
-        deps.archived =
-            &prometheus::BuildCounter()
-                 .Name("workflow_archived_total")
-                 .Help("Workflows retention appended to its archive before deleting them")
-                 .Register(*cfg.registry)
-                 .Add({});
-        deps.archive_refusals = &prometheus::BuildCounter()
-                                     .Name("workflow_archive_refusals_total")
-                                     .Help(
-                                         "Archive appends refused (full or a write error): nothing "
-                                         "of that page deleted")
-                                     .Register(*cfg.registry)
-                                     .Add({});
-        deps.archive_bytes = &prometheus::BuildGauge()
-                                  .Name("workflow_archive_bytes")
-                                  .Help("Bytes in retention's archive directory")
-                                  .Register(*cfg.registry)
-                                  .Add({});
-        deps.archive_bytes->Set(static_cast<double>(bytes));
-      }
-      parts.archiver = spawn_archiver(sys, std::move(*archive));
-      parts.archive_reader = persistence::spawn_journal_reader(sys, cfg.journal);
-      deps.archiver = parts.archiver;
-      deps.journal = parts.archive_reader;
-      deps.shards = cfg.runtime.number_of_shards;
+  // The archive is opened whenever it is configured: its workflows stay readable
+  // (GET /api/v1/archived-workflows/{id}) after retention is turned off.
+  const bool retention = cfg.runtime.retention_finished_after.count() > 0;
+  retention_deps rdeps{&parts.index, parts.router, cfg.clock, cfg.entity.request_timeout * 4};
+  if (!cfg.runtime.retention_archive_dir.empty()) {
+    auto archive = workflow_archive::open({cfg.runtime.retention_archive_dir,
+                                           cfg.runtime.retention_archive_max_file_bytes,
+                                           cfg.runtime.retention_archive_max_bytes});
+    if (!archive) {
+      stop_workflow_runtime(parts);
+      return persistence::fail(std::move(archive).error());
     }
-    parts.retention = spawn_retention_sweeper(sys, cfg.runtime, std::move(deps));
+    const auto bytes = (*archive)->bytes();
+    core::logger("workflow")
+        ->info("workflow archive {} ({} bytes there{})", cfg.runtime.retention_archive_dir.string(),
+               bytes, retention ? "" : "; read only: retention is off");
+    if (cfg.registry != nullptr && retention) {
+      rdeps.archived =
+          &prometheus::BuildCounter()
+               .Name("workflow_archived_total")
+               .Help("Workflows retention appended to its archive before deleting them")
+               .Register(*cfg.registry)
+               .Add({});
+      rdeps.archive_refusals = &prometheus::BuildCounter()
+                                    .Name("workflow_archive_refusals_total")
+                                    .Help(
+                                        "Archive appends refused (full or a write error): nothing "
+                                        "of that page deleted")
+                                    .Register(*cfg.registry)
+                                    .Add({});
+      rdeps.archive_bytes = &prometheus::BuildGauge()
+                                 .Name("workflow_archive_bytes")
+                                 .Help("Bytes in retention's archive directory")
+                                 .Register(*cfg.registry)
+                                 .Add({});
+      rdeps.archive_bytes->Set(static_cast<double>(bytes));
+    }
+    parts.archiver = spawn_archiver(sys, std::move(*archive));
+    if (retention) {
+      parts.archive_reader = persistence::spawn_journal_reader(sys, cfg.journal);
+      rdeps.archiver = parts.archiver;
+      rdeps.journal = parts.archive_reader;
+      rdeps.shards = cfg.runtime.number_of_shards;
+    }
   }
+  if (retention) parts.retention = spawn_retention_sweeper(sys, cfg.runtime, std::move(rdeps));
   if (!ids->empty()) {
     caf::anon_send(parts.dispatcher, task_recovering_atom::value, true);
     parts.waker =

@@ -73,8 +73,10 @@ struct runtime_parts {
   caf::actor dispatcher;
   caf::actor waker;      // wakes the reconciled workflows; stops by itself when done
   caf::actor retention;  // the retention sweeper (retention.hpp); invalid when off
-  caf::actor archiver;   // its archive (archive.hpp) and the journal reader it reads
-  caf::actor archive_reader;  // through; invalid without pekko.workflow.retention.archive-dir
+  // The archive (archive.hpp): appends from retention, reads from the API; invalid
+  // without pekko.workflow.retention.archive-dir (opened even with retention off).
+  caf::actor archiver;
+  caf::actor archive_reader;  // the journal reader retention archives through; invalid when off
   std::shared_ptr<task_load> load;
   std::shared_ptr<task_handlers> handlers;
   std::uint64_t to_wake = 0;                              // ids reconciliation returned
