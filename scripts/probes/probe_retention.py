@@ -7,7 +7,10 @@ Checks: starts answer only 201/409/429/503, reads and DELETEs only their documen
 statuses; a workflow read back has a history of seq 1..n with exactly one
 WorkflowStarted, at seq 1 (a leftover event or snapshot of an earlier workflow of the id
 would break that). Then, without kills: N workflows started at once are all purged, the
-purge rate is printed, and after a restart nothing comes back."""
+purge rate is printed, and after a restart nothing comes back. With
+-D pekko.workflow.retention.archive-dir=DIR, a sample of those N is read back through
+GET /api/v1/archived-workflows/{id} (COMPLETED, events seq 1..n, WorkflowStarted first),
+before and after the restart, and the read latency is printed."""
 import http.client
 import json
 import random
@@ -128,10 +131,37 @@ print(f"bulk: {N} started in {t1 - t0:.1f} s; {done} purged, "
       f"{done / max(t2 - (first or t1), 1e-9):.0f} purges/s once the first went")
 if done < N:
     problems.append(("bulk not all purged", done, N))
+archived = any(o.startswith("pekko.workflow.retention.archive-dir=") for o in opts.overrides)
+
+
+def read_archived(label, sample):
+    took = []
+    for wid in sample:
+        t = time.time()
+        st, b = req("GET", f"/api/v1/archived-workflows/{wid}?limit=1000")
+        took.append(time.time() - t)
+        if st != 200:
+            problems.append((label, "archived read answered", wid, st, str(b)[:200]))
+            continue
+        seqs = [e["seq"] for e in b["events"]]
+        types = [e["type"] for e in b["events"]]
+        if (b["id"] != wid or b["status"] != "COMPLETED" or seqs != list(range(1, len(seqs) + 1))
+                or not types or types[0] != "WorkflowStarted" or b["seq"] != len(seqs)):
+            problems.append((label, "archived", wid, b.get("status"), seqs[:12], types[:4]))
+    took.sort()
+    print(f"{label}: {len(sample)} archived reads, p50 {took[len(took) // 2] * 1000:.2f} ms, "
+          f"p99 {took[int(len(took) * 0.99)] * 1000:.2f} ms", flush=True)
+
+
+sample = random.sample(ids, min(2000, N)) if archived else []
+if archived:
+    read_archived("archived reads", sample)
 node.stop()
 node.start()
 if list_all("limit=1000"):
     problems.append(("came back after restart", len(list_all("limit=1000"))))
+if archived:
+    read_archived("archived reads after the restart", sample[:500])
 node.stop()
 print(f"{counts}")
 verdict(problems)
