@@ -25,7 +25,9 @@ paths = ["/api/v1/workflow-definitions", "/api/v1/workflow-definitions/f1", "/ap
          "/api/v1/dead-letters/f-1/retry", "/api/v1/cluster/stats", "/api/v1/cluster/members",
          "/api/v1/tasks/queues", "/api/v1/tasks/queues/fq", "/api/v1/tasks/queues/%00",
          "/api/v1/cluster/sbr", "/api/v1/workflows?status=RUNNING&limit=2", "/health", "/ready",
-         "/api/v1/cluster/shards", "/api/v1/cluster/shards/workflow", "/api/v1/cluster/shards/%00"]
+         "/api/v1/cluster/shards", "/api/v1/cluster/shards/workflow", "/api/v1/cluster/shards/%00",
+         "/api/v1/archived-workflows/f-1", "/api/v1/archived-workflows/f-1?from=0&limit=99999999",
+         "/api/v1/archived-workflows/%00", "/api/v1/archived-workflows/"]
 values = [None, True, False, 0, -1, 1, 2**63, -2**63, 1e308, 0.5, "", "x", "a" * 300, "\u0000", "é",
           [], {}, [1, [2, [3]]], {"a": {"b": {}}}, "NaN", "queue:", "sleep", "noop", "http", "fail",
           3600000, 99999999999]
