@@ -46,6 +46,10 @@ struct getdef_req {
   std::uint32_t version = 0;
   responder r;
 };
+struct listdefs_req {
+  store::list_definitions q;
+  responder r;
+};
 struct start_req {
   wf::cmd::start cmd;
   std::string definition;
@@ -93,6 +97,7 @@ struct archived_req {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::define_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::getdef_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::listdefs_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::start_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::entity_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::history_req)
@@ -350,6 +355,7 @@ class gateway_actor : public caf::event_based_actor {
     return {
         [this](define_req& q) { define(std::move(q)); },
         [this](getdef_req& q) { get_definition(std::move(q)); },
+        [this](listdefs_req& q) { list_definitions(std::move(q)); },
         [this](start_req& q) { start(std::move(q)); },
         [this](entity_req& q) { to_entity(std::move(q)); },
         [this](history_req& q) { history(std::move(q)); },
@@ -402,6 +408,25 @@ class gateway_actor : public caf::event_based_actor {
                                               "no workflow definition '" + name + "'"));
               }
               r(http_response::json(200, json::serialize(wf::to_json(**res))));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void list_definitions(listdefs_req q) {
+    auto r = q.r;
+    request(registry_, cfg_.ask_timeout, std::move(q.q))
+        .then(
+            [r](store::definition_page_result& res) {
+              if (!res) return r(storage_error(res.error()));
+              json::array items;
+              items.reserve(res->items.size());
+              for (const auto& d : res->items) {
+                items.push_back(json::object{{"name", d.name},
+                                             {"version", d.version},
+                                             {"versions", d.versions},
+                                             {"steps", d.steps}});
+              }
+              r(page(std::move(items), res->next_cursor));
             },
             [r](caf::error& e) { r(unavailable(e)); });
   }
@@ -734,6 +759,19 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
   auto history_default = cfg.history_default_limit;
   auto history_max = cfg.history_max_limit;
 
+  rt.add("GET", "/api/v1/workflow-definitions", [gw](http_request&& req, responder r) {
+    http_response err;
+    auto limit = uint_query(req, "limit", 100, 1, 1000, err);
+    if (!limit) return r(std::move(err));
+    listdefs_req q{{static_cast<std::uint32_t>(*limit), {}}, std::move(r)};
+    if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
+      // The cursor is the last name of the previous page.
+      if (!wf::is_valid_id(it->second))
+        return q.r(bad_request("cursor", "is not a cursor of this listing"));
+      q.q.after = it->second;
+    }
+    send_to(gw, std::move(q));
+  });
   rt.add("POST", "/api/v1/workflow-definitions", [gw, known](http_request&& req, responder r) {
     if (req.body.size() > wf::k_definition_bytes_max) {
       return r(http_response::error(413, "definition_too_large",

@@ -4,6 +4,9 @@
 //        -> 201 {"name","version","created":true} new version | 200 (same, created:false)
 //           for a re-post identical to the latest | 400 naming the field/step | 409
 //           too_many_definitions / too_many_versions
+//   GET  /api/v1/workflow-definitions[?limit=&cursor=]
+//        -> 200 {"items":[{"name","version","versions","steps"}],"nextCursor"?} (names in
+//           order; version = the latest, versions = how many, steps = the latest's) | 400
 //   GET  /api/v1/workflow-definitions/{name}[?version=N]  -> 200 definition | 404
 //   POST /api/v1/workflows {"id"?,"definition","version"?,"input"?,"priority"?,"timeoutMs"?}
 //        -> 201 {"id","status","definition","version","priority"} once WorkflowStarted is

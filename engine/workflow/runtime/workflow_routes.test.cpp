@@ -92,6 +92,28 @@ TEST_CASE("definitions: 201 new, 200 identical re-post, 400 naming the field, GE
   CHECK(n.call("GET", "/api/v1/workflow-definitions/nope").status == 404);
 }
 
+TEST_CASE("definitions are listed by name over HTTP, a page at a time") {
+  api_node n;
+  CHECK(n.get_json("/api/v1/workflow-definitions") == json::parse(R"({"items":[]})"));
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions",
+                 R"({"name":"audit","steps":[{"name":"a","task":"noop"}]})")
+              .status == 201);
+  auto first = n.get_json("/api/v1/workflow-definitions?limit=1");
+  CHECK(
+      first ==
+      json::parse(
+          R"({"items":[{"name":"audit","version":1,"versions":1,"steps":1}],"nextCursor":"audit"})"));
+  auto rest = n.get_json("/api/v1/workflow-definitions?limit=1&cursor=audit");
+  const auto& items = rest.at("items").as_array();
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].at("name") == "order");
+  CHECK_FALSE(rest.as_object().contains("nextCursor"));
+  CHECK(error_field(n.call("GET", "/api/v1/workflow-definitions?limit=0")) == "limit");
+  CHECK(error_field(n.call("GET", "/api/v1/workflow-definitions?limit=1001")) == "limit");
+  CHECK(error_field(n.call("GET", "/api/v1/workflow-definitions?cursor=a%20b")) == "cursor");
+}
+
 TEST_CASE("starts: 201 after the start is durable, 409 with the status, 404, 400, 405") {
   api_node n;
   REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);

@@ -1,5 +1,6 @@
 #include "engine/workflow/store/definition_registry.hpp"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 #include <variant>
@@ -20,7 +21,7 @@ namespace wfe::workflow::store {
 // the event-sourced actor delivers as the reply without persisting.
 namespace registry {
 
-using command = std::variant<register_definition, get_definition>;
+using command = std::variant<register_definition, get_definition, list_definitions>;
 
 struct event {
   workflow_definition definition;  // version set
@@ -30,6 +31,7 @@ struct outcome {
   definition_registered registered;
   std::optional<workflow_definition> found;
   std::uint64_t versions = 0;  // every version of every name (metrics)
+  definition_page page;        // list_definitions
 };
 
 struct state {
@@ -51,7 +53,10 @@ class model {
 
   core::expected<std::vector<event>, outcome> decide(const state& s, const command& c) const {
     if (const auto* get = std::get_if<get_definition>(&c)) {
-      return core::unexpected<outcome>{outcome{{}, lookup(s, *get), s.versions}};
+      return core::unexpected<outcome>{outcome{{}, lookup(s, *get), s.versions, {}}};
+    }
+    if (const auto* list = std::get_if<list_definitions>(&c)) {
+      return core::unexpected<outcome>{outcome{{}, {}, s.versions, page(s, *list)}};
     }
     const auto& def = std::get<register_definition>(c).definition;
     auto found = s.by_name.find(def.name);
@@ -66,8 +71,11 @@ class model {
     }
     const auto& latest = found->second.back();
     if (latest.steps == def.steps) {
-      return core::unexpected<outcome>{outcome{
-          definition_registered{def.name, latest.version, false, std::nullopt}, {}, s.versions}};
+      return core::unexpected<outcome>{
+          outcome{definition_registered{def.name, latest.version, false, std::nullopt},
+                  {},
+                  s.versions,
+                  {}}};
     }
     if (found->second.size() >= settings_.max_versions) {
       return refuse(s, def.name, registry_rejection::code_t::too_many_versions,
@@ -87,11 +95,15 @@ class model {
 
   outcome reply(const state& after, const command& c) const {
     if (const auto* get = std::get_if<get_definition>(&c)) {
-      return {{}, lookup(after, *get), after.versions};
+      return {{}, lookup(after, *get), after.versions, {}};
+    }
+    if (const auto* list = std::get_if<list_definitions>(&c)) {
+      return {{}, {}, after.versions, page(after, *list)};
     }
     const auto& name = std::get<register_definition>(c).definition.name;
     const auto& latest = after.by_name.at(name).back();
-    return {definition_registered{name, latest.version, true, std::nullopt}, {}, after.versions};
+    return {
+        definition_registered{name, latest.version, true, std::nullopt}, {}, after.versions, {}};
   }
 
   // The catalog gets every version once recovered and each new one before its
@@ -175,12 +187,30 @@ class model {
     return found->second[g.version - 1];
   }
 
+  static definition_page page(const state& s, const list_definitions& q) {
+    definition_page out;
+    const auto limit = std::max<std::uint32_t>(q.limit, 1);
+    for (auto it = q.after.empty() ? s.by_name.begin() : s.by_name.upper_bound(q.after);
+         it != s.by_name.end(); ++it) {
+      if (it->second.empty()) continue;
+      if (out.items.size() == limit) {
+        out.next_cursor = out.items.back().name;
+        break;
+      }
+      const auto& latest = it->second.back();
+      out.items.push_back({it->first, latest.version, static_cast<std::uint32_t>(it->second.size()),
+                           static_cast<std::uint32_t>(latest.steps.size())});
+    }
+    return out;
+  }
+
   static core::unexpected<outcome> refuse(const state& s, const std::string& name,
                                           registry_rejection::code_t code, std::string message) {
     return core::unexpected<outcome>{
         outcome{definition_registered{name, 0, false, registry_rejection{code, std::move(message)}},
                 {},
-                s.versions}};
+                s.versions,
+                {}}};
   }
 
   definition_settings settings_;
@@ -262,6 +292,16 @@ caf::behavior facade(caf::stateful_actor<facade_state>* self, facade_config cfg)
               }
               p.deliver(register_result(std::move(res->registered)));
             });
+      },
+      [ask](list_definitions& l) {
+        return ask(registry::command{std::move(l)}, [](caf::response_promise& p,
+                                                       registry_result res) {
+          if (!res) {
+            p.deliver(definition_page_result(core::unexpected<persistence::error>{res.error()}));
+            return;
+          }
+          p.deliver(definition_page_result(std::move(res->page)));
+        });
       },
       [ask](get_definition& g) {
         return ask(

@@ -17,6 +17,8 @@
 //       definition_registered.rejected is set and nothing is stored.
 //   get_definition{name, version}    -> result<std::optional<workflow_definition>>
 //       version 0 = the latest; nullopt = unknown name or version.
+//   list_definitions{limit, after}   -> result<definition_page>
+//       names in order after `after`, each with its latest version and version count.
 // Errors (result's error side): the journal failed (io_error, unavailable); after a
 // failed persist the registry entity stops and the next request restarts it, which
 // recovers from the journal (the facade actor supervises it).

@@ -75,6 +75,19 @@ struct registry_node {
             [&](caf::error& e) { FAIL(caf::to_string(e)); });
     return out;
   }
+  definition_page list(std::uint32_t limit, const std::string& after = "") {
+    caf::scoped_actor self{sys};
+    std::optional<definition_page> out;
+    self->request(registry, 10s, list_definitions{limit, after})
+        .receive(
+            [&](definition_page_result& r) {
+              REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
+              out = std::move(*r);
+            },
+            [&](caf::error& e) { FAIL(caf::to_string(e)); });
+    REQUIRE(out);
+    return *out;
+  }
 };
 
 workflow_definition def(const std::string& name, const std::string& second_task = "noop") {
@@ -120,6 +133,37 @@ TEST_CASE("a changed definition gets the next version, an unchanged one is idemp
   auto highest = n.journal->highest_sequence_nr(definitions_persistence_id());
   REQUIRE(highest);
   CHECK(*highest == 4);
+}
+
+TEST_CASE("the registered names are listed in order, a page at a time, with their latest version") {
+  wfe::test::temp_dir dir;
+  registry_node n(dir.path(), {});
+  CHECK(n.list(10).items.empty());
+  CHECK(n.list(10).next_cursor.empty());
+  n.reg(def("pay"));
+  n.reg(def("order"));
+  n.reg(def("order", "sleep"));
+  n.reg(def("audit"));
+  auto first = n.list(2);
+  REQUIRE(first.items.size() == 2);
+  CHECK(first.items[0].name == "audit");
+  CHECK(first.items[1].name == "order");
+  CHECK(first.items[1].version == 2);
+  CHECK(first.items[1].versions == 2);
+  CHECK(first.items[1].steps == 2);
+  CHECK(first.next_cursor == "order");
+  auto second = n.list(2, first.next_cursor);
+  REQUIRE(second.items.size() == 1);
+  CHECK(second.items[0].name == "pay");
+  CHECK(second.items[0].version == 1);
+  CHECK(second.next_cursor.empty());
+  // A page that ends exactly at the last name says so (no cursor to an empty page).
+  CHECK(n.list(3).next_cursor.empty());
+  CHECK(n.list(3).items.size() == 3);
+  // A cursor between names (the name was never registered) goes on after it.
+  auto between = n.list(5, "b");
+  REQUIRE(between.items.size() == 2);
+  CHECK(between.items[0].name == "order");
 }
 
 TEST_CASE("the catalog holds each version before its registration is answered") {

@@ -59,6 +59,24 @@ struct get_definition {
 };
 using definition_lookup = persistence::result<std::optional<workflow_definition>>;
 
+// A page of the registered names in name order, after `after` (the previous page's
+// next_cursor; "" = from the first). Answered with result<definition_page>.
+struct list_definitions {
+  std::uint32_t limit = 100;
+  std::string after;
+};
+struct definition_summary {
+  std::string name;
+  std::uint32_t version = 0;   // the latest
+  std::uint32_t versions = 0;  // how many are kept (every one)
+  std::uint32_t steps = 0;     // of the latest
+};
+struct definition_page {
+  std::vector<definition_summary> items;
+  std::string next_cursor;  // "" = the last page
+};
+using definition_page_result = persistence::result<definition_page>;
+
 // -- workflow index (workflow_index.hpp) ----------------------------------------
 // index_update (fire-and-forget), list_workflows and list_dead_letters are plain data
 // in records.hpp (the blocking workflow_index class takes them too).
@@ -159,6 +177,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::register_definition)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::register_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::get_definition)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::definition_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::list_definitions)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::definition_page_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::index_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::list_workflows)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::store::workflow_page_result)
