@@ -91,6 +91,10 @@ struct archived_req {
   std::uint32_t limit = 0;
   responder r;
 };
+struct archived_list_req {
+  wf::runtime::archive_list q;
+  responder r;
+};
 
 }  // namespace
 }  // namespace wfe::api
@@ -106,6 +110,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::dead_letters_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::delete_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::shards_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::archived_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::archived_list_req)
 
 namespace wfe::api {
 namespace {
@@ -364,6 +369,7 @@ class gateway_actor : public caf::event_based_actor {
         [this](delete_req& q) { remove(std::move(q)); },
         [this](shards_req& q) { shards(std::move(q)); },
         [this](archived_req& q) { archived(std::move(q)); },
+        [this](archived_list_req& q) { archived_list(std::move(q)); },
     };
   }
 
@@ -593,6 +599,19 @@ class gateway_actor : public caf::event_based_actor {
                 return r(http_response::error(404, "workflow_not_found",
                                               "no archived workflow '" + id + "'"));
               }
+              r(http_response::json(200, std::move(res->body)));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  // GET /api/v1/archived-workflows: the archiver reads a page of its files.
+  void archived_list(archived_list_req q) {
+    auto r = q.r;
+    if (!archiver_) return r(page(json::array{}, ""));  // no archive: nothing archived
+    request(archiver_, cfg_.ask_timeout, std::move(q.q))
+        .then(
+            [r](wf::runtime::archive_read_result& res) {
+              if (!res) return r(storage_error(res.error()));
               r(http_response::json(200, std::move(res->body)));
             },
             [r](caf::error& e) { r(unavailable(e)); });
@@ -846,6 +865,25 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     auto id = id_param(req, "id", err);
     if (!id) return r(std::move(err));
     send_to(gw, delete_req{std::move(*id), std::move(r)});
+  });
+  rt.add("GET", "/api/v1/archived-workflows", [gw](http_request&& req, responder r) {
+    http_response err;
+    auto limit = uint_query(req, "limit", 100, 1, 1000, err);
+    if (!limit) return r(std::move(err));
+    archived_list_req q{{}, std::move(r)};
+    q.q.limit = static_cast<std::uint32_t>(*limit);
+    if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
+      if (!parse_status(it->second))
+        return q.r(bad_request("status", "must be COMPLETED, FAILED or CANCELLED"));
+      q.q.status = it->second;
+    }
+    if (auto it = req.query.find("definition"); it != req.query.end() && !it->second.empty()) {
+      if (!wf::is_valid_id(it->second))
+        return q.r(bad_request("definition", "must be 1-256 bytes of [A-Za-z0-9._:-]"));
+      q.q.definition = it->second;
+    }
+    if (auto it = req.query.find("cursor"); it != req.query.end()) q.q.cursor = it->second;
+    send_to(gw, std::move(q));
   });
   rt.add("GET", "/api/v1/archived-workflows/{id}",
          [gw, history_default, history_max](http_request&& req, responder r) {

@@ -21,6 +21,10 @@
 //        -> 200 {"events":[{"seq",...}],"nextFrom"?,"deletedBefore"?} (journal replay,
 //           bounded; deletedBefore = N: events from..N-1 were deleted after a snapshot,
 //           delete-events-on-snapshot) | 404
+//   GET  /api/v1/archived-workflows[?status=&definition=&limit=&cursor=]
+//        -> 200 {"items":[{record fields,"seq","archivedAt"}],"nextCursor"?} (in the order
+//           archived; a page reads a bounded part of the archive, so it may hold fewer
+//           items and still have a cursor) | 400 bad filter, limit or cursor
 //   GET  /api/v1/archived-workflows/{id}[?from=&limit=]
 //        -> 200 the newest archived line of the id (retention's archive: the record,
 //           "seq", "archivedAt") with "events" from `from` on, "nextFrom"?,

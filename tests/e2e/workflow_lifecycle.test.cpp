@@ -547,6 +547,19 @@ TEST_CASE(
   CHECK(page_events[0].at("seq") == 2);
   CHECK(page_events[1].at("seq") == 3);
   CHECK(page.at("nextFrom") == 4);
+  // Listed in the order archived (a sweep's page is archived in the index's order).
+  auto listed =
+      json::parse(api.get("/api/v1/archived-workflows?status=COMPLETED&definition=kept").body);
+  std::set<std::string> listed_ids;
+  for (const auto& i : listed.at("items").as_array()) listed_ids.emplace(i.at("id").as_string());
+  CHECK(listed_ids.size() == histories.size());
+  for (const auto& [id, events] : histories) CHECK(listed_ids.contains(id));
+  CHECK(json::parse(api.get("/api/v1/archived-workflows?status=FAILED").body)
+            .at("items")
+            .as_array()
+            .empty());
+  CHECK(api.get("/api/v1/archived-workflows?cursor=nope").status == 400);
+  CHECK(api.get("/api/v1/archived-workflows?status=DONE").status == 400);
   auto none = api.get("/api/v1/archived-workflows/never-ran");
   CHECK(none.status == 404);
   CHECK(json::parse(none.body).at("error").at("code") == "workflow_not_found");

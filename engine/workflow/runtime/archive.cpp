@@ -106,16 +106,19 @@ bool pread_all(int fd, char* buf, std::size_t n, std::uint64_t offset) {
   return true;
 }
 
-// fn(offset, line) for each whole line of a file, in order (a last line without its
-// newline is left out). ENOENT: the file was moved away.
-persistence::result<persistence::done> for_each_line(
-    const std::filesystem::path& file,
-    const std::function<void(std::uint64_t, std::string_view)>& fn) {
+// fn(offset, line) for each whole line of a file from `from` on, in order, until it
+// returns false (a last line without its newline is left out). Returns the offset after
+// the last line fn saw.
+persistence::result<std::uint64_t> read_lines(
+    const std::filesystem::path& file, std::uint64_t from,
+    const std::function<bool(std::uint64_t, std::string_view)>& fn) {
   fd_guard f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) return fail(errc::io_error, "cannot open " + file.string() + ": " + errno_text());
+  if (from > 0 && ::lseek(f.fd, static_cast<off_t>(from), SEEK_SET) < 0)
+    return fail(errc::io_error, "cannot read " + file.string() + ": " + errno_text());
   std::string buf(k_read_chunk, '\0');
   std::string line;
-  std::uint64_t line_start = 0;
+  std::uint64_t line_start = from;
   for (;;) {
     const auto n = ::read(f.fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -129,13 +132,49 @@ persistence::result<persistence::done> for_each_line(
         break;
       }
       line.append(chunk.substr(0, nl));
-      fn(line_start, line);
+      const bool more = fn(line_start, line);
       line_start += line.size() + 1;
+      if (!more) return line_start;
       line.clear();
       chunk.remove_prefix(nl + 1);
     }
   }
+  return line_start;
+}
+
+// fn(offset, line) for each whole line of a file.
+persistence::result<persistence::done> for_each_line(
+    const std::filesystem::path& file,
+    const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  auto end = read_lines(file, 0, [&fn](std::uint64_t offset, std::string_view line) {
+    fn(offset, line);
+    return true;
+  });
+  if (!end) return fail(std::move(end).error());
   return persistence::done{};
+}
+
+// A line's fields before its events (the record, seq, archivedAt): the sweeper writes
+// them first, so the line is cut there rather than parsed whole; any other line is.
+std::optional<boost::json::object> line_head(std::string_view line) {
+  boost::system::error_code ec;
+  if (const auto cut = line.find(R"(,"events":)"); cut != std::string_view::npos) {
+    std::string head(line.substr(0, cut));
+    head.push_back('}');
+    auto v = boost::json::parse(head, ec);
+    if (!ec && v.is_object()) return std::move(v.as_object());
+  }
+  auto v = boost::json::parse(line, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  v.as_object().erase("events");
+  return std::move(v.as_object());
+}
+
+bool field_is(const boost::json::object& o, std::string_view key,
+              const std::optional<std::string>& want) {
+  if (!want) return true;
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() && v->as_string() == *want;
 }
 
 // The entries of a file's lines (those whose id can be read).
@@ -433,6 +472,54 @@ bool workflow_archive::index_one() {
   return true;
 }
 
+persistence::result<std::string> workflow_archive::list(const archive_list& q) const {
+  std::uint32_t file = 0;
+  std::uint64_t offset = 0;
+  if (!q.cursor.empty()) {
+    const auto colon = q.cursor.find(':');
+    const auto* b = q.cursor.data();
+    const auto* e = b + q.cursor.size();
+    auto [p1, ec1] = std::from_chars(b, b + (colon == std::string::npos ? 0 : colon), file);
+    auto [p2, ec2] = colon == std::string::npos
+                         ? std::from_chars_result{b, std::errc::invalid_argument}
+                         : std::from_chars(b + colon + 1, e, offset);
+    if (ec1 != std::errc{} || ec2 != std::errc{} || p1 != b + colon || p2 != e)
+      return fail(errc::invalid_argument, "cursor: is not a cursor of this listing");
+  }
+  auto files = closed_;
+  files.push_back(number_);
+  const auto limit = std::max<std::uint32_t>(q.limit, 1);
+  const std::uint64_t max_lines = std::uint64_t{limit} * k_list_lines_per_item;
+  boost::json::array items;
+  std::uint64_t lines = 0;
+  std::uint64_t bytes = 0;
+  std::string next;
+  for (const auto n : files) {
+    if (n < file) continue;
+    const auto path = settings_.dir / file_name(n);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) continue;  // moved away
+    bool stopped = false;
+    auto end = read_lines(path, n == file ? offset : 0, [&](std::uint64_t, std::string_view line) {
+      ++lines;
+      bytes += line.size() + 1;
+      if (auto head = line_head(line); head && field_is(*head, "status", q.status) &&
+                                       field_is(*head, "definition", q.definition))
+        items.push_back(std::move(*head));
+      stopped = items.size() == limit || lines >= max_lines || bytes >= k_list_bytes_max;
+      return !stopped;
+    });
+    if (!end) return fail(std::move(end).error());
+    if (stopped) {
+      next = std::to_string(n) + ":" + std::to_string(*end);
+      break;
+    }
+  }
+  boost::json::object out{{"items", std::move(items)}};
+  if (!next.empty()) out["nextCursor"] = next;
+  return boost::json::serialize(out);
+}
+
 persistence::result<std::string> archived_page_json(std::string_view line, std::uint64_t from,
                                                     std::uint32_t limit) {
   boost::system::error_code ec;
@@ -479,6 +566,11 @@ caf::behavior archiver(caf::event_based_actor* self, std::shared_ptr<workflow_ar
   if (archive->unindexed() > 0) self->send(self, index_atom::value);
   return {
       [archive](archive_lines& a) -> archive_result { return archive->append(a.lines); },
+      [archive](archive_list& q) -> archive_read_result {
+        auto body = archive->list(q);
+        if (!body) return fail(std::move(body).error());
+        return archived_page{true, std::move(*body)};
+      },
       [archive](archive_read& q) -> archive_read_result {
         auto line = archive->find(q.id);
         if (!line) return fail(std::move(line).error());

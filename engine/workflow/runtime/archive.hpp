@@ -44,6 +44,16 @@
 
 namespace wfe::workflow::runtime {
 
+inline constexpr std::uint64_t k_list_lines_per_item = 10;
+inline constexpr std::uint64_t k_list_bytes_max = 64ull << 20;
+
+struct archive_list {
+  std::optional<std::string> status;      // "COMPLETED", "FAILED", "CANCELLED"
+  std::optional<std::string> definition;  // a definition name
+  std::uint32_t limit = 100;
+  std::string cursor;  // the previous page's nextCursor; "" = from the oldest line
+};
+
 struct archive_settings {
   std::filesystem::path dir;  // empty: no archive
   std::uint64_t max_file_bytes = 64ull << 20;
@@ -71,6 +81,13 @@ class workflow_archive {
   // The newest line archived for `id` (without its newline), nullopt when there is none;
   // io_error when a file cannot be read (one moved away is skipped).
   persistence::result<std::optional<std::string>> find(std::string_view id) const;
+
+  // A page of the archive's lines in the order they were written (their fields before
+  // the events), filtered by status and definition: {"items":[...],"nextCursor"?}. A
+  // page reads at most k_list_lines_per_item × limit lines or k_list_bytes_max bytes;
+  // one that stops there (possibly with fewer items) has a nextCursor ("<file>:<offset>").
+  // A malformed cursor is invalid_argument.
+  persistence::result<std::string> list(const archive_list& q) const;
 
   // Closed files whose index is missing or stale; index_one() builds the newest one's
   // (false when none is left; a file that cannot be indexed is logged and left to be
@@ -136,4 +153,5 @@ using archive_read_result = persistence::result<archived_page>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::archive_lines)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::archive_read)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::archive_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::workflow::runtime::archive_read_result)

@@ -194,6 +194,77 @@ TEST_CASE(
   CHECK(find(*a, "wf-c") == line("wf-c", 3));
 }
 
+TEST_CASE("the archive is listed in the order written, filtered, a bounded read per page") {
+  wfe::test::temp_dir dir;
+  const archive_settings s{dir.path() / "archive", 300, 1 << 20};
+  auto a = open_archive(s);
+  auto list = [&a](archive_list q) {
+    auto body = a->list(q);
+    REQUIRE_MESSAGE(body, (body ? "" : body.error().describe()));
+    return json::parse(*body).as_object();
+  };
+  auto ids = [](const json::object& page) {
+    std::vector<std::string> out;
+    for (const auto& i : page.at("items").as_array()) {
+      CHECK_FALSE(i.as_object().contains("events"));  // the record, not the history
+      out.emplace_back(i.at("id").as_string());
+    }
+    return out;
+  };
+  CHECK(ids(list({})).empty());
+  std::vector<std::string> written;
+  for (int i = 0; i < 9; ++i) {
+    const auto id = "wf-" + std::to_string(i);
+    REQUIRE(a->append({line(id, 2, 1, i % 3 == 0 ? "FAILED" : "COMPLETED")}));
+    written.push_back(id);
+  }
+  REQUIRE(a->current_file() != s.dir / "workflows-000001.jsonl");  // several files
+  auto all = list({});
+  CHECK(ids(all) == written);
+  CHECK_FALSE(all.contains("nextCursor"));
+  CHECK(all.at("items").as_array()[0].at("status") == "FAILED");
+  CHECK(all.at("items").as_array()[0].at("seq") == 2);
+  // Pages of 4 follow each other across files, every line once.
+  std::vector<std::string> paged;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto p = list({std::nullopt, std::nullopt, 4, cursor});
+    for (auto& id : ids(p)) paged.push_back(id);
+    cursor = p.contains("nextCursor") ? std::string(p.at("nextCursor").as_string()) : "";
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  CHECK(paged == written);
+  CHECK(pages == 3);
+  CHECK(ids(list({std::string("FAILED"), std::nullopt, 100, ""})) ==
+        std::vector<std::string>{"wf-0", "wf-3", "wf-6"});
+  CHECK(ids(list({std::nullopt, std::string("nope"), 100, ""})).empty());
+  // A rare status reads at most 10 lines per item asked: limit 1 stops after 10 lines
+  // even when nothing matched, with a cursor to go on from.
+  auto rare = list({std::string("CANCELLED"), std::nullopt, 1, ""});
+  CHECK(ids(rare).empty());
+  CHECK_FALSE(rare.contains("nextCursor"));  // 9 lines: the whole archive was read
+  REQUIRE(a->append({line("wf-9", 1), line("wf-10", 1), line("wf-11", 1, 1, "CANCELLED")}));
+  auto bounded = list({std::string("CANCELLED"), std::nullopt, 1, ""});
+  CHECK(ids(bounded).empty());  // 10 lines read, none cancelled
+  REQUIRE(bounded.contains("nextCursor"));
+  auto rest = list({std::string("CANCELLED"), std::nullopt, 1,
+                    std::string(bounded.at("nextCursor").as_string())});
+  CHECK(ids(rest) == std::vector<std::string>{"wf-11"});
+  for (const auto* bad : {"x", "1:", ":5", "1:2:3", "-1:0", "1:99999999999999999999"}) {
+    CAPTURE(bad);
+    auto r = a->list({std::nullopt, std::nullopt, 10, bad});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == wfe::persistence::errc::invalid_argument);
+  }
+  // A file moved away is left out of the listing.
+  std::filesystem::rename(s.dir / "workflows-000001.jsonl", dir.path() / "moved.jsonl");
+  auto after = ids(list({}));
+  REQUIRE_FALSE(after.empty());
+  CHECK(after.front() != "wf-0");
+  CHECK(after.back() == "wf-11");
+}
+
 TEST_CASE("an archived page: events from `from`, at most `limit`, nextFrom and deletedBefore") {
   auto page = [](const std::string& l, std::uint64_t from, std::uint32_t limit) {
     auto body = archived_page_json(l, from, limit);
