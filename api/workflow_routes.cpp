@@ -855,6 +855,15 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
       }
       q.q.definition = it->second;
     }
+    for (auto [name, slot] : {std::pair{"createdAfter", &q.q.created_after_ms},
+                              std::pair{"createdBefore", &q.q.created_before_ms}}) {
+      auto it = req.query.find(name);
+      if (it == req.query.end() || it->second.empty()) continue;
+      *slot = wf::parse_rfc3339_ms(it->second);
+      if (!*slot) {
+        return r(bad_request(name, "must be an RFC 3339 time such as 2026-01-02T03:04:05Z"));
+      }
+    }
     if (!page_params(req, q.q.limit, q.q.cursor, err)) return r(std::move(err));
     q.r = std::move(r);
     send_to(gw, std::move(q));

@@ -33,7 +33,7 @@
 //   POST /api/v1/workflows/{id}/signals/{name} body = payload (empty = null)
 //        -> 200 {"id","status"} | 404 | 409 workflow_finished | 413 | 429
 //   POST /api/v1/workflows/{id}/cancel {"reason"?} -> 200 {"id","status"} | 404 | 409
-//   GET  /api/v1/workflows?status=&definition=&limit=&cursor=
+//   GET  /api/v1/workflows?status=&definition=&createdAfter=&createdBefore=&limit=&cursor=
 //        -> 200 {"items":[{"id","definition","version","status","priority","createdAt",
 //           "updatedAt"}],"nextCursor"?} (from the index) | 400 bad filter/cursor/limit
 //   GET  /api/v1/dead-letters?limit=&cursor=

@@ -92,6 +92,29 @@ TEST_CASE("definitions: 201 new, 200 identical re-post, 400 naming the field, GE
   CHECK(n.call("GET", "/api/v1/workflow-definitions/nope").status == 404);
 }
 
+TEST_CASE("workflows are listed by creation time over HTTP: createdAfter, createdBefore") {
+  api_node n;
+  REQUIRE(n.call("POST", "/api/v1/workflow-definitions", k_order).status == 201);
+  REQUIRE(n.call("POST", "/api/v1/workflows", R"({"id":"wf-t","definition":"order"})").status ==
+          201);
+  auto created = std::string(n.get_json("/api/v1/workflows/wf-t").at("createdAt").as_string());
+  auto ids = [&n](const std::string& query) {
+    std::vector<std::string> out;
+    for (const auto& i : n.get_json("/api/v1/workflows?" + query).at("items").as_array())
+      out.emplace_back(i.at("id").as_string());
+    return out;
+  };
+  const std::vector<std::string> just{"wf-t"};
+  CHECK(ids("createdAfter=" + created) == just);   // inclusive
+  CHECK(ids("createdBefore=" + created).empty());  // exclusive
+  CHECK(ids("createdAfter=2000-01-01T00:00:00Z&createdBefore=2999-01-01T00:00:00Z") == just);
+  CHECK(ids("status=COMPLETED&definition=order&createdAfter=2000-01-01T00:00:00Z") == just);
+  CHECK(ids("createdAfter=2999-01-01T00:00:00Z").empty());
+  CHECK(error_field(n.call("GET", "/api/v1/workflows?createdAfter=yesterday")) == "createdAfter");
+  CHECK(error_field(n.call("GET", "/api/v1/workflows?createdBefore=2026-13-01T00:00:00Z")) ==
+        "createdBefore");
+}
+
 TEST_CASE("definitions are listed by name over HTTP, a page at a time") {
   api_node n;
   CHECK(n.get_json("/api/v1/workflow-definitions") == json::parse(R"({"items":[]})"));

@@ -86,11 +86,17 @@ struct index_update {
 // = any). limit 0 = the default (pekko.workflow.store.list-default-limit); above
 // list-max-limit -> invalid_argument. cursor "" = first page; a cursor from another
 // filter or a damaged one -> invalid_argument. The index actor answers result<workflow_page>.
+// created_after_ms (inclusive) and created_before_ms (exclusive) bound the creation time:
+// the listing seeks to the first record created before the one and ends at the last
+// created at or after the other (the listings are in creation order), reading nothing
+// outside the range.
 struct list_workflows {
   std::optional<workflow_status> status;
   std::string definition;
   std::uint32_t limit = 0;
   std::string cursor;
+  std::optional<std::int64_t> created_after_ms;
+  std::optional<std::int64_t> created_before_ms;
 };
 // Retention (the runtime's sweeper): finished workflows (COMPLETED, FAILED, CANCELLED)
 // whose record was last updated before `updated_before_ms`, oldest created first. Only

@@ -453,7 +453,7 @@ struct workflow_index::impl {
                            const std::string& cursor, std::uint32_t limit, std::size_t min_suffix,
                            const std::function<bool(std::string_view suffix)>& emit,
                            std::uint64_t max_examined = std::numeric_limits<std::uint64_t>::max(),
-                           std::string start = {}) const {
+                           std::string start = {}, std::string end = {}) const {
     const auto tag = prefix_tag(listing);
     std::string from = std::move(start);
     bool skip_exact = false;
@@ -493,6 +493,7 @@ struct workflow_index::impl {
         if (src.valid() && (next == nullptr || src.suffix() < next->suffix())) next = &src;
       }
       if (next == nullptr) break;
+      if (!end.empty() && next->suffix() >= end) break;  // every source is past `end`
       if (n == limit || examined == max_examined) return codec::to_hex(tag + last);
       const auto suffix = next->suffix();
       ++examined;
@@ -700,7 +701,7 @@ result<std::uint64_t> workflow_index::remove(const std::vector<std::string>& ids
 result<workflow_page> workflow_index::record_page(
     std::string_view listing, const std::vector<std::string>& sources, const std::string& cursor,
     std::uint32_t limit, const std::function<bool(const workflow_record&)>& keep,
-    std::uint64_t max_scan, std::string start) const {
+    std::uint64_t max_scan, std::string start, std::string end) const {
   workflow_page page;
   persistence::error read_error;
   bool failed = false;
@@ -723,7 +724,7 @@ result<workflow_page> workflow_index::record_page(
         page.items.push_back(std::move(**r));
         return true;
       },
-      max_scan, std::move(start));
+      max_scan, std::move(start), std::move(end));
   if (failed) return persistence::fail(std::move(read_error));
   if (!next) return persistence::fail(std::move(next).error());
   page.next_cursor = std::move(*next);
@@ -737,9 +738,20 @@ result<workflow_page> workflow_index::list(const list_workflows& q) const try {
   if (!q.definition.empty() && !is_valid_id(q.definition)) {
     return fail(errc::invalid_argument, "definition must be 1-256 bytes of [A-Za-z0-9._:-]");
   }
-  return record_page(codec::list_prefix(q.status, q.definition),
-                     codec::listing_sources(q.status, q.definition), q.cursor, *limit,
-                     [](const workflow_record&) { return true; });
+  // Newest first: the keys of records created before T start at order_suffix(T - 1), and
+  // those created at or after T end before it.
+  constexpr auto k_min = std::numeric_limits<std::int64_t>::min();
+  if (q.created_before_ms && *q.created_before_ms == k_min) return workflow_page{};
+  if (q.created_after_ms && q.created_before_ms && *q.created_after_ms >= *q.created_before_ms)
+    return workflow_page{};
+  std::string start = q.created_before_ms ? codec::order_suffix(*q.created_before_ms - 1, {}) : "";
+  std::string end = q.created_after_ms && *q.created_after_ms != k_min
+                        ? codec::order_suffix(*q.created_after_ms - 1, {})
+                        : "";
+  return record_page(
+      codec::list_prefix(q.status, q.definition), codec::listing_sources(q.status, q.definition),
+      q.cursor, *limit, [](const workflow_record&) { return true; },
+      std::numeric_limits<std::uint64_t>::max(), std::move(start), std::move(end));
 } catch (const std::exception& e) {
   return fail(errc::internal,
               std::string("workflow index list: unexpected exception: ") + e.what());

@@ -144,8 +144,8 @@ class workflow_index {
   [[nodiscard]] persistence::result<workflow_page> record_page(
       std::string_view listing, const std::vector<std::string>& sources, const std::string& cursor,
       std::uint32_t limit, const std::function<bool(const workflow_record&)>& keep,
-      std::uint64_t max_scan = std::numeric_limits<std::uint64_t>::max(),
-      std::string start = {}) const;
+      std::uint64_t max_scan = std::numeric_limits<std::uint64_t>::max(), std::string start = {},
+      std::string end = {}) const;
   std::unique_ptr<impl> impl_;
 };
 

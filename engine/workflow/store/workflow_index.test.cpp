@@ -173,21 +173,57 @@ TEST_CASE("listings are newest first and page with cursors, filtered by status a
   CHECK(all == std::vector<std::string>{"wf-9", "wf-8", "wf-7", "wf-6", "wf-5", "wf-x", "wf-4",
                                         "wf-3", "wf-2", "wf-1", "wf-0"});
   CHECK(pages == 4);  // default limit 3
-  CHECK(f.all_ids({workflow_status::running, "", 0, ""}) ==
+  CHECK(f.all_ids({workflow_status::running, "", 0, "", {}, {}}) ==
         std::vector<std::string>{"wf-8", "wf-6", "wf-x", "wf-4", "wf-2", "wf-0"});
-  CHECK(f.all_ids({std::nullopt, "b", 0, ""}) ==
+  CHECK(f.all_ids({std::nullopt, "b", 0, "", {}, {}}) ==
         std::vector<std::string>{"wf-9", "wf-8", "wf-7", "wf-6"});
-  CHECK(f.all_ids({workflow_status::completed, "a", 2, ""}) ==
+  CHECK(f.all_ids({workflow_status::completed, "a", 2, "", {}, {}}) ==
         std::vector<std::string>{"wf-5", "wf-3", "wf-1"});
-  CHECK(f.all_ids({workflow_status::cancelled, "", 0, ""}).empty());
-  auto one = f.index->list(list_workflows{std::nullopt, "", 10, ""});
+  CHECK(f.all_ids({workflow_status::cancelled, "", 0, "", {}, {}}).empty());
+  auto one = f.index->list(list_workflows{std::nullopt, "", 10, "", {}, {}});
   REQUIRE(one);
   CHECK(one->items.size() == 10);
   CHECK_FALSE(one->next_cursor.empty());
-  auto exact = f.index->list(list_workflows{workflow_status::running, "", 6, ""});
+  auto exact = f.index->list(list_workflows{workflow_status::running, "", 6, "", {}, {}});
   REQUIRE(exact);
   CHECK(exact->items.size() == 6);
   CHECK(exact->next_cursor.empty());  // nothing after the last page
+}
+
+TEST_CASE("a creation-time range lists only the workflows created in it, paged, with any filter") {
+  index_fixture f;
+  std::vector<index_update> ups;
+  for (int i = 0; i < 10; ++i) {
+    const auto st = i % 2 == 0 ? workflow_status::running : workflow_status::completed;
+    ups.push_back(upd(rec("wf-" + std::to_string(i), i < 6 ? "a" : "b", st, 1000 + i)));
+  }
+  ups.push_back(upd(rec("wf-x", "a", workflow_status::running, 1005)));  // same time as wf-5
+  f.apply(std::move(ups));
+  auto range = [&f](std::optional<workflow_status> st, std::string def, std::uint32_t limit,
+                    std::optional<std::int64_t> after, std::optional<std::int64_t> before,
+                    int* pages = nullptr) {
+    return f.all_ids({st, std::move(def), limit, "", after, before}, pages);
+  };
+  // [1003, 1007): newest first, both workflows of 1005, nothing outside.
+  int pages = 0;
+  CHECK(range(std::nullopt, "", 2, 1003, 1007, &pages) ==
+        std::vector<std::string>{"wf-6", "wf-5", "wf-x", "wf-4", "wf-3"});
+  CHECK(pages == 3);  // 2 + 2 + 1, and no empty page after the range's end
+  CHECK(range(std::nullopt, "", 0, 1008, std::nullopt) == std::vector<std::string>{"wf-9", "wf-8"});
+  CHECK(range(std::nullopt, "", 0, std::nullopt, 1002) == std::vector<std::string>{"wf-1", "wf-0"});
+  CHECK(range(workflow_status::running, "", 0, 1002, 1006) ==
+        std::vector<std::string>{"wf-x", "wf-4", "wf-2"});
+  CHECK(range(workflow_status::completed, "a", 0, 1000, 1004) ==
+        std::vector<std::string>{"wf-3", "wf-1"});
+  CHECK(range(std::nullopt, "", 0, 1005, 1005).empty());  // an empty range
+  CHECK(range(std::nullopt, "", 0, 1007, 1003).empty());  // a reversed one
+  CHECK(range(std::nullopt, "", 0, 2000, std::nullopt).empty());
+  CHECK(range(std::nullopt, "", 0, std::nullopt, 1000).empty());
+  CHECK(range(std::nullopt, "", 0, std::numeric_limits<std::int64_t>::min(),
+              std::numeric_limits<std::int64_t>::min())
+            .empty());
+  CHECK(range(std::nullopt, "", 0, std::numeric_limits<std::int64_t>::min(), 1001) ==
+        std::vector<std::string>{"wf-0"});
 }
 
 TEST_CASE("hundreds of workflows: listings, record walks and timers are complete and ordered") {
@@ -230,13 +266,13 @@ TEST_CASE("hundreds of workflows: listings, record walks and timers are complete
     return ids;
   };
   auto check_all = [&] {
-    CHECK(f.all_ids({std::nullopt, "", 10, ""}) == listing(std::nullopt, ""));
+    CHECK(f.all_ids({std::nullopt, "", 10, "", {}, {}}) == listing(std::nullopt, ""));
     for (auto st : statuses) {
       CAPTURE(static_cast<int>(st));
-      CHECK(f.all_ids({st, "", 10, ""}) == listing(st, ""));
-      CHECK(f.all_ids({st, "b", 10, ""}) == listing(st, "b"));
+      CHECK(f.all_ids({st, "", 10, "", {}, {}}) == listing(st, ""));
+      CHECK(f.all_ids({st, "b", 10, "", {}, {}}) == listing(st, "b"));
     }
-    CHECK(f.all_ids({std::nullopt, "a", 10, ""}) == listing(std::nullopt, "a"));
+    CHECK(f.all_ids({std::nullopt, "a", 10, "", {}, {}}) == listing(std::nullopt, "a"));
     std::set<std::string> walked;
     auto count = f.index->for_each_record([&](const workflow_record& r) {
       walked.insert(r.id);
@@ -278,13 +314,13 @@ TEST_CASE("a cursor survives inserts and deletes between pages") {
   index_fixture f;
   for (int i = 0; i < 6; ++i)
     f.apply({upd(rec("wf-" + std::to_string(i), "a", workflow_status::running, 1000 + i))});
-  auto first = f.index->list(list_workflows{std::nullopt, "", 3, ""});
+  auto first = f.index->list(list_workflows{std::nullopt, "", 3, "", {}, {}});
   REQUIRE(first);
   CHECK(first->items.back().id == "wf-3");
   // The last item of the page goes away, a newer one arrives: the next page goes on.
   REQUIRE(f.index->remove({"wf-3"}));
   f.apply({upd(rec("wf-new", "a", workflow_status::running, 5000))});
-  auto second = f.index->list(list_workflows{std::nullopt, "", 3, first->next_cursor});
+  auto second = f.index->list(list_workflows{std::nullopt, "", 3, first->next_cursor, {}, {}});
   REQUIRE(second);
   std::vector<std::string> ids;
   for (const auto& r : second->items) ids.push_back(r.id);
@@ -303,10 +339,10 @@ TEST_CASE("listings without a status merge every status in order, each workflow 
   }
   f.apply(std::move(ups));
   CHECK(f.all_ids({}) == newest_first);
-  CHECK(f.all_ids({std::nullopt, "d", 0, ""}) == newest_first);
-  CHECK(f.all_ids({std::nullopt, "other", 0, ""}).empty());
+  CHECK(f.all_ids({std::nullopt, "d", 0, "", {}, {}}) == newest_first);
+  CHECK(f.all_ids({std::nullopt, "other", 0, "", {}, {}}).empty());
   // Workflows change status between pages: still each one exactly once, in order.
-  auto first = f.index->list(list_workflows{std::nullopt, "", 4, ""});
+  auto first = f.index->list(list_workflows{std::nullopt, "", 4, "", {}, {}});
   REQUIRE(first);
   REQUIRE(first->items.size() == 4);
   f.apply({upd(rec("wf-11", "d", workflow_status::cancelled, 1011, 2)),  // already listed
@@ -314,11 +350,12 @@ TEST_CASE("listings without a status merge every status in order, each workflow 
            upd(rec("wf-2", "d", workflow_status::failed, 1002, 2))});
   std::vector<std::string> ids;
   for (const auto& r : first->items) ids.push_back(r.id);
-  auto rest = f.all_ids({std::nullopt, "", 4, first->next_cursor});
+  auto rest = f.all_ids({std::nullopt, "", 4, first->next_cursor, {}, {}});
   ids.insert(ids.end(), rest.begin(), rest.end());
   CHECK(ids == newest_first);
   // A cursor of the merged listing is not one of a status listing.
-  auto foreign = f.index->list(list_workflows{workflow_status::running, "", 4, first->next_cursor});
+  auto foreign =
+      f.index->list(list_workflows{workflow_status::running, "", 4, first->next_cursor, {}, {}});
   REQUIRE_FALSE(foreign);
   CHECK(foreign.error().code == errc::invalid_argument);
 }
@@ -327,23 +364,24 @@ TEST_CASE("bad cursors and limits are invalid_argument, never a crash") {
   index_fixture f;
   for (int i = 0; i < 5; ++i)
     f.apply({upd(rec("wf-" + std::to_string(i), "a", workflow_status::running, 1000 + i))});
-  auto page = f.index->list(list_workflows{std::nullopt, "", 2, ""});
+  auto page = f.index->list(list_workflows{std::nullopt, "", 2, "", {}, {}});
   REQUIRE(page);
   for (const std::string& bad :
        std::vector<std::string>{"zz", "abc", "00", "ffffffff", std::string(64, 'g')}) {
-    auto r = f.index->list(list_workflows{std::nullopt, "", 2, bad});
+    auto r = f.index->list(list_workflows{std::nullopt, "", 2, bad, {}, {}});
     REQUIRE_FALSE(r);
     CHECK(r.error().code == errc::invalid_argument);
   }
   // A cursor of another listing is refused.
-  auto other = f.index->list(list_workflows{workflow_status::running, "", 2, page->next_cursor});
+  auto other =
+      f.index->list(list_workflows{workflow_status::running, "", 2, page->next_cursor, {}, {}});
   REQUIRE_FALSE(other);
   CHECK(other.error().code == errc::invalid_argument);
-  auto too_many = f.index->list(list_workflows{std::nullopt, "", 11, ""});
+  auto too_many = f.index->list(list_workflows{std::nullopt, "", 11, "", {}, {}});
   REQUIRE_FALSE(too_many);
   CHECK(too_many.error().code == errc::invalid_argument);
   CHECK(too_many.error().message.find("10") != std::string::npos);
-  auto bad_def = f.index->list(list_workflows{std::nullopt, "a b", 0, ""});
+  auto bad_def = f.index->list(list_workflows{std::nullopt, "a b", 0, "", {}, {}});
   REQUIRE_FALSE(bad_def);
   CHECK(bad_def.error().code == errc::invalid_argument);
   auto dl = f.index->list(list_dead_letters{0, "nothex"});
@@ -416,9 +454,11 @@ TEST_CASE("a status change moves the workflow between the status listings and co
   // Two updates of one workflow in one batch: the second sees the first.
   f.apply({upd(rec("wf-1", "a", workflow_status::failed, 1000, 4)),
            upd(rec("wf-1", "a", workflow_status::completed, 1000, 5))});
-  CHECK(f.all_ids({workflow_status::running, "", 0, ""}) == std::vector<std::string>{"wf-2"});
-  CHECK(f.all_ids({workflow_status::failed, "", 0, ""}).empty());
-  CHECK(f.all_ids({workflow_status::completed, "a", 0, ""}) == std::vector<std::string>{"wf-1"});
+  CHECK(f.all_ids({workflow_status::running, "", 0, "", {}, {}}) ==
+        std::vector<std::string>{"wf-2"});
+  CHECK(f.all_ids({workflow_status::failed, "", 0, "", {}, {}}).empty());
+  CHECK(f.all_ids({workflow_status::completed, "a", 0, "", {}, {}}) ==
+        std::vector<std::string>{"wf-1"});
   CHECK(f.all_ids({}) == std::vector<std::string>{"wf-2", "wf-1"});
   auto s = f.index->stats();
   CHECK(s.running == 1);
@@ -438,7 +478,7 @@ TEST_CASE("an update older than the indexed one is ignored") {
   REQUIRE(applied);
   CHECK(*applied == 0);
   CHECK((*f.index->record("wf-1"))->status == workflow_status::completed);
-  CHECK(f.all_ids({workflow_status::running, "", 0, ""}).empty());
+  CHECK(f.all_ids({workflow_status::running, "", 0, "", {}, {}}).empty());
 }
 
 TEST_CASE("updates with invalid ids are skipped, the rest of the batch is written") {
@@ -627,9 +667,10 @@ TEST_CASE("an update writes only what changed") {
   check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::running, 1000, 1))}), 1, 3, 0);
   // RUNNING -> COMPLETED: both secondary keys move.
   check_io(f.io_of({upd(rec("wf-1", "a", workflow_status::completed, 1000, 2))}), 1, 3, 2);
-  CHECK(f.all_ids({workflow_status::completed, "a", 0, ""}) == std::vector<std::string>{"wf-1"});
-  CHECK(f.all_ids({workflow_status::running, "", 0, ""}).empty());
-  CHECK(f.all_ids({std::nullopt, "a", 0, ""}) == std::vector<std::string>{"wf-1"});
+  CHECK(f.all_ids({workflow_status::completed, "a", 0, "", {}, {}}) ==
+        std::vector<std::string>{"wf-1"});
+  CHECK(f.all_ids({workflow_status::running, "", 0, "", {}, {}}).empty());
+  CHECK(f.all_ids({std::nullopt, "a", 0, "", {}, {}}) == std::vector<std::string>{"wf-1"});
   // The same update again (a recovering entity re-sends it): applied, nothing written.
   auto again = f.index->apply({upd(rec("wf-1", "a", workflow_status::completed, 1000, 2))});
   REQUIRE(again);
@@ -643,7 +684,8 @@ TEST_CASE("an update writes only what changed") {
   check_io(f.io_of({upd(rec("wf-2", "", workflow_status::running, 2000, 1)),
                     upd(rec("wf-2", "", workflow_status::failed, 2000, 2))}),
            1, 4, 1);
-  CHECK(f.all_ids({workflow_status::failed, "", 0, ""}) == std::vector<std::string>{"wf-2"});
+  CHECK(f.all_ids({workflow_status::failed, "", 0, "", {}, {}}) ==
+        std::vector<std::string>{"wf-2"});
   CHECK(f.all_ids({}) == std::vector<std::string>{"wf-2", "wf-1"});
 }
 
@@ -793,7 +835,7 @@ TEST_CASE("the index actor batches queued updates and answers queries after them
   caf::scoped_actor self{sys};
   std::optional<workflow_page> page;
   self->request(actor, std::chrono::seconds(10),
-                list_workflows{workflow_status::running, "a", 5, ""})
+                list_workflows{workflow_status::running, "a", 5, "", {}, {}})
       .receive(
           [&](workflow_page_result& r) {
             if (r) page = std::move(*r);
@@ -811,7 +853,7 @@ TEST_CASE("the index actor batches queued updates and answers queries after them
   CHECK(stats->batches >= 1);
   CHECK(stats->batches <= 200);
   std::optional<bool> bad_cursor;
-  self->request(actor, std::chrono::seconds(10), list_workflows{std::nullopt, "", 5, "xyz"})
+  self->request(actor, std::chrono::seconds(10), list_workflows{std::nullopt, "", 5, "xyz", {}, {}})
       .receive(
           [&](workflow_page_result& r) {
             bad_cursor = !r && r.error().code == errc::invalid_argument;
