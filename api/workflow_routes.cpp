@@ -488,9 +488,10 @@ class gateway_actor : public caf::event_based_actor {
     auto op = q.op;
     auto id = q.id;
     const auto& to = entity_route(q.id);
+    const bool archive = static_cast<bool>(archiver_);
     request(to, cfg_.ask_timeout, entity_envelope{q.id, std::move(q.cmd)})
         .then(
-            [r, op, id](entity_reply& res) {
+            [r, op, id, archive](entity_reply& res) {
               if (!res) return r(storage_error(res.error()));
               if (res->rejected) {
                 const auto& rej = *res->rejected;
@@ -501,7 +502,15 @@ class gateway_actor : public caf::event_based_actor {
                       http_response::error(404, "dead_letter_not_found",
                                            "no open dead letter '" + id + "': " + rej.message));
                 }
-                return r(rejection_response(rej));
+                auto resp = rejection_response(rej);
+                // A workflow retention deleted may be in the archive: say where to look.
+                if (op == entity_op::get && rej.code == wf::rejection_code::not_found && archive)
+                  resp = http_response::error(404, "workflow_not_found",
+                                              "no workflow '" + id +
+                                                  "' (one retention deleted may be in the "
+                                                  "archive: GET /api/v1/archived-workflows/" +
+                                                  id + ")");
+                return r(std::move(resp));
               }
               switch (op) {
                 case entity_op::get:

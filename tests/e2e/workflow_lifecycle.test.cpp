@@ -530,6 +530,9 @@ TEST_CASE(
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(status == 404);
+    // The 404 of a node with an archive says where a deleted workflow may be.
+    CHECK(api.get("/api/v1/workflows/" + id).body.find("/api/v1/archived-workflows/" + id) !=
+          std::string::npos);
     // Read back through the API: the archived record and the same events.
     auto back = api.get("/api/v1/archived-workflows/" + id);
     REQUIRE(back.status == 200);
