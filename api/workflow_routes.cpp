@@ -251,6 +251,26 @@ std::optional<wf::workflow_status> parse_status(std::string_view s) {
   return std::nullopt;
 }
 
+// ?status= and ?definition= of a listing (absent or empty: no filter).
+bool filter_params(const http_request& req, std::optional<wf::workflow_status>& status,
+                   std::string& definition, http_response& err) {
+  if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
+    status = parse_status(it->second);
+    if (!status) {
+      err = bad_request("status", "must be RUNNING, COMPLETED, FAILED or CANCELLED");
+      return false;
+    }
+  }
+  if (auto it = req.query.find("definition"); it != req.query.end() && !it->second.empty()) {
+    if (!wf::is_valid_id(it->second)) {
+      err = bad_request("definition", "must be 1-256 bytes of [A-Za-z0-9._:-]");
+      return false;
+    }
+    definition = it->second;
+  }
+  return true;
+}
+
 // -- responses -------------------------------------------------------------------
 
 http_response error_with_status(unsigned code, std::string_view err_code, std::string_view msg,
@@ -747,6 +767,23 @@ void send_to(const caf::actor& gw, Msg m) {
   caf::anon_send(gw, std::move(m));
 }
 
+// GET .../{id}?from=&limit= of a workflow's events (its history, its archived copy):
+// sends Req{id, from, limit, responder} to the gateway.
+template <class Req>
+http_handler paged_events_route(const caf::actor& gw, std::uint32_t default_limit,
+                                std::uint32_t max_limit) {
+  return [gw, default_limit, max_limit](http_request&& req, responder r) {
+    http_response err;
+    auto id = id_param(req, "id", err);
+    if (!id) return r(std::move(err));
+    auto limit = uint_query(req, "limit", default_limit, 1, max_limit, err);
+    if (!limit) return r(std::move(err));
+    auto from = uint_query(req, "from", 1, 1, std::numeric_limits<std::int64_t>::max(), err);
+    if (!from) return r(std::move(err));
+    send_to(gw, Req{std::move(*id), *from, static_cast<std::uint32_t>(*limit), std::move(r)});
+  };
+}
+
 // A route taking only the {id} path parameter and sending `cmd` to that workflow.
 http_handler id_route(const caf::actor& gw, entity_op op, wf::command cmd) {
   return [gw, op, cmd = std::move(cmd)](http_request&& req, responder r) {
@@ -853,17 +890,7 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
   rt.add("GET", "/api/v1/workflows", [gw](http_request&& req, responder r) {
     http_response err;
     list_req q;
-    if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
-      q.q.status = parse_status(it->second);
-      if (!q.q.status)
-        return r(bad_request("status", "must be RUNNING, COMPLETED, FAILED or CANCELLED"));
-    }
-    if (auto it = req.query.find("definition"); it != req.query.end() && !it->second.empty()) {
-      if (!wf::is_valid_id(it->second)) {
-        return r(bad_request("definition", "must be 1-256 bytes of [A-Za-z0-9._:-]"));
-      }
-      q.q.definition = it->second;
-    }
+    if (!filter_params(req, q.q.status, q.q.definition, err)) return r(std::move(err));
     for (auto [name, slot] : {std::pair{"createdAfter", &q.q.created_after_ms},
                               std::pair{"createdBefore", &q.q.created_before_ms}}) {
       auto it = req.query.find(name);
@@ -888,45 +915,20 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     http_response err;
     auto limit = uint_query(req, "limit", 100, 1, 1000, err);
     if (!limit) return r(std::move(err));
+    std::optional<wf::workflow_status> status;
+    std::string definition;
+    if (!filter_params(req, status, definition, err)) return r(std::move(err));
     archived_list_req q{{}, std::move(r)};
     q.q.limit = static_cast<std::uint32_t>(*limit);
-    if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
-      if (!parse_status(it->second))
-        return q.r(bad_request("status", "must be COMPLETED, FAILED or CANCELLED"));
-      q.q.status = it->second;
-    }
-    if (auto it = req.query.find("definition"); it != req.query.end() && !it->second.empty()) {
-      if (!wf::is_valid_id(it->second))
-        return q.r(bad_request("definition", "must be 1-256 bytes of [A-Za-z0-9._:-]"));
-      q.q.definition = it->second;
-    }
+    if (status) q.q.status = std::string(wf::to_string(*status));
+    if (!definition.empty()) q.q.definition = std::move(definition);
     if (auto it = req.query.find("cursor"); it != req.query.end()) q.q.cursor = it->second;
     send_to(gw, std::move(q));
   });
   rt.add("GET", "/api/v1/archived-workflows/{id}",
-         [gw, history_default, history_max](http_request&& req, responder r) {
-           http_response err;
-           auto id = id_param(req, "id", err);
-           if (!id) return r(std::move(err));
-           auto limit = uint_query(req, "limit", history_default, 1, history_max, err);
-           if (!limit) return r(std::move(err));
-           auto from = uint_query(req, "from", 1, 1, std::numeric_limits<std::int64_t>::max(), err);
-           if (!from) return r(std::move(err));
-           send_to(gw, archived_req{std::move(*id), *from, static_cast<std::uint32_t>(*limit),
-                                    std::move(r)});
-         });
+         paged_events_route<archived_req>(gw, history_default, history_max));
   rt.add("GET", "/api/v1/workflows/{id}/history",
-         [gw, history_default, history_max](http_request&& req, responder r) {
-           http_response err;
-           auto id = id_param(req, "id", err);
-           if (!id) return r(std::move(err));
-           auto limit = uint_query(req, "limit", history_default, 1, history_max, err);
-           if (!limit) return r(std::move(err));
-           auto from = uint_query(req, "from", 1, 1, std::numeric_limits<std::int64_t>::max(), err);
-           if (!from) return r(std::move(err));
-           send_to(gw, history_req{std::move(*id), *from, static_cast<std::uint32_t>(*limit),
-                                   std::move(r)});
-         });
+         paged_events_route<history_req>(gw, history_default, history_max));
   rt.add("POST", "/api/v1/workflows/{id}/signals/{name}", [gw](http_request&& req, responder r) {
     http_response err;
     auto id = id_param(req, "id", err);

@@ -50,43 +50,29 @@ struct registry_node {
     caf::anon_send_exit(deps.snapshots, caf::exit_reason::user_shutdown);
   }
 
-  definition_registered reg(const workflow_definition& d) {
+  // Asks the registry; the answer's value (the test fails on an error or no answer).
+  template <class Result, class Msg>
+  auto ask(Msg msg) {
     caf::scoped_actor self{sys};
-    std::optional<definition_registered> out;
-    self->request(registry, 10s, register_definition{d})
+    std::optional<std::remove_cvref_t<decltype(*std::declval<Result&>())>> out;
+    self->request(registry, 10s, std::move(msg))
         .receive(
-            [&](register_result& r) {
+            [&](Result& r) {
               REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
               out = std::move(*r);
             },
             [&](caf::error& e) { FAIL(caf::to_string(e)); });
     REQUIRE(out);
-    return *out;
+    return std::move(*out);
+  }
+  definition_registered reg(const workflow_definition& d) {
+    return ask<register_result>(register_definition{d});
   }
   std::optional<workflow_definition> get(const std::string& name, std::uint32_t version = 0) {
-    caf::scoped_actor self{sys};
-    std::optional<workflow_definition> out;
-    self->request(registry, 10s, get_definition{name, version})
-        .receive(
-            [&](definition_lookup& r) {
-              REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
-              out = std::move(*r);
-            },
-            [&](caf::error& e) { FAIL(caf::to_string(e)); });
-    return out;
+    return ask<definition_lookup>(get_definition{name, version});
   }
   definition_page list(std::uint32_t limit, const std::string& after = "") {
-    caf::scoped_actor self{sys};
-    std::optional<definition_page> out;
-    self->request(registry, 10s, list_definitions{limit, after})
-        .receive(
-            [&](definition_page_result& r) {
-              REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
-              out = std::move(*r);
-            },
-            [&](caf::error& e) { FAIL(caf::to_string(e)); });
-    REQUIRE(out);
-    return *out;
+    return ask<definition_page_result>(list_definitions{limit, after});
   }
 };
 

@@ -136,6 +136,18 @@ void check_io(const workflow_index::io_counts& io, std::uint64_t gets, std::uint
   CHECK(io.deletes == deletes);
 }
 
+// wf-0..wf-9 created at 1000..1009 (even RUNNING, odd COMPLETED; definition "a" up to
+// wf-5, then "b"), and wf-x of "a", RUNNING, created at 1005 like wf-5.
+void add_listing_records(index_fixture& f) {
+  std::vector<index_update> ups;
+  for (int i = 0; i < 10; ++i) {
+    const auto st = i % 2 == 0 ? workflow_status::running : workflow_status::completed;
+    ups.push_back(upd(rec("wf-" + std::to_string(i), i < 6 ? "a" : "b", st, 1000 + i)));
+  }
+  ups.push_back(upd(rec("wf-x", "a", workflow_status::running, 1005)));
+  f.apply(std::move(ups));
+}
+
 }  // namespace
 
 TEST_CASE("records are stored, read back and survive a reopen") {
@@ -160,13 +172,7 @@ TEST_CASE("records are stored, read back and survive a reopen") {
 
 TEST_CASE("listings are newest first and page with cursors, filtered by status and definition") {
   index_fixture f;
-  std::vector<index_update> ups;
-  for (int i = 0; i < 10; ++i) {
-    const auto st = i % 2 == 0 ? workflow_status::running : workflow_status::completed;
-    ups.push_back(upd(rec("wf-" + std::to_string(i), i < 6 ? "a" : "b", st, 1000 + i)));
-  }
-  ups.push_back(upd(rec("wf-x", "a", workflow_status::running, 1005)));  // same time as wf-5
-  f.apply(std::move(ups));
+  add_listing_records(f);
 
   int pages = 0;
   auto all = f.all_ids({}, &pages);
@@ -192,13 +198,7 @@ TEST_CASE("listings are newest first and page with cursors, filtered by status a
 
 TEST_CASE("a creation-time range lists only the workflows created in it, paged, with any filter") {
   index_fixture f;
-  std::vector<index_update> ups;
-  for (int i = 0; i < 10; ++i) {
-    const auto st = i % 2 == 0 ? workflow_status::running : workflow_status::completed;
-    ups.push_back(upd(rec("wf-" + std::to_string(i), i < 6 ? "a" : "b", st, 1000 + i)));
-  }
-  ups.push_back(upd(rec("wf-x", "a", workflow_status::running, 1005)));  // same time as wf-5
-  f.apply(std::move(ups));
+  add_listing_records(f);
   auto range = [&f](std::optional<workflow_status> st, std::string def, std::uint32_t limit,
                     std::optional<std::int64_t> after, std::optional<std::int64_t> before,
                     int* pages = nullptr) {
