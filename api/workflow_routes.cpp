@@ -81,6 +81,10 @@ struct dead_letters_req {
 struct shards_req {
   responder r;
 };
+struct retry_page_req {
+  store::list_dead_letters q;
+  responder r;
+};
 struct delete_req {
   std::string id;
   responder r;
@@ -109,6 +113,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::dead_letters_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::delete_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::shards_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::retry_page_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::archived_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(wfe::api::archived_list_req)
 
@@ -386,6 +391,7 @@ class gateway_actor : public caf::event_based_actor {
         [this](history_req& q) { history(std::move(q)); },
         [this](list_req& q) { list(std::move(q)); },
         [this](dead_letters_req& q) { dead_letters(std::move(q)); },
+        [this](retry_page_req& q) { retry_page(std::move(q)); },
         [this](delete_req& q) { remove(std::move(q)); },
         [this](shards_req& q) { shards(std::move(q)); },
         [this](archived_req& q) { archived(std::move(q)); },
@@ -668,6 +674,68 @@ class gateway_actor : public caf::event_based_actor {
               json::array items;
               for (const auto& d : res->items) items.push_back(dead_letter_json(d));
               r(page(std::move(items), res->next_cursor));
+            },
+            [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  // POST /api/v1/dead-letters/retry: a page of the dead-letter listing, each retried as
+  // POST .../{id}/retry would (all of the page at once; the page bounds them).
+  void retry_page(retry_page_req q) {
+    auto r = q.r;
+    request(index_, cfg_.ask_timeout, std::move(q.q))
+        .then(
+            [this, r](store::dead_letter_page_result& page) {
+              if (!page) return r(storage_error(page.error()));
+              // Answered in the listing's order once every retry answered.
+              struct outcome {
+                std::vector<std::string> ids;
+                std::vector<std::optional<json::object>> errors;  // per id; none = retried
+                std::size_t left = 0;
+                std::string next;
+                responder r;
+                void one_done() {
+                  if (--left > 0) return;
+                  json::array retried;
+                  json::array failed;
+                  for (std::size_t i = 0; i < ids.size(); ++i) {
+                    if (!errors[i]) {
+                      retried.push_back(json::string(ids[i]));
+                    } else {
+                      failed.push_back(
+                          json::object{{"id", ids[i]}, {"error", std::move(*errors[i])}});
+                    }
+                  }
+                  json::object o{{"retried", std::move(retried)}, {"failed", std::move(failed)}};
+                  if (!next.empty()) o["nextCursor"] = next;
+                  r(http_response::json(200, json::serialize(o)));
+                }
+              };
+              auto out = std::make_shared<outcome>();
+              out->errors.resize(page->items.size());
+              out->left = page->items.size() + 1;  // + this loop: answered after it
+              out->next = page->next_cursor;
+              out->r = r;
+              for (std::size_t i = 0; i < page->items.size(); ++i) {
+                const auto id = page->items[i].workflow_id;
+                out->ids.push_back(id);
+                auto failed = [out, i](std::string code, std::string message) {
+                  out->errors[i] =
+                      json::object{{"code", std::move(code)}, {"message", std::move(message)}};
+                  out->one_done();
+                };
+                request(entity_route(id), cfg_.ask_timeout,
+                        entity_envelope{id, wf::command{wf::cmd::retry_from_dead_letter{}}})
+                    .then(
+                        [out, failed](entity_reply& res) {
+                          if (!res) return failed("unavailable", res.error().describe());
+                          if (res->rejected) return failed("not_retried", res->rejected->message);
+                          out->one_done();
+                        },
+                        [failed](caf::error& e) {
+                          failed("unavailable", "no answer in time: " + caf::to_string(e));
+                        });
+              }
+              out->one_done();
             },
             [r](caf::error& e) { r(unavailable(e)); });
   }
@@ -962,6 +1030,25 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     dead_letters_req q;
     if (!page_params(req, q.q.limit, q.q.cursor, err)) return r(std::move(err));
     q.r = std::move(r);
+    send_to(gw, std::move(q));
+  });
+  rt.add("POST", "/api/v1/dead-letters/retry", [gw](http_request&& req, responder r) {
+    http_response err;
+    auto body = parse_body(req.body, err, json::value(json::object{}));
+    if (!body) return r(std::move(err));
+    if (!body->is_object()) return r(bad_request("body", "must be a JSON object"));
+    retry_page_req q{{100, {}}, std::move(r)};
+    const auto& o = body->as_object();
+    if (const auto* l = o.if_contains("limit"); l != nullptr && !l->is_null()) {
+      const auto* n = l->if_int64();
+      if (n == nullptr || *n < 1 || *n > 1000)
+        return q.r(bad_request("limit", "must be an integer between 1 and 1000"));
+      q.q.limit = static_cast<std::uint32_t>(*n);
+    }
+    if (const auto* c = o.if_contains("cursor"); c != nullptr && !c->is_null()) {
+      if (!c->is_string()) return q.r(bad_request("cursor", "must be a string"));
+      q.q.cursor = std::string(c->as_string());
+    }
     send_to(gw, std::move(q));
   });
   rt.add("POST", "/api/v1/dead-letters/{id}/retry",

@@ -27,7 +27,9 @@ paths = ["/api/v1/workflow-definitions", "/api/v1/workflow-definitions/f1", "/ap
          "/api/v1/cluster/sbr", "/api/v1/workflows?status=RUNNING&limit=2", "/health", "/ready",
          "/api/v1/cluster/shards", "/api/v1/cluster/shards/workflow", "/api/v1/cluster/shards/%00",
          "/api/v1/archived-workflows/f-1", "/api/v1/archived-workflows/f-1?from=0&limit=99999999",
-         "/api/v1/archived-workflows/%00", "/api/v1/archived-workflows/"]
+         "/api/v1/archived-workflows/%00", "/api/v1/archived-workflows/",
+         "/api/v1/archived-workflows?status=FAILED&cursor=1:0", "/api/v1/dead-letters/retry",
+         "/api/v1/workflow-definitions?limit=2", "/api/v1/workflows?createdAfter=2020-01-01T00:00:00Z"]
 values = [None, True, False, 0, -1, 1, 2**63, -2**63, 1e308, 0.5, "", "x", "a" * 300, "\u0000", "é",
           [], {}, [1, [2, [3]]], {"a": {"b": {}}}, "NaN", "queue:", "sleep", "noop", "http", "fail",
           3600000, 99999999999]

@@ -206,6 +206,6 @@ TEST_CASE("walk: every operation of the document against the running node") {
       }
     }
   }
-  CHECK(walked == 31);
+  CHECK(walked == 32);
   CHECK(!token.empty());
 }
