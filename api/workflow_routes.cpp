@@ -1037,12 +1037,14 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     auto body = parse_body(req.body, err, json::value(json::object{}));
     if (!body) return r(std::move(err));
     if (!body->is_object()) return r(bad_request("body", "must be a JSON object"));
-    retry_page_req q{{100, {}}, std::move(r)};
+    // limit 0 = the index's default; its maximum (pekko.workflow.store.list-max-limit)
+    // bounds the retries sent at once.
+    retry_page_req q{{0, {}}, std::move(r)};
     const auto& o = body->as_object();
     if (const auto* l = o.if_contains("limit"); l != nullptr && !l->is_null()) {
       const auto* n = l->if_int64();
-      if (n == nullptr || *n < 1 || *n > 1000)
-        return q.r(bad_request("limit", "must be an integer between 1 and 1000"));
+      if (n == nullptr || *n < 1 || *n > std::numeric_limits<std::uint32_t>::max())
+        return q.r(bad_request("limit", "must be a positive integer"));
       q.q.limit = static_cast<std::uint32_t>(*n);
     }
     if (const auto* c = o.if_contains("cursor"); c != nullptr && !c->is_null()) {

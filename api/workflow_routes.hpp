@@ -41,8 +41,8 @@
 //   POST /api/v1/dead-letters/{id}/retry       -> 202 {"id","workflowId","status"} | 404
 //   POST /api/v1/dead-letters/retry {"limit"?,"cursor"?}  (a redrive, a page at a time)
 //        -> 200 {"retried":[ids],"failed":[{"id","error":{"code","message"}}],"nextCursor"?}
-//           (the next page of the dead-letter listing, each retried as above; limit 1-1000,
-//           default 100) | 400
+//           (the next page of the dead-letter listing, each retried as above; limit as the
+//           listing's: pekko.workflow.store.list-default-limit / list-max-limit) | 400
 //   GET  /api/v1/cluster/shards[/workflow]     -> 200 {"typeName","numberOfShards",
 //           "activeEntities","passivatedEntities","regions":[{"shardId","numEntities"}]}
 //           (this node's region; Pekko Management's ShardDetails shape) | 404 for a

@@ -313,6 +313,7 @@ TEST_CASE("dead letters are retried a page at a time: retried, failed, nextCurso
   CHECK(json::parse(n.call("POST", "/api/v1/dead-letters/retry").body) ==
         json::parse(R"({"retried":[],"failed":[]})"));
   CHECK(error_field(n.call("POST", "/api/v1/dead-letters/retry", R"({"limit":0})")) == "limit");
+  CHECK(n.call("POST", "/api/v1/dead-letters/retry", R"({"limit":1001})").status == 400);
   CHECK(error_field(n.call("POST", "/api/v1/dead-letters/retry", R"({"cursor":7})")) == "cursor");
   CHECK(n.call("POST", "/api/v1/dead-letters/retry", R"({"cursor":"zz"})").status == 400);
 }
