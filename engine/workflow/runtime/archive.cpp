@@ -106,6 +106,18 @@ bool pread_all(int fd, char* buf, std::size_t n, std::uint64_t offset) {
   return true;
 }
 
+// Writes all of `data` (false on an error; errno says which).
+bool write_all(int fd, std::string_view data) {
+  std::size_t written = 0;
+  while (written < data.size()) {
+    const auto n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    written += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 // fn(offset, line) for each whole line of a file from `from` on, in order, until it
 // returns false (a last line without its newline is left out). Returns the offset after
 // the last line fn saw.
@@ -211,14 +223,7 @@ persistence::result<persistence::done> write_index(const std::filesystem::path& 
   tmp += ".tmp";
   fd_guard f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
   if (f.fd < 0) return fail(errc::io_error, "cannot create " + tmp.string() + ": " + errno_text());
-  std::size_t written = 0;
-  while (written < out.size()) {
-    const auto n = ::write(f.fd, out.data() + written, out.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail(errc::io_error, "cannot write " + tmp.string() + ": " + errno_text());
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fdatasync(f.fd) != 0 || ::rename(tmp.c_str(), target.c_str()) != 0)
+  if (!write_all(f.fd, out) || ::fdatasync(f.fd) != 0 || ::rename(tmp.c_str(), target.c_str()) != 0)
     return fail(errc::io_error, "cannot write " + target.string() + ": " + errno_text());
   return persistence::done{};
 }
@@ -281,8 +286,7 @@ persistence::result<std::unique_ptr<workflow_archive>> workflow_archive::open(
   if (a->file_bytes_ > 0) {
     std::string tail(std::min<std::uint64_t>(a->file_bytes_, 1 << 20), '\0');
     const auto from = a->file_bytes_ - tail.size();
-    if (::pread(a->fd_, tail.data(), tail.size(), static_cast<off_t>(from)) !=
-        static_cast<ssize_t>(tail.size()))
+    if (!pread_all(a->fd_, tail.data(), tail.size(), from))
       return fail(errc::io_error, "cannot read " + a->path_.string() + ": " + errno_text());
     if (tail.back() != '\n') {
       const auto last = tail.rfind('\n');
@@ -351,14 +355,7 @@ persistence::result<std::uint64_t> workflow_archive::append(const std::vector<st
     }
     current_.clear();
   }
-  std::size_t written = 0;
-  while (written < buf.size()) {
-    const auto n = ::write(fd_, buf.data() + written, buf.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    written += static_cast<std::size_t>(n);
-  }
-  if (written < buf.size() || ::fdatasync(fd_) != 0) {
+  if (!write_all(fd_, buf) || ::fdatasync(fd_) != 0) {
     auto message = "cannot write to " + path_.string() + ": " + errno_text();
     // Nothing of a refused append may stay: a later line would follow a torn one.
     if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
