@@ -892,19 +892,22 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
   auto history_default = cfg.history_default_limit;
   auto history_max = cfg.history_max_limit;
 
-  rt.add("GET", "/api/v1/workflow-definitions", [gw](http_request&& req, responder r) {
-    http_response err;
-    auto limit = uint_query(req, "limit", 100, 1, 1000, err);
-    if (!limit) return r(std::move(err));
-    listdefs_req q{{static_cast<std::uint32_t>(*limit), {}}, std::move(r)};
-    if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-      // The cursor is the last name of the previous page.
-      if (!wf::is_valid_id(it->second))
-        return q.r(bad_request("cursor", "is not a cursor of this listing"));
-      q.q.after = it->second;
-    }
-    send_to(gw, std::move(q));
-  });
+  const auto list_default = cfg.list_default_limit;
+  const auto list_max = cfg.list_max_limit;
+  rt.add("GET", "/api/v1/workflow-definitions",
+         [gw, list_default, list_max](http_request&& req, responder r) {
+           http_response err;
+           auto limit = uint_query(req, "limit", list_default, 1, list_max, err);
+           if (!limit) return r(std::move(err));
+           listdefs_req q{{static_cast<std::uint32_t>(*limit), {}}, std::move(r)};
+           if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
+             // The cursor is the last name of the previous page.
+             if (!wf::is_valid_id(it->second))
+               return q.r(bad_request("cursor", "is not a cursor of this listing"));
+             q.q.after = it->second;
+           }
+           send_to(gw, std::move(q));
+         });
   rt.add("POST", "/api/v1/workflow-definitions", [gw, known](http_request&& req, responder r) {
     if (req.body.size() > wf::k_definition_bytes_max) {
       return r(http_response::error(413, "definition_too_large",
@@ -979,20 +982,21 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     if (!id) return r(std::move(err));
     send_to(gw, delete_req{std::move(*id), std::move(r)});
   });
-  rt.add("GET", "/api/v1/archived-workflows", [gw](http_request&& req, responder r) {
-    http_response err;
-    auto limit = uint_query(req, "limit", 100, 1, 1000, err);
-    if (!limit) return r(std::move(err));
-    std::optional<wf::workflow_status> status;
-    std::string definition;
-    if (!filter_params(req, status, definition, err)) return r(std::move(err));
-    archived_list_req q{{}, std::move(r)};
-    q.q.limit = static_cast<std::uint32_t>(*limit);
-    if (status) q.q.status = std::string(wf::to_string(*status));
-    if (!definition.empty()) q.q.definition = std::move(definition);
-    if (auto it = req.query.find("cursor"); it != req.query.end()) q.q.cursor = it->second;
-    send_to(gw, std::move(q));
-  });
+  rt.add("GET", "/api/v1/archived-workflows",
+         [gw, list_default, list_max](http_request&& req, responder r) {
+           http_response err;
+           auto limit = uint_query(req, "limit", list_default, 1, list_max, err);
+           if (!limit) return r(std::move(err));
+           std::optional<wf::workflow_status> status;
+           std::string definition;
+           if (!filter_params(req, status, definition, err)) return r(std::move(err));
+           archived_list_req q{{}, std::move(r)};
+           q.q.limit = static_cast<std::uint32_t>(*limit);
+           if (status) q.q.status = std::string(wf::to_string(*status));
+           if (!definition.empty()) q.q.definition = std::move(definition);
+           if (auto it = req.query.find("cursor"); it != req.query.end()) q.q.cursor = it->second;
+           send_to(gw, std::move(q));
+         });
   rt.add("GET", "/api/v1/archived-workflows/{id}",
          paged_events_route<archived_req>(gw, history_default, history_max));
   rt.add("GET", "/api/v1/workflows/{id}/history",

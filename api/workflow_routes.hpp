@@ -92,6 +92,10 @@ struct workflow_routes_config {
   // Task types a definition may use (built-ins + handlers; queue:<name> always).
   std::function<std::vector<std::string>()> known_tasks;
   std::uint32_t number_of_shards = 100;  // to name a workflow's journal stream
+  // Listings' limit (pekko.workflow.store.list-default-limit / list-max-limit): the
+  // definitions and the archive, as the index's own listings.
+  std::uint32_t list_default_limit = 100;
+  std::uint32_t list_max_limit = 1'000;
   std::uint32_t history_default_limit = 1'000;
   std::uint32_t history_max_limit = 10'000;
   std::chrono::milliseconds ask_timeout{5000};  // bound on each actor request

@@ -294,6 +294,8 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   wc.load = parts.load;
   wc.known_tasks = [handlers] { return workflow::known_task_types(handlers.get()); };
   wc.number_of_shards = s.workflow_runtime.number_of_shards;
+  wc.list_default_limit = s.store.index.list_default_limit;
+  wc.list_max_limit = s.store.index.list_max_limit;
   wc.history_default_limit = s.workflow_runtime.history_default_limit;
   wc.history_max_limit = s.workflow_runtime.history_max_limit;
   wc.ask_timeout = timeout;

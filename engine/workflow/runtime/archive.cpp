@@ -503,7 +503,7 @@ persistence::result<std::string> workflow_archive::list(const archive_list& q) c
       if (auto head = line_head(line); head && field_is(*head, "status", q.status) &&
                                        field_is(*head, "definition", q.definition))
         items.push_back(std::move(*head));
-      stopped = items.size() == limit || lines >= max_lines || bytes >= k_list_bytes_max;
+      stopped = items.size() == limit || lines >= max_lines || bytes >= settings_.list_max_bytes;
       return !stopped;
     });
     if (!end) return fail(std::move(end).error());

@@ -45,7 +45,6 @@
 namespace wfe::workflow::runtime {
 
 inline constexpr std::uint64_t k_list_lines_per_item = 10;
-inline constexpr std::uint64_t k_list_bytes_max = 64ull << 20;
 
 struct archive_list {
   std::optional<std::string> status;      // "COMPLETED", "FAILED", "CANCELLED"
@@ -58,6 +57,7 @@ struct archive_settings {
   std::filesystem::path dir;  // empty: no archive
   std::uint64_t max_file_bytes = 64ull << 20;
   std::uint64_t max_bytes = 10ull << 30;
+  std::uint64_t list_max_bytes = 64ull << 20;  // read by one page of list()
 };
 
 // Blocking file I/O: used by the archiver actor only (and tests).
@@ -84,7 +84,7 @@ class workflow_archive {
 
   // A page of the archive's lines in the order they were written (their fields before
   // the events), filtered by status and definition: {"items":[...],"nextCursor"?}. A
-  // page reads at most k_list_lines_per_item × limit lines or k_list_bytes_max bytes;
+  // page reads at most k_list_lines_per_item × limit lines or list_max_bytes;
   // one that stops there (possibly with fewer items) has a nextCursor ("<file>:<offset>").
   // A malformed cursor is invalid_argument.
   persistence::result<std::string> list(const archive_list& q) const;

@@ -257,6 +257,18 @@ TEST_CASE("the archive is listed in the order written, filtered, a bounded read 
     REQUIRE_FALSE(r);
     CHECK(r.error().code == wfe::persistence::errc::invalid_argument);
   }
+  // archive-list-max-bytes: a page stops once it read that much (the line that passes it
+  // is the last one), with a cursor.
+  {
+    auto small = s;
+    small.list_max_bytes = 150;  // two of these lines
+    auto narrow = open_archive(small);
+    auto body = narrow->list({});
+    REQUIRE(body);
+    auto page = json::parse(*body).as_object();
+    CHECK(ids(page) == std::vector<std::string>{"wf-0", "wf-1"});
+    CHECK(page.contains("nextCursor"));
+  }
   // A file moved away is left out of the listing.
   std::filesystem::rename(s.dir / "workflows-000001.jsonl", dir.path() / "moved.jsonl");
   auto after = ids(list({}));

@@ -187,9 +187,9 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   const bool retention = cfg.runtime.retention_finished_after.count() > 0;
   retention_deps rdeps{&parts.index, parts.router, cfg.clock, cfg.entity.request_timeout * 4};
   if (!cfg.runtime.retention_archive_dir.empty()) {
-    auto archive = workflow_archive::open({cfg.runtime.retention_archive_dir,
-                                           cfg.runtime.retention_archive_max_file_bytes,
-                                           cfg.runtime.retention_archive_max_bytes});
+    auto archive = workflow_archive::open(
+        {cfg.runtime.retention_archive_dir, cfg.runtime.retention_archive_max_file_bytes,
+         cfg.runtime.retention_archive_max_bytes, cfg.runtime.retention_archive_list_max_bytes});
     if (!archive) {
       stop_workflow_runtime(parts);
       return persistence::fail(std::move(archive).error());
