@@ -444,23 +444,30 @@ class gateway_actor : public caf::event_based_actor {
             [r](caf::error& e) { r(unavailable(e)); });
   }
 
-  void list_definitions(listdefs_req q) {
-    auto r = q.r;
-    request(registry_, cfg_.ask_timeout, std::move(q.q))
+  // A listing: asks `to` for a page (answered with Result: items, next_cursor) and
+  // answers {"items":[item_json(i)...],"nextCursor"?}.
+  template <class Result, class Query, class ItemJson>
+  void list_page(const caf::actor& to, Query query, const responder& r, ItemJson item_json) {
+    request(to, cfg_.ask_timeout, std::move(query))
         .then(
-            [r](store::definition_page_result& res) {
+            [r, item_json](Result& res) {
               if (!res) return r(storage_error(res.error()));
               json::array items;
               items.reserve(res->items.size());
-              for (const auto& d : res->items) {
-                items.push_back(json::object{{"name", d.name},
-                                             {"version", d.version},
-                                             {"versions", d.versions},
-                                             {"steps", d.steps}});
-              }
+              for (const auto& i : res->items) items.push_back(item_json(i));
               r(page(std::move(items), res->next_cursor));
             },
             [r](caf::error& e) { r(unavailable(e)); });
+  }
+
+  void list_definitions(listdefs_req q) {
+    list_page<store::definition_page_result>(registry_, std::move(q.q), q.r,
+                                             [](const store::definition_summary& d) {
+                                               return json::object{{"name", d.name},
+                                                                   {"version", d.version},
+                                                                   {"versions", d.versions},
+                                                                   {"steps", d.steps}};
+                                             });
   }
 
   void start(start_req q) {
@@ -653,29 +660,13 @@ class gateway_actor : public caf::event_based_actor {
   }
 
   void list(list_req q) {
-    auto r = q.r;
-    request(index_, cfg_.ask_timeout, std::move(q.q))
-        .then(
-            [r](store::workflow_page_result& res) {
-              if (!res) return r(storage_error(res.error()));
-              json::array items;
-              for (const auto& rec : res->items) items.push_back(wf::record_json(rec));
-              r(page(std::move(items), res->next_cursor));
-            },
-            [r](caf::error& e) { r(unavailable(e)); });
+    list_page<store::workflow_page_result>(
+        index_, std::move(q.q), q.r,
+        [](const store::workflow_record& rec) { return wf::record_json(rec); });
   }
 
   void dead_letters(dead_letters_req q) {
-    auto r = q.r;
-    request(index_, cfg_.ask_timeout, std::move(q.q))
-        .then(
-            [r](store::dead_letter_page_result& res) {
-              if (!res) return r(storage_error(res.error()));
-              json::array items;
-              for (const auto& d : res->items) items.push_back(dead_letter_json(d));
-              r(page(std::move(items), res->next_cursor));
-            },
-            [r](caf::error& e) { r(unavailable(e)); });
+    list_page<store::dead_letter_page_result>(index_, std::move(q.q), q.r, dead_letter_json);
   }
 
   // POST /api/v1/dead-letters/retry: a page of the dead-letter listing, each retried as
