@@ -3,7 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -25,6 +27,7 @@
 #include "cluster/tls_relay.hpp"
 #include "cluster/transport.hpp"
 #include "cluster/wire_envelope.hpp"
+#include "engine/core/loop_dispatcher.hpp"
 #include "engine/core/metrics.hpp"
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
@@ -252,6 +255,7 @@ storage_actors spawn_storage_actors(core::actor_runtime& runtime, const storage&
 // registry; wakes interrupted workflows) and adds its routes and the task routes.
 bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const storage& st,
                      storage_actors& sa, prometheus::Registry& registry, api::router& routes,
+                     core::loop_dispatcher* shard_dispatcher,
                      workflow::runtime::runtime_parts& parts) {
   auto& sys = runtime.system();
   auto permits = persistence::spawn_recovery_permits(sys, s.persistence.max_concurrent_recoveries);
@@ -268,6 +272,7 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   c.journal_metrics = st.metrics;
   c.handlers = std::make_shared<workflow::task_handlers>();
   c.registry = &registry;
+  c.shard_dispatcher = shard_dispatcher;
   auto started = workflow::runtime::start_workflow_runtime(sys, std::move(c));
   if (!started) {
     core::logger("workflow")
@@ -413,6 +418,11 @@ int run_node(const node_settings& s, const char* version) {
   core::coordinated_shutdown shutdown(s.shutdown);
   watch_signals(shutdown, s, *relay);
   core::actor_runtime runtime(s.actors, cluster::register_wire_types);
+  // Where the shards run once the API serves (declared after the runtime: it goes first).
+  std::optional<core::loop_dispatcher> shard_dispatcher;
+  if (s.workflow_runtime.shards_on_http_io) {
+    shard_dispatcher.emplace(runtime.system(), s.workflow_runtime.shard_dispatcher_throughput);
+  }
   auto storage_refs = spawn_storage_actors(runtime, st, s.persistence);
   auto backup = storage_refs.backup;
   auto membership = spawn_membership(runtime, s, version, shutdown, metrics->registry(), *relay);
@@ -435,7 +445,7 @@ int run_node(const node_settings& s, const char* version) {
   if (!worker) {
     log->warn("{}", api::add_unhosted_workflow_routes(routes, s.cluster.roles));
   } else if (!start_workflows(runtime, s, st, storage_refs, metrics->registry(), routes,
-                              workflows)) {
+                              shard_dispatcher ? &*shard_dispatcher : nullptr, workflows)) {
     runtime.stop_all();
     return exit_storage;
   }
@@ -445,6 +455,13 @@ int run_node(const node_settings& s, const char* version) {
   if (!start_servers(s, std::move(routes), metrics, srv)) {
     runtime.stop_all();
     return exit_failure;
+  }
+  if (shard_dispatcher) {
+    // Back to CAF's scheduler when the API stops (http-drain): the shards still have the
+    // node's shutdown to go through.
+    srv.api->after_stop([d = &*shard_dispatcher] { d->detach(); });
+    shard_dispatcher->attach(
+        [api = srv.api.get()](std::function<void()> fn) { api->post(std::move(fn)); });
   }
   add_shutdown_tasks(shutdown, srv, runtime, membership);
   if (worker) add_workflow_shutdown(shutdown, runtime, workflows);

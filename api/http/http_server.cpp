@@ -46,6 +46,8 @@ class beast_server final : public http_server {
   [[nodiscard]] std::uint16_t bound_port() const override { return port_; }
   void stop_accepting() override;
   bool stop(std::chrono::steady_clock::time_point deadline) override;
+  void post(std::function<void()> fn) override { net::post(ioc_, std::move(fn)); }
+  void after_stop(std::function<void()> fn) override { after_stop_ = std::move(fn); }
 
  private:
   // Where one connection's (or the acceptor's) handlers run one at a time: a strand
@@ -70,6 +72,7 @@ class beast_server final : public http_server {
   std::mutex stop_mu_;  // serializes stop() calls (explicit one, then the destructor's)
   bool stopped_ = false;
   bool stop_result_ = true;
+  std::function<void()> after_stop_;
 };
 
 std::optional<std::string> beast_server::listen() {
@@ -182,6 +185,7 @@ bool beast_server::stop(std::chrono::steady_clock::time_point deadline) {
   // No io thread runs any more, so touching the sockets from here is safe.
   close_acceptor();
   for (auto& c : live_connections()) c->force_close();
+  if (after_stop_) after_stop_();
   stopped_ = true;
   stop_result_ = drained;
   return drained;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,6 +60,13 @@ class http_server {
   virtual void stop_accepting() = 0;
   // Returns true when every in-flight request finished before the deadline.
   virtual bool stop(std::chrono::steady_clock::time_point deadline) = 0;
+
+  // Runs `fn` on an io thread later (never inline); thread-safe. After stop() nothing
+  // posted runs any more. With `after_stop` (set once, before any stop) the owner learns
+  // when that is: it is called by stop() once no io thread runs, also from the
+  // destructor (core::loop_dispatcher hands its actors back to CAF's scheduler there).
+  virtual void post(std::function<void()> fn) = 0;
+  virtual void after_stop(std::function<void()> fn) = 0;
 };
 
 }  // namespace wfe::api

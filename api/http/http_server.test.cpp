@@ -3,6 +3,8 @@
 // http_server_limits.test.cpp.
 #include "api/http/http_server.hpp"
 
+#include <atomic>
+#include <future>
 #include <thread>
 
 #include "api/http/http_test_support.hpp"
@@ -364,6 +366,31 @@ TEST_CASE("a 204 answer carries no body, even if the handler gave one") {
   const auto next = c.get("/next");  // nothing stray on the connection
   REQUIRE_FALSE(next.ec);
   CHECK(next.res.body() == R"("next")");
+}
+
+TEST_CASE(
+    "post runs work on an io thread, after a stop nothing posted runs and after_stop ran once") {
+  running_server srv{router{}};
+  std::promise<std::thread::id> ran;
+  srv.server->post([&ran] { ran.set_value(std::this_thread::get_id()); });
+  auto ran_on = ran.get_future();
+  REQUIRE(ran_on.wait_for(5s) == std::future_status::ready);
+  CHECK(ran_on.get() != std::this_thread::get_id());
+
+  std::atomic<int> after_stop{0};
+  std::atomic<bool> late{false};
+  srv.server->after_stop([&after_stop, &late] {
+    CHECK_FALSE(late.load());
+    ++after_stop;
+  });
+  CHECK(after_stop == 0);
+  CHECK(srv.server->stop(std::chrono::steady_clock::now() + 1s));
+  CHECK(after_stop == 1);
+  srv.server->post([&late] { late = true; });
+  std::this_thread::sleep_for(50ms);
+  srv.server.reset();  // the destructor does not stop (nor call after_stop) again
+  CHECK(after_stop == 1);
+  CHECK_FALSE(late);
 }
 
 }  // namespace wfe::api::test

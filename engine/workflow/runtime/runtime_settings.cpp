@@ -20,6 +20,10 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
   s.history_max_limit = static_cast<std::uint32_t>(
       r.integer("pekko.workflow.runtime.history-max-limit", 1, 1'000'000));
   s.inline_noop = r.boolean("pekko.workflow.runtime.inline-noop");
+  s.shards_on_http_io =
+      r.one_of("pekko.workflow.runtime.shard-dispatcher", {"http-io", "default"}) == "http-io";
+  s.shard_dispatcher_throughput = static_cast<std::size_t>(
+      r.integer("pekko.workflow.runtime.shard-dispatcher-throughput", 1, 1'000'000));
   s.failover_log_limit = static_cast<std::uint64_t>(
       r.integer("pekko.workflow.runtime.failover-log-limit", 0, 1'000'000'000));
   s.retention_finished_after =

@@ -42,6 +42,10 @@ struct runtime_settings {
   // pekko.workflow.runtime.inline-noop: a workflow runs its noop steps itself, in the
   // write that schedules them (decide_options::inline_noop), not on the dispatcher.
   bool inline_noop = true;
+  // Where the shard actors run: on the HTTP server's io threads (true) or CAF's
+  // scheduler (core/loop_dispatcher.hpp); messages per shard per turn on the io thread.
+  bool shards_on_http_io = true;
+  std::size_t shard_dispatcher_throughput = 64;
   // pekko.workflow.runtime.failover-log-limit: workflows resumed with steps in flight
   // after their node stopped each log a "workflow_failover" event, up to this many per
   // process (then one line says the rest are only counted: workflow_failovers_total).

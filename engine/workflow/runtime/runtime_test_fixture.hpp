@@ -2,7 +2,9 @@
 // Test fixture of the runtime tests: one "node incarnation" = an actor system, a real
 // RocksDB journal + snapshot store in a temp dir, and the whole runtime
 // (start_workflow_runtime). Destroying it stops everything and waits for every actor,
-// so a second incarnation on the same directory is a restart.
+// so a second incarnation on the same directory is a restart. With `shards_on_loop` the
+// shards run on a loop thread of its own (core::loop_dispatcher, as on the HTTP io
+// thread of a node).
 
 #include <chrono>
 #include <functional>
@@ -19,6 +21,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "engine/core/loop_dispatcher.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 #include "engine/workflow/store/store_messages.hpp"
@@ -29,6 +32,7 @@
 #include "persistence/snapshot_store_actor.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_loop.hpp"
 
 namespace wfe::workflow::runtime::test {
 
@@ -49,8 +53,16 @@ inline runtime_config default_config(const std::filesystem::path& dir) {
 
 class incarnation {
  public:
-  explicit incarnation(const std::filesystem::path& dir, runtime_config c)
+  explicit incarnation(const std::filesystem::path& dir, runtime_config c,
+                       bool shards_on_loop = false)
       : dir_(dir), sys_(cfg_) {  // NOLINT: registry_ is constructed first
+    if (shards_on_loop) {
+      loop_ = std::make_unique<wfe::test::test_loop>();
+      dispatcher_ = std::make_unique<core::loop_dispatcher>(sys_, 64);
+      dispatcher_->attach(
+          [loop = loop_.get()](std::function<void()> fn) { loop->post(std::move(fn)); });
+      c.shard_dispatcher = dispatcher_.get();
+    }
     auto j = persistence::rocksdb_journal::open({.dir = dir / "journal"}, nullptr);
     REQUIRE(j);
     journal_ = std::move(*j);
@@ -68,6 +80,7 @@ class incarnation {
     parts = std::move(*p);
   }
   ~incarnation() {
+    if (dispatcher_) dispatcher_->detach();  // as a node when its HTTP API stops
     stop_workflow_runtime(parts);
     // The actor system (declared after `parts`, so destroyed before it) waits for its
     // detached actors (the archiver), which live while a handle to them does.
@@ -89,6 +102,9 @@ class incarnation {
     return -1;
   }
   caf::actor& journal_actor() { return journal_actor_; }
+  // With shards_on_loop: the loop and its dispatcher.
+  wfe::test::test_loop& loop() { return *loop_; }
+  core::loop_dispatcher& shard_dispatcher() { return *dispatcher_; }
   persistence::rocksdb_snapshot_store& snapshots() { return *snapshots_; }
 
   // On a node a start's definition comes from the registry (the gateway looks it up
@@ -187,6 +203,9 @@ class incarnation {
   std::shared_ptr<persistence::rocksdb_snapshot_store> snapshots_;
   caf::actor journal_actor_;
   caf::actor snapshot_actor_;
+  // After the actor system: gone before it (detached in the destructor first).
+  std::unique_ptr<wfe::test::test_loop> loop_;
+  std::unique_ptr<core::loop_dispatcher> dispatcher_;
 };
 
 // Polls `pred` until it holds or a generous deadline passes (a wait, not a timing

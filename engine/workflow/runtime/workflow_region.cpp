@@ -21,6 +21,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/core/logging.hpp"
+#include "engine/core/loop_dispatcher.hpp"
 #include "engine/workflow/runtime/runtime_entity.hpp"
 #include "engine/workflow/runtime/runtime_messages.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
@@ -627,7 +628,7 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
   auto shards = std::make_shared<std::vector<caf::actor>>();
   shards->reserve(shared->settings.number_of_shards);
   for (std::uint32_t n = 0; n < shared->settings.number_of_shards; ++n) {
-    shards->push_back(sys.spawn<shard_actor>(n, shared));
+    shards->push_back(sys.spawn<core::loop_hosted<shard_actor>>(deps.dispatcher, n, shared));
   }
   shared->shards.store(shared->settings.number_of_shards);
   std::shared_ptr<const std::vector<caf::actor>> table = std::move(shards);

@@ -44,6 +44,10 @@ namespace wfe::persistence {
 class journal_metrics;
 }
 
+namespace wfe::core {
+class loop_dispatcher;
+}
+
 namespace wfe::workflow {
 class definition_catalog;
 }
@@ -60,6 +64,9 @@ struct region_deps {
   prometheus::Registry* registry = nullptr;  // optional
   // Required to recover workflows: the node's registered definitions (definition.hpp).
   std::shared_ptr<const definition_catalog> definitions;
+  // Optional: where the shards run (the HTTP io threads, loop_dispatcher.hpp); null =
+  // CAF's scheduler. Must outlive the shards.
+  core::loop_dispatcher* dispatcher = nullptr;
 };
 
 // The region's routing table, for senders on this node: entity id -> the actor of its

@@ -13,6 +13,7 @@
 #include "engine/workflow/runtime/runtime_test_fixture.hpp"
 #include "engine/workflow/runtime/shard_hash.hpp"
 #include "engine/workflow/task_protocol.hpp"
+#include "tests/support/load_settings.hpp"
 
 using namespace wfe::workflow;
 using namespace wfe::workflow::runtime;
@@ -261,4 +262,68 @@ TEST_CASE("a message that reaches a shard before the runtime links waits for the
   REQUIRE(update);
   CHECK(update->record.id == id);
   CHECK(update->record.status == workflow_status::running);
+}
+
+TEST_CASE("shards hosted on a loop answer from it, and from the scheduler once detached") {
+  wfe::test::temp_dir dir;
+  incarnation node(dir.path(), default_config(dir.path()), /*shards_on_loop=*/true);
+  auto started = node.call("loop-1", start("loop-1", definition(k_one_noop)));
+  REQUIRE(started);
+  CHECK_FALSE(started->rejected);
+
+  // While the loop is held its shards handle nothing: the answer waits for the loop.
+  auto async_call = [&node](std::string id, command c) {
+    return std::async(std::launch::async, [&node, id = std::move(id), c = std::move(c)]() mutable {
+      return node.call(id, std::move(c));
+    });
+  };
+  {
+    wfe::test::loop_gate gate;
+    gate.hold(node.loop());
+    auto held = async_call("loop-2", start("loop-2", definition(k_one_noop)));
+    CHECK(held.wait_for(300ms) == std::future_status::timeout);
+    gate.release.set_value();
+    auto r = held.get();
+    REQUIRE(r);
+    CHECK_FALSE(r->rejected);
+  }
+  // Detached while held: the queued shard goes to the scheduler and answers anyway.
+  {
+    wfe::test::loop_gate gate;
+    gate.hold(node.loop());
+    auto held = async_call("loop-3", start("loop-3", definition(k_one_noop)));
+    CHECK(held.wait_for(300ms) == std::future_status::timeout);
+    node.shard_dispatcher().detach();
+    auto r = held.get();
+    REQUIRE(r);
+    CHECK_FALSE(r->rejected);
+    gate.release.set_value();
+  }
+  for (const char* id : {"loop-1", "loop-2", "loop-3"}) {
+    REQUIRE(eventually([&] {
+      auto rec = node.record(id);
+      return rec && rec->status == workflow_status::completed;
+    }));
+  }
+  CHECK(node.state("loop-2").status == workflow_status::completed);
+}
+
+TEST_CASE("shard-dispatcher settings: on the HTTP io threads by default, or the scheduler") {
+  auto [defaults, none] = wfe::test::read_settings<runtime_settings>("");
+  CHECK(none.empty());
+  CHECK(defaults.shards_on_http_io);
+  CHECK(defaults.shard_dispatcher_throughput == 64);
+  auto [set, ok] = wfe::test::read_settings<runtime_settings>(
+      "pekko.workflow.runtime.shard-dispatcher = default\n"
+      "pekko.workflow.runtime.shard-dispatcher-throughput = 5\n");
+  CHECK(ok.empty());
+  CHECK_FALSE(set.shards_on_http_io);
+  CHECK(set.shard_dispatcher_throughput == 5);
+  auto [bad, refused] = wfe::test::read_settings<runtime_settings>(
+      "pekko.workflow.runtime.shard-dispatcher = io\n"
+      "pekko.workflow.runtime.shard-dispatcher-throughput = 0\n");
+  CHECK(refused.find("node.conf:1") != std::string::npos);
+  CHECK(refused.find("pekko.workflow.runtime.shard-dispatcher:") != std::string::npos);
+  CHECK(refused.find("node.conf:2") != std::string::npos);
+  CHECK(refused.find("pekko.workflow.runtime.shard-dispatcher-throughput") != std::string::npos);
 }

@@ -154,6 +154,7 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   rd.clock = cfg.clock;
   rd.registry = cfg.registry;
   rd.definitions = parts.definitions;
+  rd.dispatcher = cfg.shard_dispatcher;
   auto region = spawn_workflow_region(sys, cfg.runtime, rd);
   parts.region = region.actor;
   parts.router = region.router;

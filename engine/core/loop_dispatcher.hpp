@@ -1,0 +1,112 @@
+#pragma once
+// Runs chosen event-based CAF actors on a foreign event loop — the HTTP server's io
+// threads — instead of CAF's scheduler threads (Pekko's `use-dispatcher`, with the io
+// threads as the dispatcher).
+//
+// Why: a workflow start crosses io thread -> shard actor -> journal thread -> shard ->
+// io thread. With the shards on CAF's scheduler each arrow is a wake-up of another
+// thread; with the shards on the io thread, the request reaches its shard and the
+// shard's answer reaches the connection without one (bench/README.md, "Thirty-second
+// pass"). The actors stay actors: their state is touched only by their own message
+// handlers, one message at a time; only the thread that runs those handlers changes.
+//
+// How: an actor that wants this (see `loop_hosted`) hands every schedule of itself to
+// `schedule()`. While a loop is attached the actor is queued here and one drain handler
+// is posted to the loop; the drain resumes every queued actor for at most `throughput`
+// messages each (more are queued again behind the others), so the loop's own handlers
+// (HTTP reads and writes) interleave. Before the loop stops, `detach()` hands every
+// queued actor to CAF's scheduler, which runs them from then on (the node's shutdown
+// still needs the shards after HTTP stopped).
+//
+// Handlers of a hosted actor must never block: they hold up the HTTP requests of the
+// io thread. The shards qualify (journal and snapshot I/O are other actors'); an
+// actor doing blocking I/O must stay on the scheduler or be detached.
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <caf/execution_unit.hpp>
+#include <caf/fwd.hpp>
+#include <caf/mailbox_element.hpp>
+
+namespace wfe::core {
+
+class loop_dispatcher {
+ public:
+  // Runs `fn` on the loop later (never inline). Must be thread-safe.
+  using post_fn = std::function<void(std::function<void()> fn)>;
+
+  loop_dispatcher(caf::actor_system& sys, std::size_t throughput);
+  ~loop_dispatcher();
+  loop_dispatcher(const loop_dispatcher&) = delete;
+  loop_dispatcher& operator=(const loop_dispatcher&) = delete;
+
+  // From now on hosted actors run on the loop `post` feeds.
+  void attach(post_fn post);
+  // Back to CAF's scheduler: every actor queued for the loop and every later schedule.
+  // Call it while the loop still runs or after it stopped for good (its posted drain
+  // handlers then never run); a drain running meanwhile finishes its actors.
+  void detach();
+
+  // The execution unit a hosted actor passes to CAF when it is (re)scheduled.
+  [[nodiscard]] caf::execution_unit* home() { return &home_; }
+
+  // Resumes a hosted actor (takes over the reference CAF added for scheduling it).
+  void schedule(caf::resumable* r);
+
+ private:
+  // Schedules on the dispatcher (a hosted actor's own enqueue and launch).
+  class home_unit final : public caf::execution_unit {
+   public:
+    home_unit(caf::actor_system& sys, loop_dispatcher& d) : caf::execution_unit(&sys), d_(d) {}
+    void exec_later(caf::resumable* r) override { d_.schedule(r); }
+
+   private:
+    loop_dispatcher& d_;
+  };
+  // The context a hosted actor runs in: actors it sends to that are not hosted (their
+  // enqueue passes this unit on) go to CAF's scheduler, not onto the loop.
+  class guest_unit final : public caf::execution_unit {
+   public:
+    explicit guest_unit(caf::actor_system& sys) : caf::execution_unit(&sys) {}
+    void exec_later(caf::resumable* r) override;
+  };
+
+  void drain();
+  void run(caf::resumable* r);
+
+  caf::actor_system& sys_;
+  std::size_t throughput_;
+  home_unit home_;
+  guest_unit guest_;
+  std::mutex mu_;
+  post_fn post_;                        // guarded by mu_; empty = CAF's scheduler
+  std::vector<caf::resumable*> queue_;  // guarded by mu_
+  bool drain_posted_ = false;           // guarded by mu_
+};
+
+// An actor type hosted by a loop_dispatcher when given one (else scheduled by CAF as
+// usual). `Base` is an event-based actor class.
+template <class Base>
+class loop_hosted : public Base {
+ public:
+  template <class... Ts>
+  explicit loop_hosted(caf::actor_config& cfg, loop_dispatcher* d, Ts&&... xs)
+      : Base(cfg, std::forward<Ts>(xs)...), home_(d ? d->home() : nullptr) {}
+
+  using Base::enqueue;
+  void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit* eu) override {
+    Base::enqueue(std::move(ptr), home_ ? home_ : eu);
+  }
+  void launch(caf::execution_unit* eu, bool lazy, bool hide) override {
+    Base::launch(home_ ? home_ : eu, lazy, hide);
+  }
+
+ private:
+  caf::execution_unit* home_;
+};
+
+}  // namespace wfe::core
