@@ -7,6 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
@@ -23,6 +24,8 @@ using detail::server_shared;
 // Pause before accepting again after e.g. EMFILE, so a full fd table does not
 // turn the accept loop into a busy loop.
 constexpr std::chrono::milliseconds accept_retry_delay{50};
+// How often the io threads' lag is sampled (http_io_loop_lag_seconds).
+constexpr std::chrono::milliseconds loop_lag_interval{100};
 
 class beast_server final : public http_server {
  public:
@@ -31,7 +34,8 @@ class beast_server final : public http_server {
         ioc_(static_cast<int>(std::max<std::size_t>(1, shared_->cfg.io_threads))),
         work_(net::make_work_guard(ioc_)),
         acceptor_(serial_executor()),
-        accept_retry_(acceptor_.get_executor()) {}
+        accept_retry_(acceptor_.get_executor()),
+        lag_timer_(serial_executor()) {}
 
   ~beast_server() override {
     if (!stopped_) stop(std::chrono::steady_clock::now());
@@ -58,6 +62,7 @@ class beast_server final : public http_server {
     return ioc_.get_executor();
   }
   void do_accept();
+  void sample_lag();
   void on_accept(boost::beast::error_code ec, tcp::socket socket);
   void close_acceptor();
   [[nodiscard]] std::vector<std::shared_ptr<connection>> live_connections();
@@ -67,6 +72,7 @@ class beast_server final : public http_server {
   net::executor_work_guard<net::io_context::executor_type> work_;
   tcp::acceptor acceptor_;  // on serial_executor()
   net::steady_timer accept_retry_;
+  net::steady_timer lag_timer_;  // on its own serial executor
   std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
   std::mutex stop_mu_;  // serializes stop() calls (explicit one, then the destructor's)
@@ -98,9 +104,21 @@ std::optional<std::string> beast_server::listen() {
 
 void beast_server::run() {
   net::post(acceptor_.get_executor(), [this] { do_accept(); });
+  net::post(lag_timer_.get_executor(), [this] { sample_lag(); });
   const auto n = std::max<std::size_t>(1, shared_->cfg.io_threads);
   threads_.reserve(n);
   for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void beast_server::sample_lag() {
+  const auto due = std::chrono::steady_clock::now() + loop_lag_interval;
+  lag_timer_.expires_at(due);
+  lag_timer_.async_wait([this, due](boost::beast::error_code ec) {
+    if (ec) return;  // cancelled: the server stops
+    const auto late = std::chrono::steady_clock::now() - due;
+    shared_->metrics.loop_lag(std::chrono::duration<double>(late).count());
+    sample_lag();
+  });
 }
 
 void beast_server::do_accept() {

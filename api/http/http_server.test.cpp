@@ -9,6 +9,7 @@
 
 #include "api/http/http_test_support.hpp"
 #include "api/http/metrics_route.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace wfe::api::test {
 
@@ -391,6 +392,46 @@ TEST_CASE(
   srv.server.reset();  // the destructor does not stop (nor call after_stop) again
   CHECK(after_stop == 1);
   CHECK_FALSE(late);
+}
+
+TEST_CASE("an io thread held by a handler shows in http_io_loop_lag_seconds") {
+  router routes;
+  routes.add("GET", "/hold", [](http_request&&, responder respond) {
+    std::this_thread::sleep_for(400ms);  // holds the only io thread, as a slow handler would
+    respond(http_response::json(200, "{}"));
+  });
+  auto registry = std::make_shared<prometheus::Registry>();
+  http_server_config cfg;
+  cfg.name = "lag";
+  cfg.interface = "127.0.0.1";
+  cfg.port = 0;
+  cfg.io_threads = 1;
+  auto started = http_server::start(std::move(cfg), std::move(routes), *registry);
+  REQUIRE(started.has_value());
+  auto lag = [&registry] {
+    for (const auto& f : registry->Collect()) {
+      if (f.name != "http_io_loop_lag_seconds") continue;
+      for (const auto& m : f.metric) {
+        if (!m.label.empty() && m.label.at(0).value == "lag") return m.histogram;
+      }
+    }
+    FAIL("no http_io_loop_lag_seconds{server=lag}");
+    return prometheus::ClientMetric::Histogram{};
+  };
+  REQUIRE(wfe::test::eventually([&] { return lag().sample_count >= 1; }, 5s, 10ms));
+
+  client c((*started)->bound_port());
+  CHECK(c.get("/hold").status() == 200);
+  // The timer due during the hold (at most 100 ms into it) fired after it: >= 300 ms late.
+  REQUIRE(wfe::test::eventually([&] { return lag().sample_sum >= 0.1; }, 5s, 10ms));
+  const auto h = lag();
+  REQUIRE_FALSE(h.bucket.empty());
+  CHECK(h.bucket.back().cumulative_count == h.sample_count);
+  bool some_over_100ms = false;
+  for (const auto& b : h.bucket) {
+    if (b.upper_bound == 0.1) some_over_100ms = b.cumulative_count < h.sample_count;
+  }
+  CHECK(some_over_100ms);
 }
 
 }  // namespace wfe::api::test

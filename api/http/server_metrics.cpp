@@ -49,7 +49,16 @@ server_metrics::server_metrics(prometheus::Registry& registry, std::string serve
                      .Name("http_connections_rejected_total")
                      .Help("HTTP connections refused because max_connections was reached")
                      .Register(registry)
-                     .Add({{"server", server_}})) {}
+                     .Add({{"server", server_}})),
+      loop_lag_(&prometheus::BuildHistogram()
+                     .Name("http_io_loop_lag_seconds")
+                     .Help("How late a 100 ms timer on the HTTP io threads fired: the time "
+                           "they were busy (handlers, and on the API server the shard actors) "
+                           "while requests waited")
+                     .Register(registry)
+                     .Add({{"server", server_}},
+                          prometheus::Histogram::BucketBoundaries{
+                              0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0})) {}
 
 void server_metrics::observe(std::string_view method, const std::string& route, unsigned status,
                              double seconds) {
@@ -77,5 +86,6 @@ void server_metrics::observe(std::string_view method, const std::string& route, 
 void server_metrics::connection_opened() { active_->Increment(); }
 void server_metrics::connection_closed() { active_->Decrement(); }
 void server_metrics::connection_rejected() { rejected_->Increment(); }
+void server_metrics::loop_lag(double seconds) { loop_lag_->Observe(seconds); }
 
 }  // namespace wfe::api::detail

@@ -37,6 +37,9 @@ class server_metrics {
   void connection_opened();
   void connection_closed();
   void connection_rejected();
+  // How late a timer of the io threads fired (they were busy): what every request waiting
+  // for them then waited too.
+  void loop_lag(double seconds);
 
  private:
   static constexpr std::size_t max_cached_series = 1024;
@@ -59,6 +62,7 @@ class server_metrics {
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Gauge* active_;
   prometheus::Counter* rejected_;
+  prometheus::Histogram* loop_lag_;
 };
 
 }  // namespace wfe::api::detail

@@ -20,8 +20,9 @@ loop_dispatcher::loop_dispatcher(caf::actor_system& sys, std::size_t throughput)
 loop_dispatcher::~loop_dispatcher() { detach(); }
 
 void loop_dispatcher::attach(post_fn post) {
+  auto fn = std::make_shared<const post_fn>(std::move(post));
   const std::lock_guard lock(mu_);
-  post_ = std::move(post);
+  post_ = std::move(fn);
 }
 
 void loop_dispatcher::detach() {
@@ -36,18 +37,24 @@ void loop_dispatcher::detach() {
 }
 
 void loop_dispatcher::schedule(caf::resumable* r) {
-  std::unique_lock lock(mu_);
-  if (!post_) {
-    lock.unlock();
+  std::shared_ptr<const post_fn> post;
+  {
+    const std::lock_guard lock(mu_);
+    if (post_) {
+      queue_.push_back(r);
+      if (drain_posted_) return;
+      drain_posted_ = true;
+      post = post_;
+    }
+  }
+  if (!post) {
     sys_.scheduler().enqueue(r);
     return;
   }
-  queue_.push_back(r);
-  if (drain_posted_) return;
-  drain_posted_ = true;
-  // Under the lock: detach() cannot slip in between and leave this actor queued with no
-  // drain to come. post() never runs the handler inline.
-  post_([this] { drain(); });
+  // Outside the lock (posting wakes the loop, which then takes the lock to drain). A
+  // detach() in between has handed the queue to the scheduler already: this drain then
+  // finds nothing, or never runs on a stopped loop.
+  (*post)([this] { drain(); });
 }
 
 void loop_dispatcher::drain() {

@@ -44,7 +44,8 @@ class loop_dispatcher {
   loop_dispatcher(const loop_dispatcher&) = delete;
   loop_dispatcher& operator=(const loop_dispatcher&) = delete;
 
-  // From now on hosted actors run on the loop `post` feeds.
+  // From now on hosted actors run on the loop `post` feeds. The loop must be stopped
+  // (its posted drains never run) before the dispatcher is destroyed.
   void attach(post_fn post);
   // Back to CAF's scheduler: every actor queued for the loop and every later schedule.
   // Call it while the loop still runs or after it stopped for good (its posted drain
@@ -83,7 +84,7 @@ class loop_dispatcher {
   home_unit home_;
   guest_unit guest_;
   std::mutex mu_;
-  post_fn post_;                        // guarded by mu_; empty = CAF's scheduler
+  std::shared_ptr<const post_fn> post_;  // guarded by mu_; null = CAF's scheduler
   std::vector<caf::resumable*> queue_;  // guarded by mu_
   bool drain_posted_ = false;           // guarded by mu_
 };

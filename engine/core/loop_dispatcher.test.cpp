@@ -112,8 +112,8 @@ struct fixture {
 
 TEST_CASE("a hosted actor runs on the attached loop and on the scheduler otherwise") {
   fixture f;
-  test_loop loop;
   loop_dispatcher d(*f.sys, 64);
+  test_loop loop;  // stopped first: no drain of `d` runs after it
   auto hosted = f.sys->spawn<loop_hosted<recorder>>(&d, "h", &f.seen);
   CHECK(f.where(hosted) != thread_name(loop.id()));  // not attached yet
 
@@ -138,8 +138,8 @@ TEST_CASE("a hosted actor runs on the attached loop and on the scheduler otherwi
 
 TEST_CASE("hosted actors take turns of at most `throughput` messages on the loop") {
   fixture f;
-  test_loop loop;
   loop_dispatcher d(*f.sys, 10);
+  test_loop loop;  // stopped first: no drain of `d` runs after it
   d.attach(poster(loop));
   auto a = f.sys->spawn<loop_hosted<recorder>>(&d, "a", &f.seen);
   auto b = f.sys->spawn<loop_hosted<recorder>>(&d, "b", &f.seen);

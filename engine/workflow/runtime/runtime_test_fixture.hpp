@@ -203,9 +203,10 @@ class incarnation {
   std::shared_ptr<persistence::rocksdb_snapshot_store> snapshots_;
   caf::actor journal_actor_;
   caf::actor snapshot_actor_;
-  // After the actor system: gone before it (detached in the destructor first).
-  std::unique_ptr<wfe::test::test_loop> loop_;
+  // After the actor system: gone before it (detached in the destructor first); the loop
+  // after the dispatcher, so it stops (and runs no drain of it) before the dispatcher goes.
   std::unique_ptr<core::loop_dispatcher> dispatcher_;
+  std::unique_ptr<wfe::test::test_loop> loop_;
 };
 
 // Polls `pred` until it holds or a generous deadline passes (a wait, not a timing
