@@ -55,9 +55,6 @@ class loop_dispatcher {
   // The execution unit a hosted actor passes to CAF when it is (re)scheduled.
   [[nodiscard]] caf::execution_unit* home() { return &home_; }
 
-  // Resumes a hosted actor (takes over the reference CAF added for scheduling it).
-  void schedule(caf::resumable* r);
-
  private:
   // Schedules on the dispatcher (a hosted actor's own enqueue and launch).
   class home_unit final : public caf::execution_unit {
@@ -76,6 +73,8 @@ class loop_dispatcher {
     void exec_later(caf::resumable* r) override;
   };
 
+  // Resumes a hosted actor later (takes over the reference CAF added for scheduling it).
+  void schedule(caf::resumable* r);
   void drain();
   void run(caf::resumable* r);
 

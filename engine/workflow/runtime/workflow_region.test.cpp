@@ -272,16 +272,17 @@ TEST_CASE("shards hosted on a loop answer from it, and from the scheduler once d
   CHECK_FALSE(started->rejected);
 
   // While the loop is held its shards handle nothing: the answer waits for the loop.
-  auto async_call = [&node](std::string id, command c) {
-    return std::async(std::launch::async, [&node, id = std::move(id), c = std::move(c)]() mutable {
-      return node.call(id, std::move(c));
+  auto start_held = [&node](wfe::test::loop_gate& gate, std::string id) {
+    gate.hold(node.loop());
+    auto held = std::async(std::launch::async, [&node, id = std::move(id)] {
+      return node.call(id, start(id, definition(k_one_noop)));
     });
+    CHECK(held.wait_for(300ms) == std::future_status::timeout);
+    return held;
   };
   {
     wfe::test::loop_gate gate;
-    gate.hold(node.loop());
-    auto held = async_call("loop-2", start("loop-2", definition(k_one_noop)));
-    CHECK(held.wait_for(300ms) == std::future_status::timeout);
+    auto held = start_held(gate, "loop-2");
     gate.release.set_value();
     auto r = held.get();
     REQUIRE(r);
@@ -290,9 +291,7 @@ TEST_CASE("shards hosted on a loop answer from it, and from the scheduler once d
   // Detached while held: the queued shard goes to the scheduler and answers anyway.
   {
     wfe::test::loop_gate gate;
-    gate.hold(node.loop());
-    auto held = async_call("loop-3", start("loop-3", definition(k_one_noop)));
-    CHECK(held.wait_for(300ms) == std::future_status::timeout);
+    auto held = start_held(gate, "loop-3");
     node.shard_dispatcher().detach();
     auto r = held.get();
     REQUIRE(r);
