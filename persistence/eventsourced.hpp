@@ -209,6 +209,8 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
 
   [[nodiscard]] const persistence_id& pid() const { return pid_; }
   [[nodiscard]] bool stopped() const { return stopped_; }
+  // The state as of the last persisted (or recovered) event.
+  [[nodiscard]] const state_type& state() const { return state_; }
 
   void command(command_type cmd, responder r) {
     if (stopped_) {

@@ -74,7 +74,8 @@ void runtime_entity_model::on_persisted(caf::event_based_actor* self, const work
   // Every persisted change moves the record's updatedAt (and seq): the index hears of
   // each one; its update linger coalesces those of a fast workflow into one write.
   bool index = !events.empty();
-  bool ended = false;
+  bool ended = false;     // failed or cancelled
+  bool finished = false;  // ...or completed
   for (const auto& e : events) {
     if (const auto* sch = std::get_if<ev::step_scheduled>(&e.body)) {
       // Only if it still waits for that attempt (a later event of the batch may have
@@ -90,14 +91,15 @@ void runtime_entity_model::on_persisted(caf::event_based_actor* self, const work
       inc(ctx_->started);
     } else if (std::holds_alternative<ev::workflow_completed>(e.body)) {
       inc(ctx_->completed);
+      finished = true;
     } else if (const auto* t = std::get_if<ev::step_timed_out>(&e.body)) {
       abandon(self, s, t->step, t->attempt);
     } else if (std::holds_alternative<ev::workflow_failed>(e.body)) {
       inc(ctx_->failed);
-      ended = true;
+      ended = finished = true;
     } else if (std::holds_alternative<ev::workflow_cancelled>(e.body)) {
       inc(ctx_->cancelled);
-      ended = true;
+      ended = finished = true;
     }
   }
   // Failed or cancelled: the answers of its steps' current attempts are not wanted (a
@@ -114,6 +116,9 @@ void runtime_entity_model::on_persisted(caf::event_based_actor* self, const work
   const bool timers_changed = s.timers != timers_sent_;
   if (index || timers_changed) send_index(self, s, seq);
   if (timers_changed) send_timers(self, s);
+  if (finished && finished_ != nullptr && s.status != workflow_status::running) {
+    finished_->workflow_finished(s.id);
+  }
 }
 
 void runtime_entity_model::on_recovered(caf::event_based_actor* self, const workflow_state& s,
@@ -121,7 +126,10 @@ void runtime_entity_model::on_recovered(caf::event_based_actor* self, const work
   if (!s.started) return;
   send_index(self, s, seq);
   send_timers(self, s);
-  if (s.status != workflow_status::running) return;
+  if (s.status != workflow_status::running) {
+    if (finished_ != nullptr) finished_->workflow_finished(s.id);
+    return;
+  }
   std::string resumed;  // "a (attempt 2, RUNNING), b (attempt 1, SCHEDULED)"
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const auto& st = s.steps[i];

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -51,13 +52,29 @@ struct entity_context {
   std::shared_ptr<const definition_catalog> definitions;  // resolves journaled starts
 };
 
+// Told when a workflow is finished (its WorkflowCompleted, WorkflowFailed or
+// WorkflowCancelled persisted, or a finished one recovered): its shard passivates it
+// once it stays untouched for pekko.workflow.runtime.passivate-finished-after.
+class finish_listener {
+ public:
+  virtual void workflow_finished(const std::string& id) = 0;
+
+ protected:
+  finish_listener() = default;
+  finish_listener(const finish_listener&) = default;
+  finish_listener& operator=(const finish_listener&) = default;
+  ~finish_listener() = default;
+};
+
 class runtime_entity_model : public workflow_entity_model {
  public:
   using notice_type = resubmit_task;
 
-  runtime_entity_model(clock_fn now, std::shared_ptr<const entity_context> ctx)
+  runtime_entity_model(clock_fn now, std::shared_ptr<const entity_context> ctx,
+                       finish_listener* finished = nullptr)
       : workflow_entity_model(std::move(now), ctx->definitions, ctx->decide),
-        ctx_(std::move(ctx)) {}
+        ctx_(std::move(ctx)),
+        finished_(finished) {}
 
   void on_persisted(caf::event_based_actor* self, const workflow_state& s,
                     const std::vector<event>& events, std::uint64_t seq) const;
@@ -83,6 +100,7 @@ class runtime_entity_model : public workflow_entity_model {
   void log_failover(const workflow_state& s, const std::string& steps) const;
 
   std::shared_ptr<const entity_context> ctx_;
+  finish_listener* finished_ = nullptr;     // the hosting shard (outlives its entities' hooks)
   mutable std::vector<timer> timers_sent_;  // what the timer service holds for us
 };
 

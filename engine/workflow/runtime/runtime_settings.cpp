@@ -9,6 +9,8 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
   runtime_settings s;
   s.max_active_entities = static_cast<std::uint64_t>(
       r.integer("pekko.cluster.sharding.max-active-entities", 1, 1'000'000'000));
+  s.passivate_finished_after = r.duration_or_off("pekko.workflow.runtime.passivate-finished-after",
+                                                 milliseconds(1), milliseconds(86'400'000));
   s.task_resubmit_delay = r.duration("pekko.workflow.runtime.task-resubmit-delay", milliseconds(1),
                                      milliseconds(3'600'000));
   s.task_resubmit_max_delay = r.duration("pekko.workflow.runtime.task-resubmit-max-delay",

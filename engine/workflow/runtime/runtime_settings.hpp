@@ -23,6 +23,10 @@ struct runtime_settings {
   // (each shard keeps at most max(1, this / number-of-shards)); the least recently used
   // idle entities are passivated beyond it.
   std::uint64_t max_active_entities = 100'000;
+  // pekko.workflow.runtime.passivate-finished-after: a finished workflow (COMPLETED,
+  // FAILED, CANCELLED) untouched this long is passivated, without waiting for
+  // passivate-idle-entity-after (0, `off`: only that). Its next message recovers it.
+  std::chrono::milliseconds passivate_finished_after{5'000};
   // pekko.workflow.runtime.task-resubmit-delay / task-resubmit-max-delay: after the
   // dispatcher refused a task (queue and parking lot full), the entity offers it again
   // after resubmit_delay (+ up to 50% jitter).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <random>
@@ -83,11 +84,13 @@ struct slot {
 // their own (an actor costs ~1.9 KB and a spawn, a mailbox hop and a down message per
 // incarnation). The shard hands them their messages; their journal requests and hooks
 // run in its context. Passivation is synchronous: an idle entity is dropped at once.
-class shard_actor : public caf::event_based_actor {
+class shard_actor : public caf::event_based_actor, public finish_listener {
  public:
   shard_actor(caf::actor_config& cfg, std::uint32_t shard, std::shared_ptr<region_shared> shared)
       : caf::event_based_actor(cfg), shard_(shard), shared_(std::move(shared)), rng_(shard) {
     auto idle = shared_->settings.passivate_idle_after;
+    const auto finished_after = shared_->settings.passivate_finished_after;
+    if (finished_after.count() > 0) idle = std::min(idle, finished_after);
     tick_ = std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(10),
                                                   std::chrono::milliseconds(10'000));
     host_.self = this;
@@ -143,8 +146,13 @@ class shard_actor : public caf::event_based_actor {
         [this](purge_workflow& p) { purge(std::move(p)); },
         [this](tick_atom) {
           passivate_idle();
+          passivate_finished();
           ticking_ = !entities_.empty();
-          if (ticking_) delayed_send(this, tick_, tick_atom::value);
+          if (ticking_) {
+            delayed_send(this, tick_, tick_atom::value);
+          } else {
+            finished_.clear();  // every id in it is gone
+          }
         },
     };
   }
@@ -367,8 +375,10 @@ class shard_actor : public caf::event_based_actor {
     auto it = entities_.find(id);
     if (it != entities_.end()) return it->second;
     if (entities_.size() >= shared_->per_shard_limit) passivate_lru_over_limit();
+    finish_listener* listener = nullptr;
+    if (shared_->settings.passivate_finished_after.count() > 0) listener = this;
     auto entity = std::make_shared<entity_type>(
-        &host_, runtime_entity_model{shared_->clock, ctx_},
+        &host_, runtime_entity_model{shared_->clock, ctx_, listener},
         persistence::persistence_id{persistence::shard_id{shard_}, id});
     auto& s = entities_.emplace(id, slot{}).first->second;
     s.entity = entity;
@@ -430,6 +440,34 @@ class shard_actor : public caf::event_based_actor {
     while (oldest_ != nullptr && oldest_->last <= cutoff) passivate(*oldest_);
   }
 
+  // An entity of this shard persisted (or recovered) its workflow's end.
+  void workflow_finished(const std::string& id) override {
+    finished_.push_back(finished_entry{id, clock::now()});
+  }
+
+  // Finished workflows untouched for passivate-finished-after go (finished_ is in the
+  // order they finished; one touched since is looked at again that long after its last
+  // touch). Only a workflow still finished goes: one resumed (a dead letter retried)
+  // runs on under passivate_idle's rule, and tells finished_ again when it ends.
+  void passivate_finished() {
+    const auto after = shared_->settings.passivate_finished_after;
+    if (after.count() <= 0) return;
+    const auto cutoff = clock::now() - after;
+    while (!finished_.empty() && finished_.front().at <= cutoff) {
+      auto entry = std::move(finished_.front());
+      finished_.pop_front();
+      auto it = entities_.find(entry.id);
+      if (it == entities_.end()) continue;  // gone already (idle, over the limit, purged)
+      auto& s = it->second;
+      if (s.entity->state().status == workflow_status::running) continue;
+      if (s.last > cutoff) {
+        finished_.push_back(finished_entry{std::move(entry.id), s.last});
+      } else if (!passivate(s)) {
+        finished_.push_back(finished_entry{std::move(entry.id), s.last});  // busy: touched
+      }
+    }
+  }
+
   // Makes room for one more: the least recently used idle entity goes (busy ones are
   // skipped, a few at most, and count as used).
   void passivate_lru_over_limit() {
@@ -461,6 +499,13 @@ class shard_actor : public caf::event_based_actor {
   std::minstd_rand rng_;
   std::chrono::milliseconds tick_{1000};
   std::unordered_map<std::string, slot> entities_;
+  // Workflows that finished, oldest first (passivate_finished); ids of entities gone
+  // meanwhile are skipped when their turn comes.
+  struct finished_entry {
+    std::string id;
+    clock::time_point at;
+  };
+  std::deque<finished_entry> finished_;
   // Ids being purged -> the messages held for them meanwhile (purge).
   std::unordered_map<std::string, std::vector<std::pair<command, responder>>> purging_;
   bool ticking_ = false;

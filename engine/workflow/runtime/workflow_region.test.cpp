@@ -326,3 +326,63 @@ TEST_CASE("shard-dispatcher settings: on the HTTP io threads by default, or the 
   CHECK(refused.find("node.conf:2") != std::string::npos);
   CHECK(refused.find("pekko.workflow.runtime.shard-dispatcher-throughput") != std::string::npos);
 }
+
+TEST_CASE("finished workflows are passivated after passivate-finished-after, running ones stay") {
+  wfe::test::temp_dir dir;
+  auto cfg = default_config(dir.path());  // idle entities stay for an hour
+  cfg.runtime.passivate_finished_after = 50ms;
+  incarnation node(dir.path(), cfg);
+  auto waits = definition(
+      R"({"name":"waits","steps":[{"name":"t","task":"timer","input":{"ms":3600000}}]})");
+  CHECK_FALSE(node.ok("fin-1", start("fin-1", definition(k_one_noop))).rejected);
+  CHECK_FALSE(node.ok("run-1", start("run-1", waits)).rejected);
+  // Only the finished one goes: the running one is not finished, and not idle long enough.
+  REQUIRE(eventually([&] { return node.stats().passivated == 1 && node.stats().active == 1; }));
+  CHECK(node.stats().shard_entities.at(shard_of("run-1", 8)) == 1);
+  CHECK(node.state("run-1").status == workflow_status::running);
+  // Read again, the finished one is recovered, answers as it was, and goes again.
+  auto s = node.state("fin-1");
+  CHECK(s.status == workflow_status::completed);
+  REQUIRE(s.find_step("a"));
+  CHECK(s.find_step("a")->status == step_status::completed);
+  REQUIRE(eventually([&] { return node.stats().passivated == 2 && node.stats().active == 1; }));
+  // A cancelled (finished) workflow goes too.
+  CHECK(node.ok("run-1", cmd::cancel{"done"}).status == workflow_status::cancelled);
+  REQUIRE(eventually([&] { return node.stats().passivated == 3 && node.stats().active == 0; }));
+}
+
+TEST_CASE("with passivate-finished-after off a finished workflow stays until it is idle") {
+  wfe::test::temp_dir dir;
+  auto cfg = default_config(dir.path());
+  cfg.runtime.passivate_finished_after = 0ms;
+  cfg.runtime.passivate_idle_after = 400ms;
+  incarnation node(dir.path(), cfg);
+  CHECK_FALSE(node.ok("fin-2", start("fin-2", definition(k_one_noop))).rejected);
+  REQUIRE(eventually([&] {
+    auto r = node.record("fin-2");
+    return r && r->status == workflow_status::completed;
+  }));
+  // Ticks every 100 ms (idle / 4): several pass before the entity is idle for 400 ms.
+  std::this_thread::sleep_for(150ms);
+  CHECK(node.stats().active == 1);
+  CHECK(node.stats().passivated == 0);
+  REQUIRE(eventually([&] { return node.stats().passivated == 1 && node.stats().active == 0; }));
+}
+
+TEST_CASE("passivate-finished-after: 5 s by default, a duration or off, refused otherwise") {
+  auto [defaults, none] = wfe::test::read_settings<runtime_settings>("");
+  CHECK(none.empty());
+  CHECK(defaults.passivate_finished_after == 5s);
+  auto [set, ok] = wfe::test::read_settings<runtime_settings>(
+      "pekko.workflow.runtime.passivate-finished-after = 250ms\n");
+  CHECK(ok.empty());
+  CHECK(set.passivate_finished_after == 250ms);
+  auto [off, ok_off] = wfe::test::read_settings<runtime_settings>(
+      "pekko.workflow.runtime.passivate-finished-after = off\n");
+  CHECK(ok_off.empty());
+  CHECK(off.passivate_finished_after == 0ms);
+  auto [bad, refused] = wfe::test::read_settings<runtime_settings>(
+      "pekko.workflow.runtime.passivate-finished-after = soon\n");
+  CHECK(refused.find("node.conf:1") != std::string::npos);
+  CHECK(refused.find("pekko.workflow.runtime.passivate-finished-after") != std::string::npos);
+}
