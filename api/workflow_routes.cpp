@@ -276,6 +276,18 @@ bool filter_params(const http_request& req, std::optional<wf::workflow_status>& 
   return true;
 }
 
+// The dead-letter filter: `definition` and `step` (ids; "" or absent = any).
+bool dead_letter_filter(std::string_view field, std::string_view value, std::string& out,
+                        http_response& err) {
+  if (value.empty()) return true;
+  if (!wf::is_valid_id(value)) {
+    err = bad_request(field, "must be 1-256 bytes of [A-Za-z0-9._:-]");
+    return false;
+  }
+  out = std::string(value);
+  return true;
+}
+
 // -- responses -------------------------------------------------------------------
 
 http_response error_with_status(unsigned code, std::string_view err_code, std::string_view msg,
@@ -1024,6 +1036,13 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     http_response err;
     dead_letters_req q;
     if (!page_params(req, q.q.limit, q.q.cursor, err)) return r(std::move(err));
+    for (auto [name, slot] :
+         {std::pair{"definition", &q.q.definition}, std::pair{"step", &q.q.step}}) {
+      auto it = req.query.find(name);
+      if (it != req.query.end() && !dead_letter_filter(name, it->second, *slot, err)) {
+        return r(std::move(err));
+      }
+    }
     q.r = std::move(r);
     send_to(gw, std::move(q));
   });
@@ -1034,7 +1053,7 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     if (!body->is_object()) return r(bad_request("body", "must be a JSON object"));
     // limit 0 = the index's default; its maximum (pekko.workflow.store.list-max-limit)
     // bounds the retries sent at once.
-    retry_page_req q{{0, {}}, std::move(r)};
+    retry_page_req q{{0, {}, {}, {}}, std::move(r)};
     const auto& o = body->as_object();
     if (const auto* l = o.if_contains("limit"); l != nullptr && !l->is_null()) {
       const auto* n = l->if_int64();
@@ -1045,6 +1064,13 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     if (const auto* c = o.if_contains("cursor"); c != nullptr && !c->is_null()) {
       if (!c->is_string()) return q.r(bad_request("cursor", "must be a string"));
       q.q.cursor = std::string(c->as_string());
+    }
+    for (auto [name, slot] :
+         {std::pair{"definition", &q.q.definition}, std::pair{"step", &q.q.step}}) {
+      const auto* v = o.if_contains(name);
+      if (v == nullptr || v->is_null()) continue;
+      if (!v->is_string()) return q.r(bad_request(name, "must be a string"));
+      if (!dead_letter_filter(name, v->as_string(), *slot, err)) return q.r(std::move(err));
     }
     send_to(gw, std::move(q));
   });

@@ -111,10 +111,16 @@ struct list_expired {
   std::uint32_t max_scan = 0;
   std::string cursor;
 };
-// By id. The index actor answers result<dead_letter_page>.
+// By id; with `definition`, those of that definition's FAILED workflows, newest started
+// first; with `step`, only those whose dead-lettered step has that name ("" = any; the
+// workflow's own timeout has no step and matches none). A filtered page looks at no more
+// than list-max-scan entries: it may end early (fewer items, even none) with a
+// next_cursor. The index actor answers result<dead_letter_page>.
 struct list_dead_letters {
   std::uint32_t limit = 0;
   std::string cursor;
+  std::string definition;
+  std::string step;
 };
 // Counts for metrics and /cluster/stats: workflows per status, open dead letters,
 // workflows with pending timers.

@@ -41,6 +41,12 @@ store_settings store_settings::read(core::settings_reader& r,
     r.fail(k_default_limit, "must not exceed pekko.workflow.store.list-max-limit (" +
                                 std::to_string(s.index.list_max_limit) + ")");
   }
+  s.index.list_max_scan = u32("pekko.workflow.store.list-max-scan", 1, 10'000'000);
+  if (r.ok() && s.index.list_max_scan < s.index.list_max_limit) {
+    r.fail("pekko.workflow.store.list-max-scan",
+           "must be at least pekko.workflow.store.list-max-limit (" +
+               std::to_string(s.index.list_max_limit) + ")");
+  }
   s.index.reconcile_batch = u32("pekko.workflow.store.reconcile-batch", 1, 1'000'000);
 
   s.timers.max_timers =

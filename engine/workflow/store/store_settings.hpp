@@ -27,6 +27,8 @@ struct index_settings {
   std::chrono::milliseconds update_linger{20};
   std::uint32_t list_default_limit = 100;
   std::uint32_t list_max_limit = 1000;
+  // Entries a filtered listing page looks at, at most (list_dead_letters::step).
+  std::uint32_t list_max_scan = 10'000;
   std::uint32_t reconcile_batch = 1000;  // ids per reconcile() callback
   // persistence::internal::bound_writeback; not a key of its own: the node passes
   // pekko.persistence.journal.rocksdb.bytes-per-sync (engine/node_settings.cpp).

@@ -31,6 +31,7 @@ TEST_CASE("the store keys of reference.conf give the structs' documented default
   CHECK(s.index.update_linger == d.index.update_linger);
   CHECK(s.index.list_default_limit == d.index.list_default_limit);
   CHECK(s.index.list_max_limit == d.index.list_max_limit);
+  CHECK(s.index.list_max_scan == d.index.list_max_scan);
   CHECK(s.index.reconcile_batch == d.index.reconcile_batch);
   CHECK(s.timers.max_timers == d.timers.max_timers);
   CHECK(s.timers.tick == d.timers.tick);
@@ -64,4 +65,10 @@ TEST_CASE("bad store values are refused naming the key") {
   )");
   CHECK(errors2.find("pekko.workflow.store.list-default-limit") != std::string::npos);
   CHECK(errors2.find("pekko.workflow.store.dir") != std::string::npos);
+  auto [s3, errors3] = read("pekko.workflow.store.list-max-scan = 50\n");
+  CHECK(errors3.find("pekko.workflow.store.list-max-scan") != std::string::npos);
+  CHECK(errors3.find("at least pekko.workflow.store.list-max-limit (1000)") != std::string::npos);
+  auto [s4, errors4] = read("pekko.workflow.store.list-max-scan = 2000\n");
+  CHECK(errors4.empty());
+  CHECK(s4.index.list_max_scan == 2000);
 }

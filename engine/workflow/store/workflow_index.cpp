@@ -784,20 +784,45 @@ result<dead_letter_page> workflow_index::list(const list_dead_letters& q) const 
   const auto& p = *impl_;
   auto limit = p.check_limit(q.limit);
   if (!limit) return persistence::fail(std::move(limit).error());
+  if (!q.definition.empty() && !is_valid_id(q.definition)) {
+    return fail(errc::invalid_argument, "definition must be 1-256 bytes of [A-Za-z0-9._:-]");
+  }
+  if (!q.step.empty() && !is_valid_id(q.step)) {
+    return fail(errc::invalid_argument, "step must be 1-256 bytes of [A-Za-z0-9._:-]");
+  }
+  const bool filtered = !q.definition.empty() || !q.step.empty();
   dead_letter_page page;
   const std::string prefix(1, codec::k_dead_letter);
-  auto next = p.scan(prefix, {prefix}, q.cursor, *limit, 1, [&](std::string_view suffix) {
+  // The dead letter of workflow `id`, if it has one that passes the step filter.
+  auto take = [&](const std::string& id) {
     std::string value;
-    auto s = p.db->Get(rocksdb::ReadOptions{}, prefix + std::string(suffix), &value);
+    auto s = p.db->Get(rocksdb::ReadOptions{}, prefix + id, &value);
     if (!s.ok()) return false;
     auto d = codec::decode_dead_letter(value);
     if (!d) {
-      p.log->warn("workflow index: damaged dead letter '{}' skipped", suffix);
+      p.log->warn("workflow index: damaged dead letter '{}' skipped", id);
       return false;
     }
+    if (!q.step.empty() && d->step != q.step) return false;
     page.items.push_back(std::move(*d));
     return true;
-  });
+  };
+  const auto max_scan = filtered ? std::max<std::uint64_t>(p.settings.list_max_scan, *limit)
+                                 : std::numeric_limits<std::uint64_t>::max();
+  // With a definition: its FAILED workflows' listing (a failed workflow has its dead
+  // letter), keys "<created, inverted><id>".
+  auto next =
+      q.definition.empty()
+          ? p.scan(
+                prefix, {prefix}, q.cursor, *limit, 1,
+                [&](std::string_view suffix) { return take(std::string(suffix)); }, max_scan)
+          : p.scan(
+                codec::list_prefix(workflow_status::failed, q.definition),
+                {codec::list_prefix(workflow_status::failed, q.definition)}, q.cursor, *limit, 9,
+                [&](std::string_view suffix) {
+                  return suffix.size() > 8 && take(std::string(suffix.substr(8)));
+                },
+                max_scan);
   if (!next) return persistence::fail(std::move(next).error());
   page.next_cursor = std::move(*next);
   return page;

@@ -384,7 +384,7 @@ TEST_CASE("bad cursors and limits are invalid_argument, never a crash") {
   auto bad_def = f.index->list(list_workflows{std::nullopt, "a b", 0, "", {}, {}});
   REQUIRE_FALSE(bad_def);
   CHECK(bad_def.error().code == errc::invalid_argument);
-  auto dl = f.index->list(list_dead_letters{0, "nothex"});
+  auto dl = f.index->list(list_dead_letters{0, "nothex", "", ""});
   REQUIRE_FALSE(dl);
   CHECK(dl.error().code == errc::invalid_argument);
 }
@@ -509,7 +509,7 @@ TEST_CASE("dead letters: one per failed workflow, listed by id, cleared on retry
   CHECK(f.index->stats().dead_letters == 5);
 
   std::vector<std::string> ids;
-  list_dead_letters q{2, ""};
+  list_dead_letters q{2, "", "", ""};
   for (int pages = 0; pages < 10; ++pages) {
     auto page = f.index->list(q);
     REQUIRE(page);
@@ -687,6 +687,73 @@ TEST_CASE("an update writes only what changed") {
   CHECK(f.all_ids({workflow_status::failed, "", 0, "", {}, {}}) ==
         std::vector<std::string>{"wf-2"});
   CHECK(f.all_ids({}) == std::vector<std::string>{"wf-2", "wf-1"});
+}
+
+namespace {
+
+// Every dead letter a filtered listing gives, page by page; `pages`: how many pages.
+std::vector<std::string> dead_letter_ids(index_fixture& f, list_dead_letters q, int& pages) {
+  std::vector<std::string> ids;
+  for (pages = 1; pages <= 100; ++pages) {
+    auto page = f.index->list(q);
+    REQUIRE_MESSAGE(page, (page ? "" : page.error().describe()));
+    CHECK(page->items.size() <= q.limit);
+    for (const auto& d : page->items) ids.push_back(d.id);
+    if (page->next_cursor.empty()) break;
+    q.cursor = page->next_cursor;
+  }
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("dead letters filtered by definition and step, a bounded scan per page") {
+  index_fixture f;
+  f.settings.list_max_scan = 4;
+  f.reopen();
+  // wf-0..wf-9: definitions a (even) and b (odd); step "pay" for 0-5, "ship" for 6-9.
+  for (int i = 0; i < 10; ++i) {
+    const auto id = "wf-" + std::to_string(i);
+    f.apply({upd(rec(id, i % 2 == 0 ? "a" : "b", workflow_status::failed, 1000 + i, 3), {},
+                 dead_letter_record{"", "", i < 6 ? "pay" : "ship", "boom", 3, 2000 + i})});
+  }
+  // A running workflow of "a" has no dead letter and is not in the FAILED listing.
+  f.apply({upd(rec("wf-r", "a", workflow_status::running, 1100))});
+  int pages = 0;
+  // By step: the dead letters in id order, 6-9 skipped.
+  auto pay = dead_letter_ids(f, list_dead_letters{2, "", "", "pay"}, pages);
+  CHECK(pay == std::vector<std::string>{"wf-0", "wf-1", "wf-2", "wf-3", "wf-4", "wf-5"});
+  CHECK(pages == 4);  // 2 + 2 + 2, then wf-6..9 looked at: none
+  // At most 4 looked at per page: the first page of "ship" ends empty, with a cursor.
+  auto first_ship = f.index->list(list_dead_letters{3, "", "", "ship"});
+  REQUIRE(first_ship);
+  CHECK(first_ship->items.empty());
+  CHECK_FALSE(first_ship->next_cursor.empty());
+  auto ship = dead_letter_ids(f, list_dead_letters{3, "", "", "ship"}, pages);
+  CHECK(ship == std::vector<std::string>{"wf-6", "wf-7", "wf-8", "wf-9"});
+  CHECK(pages == 3);  // wf-0..3 (none), wf-4..7 (6, 7), wf-8..9
+  // By definition: its FAILED workflows, newest started first.
+  auto a = dead_letter_ids(f, list_dead_letters{10, "", "a", ""}, pages);
+  CHECK(a == std::vector<std::string>{"wf-8", "wf-6", "wf-4", "wf-2", "wf-0"});
+  // Both.
+  auto b_ship = dead_letter_ids(f, list_dead_letters{10, "", "b", "ship"}, pages);
+  CHECK(b_ship == std::vector<std::string>{"wf-9", "wf-7"});
+  CHECK(dead_letter_ids(f, list_dead_letters{10, "", "c", ""}, pages).empty());
+  // A retried workflow (running again) drops out of both listings.
+  f.apply({upd(rec("wf-8", "a", workflow_status::running, 1008, 4))});
+  a = dead_letter_ids(f, list_dead_letters{10, "", "a", ""}, pages);
+  CHECK(a == std::vector<std::string>{"wf-6", "wf-4", "wf-2", "wf-0"});
+  // Unfiltered pages are not bounded by list-max-scan.
+  auto all = f.index->list(list_dead_letters{9, "", "", ""});
+  REQUIRE(all);
+  CHECK(all->items.size() == 9);
+  // Bad filters and a cursor of another listing are refused.
+  CHECK_FALSE(f.index->list(list_dead_letters{1, "", "a b", ""}));
+  CHECK_FALSE(f.index->list(list_dead_letters{1, "", "", std::string(300, 's')}));
+  auto first = f.index->list(list_dead_letters{1, "", "", ""});
+  REQUIRE(first);
+  REQUIRE_FALSE(first->next_cursor.empty());
+  CHECK_FALSE(f.index->list(list_dead_letters{1, first->next_cursor, "a", ""}));
 }
 
 TEST_CASE("unchanged timers and dead letters are not rewritten") {
