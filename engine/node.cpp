@@ -255,7 +255,7 @@ storage_actors spawn_storage_actors(core::actor_runtime& runtime, const storage&
 // registry; wakes interrupted workflows) and adds its routes and the task routes.
 bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const storage& st,
                      storage_actors& sa, prometheus::Registry& registry, api::router& routes,
-                     core::loop_dispatcher* shard_dispatcher,
+                     std::shared_ptr<core::loop_dispatcher> shard_dispatcher,
                      workflow::runtime::runtime_parts& parts) {
   auto& sys = runtime.system();
   auto permits = persistence::spawn_recovery_permits(sys, s.persistence.max_concurrent_recoveries);
@@ -418,10 +418,11 @@ int run_node(const node_settings& s, const char* version) {
   core::coordinated_shutdown shutdown(s.shutdown);
   watch_signals(shutdown, s, *relay);
   core::actor_runtime runtime(s.actors, cluster::register_wire_types);
-  // Where the shards run once the API serves (declared after the runtime: it goes first).
-  std::optional<core::loop_dispatcher> shard_dispatcher;
+  // Where the shards run once the API serves (they keep it alive as long as they exist).
+  std::shared_ptr<core::loop_dispatcher> shard_dispatcher;
   if (s.workflow_runtime.shards_on_http_io) {
-    shard_dispatcher.emplace(runtime.system(), s.workflow_runtime.shard_dispatcher_throughput);
+    shard_dispatcher = std::make_shared<core::loop_dispatcher>(
+        runtime.system(), s.workflow_runtime.shard_dispatcher_throughput);
   }
   auto storage_refs = spawn_storage_actors(runtime, st, s.persistence);
   auto backup = storage_refs.backup;
@@ -445,7 +446,7 @@ int run_node(const node_settings& s, const char* version) {
   if (!worker) {
     log->warn("{}", api::add_unhosted_workflow_routes(routes, s.cluster.roles));
   } else if (!start_workflows(runtime, s, st, storage_refs, metrics->registry(), routes,
-                              shard_dispatcher ? &*shard_dispatcher : nullptr, workflows)) {
+                              shard_dispatcher, workflows)) {
     runtime.stop_all();
     return exit_storage;
   }
@@ -459,7 +460,7 @@ int run_node(const node_settings& s, const char* version) {
   if (shard_dispatcher) {
     // Back to CAF's scheduler when the API stops (http-drain): the shards still have the
     // node's shutdown to go through.
-    srv.api->after_stop([d = &*shard_dispatcher] { d->detach(); });
+    srv.api->after_stop([d = shard_dispatcher] { d->detach(); });
     shard_dispatcher->attach(
         [api = srv.api.get()](std::function<void()> fn) { api->post(std::move(fn)); });
   }

@@ -18,6 +18,11 @@
 // queued actor to CAF's scheduler, which runs them from then on (the node's shutdown
 // still needs the shards after HTTP stopped).
 //
+// Lifetime: every hosted actor holds a shared_ptr to its dispatcher, which therefore
+// lives until the last of them is gone — however late CAF still schedules one (a
+// down or exit message while the actor system shuts down, a delayed tick) after its
+// owner (the node) let go; detached by then, it hands such an actor to the scheduler.
+//
 // Handlers of a hosted actor must never block: they hold up the HTTP requests of the
 // io thread. The shards qualify (journal and snapshot I/O are other actors'); an
 // actor doing blocking I/O must stay on the scheduler or be detached.
@@ -44,8 +49,9 @@ class loop_dispatcher {
   loop_dispatcher(const loop_dispatcher&) = delete;
   loop_dispatcher& operator=(const loop_dispatcher&) = delete;
 
-  // From now on hosted actors run on the loop `post` feeds. The loop must be stopped
-  // (its posted drains never run) before the dispatcher is destroyed.
+  // From now on hosted actors run on the loop `post` feeds. Detach when the loop stops
+  // for good (a drain posted to it then never runs): until then, an actor scheduled
+  // waits for it — its owner's job, as the dispatcher lives on with its actors.
   void attach(post_fn post);
   // Back to CAF's scheduler: every actor queued for the loop and every later schedule.
   // Call it while the loop still runs or after it stopped for good (its posted drain
@@ -89,13 +95,15 @@ class loop_dispatcher {
 };
 
 // An actor type hosted by a loop_dispatcher when given one (else scheduled by CAF as
-// usual). `Base` is an event-based actor class.
+// usual). `Base` is an event-based actor class. The actor keeps its dispatcher alive.
 template <class Base>
 class loop_hosted : public Base {
  public:
   template <class... Ts>
-  explicit loop_hosted(caf::actor_config& cfg, loop_dispatcher* d, Ts&&... xs)
-      : Base(cfg, std::forward<Ts>(xs)...), home_(d ? d->home() : nullptr) {}
+  explicit loop_hosted(caf::actor_config& cfg, std::shared_ptr<loop_dispatcher> d, Ts&&... xs)
+      : Base(cfg, std::forward<Ts>(xs)...),
+        dispatcher_(std::move(d)),
+        home_(dispatcher_ ? dispatcher_->home() : nullptr) {}
 
   using Base::enqueue;
   void enqueue(caf::mailbox_element_ptr ptr, caf::execution_unit* eu) override {
@@ -106,6 +114,7 @@ class loop_hosted : public Base {
   }
 
  private:
+  std::shared_ptr<loop_dispatcher> dispatcher_;
   caf::execution_unit* home_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -18,6 +19,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "tests/support/eventually.hpp"
 #include "tests/support/test_loop.hpp"
 
 namespace wfe::core {
@@ -112,12 +114,12 @@ struct fixture {
 
 TEST_CASE("a hosted actor runs on the attached loop and on the scheduler otherwise") {
   fixture f;
-  loop_dispatcher d(*f.sys, 64);
-  test_loop loop;  // stopped first: no drain of `d` runs after it
-  auto hosted = f.sys->spawn<loop_hosted<recorder>>(&d, "h", &f.seen);
+  auto d = std::make_shared<loop_dispatcher>(*f.sys, 64);
+  test_loop loop;
+  auto hosted = f.sys->spawn<loop_hosted<recorder>>(d, "h", &f.seen);
   CHECK(f.where(hosted) != thread_name(loop.id()));  // not attached yet
 
-  d.attach(poster(loop));
+  d->attach(poster(loop));
   CHECK(f.where(hosted) == thread_name(loop.id()));
   CHECK(f.where(hosted) == thread_name(loop.id()));
 
@@ -130,7 +132,7 @@ TEST_CASE("a hosted actor runs on the attached loop and on the scheduler otherwi
                  [](caf::error& e) { FAIL(caf::to_string(e)); });
   }
 
-  d.detach();
+  d->detach();
   CHECK(f.where(hosted) != thread_name(loop.id()));
   caf::anon_send_exit(hosted, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(plain, caf::exit_reason::user_shutdown);
@@ -138,11 +140,11 @@ TEST_CASE("a hosted actor runs on the attached loop and on the scheduler otherwi
 
 TEST_CASE("hosted actors take turns of at most `throughput` messages on the loop") {
   fixture f;
-  loop_dispatcher d(*f.sys, 10);
-  test_loop loop;  // stopped first: no drain of `d` runs after it
-  d.attach(poster(loop));
-  auto a = f.sys->spawn<loop_hosted<recorder>>(&d, "a", &f.seen);
-  auto b = f.sys->spawn<loop_hosted<recorder>>(&d, "b", &f.seen);
+  auto d = std::make_shared<loop_dispatcher>(*f.sys, 10);
+  test_loop loop;
+  d->attach(poster(loop));
+  auto a = f.sys->spawn<loop_hosted<recorder>>(d, "a", &f.seen);
+  auto b = f.sys->spawn<loop_hosted<recorder>>(d, "b", &f.seen);
   f.where(a);  // both launched and idle
   f.where(b);
 
@@ -166,6 +168,7 @@ TEST_CASE("hosted actors take turns of at most `throughput` messages on the loop
   const std::lock_guard lock(f.seen.mu);
   CHECK(f.seen.order == expected);
   for (const auto& t : f.seen.threads) CHECK(t == loop.id());
+  d->detach();  // before the loop stops: the actors keep `d`, so it outlives this scope
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
 }
@@ -174,9 +177,9 @@ TEST_CASE("detach hands the actors queued for a held or stopped loop to the sche
   fixture f;
   auto loop = std::make_unique<test_loop>();
   const auto loop_id = loop->id();
-  loop_dispatcher d(*f.sys, 64);
-  d.attach(poster(*loop));
-  auto a = f.sys->spawn<loop_hosted<recorder>>(&d, "a", &f.seen);
+  auto d = std::make_shared<loop_dispatcher>(*f.sys, 64);
+  d->attach(poster(*loop));
+  auto a = f.sys->spawn<loop_hosted<recorder>>(d, "a", &f.seen);
   CHECK(f.where(a) == thread_name(loop_id));
 
   loop_gate gate;
@@ -188,7 +191,7 @@ TEST_CASE("detach hands the actors queued for a held or stopped loop to the sche
     CHECK(f.seen.order.empty());  // queued for the loop, which is held
   }
   loop->stop();  // its queued drain will never run
-  d.detach();
+  d->detach();
   REQUIRE(f.wait_handled(3));
   {
     const std::lock_guard lock(f.seen.mu);
@@ -199,6 +202,34 @@ TEST_CASE("detach hands the actors queued for a held or stopped loop to the sche
   loop.reset();
   CHECK(f.where(a) != thread_name(loop_id));  // and so from now on
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+// The node lets go of its dispatcher before the actor system has finished with the
+// hosted actors (a down or exit message, a delayed tick can still schedule one then):
+// the actors keep it alive, detached, so such a late schedule reaches the scheduler
+// instead of a destroyed dispatcher (seen by AddressSanitizer in the region tests).
+TEST_CASE("hosted actors keep their dispatcher alive after its owner let go") {
+  fixture f;
+  auto d = std::make_shared<loop_dispatcher>(*f.sys, 64);
+  std::weak_ptr<loop_dispatcher> alive = d;
+  auto loop = std::make_unique<test_loop>();
+  const auto loop_id = loop->id();
+  d->attach(poster(*loop));
+  auto a = f.sys->spawn<loop_hosted<recorder>>(d, "a", &f.seen);
+  CHECK(f.where(a) == thread_name(loop_id));
+  loop.reset();  // the node: its HTTP API stopped...
+  d->detach();   // ...the dispatcher detached...
+  d.reset();     // ...and released
+  CHECK_FALSE(alive.expired());
+  CHECK(f.where(a) != thread_name(loop_id));  // still scheduled, by CAF now
+  {
+    caf::scoped_actor self{*f.sys};
+    self->monitor(a);
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
+  a = nullptr;  // the last handle: the actor goes, and its dispatcher with it
+  CHECK(wfe::test::eventually([&] { return alive.expired(); }, 5s, 10ms));
 }
 
 }  // namespace wfe::core

@@ -58,10 +58,10 @@ class incarnation {
       : dir_(dir), sys_(cfg_) {  // NOLINT: registry_ is constructed first
     if (shards_on_loop) {
       loop_ = std::make_unique<wfe::test::test_loop>();
-      dispatcher_ = std::make_unique<core::loop_dispatcher>(sys_, 64);
+      dispatcher_ = std::make_shared<core::loop_dispatcher>(sys_, 64);
       dispatcher_->attach(
           [loop = loop_.get()](std::function<void()> fn) { loop->post(std::move(fn)); });
-      c.shard_dispatcher = dispatcher_.get();
+      c.shard_dispatcher = dispatcher_;
     }
     auto j = persistence::rocksdb_journal::open({.dir = dir / "journal"}, nullptr);
     REQUIRE(j);
@@ -205,7 +205,7 @@ class incarnation {
   caf::actor snapshot_actor_;
   // After the actor system: gone before it (detached in the destructor first); the loop
   // after the dispatcher, so it stops (and runs no drain of it) before the dispatcher goes.
-  std::unique_ptr<core::loop_dispatcher> dispatcher_;
+  std::shared_ptr<core::loop_dispatcher> dispatcher_;
   std::unique_ptr<wfe::test::test_loop> loop_;
 };
 

@@ -65,8 +65,8 @@ struct region_deps {
   // Required to recover workflows: the node's registered definitions (definition.hpp).
   std::shared_ptr<const definition_catalog> definitions;
   // Optional: where the shards run (the HTTP io threads, loop_dispatcher.hpp); null =
-  // CAF's scheduler. Must outlive the shards.
-  core::loop_dispatcher* dispatcher = nullptr;
+  // CAF's scheduler. The shards keep it alive.
+  std::shared_ptr<core::loop_dispatcher> dispatcher;
 };
 
 // The region's routing table, for senders on this node: entity id -> the actor of its

@@ -62,7 +62,7 @@ struct runtime_config {
   std::shared_ptr<task_handlers> handlers;                        // optional
   prometheus::Registry* registry = nullptr;                       // optional
   std::function<std::int64_t()> clock;  // epoch ms; empty = the system clock
-  core::loop_dispatcher* shard_dispatcher = nullptr;  // optional (region_deps::dispatcher)
+  std::shared_ptr<core::loop_dispatcher> shard_dispatcher;  // optional (region_deps::dispatcher)
 };
 
 struct runtime_parts {
