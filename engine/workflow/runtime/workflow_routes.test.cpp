@@ -111,8 +111,8 @@ TEST_CASE("workflows are listed by creation time over HTTP: createdAfter, create
   auto created = std::string(n.get_json("/api/v1/workflows/wf-t").at("createdAt").as_string());
   auto ids = [&n](const std::string& query) {
     std::vector<std::string> out;
-    for (const auto& i : n.get_json("/api/v1/workflows?" + query).at("items").as_array())
-      out.emplace_back(i.at("id").as_string());
+    const auto page = n.get_json("/api/v1/workflows?" + query);  // owns what the loop reads
+    for (const auto& i : page.at("items").as_array()) out.emplace_back(i.at("id").as_string());
     return out;
   };
   const std::vector<std::string> just{"wf-t"};
