@@ -460,11 +460,8 @@ class shard_actor : public caf::event_based_actor, public finish_listener {
       if (it == entities_.end()) continue;  // gone already (idle, over the limit, purged)
       auto& s = it->second;
       if (s.entity->state().status == workflow_status::running) continue;
-      if (s.last > cutoff) {
-        finished_.push_back(finished_entry{std::move(entry.id), s.last});
-      } else if (!passivate(s)) {
-        finished_.push_back(finished_entry{std::move(entry.id), s.last});  // busy: touched
-      }
+      if (s.last <= cutoff && passivate(s)) continue;  // gone (a busy one was touched)
+      finished_.push_back(finished_entry{std::move(entry.id), s.last});
     }
   }
 

@@ -25,6 +25,15 @@ namespace {
 
 const char* k_one_noop = R"({"name":"one","steps":[{"name":"a","task":"noop"}]})";
 
+// Starts a 1-step noop workflow and waits until the index has it COMPLETED.
+void start_completed(incarnation& node, const std::string& id) {
+  CHECK_FALSE(node.ok(id, start(id, definition(k_one_noop))).rejected);
+  REQUIRE(eventually([&] {
+    auto r = node.record(id);
+    return r && r->status == workflow_status::completed;
+  }));
+}
+
 }  // namespace
 
 TEST_CASE("the region routes an id to shard_of(id) and journals it under {shard, id}") {
@@ -106,11 +115,7 @@ TEST_CASE("idle entities are passivated and restart transparently with their sta
   auto cfg = default_config(dir.path());
   cfg.runtime.passivate_idle_after = 50ms;
   incarnation node(dir.path(), cfg);
-  CHECK_FALSE(node.ok("p-1", start("p-1", definition(k_one_noop))).rejected);
-  REQUIRE(eventually([&] {
-    auto r = node.record("p-1");
-    return r && r->status == workflow_status::completed;
-  }));
+  start_completed(node, "p-1");
   REQUIRE(eventually([&] { return node.stats().passivated >= 1 && node.stats().active == 0; }));
   const auto idle = node.stats().shard_entities;  // per shard, as GET /api/v1/cluster/shards
   REQUIRE(idle.size() == 8);
@@ -357,11 +362,7 @@ TEST_CASE("with passivate-finished-after off a finished workflow stays until it 
   cfg.runtime.passivate_finished_after = 0ms;
   cfg.runtime.passivate_idle_after = 400ms;
   incarnation node(dir.path(), cfg);
-  CHECK_FALSE(node.ok("fin-2", start("fin-2", definition(k_one_noop))).rejected);
-  REQUIRE(eventually([&] {
-    auto r = node.record("fin-2");
-    return r && r->status == workflow_status::completed;
-  }));
+  start_completed(node, "fin-2");
   // Ticks every 100 ms (idle / 4): several pass before the entity is idle for 400 ms.
   std::this_thread::sleep_for(150ms);
   CHECK(node.stats().active == 1);

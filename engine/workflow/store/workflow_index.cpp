@@ -810,19 +810,16 @@ result<dead_letter_page> workflow_index::list(const list_dead_letters& q) const 
   const auto max_scan = filtered ? std::max<std::uint64_t>(p.settings.list_max_scan, *limit)
                                  : std::numeric_limits<std::uint64_t>::max();
   // With a definition: its FAILED workflows' listing (a failed workflow has its dead
-  // letter), keys "<created, inverted><id>".
-  auto next =
-      q.definition.empty()
-          ? p.scan(
-                prefix, {prefix}, q.cursor, *limit, 1,
-                [&](std::string_view suffix) { return take(std::string(suffix)); }, max_scan)
-          : p.scan(
-                codec::list_prefix(workflow_status::failed, q.definition),
-                {codec::list_prefix(workflow_status::failed, q.definition)}, q.cursor, *limit, 9,
-                [&](std::string_view suffix) {
-                  return suffix.size() > 8 && take(std::string(suffix.substr(8)));
-                },
-                max_scan);
+  // letter), whose keys end in "<created, inverted: 8 bytes><id>".
+  const auto listing =
+      q.definition.empty() ? prefix : codec::list_prefix(workflow_status::failed, q.definition);
+  const std::size_t id_at = q.definition.empty() ? 0 : 8;
+  auto next = p.scan(
+      listing, {listing}, q.cursor, *limit, id_at + 1,
+      [&](std::string_view suffix) {
+        return suffix.size() > id_at && take(std::string(suffix.substr(id_at)));
+      },
+      max_scan);
   if (!next) return persistence::fail(std::move(next).error());
   page.next_cursor = std::move(*next);
   return page;
