@@ -425,7 +425,9 @@ TEST_CASE_FIXTURE(fixture, "concurrent recoveries are bounded by the recovery pe
   CHECK(permit_stats->granted == entities);
   CHECK(permit_stats->max_in_use <= 2);
   CHECK(permit_stats->max_in_use >= 1);
-  CHECK(permit_stats->in_use == 0);  // every permit was returned
+  // Every permit is returned: the release reaches the permits actor after the entity's
+  // answer may have reached us (a race the fresh-clone CI run hit).
+  CHECK(wfe::test::eventually([&] { return permit_stats->in_use == 0; }, 10s, 10ms));
 }
 
 TEST_CASE_FIXTURE(fixture, "one host actor acquiring many permits is monitored once, not per permit") {

@@ -120,6 +120,10 @@ TEST_CASE("a hosted actor runs on the attached loop and on the scheduler otherwi
   CHECK(f.where(hosted) != thread_name(loop.id()));  // not attached yet
 
   d->attach(poster(loop));
+  // The actor may still be finishing its last turn on a scheduler thread (our answer can
+  // arrive before it returns), which then takes the next message too; once idle, every
+  // message reaches it on the loop.
+  CHECK(wfe::test::eventually([&] { return f.where(hosted) == thread_name(loop.id()); }, 5s, 10ms));
   CHECK(f.where(hosted) == thread_name(loop.id()));
   CHECK(f.where(hosted) == thread_name(loop.id()));
 
@@ -132,7 +136,8 @@ TEST_CASE("a hosted actor runs on the attached loop and on the scheduler otherwi
                  [](caf::error& e) { FAIL(caf::to_string(e)); });
   }
 
-  d->detach();
+  d->detach();  // likewise: a turn still running on the loop may take one more message
+  CHECK(wfe::test::eventually([&] { return f.where(hosted) != thread_name(loop.id()); }, 5s, 10ms));
   CHECK(f.where(hosted) != thread_name(loop.id()));
   caf::anon_send_exit(hosted, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(plain, caf::exit_reason::user_shutdown);
