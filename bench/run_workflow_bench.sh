@@ -195,11 +195,11 @@ define() {  # define NAME STEPS_JSON -> 0 when 201
   echo "define $1: $r" >&2; return 1
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# starts one wrk run of workflow_start.lua; sets wrk_rps wrk_p50 wrk_p99 wrk_ok wrk_bad
 started_total() {  # the node's workflow_started_total (persisted WorkflowStarted events)
   curl -s "http://127.0.0.1:$metrics_port/metrics" |
     awk '/^workflow_started_total / { printf "%.0f", $2; f = 1 } END { if (!f) print -1 }'
 }
+# starts one wrk run of workflow_start.lua; sets wrk_rps wrk_p50 wrk_p99 wrk_ok wrk_bad
 run_starts() {  # run_starts THREADS CONNS SECONDS DEFINITION PREFIX
   local out before after
   before=$(started_total)
@@ -220,7 +220,7 @@ run_starts() {  # run_starts THREADS CONNS SECONDS DEFINITION PREFIX
     wrk_first_bad="node persisted $((after - before)) starts, wrk counted ${wrk_ok} ok"
     wrk_ok=0
   fi
-  # wrk counts every response; only 2xx (201) answers are starts.
+  # wrk's req/s counts every answer; the figure is the share of them that started one.
   wrk_rps=$(awk -v r="$wrk_rps" -v ok="${wrk_ok:-0}" -v bad="${wrk_bad:-0}" \
     'BEGIN { t = ok + bad; printf "%.0f", (t > 0 ? r * ok / t : 0) }')
 }
