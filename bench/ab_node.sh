@@ -2,7 +2,7 @@
 # Sourced by the A/B tools (bench/start_cpu_ab.sh, start_instructions.sh, payload_cpu.sh,
 # definition_size_ab.sh, restart_wake.sh, sync_stalls_ab.sh, retention_load_ab.sh,
 # snapshot_backlog_ab.sh, restart_after_load_ab.sh, dispatched_chain_ab.sh,
-# worker_complete_ab.sh): one node at a time
+# worker_complete_ab.sh; ceiling_hop_ab.sh only for its options and temp dir): one node at a time
 # on 127.0.0.1 (HTTP 18080, metrics 19095, transport 25520), data in $ab_tmp (a temp dir
 # removed on exit), with a 1-step noop definition "d". EXTRA="-D..." reaches every node.
 

@@ -4,6 +4,7 @@
 // RocksDB journal (rocksdb_journal, fsync on, its group commit by write_many).
 //
 //   start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1|inline]
+//                 [--journal-thread 1]
 //
 // POST /api/v1/workflows {"id","definition"} is answered 201 with the node's body once
 // the two events a real start writes first (WorkflowStarted ~150 B, which names its
@@ -18,14 +19,21 @@
 // 3..5) join the next batch, as the engine's completion joined a later group commit when
 // its noop ran on the dispatcher. --complete inline writes them in the start's own write
 // request, as the engine does with pekko.workflow.runtime.inline-noop (the default).
+// --journal-thread 1 keeps the loop but moves the write to a thread of its own, as the
+// engine's journal actor: each start's write request is handed over as it is read (the
+// thread woken when its queue was empty), the thread writes all it finds in one
+// write_many and posts the answers back to the loop — the engine's one hop, priced alone.
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -88,9 +96,61 @@ struct server {
   // One request read: joins the batch; the first of a batch schedules its write after
   // everything else that is ready in this pass of the loop.
   void start(pending_start p) {
+    if (writer) {
+      auto r = start_request(p, now_ms());
+      return writer->submit(std::move(p), std::move(r));
+    }
     if (batch.empty()) asio::post(io, [this] { flush(); });
     batch.push_back(std::move(p));
   }
+
+  // --journal-thread 1: the write on a thread of its own (the engine's journal actor).
+  struct journal_thread {
+    explicit journal_thread(server& s) : srv(s), thread([this] { run(); }) {}
+    ~journal_thread() {
+      {
+        std::lock_guard lock(mutex);
+        stopping = true;
+      }
+      wake.notify_one();
+      thread.join();
+    }
+    void submit(pending_start p, write_request r) {
+      bool was_empty = false;
+      {
+        std::lock_guard lock(mutex);
+        was_empty = starts.empty();
+        starts.push_back(std::move(p));
+        requests.push_back(std::move(r));
+      }
+      if (was_empty) wake.notify_one();
+    }
+    void run() {
+      for (;;) {
+        std::vector<pending_start> taken;
+        std::vector<write_request> batch;
+        {
+          std::unique_lock lock(mutex);
+          wake.wait(lock, [this] { return stopping || !starts.empty(); });
+          if (stopping) return;
+          taken.swap(starts);
+          batch.swap(requests);
+        }
+        auto results = srv.journal.write_many(std::move(batch));
+        asio::post(srv.io,
+                   [this, taken = std::move(taken), results = std::move(results)]() mutable {
+                     srv.answer(taken, results, 0, now_ms());
+                   });
+      }
+    }
+    server& srv;
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::vector<pending_start> starts;
+    std::vector<write_request> requests;
+    bool stopping = false;
+    std::thread thread;  // last: started once the rest is built
+  };
 
   void flush() {
     std::vector<pending_start> taken;
@@ -100,40 +160,55 @@ struct server {
     const auto completed = requests.size();
     if (taken.empty() && completed == 0) return;
     requests.reserve(completed + taken.size());
-    const auto now =
-        static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
-    for (const auto& p : taken) {
-      char started[512];
-      const int n1 = std::snprintf(
-          started, sizeof started,
-          R"({"type":"WorkflowStarted","at":%lld,"data":{"id":"%s","definition":{"name":"%s",)"
-          R"("version":1},"input":{},"priority":"normal","timeoutMs":0}})",
-          static_cast<long long>(now), p.id.c_str(), p.definition.c_str());
-      char scheduled[256];
-      const int n2 = std::snprintf(scheduled, sizeof scheduled,
-                                   R"({"type":"StepScheduled","step":"a","attempt":1,"at":%lld})",
-                                   static_cast<long long>(now));
-      write_request r{
-          persistence_id{shard_id{wfe::workflow::runtime::shard_of(p.id, shards)}, p.id}, {}};
-      r.events.push_back(
-          event{1, "wf.workflow-started.v1", std::string(started, n1), "ceiling", now});
-      r.events.push_back(
-          event{2, "wf.step-scheduled.v1", std::string(scheduled, n2), "ceiling", now});
-      if (complete_inline) append_completion(r, now);
-      requests.push_back(std::move(r));
-    }
+    const auto now = now_ms();
+    for (const auto& p : taken) requests.push_back(start_request(p, now));
     auto results = journal.write_many(std::move(requests));
+    answer(taken, results, completed, now);
+    // Completions wait for the next batch; without new starts that batch is this one's
+    // successor in the loop.
+    if (!completions.empty() && batch.empty()) asio::post(io, [this] { flush(); });
+  }
+
+  static std::int64_t now_ms() {
+    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  }
+
+  // WorkflowStarted and StepScheduled (and with --complete inline the rest) of one start.
+  write_request start_request(const pending_start& p, std::int64_t now) const {
+    char started[512];
+    const int n1 = std::snprintf(
+        started, sizeof started,
+        R"({"type":"WorkflowStarted","at":%lld,"data":{"id":"%s","definition":{"name":"%s",)"
+        R"("version":1},"input":{},"priority":"normal","timeoutMs":0}})",
+        static_cast<long long>(now), p.id.c_str(), p.definition.c_str());
+    char scheduled[256];
+    const int n2 = std::snprintf(scheduled, sizeof scheduled,
+                                 R"({"type":"StepScheduled","step":"a","attempt":1,"at":%lld})",
+                                 static_cast<long long>(now));
+    write_request r{persistence_id{shard_id{wfe::workflow::runtime::shard_of(p.id, shards)}, p.id},
+                    {}};
+    r.events.push_back(
+        event{1, "wf.workflow-started.v1", std::string(started, n1), "ceiling", now});
+    r.events.push_back(
+        event{2, "wf.step-scheduled.v1", std::string(scheduled, n2), "ceiling", now});
+    if (complete_inline) append_completion(r, now);
+    return r;
+  }
+
+  // Answers the starts of one write_many; results[skip + i] is taken[i]'s.
+  void answer(std::vector<pending_start>& taken, const std::vector<result<std::uint64_t>>& results,
+              std::size_t skip, std::int64_t now) {
     for (std::size_t i = 0; i < taken.size(); ++i) {
       auto& p = taken[i];
-      if (results[completed + i]) {
+      if (results[skip + i]) {
         if (complete) completions.push_back(completion_of(p.id, now));
         if (definition.name != p.definition) definition.name = p.definition;  // version 1
         p.conn->answer(http::status::created,
                        wfe::workflow::start_reply_json(
                            p.id, wfe::workflow::workflow_status::running, definition, "normal"));
-      } else if (results[completed + i].error().code == errc::sequence_conflict) {
+      } else if (results[skip + i].error().code == errc::sequence_conflict) {
         p.conn->answer(http::status::conflict,
                        R"({"error":{"code":"already_exists","message":"exists"}})");
       } else {
@@ -141,9 +216,6 @@ struct server {
                        R"({"error":{"code":"unavailable","message":"journal"}})");
       }
     }
-    // Completions wait for the next batch; without new starts that batch is this one's
-    // successor in the loop.
-    if (!completions.empty() && batch.empty()) asio::post(io, [this] { flush(); });
   }
 
   write_request completion_of(const std::string& id, std::int64_t now) const {
@@ -174,6 +246,7 @@ struct server {
   bool complete_inline = false;  // --complete inline: in the start's write
   std::vector<pending_start> batch;
   std::vector<write_request> completions;  // of the starts answered by the last batch
+  std::unique_ptr<journal_thread> writer;  // --journal-thread 1
   wfe::workflow::workflow_definition definition{
       .name = {}, .version = 1, .steps = {}};  // the 201's
 };
@@ -222,6 +295,7 @@ int main(int argc, char** argv) {
   unsigned short port = 18090;
   std::uint32_t shards = 100;
   std::string_view complete = "0";
+  std::string_view journal_thread = "0";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view k = argv[i];
     const std::string_view v = argv[i + 1];
@@ -229,11 +303,14 @@ int main(int argc, char** argv) {
     if (k == "--port") std::from_chars(v.data(), v.data() + v.size(), port);
     if (k == "--shards") std::from_chars(v.data(), v.data() + v.size(), shards);
     if (k == "--complete") complete = v;
+    if (k == "--journal-thread") journal_thread = v;
   }
-  if (dir.empty() || shards == 0 || (complete != "0" && complete != "1" && complete != "inline")) {
-    std::fprintf(
-        stderr,
-        "usage: start_ceiling --dir D [--port 18090] [--shards 100] [--complete 1|inline]\n");
+  if (dir.empty() || shards == 0 || (complete != "0" && complete != "1" && complete != "inline") ||
+      (journal_thread != "0" && journal_thread != "1") ||
+      (journal_thread == "1" && complete == "1")) {
+    std::fprintf(stderr,
+                 "usage: start_ceiling --dir D [--port 18090] [--shards 100] "
+                 "[--complete 1|inline] [--journal-thread 1] (not with --complete 1)\n");
     return 2;
   }
   auto j = rocksdb_journal::open(rocksdb_journal_config{.dir = dir});
@@ -245,6 +322,7 @@ int main(int argc, char** argv) {
   server srv(io, port, **j, shards);
   srv.complete = complete == "1";
   srv.complete_inline = complete == "inline";
+  if (journal_thread == "1") srv.writer = std::make_unique<server::journal_thread>(srv);
   srv.accept();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](auto, int) { io.stop(); });
