@@ -1,9 +1,9 @@
 #include "engine/core/metrics.hpp"
 
 #include <dirent.h>
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #include <cstddef>
-// From libasan (GCC ships no <sanitizer/allocator_interface.h>).
+// From libasan / libtsan (GCC ships no <sanitizer/allocator_interface.h>).
 extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #else
 #include <jemalloc/jemalloc.h>
@@ -65,9 +65,10 @@ double cpu_seconds() {
 
 // Bytes the allocator (jemalloc, linked into every binary) has handed out and not got
 // back. Unlike RSS it drops when memory is freed, even while jemalloc keeps the pages.
-// An AddressSanitizer build (`make sanitize`) has ASan's allocator instead of jemalloc.
+// A sanitizer build (`make sanitize`, or -DWFE_SANITIZE=thread) has the sanitizer's
+// allocator instead of jemalloc.
 double heap_in_use_bytes() {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   return static_cast<double>(__sanitizer_get_current_allocated_bytes());
 #else
   std::uint64_t epoch = 1;

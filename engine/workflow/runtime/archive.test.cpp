@@ -413,3 +413,42 @@ TEST_CASE("a full archive stops retention: nothing is deleted that was not archi
   CHECK(node.metric("workflow_archive_refusals_total") >= 5);
   CHECK(node.metric("workflow_archived_total") == 0);
 }
+
+TEST_CASE("a workflow with more events than archive-max-events is kept, the others archived") {
+  wfe::test::temp_dir dir;
+  auto now = std::make_shared<std::atomic<std::int64_t>>(1'800'000'000'000);
+  auto c = archiving_config(dir.path(), now);
+  c.runtime.retention_archive_max_events = 6;  // a 1-step noop workflow writes 5
+  incarnation node(dir.path(), c);
+  const std::string small = "wf-small";
+  const std::string large = "wf-large";
+  node.ok(small,
+          start(small, definition(R"({"name":"one","steps":[{"name":"a","task":"noop"}]})")));
+  node.ok(large, start(large, definition(k_three_noops)));
+  std::map<std::string, std::uint64_t> seqs;
+  for (const auto& id : {small, large}) {
+    REQUIRE(eventually([&] {
+      auto r = node.record(id);
+      return r && r->status == workflow_status::completed && (seqs[id] = r->seq) > 0;
+    }));
+  }
+  REQUIRE(seqs[small] <= 6);
+  REQUIRE(seqs[large] > 6);
+  now->fetch_add(std::chrono::milliseconds(std::chrono::hours(1)).count() + 1);
+  REQUIRE(eventually([&] { return node.stats().purged == 1; }));
+  std::this_thread::sleep_for(300ms);  // more sweeps: the large one stays
+  CHECK(node.stats().purged == 1);
+  CHECK_FALSE(node.record(small).has_value());
+  auto kept = node.record(large);
+  REQUIRE(kept);
+  CHECK(kept->status == workflow_status::completed);
+  std::vector<std::string> ids;
+  for (const auto& entry : std::filesystem::directory_iterator(c.runtime.retention_archive_dir)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    for (const auto& l : lines_of(entry.path())) {
+      ids.emplace_back(json::parse(l).as_object().at("id").as_string());
+    }
+  }
+  CHECK(ids == std::vector<std::string>{small});
+  CHECK(node.metric("workflow_archived_total") == 1);
+}

@@ -28,9 +28,6 @@ namespace {
 
 using sweep_atom = caf::atom_constant<caf::atom("rsweep")>;
 
-// A workflow with more events than this is not archived, so not deleted (logged).
-constexpr std::uint64_t k_archive_events_max = 100'000;
-
 using core::system_now_ms;
 
 class retention_sweeper : public caf::event_based_actor {
@@ -113,7 +110,7 @@ class retention_sweeper : public caf::event_based_actor {
       const auto& r = st->records[i];
       persistence::persistence_id pid{persistence::shard_id{shard_of(r.id, shards_)}, r.id};
       persistence::request_replay(
-          this, journal_, purge_timeout_, pid, 1, r.seq, k_archive_events_max + 1,
+          this, journal_, purge_timeout_, pid, 1, r.seq, settings_.retention_archive_max_events + 1,
           [this, st, i](persistence::result<std::vector<persistence::event>> events) {
             st->lines[i] = archive_line(st->records[i], events);
             if (--st->left == 0) archive_read(std::move(st->records), std::move(st->lines));
@@ -127,9 +124,10 @@ class retention_sweeper : public caf::event_based_actor {
       note_archive_problem("reading the events of '" + r.id + "': " + events.error().describe());
       return std::nullopt;
     }
-    if (events->size() > k_archive_events_max) {
-      note_archive_problem("'" + r.id + "' has more than " + std::to_string(k_archive_events_max) +
-                           " events: kept");
+    if (events->size() > settings_.retention_archive_max_events) {
+      note_archive_problem("'" + r.id + "' has more than " +
+                           std::to_string(settings_.retention_archive_max_events) +
+                           " events (pekko.workflow.retention.archive-max-events): kept");
       return std::nullopt;
     }
     std::vector<recorded_event> decoded;

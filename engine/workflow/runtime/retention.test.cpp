@@ -211,6 +211,7 @@ TEST_CASE("retention is off by default and reads a duration or off") {
   CHECK(defaults.retention_archive_max_file_bytes == 64ull << 20);
   CHECK(defaults.retention_archive_max_bytes == 10ull << 30);
   CHECK(defaults.retention_archive_list_max_bytes == 64ull << 20);
+  CHECK(defaults.retention_archive_max_events == 100'000);
   auto [on, ok] = wfe::test::read_settings<runtime_settings>(
       "pekko.workflow.retention.finished-after = 30d\n"
       "pekko.workflow.retention.sweep-interval = 5m\n"
@@ -219,8 +220,10 @@ TEST_CASE("retention is off by default and reads a duration or off") {
       "pekko.workflow.retention.archive-dir = \"/var/lib/wfe/archive\"\n"
       "pekko.workflow.retention.archive-max-file-bytes = 16MiB\n"
       "pekko.workflow.retention.archive-max-bytes = 2GiB\n"
-      "pekko.workflow.retention.archive-list-max-bytes = 1MiB\n");
+      "pekko.workflow.retention.archive-list-max-bytes = 1MiB\n"
+      "pekko.workflow.retention.archive-max-events = 500\n");
   CHECK(ok.empty());
+  CHECK(on.retention_archive_max_events == 500);
   CHECK(on.retention_archive_list_max_bytes == 1ull << 20);
   CHECK(on.retention_archive_dir == "/var/lib/wfe/archive");
   CHECK(on.retention_archive_max_file_bytes == 16ull << 20);
@@ -234,12 +237,14 @@ TEST_CASE("retention is off by default and reads a duration or off") {
       "pekko.workflow.retention.batch-size = 0\n"
       "pekko.workflow.retention.max-concurrent-purges = 0\n"
       "pekko.workflow.retention.archive-max-bytes = 1KiB\n"
-      "pekko.workflow.retention.archive-list-max-bytes = 1KiB\n");
+      "pekko.workflow.retention.archive-list-max-bytes = 1KiB\n"
+      "pekko.workflow.retention.archive-max-events = 0\n");
   CHECK(refused.find("pekko.workflow.retention.finished-after") != std::string::npos);
   CHECK(refused.find("pekko.workflow.retention.batch-size") != std::string::npos);
   CHECK(refused.find("pekko.workflow.retention.max-concurrent-purges") != std::string::npos);
   CHECK(refused.find("pekko.workflow.retention.archive-max-bytes") != std::string::npos);
   CHECK(refused.find("pekko.workflow.retention.archive-list-max-bytes") != std::string::npos);
+  CHECK(refused.find("pekko.workflow.retention.archive-max-events") != std::string::npos);
   CHECK(refused.find("node.conf:1") != std::string::npos);
 
   wfe::test::temp_dir dir;

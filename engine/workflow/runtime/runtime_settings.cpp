@@ -44,6 +44,8 @@ runtime_settings runtime_settings::read(core::settings_reader& r) {
       r.bytes("pekko.workflow.retention.archive-max-bytes", 1 << 20, 1ull << 50);
   s.retention_archive_list_max_bytes =
       r.bytes("pekko.workflow.retention.archive-list-max-bytes", 1 << 16, 1ull << 32);
+  s.retention_archive_max_events = static_cast<std::uint64_t>(
+      r.integer("pekko.workflow.retention.archive-max-events", 1, 10'000'000));
   if (r.ok() && s.task_resubmit_delay > s.task_resubmit_max_delay) {
     r.fail("pekko.workflow.runtime.task-resubmit-delay",
            "must not exceed pekko.workflow.runtime.task-resubmit-max-delay");

@@ -72,8 +72,11 @@ struct runtime_settings {
   std::filesystem::path retention_archive_dir;
   std::uint64_t retention_archive_max_file_bytes = 64ull << 20;
   std::uint64_t retention_archive_max_bytes = 10ull << 30;
-  // ...and a page of GET /api/v1/archived-workflows reads at most this much of it.
+  // ...and a page of GET /api/v1/archived-workflows reads at most this much of it. A
+  // workflow with more than archive-max-events events is not archived, so not deleted
+  // (its line, every event, is built in the sweeper's memory).
   std::uint64_t retention_archive_list_max_bytes = 64ull << 20;
+  std::uint64_t retention_archive_max_events = 100'000;
 
   // Reads the keys above except the two copied from cluster_settings.
   static runtime_settings read(core::settings_reader& r);
