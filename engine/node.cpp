@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -82,21 +83,41 @@ void on_hangup(const node_settings& s, cluster::tls_relay* relay) {
   }
 }
 
-void watch_signals(core::coordinated_shutdown& shutdown, const node_settings& s,
-                   std::shared_ptr<cluster::tls_relay> relay) {
-  std::thread([&shutdown, &s, relay = std::move(relay)] {
-    auto set = handled_signals();
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&set, &sig) != 0) continue;
-      if (sig == SIGHUP) {
-        on_hangup(s, relay.get());
-      } else {
-        shutdown.trigger(sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      }
-    }
-  }).detach();
-}
+// The thread that turns SIGTERM and SIGINT into the coordinated shutdown and SIGHUP into
+// a certificate reload (the signals are blocked in every thread: main.cpp). It uses the
+// node's shutdown and settings, so it must be gone before they are: the destructor marks
+// it stopping, wakes its sigwait with a SIGHUP aimed at it and joins it. (It used to be
+// detached: a signal after run_node returned reached a destroyed shutdown object, and
+// ThreadSanitizer reported the destructor racing the thread.)
+class signal_watcher {
+ public:
+  signal_watcher(core::coordinated_shutdown& shutdown, const node_settings& s,
+                 std::shared_ptr<cluster::tls_relay> relay)
+      : thread_([this, &shutdown, &s, relay = std::move(relay)] {
+          auto set = handled_signals();
+          for (;;) {
+            int sig = 0;
+            if (sigwait(&set, &sig) != 0) continue;
+            if (stopping_.load()) return;
+            if (sig == SIGHUP) {
+              on_hangup(s, relay.get());
+            } else {
+              shutdown.trigger(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            }
+          }
+        }) {}
+  signal_watcher(const signal_watcher&) = delete;
+  signal_watcher& operator=(const signal_watcher&) = delete;
+  ~signal_watcher() {
+    stopping_.store(true);
+    pthread_kill(thread_.native_handle(), SIGHUP);
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;  // last: started once stopping_ exists
+};
 
 // The journal and snapshot store, open for the node's lifetime. A store that cannot
 // be opened (corruption, another process holding it) stops the start: never run with
@@ -416,7 +437,7 @@ int run_node(const node_settings& s, const char* version) {
     return exit_failure;
   }
   core::coordinated_shutdown shutdown(s.shutdown);
-  watch_signals(shutdown, s, *relay);
+  signal_watcher signals(shutdown, s, *relay);
   core::actor_runtime runtime(s.actors, cluster::register_wire_types);
   // Where the shards run once the API serves (they keep it alive as long as they exist).
   std::shared_ptr<core::loop_dispatcher> shard_dispatcher;

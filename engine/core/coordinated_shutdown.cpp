@@ -49,11 +49,12 @@ void coordinated_shutdown::add_task(shutdown_phase phase, std::string name, task
 }
 
 void coordinated_shutdown::trigger(std::string reason) {
-  {
-    std::lock_guard lock(mutex_);
-    if (reason_) return;
-    reason_ = std::move(reason);
-  }
+  std::lock_guard lock(mutex_);
+  if (reason_) return;
+  reason_ = std::move(reason);
+  // Under the lock: the waiter cannot return (and run the phases, and destroy this
+  // object) before the notification is done with cv_. ThreadSanitizer found the
+  // notify-after-unlock racing the destructor.
   cv_.notify_all();
 }
 
