@@ -203,7 +203,17 @@ TEST_CASE("restore refuses non-empty directories unless forced, and picks the ba
   CHECK(check_contiguous(*back.journal, pid_of(1)) == 20);
 }
 
-TEST_CASE("an offline backup refuses directories held by a running process") {
+// The "running process" is a forked child that opens RocksDB, which starts threads:
+// ThreadSanitizer does not support threads started after a multi-threaded fork (the
+// child dies), so `make tsan` skips this one; `make test` and `make sanitize` run it.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool k_fork_unsupported = true;
+#else
+constexpr bool k_fork_unsupported = false;
+#endif
+
+TEST_CASE("an offline backup refuses directories held by a running process" *
+          doctest::skip(k_fork_unsupported)) {
   wfe::test::temp_dir dir;
   { open_stores(dir.path() / "journal", dir.path() / "snapshots"); }
   int ready[2];
@@ -211,21 +221,28 @@ TEST_CASE("an offline backup refuses directories held by a running process") {
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {  // a "node" holding the journal open
+    ::close(ready[0]);
     auto j = rocksdb_journal::open({.dir = dir.path() / "journal"});
     const char c = j ? 'y' : 'n';
     (void)!::write(ready[1], &c, 1);
     ::pause();
     ::_exit(0);
   }
+  // Only the child writes: a child that died before it did ends the read (0), not hangs it.
+  ::close(ready[1]);
   char c = 0;
-  REQUIRE(::read(ready[0], &c, 1) == 1);
+  const auto got = ::read(ready[0], &c, 1);
+  if (got != 1 || c != 'y') {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+  }
+  REQUIRE(got == 1);
   REQUIRE(c == 'y');
   auto r = create_backup_from_dirs(dir.path() / "journal", dir.path() / "snapshots",
                                    dir.path() / "backup");
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ::close(ready[0]);
-  ::close(ready[1]);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().code == errc::locked);
   CHECK(r.error().message.find("admin/backup") != std::string::npos);
