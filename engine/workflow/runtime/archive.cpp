@@ -166,15 +166,37 @@ persistence::result<persistence::done> for_each_line(
   return persistence::done{};
 }
 
-// A line's fields before its events (the record, seq, archivedAt): the sweeper writes
-// them first, so the line is cut there rather than parsed whole; any other line is.
+// Lines archived before the thirty-fourth session end with `,"deletedBefore":N}` after
+// their events; N when this line does (a key of that name inside an event's data is
+// never followed by the line's last brace alone).
+std::optional<std::uint64_t> trailing_deleted_before(std::string_view line) {
+  constexpr std::string_view key = R"(,"deletedBefore":)";
+  if (line.size() < key.size() + 2 || line.back() != '}') return std::nullopt;
+  const auto at = line.rfind(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  const auto digits = line.substr(at + key.size(), line.size() - 1 - at - key.size());
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return n;
+}
+
+// A line's fields before its events (the record, seq, archivedAt, deletedBefore): the
+// sweeper writes them first, so the line is cut there rather than parsed whole; any
+// other line is.
 std::optional<boost::json::object> line_head(std::string_view line) {
   boost::system::error_code ec;
   if (const auto cut = line.find(R"(,"events":)"); cut != std::string_view::npos) {
     std::string head(line.substr(0, cut));
     head.push_back('}');
     auto v = boost::json::parse(head, ec);
-    if (!ec && v.is_object()) return std::move(v.as_object());
+    if (!ec && v.is_object()) {
+      auto& o = v.as_object();
+      if (!o.contains("deletedBefore")) {
+        if (auto n = trailing_deleted_before(line)) o["deletedBefore"] = *n;
+      }
+      return std::move(o);
+    }
   }
   auto v = boost::json::parse(line, ec);
   if (ec || !v.is_object()) return std::nullopt;

@@ -452,3 +452,70 @@ TEST_CASE("a workflow with more events than archive-max-events is kept, the othe
   CHECK(ids == std::vector<std::string>{small});
   CHECK(node.metric("workflow_archived_total") == 1);
 }
+
+TEST_CASE("the archive's listing shows deletedBefore, written before or after the events") {
+  wfe::test::temp_dir dir;
+  auto a = open_archive({dir.path() / "archive", 1 << 20, 1 << 20});
+  json::object before{{"id", "wf-new"},
+                      {"status", "COMPLETED"},
+                      {"seq", 9},
+                      {"deletedBefore", 7},
+                      {"events", json::array{json::object{{"seq", 7}, {"type", "E"}}}}};
+  // An event whose data has a key of that name, in a line without deletedBefore.
+  json::object decoy{{"id", "wf-decoy"},
+                     {"status", "COMPLETED"},
+                     {"seq", 1},
+                     {"events", json::array{json::object{
+                                    {"seq", 1}, {"type", "E"}, {"data", {{"deletedBefore", 5}}}}}}};
+  REQUIRE(a->append({line("wf-old", 2, 4), json::serialize(before), json::serialize(decoy),
+                     line("wf-whole", 2)}));
+  auto body = a->list({});
+  REQUIRE(body);
+  std::map<std::string, std::optional<std::uint64_t>> deleted;
+  for (const auto& i : json::parse(*body).at("items").as_array()) {
+    const auto& o = i.as_object();
+    CHECK_FALSE(o.contains("events"));
+    const auto* d = o.if_contains("deletedBefore");
+    deleted[std::string(o.at("id").as_string())] =
+        d != nullptr ? std::optional<std::uint64_t>(d->to_number<std::uint64_t>()) : std::nullopt;
+  }
+  REQUIRE(deleted.size() == 4);
+  CHECK(deleted["wf-old"] == 4u);  // after its events: the older lines' order
+  CHECK(deleted["wf-new"] == 7u);
+  CHECK_FALSE(deleted["wf-decoy"].has_value());
+  CHECK_FALSE(deleted["wf-whole"].has_value());
+}
+
+TEST_CASE("retention writes deletedBefore ahead of the events, so the listing shows it") {
+  wfe::test::temp_dir dir;
+  auto now = std::make_shared<std::atomic<std::int64_t>>(1'800'000'000'000);
+  auto c = archiving_config(dir.path(), now);
+  c.entity.snapshot_every = 2;
+  c.entity.delete_events_on_snapshot = true;  // the first events go after snapshots
+  incarnation node(dir.path(), c);
+  const std::string id = "wf-snapshotted";
+  node.ok(id, start(id, definition(k_three_noops)));
+  REQUIRE(eventually([&] {
+    auto r = node.record(id);
+    return r && r->status == workflow_status::completed;
+  }));
+  now->fetch_add(std::chrono::milliseconds(std::chrono::hours(1)).count() + 1);
+  REQUIRE(eventually([&] { return node.stats().purged == 1; }));
+  std::vector<std::string> lines;
+  for (const auto& entry : std::filesystem::directory_iterator(c.runtime.retention_archive_dir)) {
+    if (entry.path().extension() == ".jsonl") lines = lines_of(entry.path());
+  }
+  REQUIRE(lines.size() == 1);
+  const auto& l = lines.front();
+  const auto at = l.find(R"("deletedBefore":)");
+  REQUIRE(at != std::string::npos);
+  CHECK(at < l.find(R"("events":)"));
+  const auto deleted = json::parse(l).at("deletedBefore").to_number<std::uint64_t>();
+  CHECK(deleted > 1);
+  auto archive = open_archive({c.runtime.retention_archive_dir, 1 << 20, 1 << 20});
+  auto body = archive->list({});
+  REQUIRE(body);
+  const auto& items = json::parse(*body).at("items").as_array();
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].at("deletedBefore").to_number<std::uint64_t>() == deleted);
+}

@@ -144,11 +144,12 @@ class retention_sweeper : public caf::event_based_actor {
     auto line = record_json(r);
     line["seq"] = r.seq;
     line["archivedAt"] = format_time_ms(clock_());
-    auto history = history_json(decoded);
-    line["events"] = std::move(history.as_object()["events"]);
-    // Events before the first one were deleted after a snapshot (or all of them).
+    // Events before the first one were deleted after a snapshot (or all of them). Before
+    // the events, so the listing, which cuts each line there, shows it too.
     const std::uint64_t first = decoded.empty() ? r.seq + 1 : decoded.front().seq;
     if (first > 1) line["deletedBefore"] = first;
+    auto history = history_json(decoded);
+    line["events"] = std::move(history.as_object()["events"]);
     return boost::json::serialize(line);
   }
 
