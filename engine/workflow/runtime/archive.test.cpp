@@ -330,6 +330,22 @@ runtime_config archiving_config(const std::filesystem::path& dir,
   return c;
 }
 
+// Starts workflow `id` of definition `def` and waits until it is COMPLETED: its seq.
+std::uint64_t start_completed(incarnation& node, const std::string& id, const std::string& def) {
+  node.ok(id, start(id, definition(def)));
+  std::uint64_t seq = 0;
+  REQUIRE(eventually([&] {
+    auto r = node.record(id);
+    return r && r->status == workflow_status::completed && (seq = r->seq) > 0;
+  }));
+  return seq;
+}
+
+// Moves the node's clock past archiving_config's finished-after.
+void expire(std::atomic<std::int64_t>& now) {
+  now.fetch_add(std::chrono::milliseconds(std::chrono::hours(1)).count() + 1);
+}
+
 }  // namespace
 
 TEST_CASE("retention archives each workflow, record and every event, before deleting it") {
@@ -397,12 +413,8 @@ TEST_CASE("a full archive stops retention: nothing is deleted that was not archi
   c.runtime.retention_archive_max_bytes = 100;  // less than one workflow's line
   incarnation node(dir.path(), c);
   const std::string id = "wf-kept";
-  node.ok(id, start(id, definition(k_three_noops)));
-  REQUIRE(eventually([&] {
-    auto r = node.record(id);
-    return r && r->status == workflow_status::completed;
-  }));
-  now->fetch_add(std::chrono::milliseconds(std::chrono::hours(1)).count() + 1);
+  start_completed(node, id, k_three_noops);
+  expire(*now);
   std::this_thread::sleep_for(400ms);  // ~20 sweeps, each refused by the archive
   CHECK(node.stats().purged == 0);
   auto r = node.record(id);
@@ -422,19 +434,10 @@ TEST_CASE("a workflow with more events than archive-max-events is kept, the othe
   incarnation node(dir.path(), c);
   const std::string small = "wf-small";
   const std::string large = "wf-large";
-  node.ok(small,
-          start(small, definition(R"({"name":"one","steps":[{"name":"a","task":"noop"}]})")));
-  node.ok(large, start(large, definition(k_three_noops)));
-  std::map<std::string, std::uint64_t> seqs;
-  for (const auto& id : {small, large}) {
-    REQUIRE(eventually([&] {
-      auto r = node.record(id);
-      return r && r->status == workflow_status::completed && (seqs[id] = r->seq) > 0;
-    }));
-  }
-  REQUIRE(seqs[small] <= 6);
-  REQUIRE(seqs[large] > 6);
-  now->fetch_add(std::chrono::milliseconds(std::chrono::hours(1)).count() + 1);
+  REQUIRE(start_completed(node, small, R"({"name":"one","steps":[{"name":"a","task":"noop"}]})") <=
+          6);
+  REQUIRE(start_completed(node, large, k_three_noops) > 6);
+  expire(*now);
   REQUIRE(eventually([&] { return node.stats().purged == 1; }));
   std::this_thread::sleep_for(300ms);  // more sweeps: the large one stays
   CHECK(node.stats().purged == 1);
@@ -494,12 +497,8 @@ TEST_CASE("retention writes deletedBefore ahead of the events, so the listing sh
   c.entity.delete_events_on_snapshot = true;  // the first events go after snapshots
   incarnation node(dir.path(), c);
   const std::string id = "wf-snapshotted";
-  node.ok(id, start(id, definition(k_three_noops)));
-  REQUIRE(eventually([&] {
-    auto r = node.record(id);
-    return r && r->status == workflow_status::completed;
-  }));
-  now->fetch_add(std::chrono::milliseconds(std::chrono::hours(1)).count() + 1);
+  start_completed(node, id, k_three_noops);
+  expire(*now);
   REQUIRE(eventually([&] { return node.stats().purged == 1; }));
   std::vector<std::string> lines;
   for (const auto& entry : std::filesystem::directory_iterator(c.runtime.retention_archive_dir)) {
