@@ -34,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -119,22 +120,25 @@ struct server {
       bool was_empty = false;
       {
         std::lock_guard lock(mutex);
-        was_empty = starts.empty();
-        starts.push_back(std::move(p));
-        requests.push_back(std::move(r));
+        was_empty = queue.empty();
+        queue.emplace_back(std::move(p), std::move(r));
       }
       if (was_empty) wake.notify_one();
     }
     void run() {
       for (;;) {
-        std::vector<pending_start> taken;
-        std::vector<write_request> batch;
+        std::vector<std::pair<pending_start, write_request>> got;
         {
           std::unique_lock lock(mutex);
-          wake.wait(lock, [this] { return stopping || !starts.empty(); });
+          wake.wait(lock, [this] { return stopping || !queue.empty(); });
           if (stopping) return;
-          taken.swap(starts);
-          batch.swap(requests);
+          got.swap(queue);
+        }
+        std::vector<pending_start> taken;
+        std::vector<write_request> batch;
+        for (auto& [p, r] : got) {
+          taken.push_back(std::move(p));
+          batch.push_back(std::move(r));
         }
         auto results = srv.journal.write_many(std::move(batch));
         asio::post(srv.io,
@@ -146,8 +150,7 @@ struct server {
     server& srv;
     std::mutex mutex;
     std::condition_variable wake;
-    std::vector<pending_start> starts;
-    std::vector<write_request> requests;
+    std::vector<std::pair<pending_start, write_request>> queue;
     bool stopping = false;
     std::thread thread;  // last: started once the rest is built
   };

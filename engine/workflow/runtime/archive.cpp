@@ -166,9 +166,9 @@ persistence::result<persistence::done> for_each_line(
   return persistence::done{};
 }
 
-// Lines archived before the thirty-fourth session end with `,"deletedBefore":N}` after
-// their events; N when this line does (a key of that name inside an event's data is
-// never followed by the line's last brace alone).
+// Lines archived by earlier builds end with `,"deletedBefore":N}` after their events; N when this
+// line does (a key of that name inside an event's data is never followed by the line's last brace
+// alone).
 std::optional<std::uint64_t> trailing_deleted_before(std::string_view line) {
   constexpr std::string_view key = R"(,"deletedBefore":)";
   if (line.size() < key.size() + 2 || line.back() != '}') return std::nullopt;
