@@ -6,7 +6,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <boost/asio/post.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/error.hpp>
@@ -180,6 +180,11 @@ void connection::on_first_byte(beast::error_code ec, std::size_t n) {
 void connection::read_header() {
   phase_ = phase::reading;
   started_ = std::chrono::steady_clock::now();  // first byte: metrics and received_at
+  // A head that came whole with the first read (the usual case) is parsed here: no
+  // asynchronous read, deadline or completion for it.
+  parser_->eager(false);  // stop after the head: on_header() sets the body's limit
+  beast::error_code ec;
+  if (parse_buffered(ec)) return on_header(ec, 0);
   stream_.expires_after(shared_->cfg.limits.header_read_timeout);
   io([&](auto& s) {
     http::async_read_header(s, buffer_, *parser_,
@@ -277,6 +282,9 @@ void connection::send_continue() {
 }
 
 void connection::read_body() {
+  parser_->eager(true);
+  beast::error_code ec;
+  if (parse_buffered(ec)) return on_body(ec, 0);  // the body came with the head
   // The body shares the request deadline: a client trickling a body is as bad as
   // a handler that never answers.
   stream_.expires_after(shared_->cfg.limits.request_timeout);
@@ -289,6 +297,28 @@ void connection::read_body() {
 void connection::on_body(beast::error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
   dispatch();
+}
+
+// Feeds the buffered bytes to the parser as Beast's read operations do, without reading:
+// true when the part being read (the head, or with `eager` the whole message) is complete
+// or the bytes are refused (`ec`: header_limit, body_limit, a malformed request); false
+// when more must be read, which the asynchronous read then does from where this stopped.
+bool connection::parse_buffered(beast::error_code& ec) {
+  const auto complete = [this] {
+    return parser_->eager() ? parser_->is_done() : parser_->is_header_done();
+  };
+  while (!complete()) {
+    if (buffer_.size() == 0) return false;
+    const auto n = parser_->put(buffer_.data(), ec);
+    buffer_.consume(n);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return true;
+    if (n == 0) return false;
+  }
+  return true;
 }
 
 void connection::on_read_error(beast::error_code ec) {
@@ -361,9 +391,8 @@ void connection::dispatch() {
 void connection::invoke(const http_handler& handler, http_request&& req) {
   const auto id = ++request_id_;
   awaiting_handler_ = true;
-  request_timer_.expires_after(shared_->cfg.limits.request_timeout);
-  request_timer_.async_wait(
-      [self = shared_from_this(), id](beast::error_code ec) { self->on_request_timeout(id, ec); });
+  request_deadline_ = std::chrono::steady_clock::now() + shared_->cfg.limits.request_timeout;
+  if (!request_timer_armed_ || request_deadline_ < request_timer_.expiry()) arm_request_timer();
   try {
     handler(std::move(req), make_responder(id));
   } catch (const std::exception& e) {
@@ -380,7 +409,9 @@ responder connection::make_responder(std::uint64_t id) {
     auto self = weak.lock();
     if (!self) return;  // connection closed meanwhile
     auto ex = self->executor();
-    net::post(ex, [self = std::move(self), id, r = std::move(r)]() mutable {
+    // On the connection's own thread (a handler answering at once, or a shard running on
+    // the io thread) the answer is sent now; from any other thread it is posted.
+    net::dispatch(ex, [self = std::move(self), id, r = std::move(r)]() mutable {
       self->complete(id, std::move(r));
     });
   };
@@ -390,12 +421,25 @@ responder connection::make_responder(std::uint64_t id) {
 void connection::complete(std::uint64_t id, http_response r) {
   if (!awaiting_handler_ || id != request_id_ || phase_ != phase::handling) return;
   awaiting_handler_ = false;
-  request_timer_.cancel();
   send(std::move(r), false);
 }
 
-void connection::on_request_timeout(std::uint64_t id, beast::error_code ec) {
-  if (ec || !awaiting_handler_ || id != request_id_ || phase_ != phase::handling) return;
+// The request deadline's timer is armed once and left running across requests (arming it
+// per request cost a cancelled wait and its completion each time): when it fires, the
+// request being handled, if any, is held to its own deadline, and the timer re-armed for it.
+// A wait that arming cancels (an earlier deadline came) or close_now() cancels changes nothing.
+void connection::arm_request_timer() {
+  request_timer_armed_ = true;
+  request_timer_.expires_at(request_deadline_);
+  request_timer_.async_wait(
+      [self = shared_from_this()](beast::error_code ec) { self->on_request_timer(ec); });
+}
+
+void connection::on_request_timer(beast::error_code ec) {
+  if (ec == net::error::operation_aborted) return;
+  request_timer_armed_ = false;
+  if (ec || !awaiting_handler_ || phase_ != phase::handling) return;  // re-armed by invoke()
+  if (std::chrono::steady_clock::now() < request_deadline_) return arm_request_timer();
   awaiting_handler_ = false;  // the handler's late answer will find no taker
   send(http_response::error(503, "request_timeout", "the request was not answered in time"), false);
 }

@@ -34,9 +34,9 @@ namespace wfe::api::detail {
 
 class connection;
 
-// Responders post completions through this gate. stop() closes it before the
-// io_context can be destroyed, so a responder called late by an actor never
-// touches a dead executor.
+// Responders dispatch completions through this gate (run at once on the connection's own
+// thread, else posted to it). stop() closes it before the io_context can be destroyed, so
+// a responder called late by an actor never touches a dead executor.
 struct post_gate {
   std::shared_mutex mu;
   bool open = true;
@@ -92,12 +92,14 @@ class connection : public std::enable_shared_from_this<connection> {
   void send_continue();
   void read_body();
   void on_body(boost::beast::error_code ec, std::size_t);
+  bool parse_buffered(boost::beast::error_code& ec);
   void on_read_error(boost::beast::error_code ec);
   [[nodiscard]] bool target_too_long_at_header_limit() const;
   void dispatch();
   void invoke(const http_handler& handler, http_request&& req);
   [[nodiscard]] responder make_responder(std::uint64_t id);
-  void on_request_timeout(std::uint64_t id, boost::beast::error_code ec);
+  void arm_request_timer();
+  void on_request_timer(boost::beast::error_code ec);
   void send(http_response r, bool close);
   void on_write(bool keep_alive, boost::beast::error_code ec);
   void linger_close();
@@ -127,7 +129,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<parser_t> parser_;
   std::string out_;  // the response being written (serialize_response)
   boost::beast::http::response<boost::beast::http::empty_body> continue_res_;
-  boost::asio::steady_timer request_timer_;
+  boost::asio::steady_timer request_timer_;  // armed at most once: arm_request_timer()
+  std::chrono::steady_clock::time_point request_deadline_{};  // of the request being handled
+  bool request_timer_armed_ = false;
   std::array<char, 4096> drain_buf_{};
   std::size_t drained_ = 0;
 

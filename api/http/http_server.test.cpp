@@ -93,6 +93,45 @@ TEST_CASE("two requests are served one after the other on one keep-alive connect
   CHECK(second.res.body() == "2");
 }
 
+TEST_CASE("pipelined requests and a request split across reads are answered in order") {
+  // A request that came whole is parsed from what was read with it; one cut anywhere is
+  // read on from where the parse stopped.
+  router routes;
+  routes.add("POST", "/echo", [](http_request&& req, responder respond) {
+    respond(http_response::json(200, "\"" + req.body + "\""));
+  });
+  running_server srv(std::move(routes));
+  client c(srv.port());
+
+  const std::string post = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ";
+  c.send(post + "3\r\n\r\none" + post + "3\r\n\r\ntwo");
+  for (const auto* want : {R"("one")", R"("two")"}) {
+    const auto r = c.read();
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.res.body() == want);
+  }
+  const std::string split = post + "5\r\n\r\nthree";
+  for (const std::size_t cut : {std::size_t{10}, post.size() + 4, split.size() - 2}) {
+    c.send(split.substr(0, cut));
+    std::this_thread::sleep_for(20ms);
+    c.send(split.substr(cut));
+    const auto r = c.read();
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.res.body() == R"("three")");
+  }
+  const std::string chunked =
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nfou\r\n1\r\nr\r\n0\r\n\r\n";
+  c.send(chunked + chunked.substr(0, chunked.size() - 9));
+  std::this_thread::sleep_for(20ms);
+  c.send(chunked.substr(chunked.size() - 9));
+  for (int i = 0; i < 2; ++i) {
+    const auto r = c.read();
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.res.body() == R"("four")");
+  }
+}
+
 TEST_CASE("an unknown route is answered 404 not_found in JSON") {
   router routes;
   routes.add("GET", "/health", answer(200, "{}"));
@@ -172,6 +211,31 @@ TEST_CASE("a handler that never answers gets 503 request_timeout and its late an
   const auto next = c.get("/now");
   REQUIRE_FALSE(next.ec);
   CHECK(next.res.body() == R"("fresh")");
+}
+
+TEST_CASE("each request on a kept-alive connection gets its own full request_timeout") {
+  // The deadline's timer is not re-armed per request: a request that comes after an
+  // answered one must still wait its whole timeout, not the remainder of the first one's.
+  parked pending;
+  router routes;
+  routes.add("GET", "/never", pending.handler());
+  routes.add("GET", "/now", answer(200, "{}"));
+  http_limits limits;
+  limits.request_timeout = 400ms;
+  running_server srv(std::move(routes), limits);
+  client c(srv.port());
+
+  REQUIRE(c.get("/now").status() == 200);
+  std::this_thread::sleep_for(250ms);
+  for (int i = 0; i < 2; ++i) {  // and again once the timer fired for the first of them
+    const auto asked = std::chrono::steady_clock::now();
+    const auto r = c.get("/never");
+    const auto waited = std::chrono::steady_clock::now() - asked;
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.status() == 503);
+    CHECK(r.error_code() == "request_timeout");
+    CHECK(waited >= 400ms);
+  }
 }
 
 TEST_CASE("a client that stalls inside its headers is disconnected") {
