@@ -223,6 +223,28 @@ TEST_CASE("--help and --version answer without starting a node") {
   CHECK(version.stdout_text().find("workflow-engine ") == 0);
 }
 
+// Under `make sanitize`/`make tsan` a node's sanitizer report lands in its stderr, which
+// goes with its temp dir: the process helper finds it there and fails the test that ran
+// the node. Here exactly one failure is expected: the one `reported` adds when it goes.
+TEST_CASE("a child's sanitizer report in its stderr fails the test that ran it" *
+          doctest::expected_failures(1)) {
+  temp_dir dir;
+  process reported(
+      "/bin/sh",
+      {"-c",
+       "echo 'SUMMARY: 3 passed' >&2; echo '==1==WARNING: ThreadSanitizer: data race' >&2; "
+       "echo 'SUMMARY: ThreadSanitizer: data race x.cpp:1 in f()' >&2"},
+      dir.path());
+  REQUIRE(reported.wait(std::chrono::seconds(10)) == 0);
+  CHECK(reported.sanitizer_report() == "SUMMARY: ThreadSanitizer: data race x.cpp:1 in f()");
+
+  temp_dir clean_dir;
+  process clean("/bin/sh", {"-c", "echo 'SUMMARY: 3 passed' >&2; echo Sanitizer"},
+                clean_dir.path());
+  REQUIRE(clean.wait(std::chrono::seconds(10)) == 0);
+  CHECK_FALSE(clean.sanitizer_report());
+}
+
 // A test that crashes, or that CTest kills on its timeout, runs no destructor: the
 // nodes it started must die with it, not keep running and holding their ports.
 TEST_CASE("a node started by a test binary that is killed is killed with it") {

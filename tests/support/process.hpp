@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 extern char** environ;
 
 namespace wfe::test {
@@ -88,6 +90,7 @@ class process {
       int st = 0;
       ::waitpid(pid_, &st, 0);
     }
+    if (pid_ > 0) fail_on_sanitizer_report();
   }
   process(const process&) = delete;
   process& operator=(const process&) = delete;
@@ -110,6 +113,19 @@ class process {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return exit_code_;
+  }
+
+  // The first sanitizer report in the child's stderr ("SUMMARY: <Name>Sanitizer: ..."):
+  // AddressSanitizer, LeakSanitizer, ThreadSanitizer, UndefinedBehaviorSanitizer.
+  [[nodiscard]] std::optional<std::string> sanitizer_report() const {
+    const auto err = stderr_text();
+    for (auto at = err.find("SUMMARY: "); at != std::string::npos;
+         at = err.find("SUMMARY: ", at + 1)) {
+      const auto end = err.find('\n', at);
+      auto line = err.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      if (line.find("Sanitizer") != std::string::npos) return line;
+    }
+    return std::nullopt;
   }
 
   [[nodiscard]] std::string stdout_text() const { return read_file(out_); }
@@ -135,6 +151,22 @@ class process {
   }
 
  private:
+  // Under `make sanitize` or `make tsan` the nodes are instrumented too, but a node the
+  // test kills never exits with the sanitizer's code, and its stderr goes with its temp
+  // dir: so a report there fails the test that ran it (as the report of a test binary
+  // fails its test).
+  void fail_on_sanitizer_report() const {
+    const auto report = sanitizer_report();
+    if (!report) return;
+    const auto message = "the child process " + std::to_string(pid_) + " (" + err_.string() +
+                         ") reported: " + *report + "\n" + stderr_text().substr(0, 16384);
+    if (doctest::is_running_in_test) {
+      FAIL_CHECK(message);
+    } else {
+      std::fputs(message.c_str(), stderr);
+    }
+  }
+
   std::filesystem::path out_;
   std::filesystem::path err_;
   pid_t pid_ = -1;
