@@ -2,12 +2,14 @@
 """A real full disk under a running node (needs root: mounts a 400 MB tmpfs on
 --dir). A filler file takes the free space, then 100 KB starts until the journal cannot
 grow: those must be 503 with an error naming the disk, never a crash; after the filler
-is deleted writes must resume (RocksDB needs its write buffer, 64 MB, free), and after
-a restart every acknowledged start must be there. (Found the abort fixed in ad3b83e.)"""
+is deleted writes must resume (RocksDB needs its write buffer, 64 MB, free), the listing
+must show every acknowledged start (the index's failed writes are tried again) before
+any restart, and after a restart every acknowledged start must be there. (Found the abort fixed in ad3b83e.)"""
 import os
 import subprocess
 import sys
 import time
+import urllib.parse
 
 from probe_common import Node, define, parse, req, verdict
 
@@ -56,6 +58,26 @@ try:
         problems.append(("writes did not resume within 60 s",))
     if not node.alive():
         verdict(problems)
+    # The index's writes failed too while the disk was full: they are tried again, so the
+    # listing catches up without a restart.
+    listed = set()
+    start = time.time()
+    while time.time() - start < 60 and not set(acked) <= listed:
+        listed, cursor = set(), ""
+        while True:
+            st, page = req("GET", f"/api/v1/workflows?definition=big&status=COMPLETED&limit=1000{cursor}")
+            if st != 200:
+                break
+            listed |= {w["id"] for w in page["items"]}
+            if not page.get("nextCursor"):
+                break
+            cursor = "&cursor=" + urllib.parse.quote(page["nextCursor"])
+        time.sleep(0.5)
+    missing = set(acked) - listed
+    print(f"listing: {len(acked) - len(missing)} of {len(acked)} acknowledged starts COMPLETED "
+          f"{time.time() - start:.1f} s after writes resumed", flush=True)
+    if missing:
+        problems.append(("acknowledged, not listed before the restart", sorted(missing)[:5]))
     node.stop()
     node.start()
     problems += [("acknowledged, then not found", w) for w in acked if req("GET", f"/api/v1/workflows/{w}")[0] != 200]

@@ -59,6 +59,21 @@ store_metrics::store_metrics(prometheus::Registry* registry) {
                         "waiting (update-linger), never written")
                     .Register(r)
                     .Add({});
+  write_failures_ = &prometheus::BuildCounter()
+                         .Name("workflow_index_write_failures_total")
+                         .Help(
+                             "Workflow-index writes that failed (their updates are written "
+                             "again after pekko.workflow.store.write-retry-min-backoff..max)")
+                         .Register(r)
+                         .Add({});
+  dropped_ = &prometheus::BuildCounter()
+                  .Name("workflow_index_updates_dropped_total")
+                  .Help(
+                      "Index updates dropped while index writes failed, beyond "
+                      "pekko.workflow.store.max-retained-updates or at a stop (the next "
+                      "start's reconciliation repairs them)")
+                  .Register(r)
+                  .Add({});
   batch_size_ = &prometheus::BuildHistogram()
                      .Name("workflow_index_batch_size")
                      .Help("Index updates per workflow-index write")
@@ -78,6 +93,14 @@ void store_metrics::index_counts(const index_stats& s) {
 
 void store_metrics::index_coalesced(std::uint64_t updates) {
   if (coalesced_ != nullptr) coalesced_->Increment(static_cast<double>(updates));
+}
+
+void store_metrics::index_write_failed() {
+  if (write_failures_ != nullptr) write_failures_->Increment();
+}
+
+void store_metrics::index_dropped(std::uint64_t updates) {
+  if (dropped_ != nullptr) dropped_->Increment(static_cast<double>(updates));
 }
 
 void store_metrics::index_batch(std::uint64_t updates) {

@@ -38,6 +38,8 @@ class store_metrics {
   void index_counts(const index_stats& s);  // workflow_workflows{status}, dead letters
   void index_batch(std::uint64_t updates);
   void index_coalesced(std::uint64_t updates);
+  void index_write_failed();
+  void index_dropped(std::uint64_t updates);
   void definitions(std::uint64_t versions);
   void timers_pending(std::uint64_t n);
   void timers_fired(std::uint64_t n);
@@ -57,6 +59,8 @@ class store_metrics {
   prometheus::Counter* timers_reloaded_ = nullptr;
   prometheus::Histogram* batch_size_ = nullptr;
   prometheus::Counter* coalesced_ = nullptr;
+  prometheus::Counter* write_failures_ = nullptr;
+  prometheus::Counter* dropped_ = nullptr;
 };
 
 }  // namespace wfe::workflow::store

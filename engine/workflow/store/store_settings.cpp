@@ -48,6 +48,21 @@ store_settings store_settings::read(core::settings_reader& r,
                std::to_string(s.index.list_max_limit) + ")");
   }
   s.index.reconcile_batch = u32("pekko.workflow.store.reconcile-batch", 1, 1'000'000);
+  s.index.write_retry_min_backoff =
+      r.duration("pekko.workflow.store.write-retry-min-backoff", std::chrono::milliseconds(1),
+                 std::chrono::minutes(10));
+  constexpr std::string_view k_max_backoff = "pekko.workflow.store.write-retry-max-backoff";
+  s.index.write_retry_max_backoff =
+      r.duration(k_max_backoff, std::chrono::milliseconds(1), std::chrono::hours(1));
+  if (r.ok() && s.index.write_retry_max_backoff < s.index.write_retry_min_backoff) {
+    r.fail(k_max_backoff, "must be at least pekko.workflow.store.write-retry-min-backoff");
+  }
+  constexpr std::string_view k_retained = "pekko.workflow.store.max-retained-updates";
+  s.index.max_retained_updates = u32(k_retained, 1, 100'000'000);
+  if (r.ok() && s.index.max_retained_updates < s.index.max_batch_updates) {
+    r.fail(k_retained, "must be at least pekko.workflow.store.max-batch-updates (" +
+                           std::to_string(s.index.max_batch_updates) + ")");
+  }
 
   s.timers.max_timers =
       static_cast<std::uint64_t>(r.integer("pekko.workflow.timers.max-timers", 1, 1'000'000'000));

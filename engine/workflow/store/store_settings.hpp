@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <filesystem>
 
+namespace rocksdb {
+class Env;
+}
+
 namespace wfe::core {
 class settings_reader;
 }
@@ -33,6 +37,13 @@ struct index_settings {
   // persistence::internal::bound_writeback; not a key of its own: the node passes
   // pekko.persistence.journal.rocksdb.bytes-per-sync (engine/node_settings.cpp).
   std::uint64_t bytes_per_sync = 1ULL << 20;
+  // While index writes fail (a full disk, an I/O error) the updates are kept and written
+  // again after a backoff that doubles from min to max; at most max_retained_updates wait
+  // (beyond, the oldest are dropped: reconcile() repairs them at the next start).
+  std::chrono::milliseconds write_retry_min_backoff{100};
+  std::chrono::milliseconds write_retry_max_backoff{10'000};
+  std::uint32_t max_retained_updates = 100'000;
+  rocksdb::Env* env = nullptr;  // tests: a file system whose disk can fill up
 };
 
 struct timer_settings {

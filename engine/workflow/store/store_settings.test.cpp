@@ -33,6 +33,9 @@ TEST_CASE("the store keys of reference.conf give the structs' documented default
   CHECK(s.index.list_max_limit == d.index.list_max_limit);
   CHECK(s.index.list_max_scan == d.index.list_max_scan);
   CHECK(s.index.reconcile_batch == d.index.reconcile_batch);
+  CHECK(s.index.write_retry_min_backoff == d.index.write_retry_min_backoff);
+  CHECK(s.index.write_retry_max_backoff == d.index.write_retry_max_backoff);
+  CHECK(s.index.max_retained_updates == d.index.max_retained_updates);
   CHECK(s.timers.max_timers == d.timers.max_timers);
   CHECK(s.timers.tick == d.timers.tick);
   CHECK(s.timers.redeliver_after == d.timers.redeliver_after);
@@ -68,6 +71,13 @@ TEST_CASE("bad store values are refused naming the key") {
   auto [s3, errors3] = read("pekko.workflow.store.list-max-scan = 50\n");
   CHECK(errors3.find("pekko.workflow.store.list-max-scan") != std::string::npos);
   CHECK(errors3.find("at least pekko.workflow.store.list-max-limit (1000)") != std::string::npos);
+  auto [s5, errors5] = read(R"(
+    pekko.workflow.store { write-retry-min-backoff = 5s, write-retry-max-backoff = 1s }
+  )");
+  CHECK(errors5.find("pekko.workflow.store.write-retry-max-backoff") != std::string::npos);
+  auto [s6, errors6] = read("pekko.workflow.store.max-retained-updates = 10\n");
+  CHECK(errors6.find("at least pekko.workflow.store.max-batch-updates (1024)") !=
+        std::string::npos);
   auto [s4, errors4] = read("pekko.workflow.store.list-max-scan = 2000\n");
   CHECK(errors4.empty());
   CHECK(s4.index.list_max_scan == 2000);

@@ -93,6 +93,7 @@ rocksdb::Options make_options(const index_settings& settings) {
   rocksdb::Options o;
   o.info_log = persistence::internal::make_info_logger("workflow index " + settings.dir.string());
   persistence::internal::bound_writeback(o, settings.bytes_per_sync);
+  if (settings.env != nullptr) o.env = settings.env;
   o.prefix_extractor = std::make_shared<index_prefix>();
   o.memtable_factory.reset(persistence::internal::new_hashed_memtable_factory(o.write_buffer_size));
   o.allow_concurrent_memtable_write = false;  // hashed memtables take one writer
@@ -522,6 +523,12 @@ workflow_index::workflow_index(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 void workflow_index::count_coalesced(std::uint64_t updates) {
   if (impl_->metrics) impl_->metrics->index_coalesced(updates);
+}
+void workflow_index::count_write_failure() {
+  if (impl_->metrics) impl_->metrics->index_write_failed();
+}
+void workflow_index::count_dropped(std::uint64_t updates) {
+  if (impl_->metrics) impl_->metrics->index_dropped(updates);
 }
 workflow_index::~workflow_index() = default;
 

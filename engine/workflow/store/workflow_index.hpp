@@ -89,6 +89,10 @@ class workflow_index {
   // Counts updates that a newer one of the same workflow replaced before they were
   // written (the index actor's linger): workflow_index_updates_coalesced_total.
   void count_coalesced(std::uint64_t updates);
+  // The index actor's failed writes (kept for another try) and the updates it gave up on:
+  // workflow_index_write_failures_total, workflow_index_updates_dropped_total.
+  void count_write_failure();
+  void count_dropped(std::uint64_t updates);
 
   // Deletes everything the index holds about these workflows (reconcile: ids the journal
   // does not know).

@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 #include <prometheus/registry.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -23,6 +24,7 @@
 #include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
+#include "tests/support/full_disk_fs.hpp"
 #include "tests/support/rocksdb_files.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -1048,6 +1050,113 @@ TEST_CASE("the index actor writes waiting updates when it stops") {
   CHECK_FALSE(x.written("wf-a"));
   x.stop();
   CHECK(x.written("wf-a"));
+}
+
+namespace {
+
+double counter(prometheus::Registry& registry, const std::string& name) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name == name) return family.metric.at(0).counter.value;
+  }
+  return -1;
+}
+
+// An index actor over an index on a disk that can fill up, its metrics in a registry.
+struct disk_index {
+  wfe::test::temp_dir dir;
+  std::shared_ptr<wfe::test::full_disk_fs> fs = std::make_shared<wfe::test::full_disk_fs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  prometheus::Registry registry;
+  std::shared_ptr<workflow_index> shared;
+  caf::actor_system_config cfg;
+  std::optional<caf::actor_system> sys;
+  caf::actor actor;
+
+  explicit disk_index(index_settings settings) {
+    settings.dir = dir.path() / "workflow-index";
+    settings.env = env.get();
+    auto opened = workflow_index::open(settings, std::make_shared<store_metrics>(&registry));
+    REQUIRE_MESSAGE(opened, (opened ? "" : opened.error().describe()));
+    shared = std::move(*opened);
+    sys.emplace(cfg);
+    actor = spawn_workflow_index_actor(*sys, shared, settings);
+  }
+  ~disk_index() {
+    fs->full = false;
+    {
+      caf::scoped_actor self{*sys};
+      self->send_exit(actor, caf::exit_reason::user_shutdown);
+      self->wait_for(actor);
+    }
+    sys.reset();
+  }
+  void send(workflow_record r) { caf::anon_send(actor, upd(std::move(r))); }
+  std::optional<workflow_status> status(const std::string& id) const {
+    auto r = shared->record(id);
+    REQUIRE(r);
+    return *r ? std::optional{(*r)->status} : std::nullopt;
+  }
+  // Waits up to 30 s for `id` to be indexed with `st` (RocksDB clears a full disk's error
+  // once its SstFileManager, which looks every 5 s, sees room again).
+  bool reaches(const std::string& id, workflow_status st) const {
+    for (int i = 0; i < 600; ++i) {
+      if (status(id) == st) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("index writes that fail on a full disk are written again once it has room") {
+  index_settings settings;
+  settings.update_linger = std::chrono::milliseconds(0);
+  settings.write_retry_min_backoff = std::chrono::milliseconds(50);
+  settings.write_retry_max_backoff = std::chrono::milliseconds(200);
+  disk_index x(settings);
+  x.send(rec("wf-before", "d", workflow_status::running, 1000, 2));
+  REQUIRE(x.reaches("wf-before", workflow_status::running));
+
+  x.fs->full = true;
+  x.send(rec("wf-a", "d", workflow_status::running, 1001, 2));
+  x.send(rec("wf-b", "d", workflow_status::running, 1002, 2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // several tries, all failed
+  CHECK(counter(x.registry, "workflow_index_write_failures_total") >= 2);
+  CHECK_FALSE(x.status("wf-a"));
+  // What changes meanwhile replaces what waits for the disk.
+  x.send(rec("wf-a", "d", workflow_status::completed, 1001, 5));
+  x.send(rec("wf-before", "d", workflow_status::failed, 1000, 4));
+
+  x.fs->full = false;  // no restart, no query: the actor's next try writes them
+  CHECK(x.reaches("wf-a", workflow_status::completed));
+  CHECK(x.reaches("wf-b", workflow_status::running));
+  CHECK(x.reaches("wf-before", workflow_status::failed));
+  CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 0);
+  const auto s = stats_of(*x.sys, x.actor);
+  CHECK(s.running == 1);
+  CHECK(s.completed == 1);
+  CHECK(s.failed == 1);
+}
+
+TEST_CASE("while index writes fail at most max-retained-updates wait, the oldest are dropped") {
+  index_settings settings;
+  settings.update_linger = std::chrono::milliseconds(0);
+  settings.max_batch_updates = 2;
+  settings.max_retained_updates = 3;
+  settings.write_retry_min_backoff = std::chrono::milliseconds(50);
+  settings.write_retry_max_backoff = std::chrono::milliseconds(50);
+  disk_index x(settings);
+  x.fs->full = true;
+  for (int i = 0; i < 5; ++i) {
+    x.send(rec("wf-" + std::to_string(i), "d", workflow_status::running, 1000 + i, 2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 2);
+  x.fs->full = false;
+  for (int i = 2; i < 5; ++i) CHECK(x.reaches("wf-" + std::to_string(i), workflow_status::running));
+  CHECK_FALSE(x.status("wf-0"));  // dropped: the next start's reconciliation repairs them
+  CHECK_FALSE(x.status("wf-1"));
 }
 
 TEST_CASE("the index opens RocksDB with its bytes-per-sync, strict") {

@@ -1,6 +1,7 @@
 // The index actor: a blocking (detached) actor that owns the workflow index, batches
 // the index updates waiting in its mailbox into one WriteBatch (after letting them wait
 // up to update_linger for newer updates of the same workflows), and answers queries.
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <string>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <caf/actor_system.hpp>
 #include <caf/blocking_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -27,10 +29,18 @@ constexpr std::chrono::milliseconds k_poll{1};
 // The updates received and not yet written, oldest first. A newer update of a workflow
 // that is still waiting replaces the waiting one in place (every update carries the
 // workflow's whole record, timer set and dead letter: the newest subsumes the others).
+// A write that fails puts its updates back where they were and the next write waits a
+// backoff (write_retry_min_backoff, doubling to write_retry_max_backoff); while writes
+// fail, at most max_retained_updates wait and the oldest beyond are dropped.
 class update_batch {
  public:
-  update_batch(std::shared_ptr<workflow_index> index, std::uint32_t max)
-      : index_(std::move(index)), max_(max == 0 ? 1 : max) {}
+  update_batch(std::shared_ptr<workflow_index> index, const index_settings& s)
+      : index_(std::move(index)),
+        max_(s.max_batch_updates == 0 ? 1 : s.max_batch_updates),
+        max_retained_(std::max<std::size_t>(s.max_retained_updates, max_)),
+        min_backoff_(s.write_retry_min_backoff),
+        max_backoff_(std::max(s.write_retry_max_backoff, s.write_retry_min_backoff)),
+        backoff_(min_backoff_) {}
 
   void add(index_update u) {
     auto [slot, fresh] = slot_of_.try_emplace(u.record.id, base_ + pending_.size());
@@ -43,32 +53,79 @@ class update_batch {
       return;
     }
     pending_.push_back(entry{std::move(u), clock::now()});
+    if (pending_.size() > max_retained_) drop_oldest();
     if (pending_.size() >= max_) flush();
   }
 
   [[nodiscard]] bool empty() const { return pending_.empty(); }
-  [[nodiscard]] clock::time_point oldest() const { return pending_.front().received; }
   [[nodiscard]] std::uint64_t coalesced() const { return coalesced_; }
+  // When the waiting updates are due to be written: the oldest's linger over, and not
+  // before a failed write's backoff is.
+  [[nodiscard]] clock::time_point write_due(clock::duration linger) const {
+    return std::max(pending_.front().received + linger, retry_at_);
+  }
 
-  // Writes every waiting update.
+  // Writes every waiting update (unless a failed write's backoff is not over yet).
   void flush() { flush_received_before(clock::time_point::max()); }
 
   // Writes the waiting updates received before `cut` (a prefix: oldest first).
   void flush_received_before(clock::time_point cut) {
+    if (clock::now() < retry_at_) return;
     std::vector<index_update> out;
+    std::vector<clock::time_point> received;
     while (!pending_.empty() && pending_.front().received < cut) {
       slot_of_.erase(pending_.front().update.record.id);
       out.push_back(std::move(pending_.front().update));
+      received.push_back(pending_.front().received);
       pending_.pop_front();
       ++base_;
     }
     if (out.empty()) return;
     auto r = index_->apply(out);
-    if (!r) {
-      // Derived data: the lost updates are repaired by reconcile() at the next start
-      // (or by the workflows' next updates).
-      log_->error("workflow index: {} updates not written: {}", out.size(), r.error().describe());
+    if (r) {
+      if (failures_ > 0) {
+        log_->info("workflow index: writes resumed after {} failed tries ({} updates written)",
+                   failures_, out.size());
+      }
+      failures_ = 0;
+      dropping_ = false;
+      backoff_ = min_backoff_;
+      retry_at_ = {};
+      return;
     }
+    // Back where they were, ahead of nothing newer: no message was taken meanwhile.
+    for (std::size_t i = out.size(); i-- > 0;) {
+      --base_;
+      slot_of_.emplace(out[i].record.id, base_);
+      pending_.push_front(entry{std::move(out[i]), received[i]});
+    }
+    ++failures_;
+    index_->count_write_failure();
+    retry_at_ = clock::now() + backoff_;
+    const auto message = fmt::format(
+        "workflow index: writing {} updates failed ({}); {} updates wait and are written again "
+        "in {} ms (pekko.workflow.store.write-retry-min-backoff..max); listings lag until then",
+        received.size(), r.error().describe(), pending_.size(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(backoff_).count());
+    if (failures_ == 1) {
+      log_->error("{}", message);
+    } else {
+      log_->warn("{} (try {})", message, failures_);
+    }
+    backoff_ = std::min(backoff_ * 2, max_backoff_);
+  }
+
+  // At a stop: one more try whatever the backoff; what still fails is dropped (the next
+  // start's reconciliation repairs it from the journal).
+  void flush_at_stop() {
+    retry_at_ = {};
+    flush();
+    if (pending_.empty()) return;
+    log_->error(
+        "workflow index: {} updates not written at the stop (the next start's reconciliation "
+        "with the journal repairs them)",
+        pending_.size());
+    index_->count_dropped(pending_.size());
   }
 
   workflow_index& index() {
@@ -87,8 +144,31 @@ class update_batch {
     clock::time_point received;
   };
 
+  // Over max_retained_ while writes fail: the oldest waiting update goes.
+  void drop_oldest() {
+    slot_of_.erase(pending_.front().update.record.id);
+    pending_.pop_front();
+    ++base_;
+    index_->count_dropped(1);
+    if (!dropping_) {
+      dropping_ = true;
+      log_->error(
+          "workflow index: more than {} updates wait for the index "
+          "(pekko.workflow.store.max-retained-updates): the oldest are dropped until writes "
+          "succeed (the next start's reconciliation with the journal repairs them)",
+          max_retained_);
+    }
+  }
+
   std::shared_ptr<workflow_index> index_;
   std::size_t max_;
+  std::size_t max_retained_;
+  clock::duration min_backoff_;
+  clock::duration max_backoff_;
+  clock::duration backoff_;
+  clock::time_point retry_at_{};  // no write before this (after a failed one)
+  std::uint64_t failures_ = 0;    // failed writes in a row
+  bool dropping_ = false;         // logged that updates are dropped (until a write succeeds)
   std::deque<entry> pending_;
   std::uint64_t base_ = 0;  // position of pending_.front() since the start
   std::unordered_map<std::string, std::uint64_t> slot_of_;  // workflow id -> position
@@ -125,7 +205,7 @@ caf::behavior make_handlers(caf::blocking_actor* self, update_batch& batch, bool
         return index_flushed{batch.index().stats().updates};
       },
       [self, &batch, &running](caf::exit_msg& msg) {
-        batch.flush();
+        batch.flush_at_stop();
         running = false;
         self->fail_state(std::move(msg.reason));
       },
@@ -135,7 +215,7 @@ caf::behavior make_handlers(caf::blocking_actor* self, update_batch& batch, bool
 
 void index_actor_loop(caf::blocking_actor* self, std::shared_ptr<workflow_index> index,
                       index_settings settings) {
-  update_batch batch(std::move(index), settings.max_batch_updates);
+  update_batch batch(std::move(index), settings);
   const auto linger = std::chrono::duration_cast<clock::duration>(settings.update_linger);
   bool running = true;
   bool idle = false;
@@ -149,17 +229,15 @@ void index_actor_loop(caf::blocking_actor* self, std::shared_ptr<workflow_index>
   while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
     self->receive(wait);
     drain_all();
-    if (linger == clock::duration::zero()) {
-      batch.flush();
-      continue;
-    }
     // Updates wait up to `linger` for newer ones of the same workflows. Once the oldest
     // has waited that long, those of the first half of the window are written: batches
     // of about linger/2 worth of updates, each written after linger/2 to linger. A query
-    // or a full batch writes everything at once.
+    // or a full batch writes everything at once. After a failed write nothing is
+    // written before its backoff is over.
     while (running && !batch.empty()) {
       const auto now = clock::now();
-      if (batch.oldest() + linger <= now) {
+      const auto due = batch.write_due(linger);
+      if (due <= now) {
         batch.flush_received_before(now - linger / 2);
         continue;
       }
@@ -167,7 +245,7 @@ void index_actor_loop(caf::blocking_actor* self, std::shared_ptr<workflow_index>
       // update (a futex wake for its sender, a wake-up here: under a start load about one
       // per start); asleep, updates pile up unannounced and are taken every `k_poll`.
       // A query waits at most that long more.
-      std::this_thread::sleep_for(std::min<clock::duration>(k_poll, batch.oldest() + linger - now));
+      std::this_thread::sleep_for(std::min<clock::duration>(k_poll, due - now));
       drain_all();
     }
   }
