@@ -191,24 +191,43 @@ TEST_CASE("a handler that throws is answered 500 internal_error") {
   CHECK(r.error_code() == "internal_error");
 }
 
-TEST_CASE("a handler that never answers gets 503 request_timeout and its late answer is dropped") {
-  parked pending;
-  router routes;
-  routes.add("GET", "/never", pending.handler());
-  routes.add("GET", "/now", answer(200, R"("fresh")"));
-  http_limits limits;
-  limits.request_timeout = 200ms;
-  running_server srv(std::move(routes), limits);
-  client c(srv.port());
+namespace {
 
-  const auto r = c.get("/never");
+// A server whose GET /never is never answered (its responders are parked) and whose
+// GET /now answers "fresh" at once, with this request timeout; one client.
+struct timeout_server {
+  parked pending;
+  running_server srv;
+  client c;
+
+  explicit timeout_server(std::chrono::milliseconds request_timeout)
+      : srv(routes(pending), limits(request_timeout)), c(srv.port()) {}
+
+  static router routes(parked& pending) {
+    router r;
+    r.add("GET", "/never", pending.handler());
+    r.add("GET", "/now", answer(200, R"("fresh")"));
+    return r;
+  }
+  static http_limits limits(std::chrono::milliseconds request_timeout) {
+    http_limits l;
+    l.request_timeout = request_timeout;
+    return l;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a handler that never answers gets 503 request_timeout and its late answer is dropped") {
+  timeout_server t(200ms);
+  const auto r = t.c.get("/never");
   REQUIRE_FALSE(r.ec);
   CHECK(r.status() == 503);
   CHECK(r.error_code() == "request_timeout");
 
   // The late answer must not be taken as the answer to the next request.
-  pending.at(0)(http_response::json(200, R"("stale")"));
-  const auto next = c.get("/now");
+  t.pending.at(0)(http_response::json(200, R"("stale")"));
+  const auto next = t.c.get("/now");
   REQUIRE_FALSE(next.ec);
   CHECK(next.res.body() == R"("fresh")");
 }
@@ -216,20 +235,12 @@ TEST_CASE("a handler that never answers gets 503 request_timeout and its late an
 TEST_CASE("each request on a kept-alive connection gets its own full request_timeout") {
   // The deadline's timer is not re-armed per request: a request that comes after an
   // answered one must still wait its whole timeout, not the remainder of the first one's.
-  parked pending;
-  router routes;
-  routes.add("GET", "/never", pending.handler());
-  routes.add("GET", "/now", answer(200, "{}"));
-  http_limits limits;
-  limits.request_timeout = 400ms;
-  running_server srv(std::move(routes), limits);
-  client c(srv.port());
-
-  REQUIRE(c.get("/now").status() == 200);
+  timeout_server t(400ms);
+  REQUIRE(t.c.get("/now").status() == 200);
   std::this_thread::sleep_for(250ms);
   for (int i = 0; i < 2; ++i) {  // and again once the timer fired for the first of them
     const auto asked = std::chrono::steady_clock::now();
-    const auto r = c.get("/never");
+    const auto r = t.c.get("/never");
     const auto waited = std::chrono::steady_clock::now() - asked;
     REQUIRE_FALSE(r.ec);
     CHECK(r.status() == 503);
