@@ -29,9 +29,10 @@ constexpr std::chrono::milliseconds k_poll{1};
 // The updates received and not yet written, oldest first. A newer update of a workflow
 // that is still waiting replaces the waiting one in place (every update carries the
 // workflow's whole record, timer set and dead letter: the newest subsumes the others).
-// A write that fails puts its updates back where they were and the next write waits a
-// backoff (write_retry_min_backoff, doubling to write_retry_max_backoff); while writes
-// fail, at most max_retained_updates wait and the oldest beyond are dropped.
+// A write that fails with an I/O error (a full disk) puts its updates back where they
+// were and the next write waits a backoff (write_retry_min_backoff, doubling to
+// write_retry_max_backoff); while writes fail, at most max_retained_updates wait and the
+// oldest beyond are dropped. Any other failure drops its batch (retrying cannot help).
 class update_batch {
  public:
   update_batch(std::shared_ptr<workflow_index> index, const index_settings& s)
@@ -91,6 +92,14 @@ class update_batch {
       dropping_ = false;
       backoff_ = min_backoff_;
       retry_at_ = {};
+      return;
+    }
+    if (r.error().code != persistence::errc::io_error) {
+      // Not the disk (damaged data, a bug): trying again would fail again and hold up
+      // every later update, so these go, as before (reconcile() repairs them at the next
+      // start, or the workflows' next updates do).
+      log_->error("workflow index: {} updates not written: {}", out.size(), r.error().describe());
+      index_->count_dropped(out.size());
       return;
     }
     // Back where they were, ahead of nothing newer: no message was taken meanwhile.
