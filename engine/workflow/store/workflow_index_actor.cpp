@@ -73,11 +73,9 @@ class update_batch {
   void flush_received_before(clock::time_point cut) {
     if (clock::now() < retry_at_) return;
     std::vector<index_update> out;
-    std::vector<clock::time_point> received;
     while (!pending_.empty() && pending_.front().received < cut) {
       slot_of_.erase(pending_.front().update.record.id);
       out.push_back(std::move(pending_.front().update));
-      received.push_back(pending_.front().received);
       pending_.pop_front();
       ++base_;
     }
@@ -102,11 +100,13 @@ class update_batch {
       index_->count_dropped(out.size());
       return;
     }
-    // Back where they were, ahead of nothing newer: no message was taken meanwhile.
+    // Back where they were, ahead of nothing newer: no message was taken meanwhile. Their
+    // linger is over (received: long ago); retry_at_ alone holds them back.
+    const auto failed = out.size();
     for (std::size_t i = out.size(); i-- > 0;) {
       --base_;
       slot_of_.emplace(out[i].record.id, base_);
-      pending_.push_front(entry{std::move(out[i]), received[i]});
+      pending_.push_front(entry{std::move(out[i]), clock::time_point{}});
     }
     ++failures_;
     index_->count_write_failure();
@@ -114,7 +114,7 @@ class update_batch {
     const auto message = fmt::format(
         "workflow index: writing {} updates failed ({}); {} updates wait and are written again "
         "in {} ms (pekko.workflow.store.write-retry-min-backoff..max); listings lag until then",
-        received.size(), r.error().describe(), pending_.size(),
+        failed, r.error().describe(), pending_.size(),
         std::chrono::duration_cast<std::chrono::milliseconds>(backoff_).count());
     if (failures_ == 1) {
       log_->error("{}", message);
