@@ -31,15 +31,15 @@ using namespace wfe::persistence;
 
 namespace {
 
-const persistence_id k_pid{shard_id{3}, "order-1"};
+const persistence_id k_snapshot_pid{shard_id{3}, "order-1"};
 
 snapshot snap(std::uint64_t seq) {
   return snapshot{seq, 1000 + static_cast<std::int64_t>(seq), "counter.v1",
                   "state-at-" + std::to_string(seq)};
 }
 
-std::unique_ptr<rocksdb_snapshot_store> open_ok(const rocksdb_snapshot_store_config& cfg,
-                                                std::shared_ptr<journal_metrics> m = nullptr) {
+std::unique_ptr<rocksdb_snapshot_store> open_store_ok(
+    const rocksdb_snapshot_store_config& cfg, std::shared_ptr<journal_metrics> m = nullptr) {
   auto s = rocksdb_snapshot_store::open(cfg, std::move(m));
   REQUIRE_MESSAGE(s.has_value(), (s ? std::string() : s.error().describe()));
   return std::move(s).value();
@@ -59,12 +59,13 @@ double counter_value(prometheus::Registry& r, const std::string& name) {
 
 TEST_CASE("load_latest returns the newest snapshot at or below the bound") {
   wfe::test::temp_dir dir;
-  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 5});
-  for (std::uint64_t seq : {10, 20, 30}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
-  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(30));
-  CHECK(*store->load_latest(k_pid, 29) == snap(20));
-  CHECK(*store->load_latest(k_pid, 20) == snap(20));
-  CHECK_FALSE(store->load_latest(k_pid, 9)->has_value());
+  auto store = open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 5});
+  for (std::uint64_t seq : {10, 20, 30})
+    REQUIRE(store->save(k_snapshot_pid, snap(seq)).has_value());
+  CHECK(*store->load_latest(k_snapshot_pid, max_sequence_nr) == snap(30));
+  CHECK(*store->load_latest(k_snapshot_pid, 29) == snap(20));
+  CHECK(*store->load_latest(k_snapshot_pid, 20) == snap(20));
+  CHECK_FALSE(store->load_latest(k_snapshot_pid, 9)->has_value());
   // Another id in the same shard, and the same id in another shard, are separate.
   CHECK_FALSE(store->load_latest(persistence_id{shard_id{3}, "order-10"}, 100)->has_value());
   CHECK_FALSE(store->load_latest(persistence_id{shard_id{4}, "order-1"}, 100)->has_value());
@@ -72,14 +73,14 @@ TEST_CASE("load_latest returns the newest snapshot at or below the bound") {
 
 TEST_CASE("save keeps only the newest N snapshots of an id and reports the oldest kept") {
   wfe::test::temp_dir dir;
-  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 2});
-  CHECK(*store->save(k_pid, snap(10)) == 10);
-  CHECK(*store->save(k_pid, snap(20)) == 10);
-  CHECK(*store->save(k_pid, snap(30)) == 20);
-  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{20, 30});
+  auto store = open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 2});
+  CHECK(*store->save(k_snapshot_pid, snap(10)) == 10);
+  CHECK(*store->save(k_snapshot_pid, snap(20)) == 10);
+  CHECK(*store->save(k_snapshot_pid, snap(30)) == 20);
+  CHECK(*store->list(k_snapshot_pid) == std::vector<std::uint64_t>{20, 30});
   const persistence_id other{shard_id{3}, "order-2"};
   REQUIRE(store->save(other, snap(5)).has_value());
-  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{20, 30});
+  CHECK(*store->list(k_snapshot_pid) == std::vector<std::uint64_t>{20, 30});
   CHECK(*store->list(other) == std::vector<std::uint64_t>{5});
 }
 
@@ -87,31 +88,32 @@ TEST_CASE(
     "load_for_recovery deletes the snapshots above the journal's highest, save deletes newer "
     "ones") {
   wfe::test::temp_dir dir;
-  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 5});
-  for (std::uint64_t seq : {10, 20, 30, 40}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
+  auto store = open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 5});
+  for (std::uint64_t seq : {10, 20, 30, 40})
+    REQUIRE(store->save(k_snapshot_pid, snap(seq)).has_value());
   const persistence_id other{shard_id{3}, "order-10"};
   REQUIRE(store->save(other, snap(50)).has_value());
-  CHECK(*store->load_for_recovery(k_pid, 25) == snap(20));
-  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{10, 20});
+  CHECK(*store->load_for_recovery(k_snapshot_pid, 25) == snap(20));
+  CHECK(*store->list(k_snapshot_pid) == std::vector<std::uint64_t>{10, 20});
   CHECK(*store->list(other) == std::vector<std::uint64_t>{50});  // its neighbour untouched
-  CHECK(*store->load_for_recovery(k_pid, 20) == snap(20));       // at the bound: kept
-  CHECK_FALSE(store->load_for_recovery(k_pid, 0)->has_value());
-  CHECK(store->list(k_pid)->empty());
+  CHECK(*store->load_for_recovery(k_snapshot_pid, 20) == snap(20));  // at the bound: kept
+  CHECK_FALSE(store->load_for_recovery(k_snapshot_pid, 0)->has_value());
+  CHECK(store->list(k_snapshot_pid)->empty());
   // A save below existing snapshots drops them too (they cannot be of this journal).
-  for (std::uint64_t seq : {10, 30}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
-  REQUIRE(store->save(k_pid, snap(20)).has_value());
-  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{10, 20});
+  for (std::uint64_t seq : {10, 30}) REQUIRE(store->save(k_snapshot_pid, snap(seq)).has_value());
+  REQUIRE(store->save(k_snapshot_pid, snap(20)).has_value());
+  CHECK(*store->list(k_snapshot_pid) == std::vector<std::uint64_t>{10, 20});
 }
 
 TEST_CASE("a damaged snapshot is skipped for the next older one and counted") {
   wfe::test::temp_dir dir;
   prometheus::Registry registry;
   auto metrics = std::make_shared<journal_metrics>(&registry);
-  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 3}, metrics);
-  REQUIRE(store->save(k_pid, snap(10)).has_value());
-  REQUIRE(store->save(k_pid, snap(20)).has_value());
+  auto store = open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 3}, metrics);
+  REQUIRE(store->save(k_snapshot_pid, snap(10)).has_value());
+  REQUIRE(store->save(k_snapshot_pid, snap(20)).has_value());
   SUBCASE("unparsable bytes") {
-    REQUIRE(store->put_raw_for_test(k_pid, 30, "\xff\xff garbage").has_value());
+    REQUIRE(store->put_raw_for_test(k_snapshot_pid, 30, "\xff\xff garbage").has_value());
   }
   SUBCASE("a payload whose CRC does not match") {
     wfe::proto::SnapshotEnvelope env;
@@ -119,19 +121,19 @@ TEST_CASE("a damaged snapshot is skipped for the next older one and counted") {
     env.set_manifest("counter.v1");
     env.set_payload("state-at-30");
     env.set_payload_crc32c(12345);  // not the payload's CRC32C
-    env.set_persistence_id(k_pid.id());
-    env.set_shard(k_pid.shard().value);
-    REQUIRE(store->put_raw_for_test(k_pid, 30, env.SerializeAsString()).has_value());
+    env.set_persistence_id(k_snapshot_pid.id());
+    env.set_shard(k_snapshot_pid.shard().value);
+    REQUIRE(store->put_raw_for_test(k_snapshot_pid, 30, env.SerializeAsString()).has_value());
   }
   SUBCASE("an intact envelope stored under the wrong sequence nr") {
     wfe::proto::SnapshotEnvelope env;
     env.set_sequence_nr(99);
-    env.set_persistence_id(k_pid.id());
-    env.set_shard(k_pid.shard().value);
+    env.set_persistence_id(k_snapshot_pid.id());
+    env.set_shard(k_snapshot_pid.shard().value);
     env.set_payload_crc32c(0);  // CRC32C of the empty payload
-    REQUIRE(store->put_raw_for_test(k_pid, 30, env.SerializeAsString()).has_value());
+    REQUIRE(store->put_raw_for_test(k_snapshot_pid, 30, env.SerializeAsString()).has_value());
   }
-  auto loaded = store->load_latest(k_pid, max_sequence_nr);
+  auto loaded = store->load_latest(k_snapshot_pid, max_sequence_nr);
   REQUIRE(loaded.has_value());
   REQUIRE(loaded->has_value());
   CHECK((*loaded)->sequence_nr == 20);
@@ -141,9 +143,9 @@ TEST_CASE("a damaged snapshot is skipped for the next older one and counted") {
 
 TEST_CASE("no intact snapshot left means no snapshot, not an error") {
   wfe::test::temp_dir dir;
-  auto store = open_ok({.dir = dir.path() / "s"});
-  REQUIRE(store->put_raw_for_test(k_pid, 7, "not a snapshot").has_value());
-  auto loaded = store->load_latest(k_pid, max_sequence_nr);
+  auto store = open_store_ok({.dir = dir.path() / "s"});
+  REQUIRE(store->put_raw_for_test(k_snapshot_pid, 7, "not a snapshot").has_value());
+  auto loaded = store->load_latest(k_snapshot_pid, max_sequence_nr);
   REQUIRE(loaded.has_value());
   CHECK_FALSE(loaded->has_value());
 }
@@ -152,22 +154,24 @@ TEST_CASE("snapshots survive a reopen and delete_to removes the older ones") {
   wfe::test::temp_dir dir;
   rocksdb_snapshot_store_config cfg{.dir = dir.path() / "s", .keep_n_snapshots = 3};
   {
-    auto store = open_ok(cfg);
+    auto store = open_store_ok(cfg);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "s" / "LOG"));  // info log: the node's log
-    for (std::uint64_t seq : {1, 2, 3}) REQUIRE(store->save(k_pid, snap(seq)).has_value());
+    for (std::uint64_t seq : {1, 2, 3}) REQUIRE(store->save(k_snapshot_pid, snap(seq)).has_value());
   }
-  auto store = open_ok(cfg);
-  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(3));
-  REQUIRE(store->delete_to(k_pid, 2).has_value());
-  CHECK(*store->list(k_pid) == std::vector<std::uint64_t>{3});
+  auto store = open_store_ok(cfg);
+  CHECK(*store->load_latest(k_snapshot_pid, max_sequence_nr) == snap(3));
+  REQUIRE(store->delete_to(k_snapshot_pid, 2).has_value());
+  CHECK(*store->list(k_snapshot_pid) == std::vector<std::uint64_t>{3});
   // Nothing to delete (below the oldest, or an id without snapshots): nothing written.
   const auto before = store->db()->GetLatestSequenceNumber();
-  REQUIRE(store->delete_to(k_pid, 2).has_value());
-  REQUIRE(store->delete_to(persistence_id{k_pid.shard(), k_pid.id() + "-none"}, max_sequence_nr)
+  REQUIRE(store->delete_to(k_snapshot_pid, 2).has_value());
+  REQUIRE(store
+              ->delete_to(persistence_id{k_snapshot_pid.shard(), k_snapshot_pid.id() + "-none"},
+                          max_sequence_nr)
               .has_value());
   CHECK(store->db()->GetLatestSequenceNumber() == before);
-  REQUIRE(store->delete_to(k_pid, max_sequence_nr).has_value());
-  CHECK(store->list(k_pid)->empty());
+  REQUIRE(store->delete_to(k_snapshot_pid, max_sequence_nr).has_value());
+  CHECK(store->list(k_snapshot_pid)->empty());
   auto second = rocksdb_snapshot_store::open(cfg);
   REQUIRE_FALSE(second.has_value());
   CHECK(second.error().code == errc::locked);
@@ -177,29 +181,29 @@ TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when s
   wfe::test::temp_dir dir;
   auto fs = std::make_shared<wfe::test::full_disk_fs>();
   auto env = rocksdb::NewCompositeEnv(fs);
-  auto store = open_ok({.dir = dir.path() / "s", .env = env.get()});
-  REQUIRE(store->save(k_pid, snap(1)).has_value());
+  auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get()});
+  REQUIRE(store->save(k_snapshot_pid, snap(1)).has_value());
   fs->full = true;
   for (int attempt = 0; attempt < 2; ++attempt) {  // the second one tries Resume()
-    auto r = store->save(k_pid, snap(2));
+    auto r = store->save(k_snapshot_pid, snap(2));
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == errc::io_error);
   }
-  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(1));
+  CHECK(*store->load_latest(k_snapshot_pid, max_sequence_nr) == snap(1));
   fs->full = false;
   const auto start = std::chrono::steady_clock::now();
-  auto r = store->save(k_pid, snap(3));
+  auto r = store->save(k_snapshot_pid, snap(3));
   while (!r && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    r = store->save(k_pid, snap(3));
+    r = store->save(k_snapshot_pid, snap(3));
   }
   REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
-  CHECK(*store->load_latest(k_pid, max_sequence_nr) == snap(3));
+  CHECK(*store->load_latest(k_snapshot_pid, max_sequence_nr) == snap(3));
 }
 
 TEST_CASE("the snapshot store opens RocksDB with the journal's bytes-per-sync, strict") {
   wfe::test::temp_dir dir;
-  { auto s = open_ok({.dir = dir.path() / "s", .bytes_per_sync = 512 * 1024}); }
+  { auto s = open_store_ok({.dir = dir.path() / "s", .bytes_per_sync = 512 * 1024}); }
   const auto options = wfe::test::rocksdb_options_file(dir.path() / "s");
   CHECK(wfe::test::rocksdb_option_is(options, "bytes_per_sync", "524288"));
   CHECK(wfe::test::rocksdb_option_is(options, "strict_bytes_per_sync", "true"));
@@ -209,7 +213,7 @@ TEST_CASE("delete_many deletes the snapshots of several ids in one synced write"
   wfe::test::temp_dir dir;
   auto fs = std::make_shared<wfe::test::full_disk_fs>();
   auto env = rocksdb::NewCompositeEnv(fs);
-  auto store = open_ok({.dir = dir.path() / "s", .env = env.get()});
+  auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get()});
   const persistence_id a{shard_id{3}, "a"};
   const persistence_id b{shard_id{3}, "b"};
   const persistence_id none{shard_id{3}, "none"};
@@ -244,7 +248,7 @@ TEST_CASE("deletes waiting for the snapshot store actor share one synced write")
   auto fs = std::make_shared<wfe::test::full_disk_fs>();
   auto env = rocksdb::NewCompositeEnv(fs);
   std::shared_ptr<rocksdb_snapshot_store> store =
-      open_ok({.dir = dir.path() / "s", .env = env.get()});
+      open_store_ok({.dir = dir.path() / "s", .env = env.get()});
   constexpr int ids = 6;
   auto pid = [](int i) { return persistence_id{shard_id{3}, "id-" + std::to_string(i)}; };
   for (int i = 0; i < ids; ++i) REQUIRE(store->save(pid(i), snap(1)).has_value());
@@ -298,7 +302,7 @@ TEST_CASE(
   wfe::test::temp_dir dir;
   auto fs = std::make_shared<wfe::test::full_disk_fs>();
   auto env = rocksdb::NewCompositeEnv(fs);
-  auto store = open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 2, .env = env.get()});
+  auto store = open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 2, .env = env.get()});
   const persistence_id a{shard_id{3}, "a"};
   const persistence_id b{shard_id{3}, "b"};
   REQUIRE(store->save(a, snap(1)).has_value());
@@ -337,7 +341,7 @@ TEST_CASE("saves waiting for the snapshot store actor share one synced write") {
   auto fs = std::make_shared<wfe::test::full_disk_fs>();
   auto env = rocksdb::NewCompositeEnv(fs);
   std::shared_ptr<rocksdb_snapshot_store> store =
-      open_ok({.dir = dir.path() / "s", .keep_n_snapshots = 1, .env = env.get()});
+      open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 1, .env = env.get()});
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto actor = spawn_snapshot_store_actor(sys, store, {.max_batch = 3});
@@ -399,11 +403,11 @@ TEST_CASE("the snapshot store bounds its WALs and keeps the files it deletes for
     rocksdb_snapshot_store_config cfg{
         .dir = dir.path() / "s",
         .files = {.keep_deleted_for = keep_for, .max_total_wal_size = 1 << 20}};
-    auto store = open_ok(cfg);
+    auto store = open_store_ok(cfg);
     for (std::uint64_t seq = 1; seq <= 400; ++seq) {  // ~4 MB of snapshots
       auto s = snap(seq);
       s.payload += std::string(10'000, 'x');
-      REQUIRE(store->save(k_pid, s).has_value());
+      REQUIRE(store->save(k_snapshot_pid, s).has_value());
     }
     const auto [kept, bytes] = wals(*store, cfg.dir);
     if (keep_for.count() > 0) {
@@ -414,7 +418,7 @@ TEST_CASE("the snapshot store bounds its WALs and keeps the files it deletes for
       CHECK(store->deleted_files_kept_bytes() == 0);
       CHECK(bytes < 3ULL << 20);
     }
-    CHECK(store->load_latest(k_pid, max_sequence_nr)->value().sequence_nr == 400);
+    CHECK(store->load_latest(k_snapshot_pid, max_sequence_nr)->value().sequence_nr == 400);
   }
 }
 
@@ -436,7 +440,7 @@ TEST_CASE("a copy of the snapshot store whose MANIFEST names files made during t
     return name == "CURRENT" || name.starts_with("MANIFEST-");
   };
   {
-    auto store = open_ok(cfg);
+    auto store = open_store_ok(cfg);
     save_for(*store, "early-");
     for (const auto& e : fs::directory_iterator(cfg.dir)) {
       const auto name = e.path().filename().string();
@@ -453,7 +457,7 @@ TEST_CASE("a copy of the snapshot store whose MANIFEST names files made during t
   copy_cfg.files.roll_back_incomplete_copies = false;
   CHECK_FALSE(rocksdb_snapshot_store::open(copy_cfg).has_value());
   copy_cfg.files.roll_back_incomplete_copies = true;
-  auto restored = open_ok(copy_cfg);
+  auto restored = open_store_ok(copy_cfg);
   for (int i = 0; i < 200; ++i) {
     auto loaded =
         restored->load_latest({shard_id{1}, "early-" + std::to_string(i)}, max_sequence_nr);
@@ -472,7 +476,7 @@ TEST_CASE("the snapshot store actor deletes kept files whose time is over, idle 
   for (std::uint64_t seq = 1; seq <= 300; ++seq) {  // ~3 MB: the WAL bound flushes
     auto s = snap(seq);
     s.payload += std::string(10'000, 'x');
-    REQUIRE(store->save(k_pid, s).has_value());
+    REQUIRE(store->save(k_snapshot_pid, s).has_value());
   }
   REQUIRE(store->deleted_files_kept_bytes() > 0);
   std::this_thread::sleep_for(300ms);  // past keep_deleted_for; the store is idle

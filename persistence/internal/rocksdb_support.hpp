@@ -53,7 +53,9 @@ namespace wfe::persistence::internal {
 // of one skip list of everything. Buckets cost 8 bytes each per memtable: up to 64k,
 // never more than 1/128 of the write buffer (a memtable whose buckets alone filled its
 // buffer would ask to be flushed as soon as it exists, which RocksDB asserts against).
-// Needs allow_concurrent_memtable_write = false (one writer per family).
+// Needs allow_concurrent_memtable_write = false (one writer per family). Reads within a
+// prefix go forwards only: SeekForPrev and Prev in prefix mode miss keys with this
+// memtable (hashed_memtable.test.cpp checks the reads the stores make against a model).
 [[nodiscard]] rocksdb::MemTableRepFactory* new_hashed_memtable_factory(
     std::size_t write_buffer_size);
 
