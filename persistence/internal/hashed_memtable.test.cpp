@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -57,9 +56,8 @@ class first_bytes final : public rocksdb::SliceTransform {
 
 struct hashed_db {
   wfe::test::temp_dir dir;
-  std::unique_ptr<rocksdb::DB> db;
-
   std::shared_ptr<const rocksdb::SliceTransform> prefix;
+  std::unique_ptr<rocksdb::DB> db;
 
   hashed_db(std::size_t write_buffer_size, std::shared_ptr<const rocksdb::SliceTransform> p)
       : prefix(std::move(p)) {
