@@ -4,14 +4,14 @@
 grow: those must be 503 with an error naming the disk, never a crash; after the filler
 is deleted writes must resume (RocksDB needs its write buffer, 64 MB, free), the listing
 must show every acknowledged start (the index's failed writes are tried again) before
-any restart, and after a restart every acknowledged start must be there. (Found the abort fixed in ad3b83e.)"""
+any restart, and after a restart every acknowledged start must be there. (Found the
+abort fixed in ad3b83e.)"""
 import os
 import subprocess
 import sys
 import time
-import urllib.parse
 
-from probe_common import Node, define, parse, req, verdict
+from probe_common import Node, define, list_all, parse, req, verdict
 
 opts = parse(__doc__)
 if os.geteuid() != 0:
@@ -63,15 +63,7 @@ try:
     listed = set()
     start = time.time()
     while time.time() - start < 60 and not set(acked) <= listed:
-        listed, cursor = set(), ""
-        while True:
-            st, page = req("GET", f"/api/v1/workflows?definition=big&status=COMPLETED&limit=1000{cursor}")
-            if st != 200:
-                break
-            listed |= {w["id"] for w in page["items"]}
-            if not page.get("nextCursor"):
-                break
-            cursor = "&cursor=" + urllib.parse.quote(page["nextCursor"])
+        listed = {w["id"] for w in list_all("definition=big&status=COMPLETED&limit=1000")}
         time.sleep(0.5)
     missing = set(acked) - listed
     print(f"listing: {len(acked) - len(missing)} of {len(acked)} acknowledged starts COMPLETED "
