@@ -19,6 +19,7 @@
 #include "engine/core/logging.hpp"
 #include "persistence/internal/deferred_delete_fs.hpp"
 #include "persistence/internal/key_codec.hpp"
+#include "persistence/internal/prefix_memtable.hpp"
 #include "persistence/internal/rocksdb_support.hpp"
 #include "persistence/journal_metrics.hpp"
 
@@ -228,7 +229,7 @@ class whole_key final : public rocksdb::SliceTransform {
 rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<id_of_event_key>();
-  o.memtable_factory.reset(internal::new_hashed_memtable_factory(o.write_buffer_size));
+  o.memtable_factory.reset(internal::new_prefix_memtable_factory());
   return o;
 }
 
@@ -244,7 +245,7 @@ rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
 rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<whole_key>();
-  o.memtable_factory.reset(internal::new_hashed_memtable_factory(o.write_buffer_size));
+  o.memtable_factory.reset(internal::new_prefix_memtable_factory());
   o.memtable_prefix_bloom_size_ratio = 0.05;
   o.memtable_whole_key_filtering = true;
   rocksdb::BlockBasedTableOptions t;

@@ -6,7 +6,6 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
-#include <rocksdb/memtablerep.h>
 
 #include "engine/core/logging.hpp"
 #include "persistence/internal/copy_rollback.hpp"
@@ -65,11 +64,6 @@ rocksdb::Status open_rolling_back_copies(
   }
   if (r.result == copy_rollback::outcome::refused) note = "; " + r.report;
   return s;
-}
-
-rocksdb::MemTableRepFactory* new_hashed_memtable_factory(std::size_t write_buffer_size) {
-  const auto buckets = std::clamp<std::size_t>(write_buffer_size / 128, 16, std::size_t{1} << 16);
-  return rocksdb::NewHashLinkListRepFactory(buckets, 0, 4096, false);
 }
 
 std::uint64_t memtable_bytes(rocksdb::DB& db) {

@@ -17,7 +17,6 @@ class ColumnFamilyHandle;
 struct ColumnFamilyDescriptor;
 class Logger;
 struct DBOptions;
-class MemTableRepFactory;
 struct WriteOptions;
 }  // namespace rocksdb
 
@@ -46,18 +45,6 @@ namespace wfe::persistence::internal {
 // Bytes held by the memtables of every column family of `db` (active, immutable and
 // pinned): bounded by write_buffer_size, not by the data. Thread-safe.
 [[nodiscard]] std::uint64_t memtable_bytes(rocksdb::DB& db);
-
-// Memtables hashed by the family's prefix_extractor (hashed linked lists; a bucket of
-// more than 256 keys becomes a skip list), for families written at random places and
-// read within one prefix: an insert costs a hash and a short list instead of a search
-// of one skip list of everything. Buckets cost 8 bytes each per memtable: up to 64k,
-// never more than 1/128 of the write buffer (a memtable whose buckets alone filled its
-// buffer would ask to be flushed as soon as it exists, which RocksDB asserts against).
-// Needs allow_concurrent_memtable_write = false (one writer per family). Reads within a
-// prefix go forwards only: SeekForPrev and Prev in prefix mode miss keys with this
-// memtable (hashed_memtable.test.cpp checks the reads the stores make against a model).
-[[nodiscard]] rocksdb::MemTableRepFactory* new_hashed_memtable_factory(
-    std::size_t write_buffer_size);
 
 // The store's format version, under the key "format-version" of its default family:
 // written when absent (a new store), else it must be "1" — another value is

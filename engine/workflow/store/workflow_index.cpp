@@ -15,6 +15,7 @@
 #include "engine/core/logging.hpp"
 #include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
+#include "persistence/internal/prefix_memtable.hpp"
 #include "persistence/internal/rocksdb_support.hpp"
 
 namespace wfe::workflow::store {
@@ -95,7 +96,7 @@ rocksdb::Options make_options(const index_settings& settings) {
   persistence::internal::bound_writeback(o, settings.bytes_per_sync);
   if (settings.env != nullptr) o.env = settings.env;
   o.prefix_extractor = std::make_shared<index_prefix>();
-  o.memtable_factory.reset(persistence::internal::new_hashed_memtable_factory(o.write_buffer_size));
+  o.memtable_factory.reset(persistence::internal::new_prefix_memtable_factory());
   o.allow_concurrent_memtable_write = false;  // hashed memtables take one writer
   // Every new workflow's first update asks for a record that does not exist yet: a
   // whole-key bloom filter in the memtable answers that miss without a search.
