@@ -28,6 +28,8 @@
 #include <atomic>
 #include <cassert>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -140,6 +142,26 @@ std::uint64_t hash_of(const Slice& s) {
   return h ^ (h >> 32);
 }
 
+// RocksDB's LookupKey (db/dbformat.h, not installed) begins with three pointers: the
+// memtable key [start, end), which is the internal key's varint32 length followed by the
+// internal key [kstart, end). Read here, and checked against that shape on every use:
+// RocksDB's own MemTableRep::Get, the alternative, leaks the iterator it makes.
+Slice internal_key_of(const rocksdb::LookupKey& k) {
+  struct view {
+    const char* start;
+    const char* kstart;
+    const char* end;
+  } v{};
+  std::memcpy(&v, static_cast<const void*>(&k), sizeof v);
+  const Slice ik = internal_key_of(v.start);
+  if (ik.data() != v.kstart || ik.data() + ik.size() != v.end) {
+    std::fputs("prefix_memtable: this librocksdb's LookupKey is not laid out as expected\n",
+               stderr);
+    std::abort();
+  }
+  return ik;
+}
+
 class prefix_rep final : public rocksdb::MemTableRep {
  public:
   prefix_rep(const key_comparator& compare, rocksdb::Allocator* allocator,
@@ -191,6 +213,16 @@ class prefix_rep final : public rocksdb::MemTableRep {
     if (list == nullptr) return false;
     const node* at = seek(*list, ikey);
     return at != nullptr && compare_(at->entry(), ikey) == 0;
+  }
+
+  void Get(const rocksdb::LookupKey& k, void* callback_args,
+           bool (*callback)(void* arg, const char* entry)) override {
+    const Slice ikey = internal_key_of(k);
+    const auto* list = find_list(ikey);
+    if (list == nullptr) return;
+    for (const node* x = seek(*list, ikey); x != nullptr && callback(callback_args, x->entry());
+         x = x->next(0)) {
+    }
   }
 
   std::size_t ApproximateMemoryUsage() override { return 0; }  // all of it is in the arena
