@@ -187,8 +187,8 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg, rocksdb::Env* e
   // No background auto-resume after a write error: the next write calls Resume()
   // itself, so writing restarts as soon as space returns, and deterministically.
   o.max_bgerror_resume_count = 0;
-  // The events family's hashed memtable (events_options) takes one writer at a time,
-  // which the journal is anyway (write_mutex).
+  // The families' prefix memtables (events_options) take one writer at a time, which
+  // the journal is anyway (write_mutex).
   o.allow_concurrent_memtable_write = false;
   o.info_log = internal::make_info_logger("journal " + cfg.dir.string());
   internal::bound_writeback(o, cfg.bytes_per_sync);
@@ -221,11 +221,12 @@ class whole_key final : public rocksdb::SliceTransform {
 };
 
 // The events family is written at random places (a key per new id) and read one id at
-// a time (replay seeks an id's first event and stops at its last). A memtable hashed by
-// id (internal::new_hashed_memtable_factory) puts each event into a short per-id list
-// instead of a skip list of every event in the memtable: an insert costs a hash and a few
-// comparisons, not ~20 key comparisons against long shared prefixes. Reads within one id
-// stay in key order; nothing iterates the family across ids.
+// a time (replay seeks an id's first event and stops at its last). A memtable with a
+// list per id (internal::new_prefix_memtable_factory) appends each event to its id's
+// list — a hash and one comparison — instead of searching a skip list of every event in
+// the memtable (~20 key comparisons against long shared prefixes). Reads within one id
+// stay in key order; nothing iterates the family across ids but flushes, which get the
+// ids' lists concatenated in key order (ids are terminated: their ranges never overlap).
 rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<id_of_event_key>();
@@ -238,10 +239,11 @@ rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
 // and in the table files answer those misses without walking the skip list or reading
 // index blocks.
 //
-// Its memtable is hashed by key too (see events_options): the two metadata records a
-// workflow's writes put cost a skip-list insert each otherwise, at ~10k instructions the
-// largest single item per start. Only walk_ids iterates across ids (start-up, listing a
-// shard), in total order: RocksDB then sorts a copy of the memtable for the iterator.
+// Its memtable keeps a list per key too (see events_options; a newer version of a key
+// goes first, one comparison): the two metadata records a workflow's writes put cost a
+// skip-list insert each otherwise, at ~10k instructions the largest single item per
+// start. Only walk_ids iterates across ids (start-up, listing a shard), in total order:
+// the memtable then orders a copy of its entries for the iterator.
 rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<whole_key>();
@@ -611,7 +613,7 @@ result<done> rocksdb_journal::impl::walk_ids(
     const std::string& prefix,
     const std::function<bool(persistence_id&&, std::string_view metadata)>& visit) {
   rocksdb::ReadOptions ro;
-  ro.total_order_seek = true;  // across ids of a hashed memtable (metadata_options)
+  ro.total_order_seek = true;  // across ids of a prefix memtable (metadata_options)
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, metadata_cf));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto pid = internal::decode_id_key(it->key().ToStringView());

@@ -301,8 +301,8 @@ TEST_CASE("a purge survives reopen, flushed or not, and leaves the other ids") {
 }
 
 TEST_CASE("a journal written with RocksDB's default memtable and no prefix extractor opens") {
-  // Data dirs of builds before the events family's hashed memtable (events_options):
-  // events in SST files and in the WAL, read back through the hashed memtable.
+  // Data dirs of builds before the events family's prefix memtable (events_options):
+  // events in SST files and in the WAL, read back through the prefix memtable.
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j"};
   const persistence_id prefix_of_pid{shard_id{3}, "order-1"};
@@ -336,7 +336,7 @@ TEST_CASE("a journal written with RocksDB's default memtable and no prefix extra
   CHECK(*replay_all(*j, prefix_of_pid) == 2);
 }
 
-TEST_CASE("ids are listed in order across table files and the hashed memtable") {
+TEST_CASE("ids are listed in order across table files and the prefix memtable") {
   wfe::test::temp_dir dir;
   auto j = open_ok({.dir = dir.path() / "j"});
   std::vector<persistence_id> expected;

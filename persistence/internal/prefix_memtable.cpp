@@ -42,10 +42,9 @@
 // destructor only). Its header (memory/arena.h) is not installed; this is its
 // AllocateAligned by its symbol, a member function called with the arena as `this`
 // (Itanium C++ ABI). Should the distribution's library change it, linking fails.
-extern "C" char* wfe_rocksdb_arena_allocate_aligned(rocksdb::Arena* arena, std::size_t bytes,
-                                                    std::size_t huge_page_size,
-                                                    rocksdb::Logger* logger)
-    __asm__("_ZN7rocksdb5Arena15AllocateAlignedEmmPNS_6LoggerE");
+extern "C" char* wfe_rocksdb_arena_allocate_aligned(
+    rocksdb::Arena* arena, std::size_t bytes, std::size_t huge_page_size,
+    rocksdb::Logger* logger) __asm__("_ZN7rocksdb5Arena15AllocateAlignedEmmPNS_6LoggerE");
 
 namespace wfe::persistence::internal {
 namespace {
@@ -53,7 +52,7 @@ namespace {
 using rocksdb::Slice;
 using key_comparator = rocksdb::MemTableRep::KeyComparator;
 
-constexpr int k_max_height = 12;          // 4^11 entries per prefix before searches slow
+constexpr int k_max_height = 12;              // 4^11 entries per prefix before searches slow
 constexpr std::uint32_t k_skip_list_at = 64;  // entries of a list that becomes a skip list
 constexpr std::size_t k_first_table_slots = 256;
 
@@ -172,7 +171,8 @@ class prefix_rep final : public rocksdb::MemTableRep {
 
   rocksdb::KeyHandle Allocate(const std::size_t len, char** buf) override {
     const auto height = random_height();
-    auto* n = static_cast<node*>(arena_bytes(sizeof(node) + height * sizeof(std::atomic<node*>) + len));
+    auto* n =
+        static_cast<node*>(arena_bytes(sizeof(node) + height * sizeof(std::atomic<node*>) + len));
     n->height = height;
     n->unused = 0;
     for (std::uint32_t l = 0; l < height; ++l) new (&n->links()[l]) std::atomic<node*>(nullptr);
@@ -306,7 +306,8 @@ class prefix_rep final : public rocksdb::MemTableRep {
     char* raw = nullptr;
     MemTableRep::Allocate(n + alignof(std::uint64_t) - 1, &raw);
     const auto at = reinterpret_cast<std::uintptr_t>(raw);
-    const auto aligned = (at + alignof(std::uint64_t) - 1) & ~std::uintptr_t{alignof(std::uint64_t) - 1};
+    const auto aligned =
+        (at + alignof(std::uint64_t) - 1) & ~std::uintptr_t{alignof(std::uint64_t) - 1};
     return raw + (aligned - at);
   }
 
@@ -330,7 +331,8 @@ class prefix_rep final : public rocksdb::MemTableRep {
   }
 
   table* new_table(std::size_t slots) {
-    auto* t = static_cast<table*>(arena_bytes(sizeof(table) + slots * sizeof(std::atomic<prefix_list*>)));
+    auto* t =
+        static_cast<table*>(arena_bytes(sizeof(table) + slots * sizeof(std::atomic<prefix_list*>)));
     t->mask = slots - 1;
     for (std::size_t i = 0; i < slots; ++i) new (&t->slots()[i]) std::atomic<prefix_list*>(nullptr);
     return t;
@@ -517,7 +519,8 @@ class prefix_rep final : public rocksdb::MemTableRep {
       if (all.size() == begin) continue;
       std::uint64_t leading = 0;
       for (std::size_t b = 0; b < 8; ++b) {
-        leading = (leading << 8) | (b < l->prefix_size ? static_cast<unsigned char>(l->prefix[b]) : 0U);
+        leading =
+            (leading << 8) | (b < l->prefix_size ? static_cast<unsigned char>(l->prefix[b]) : 0U);
       }
       runs.push_back({leading, l, begin, all.size()});
     }
@@ -544,7 +547,7 @@ class prefix_rep final : public rocksdb::MemTableRep {
   const key_comparator& compare_;
   const rocksdb::SliceTransform* transform_;
   std::atomic<table*> table_{nullptr};
-  std::size_t prefixes_ = 0;                    // writer only
+  std::size_t prefixes_ = 0;                   // writer only
   std::uint64_t rng_ = 0x853C49E6748FEA9BULL;  // writer only
 };
 

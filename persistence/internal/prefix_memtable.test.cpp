@@ -7,11 +7,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
-#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>

@@ -53,15 +53,16 @@ bool starts_with(const rocksdb::Slice& key, std::string_view prefix) {
   return key.size() >= prefix.size() && std::string_view(key.data(), prefix.size()) == prefix;
 }
 
-// The index's key prefixes, by which its memtables are hashed: a record (`r<id>`) is its
-// own prefix, so a workflow's update costs a hash and a short list instead of a search
-// of a skip list holding every record at a random place (~10k instructions and cache
-// misses per update), and so are a workflow's timers (`t<id>`); each listing
-// ("s"+status, "x"+status+definition+0) and the dead letters ("l") are one prefix each,
-// kept in key order in their bucket (a skip list once it is large), so listings and
-// cursors work as before. Every scan of this index stays inside one prefix, except the
-// walks over all records or all timers (start-up: reconcile, load_timers, the stats),
-// which read in total order: RocksDB then sorts a copy of the memtable for them.
+// The index's key prefixes, by which its memtables keep their lists
+// (persistence/internal/prefix_memtable): a record (`r<id>`) is its own prefix, so a
+// workflow's update costs a hash and a short list instead of a search of a skip list
+// holding every record at a random place (~10k instructions and cache misses per
+// update), and so are a workflow's timers (`t<id>`); each listing ("s"+status,
+// "x"+status+definition+0) and the dead letters ("l") are one prefix each, kept in key
+// order in their list (a skip list once it is large), so listings and cursors work as
+// before. Every scan of this index stays inside one prefix, except the walks over all
+// records or all timers (start-up: reconcile, load_timers, the stats), which read in
+// total order: the memtable then orders a copy of its entries for them.
 class index_prefix final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "wfe.workflow-index.prefix"; }
@@ -97,7 +98,7 @@ rocksdb::Options make_options(const index_settings& settings) {
   if (settings.env != nullptr) o.env = settings.env;
   o.prefix_extractor = std::make_shared<index_prefix>();
   o.memtable_factory.reset(persistence::internal::new_prefix_memtable_factory());
-  o.allow_concurrent_memtable_write = false;  // hashed memtables take one writer
+  o.allow_concurrent_memtable_write = false;  // prefix memtables take one writer
   // Every new workflow's first update asks for a record that does not exist yet: a
   // whole-key bloom filter in the memtable answers that miss without a search.
   o.memtable_prefix_bloom_size_ratio = 0.02;
