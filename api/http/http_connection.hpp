@@ -144,7 +144,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t request_id_ = 0;
   // Describes the current request for the response and its metrics.
   std::string method_ = "other";
-  std::string route_ = "unmatched";
+  std::string_view route_ = "unmatched";  // the router's pattern (it outlives connections)
   unsigned version_ = 11;
   bool request_keep_alive_ = false;
   bool head_request_ = false;

@@ -53,22 +53,34 @@ bool is_param(std::string_view segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-using param_map = std::unordered_map<std::string, std::string>;
-
-// Matches against the still-encoded segments so an encoded '/' (%2F) inside a
-// parameter stays inside that parameter.
-std::optional<param_map> match_segments(const std::vector<std::string>& pattern,
-                                        const std::vector<std::string_view>& path, bool decode) {
-  if (pattern.size() != path.size()) return std::nullopt;
-  param_map params;
+// Whether `path` (still-encoded segments, so an encoded '/' (%2F) inside a parameter
+// stays inside that parameter) has the pattern's shape: a literal segment equal to the
+// decoded path segment, a parameter any non-empty segment. Nothing is copied for a
+// segment without escapes.
+bool segments_match(const std::vector<std::string>& pattern,
+                    const std::vector<std::string_view>& path, bool decode) {
+  if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
-    std::string value = decode ? percent_decode(path[i]) : std::string(path[i]);
     if (is_param(pattern[i])) {
-      if (value.empty()) return std::nullopt;  // a parameter is never empty
-      params[pattern[i].substr(1, pattern[i].size() - 2)] = std::move(value);
-    } else if (pattern[i] != value) {
-      return std::nullopt;
+      if (path[i].empty()) return false;  // a parameter is never empty
+    } else if (decode && path[i].find('%') != std::string_view::npos) {
+      if (pattern[i] != percent_decode(path[i])) return false;
+    } else if (pattern[i] != path[i]) {
+      return false;
     }
+  }
+  return true;
+}
+
+// The parameters of a path that segments_match'ed the pattern, decoded.
+std::unordered_map<std::string, std::string> params_of(const std::vector<std::string>& pattern,
+                                                       const std::vector<std::string_view>& path,
+                                                       bool decode) {
+  std::unordered_map<std::string, std::string> params;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (!is_param(pattern[i])) continue;
+    params[pattern[i].substr(1, pattern[i].size() - 2)] =
+        decode ? percent_decode(path[i]) : std::string(path[i]);
   }
   return params;
 }
@@ -85,7 +97,8 @@ void router::add(std::string method, std::string pattern, http_handler handler) 
 }
 
 void router::add_fallback(std::string prefix, http_handler handler) {
-  fallbacks_.emplace_back(std::move(prefix), std::move(handler));
+  auto label = prefix + "/*";
+  fallbacks_.push_back({std::move(prefix), std::move(label), std::move(handler)});
 }
 
 router::match router::find(http_request& req) const {
@@ -99,10 +112,9 @@ router::match router::find(http_request& req) const {
   match result;
   std::vector<std::string_view> allowed;
   for (const auto& r : routes_) {
-    auto params = match_segments(r.segments, segments, from_target);
-    if (!params) continue;
+    if (!segments_match(r.segments, segments, from_target)) continue;
     if (r.method == req.method) {
-      req.params = std::move(*params);
+      req.params = params_of(r.segments, segments, from_target);
       result.handler = &r.handler;
       result.pattern = r.pattern;
       return result;
@@ -112,10 +124,10 @@ router::match router::find(http_request& req) const {
     }
   }
   if (allowed.empty()) {
-    for (const auto& [prefix, handler] : fallbacks_) {
-      if (path == prefix || (path.starts_with(prefix) && path[prefix.size()] == '/')) {
-        result.handler = &handler;
-        result.pattern = prefix + "/*";
+    for (const auto& f : fallbacks_) {
+      if (path == f.prefix || (path.starts_with(f.prefix) && path[f.prefix.size()] == '/')) {
+        result.handler = &f.handler;
+        result.pattern = f.label;
         return result;
       }
     }

@@ -23,7 +23,7 @@ class router {
 
   struct match {
     const http_handler* handler = nullptr;  // null when not matched
-    std::string pattern;                    // the matched pattern (metrics label)
+    std::string_view pattern;               // the matched pattern (metrics label; the router's)
     unsigned status = 0;                    // 404 or 405 when not matched
     std::string allow;                      // for 405: "GET, PUT"
   };
@@ -38,7 +38,12 @@ class router {
     http_handler handler;
   };
   std::vector<route> routes_;
-  std::vector<std::pair<std::string, http_handler>> fallbacks_;
+  struct fallback {
+    std::string prefix;
+    std::string label;  // prefix + "/*"
+    http_handler handler;
+  };
+  std::vector<fallback> fallbacks_;
 };
 
 }  // namespace wfe::api

@@ -55,6 +55,26 @@ TEST_CASE("several parameters bind independently") {
   CHECK(req.params.at("y") == "two three");
 }
 
+TEST_CASE("a literal segment matches its percent-encoded spelling") {
+  std::string called;
+  router r;
+  r.add("POST", "/api/v1/workflows", tag(&called, "start"));
+  r.add("POST", "/api/v1/workflows/{id}/cancel", tag(&called, "cancel"));
+
+  auto encoded = request("POST", "/api/v1/%77orkflows");
+  const auto m = r.find(encoded);
+  REQUIRE(m.handler != nullptr);
+  CHECK(m.pattern == "/api/v1/workflows");
+  CHECK(encoded.params.empty());
+
+  auto cancel = request("POST", "/api/v1/workflows/a%2Fb/%63ancel");
+  REQUIRE(r.find(cancel).handler != nullptr);
+  CHECK(cancel.params.at("id") == "a/b");
+
+  auto other = request("POST", "/api/v1/%77orkflow");
+  CHECK(r.find(other).status == 404);
+}
+
 TEST_CASE("a parameter never matches more than one segment or an empty one") {
   std::string called;
   router r;

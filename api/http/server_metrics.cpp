@@ -60,7 +60,7 @@ server_metrics::server_metrics(prometheus::Registry& registry, std::string serve
                           prometheus::Histogram::BucketBoundaries{
                               0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0})) {}
 
-void server_metrics::observe(std::string_view method, const std::string& route, unsigned status,
+void server_metrics::observe(std::string_view method, std::string_view route, unsigned status,
                              double seconds) {
   const auto label = method_label(method);
   const auto status_text = std::to_string(status);
@@ -73,9 +73,10 @@ void server_metrics::observe(std::string_view method, const std::string& route, 
     } else {
       s.requests = &requests_->Add({{"server", server_},
                                     {"method", label},
-                                    {"route", route},
+                                    {"route", std::string(route)},
                                     {"status", status_text}});
-      s.duration = &duration_->Add({{"server", server_}, {"route", route}}, duration_buckets());
+      s.duration =
+          &duration_->Add({{"server", server_}, {"route", std::string(route)}}, duration_buckets());
       if (cache_.size() < max_cached_series) cache_.emplace(key_, s);
     }
   }

@@ -33,7 +33,7 @@ class server_metrics {
   // route: the matched pattern, or "unmatched". The series of a (method, route, status)
   // are looked up once and cached (at most max_cached_series of them; beyond that each
   // call looks them up in the families again).
-  void observe(std::string_view method, const std::string& route, unsigned status, double seconds);
+  void observe(std::string_view method, std::string_view route, unsigned status, double seconds);
   void connection_opened();
   void connection_closed();
   void connection_rejected();
