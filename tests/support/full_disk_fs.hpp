@@ -22,6 +22,9 @@ class full_disk_fs final : public rocksdb::FileSystemWrapper {
   full_disk_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
   const char* Name() const override { return "full_disk_fs"; }
   std::atomic<bool> full{false};
+  // While set, every append fails as damaged data would (IOStatus::Corruption): a write
+  // failure that is not the disk's.
+  std::atomic<bool> corrupt{false};
   std::atomic<std::uint64_t> wal_syncs{0};  // syncs of *.log files (one per synced write)
 
   // While held, a WAL sync waits (the writer is blocked inside its write) until release().
@@ -81,12 +84,14 @@ class full_disk_fs final : public rocksdb::FileSystemWrapper {
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              rocksdb::IODebugContext* dbg) override {
       if (full_) return rocksdb::IOStatus::NoSpace("No space left on device");
+      if (fs_.corrupt) return rocksdb::IOStatus::Corruption("injected by full_disk_fs");
       return FSWritableFileOwnerWrapper::Append(data, o, dbg);
     }
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              const rocksdb::DataVerificationInfo& v,
                              rocksdb::IODebugContext* dbg) override {
       if (full_) return rocksdb::IOStatus::NoSpace("No space left on device");
+      if (fs_.corrupt) return rocksdb::IOStatus::Corruption("injected by full_disk_fs");
       return FSWritableFileOwnerWrapper::Append(data, o, v, dbg);
     }
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {

@@ -1159,6 +1159,37 @@ TEST_CASE("while index writes fail at most max-retained-updates wait, the oldest
   CHECK_FALSE(x.status("wf-1"));
 }
 
+TEST_CASE("an index write that fails other than by the disk is dropped, not tried again") {
+  index_settings settings;
+  settings.update_linger = std::chrono::milliseconds(0);
+  settings.write_retry_min_backoff = std::chrono::milliseconds(20);
+  settings.write_retry_max_backoff = std::chrono::milliseconds(20);
+  disk_index x(settings);
+  x.fs->corrupt = true;
+  x.send(rec("wf-a", "d", workflow_status::running, 1000, 2));
+  x.send(rec("wf-b", "d", workflow_status::running, 1001, 2));
+  for (int i = 0; i < 200 && counter(x.registry, "workflow_index_updates_dropped_total") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // ten backoffs: no retry
+  CHECK(counter(x.registry, "workflow_index_write_failures_total") == 0);
+  CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 2);
+  x.fs->corrupt = false;
+  CHECK_FALSE(x.status("wf-a"));  // dropped: the next start's reconciliation repairs them
+  CHECK_FALSE(x.status("wf-b"));
+  // RocksDB holds a damaged write's error (unrecoverable: Resume fails), so later updates
+  // are dropped and counted too until a restart reopens the index; the actor answers on.
+  x.send(rec("wf-c", "d", workflow_status::running, 1002, 2));
+  for (int i = 0; i < 200 && counter(x.registry, "workflow_index_updates_dropped_total") < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 3);
+  CHECK(counter(x.registry, "workflow_index_write_failures_total") == 0);
+  const auto s = stats_of(*x.sys, x.actor);
+  CHECK(s.running == 0);
+}
+
 TEST_CASE("the index opens RocksDB with its bytes-per-sync, strict") {
   wfe::test::temp_dir dir;
   index_settings settings;

@@ -86,7 +86,12 @@ class update_batch {
         log_->info("workflow index: writes resumed after {} failed tries ({} updates written)",
                    failures_, out.size());
       }
+      if (dropped_otherwise_ > 0) {
+        log_->info("workflow index: writes resumed after {} updates were not written",
+                   dropped_otherwise_);
+      }
       failures_ = 0;
+      dropped_otherwise_ = 0;
       dropping_ = false;
       backoff_ = min_backoff_;
       retry_at_ = {};
@@ -95,9 +100,22 @@ class update_batch {
     if (r.error().code != persistence::errc::io_error) {
       // Not the disk (damaged data, a bug): trying again would fail again and hold up
       // every later update, so these go, as before (reconcile() repairs them at the next
-      // start, or the workflows' next updates do).
-      log_->error("workflow index: {} updates not written: {}", out.size(), r.error().describe());
+      // start, or the workflows' next updates do). RocksDB may refuse every later write
+      // too (an unrecoverable background error: only a restart reopens the index), so
+      // one line per minute, not one per batch.
       index_->count_dropped(out.size());
+      const auto now = clock::now();
+      if (dropped_otherwise_ == 0 || now >= next_drop_report_) {
+        log_->error(
+            "workflow index: {} updates not written: {}{}; listings lag until the workflows' "
+            "next updates or the next start (workflow_index_updates_dropped_total counts them)",
+            out.size(), r.error().describe(),
+            dropped_otherwise_ > 0
+                ? fmt::format(" ({} more since the last report)", dropped_otherwise_)
+                : std::string());
+        next_drop_report_ = now + std::chrono::minutes(1);
+      }
+      dropped_otherwise_ += out.size();
       return;
     }
     // Back where they were, ahead of nothing newer: no message was taken meanwhile. Their
@@ -178,6 +196,8 @@ class update_batch {
   clock::time_point retry_at_{};  // no write before this (after a failed one)
   std::uint64_t failures_ = 0;    // failed writes in a row
   bool dropping_ = false;         // logged that updates are dropped (until a write succeeds)
+  std::uint64_t dropped_otherwise_ = 0;  // updates of batches failed not by the disk, in a row
+  clock::time_point next_drop_report_{};
   std::deque<entry> pending_;
   std::uint64_t base_ = 0;  // position of pending_.front() since the start
   std::unordered_map<std::string, std::uint64_t> slot_of_;  // workflow id -> position
