@@ -230,7 +230,7 @@ class whole_key final : public rocksdb::SliceTransform {
 rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<id_of_event_key>();
-  o.memtable_factory.reset(internal::new_prefix_memtable_factory());
+  o.memtable_factory.reset(internal::new_prefix_memtable_factory(o.comparator));
   return o;
 }
 
@@ -247,7 +247,7 @@ rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
 rocksdb::ColumnFamilyOptions metadata_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
   o.prefix_extractor = std::make_shared<whole_key>();
-  o.memtable_factory.reset(internal::new_prefix_memtable_factory());
+  o.memtable_factory.reset(internal::new_prefix_memtable_factory(o.comparator));
   o.memtable_prefix_bloom_size_ratio = 0.05;
   o.memtable_whole_key_filtering = true;
   rocksdb::BlockBasedTableOptions t;

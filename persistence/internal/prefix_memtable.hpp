@@ -5,8 +5,9 @@
 // prefix_memtable.test.cpp for the check against an ordered map.
 
 namespace rocksdb {
+class Comparator;
 class MemTableRepFactory;
-}
+}  // namespace rocksdb
 
 namespace wfe::persistence::internal {
 
@@ -20,7 +21,12 @@ namespace wfe::persistence::internal {
 // flush) gets the lists' entries in key order, concatenated when the prefixes' ranges
 // do not interleave (the journal's ids are terminated, so they never do) and sorted
 // otherwise. Needs allow_concurrent_memtable_write = false; readers run concurrently
-// with the one writer. The caller owns the factory (ColumnFamilyOptions takes it).
-[[nodiscard]] rocksdb::MemTableRepFactory* new_prefix_memtable_factory();
+// with the one writer. `comparator` is the family's (ColumnFamilyOptions::comparator):
+// with RocksDB's bytewise one the memtable orders entries itself, without a virtual call
+// per comparison; with any other it asks RocksDB. The prefix extractor must return a
+// leading part of the key, as RocksDB requires. The caller owns the factory
+// (ColumnFamilyOptions takes it).
+[[nodiscard]] rocksdb::MemTableRepFactory* new_prefix_memtable_factory(
+    const rocksdb::Comparator* comparator);
 
 }  // namespace wfe::persistence::internal

@@ -97,7 +97,7 @@ rocksdb::Options make_options(const index_settings& settings) {
   persistence::internal::bound_writeback(o, settings.bytes_per_sync);
   if (settings.env != nullptr) o.env = settings.env;
   o.prefix_extractor = std::make_shared<index_prefix>();
-  o.memtable_factory.reset(persistence::internal::new_prefix_memtable_factory());
+  o.memtable_factory.reset(persistence::internal::new_prefix_memtable_factory(o.comparator));
   o.allow_concurrent_memtable_write = false;  // prefix memtables take one writer
   // Every new workflow's first update asks for a record that does not exist yet: a
   // whole-key bloom filter in the memtable answers that miss without a search.
