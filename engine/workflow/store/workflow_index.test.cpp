@@ -1096,6 +1096,14 @@ struct disk_index {
     REQUIRE(r);
     return *r ? std::optional{(*r)->status} : std::nullopt;
   }
+  // Waits up to 2 s for workflow_index_updates_dropped_total to reach `n`.
+  bool dropped_reaches(double n) {
+    for (int i = 0; i < 200; ++i) {
+      if (counter(registry, "workflow_index_updates_dropped_total") >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
   // Waits up to 30 s for `id` to be indexed with `st` (RocksDB clears a full disk's error
   // once its SstFileManager, which looks every 5 s, sees room again).
   bool reaches(const std::string& id, workflow_status st) const {
@@ -1107,14 +1115,19 @@ struct disk_index {
   }
 };
 
+// Updates written at once, failed writes tried again after `min_ms` doubling to `max_ms`.
+index_settings retrying(int min_ms, int max_ms) {
+  index_settings settings;
+  settings.update_linger = std::chrono::milliseconds(0);
+  settings.write_retry_min_backoff = std::chrono::milliseconds(min_ms);
+  settings.write_retry_max_backoff = std::chrono::milliseconds(max_ms);
+  return settings;
+}
+
 }  // namespace
 
 TEST_CASE("index writes that fail on a full disk are written again once it has room") {
-  index_settings settings;
-  settings.update_linger = std::chrono::milliseconds(0);
-  settings.write_retry_min_backoff = std::chrono::milliseconds(50);
-  settings.write_retry_max_backoff = std::chrono::milliseconds(200);
-  disk_index x(settings);
+  disk_index x(retrying(50, 200));
   x.send(rec("wf-before", "d", workflow_status::running, 1000, 2));
   REQUIRE(x.reaches("wf-before", workflow_status::running));
 
@@ -1140,12 +1153,9 @@ TEST_CASE("index writes that fail on a full disk are written again once it has r
 }
 
 TEST_CASE("while index writes fail at most max-retained-updates wait, the oldest are dropped") {
-  index_settings settings;
-  settings.update_linger = std::chrono::milliseconds(0);
+  auto settings = retrying(50, 50);
   settings.max_batch_updates = 2;
   settings.max_retained_updates = 3;
-  settings.write_retry_min_backoff = std::chrono::milliseconds(50);
-  settings.write_retry_max_backoff = std::chrono::milliseconds(50);
   disk_index x(settings);
   x.fs->full = true;
   for (int i = 0; i < 5; ++i) {
@@ -1160,18 +1170,11 @@ TEST_CASE("while index writes fail at most max-retained-updates wait, the oldest
 }
 
 TEST_CASE("an index write that fails other than by the disk is dropped, not tried again") {
-  index_settings settings;
-  settings.update_linger = std::chrono::milliseconds(0);
-  settings.write_retry_min_backoff = std::chrono::milliseconds(20);
-  settings.write_retry_max_backoff = std::chrono::milliseconds(20);
-  disk_index x(settings);
+  disk_index x(retrying(20, 20));
   x.fs->corrupt = true;
   x.send(rec("wf-a", "d", workflow_status::running, 1000, 2));
   x.send(rec("wf-b", "d", workflow_status::running, 1001, 2));
-  for (int i = 0; i < 200 && counter(x.registry, "workflow_index_updates_dropped_total") < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 2);
+  CHECK(x.dropped_reaches(2));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // ten backoffs: no retry
   CHECK(counter(x.registry, "workflow_index_write_failures_total") == 0);
   CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 2);
@@ -1181,9 +1184,7 @@ TEST_CASE("an index write that fails other than by the disk is dropped, not trie
   // RocksDB holds a damaged write's error (unrecoverable: Resume fails), so later updates
   // are dropped and counted too until a restart reopens the index; the actor answers on.
   x.send(rec("wf-c", "d", workflow_status::running, 1002, 2));
-  for (int i = 0; i < 200 && counter(x.registry, "workflow_index_updates_dropped_total") < 3; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  CHECK(x.dropped_reaches(3));
   CHECK(counter(x.registry, "workflow_index_updates_dropped_total") == 3);
   CHECK(counter(x.registry, "workflow_index_write_failures_total") == 0);
   const auto s = stats_of(*x.sys, x.actor);
