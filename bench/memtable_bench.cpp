@@ -23,22 +23,12 @@
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include "persistence/internal/key_codec.hpp"
 #include "persistence/internal/prefix_memtable.hpp"
 
 namespace {
-
-// As the journal's events family: the prefix is the key without its sequence number.
-class id_of_event_key final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "bench.id-of-event-key"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return {key.data(), key.size() - 8};
-  }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
-};
 
 struct memtable_kind {
   const char* name;
@@ -60,7 +50,7 @@ bool run(memtable_kind& kind, int ids, std::uint64_t seed, const std::filesystem
   rocksdb::Options o;
   o.create_if_missing = true;
   o.write_buffer_size = std::size_t{1} << 30;  // one memtable holds the round
-  o.prefix_extractor = std::make_shared<id_of_event_key>();
+  o.prefix_extractor = wfe::persistence::internal::event_key_prefix();
   o.memtable_factory.reset(kind.make(o.comparator));
   o.allow_concurrent_memtable_write = false;
   rocksdb::DB* raw = nullptr;

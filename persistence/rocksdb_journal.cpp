@@ -200,18 +200,6 @@ rocksdb::Options make_options(const rocksdb_journal_config& cfg, rocksdb::Env* e
   return o;
 }
 
-// The events family's prefix is the persistence id: an event key minus its 8-byte
-// sequence number (internal/key_codec.hpp).
-class id_of_event_key final : public rocksdb::SliceTransform {
- public:
-  static constexpr std::size_t k_sequence_bytes = 8;
-  const char* Name() const override { return "wfe.id-of-event-key"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return {key.data(), key.size() - k_sequence_bytes};
-  }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > k_sequence_bytes; }
-};
-
 // The metadata family's prefix is its whole key (one record per id).
 class whole_key final : public rocksdb::SliceTransform {
  public:
@@ -229,7 +217,7 @@ class whole_key final : public rocksdb::SliceTransform {
 // ids' lists concatenated in key order (ids are terminated: their ranges never overlap).
 rocksdb::ColumnFamilyOptions events_options(const rocksdb::Options& base) {
   rocksdb::ColumnFamilyOptions o(base);
-  o.prefix_extractor = std::make_shared<id_of_event_key>();
+  o.prefix_extractor = internal::event_key_prefix();
   o.memtable_factory.reset(internal::new_prefix_memtable_factory(o.comparator));
   return o;
 }

@@ -1,5 +1,7 @@
 #include "persistence/internal/key_codec.hpp"
 
+#include <rocksdb/slice_transform.h>
+
 namespace wfe::persistence::internal {
 namespace {
 
@@ -38,6 +40,18 @@ std::optional<std::pair<persistence_id, std::size_t>> decode_prefix(std::string_
   }
   return std::nullopt;
 }
+
+// The events family's prefix is the persistence id: an event key minus its 8-byte
+// sequence number (the name is stored in the store's OPTIONS file; keep it).
+class id_of_event_key final : public rocksdb::SliceTransform {
+ public:
+  static constexpr std::size_t k_sequence_bytes = 8;
+  const char* Name() const override { return "wfe.id-of-event-key"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), key.size() - k_sequence_bytes};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > k_sequence_bytes; }
+};
 
 }  // namespace
 
@@ -98,6 +112,11 @@ std::string hex(std::string_view bytes) {
     out.push_back(digits[b & 0xF]);
   }
   return out;
+}
+
+std::shared_ptr<const rocksdb::SliceTransform> event_key_prefix() {
+  static const auto extractor = std::make_shared<const id_of_event_key>();
+  return extractor;
 }
 
 }  // namespace wfe::persistence::internal

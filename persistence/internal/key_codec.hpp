@@ -10,11 +10,16 @@
 // a shard, and of an id within it, form one contiguous key range.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "persistence/persistence_id.hpp"
+
+namespace rocksdb {
+class SliceTransform;
+}
 
 namespace wfe::persistence::internal {
 
@@ -24,6 +29,10 @@ namespace wfe::persistence::internal {
 [[nodiscard]] std::string encode_event_key(const persistence_id& pid, std::uint64_t sequence_nr);
 // The same key from the id's encode_id_key, into `out` (a writer's reused buffer).
 void encode_event_key(std::string_view id_key, std::uint64_t sequence_nr, std::string& out);
+
+// The events family's prefix extractor: an event key minus its 8-byte sequence number
+// (the id key), by which its memtable keeps a list per id (prefix_memtable.hpp).
+[[nodiscard]] std::shared_ptr<const rocksdb::SliceTransform> event_key_prefix();
 
 // The 4-byte prefix shared by every key of a shard: iterate it to move a shard.
 [[nodiscard]] std::string encode_shard_prefix(shard_id shard);

@@ -22,21 +22,11 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include "persistence/internal/key_codec.hpp"
 #include "persistence/internal/prefix_memtable.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
-
-// As the journal's events family: the prefix is the key without its 8-byte big-endian
-// sequence number.
-class strip_sequence final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "test.strip-sequence"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return {key.data(), key.size() - 8};
-  }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
-};
 
 // Prefix `p` followed by a big-endian sequence number, so an id's keys go up with it.
 std::string append_key_of(int p, std::uint64_t seq) {
@@ -264,13 +254,13 @@ void run_readers_against_writer(prefix_db& h) {
 TEST_CASE("the prefix memtable reads back what an ordered map holds: a prefix per id") {
   // 64 KB write buffers: about two hundred flushes, each reading a memtable in full key
   // order (the lists concatenated: the prefixes' ranges do not interleave).
-  prefix_db h(64 * 1024, std::make_shared<strip_sequence>());
+  prefix_db h(64 * 1024, wfe::persistence::internal::event_key_prefix());
   run_against_model(h, 20261207);
 }
 
 TEST_CASE("the prefix memtable reads back what an ordered map holds: interleaving prefixes") {
   // Flushes and total-order reads when the lists cannot just be concatenated (sorted).
-  prefix_db h(64 * 1024, std::make_shared<strip_sequence>());
+  prefix_db h(64 * 1024, wfe::persistence::internal::event_key_prefix());
   h.interleave = true;
   run_against_model(h, 11);
 }
@@ -283,7 +273,7 @@ TEST_CASE("the prefix memtable reads back what an ordered map holds: large prefi
 
 TEST_CASE("the prefix memtable's readers see every acknowledged write while it is written") {
   SUBCASE("a prefix per id") {
-    prefix_db h(64 * 1024, std::make_shared<strip_sequence>());
+    prefix_db h(64 * 1024, wfe::persistence::internal::event_key_prefix());
     run_readers_against_writer(h);
   }
   SUBCASE("large prefixes") {
@@ -296,7 +286,8 @@ TEST_CASE("the prefix memtable keeps a family's own comparator's order") {
   // Reverse bytewise: the memtable must order by RocksDB's comparator, not bytewise.
   // Appends, overwrites and deletes, flushes (their key order checked) between rounds,
   // then every key read back and a total-order walk in the comparator's order.
-  prefix_db h(64 * 1024, std::make_shared<strip_sequence>(), rocksdb::ReverseBytewiseComparator());
+  prefix_db h(64 * 1024, wfe::persistence::internal::event_key_prefix(),
+              rocksdb::ReverseBytewiseComparator());
   ordered_model m;
   std::mt19937_64 rng(5);
   for (int b = 0; b < 400; ++b) {
