@@ -181,10 +181,12 @@ class entry_order {
   }
 
  private:
-  static std::uint64_t trailer(const Slice& ikey) {
+  static std::uint64_t trailer(const Slice& ikey) {  // RocksDB's little-endian fixed64
+    const auto* p =
+        reinterpret_cast<const unsigned char*>(ikey.data() + ikey.size() - k_internal_key_trailer);
     std::uint64_t t = 0;
-    std::memcpy(&t, ikey.data() + ikey.size() - k_internal_key_trailer, sizeof t);
-    return t;  // little-endian fixed64, as RocksDB encodes it (x86-64)
+    for (int i = 7; i >= 0; --i) t = (t << 8) | p[i];
+    return t;
   }
   static int order(const Slice& a, const Slice& b) {
     const int by_key = user_key_of(a).compare(user_key_of(b));

@@ -92,6 +92,7 @@ class update_batch {
       }
       failures_ = 0;
       dropped_otherwise_ = 0;
+      unreported_drops_ = 0;
       dropping_ = false;
       backoff_ = min_backoff_;
       retry_at_ = {};
@@ -110,10 +111,13 @@ class update_batch {
             "workflow index: {} updates not written: {}{}; listings lag until the workflows' "
             "next updates or the next start (workflow_index_updates_dropped_total counts them)",
             out.size(), r.error().describe(),
-            dropped_otherwise_ > 0
-                ? fmt::format(" ({} more since the last report)", dropped_otherwise_)
+            unreported_drops_ > 0
+                ? fmt::format(" ({} more since the last report)", unreported_drops_)
                 : std::string());
         next_drop_report_ = now + std::chrono::minutes(1);
+        unreported_drops_ = 0;
+      } else {
+        unreported_drops_ += out.size();
       }
       dropped_otherwise_ += out.size();
       return;
@@ -197,6 +201,7 @@ class update_batch {
   std::uint64_t failures_ = 0;    // failed writes in a row
   bool dropping_ = false;         // logged that updates are dropped (until a write succeeds)
   std::uint64_t dropped_otherwise_ = 0;  // updates of batches failed not by the disk, in a row
+  std::uint64_t unreported_drops_ = 0;   // of those, not in an error line yet
   clock::time_point next_drop_report_{};
   std::deque<entry> pending_;
   std::uint64_t base_ = 0;  // position of pending_.front() since the start
