@@ -122,6 +122,8 @@ Slice user_key_of(const Slice& internal_key) {
   return {internal_key.data(), internal_key.size() - k_internal_key_trailer};
 }
 
+// Eight bytes a step. Not core::fnv1a_64, the project's stable hash (a byte a step):
+// nothing stores this one, and it runs on every insert and lookup.
 std::uint64_t hash_of(const Slice& s) {
   constexpr std::uint64_t k_mul = 0x9E3779B97F4A7C15ULL;
   std::uint64_t h = 0x243F6A8885A308D3ULL ^ s.size();
