@@ -126,12 +126,15 @@ struct rocksdb_journal::impl {
     return cached_metadata(id_key, pid);
   }
 
-  // Deletes events from..to of `pid` into `batch`: one point delete each up to
-  // k_point_deletes_max events, else one DeleteRange. RocksDB 7.8 fragments every range
-  // tombstone of a memtable again for each new iterator, so with retention purging
-  // thousands of workflows every replay would slow down with them (seen in the
-  // snapshot store: 285 instead of 2,275 purges per second); point tombstones cost
-  // only a reader that passes over them.
+  // Deletes events from..to of `pid` into `batch`: a point delete of each sequence nr's
+  // key up to k_point_deletes_max events, else one DeleteRange. A key holds a write's
+  // events under its last one's number, so every key ending in from..to goes, however
+  // many events it holds; a write that reaches past `to` stays whole (replay skips its
+  // events up to the metadata's deleted_to) until a later delete or purge reaches its
+  // end. RocksDB 7.8 fragments every range tombstone of a memtable again for each new
+  // iterator, so with retention purging thousands of workflows every replay would slow down with
+  // them (seen in the snapshot store: 285 instead of 2,275 purges per second); point tombstones
+  // cost only a reader that passes over them.
   static constexpr std::uint64_t k_point_deletes_max = 4096;
   void delete_events(rocksdb::WriteBatch& batch, const persistence_id& pid, std::uint64_t from,
                      std::uint64_t to) {
@@ -290,8 +293,10 @@ result<std::unique_ptr<rocksdb_journal>> rocksdb_journal::open(
   }
   p->events_cf = p->handles[1];
   p->metadata_cf = p->handles[2];
+  // Format 2 stores a write's events under one key; format 1's keys (one event each) read
+  // the same way, so a journal of format 1 is upgraded by writing on.
   if (auto ok = internal::check_format_version(*p->db, p->handles[0], p->write_options, "journal",
-                                               p->cfg.dir);
+                                               p->cfg.dir, "2", {"1"});
       !ok)
     return fail(std::move(ok).error());
   if (cfg.verify_on_start) {
@@ -354,8 +359,9 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
   rocksdb::WriteBatch batch(bytes);
   std::string id_key;  // reused buffers: WriteBatch::Put copies what it is given
   std::string key;
-  std::string head;
-  std::string tail;
+  std::string scratch;
+  std::vector<std::string_view> parts;
+  std::vector<rocksdb::Slice> slices;
   std::vector<cache_type::value_type*> touched;  // entries changed by this batch, once each
   const auto batch_nr = ++batches;
   touched.reserve(requests.size());
@@ -383,13 +389,13 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
       results.emplace_back(fail(std::move(ok).error()));
       continue;
     }
-    for (const auto& e : request.events) {
-      internal::encode_envelope_parts(e, head, tail);
-      internal::encode_event_key(id_key, e.sequence_nr, key);
-      const rocksdb::Slice key_slice(key);
-      const rocksdb::Slice value[3] = {head, e.payload, tail};
-      batch.Put(events_cf, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value, 3));
-    }
+    // One key per request, under its last event's sequence nr (format 2).
+    internal::encode_value_parts(request.events, scratch, parts);
+    slices.assign(parts.begin(), parts.end());
+    internal::encode_event_key(id_key, request.events.back().sequence_nr, key);
+    const rocksdb::Slice key_slice(key);
+    batch.Put(events_cf, rocksdb::SliceParts(&key_slice, 1),
+              rocksdb::SliceParts(slices.data(), static_cast<int>(slices.size())));
     if ((*entry)->second.batch != batch_nr) {
       (*entry)->second.batch = batch_nr;
       touched.push_back(*entry);
@@ -435,7 +441,10 @@ result<std::uint64_t> rocksdb_journal::impl::replay(const persistence_id& pid, s
   from = std::max({from, m->deleted_to + 1, std::uint64_t{1}});
   to = std::min(to, m->highest);
   if (from > to || max == 0) return std::uint64_t{0};
-  const auto upper = internal::encode_event_key(pid, to) + '\0';  // just after `to`
+  // A key holds a write's events under its last one's sequence nr (one event in format 1,
+  // any number in format 2): the first key at or after `from` holds `from`, and the
+  // write holding `to` may end after it, up to the highest.
+  const auto upper = internal::encode_event_key(pid, m->highest) + '\0';
   const rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot.snapshot();
@@ -444,19 +453,43 @@ result<std::uint64_t> rocksdb_journal::impl::replay(const persistence_id& pid, s
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events_cf));
   std::uint64_t expected = from;
   std::uint64_t count = 0;
-  for (it->Seek(internal::encode_event_key(pid, from)); it->Valid() && count < max; it->Next()) {
+  const auto gap = [&](const std::string& next) {
+    return fail(corruption(error{errc::corruption, "gap in " + pid.describe() + ": sequence nr " +
+                                                       std::to_string(expected) +
+                                                       " is missing (next " + next + ")"}));
+  };
+  for (it->Seek(internal::encode_event_key(pid, from));
+       it->Valid() && count < max && expected <= to; it->Next()) {
     auto key = internal::decode_event_key(std::string_view(it->key().data(), it->key().size()));
-    if (!key || key->pid != pid || key->sequence_nr != expected) {
-      return fail(corruption(
-          error{errc::corruption, "gap in " + pid.describe() + ": sequence nr " +
-                                      std::to_string(expected) + " is missing (next key " +
-                                      internal::hex(it->key().ToStringView()) + ")"}));
+    if (!key || key->pid != pid || key->sequence_nr < expected) {
+      return gap("key " + internal::hex(it->key().ToStringView()));
     }
-    auto e = internal::decode_envelope(it->value().ToStringView(), pid, expected);
-    if (!e) return fail(corruption(std::move(e).error()));
-    on_event(*e);
-    ++expected;
-    ++count;
+    auto value = internal::value_reader::open(it->value().ToStringView(), pid, key->sequence_nr);
+    if (!value) return fail(corruption(std::move(value).error()));
+    // The first key may begin before `from` (a write that was partly deleted, or read
+    // from its middle); every later one must begin where the one before ended.
+    const auto first = value->first_sequence_nr();
+    if (first > expected) {
+      return gap("events stored are " + std::to_string(first) + ".." +
+                 std::to_string(key->sequence_nr));
+    }
+    if (count > 0 && first < expected) {
+      return fail(corruption(
+          error{errc::corruption, "events " + std::to_string(first) + ".." +
+                                      std::to_string(key->sequence_nr) + " of " + pid.describe() +
+                                      " overlap those before them (sequence nr " +
+                                      std::to_string(expected) + " expected next)"}));
+    }
+    std::string_view envelope;
+    for (auto seq = first; value->next(envelope); ++seq) {
+      if (seq < expected) continue;
+      if (seq > to || count == max) break;
+      auto e = internal::decode_envelope(envelope, pid, seq);
+      if (!e) return fail(corruption(std::move(e).error()));
+      on_event(*e);
+      ++expected;
+      ++count;
+    }
   }
   if (!it->status().ok()) {
     auto e = internal::from_status(it->status(), "replay of " + pid.describe() +

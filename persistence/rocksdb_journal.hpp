@@ -1,8 +1,10 @@
 #pragma once
 // The journal on RocksDB. Keys: see internal/key_codec.hpp (shard | id | seq, so a
-// shard is one key range). Values: proto/journal.proto envelopes with a CRC32C of
-// the payload. Column families: "events" (event keys), "metadata" (per-id highest
-// and deleted-to), "default" (the format version).
+// shard is one key range); a write's events go under one key, its last event's seq
+// (format 2; format 1 had a key per event, read the same way). Values: proto/journal.proto
+// envelopes with a CRC32C of the payload, several in a pack (internal/rocksdb_support.hpp).
+// Column families: "events" (event keys), "metadata" (per-id highest and deleted-to),
+// "default" (the format version).
 //
 // Never silently wrong:
 // - wal_recovery_mode is strict (never point-in-time, which drops acknowledged

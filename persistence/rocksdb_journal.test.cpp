@@ -470,6 +470,169 @@ TEST_CASE("replay fails naming the id and sequence number of a bad envelope") {
   }
 }
 
+std::vector<std::uint64_t> replayed_seqs(journal& j, const persistence_id& pid, std::uint64_t from,
+                                         std::uint64_t to, std::uint64_t max) {
+  std::vector<std::uint64_t> seen;
+  auto r = j.replay(pid, from, to, max, [&](const event& e) {
+    CHECK(e == journal_event(e.sequence_nr));
+    seen.push_back(e.sequence_nr);
+  });
+  REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
+  CHECK(*r == seen.size());
+  return seen;
+}
+
+std::vector<std::uint64_t> seq_range(std::uint64_t from, std::uint64_t to) {
+  std::vector<std::uint64_t> out;
+  for (auto s = from; s <= to; ++s) out.push_back(s);
+  return out;
+}
+
+std::vector<event> journal_events(std::uint64_t from, std::uint64_t to) {
+  std::vector<event> out;
+  for (auto s = from; s <= to; ++s) out.push_back(journal_event(s));
+  return out;
+}
+
+// Writes 1, 2..6 and 7..9 of k_pid as three writes: three keys.
+void write_three_writes(journal& j) {
+  REQUIRE(j.write(k_pid, journal_events(1, 1)).has_value());
+  REQUIRE(j.write(k_pid, journal_events(2, 6)).has_value());
+  REQUIRE(j.write(k_pid, journal_events(7, 9)).has_value());
+}
+
+TEST_CASE("a write's events are stored under one key and read back from any point") {
+  wfe::test::temp_dir dir;
+  bool flushed = false;  // read from the memtable, then from table files
+  SUBCASE("in the memtable") {}
+  SUBCASE("in table files") { flushed = true; }
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  {
+    auto j = open_ok(cfg);
+    write_three_writes(*j);
+    auto empty_payloads = journal_events(10, 11);  // a pack of envelopes without payload
+    for (auto& e : empty_payloads) e.payload.clear();
+    REQUIRE(j->write(k_pid, empty_payloads).has_value());
+    if (flushed) REQUIRE(j->db()->Flush({}).ok());
+  }
+  CHECK(raw_db(cfg.dir).count_events(k_pid) == 4);
+  auto j = open_ok(cfg);
+  std::vector<std::uint64_t> all;
+  REQUIRE(j->replay(k_pid, 1, max_sequence_nr, max_sequence_nr, [&](const event& e) {
+             CHECK(e.payload == (e.sequence_nr >= 10 ? "" : journal_event(e.sequence_nr).payload));
+             all.push_back(e.sequence_nr);
+           }).has_value());
+  CHECK(all == seq_range(1, 11));
+  CHECK(replayed_seqs(*j, k_pid, 1, 9, max_sequence_nr) == seq_range(1, 9));
+  CHECK(replayed_seqs(*j, k_pid, 4, 7, max_sequence_nr) == seq_range(4, 7));
+  CHECK(replayed_seqs(*j, k_pid, 3, 9, 2) == seq_range(3, 4));
+  CHECK(replayed_seqs(*j, k_pid, 5, 5, max_sequence_nr) == seq_range(5, 5));
+  CHECK(replayed_seqs(*j, k_pid, 6, 8, max_sequence_nr) == seq_range(6, 8));
+  CHECK(replayed_seqs(*j, k_pid, 2, 6, 5) == seq_range(2, 6));
+  CHECK(*j->highest_sequence_nr(k_pid) == 11);
+}
+
+TEST_CASE("deleting into the middle of a write keeps its key and replays only what is left") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  auto j = open_ok(cfg);
+  write_three_writes(*j);
+  REQUIRE(j->delete_to(k_pid, 4).has_value());
+  CHECK(replayed_seqs(*j, k_pid, 1, max_sequence_nr, max_sequence_nr) == seq_range(5, 9));
+  CHECK(replayed_seqs(*j, k_pid, 5, 5, max_sequence_nr) == seq_range(5, 5));
+  j.reset();
+  CHECK(raw_db(cfg.dir).count_events(k_pid) == 2);  // 2..6 stays whole, 1 is gone
+  j = open_ok(cfg);
+  CHECK(replayed_seqs(*j, k_pid, 1, max_sequence_nr, max_sequence_nr) == seq_range(5, 9));
+  REQUIRE(j->write(k_pid, journal_events(10, 12)).has_value());
+  REQUIRE(j->delete_to(k_pid, 6).has_value());
+  CHECK(replayed_seqs(*j, k_pid, 1, max_sequence_nr, max_sequence_nr) == seq_range(7, 12));
+  j.reset();
+  CHECK(raw_db(cfg.dir).count_events(k_pid) == 2);  // 7..9 and 10..12
+  j = open_ok(cfg);
+  REQUIRE(j->delete_to(k_pid, 8).has_value());
+  REQUIRE(j->purge(k_pid, 12).has_value());  // from the partly deleted write to the end
+  j.reset();
+  CHECK(raw_db(cfg.dir).count_events(k_pid) == 0);
+}
+
+TEST_CASE("a damaged write is corruption naming the id and where") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  (void)open_ok(cfg);
+  {
+    auto j = open_ok(cfg);
+    write_three_writes(*j);
+  }
+  const auto replay_error = [&] {
+    auto j = open_ok(cfg);
+    auto r = replay_all(*j, k_pid);
+    REQUIRE_FALSE(r.has_value());
+    return r.error();
+  };
+  SUBCASE("a pack cut short") {
+    auto value = internal::encode_value(journal_events(2, 6));
+    raw_db(cfg.dir).put_event(k_pid, 6, value.substr(0, value.size() - 3));
+    expect_corruption(replay_error(), {"order-17", "malformed event pack", "sequence nr 6"});
+  }
+  SUBCASE("a pack with bytes after its last event") {
+    raw_db(cfg.dir).put_event(k_pid, 6, internal::encode_value(journal_events(2, 6)) + "x");
+    expect_corruption(replay_error(), {"order-17", "malformed event pack", "after the last"});
+  }
+  SUBCASE("a pack counting more events than its key's sequence nr") {
+    raw_db(cfg.dir).put_event(k_pid, 1, internal::encode_value(journal_events(1, 3)));
+    expect_corruption(replay_error(), {"order-17", "malformed event pack", "event count 3"});
+  }
+  SUBCASE("a payload inside a pack whose CRC does not match") {
+    auto value = internal::encode_value(journal_events(2, 6));
+    const auto at = value.find("payload-4");
+    REQUIRE(at != std::string::npos);
+    value[at] = 'P';
+    raw_db(cfg.dir).put_event(k_pid, 6, value);
+    expect_corruption(replay_error(), {"order-17", "sequence nr 4", "CRC32C"});
+  }
+  SUBCASE("a pack holding other sequence nrs than its key says") {
+    raw_db(cfg.dir).put_event(k_pid, 6, internal::encode_value(journal_events(3, 7)));
+    expect_corruption(replay_error(), {"order-17", "sequence nr 2", "carries sequence nr 3"});
+  }
+  SUBCASE("a missing write") {
+    raw_db(cfg.dir).delete_event(k_pid, 6);
+    expect_corruption(replay_error(), {"order-17", "sequence nr 2 is missing", "7..9"});
+  }
+  SUBCASE("writes that overlap") {
+    raw_db(cfg.dir).put_event(k_pid, 9, internal::encode_value(journal_events(5, 9)));
+    expect_corruption(replay_error(), {"order-17", "events 5..9", "overlap", "7 expected"});
+  }
+}
+
+TEST_CASE("a journal of format 1 (a key per event) reads on and is upgraded to format 2") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  (void)open_ok(cfg);
+  {  // Format 1 as a build before it wrote it: an envelope per key, version "1".
+    raw_db raw(cfg.dir);
+    for (std::uint64_t seq = 1; seq <= 4; ++seq)
+      raw.put_event(k_pid, seq, internal::encode_envelope(journal_event(seq)));
+    rocksdb::WriteBatch batch;
+    REQUIRE(batch
+                .Put(raw.handles[2], internal::encode_id_key(k_pid),
+                     internal::encode_metadata({.highest = 4}))
+                .ok());
+    REQUIRE(batch.Put(raw.handles[0], "format-version", "1").ok());
+    REQUIRE(raw.db->Write({}, &batch).ok());
+  }
+  auto j = open_ok(cfg);
+  CHECK(replayed_seqs(*j, k_pid, 1, max_sequence_nr, max_sequence_nr) == seq_range(1, 4));
+  REQUIRE(j->write(k_pid, journal_events(5, 8)).has_value());
+  CHECK(replayed_seqs(*j, k_pid, 3, 6, max_sequence_nr) == seq_range(3, 6));
+  j.reset();
+  raw_db raw(cfg.dir);
+  std::string version;
+  REQUIRE(raw.db->Get({}, raw.handles[0], "format-version", &version).ok());
+  CHECK(version == "2");
+  CHECK(raw.count_events(k_pid) == 5);
+}
+
 TEST_CASE("a second process cannot open a journal that is in use") {
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j"};
@@ -490,7 +653,7 @@ TEST_CASE("a journal from another format version is refused") {
   }
   auto j = rocksdb_journal::open(cfg);
   REQUIRE_FALSE(j.has_value());
-  CHECK(j.error().message.find("format version '99'") != std::string::npos);
+  CHECK(j.error().message.find("format version '99', this build reads '2'") != std::string::npos);
 }
 
 TEST_CASE("a tiny metadata cache still checks every write's sequence and keeps deletions") {

@@ -21,17 +21,25 @@ error from_status(const rocksdb::Status& s, const std::string& context) {
 
 result<done> check_format_version(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
                                   const rocksdb::WriteOptions& write_options, std::string_view what,
-                                  const std::filesystem::path& dir) {
+                                  const std::filesystem::path& dir, std::string_view current,
+                                  const std::vector<std::string_view>& upgradable) {
   static constexpr std::string_view k_key = "format-version";
-  static constexpr std::string_view k_version = "1";
   std::string value;
   auto s = db.Get(rocksdb::ReadOptions{}, family, k_key, &value);
   if (s.IsNotFound()) {
-    s = db.Put(write_options, family, k_key, k_version);
-  } else if (s.ok() && value != k_version) {
-    return fail(errc::corruption, std::string(what) + " " + dir.string() + " has format version '" +
-                                      value + "', this build reads '" + std::string(k_version) +
-                                      "'");
+    s = db.Put(write_options, family, k_key, current);
+  } else if (s.ok() && value != current) {
+    if (std::find(upgradable.begin(), upgradable.end(), value) == upgradable.end()) {
+      return fail(errc::corruption, std::string(what) + " " + dir.string() +
+                                        " has format version '" + value + "', this build reads '" +
+                                        std::string(current) + "'");
+    }
+    s = db.Put(write_options, family, k_key, current);
+    if (s.ok()) {
+      core::logger("persistence")
+          ->info("{} {}: format version {} upgraded to {} (older builds refuse it from now on)",
+                 what, dir.string(), value, current);
+    }
   }
   if (!s.ok()) return fail(from_status(s, "format version of " + dir.string()));
   return done{};
@@ -183,6 +191,123 @@ result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,
   e.writer_id = std::move(*msg.mutable_writer_id());
   e.timestamp_ms = msg.timestamp_ms();
   return e;
+}
+
+void encode_value_parts(const std::vector<event>& events, std::string& scratch,
+                        std::vector<std::string_view>& parts) {
+  parts.clear();
+  scratch.clear();
+  if (events.size() == 1) {  // format 1's value: the envelope alone
+    std::string tail;
+    encode_envelope_parts(events.front(), scratch, tail);
+    const auto head_size = scratch.size();
+    scratch += tail;
+    const std::string_view all(scratch);
+    parts = {all.substr(0, head_size), events.front().payload, all.substr(head_size)};
+    return;
+  }
+  // The pack's own bytes and each envelope's head and tail go into `scratch`, one after
+  // the other; views into it are taken once it no longer grows.
+  struct span {
+    std::size_t at, size;
+    const std::string* payload;  // after this part, if any
+  };
+  thread_local std::vector<span> spans;  // buffers reused by a writer's thread
+  thread_local std::string head;
+  thread_local std::string tail;
+  spans.clear();
+  scratch.push_back('\0');
+  put_varint(scratch, events.size());
+  std::size_t open = 0;  // start of the part being written
+  for (const auto& e : events) {
+    encode_envelope_parts(e, head, tail);
+    put_varint(scratch, head.size() + e.payload.size() + tail.size());
+    scratch += head;
+    spans.push_back({open, scratch.size() - open, &e.payload});
+    open = scratch.size();
+    scratch += tail;
+  }
+  spans.push_back({open, scratch.size() - open, nullptr});
+  const std::string_view all(scratch);
+  for (const auto& sp : spans) {
+    if (sp.size > 0) parts.push_back(all.substr(sp.at, sp.size));
+    if (sp.payload != nullptr && !sp.payload->empty()) parts.push_back(*sp.payload);
+  }
+}
+
+std::string encode_value(const std::vector<event>& events) {
+  std::string scratch;
+  std::vector<std::string_view> parts;
+  encode_value_parts(events, scratch, parts);
+  std::string out;
+  for (auto p : parts) out += p;
+  return out;
+}
+
+namespace {
+
+// A varint of a pack; false when it runs past the end or over 10 bytes.
+bool get_varint(std::string_view& in, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<std::uint8_t>(in.front());
+    in.remove_prefix(1);
+    v |= std::uint64_t{byte & 0x7fU} << shift;
+    if ((byte & 0x80U) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+result<value_reader> value_reader::open(std::string_view bytes, const persistence_id& pid,
+                                        std::uint64_t last_sequence_nr) {
+  value_reader r;
+  r.last_ = last_sequence_nr;
+  if (bytes.empty() || bytes.front() != '\0') {  // one envelope (format 1's value)
+    r.rest_ = bytes;
+    r.count_ = 1;
+    return r;
+  }
+  const auto bad = [&](const std::string& what) {
+    return fail(errc::corruption, "malformed event pack of " + pid.describe() +
+                                      " under sequence nr " + std::to_string(last_sequence_nr) +
+                                      ": " + what);
+  };
+  bytes.remove_prefix(1);
+  std::uint64_t n = 0;
+  if (!get_varint(bytes, n) || n == 0 || n > last_sequence_nr) {
+    return bad("event count " + std::to_string(n));
+  }
+  // Every length must fit in what follows, and nothing may be left after the last.
+  auto check = bytes;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::uint64_t len = 0;
+    if (!get_varint(check, len) || len > check.size()) {
+      return bad("event " + std::to_string(i + 1) + " of " + std::to_string(n) +
+                 " runs past the end");
+    }
+    check.remove_prefix(len);
+  }
+  if (!check.empty()) return bad(std::to_string(check.size()) + " bytes after the last event");
+  r.rest_ = bytes;
+  r.count_ = n;
+  r.pack_ = true;
+  return r;
+}
+
+bool value_reader::next(std::string_view& envelope) {
+  if (read_ == count_) return false;
+  ++read_;
+  if (!pack_) {
+    envelope = rest_;
+    return true;
+  }
+  std::uint64_t len = 0;
+  (void)get_varint(rest_, len);  // checked by open
+  envelope = rest_.substr(0, len);
+  rest_.remove_prefix(len);
+  return true;
 }
 
 namespace {

@@ -47,13 +47,16 @@ namespace wfe::persistence::internal {
 [[nodiscard]] std::uint64_t memtable_bytes(rocksdb::DB& db);
 
 // The store's format version, under the key "format-version" of its default family:
-// written when absent (a new store), else it must be "1" — another value is
-// errc::corruption, "<what> <dir> has format version 'V', this build reads '1'".
-[[nodiscard]] result<done> check_format_version(rocksdb::DB& db,
-                                                rocksdb::ColumnFamilyHandle* family,
-                                                const rocksdb::WriteOptions& write_options,
-                                                std::string_view what,
-                                                const std::filesystem::path& dir);
+// written when absent (a new store); `current` is accepted, a version in `upgradable`
+// (one this build reads, whose data stays as it is) is replaced by `current` — from then
+// on an older build refuses the store instead of misreading what this one writes;
+// another value is errc::corruption, "<what> <dir> has format version 'V', this build
+// reads '<current>'".
+[[nodiscard]] result<done> check_format_version(
+    rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
+    const rocksdb::WriteOptions& write_options, std::string_view what,
+    const std::filesystem::path& dir, std::string_view current = "1",
+    const std::vector<std::string_view>& upgradable = {});
 
 struct metadata {
   std::uint64_t highest = 0;
@@ -76,6 +79,39 @@ void encode_envelope_parts(const event& e, std::string& head, std::string& tail)
 // CRC mismatch, or a sequence number differing from the key are errc::corruption.
 [[nodiscard]] result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,
                                             std::uint64_t sequence_nr);
+
+// The value of an event key holds the events of one write of one id (journal format 2;
+// the key carries the sequence nr of the write's last event):
+//   one event      its envelope, as in format 1 (a key per event);
+//   n > 1 events   a pack: 0x00 (no envelope starts with it: a protobuf tag of field 0
+//                  is invalid), varint n, then per event varint length + envelope.
+// encode_value_parts writes `events` (contiguous sequence nrs, at least one) as parts
+// for a SliceParts: views into `scratch` (overwritten) and into the events' payloads,
+// which must outlive the parts; `parts` is cleared first.
+void encode_value_parts(const std::vector<event>& events, std::string& scratch,
+                        std::vector<std::string_view>& parts);
+[[nodiscard]] std::string encode_value(const std::vector<event>& events);
+
+// The envelopes of a stored value, split without parsing them: `first_sequence_nr()` =
+// the key's sequence nr - count + 1; `next()` yields each envelope's bytes in order.
+// A malformed pack (a bad count or length, bytes left over) is errc::corruption naming
+// the id and the key's sequence nr, from `open`.
+class value_reader {
+ public:
+  [[nodiscard]] static result<value_reader> open(std::string_view bytes, const persistence_id& pid,
+                                                 std::uint64_t last_sequence_nr);
+  [[nodiscard]] std::uint64_t first_sequence_nr() const { return last_ - count_ + 1; }
+  [[nodiscard]] std::uint64_t last_sequence_nr() const { return last_; }
+  // The next envelope; false after the last.
+  bool next(std::string_view& envelope);
+
+ private:
+  std::string_view rest_;
+  std::uint64_t last_ = 0;
+  std::uint64_t count_ = 0;
+  std::uint64_t read_ = 0;
+  bool pack_ = false;
+};
 
 // RocksDB's info log, sent to the node's log (spdlog logger "rocksdb") instead of a
 // LOG file in the store's directory. On a full disk RocksDB's own file logger fails its
