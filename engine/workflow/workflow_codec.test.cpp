@@ -1,5 +1,6 @@
 #include "engine/workflow/workflow_codec.hpp"
 
+#include <limits>
 #include <set>
 #include <string>
 #include <tuple>
@@ -210,6 +211,9 @@ TEST_CASE("the direct event encoder writes exactly what boost::json writes, for 
   const std::vector<event> events = {
       {1, ev::workflow_started{"wf-1", retrying_def(), nested, "high", 60'000}},
       {-5, ev::workflow_started{odd, retrying_def(), json::value(), odd, 0}},
+      {1'700'000'000'007, ev::workflow_started{"wf-2", retrying_def(), json::object{}, "low", 1}},
+      {std::numeric_limits<std::int64_t>::min(),
+       ev::step_completed{"a", 1, json::object{{"", json::object{}}}}},
       {2, ev::step_scheduled{"a", 1}},
       {3, ev::step_started{odd, 4'000'000'000U}},
       {4, ev::step_completed{"a", 1, nested}},
