@@ -13,7 +13,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/url/parse.hpp>
 
 #include "api/http/bearer_auth.hpp"
 #include "api/http/server_tls_impl.hpp"
@@ -64,10 +63,12 @@ bool is_http_protocol_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_target).category();
 }
 
+// Header names are ASCII tokens: std::tolower (a libc call per byte) is not needed.
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return out;
 }
 
@@ -227,9 +228,9 @@ std::optional<http_response> connection::refuse_access() const {
   const auto& msg = parser_->get();
   // A malformed target is no public path: without a known token it is a 401 too (its
   // body unread); with one, dispatch() answers 400.
-  const auto url = boost::urls::parse_origin_form(msg.target());
-  const std::string path = url ? std::string(url->path()) : std::string();
-  if (url && auth->is_public(path)) return std::nullopt;
+  std::string path;
+  const bool well_formed = parse_target(msg.target(), path);
+  if (well_formed && auth->is_public(path)) return std::nullopt;
   // Repeated fields are joined as dispatch() joins them, so two tokens are no token.
   std::optional<std::string> authorization;
   for (const auto& field : msg) {
@@ -257,7 +258,7 @@ std::optional<http_response> connection::refuse_access() const {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"workflow-engine\"");
     return r;
   }
-  if (!url) return std::nullopt;
+  if (!well_formed) return std::nullopt;
   const std::string method(msg.method_string());
   if (!permits(*role, method, path)) {
     return http_response::error(403, "forbidden",
@@ -362,12 +363,9 @@ void connection::dispatch() {
   req.method = std::string(msg.method_string());
   req.target = std::string(msg.target());
   req.received_at = started_;
-  const auto url = boost::urls::parse_origin_form(req.target);
-  if (!url) {
+  if (!parse_target(req.target, req.path, &req.query)) {
     return send(http_response::error(400, "bad_request", "malformed request target"), false);
   }
-  req.path = url->path();
-  for (const auto& p : url->params()) req.query.emplace(p.key, p.value);  // first one wins
   for (const auto& field : msg) {
     auto [it, inserted] = req.headers.emplace(lower(field.name_string()), field.value());
     if (!inserted) (it->second += ", ") += field.value();

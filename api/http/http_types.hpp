@@ -30,6 +30,13 @@ struct http_request {
   [[nodiscard]] std::string_view header(std::string_view lower_name) const;
 };
 
+// Splits an origin-form request target ("/path?query") into its percent-decoded path
+// and, when `query` is given, its decoded parameters (the first of a repeated name
+// wins); false for a malformed target. A target of plain path characters only (no
+// '%', no '?': every workflow start) is its own path, without Boost.URL's parser.
+[[nodiscard]] bool parse_target(std::string_view target, std::string& path,
+                                std::unordered_map<std::string, std::string>* query = nullptr);
+
 struct http_response {
   unsigned status = 200;
   std::string content_type = "application/json";
