@@ -132,9 +132,9 @@ struct rocksdb_journal::impl {
   // many events it holds; a write that reaches past `to` stays whole (replay skips its
   // events up to the metadata's deleted_to) until a later delete or purge reaches its
   // end. RocksDB 7.8 fragments every range tombstone of a memtable again for each new
-  // iterator, so with retention purging thousands of workflows every replay would slow down with
-  // them (seen in the snapshot store: 285 instead of 2,275 purges per second); point tombstones
-  // cost only a reader that passes over them.
+  // iterator, so with retention purging thousands of workflows every replay would slow
+  // down with them (seen in the snapshot store: 285 instead of 2,275 purges per second);
+  // point tombstones cost only a reader that passes over them.
   static constexpr std::uint64_t k_point_deletes_max = 4096;
   void delete_events(rocksdb::WriteBatch& batch, const persistence_id& pid, std::uint64_t from,
                      std::uint64_t to) {

@@ -208,10 +208,16 @@ result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,
 
 void encode_value_parts(const std::vector<event>& events, std::string& scratch,
                         std::vector<std::string_view>& parts) {
+  struct span {
+    std::size_t at, size;
+    const std::string* payload;  // after this part, if any
+  };
+  thread_local std::vector<span> spans;  // buffers reused by a writer's thread
+  thread_local std::string head;
+  thread_local std::string tail;
   parts.clear();
   scratch.clear();
   if (events.size() == 1) {  // format 1's value: the envelope alone
-    std::string tail;
     encode_envelope_parts(events.front(), scratch, tail);
     const auto head_size = scratch.size();
     scratch += tail;
@@ -221,13 +227,6 @@ void encode_value_parts(const std::vector<event>& events, std::string& scratch,
   }
   // The pack's own bytes and each envelope's head and tail go into `scratch`, one after
   // the other; views into it are taken once it no longer grows.
-  struct span {
-    std::size_t at, size;
-    const std::string* payload;  // after this part, if any
-  };
-  thread_local std::vector<span> spans;  // buffers reused by a writer's thread
-  thread_local std::string head;
-  thread_local std::string tail;
   spans.clear();
   scratch.push_back('\0');
   put_varint(scratch, events.size());
