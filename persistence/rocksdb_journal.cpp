@@ -360,8 +360,7 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
   std::string id_key;  // reused buffers: WriteBatch::Put copies what it is given
   std::string key;
   std::string scratch;
-  std::vector<std::string_view> parts;
-  std::vector<rocksdb::Slice> slices;
+  std::vector<rocksdb::Slice> parts;
   std::vector<cache_type::value_type*> touched;  // entries changed by this batch, once each
   const auto batch_nr = ++batches;
   touched.reserve(requests.size());
@@ -391,11 +390,10 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     }
     // One key per request, under its last event's sequence nr (format 2).
     internal::encode_value_parts(request.events, scratch, parts);
-    slices.assign(parts.begin(), parts.end());
     internal::encode_event_key(id_key, request.events.back().sequence_nr, key);
     const rocksdb::Slice key_slice(key);
     batch.Put(events_cf, rocksdb::SliceParts(&key_slice, 1),
-              rocksdb::SliceParts(slices.data(), static_cast<int>(slices.size())));
+              rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
     if ((*entry)->second.batch != batch_nr) {
       (*entry)->second.batch = batch_nr;
       touched.push_back(*entry);

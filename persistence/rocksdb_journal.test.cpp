@@ -559,7 +559,6 @@ TEST_CASE("deleting into the middle of a write keeps its key and replays only wh
 TEST_CASE("a damaged write is corruption naming the id and where") {
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j"};
-  (void)open_ok(cfg);
   {
     auto j = open_ok(cfg);
     write_three_writes(*j);

@@ -207,7 +207,7 @@ result<event> decode_envelope(std::string_view bytes, const persistence_id& pid,
 }
 
 void encode_value_parts(const std::vector<event>& events, std::string& scratch,
-                        std::vector<std::string_view>& parts) {
+                        std::vector<rocksdb::Slice>& parts) {
   struct span {
     std::size_t at, size;
     const std::string* payload;  // after this part, if any
@@ -222,7 +222,9 @@ void encode_value_parts(const std::vector<event>& events, std::string& scratch,
     const auto head_size = scratch.size();
     scratch += tail;
     const std::string_view all(scratch);
-    parts = {all.substr(0, head_size), events.front().payload, all.substr(head_size)};
+    const std::string_view head_part = all.substr(0, head_size);
+    const std::string_view tail_part = all.substr(head_size);
+    parts = {head_part, events.front().payload, tail_part};
     return;
   }
   // The pack's own bytes and each envelope's head and tail go into `scratch`, one after
@@ -242,17 +244,17 @@ void encode_value_parts(const std::vector<event>& events, std::string& scratch,
   spans.push_back({open, scratch.size() - open, nullptr});
   const std::string_view all(scratch);
   for (const auto& sp : spans) {
-    if (sp.size > 0) parts.push_back(all.substr(sp.at, sp.size));
-    if (sp.payload != nullptr && !sp.payload->empty()) parts.push_back(*sp.payload);
+    if (sp.size > 0) parts.emplace_back(all.substr(sp.at, sp.size));
+    if (sp.payload != nullptr && !sp.payload->empty()) parts.emplace_back(*sp.payload);
   }
 }
 
 std::string encode_value(const std::vector<event>& events) {
   std::string scratch;
-  std::vector<std::string_view> parts;
+  std::vector<rocksdb::Slice> parts;
   encode_value_parts(events, scratch, parts);
   std::string out;
-  for (auto p : parts) out += p;
+  for (const auto& p : parts) out += p.ToStringView();
   return out;
 }
 

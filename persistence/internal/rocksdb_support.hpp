@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include <rocksdb/slice.h>
 #include <rocksdb/status.h>
 
 #include <memory>
@@ -89,7 +90,7 @@ void encode_envelope_parts(const event& e, std::string& head, std::string& tail)
 // for a SliceParts: views into `scratch` (overwritten) and into the events' payloads,
 // which must outlive the parts; `parts` is cleared first.
 void encode_value_parts(const std::vector<event>& events, std::string& scratch,
-                        std::vector<std::string_view>& parts);
+                        std::vector<rocksdb::Slice>& parts);
 // The same value in one string (tests and tools).
 [[nodiscard]] std::string encode_value(const std::vector<event>& events);
 
