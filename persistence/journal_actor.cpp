@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "engine/core/logging.hpp"
+#include "engine/core/loop_dispatcher.hpp"
 #include "persistence/journal_metrics.hpp"
 
 namespace wfe::persistence::internal {
@@ -104,6 +105,9 @@ class group_commit {
     auto results = deps_.store->write_many(std::move(requests_));
     const auto end = clock::now();
     observe_batch(pending_events_, end - start);
+    // The requesters are mostly shards on the HTTP io thread: one wake-up of it for the
+    // whole batch of answers (core/loop_dispatcher.hpp).
+    const core::loop_dispatcher::deferred_wakeups one_wakeup;
     for (std::size_t i = 0; i < promises_.size(); ++i) {
       auto& p = promises_[i];
       auto r = i < results.size() ? std::move(results[i])
@@ -154,6 +158,7 @@ class group_commit {
     if (purges_.empty()) return;
     auto results = deps_.store->purge_many(std::move(purges_));
     if (deps_.stats) deps_.stats->purge_writes.fetch_add(1, std::memory_order_relaxed);
+    const core::loop_dispatcher::deferred_wakeups one_wakeup;
     for (std::size_t i = 0; i < purge_promises_.size(); ++i) {
       purge_promises_[i].deliver(i < results.size()
                                      ? std::move(results[i])

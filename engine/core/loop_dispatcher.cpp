@@ -9,6 +9,11 @@
 
 namespace wfe::core {
 
+namespace {
+// The deferred_wakeups scope open on this thread, if any.
+thread_local loop_dispatcher::deferred_wakeups* current_scope = nullptr;
+}  // namespace
+
 void loop_dispatcher::guest_unit::exec_later(caf::resumable* r) { system().scheduler().enqueue(r); }
 
 loop_dispatcher::loop_dispatcher(caf::actor_system& sys, std::size_t throughput)
@@ -53,8 +58,29 @@ void loop_dispatcher::schedule(caf::resumable* r) {
   }
   // Outside the lock (posting wakes the loop, which then takes the lock to drain). A
   // detach() in between has handed the queue to the scheduler already: this drain then
-  // finds nothing, or never runs on a stopped loop.
-  (*post)([this] { drain(); });
+  // finds nothing, or never runs on a stopped loop. Within a deferred_wakeups scope the
+  // post waits for the scope's end (drain_posted_ keeps later schedules from posting).
+  if (auto* scope = current_scope) {
+    scope->held_.push_back({this, std::move(post)});
+    return;
+  }
+  post_drain(*post);
+}
+
+void loop_dispatcher::post_drain(const post_fn& post) {
+  post([this] { drain(); });
+}
+
+loop_dispatcher::deferred_wakeups::deferred_wakeups() : outermost_(current_scope == nullptr) {
+  if (outermost_) current_scope = this;
+}
+
+loop_dispatcher::deferred_wakeups::~deferred_wakeups() {
+  if (!outermost_) return;
+  current_scope = nullptr;
+  // Each dispatcher appears at most once: its drain_posted_ stays set until the drain
+  // posted here runs. The dispatcher is alive: the actor queued on it holds it.
+  for (auto& h : held_) h.dispatcher->post_drain(*h.post);
 }
 
 void loop_dispatcher::drain() {

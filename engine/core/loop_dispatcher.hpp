@@ -61,6 +61,31 @@ class loop_dispatcher {
   // The execution unit a hosted actor passes to CAF when it is (re)scheduled.
   [[nodiscard]] caf::execution_unit* home() { return &home_; }
 
+  // While one lives on a thread, the loop wake-ups that thread causes (hosted actors it
+  // sends to, which the dispatcher would post a drain for) are held, and posted when the
+  // outermost scope ends: one post per dispatcher for the whole scope. For a thread that
+  // answers many hosted actors in a row — the journal actor answering a batch of writes —
+  // this is one wake-up of the loop instead of one per answer (the loop, quick to wake,
+  // otherwise drains each answer alone, and each post then costs the sender a futex or
+  // epoll_ctl; bench/README.md "Thirty-eighth pass"). Only for code that does not wait
+  // on the actors it sends to within the scope.
+  class deferred_wakeups {
+   public:
+    deferred_wakeups();
+    ~deferred_wakeups();
+    deferred_wakeups(const deferred_wakeups&) = delete;
+    deferred_wakeups& operator=(const deferred_wakeups&) = delete;
+
+   private:
+    friend class loop_dispatcher;
+    struct held {
+      loop_dispatcher* dispatcher;
+      std::shared_ptr<const post_fn> post;
+    };
+    bool outermost_;
+    std::vector<held> held_;
+  };
+
  private:
   // Schedules on the dispatcher (a hosted actor's own enqueue and launch).
   class home_unit final : public caf::execution_unit {
@@ -81,6 +106,8 @@ class loop_dispatcher {
 
   // Resumes a hosted actor later (takes over the reference CAF added for scheduling it).
   void schedule(caf::resumable* r);
+  // Posts one drain through `post` (a drain runs every actor queued by then).
+  void post_drain(const post_fn& post);
   void drain();
   void run(caf::resumable* r);
 

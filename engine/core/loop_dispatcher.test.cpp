@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -207,6 +208,53 @@ TEST_CASE("detach hands the actors queued for a held or stopped loop to the sche
   loop.reset();
   CHECK(f.where(a) != thread_name(loop_id));  // and so from now on
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+// The journal actor answers a batch of writes inside a deferred_wakeups scope: the
+// answers queue their shards without waking the loop, and the scope's end posts one drain
+// that runs them all (one wake-up of the io thread per batch instead of one per answer).
+TEST_CASE("a deferred_wakeups scope posts one drain for everything it scheduled") {
+  fixture f;
+  auto d = std::make_shared<loop_dispatcher>(*f.sys, 64);
+  test_loop loop;
+  std::atomic<int> posts{0};
+  d->attach([&](std::function<void()> fn) {
+    ++posts;
+    loop.post(std::move(fn));
+  });
+  std::vector<caf::actor> actors;
+  for (const char* name : {"a", "b", "c"}) {
+    actors.push_back(f.sys->spawn<loop_hosted<recorder>>(d, name, &f.seen));
+    CHECK(f.where(actors.back()) == thread_name(loop.id()));  // launched, idle on the loop
+  }
+  posts = 0;
+  {
+    const loop_dispatcher::deferred_wakeups outer;
+    caf::anon_send(actors[0], 1);
+    {
+      const loop_dispatcher::deferred_wakeups inner;  // nested: only the outermost posts
+      caf::anon_send(actors[1], 1);
+    }
+    caf::anon_send(actors[2], 1);
+    caf::anon_send(actors[0], 2);
+    std::this_thread::sleep_for(50ms);
+    CHECK(posts == 0);  // nothing woke the loop yet...
+    const std::lock_guard lock(f.seen.mu);
+    CHECK(f.seen.order.empty());  // ...so nothing ran
+  }
+  REQUIRE(f.wait_handled(4));
+  CHECK(posts == 1);
+  {
+    const std::lock_guard lock(f.seen.mu);
+    CHECK(f.seen.order == std::vector<std::string>{"a1", "a2", "b1", "c1"});  // a: one turn
+    for (const auto& t : f.seen.threads) CHECK(t == loop.id());
+  }
+  // Without a scope every schedule may post again (here: the loop drained in between).
+  caf::anon_send(actors[1], 2);
+  REQUIRE(f.wait_handled(5));
+  CHECK(posts == 2);
+  d->detach();
+  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 // The node lets go of its dispatcher before the actor system has finished with the
