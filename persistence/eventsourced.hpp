@@ -110,6 +110,9 @@ struct eventsourced_deps {
   caf::actor snapshots;                      // optional: no snapshots when invalid
   caf::actor recovery_permits;               // optional: unbounded when invalid
   std::shared_ptr<journal_metrics> metrics;  // optional
+  // Optional: the journal behind the actor; writes are prepared (journal::prepare) on
+  // the entity's thread, which takes that work off the journal actor's.
+  std::shared_ptr<const persistence::journal> store = nullptr;
 };
 
 template <class Model>
@@ -339,6 +342,7 @@ class eventsourced_entity : public std::enable_shared_from_this<eventsourced_ent
     if (deps().snapshots && cfg().snapshot_every > 0) {
       last_crc = detail::event_fingerprint(request.events.back().payload);
     }
+    if (deps().store) deps().store->prepare(request);
     persisting_ = true;
     // Nobody waits on the reply (a task update, a timer): the journal may let the write
     // linger for a client's write to share its sync (journal_actor.hpp).

@@ -82,7 +82,25 @@ class test_journal final : public journal {
  public:
   std::vector<result<std::uint64_t>> write_many(std::vector<write_request> requests) override {
     wait_for(writes_open_, writes_entered_);
+    {
+      std::scoped_lock lock(mutex_);
+      for (const auto& r : requests) {
+        if (r.prepared == prepared_value(r)) ++prepared_written_;
+        if (!r.prepared.empty()) prepared_elsewhere_ += prepared_by_ != std::this_thread::get_id();
+      }
+    }
     return inner_.write_many(std::move(requests));
+  }
+  // Marks the request, and notes the thread it ran on.
+  void prepare(write_request& r) const override {
+    std::scoped_lock lock(mutex_);
+    r.prepared = prepared_value(r);
+    prepared_by_ = std::this_thread::get_id();
+  }
+  // Writes that reached write_many prepared, and of those, prepared on another thread.
+  std::pair<int, int> prepared_writes() {
+    std::scoped_lock lock(mutex_);
+    return {prepared_written_, prepared_elsewhere_};
   }
   result<std::uint64_t> replay(const persistence_id& pid, std::uint64_t from, std::uint64_t to,
                                std::uint64_t max, const replay_callback& f) override {
@@ -130,8 +148,15 @@ class test_journal final : public journal {
     return changed_.wait_for(lock, 5s, [&] { return entered >= n; });
   }
 
+  static std::string prepared_value(const write_request& r) {
+    return "prepared " + std::to_string(r.events.size());
+  }
+
   memory_journal inner_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  mutable std::thread::id prepared_by_;
+  int prepared_written_ = 0;
+  int prepared_elsewhere_ = 0;
   std::condition_variable changed_;
   bool writes_open_ = true;
   bool replays_open_ = true;
@@ -370,6 +395,20 @@ TEST_CASE_FIXTURE(fixture, "a reply is sent only after the journal acknowledged 
   store->hold_writes(false);
   client.join();
   CHECK(replied.load());
+  CHECK(*store->highest_sequence_nr(pid) == 2);
+}
+
+// The journal actor's one thread is what every write waits on: an entity given the
+// journal prepares its writes (journal::prepare) on its own thread before sending them.
+TEST_CASE_FIXTURE(fixture, "an entity given the journal prepares its writes on its own thread") {
+  auto plain = spawn(persistence_id{shard_id{7}, "plain"});
+  REQUIRE(*ask(plain, 1) == 1);
+  CHECK(store->prepared_writes() == std::pair{0, 0});  // no store in its deps: not prepared
+  deps.store = store;
+  auto entity = spawn();
+  REQUIRE(*ask(entity, 1) == 1);
+  REQUIRE(*ask(entity, 2) == 3);
+  CHECK(store->prepared_writes() == std::pair{2, 2});
   CHECK(*store->highest_sequence_nr(pid) == 2);
 }
 

@@ -53,6 +53,8 @@ struct event {
 struct write_request {
   persistence_id pid;
   std::vector<event> events;
+  // The store's own encoding of `events`, if journal::prepare made one (empty: none).
+  std::string prepared = {};
 };
 
 // An id to forget (journal::purge) when its highest sequence nr is `if_highest`.
@@ -81,6 +83,14 @@ class journal {
   // Returns one result per request, in order: the id's new highest sequence number.
   [[nodiscard]] virtual std::vector<result<std::uint64_t>> write_many(
       std::vector<write_request> requests) = 0;
+
+  // Work on a request that needs none of the store's state, done on the requester's
+  // thread before the request travels to the journal actor, whose one thread every write
+  // waits on (bench/README.md "Thirty-eighth pass"): the RocksDB journal encodes the
+  // events into `request.prepared`, which write_many then stores as it is. Thread-safe;
+  // the default does nothing. write_many takes prepared and unprepared requests alike; a
+  // request must not change after it was prepared.
+  virtual void prepare(write_request& request) const { (void)request; }
 
   // Calls `on_event` for events from..to (inclusive) that are not deleted, in order,
   // at most `max` of them. Returns how many were replayed.

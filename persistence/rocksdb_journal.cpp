@@ -389,11 +389,15 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
       continue;
     }
     // One key per request, under its last event's sequence nr (format 2).
-    internal::encode_value_parts(request.events, scratch, parts);
     internal::encode_event_key(id_key, request.events.back().sequence_nr, key);
-    const rocksdb::Slice key_slice(key);
-    batch.Put(events_cf, rocksdb::SliceParts(&key_slice, 1),
-              rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
+    if (!request.prepared.empty()) {  // encoded by prepare() on the requester's thread
+      batch.Put(events_cf, key, request.prepared);
+    } else {
+      internal::encode_value_parts(request.events, scratch, parts);
+      const rocksdb::Slice key_slice(key);
+      batch.Put(events_cf, rocksdb::SliceParts(&key_slice, 1),
+                rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
+    }
     if ((*entry)->second.batch != batch_nr) {
       (*entry)->second.batch = batch_nr;
       touched.push_back(*entry);
@@ -415,6 +419,11 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
   guard.written = true;
   if (cache.size() > cfg.metadata_cache_entries) cache.clear();
   return results;
+}
+
+void rocksdb_journal::prepare(write_request& request) const {
+  if (request.events.empty()) return;  // write_many refuses it
+  request.prepared = internal::encode_value(request.events);
 }
 
 result<std::uint64_t> rocksdb_journal::replay(const persistence_id& pid,

@@ -69,6 +69,8 @@ class rocksdb_journal final : public journal {
 
   ~rocksdb_journal() override;
 
+  // Encodes the events into request.prepared (the value write_many stores).
+  void prepare(write_request& request) const override;
   [[nodiscard]] std::vector<result<std::uint64_t>> write_many(
       std::vector<write_request> requests) override;
   [[nodiscard]] result<std::uint64_t> replay(const persistence_id& pid,

@@ -532,6 +532,62 @@ TEST_CASE("a write's events are stored under one key and read back from any poin
   CHECK(*j->highest_sequence_nr(k_pid) == 11);
 }
 
+// The journal actor's thread is what every write waits on, so entities prepare their
+// writes on their own thread (journal::prepare): what write_many stores for a prepared
+// request must be what it stores for the same request unprepared.
+TEST_CASE("a prepared write is stored as prepared, byte for byte as unprepared") {
+  wfe::test::temp_dir dir;
+  rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  const persistence_id plain{shard_id{0}, "plain"};
+  const persistence_id ready{shard_id{0}, "prepared"};
+  auto j = open_ok(cfg);
+  std::vector<write_request> requests;
+  for (const auto& pid : {plain, ready}) {
+    requests.push_back(write_request{pid, journal_events(1, 1)});  // one event: an envelope
+    requests.push_back(write_request{pid, journal_events(2, 4)});  // a pack
+  }
+  j->prepare(requests[2]);
+  j->prepare(requests[3]);
+  CHECK(requests[2].prepared == internal::encode_value(requests[2].events));
+  CHECK(requests[3].prepared == internal::encode_value(requests[3].events));
+  CHECK(requests[3].prepared.front() == '\0');  // a pack
+  // A prepared request is still checked as any other: one out of sequence is refused.
+  auto late = write_request{ready, journal_events(9, 9)};
+  j->prepare(late);
+  requests.push_back(late);
+  auto results = j->write_many(requests);
+  REQUIRE(results.size() == 5);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(results[i].has_value());
+  REQUIRE_FALSE(results[4].has_value());
+  CHECK(results[4].error().code == errc::sequence_conflict);
+  j.reset();
+
+  {
+    raw_db raw(cfg.dir);
+    for (const std::uint64_t last : {1, 4}) {
+      std::string a;
+      std::string b;
+      REQUIRE(raw.db->Get({}, raw.handles[1], internal::encode_event_key(plain, last), &a).ok());
+      REQUIRE(raw.db->Get({}, raw.handles[1], internal::encode_event_key(ready, last), &b).ok());
+      CHECK(a == b);
+    }
+    CHECK(raw.count_events(ready) == 2);  // nothing of the refused one
+  }
+  // And write_many stores the prepared bytes themselves: a request whose prepared value
+  // differs from its events (which a caller must never send) is stored as prepared.
+  auto odd = write_request{ready, journal_events(5, 5)};
+  odd.prepared = internal::encode_value(journal_events(5, 5));
+  odd.prepared.back() ^= 1;  // the envelope's last byte: its sequence nr field
+  {
+    auto j2 = open_ok(cfg);
+    REQUIRE(j2->write_many({odd}).front().has_value());
+  }
+  raw_db raw2(cfg.dir);
+  std::string stored;
+  REQUIRE(raw2.db->Get({}, raw2.handles[1], internal::encode_event_key(ready, 5), &stored).ok());
+  CHECK(stored == odd.prepared);
+}
+
 TEST_CASE("deleting into the middle of a write keeps its key and replays only what is left") {
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j"};

@@ -250,11 +250,14 @@ void encode_value_parts(const std::vector<event>& events, std::string& scratch,
 }
 
 std::string encode_value(const std::vector<event>& events) {
-  std::string scratch;
-  std::vector<rocksdb::Slice> parts;
+  thread_local std::string scratch;  // buffers reused by a writer's thread
+  thread_local std::vector<rocksdb::Slice> parts;
   encode_value_parts(events, scratch, parts);
+  std::size_t size = 0;
+  for (const auto& p : parts) size += p.size();
   std::string out;
-  for (const auto& p : parts) out += p.ToStringView();
+  out.reserve(size);
+  for (const auto& p : parts) out.append(p.data(), p.size());
   return out;
 }
 

@@ -91,7 +91,7 @@ void encode_envelope_parts(const event& e, std::string& head, std::string& tail)
 // which must outlive the parts; `parts` is cleared first.
 void encode_value_parts(const std::vector<event>& events, std::string& scratch,
                         std::vector<rocksdb::Slice>& parts);
-// The same value in one string (tests and tools).
+// The same value in one string (rocksdb_journal::prepare, tests and tools).
 [[nodiscard]] std::string encode_value(const std::vector<event>& events);
 
 // The envelopes of a stored value, split without parsing them: `first_sequence_nr()` =

@@ -619,6 +619,7 @@ workflow_region spawn_workflow_region(caf::actor_system& sys, const runtime_sett
   if (deps.snapshots) shared->entity_deps.snapshots = *deps.snapshots;
   if (deps.recovery_permits) shared->entity_deps.recovery_permits = *deps.recovery_permits;
   shared->entity_deps.metrics = deps.journal_metrics;
+  shared->entity_deps.store = deps.journal_store;
   shared->entity_cfg = deps.entity;
   shared->clock = deps.clock ? deps.clock : std::function<std::int64_t()>(system_now_ms);
   shared->shard_active =

@@ -41,6 +41,7 @@ class Registry;
 }
 
 namespace wfe::persistence {
+class journal;
 class journal_metrics;
 }
 
@@ -59,6 +60,9 @@ struct region_deps {
   caf::actor* snapshots = nullptr;                                // optional
   caf::actor* recovery_permits = nullptr;                         // optional
   std::shared_ptr<persistence::journal_metrics> journal_metrics;  // optional
+  // Optional: the journal behind `journal`, which prepares the entities' writes on their
+  // own thread (persistence::journal::prepare).
+  std::shared_ptr<const persistence::journal> journal_store;
   persistence::eventsourced_config entity;
   std::function<std::int64_t()> clock;       // epoch ms; empty = the system clock
   prometheus::Registry* registry = nullptr;  // optional

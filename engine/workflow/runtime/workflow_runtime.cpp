@@ -124,7 +124,7 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   // registry fills (workflow_codec.hpp).
   parts.definitions = std::make_shared<definition_catalog>();
   persistence::eventsourced_deps deps{cfg.journal_actor, cfg.snapshots, cfg.recovery_permits,
-                                      cfg.journal_metrics};
+                                      cfg.journal_metrics, cfg.journal};
   parts.registry = store::spawn_definition_registry(sys, deps, cfg.entity, cfg.store.definitions,
                                                     metrics, parts.definitions);
   {
@@ -150,6 +150,7 @@ persistence::result<runtime_parts> start_workflow_runtime(caf::actor_system& sys
   rd.snapshots = cfg.snapshots ? &cfg.snapshots : nullptr;
   rd.recovery_permits = cfg.recovery_permits ? &cfg.recovery_permits : nullptr;
   rd.journal_metrics = cfg.journal_metrics;
+  rd.journal_store = cfg.journal;
   rd.entity = cfg.entity;
   rd.clock = cfg.clock;
   rd.registry = cfg.registry;
