@@ -11,6 +11,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "engine/core/blocking_drain.hpp"
 #include "engine/core/logging.hpp"
 #include "engine/core/loop_dispatcher.hpp"
 #include "persistence/journal_metrics.hpp"
@@ -263,14 +264,13 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
   auto wait =
       make_handlers(self, gc, running, caf::after(cfg.housekeeping_interval) >> housekeeping);
   bool idle = false;
-  // after(0): handle what is queued, time out at once when the mailbox is empty.
+  // after(0): handle what is queued (core/blocking_drain.hpp).
   auto drain = make_handlers(
       self, gc, running, caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
   while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
     self->receive(wait);
-    idle = false;
     // Everything that arrived meanwhile joins the batch (add() flushes at the bounds).
-    while (running && !idle) self->receive(drain);
+    core::drain_mailbox(self, drain, running, idle);
     if (running && gc.only_background() && cfg.background_linger.count() > 0) {
       // Wait for a foreground write to share the sync, at most background_linger.
       const auto deadline = clock::now() + cfg.background_linger;
@@ -284,8 +284,7 @@ void journal_actor_loop(caf::blocking_actor* self, journal_actor_deps deps,
             caf::after(std::chrono::ceil<std::chrono::microseconds>(left)) >> [] {});
         self->receive(lingering);  // an lvalue: receive(behavior&)
       }
-      idle = false;
-      while (running && !idle) self->receive(drain);
+      core::drain_mailbox(self, drain, running, idle);
     }
     gc.flush();
     if (clock::now() - last_housekeeping >= cfg.housekeeping_interval) housekeeping();

@@ -12,6 +12,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "engine/core/blocking_drain.hpp"
+
 namespace wfe::persistence::internal {
 
 // Local-only messages, like the journal actor's.
@@ -153,8 +155,7 @@ void snapshot_store_loop(caf::blocking_actor* self, std::shared_ptr<rocksdb_snap
       caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
   while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
     self->receive(wait);
-    idle = false;
-    while (running && !idle) self->receive(drain);
+    core::drain_mailbox(self, drain, running, idle);
     writes.flush();
     if (clock::now() - last_housekeeping >= cfg.housekeeping_interval) housekeeping();
   }

@@ -15,6 +15,7 @@
 #include <caf/blocking_actor.hpp>
 #include <caf/exit_reason.hpp>
 
+#include "engine/core/blocking_drain.hpp"
 #include "engine/core/logging.hpp"
 #include "engine/workflow/store/store_messages.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
@@ -256,10 +257,7 @@ void index_actor_loop(caf::blocking_actor* self, std::shared_ptr<workflow_index>
   auto wait = make_handlers(self, batch, running);
   auto drain = make_handlers(
       self, batch, running, caf::after(std::chrono::seconds(0)) >> [&idle] { idle = true; });
-  auto drain_all = [&] {
-    idle = false;
-    while (running && !idle) self->receive(drain);
-  };
+  auto drain_all = [&] { core::drain_mailbox(self, drain, running, idle); };
   while (running) {  // NOLINT(bugprone-infinite-loop): the handlers clear `running`
     self->receive(wait);
     drain_all();
