@@ -225,8 +225,13 @@ TEST_CASE("a deferred_wakeups scope posts one drain for everything it scheduled"
   std::vector<caf::actor> actors;
   for (const char* name : {"a", "b", "c"}) {
     actors.push_back(f.sys->spawn<loop_hosted<recorder>>(d, name, &f.seen));
-    CHECK(f.where(actors.back()) == thread_name(loop.id()));  // launched, idle on the loop
+    CHECK(f.where(actors.back()) == thread_name(loop.id()));  // launched, on the loop
   }
+  // An actor may still be in the turn that answered `where` (it would take a message sent
+  // now in that turn, without a schedule): a handler posted now runs after those turns.
+  std::promise<void> turns_over;
+  loop.post([&turns_over] { turns_over.set_value(); });
+  turns_over.get_future().wait();
   posts = 0;
   {
     const loop_dispatcher::deferred_wakeups outer;
