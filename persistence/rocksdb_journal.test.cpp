@@ -736,6 +736,40 @@ TEST_CASE("a tiny metadata cache still checks every write's sequence and keeps d
   CHECK(seen == std::vector<std::uint64_t>{3, 4});  // 1..2 deleted
 }
 
+// write_many keeps pointers to the metadata cache's entries while it builds a batch and
+// writes each id's metadata from them at the end; the cache is a flat table whose
+// entries move when it grows. A batch of thousands of new ids (each written twice, its
+// second request late in the batch) grows it many times over: every id's highest must
+// still be the one written, in the cache and after a reopen.
+TEST_CASE("one batch of thousands of new ids stores every id's highest sequence nr") {
+  wfe::test::temp_dir dir;
+  const rocksdb_journal_config cfg{.dir = dir.path() / "j"};
+  constexpr int k_ids = 3000;
+  auto pid_of = [](int i) { return persistence_id{shard_id{2}, "grow-" + std::to_string(i)}; };
+  {
+    auto j = open_ok(cfg);
+    std::vector<write_request> batch;
+    for (int i = 0; i < k_ids; ++i) batch.push_back(write_request{pid_of(i), {journal_event(1)}});
+    for (int i = 0; i < k_ids; ++i) batch.push_back(write_request{pid_of(i), {journal_event(2)}});
+    auto results = j->write_many(std::move(batch));
+    REQUIRE(results.size() == 2 * k_ids);
+    for (int i = 0; i < 2 * k_ids; ++i) {
+      REQUIRE_MESSAGE(results[i].has_value(), results[i].error().describe());
+      CHECK(*results[i] == (i < k_ids ? 1U : 2U));
+    }
+    for (int i = 0; i < k_ids; i += 97) CHECK(*j->highest_sequence_nr(pid_of(i)) == 2);
+  }
+  auto j = open_ok(cfg);
+  int wrong = 0;
+  for (int i = 0; i < k_ids; ++i) {
+    if (*j->highest_sequence_nr(pid_of(i)) != 2) ++wrong;
+  }
+  CHECK(wrong == 0);
+  auto next = j->write(pid_of(k_ids - 1), {journal_event(2)});
+  REQUIRE_FALSE(next.has_value());
+  CHECK(next.error().code == errc::sequence_conflict);
+}
+
 // internal::bound_writeback: a flush's table file goes to the disk in bytes-per-sync
 // ranges (strict), so WAL syncs do not queue behind a whole flush (bench/README.md,
 // "Fifteenth pass"). Checked where it matters: in the options RocksDB opened with.
