@@ -250,6 +250,22 @@ std::int64_t sum_to(std::int64_t n) { return n * (n + 1) / 2; }
 
 }  // namespace
 
+// Every event carries its writer's id: short enough for std::string to keep inline (a
+// heap copy per event otherwise), random enough to tell incarnations apart.
+TEST_CASE("writer ids are 15 hex digits, inline in a std::string, and differ") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    auto id = detail::new_writer_id();
+    CHECK(id.size() == 15);
+    CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    const std::string copy = id;  // inline: its characters lie inside the object itself
+    const auto* begin = reinterpret_cast<const char*>(&copy);
+    CHECK((copy.data() >= begin && copy.data() < begin + sizeof copy));
+    seen.insert(std::move(id));
+  }
+  CHECK(seen.size() == 1000);
+}
+
 TEST_CASE_FIXTURE(fixture, "an entity recovers its state by replaying the journal in batches") {
   auto entity = spawn();
   for (int i = 1; i <= 10; ++i) REQUIRE(*ask(entity, i) == sum_to(i));

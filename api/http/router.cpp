@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <unordered_map>
+
+#include <boost/container/small_vector.hpp>
 
 namespace wfe::api {
 namespace {
@@ -10,9 +13,12 @@ namespace {
 // "/a/b" -> {"a","b"}; "/" -> {""}; "/a/" -> {"a",""}. A trailing slash therefore
 // yields an empty last segment, so "/health/" does not match "/health" (404):
 // one spelling per resource, no redirects.
-std::vector<std::string_view> split_path(std::string_view path) {
+// A request's path segments: routes have a handful, so they stay on the stack.
+using path_segments = boost::container::small_vector<std::string_view, 8>;
+
+path_segments split_path(std::string_view path) {
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  std::vector<std::string_view> out;
+  path_segments out;
   for (;;) {
     const auto slash = path.find('/');
     out.push_back(path.substr(0, slash));
@@ -57,8 +63,8 @@ bool is_param(std::string_view segment) {
 // stays inside that parameter) has the pattern's shape: a literal segment equal to the
 // decoded path segment, a parameter any non-empty segment. Nothing is copied for a
 // segment without escapes.
-bool segments_match(const std::vector<std::string>& pattern,
-                    const std::vector<std::string_view>& path, bool decode) {
+bool segments_match(const std::vector<std::string>& pattern, std::span<const std::string_view> path,
+                    bool decode) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (is_param(pattern[i])) {
@@ -74,7 +80,7 @@ bool segments_match(const std::vector<std::string>& pattern,
 
 // The parameters of a path that segments_match'ed the pattern, decoded.
 std::unordered_map<std::string, std::string> params_of(const std::vector<std::string>& pattern,
-                                                       const std::vector<std::string_view>& path,
+                                                       std::span<const std::string_view> path,
                                                        bool decode) {
   std::unordered_map<std::string, std::string> params;
   for (std::size_t i = 0; i < pattern.size(); ++i) {

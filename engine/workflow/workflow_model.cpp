@@ -34,7 +34,9 @@ std::optional<std::size_t> step_index(const workflow_state& s, std::string_view 
 class builder {
  public:
   builder(const workflow_state& s, std::int64_t now, decide_options o)
-      : state_(s), now_(now), options_(o) {}
+      : state_(s), now_(now), options_(o) {
+    events_.reserve(8);  // a start of inline noop steps emits 5 or more: one allocation
+  }
 
   void emit(event_body body) { emit_at(now_, std::move(body)); }
   void emit_at(std::int64_t at, event_body body) {
