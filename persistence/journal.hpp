@@ -55,6 +55,16 @@ struct write_request {
   std::vector<event> events;
   // The store's own encoding of `events`, if journal::prepare made one (empty: none).
   std::string prepared = {};
+  // The id's state as journal::prepare read it for a first write (sequence nr 1), off
+  // the journal's thread: write_many takes it instead of reading again when it can tell
+  // nothing changed the id since (`epoch`: the store's own marker). Unset: not read.
+  struct prior_read {
+    bool valid = false;
+    std::uint64_t highest = 0;
+    std::uint64_t deleted_to = 0;
+    std::uint64_t epoch = 0;
+  };
+  prior_read prior = {};
 };
 
 // An id to forget (journal::purge) when its highest sequence nr is `if_highest`.

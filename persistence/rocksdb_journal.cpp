@@ -1,6 +1,7 @@
 #include "persistence/rocksdb_journal.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -58,6 +59,10 @@ struct rocksdb_journal::impl {
 
   std::mutex write_mutex;     // serializes check-sequence-then-write
   cache_type cache;           // id key -> metadata; under write_mutex
+  // Bumped (under write_mutex) whenever ids leave the cache. Every write that changes an
+  // id's metadata leaves the id in the cache, so an id missing from it with the epoch
+  // unchanged since a read of its metadata (prepare) was not written since that read.
+  std::atomic<std::uint64_t> cache_epoch{0};
   std::uint64_t batches = 0;  // write_many calls; under write_mutex
   bool needs_resume = false;  // under write_mutex
 
@@ -87,20 +92,44 @@ struct rocksdb_journal::impl {
     return m;
   }
 
-  // Under write_mutex: the id's cache entry, read from the database on a miss. Never
-  // evicts (see write_many); the pointer stays valid until the entry is erased or an
-  // insert beyond the reserved room rehashes the table.
-  result<cache_type::value_type*> cache_entry(const std::string& id_key,
-                                              const persistence_id& pid) {
+  // Under write_mutex: the id's cache entry, on a miss taken from `prior` (prepare's
+  // read, when nothing left the cache since) or read from the database. Never evicts
+  // (see write_many); the pointer stays valid until the entry is erased or an insert
+  // beyond the reserved room rehashes the table.
+  result<cache_type::value_type*> cache_entry(const std::string& id_key, const persistence_id& pid,
+                                              const write_request::prior_read* prior = nullptr) {
     if (auto found = cache.find(id_key); found != cache.end()) return &*found;
+    if (prior != nullptr && prior->valid &&
+        prior->epoch == cache_epoch.load(std::memory_order_relaxed)) {
+      return &*cache.emplace(id_key, cached{metadata{prior->highest, prior->deleted_to}, 0}).first;
+    }
     auto m = read_metadata(id_key, pid);
     if (!m) return fail(std::move(m).error());
     return &*cache.emplace(id_key, cached{*m, 0}).first;
   }
 
+  // Under write_mutex: ids leave the cache only through these two.
+  void clear_cache() {
+    cache.clear();
+    cache_epoch.fetch_add(1, std::memory_order_release);
+  }
+  void erase_cached(const std::string& id_key) {
+    if (auto it = cache.find(id_key); it != cache.end()) cache.erase(it);
+    cache_epoch.fetch_add(1, std::memory_order_release);
+  }
+
+  // Off the journal's thread (prepare): the id's metadata as of now, with the epoch it
+  // was read in (loaded first: a removal from the cache after it makes the read stale).
+  void read_ahead(write_request& request) {
+    const auto epoch = cache_epoch.load(std::memory_order_acquire);
+    auto m = read_metadata(internal::encode_id_key(request.pid), request.pid);
+    if (!m) return;  // write_many reads it again and reports what failed
+    request.prior = write_request::prior_read{true, m->highest, m->deleted_to, epoch};
+  }
+
   // Under write_mutex: the cache is emptied when it holds metadata_cache_entries ids.
   result<metadata> cached_metadata(const std::string& id_key, const persistence_id& pid) {
-    if (cache.size() >= cfg.metadata_cache_entries && cache.count(id_key) == 0) cache.clear();
+    if (cache.size() >= cfg.metadata_cache_entries && cache.count(id_key) == 0) clear_cache();
     auto entry = cache_entry(id_key, pid);
     if (!entry) return fail(std::move(entry).error());
     return (*entry)->second.m;
@@ -374,17 +403,17 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
   // after a failed write, and after an exception on the way (write_many's caller
   // answers it with an error).
   struct forget_unless_written {
-    cache_type& cache;
+    impl& owner;
     std::vector<cache_type::value_type*>& touched;
     bool written = false;
     ~forget_unless_written() {
       if (written) return;
-      for (const auto* entry : touched) cache.erase(cache.find(entry->first));
+      for (const auto* entry : touched) owner.erase_cached(entry->first);
     }
-  } guard{cache, touched};
+  } guard{*this, touched};
   for (auto& request : requests) {
     id_key = internal::encode_id_key(request.pid);
-    auto entry = cache_entry(id_key, request.pid);
+    auto entry = cache_entry(id_key, request.pid, &request.prior);
     if (!entry) {
       results.emplace_back(fail(std::move(entry).error()));
       continue;
@@ -423,13 +452,14 @@ std::vector<result<std::uint64_t>> rocksdb_journal::impl::write_many(
     return results;
   }
   guard.written = true;
-  if (cache.size() > cfg.metadata_cache_entries) cache.clear();
+  if (cache.size() > cfg.metadata_cache_entries) clear_cache();
   return results;
 }
 
 void rocksdb_journal::prepare(write_request& request) const {
   if (request.events.empty()) return;  // write_many refuses it
   request.prepared = internal::encode_value(request.events);
+  if (request.events.front().sequence_nr == 1) impl_->read_ahead(request);
 }
 
 result<std::uint64_t> rocksdb_journal::replay(const persistence_id& pid,

@@ -69,7 +69,9 @@ class rocksdb_journal final : public journal {
 
   ~rocksdb_journal() override;
 
-  // Encodes the events into request.prepared (the value write_many stores).
+  // Encodes the events into request.prepared (the value write_many stores), and for a
+  // first write (sequence nr 1) reads the id's metadata into request.prior, so the
+  // journal's thread need not (a new workflow's write misses the cache).
   void prepare(write_request& request) const override;
   [[nodiscard]] std::vector<result<std::uint64_t>> write_many(
       std::vector<write_request> requests) override;

@@ -588,6 +588,68 @@ TEST_CASE("a prepared write is stored as prepared, byte for byte as unprepared")
   CHECK(stored == odd.prepared);
 }
 
+// prepare reads a first write's metadata off the journal's thread (request.prior); the
+// write takes it only while nothing left the metadata cache since, else reads again.
+TEST_CASE("a first write's metadata read ahead by prepare is used only while still current") {
+  wfe::test::temp_dir dir;
+  auto j = open_ok({.dir = dir.path() / "j", .metadata_cache_entries = 2});
+  const persistence_id x{shard_id{0}, "x"};
+  const persistence_id y{shard_id{0}, "y"};
+  const persistence_id z{shard_id{0}, "z"};
+
+  SUBCASE("a new id's first write reads nothing more and is stored") {
+    auto r = write_request{z, journal_events(1, 2)};
+    j->prepare(r);
+    REQUIRE(r.prior.valid);
+    CHECK(r.prior.highest == 0);
+    CHECK(*j->write_many({r}).front() == 2);
+    CHECK(*j->highest_sequence_nr(z) == 2);
+    auto later = write_request{z, journal_events(3, 3)};
+    j->prepare(later);
+    CHECK_FALSE(later.prior.valid);  // not a first write: the cache has the id
+  }
+  SUBCASE("the read is what the write is checked against") {
+    auto r = write_request{z, journal_events(1, 1)};
+    j->prepare(r);
+    r.prior.highest = 7;  // as if the id had 7 events when prepare read it
+    auto refused = j->write_many({r}).front();
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == errc::sequence_conflict);
+  }
+  SUBCASE("an id written after the read is checked against that write (cached)") {
+    auto r = write_request{x, journal_events(1, 1)};
+    j->prepare(r);
+    REQUIRE(j->write(x, journal_events(1, 1)).has_value());
+    auto twice = j->write_many({r}).front();
+    REQUIRE_FALSE(twice.has_value());
+    CHECK(twice.error().code == errc::sequence_conflict);
+  }
+  SUBCASE("an id written after the read and evicted since is read again") {
+    auto r = write_request{y, journal_events(1, 1)};
+    j->prepare(r);
+    REQUIRE(r.prior.valid);
+    REQUIRE(j->write(y, journal_events(1, 1)).has_value());
+    for (int i = 0; i < 4; ++i) {  // fill the 2-entry cache: it is emptied
+      REQUIRE(j->write(persistence_id{shard_id{0}, "f" + std::to_string(i)}, journal_events(1, 1))
+                  .has_value());
+    }
+    auto twice = j->write_many({r}).front();
+    REQUIRE_FALSE(twice.has_value());
+    CHECK(twice.error().code == errc::sequence_conflict);
+    CHECK(*j->highest_sequence_nr(y) == 1);
+  }
+  SUBCASE("a read made before the cache was emptied is not used") {
+    auto r = write_request{z, journal_events(1, 1)};
+    j->prepare(r);
+    r.prior.highest = 7;  // stale on purpose: it must not be taken
+    for (int i = 0; i < 4; ++i) {
+      REQUIRE(j->write(persistence_id{shard_id{0}, "f" + std::to_string(i)}, journal_events(1, 1))
+                  .has_value());
+    }
+    CHECK(*j->write_many({r}).front() == 1);
+  }
+}
+
 TEST_CASE("deleting into the middle of a write keeps its key and replays only what is left") {
   wfe::test::temp_dir dir;
   rocksdb_journal_config cfg{.dir = dir.path() / "j"};
