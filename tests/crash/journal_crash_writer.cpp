@@ -42,14 +42,18 @@ event payload_event(const persistence_id& pid, std::uint64_t seq) {
 }
 
 // One writer: 1..max_batch events per write (varies, so batches mix sizes), next write
-// only after the acknowledgement of the previous one.
+// only after the acknowledgement of the previous one. With `store`, each request is
+// prepared first (journal::prepare, as the workflow entities do: encoded, and a first
+// write's metadata read ahead), so prepared and plain writes share the batches.
 void writer(caf::event_based_actor* self, caf::actor journal_actor, persistence_id pid,
-            std::uint64_t start_after, std::uint64_t max_batch) {
+            std::uint64_t start_after, std::uint64_t max_batch,
+            std::shared_ptr<const journal> store) {
   auto next = std::make_shared<std::function<void(std::uint64_t)>>();
   *next = [=](std::uint64_t highest) {
     const std::uint64_t n = 1 + (highest % max_batch);
     write_request req{pid, {}};
     for (std::uint64_t i = 1; i <= n; ++i) req.events.push_back(payload_event(pid, highest + i));
+    if (store) store->prepare(req);
     request_write(self, journal_actor, std::chrono::seconds(30), std::move(req),
                   [=](result<std::uint64_t> r) {
                     if (!r) {
@@ -91,7 +95,9 @@ int main(int argc, char** argv) {
     persistence_id pid{shard_id{static_cast<std::uint32_t>(i % 4)}, "crash-" + std::to_string(i)};
     auto highest = store->highest_sequence_nr(pid);
     if (!highest) return 2;
-    sys.spawn(writer, journal_actor, pid, *highest, max_batch);
+    // Every other writer prepares its requests.
+    sys.spawn(writer, journal_actor, pid, *highest, max_batch,
+              i % 2 == 0 ? std::shared_ptr<const journal>(store) : nullptr);
   }
   std::printf("ready\n");
   std::fflush(stdout);
