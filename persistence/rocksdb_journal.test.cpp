@@ -593,15 +593,30 @@ TEST_CASE("a prepared write is stored as prepared, byte for byte as unprepared")
 TEST_CASE("a first write's metadata read ahead by prepare is used only while still current") {
   wfe::test::temp_dir dir;
   auto j = open_ok({.dir = dir.path() / "j", .metadata_cache_entries = 2});
-  const persistence_id x{shard_id{0}, "x"};
-  const persistence_id y{shard_id{0}, "y"};
   const persistence_id z{shard_id{0}, "z"};
+  auto prepared_first = [&](const persistence_id& pid) {
+    auto r = write_request{pid, journal_events(1, 1)};
+    j->prepare(r);
+    REQUIRE(r.prior.valid);
+    CHECK(r.prior.highest == 0);
+    return r;
+  };
+  auto refused = [&](const write_request& r) {
+    auto result = j->write_many({r}).front();
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().code == errc::sequence_conflict);
+  };
+  auto empty_cache = [&] {  // writes to more ids than the 2-entry cache holds: it is emptied
+    for (int i = 0; i < 4; ++i) {
+      REQUIRE(j->write(persistence_id{shard_id{0}, "f" + std::to_string(i)}, journal_events(1, 1))
+                  .has_value());
+    }
+  };
 
   SUBCASE("a new id's first write reads nothing more and is stored") {
     auto r = write_request{z, journal_events(1, 2)};
     j->prepare(r);
     REQUIRE(r.prior.valid);
-    CHECK(r.prior.highest == 0);
     CHECK(*j->write_many({r}).front() == 2);
     CHECK(*j->highest_sequence_nr(z) == 2);
     auto later = write_request{z, journal_events(3, 3)};
@@ -609,43 +624,26 @@ TEST_CASE("a first write's metadata read ahead by prepare is used only while sti
     CHECK_FALSE(later.prior.valid);  // not a first write: the cache has the id
   }
   SUBCASE("the read is what the write is checked against") {
-    auto r = write_request{z, journal_events(1, 1)};
-    j->prepare(r);
+    auto r = prepared_first(z);
     r.prior.highest = 7;  // as if the id had 7 events when prepare read it
-    auto refused = j->write_many({r}).front();
-    REQUIRE_FALSE(refused.has_value());
-    CHECK(refused.error().code == errc::sequence_conflict);
+    refused(r);
   }
   SUBCASE("an id written after the read is checked against that write (cached)") {
-    auto r = write_request{x, journal_events(1, 1)};
-    j->prepare(r);
-    REQUIRE(j->write(x, journal_events(1, 1)).has_value());
-    auto twice = j->write_many({r}).front();
-    REQUIRE_FALSE(twice.has_value());
-    CHECK(twice.error().code == errc::sequence_conflict);
+    auto r = prepared_first(z);
+    REQUIRE(j->write(z, journal_events(1, 1)).has_value());
+    refused(r);
   }
   SUBCASE("an id written after the read and evicted since is read again") {
-    auto r = write_request{y, journal_events(1, 1)};
-    j->prepare(r);
-    REQUIRE(r.prior.valid);
-    REQUIRE(j->write(y, journal_events(1, 1)).has_value());
-    for (int i = 0; i < 4; ++i) {  // fill the 2-entry cache: it is emptied
-      REQUIRE(j->write(persistence_id{shard_id{0}, "f" + std::to_string(i)}, journal_events(1, 1))
-                  .has_value());
-    }
-    auto twice = j->write_many({r}).front();
-    REQUIRE_FALSE(twice.has_value());
-    CHECK(twice.error().code == errc::sequence_conflict);
-    CHECK(*j->highest_sequence_nr(y) == 1);
+    auto r = prepared_first(z);
+    REQUIRE(j->write(z, journal_events(1, 1)).has_value());
+    empty_cache();
+    refused(r);
+    CHECK(*j->highest_sequence_nr(z) == 1);
   }
   SUBCASE("a read made before the cache was emptied is not used") {
-    auto r = write_request{z, journal_events(1, 1)};
-    j->prepare(r);
+    auto r = prepared_first(z);
     r.prior.highest = 7;  // stale on purpose: it must not be taken
-    for (int i = 0; i < 4; ++i) {
-      REQUIRE(j->write(persistence_id{shard_id{0}, "f" + std::to_string(i)}, journal_events(1, 1))
-                  .has_value());
-    }
+    empty_cache();
     CHECK(*j->write_many({r}).front() == 1);
   }
 }
