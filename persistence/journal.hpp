@@ -94,12 +94,13 @@ class journal {
   [[nodiscard]] virtual std::vector<result<std::uint64_t>> write_many(
       std::vector<write_request> requests) = 0;
 
-  // Work on a request that needs none of the store's state, done on the requester's
-  // thread before the request travels to the journal actor, whose one thread every write
-  // waits on (bench/README.md "Thirty-eighth pass"): the RocksDB journal encodes the
-  // events into `request.prepared`, which write_many then stores as it is. Thread-safe;
-  // the default does nothing. write_many takes prepared and unprepared requests alike; a
-  // request must not change after it was prepared.
+  // Work on a request done on the requester's thread before the request travels to the
+  // journal actor, whose one thread every write waits on (bench/README.md "Thirty-eighth
+  // pass"): the RocksDB journal encodes the events into `request.prepared`, which
+  // write_many then stores as it is, and reads a first write's metadata into
+  // `request.prior`, which write_many takes only if still current. Thread-safe (reads
+  // only); the default does nothing. write_many takes prepared and unprepared requests
+  // alike; a request must not change after it was prepared.
   virtual void prepare(write_request& request) const { (void)request; }
 
   // Calls `on_event` for events from..to (inclusive) that are not deleted, in order,
