@@ -99,13 +99,16 @@ struct rocksdb_journal::impl {
   result<cache_type::value_type*> cache_entry(const std::string& id_key, const persistence_id& pid,
                                               const write_request::prior_read* prior = nullptr) {
     if (auto found = cache.find(id_key); found != cache.end()) return &*found;
+    metadata m{};
     if (prior != nullptr && prior->valid &&
         prior->epoch == cache_epoch.load(std::memory_order_relaxed)) {
-      return &*cache.emplace(id_key, cached{metadata{prior->highest, prior->deleted_to}, 0}).first;
+      m = metadata{prior->highest, prior->deleted_to};
+    } else {
+      auto read = read_metadata(id_key, pid);
+      if (!read) return fail(std::move(read).error());
+      m = *read;
     }
-    auto m = read_metadata(id_key, pid);
-    if (!m) return fail(std::move(m).error());
-    return &*cache.emplace(id_key, cached{*m, 0}).first;
+    return &*cache.emplace(id_key, cached{m, 0}).first;
   }
 
   // Under write_mutex: ids leave the cache only through these two.
@@ -120,11 +123,25 @@ struct rocksdb_journal::impl {
 
   // Off the journal's thread (prepare): the id's metadata as of now, with the epoch it
   // was read in (loaded first: a removal from the cache after it makes the read stale).
-  void read_ahead(write_request& request) {
+  // From memory only (memtables, filters and cached blocks: kBlockCacheTier): the
+  // requester's thread — the HTTP io thread, with the shards on it — must not wait for
+  // the disk. A read that would (Incomplete), an error or a damaged record leaves
+  // `prior` unset: write_many reads on its own thread and reports what it finds.
+  void read_ahead(write_request& request) const {
     const auto epoch = cache_epoch.load(std::memory_order_acquire);
-    auto m = read_metadata(internal::encode_id_key(request.pid), request.pid);
-    if (!m) return;  // write_many reads it again and reports what failed
-    request.prior = write_request::prior_read{true, m->highest, m->deleted_to, epoch};
+    rocksdb::ReadOptions ro;
+    ro.read_tier = rocksdb::kBlockCacheTier;
+    std::string value;
+    const auto s = db->Get(ro, metadata_cf, internal::encode_id_key(request.pid), &value);
+    metadata m{};
+    if (s.ok()) {
+      auto decoded = internal::decode_metadata(value, request.pid);
+      if (!decoded) return;
+      m = *decoded;
+    } else if (!s.IsNotFound()) {
+      return;
+    }
+    request.prior = write_request::prior_read{true, m.highest, m.deleted_to, epoch};
   }
 
   // Under write_mutex: the cache is emptied when it holds metadata_cache_entries ids.

@@ -640,6 +640,15 @@ TEST_CASE("a first write's metadata read ahead by prepare is used only while sti
     refused(r);
     CHECK(*j->highest_sequence_nr(z) == 1);
   }
+  SUBCASE("a read that would wait for the disk is left to the journal's thread") {
+    REQUIRE(j->write(z, journal_events(1, 1)).has_value());
+    j.reset();
+    j = open_ok({.dir = dir.path() / "j", .metadata_cache_entries = 2});  // z's record: on disk
+    auto r = write_request{z, journal_events(1, 1)};
+    j->prepare(r);
+    CHECK_FALSE(r.prior.valid);  // not in memory: prepare did not read the file
+    refused(r);                  // the journal read it
+  }
   SUBCASE("a read made before the cache was emptied is not used") {
     auto r = prepared_first(z);
     r.prior.highest = 7;  // stale on purpose: it must not be taken
