@@ -31,10 +31,10 @@ constexpr table k_table = make_table();
 
 }  // namespace
 
-std::uint32_t crc32c_portable(std::string_view data) {
+std::uint32_t crc32c_portable(std::string_view data, std::uint32_t crc) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t n = data.size();
-  std::uint32_t c = 0xFFFFFFFF;
+  std::uint32_t c = crc ^ 0xFFFFFFFF;
   while (n >= 8) {
     // Bytes combined explicitly (not a word load): endian- and alignment-independent.
     const std::uint32_t lo = c ^ (p[0] | (p[1] << 8) | (p[2] << 16) | (std::uint32_t{p[3]} << 24));
@@ -50,10 +50,11 @@ std::uint32_t crc32c_portable(std::string_view data) {
 
 #if defined(__x86_64__)
 
-__attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::string_view data) {
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::string_view data,
+                                                                std::uint32_t crc) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t n = data.size();
-  std::uint64_t c = 0xFFFFFFFF;
+  std::uint64_t c = crc ^ 0xFFFFFFFF;
   while (n >= 8) {
     std::uint64_t word = 0;
     std::memcpy(&word, p, 8);  // little-endian, as the instruction expects
@@ -70,14 +71,18 @@ bool crc32c_hardware_available() { return __builtin_cpu_supports("sse4.2") != 0;
 
 #else
 
-std::uint32_t crc32c_hardware(std::string_view data) { return crc32c_portable(data); }
+std::uint32_t crc32c_hardware(std::string_view data, std::uint32_t crc) {
+  return crc32c_portable(data, crc);
+}
 bool crc32c_hardware_available() { return false; }
 
 #endif
 
-std::uint32_t crc32c(std::string_view data) {
+std::uint32_t crc32c_extend(std::uint32_t crc, std::string_view data) {
   static const auto impl = crc32c_hardware_available() ? &crc32c_hardware : &crc32c_portable;
-  return impl(data);
+  return impl(data, crc);
 }
+
+std::uint32_t crc32c(std::string_view data) { return crc32c_extend(0, data); }
 
 }  // namespace wfe::persistence::internal
