@@ -5,7 +5,7 @@
 // (chosen once at start-up), else a table-driven version (slicing-by-8). Five
 // events per workflow start: the table version cost ~2k instructions per start.
 // RocksDB's own CRC32C (its WAL records and table blocks) is routed here too:
-// internal/rocksdb_crc32c.cpp.
+// internal/rocksdb_link_overrides.cpp.
 
 #include <cstdint>
 #include <string_view>
