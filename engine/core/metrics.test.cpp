@@ -6,6 +6,13 @@
 
 #include <doctest/doctest.h>
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#include <cstdlib>
+#include <string>
+
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace wfe::core {
 namespace {
 
@@ -49,6 +56,23 @@ TEST_CASE("heap in use grows with live allocations and drops when they are freed
   blocks.clear();
   CHECK(during - heap() >= most);
 }
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+TEST_CASE("every binary's jemalloc runs with transparent huge pages (allocator_options.cpp)") {
+  if (std::getenv("MALLOC_CONF") != nullptr) {
+    MESSAGE("MALLOC_CONF is set: it overrides the binary's options");
+    return;
+  }
+  auto option = [](const char* name) {
+    const char* value = nullptr;
+    std::size_t len = sizeof(value);
+    REQUIRE(mallctl(name, static_cast<void*>(&value), &len, nullptr, 0) == 0);
+    return std::string(value);
+  };
+  CHECK(option("opt.thp") == "always");
+  CHECK(option("opt.metadata_thp") == "always");
+}
+#endif
 
 }  // namespace
 }  // namespace wfe::core
