@@ -6,12 +6,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -212,6 +216,27 @@ class nft_table {
     return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
   }
 
+  // Deletes the tables `prefix<pid>_...` of test binaries no longer running: one killed
+  // (CTest's timeout, a crash) ran no destructor, and its rules would still drop the
+  // traffic of a later run that happens to get the same port.
+  static void remove_stale(const std::string& prefix) {
+    std::unique_ptr<FILE, int (*)(FILE*)> list(::popen("nft list tables 2>/dev/null", "r"),
+                                               ::pclose);
+    if (!list) return;
+    std::vector<std::string> stale;
+    char line[512];
+    while (std::fgets(line, sizeof line, list.get()) != nullptr) {
+      std::istringstream words(line);
+      std::string table, family, name;
+      if (!(words >> table >> family >> name) || name.rfind(prefix, 0) != 0) continue;
+      const auto pid = std::atol(name.c_str() + prefix.size());
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        stale.push_back(family + " " + name);
+      }
+    }
+    for (const auto& t : stale) run("nft delete table " + t);
+  }
+
  private:
   std::string name_;
   bool created_ = false;
@@ -402,12 +427,19 @@ TEST_CASE("a 1|2 partition (nftables): the minority downs itself and exits, the 
   // (on loopback every connection's source address is 127.0.0.1).
   c.start(1);
   c.start(2);
-  c.start(3, {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, true);
+  // --pdeathsig: the kernel clears the parent-death signal process.hpp asks for when the
+  // uid changes; setpriv sets it again after the change, so a crashed or killed test
+  // binary does not leave node3 running.
+  c.start(3,
+          {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+           "--pdeathsig=SIGKILL"},
+          true);
   for (int i = 1; i <= 3; ++i) REQUIRE_MESSAGE(c[i].wait_listening(), c[i].proc().stdout_text());
   for (int i = 1; i <= 3; ++i) REQUIRE_MESSAGE(c[i].wait_ready(30s), c.dump());
   REQUIRE_MESSAGE(eventually([&] { return c.agree({1, 2, 3}); }, 20s), c.dump());
 
   auto port = std::to_string(c.port());
+  nft_table::remove_stale("wfe_partition_");
   nft_table table("wfe_partition_" + std::to_string(::getpid()) + "_" + port);
   // Everything to or from node3's cluster port, and every connection node3 opened to
   // the others' cluster port (marked by its uid, then dropped both ways).

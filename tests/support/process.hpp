@@ -69,7 +69,8 @@ class process {
     // and its nodes would go on running and holding their ports. Linux sends the signal
     // when the *thread* that forked ends; tests start processes from their main thread.
     // Only async-signal-safe calls between fork and exec. A node run through setpriv
-    // (another uid) loses the setting when its credentials change.
+    // (another uid) loses the setting when its credentials change, unless setpriv is
+    // told to set it again (--pdeathsig=SIGKILL, as engine_cluster.test.cpp does).
     const pid_t parent = ::getpid();
     const char* out_path = out_.c_str();
     const char* err_path = err_.c_str();
