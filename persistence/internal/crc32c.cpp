@@ -67,7 +67,11 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::string_view
   return c32 ^ 0xFFFFFFFF;
 }
 
-bool crc32c_hardware_available() { return __builtin_cpu_supports("sse4.2") != 0; }
+bool crc32c_hardware_available() {
+  // RocksDB may checksum before main(): make sure GCC's CPU detection ran.
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.2") != 0;
+}
 
 #else
 

@@ -64,8 +64,10 @@ struct byte_shift_powers {
 };
 
 bool combine_in_hardware() {
-  static const bool yes =
-      __builtin_cpu_supports("sse4.2") != 0 && __builtin_cpu_supports("pclmul") != 0;
+  static const bool yes = [] {
+    __builtin_cpu_init();  // in case RocksDB combines before main()
+    return __builtin_cpu_supports("sse4.2") != 0 && __builtin_cpu_supports("pclmul") != 0;
+  }();
   return yes;
 }
 
