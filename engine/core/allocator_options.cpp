@@ -8,14 +8,19 @@
 // machines a VM exit. With 2 MiB pages a c64 start load takes 0.035 instead of 0.42
 // faults per start and ~9 % less node CPU per start (bench/README.md "Fortieth pass").
 // It takes effect where the kernel's transparent_hugepage setting is `madvise` (Debian's
-// default) or `always`; the cost is resident memory in 2 MiB steps (an idle node ~68
-// instead of ~32 MB; docs/ARCHITECTURE.md).
+// default) or `always`; the cost is resident memory in 2 MiB steps.
+//
+// Four arenas instead of jemalloc's 4 per CPU (8 on the 2-core machines this project
+// targets): memory freed on the journal's and index's threads is reused sooner by the
+// io thread that allocates it. 11 of 11 interleaved pairs took 2-5 µs less node CPU per
+// start, and an idle node is 52 instead of 68 MB (32 MB with neither option). A machine
+// with many io and scheduler threads may want more: MALLOC_CONF=narenas:<n>.
 //
 // A sanitizer build links no jemalloc: the definition is then unused.
 
 extern "C" {
 // NOLINTBEGIN(readability-identifier-naming,cppcoreguidelines-avoid-non-const-global-variables)
 extern const char* malloc_conf;  // jemalloc's name (<jemalloc/jemalloc.h>)
-const char* malloc_conf = "thp:always,metadata_thp:always";
+const char* malloc_conf = "thp:always,metadata_thp:always,narenas:4";
 // NOLINTEND(readability-identifier-naming,cppcoreguidelines-avoid-non-const-global-variables)
 }

@@ -58,7 +58,9 @@ TEST_CASE("heap in use grows with live allocations and drops when they are freed
 }
 
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-TEST_CASE("every binary's jemalloc runs with transparent huge pages (allocator_options.cpp)") {
+TEST_CASE(
+    "every binary's jemalloc runs with transparent huge pages and 4 arenas "
+    "(allocator_options.cpp)") {
   if (std::getenv("MALLOC_CONF") != nullptr) {
     MESSAGE("MALLOC_CONF is set: it overrides the binary's options");
     return;
@@ -71,6 +73,10 @@ TEST_CASE("every binary's jemalloc runs with transparent huge pages (allocator_o
   };
   CHECK(option("opt.thp") == "always");
   CHECK(option("opt.metadata_thp") == "always");
+  unsigned arenas = 0;
+  std::size_t len = sizeof(arenas);
+  REQUIRE(mallctl("opt.narenas", &arenas, &len, nullptr, 0) == 0);
+  CHECK(arenas == 4);
 }
 #endif
 
