@@ -170,10 +170,11 @@ std::optional<std::uint64_t> uint_query(const http_request& req, const char* nam
   return v;
 }
 
-// ?limit= (0 = the index's default) and ?cursor= of a listing.
-bool page_params(const http_request& req, std::uint32_t& limit, std::string& cursor,
-                 http_response& err) {
-  auto l = uint_query(req, "limit", 0, 1, 1'000'000, err);
+// ?limit= (0 = the index's default; at most `max_limit`, the index's list-max-limit) and
+// ?cursor= of a listing.
+bool page_params(const http_request& req, std::uint32_t max_limit, std::uint32_t& limit,
+                 std::string& cursor, http_response& err) {
+  auto l = uint_query(req, "limit", 0, 1, max_limit, err);
   if (!l) return false;
   limit = static_cast<std::uint32_t>(*l);
   if (auto it = req.query.find("cursor"); it != req.query.end()) cursor = it->second;
@@ -891,6 +892,7 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
   const wf::runtime::region_router* direct =
       cfg.router != nullptr && *cfg.router ? cfg.router : nullptr;
   auto known = cfg.known_tasks;
+  auto check_input = cfg.check_task_input;
   auto load = cfg.load;
   auto history_default = cfg.history_default_limit;
   auto history_max = cfg.history_max_limit;
@@ -911,25 +913,26 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
            }
            send_to(gw, std::move(q));
          });
-  rt.add("POST", "/api/v1/workflow-definitions", [gw, known](http_request&& req, responder r) {
-    if (req.body.size() > wf::k_definition_bytes_max) {
-      return r(http_response::error(413, "definition_too_large",
-                                    "a definition is at most " +
-                                        std::to_string(wf::k_definition_bytes_max) +
-                                        " bytes of JSON, got " + std::to_string(req.body.size())));
-    }
-    http_response err;
-    auto v = parse_body(req.body, err);
-    if (!v) return r(std::move(err));
-    std::vector<std::string> tasks = known ? known() : std::vector<std::string>{};
-    if (!known) {
-      auto b = wf::builtin_task_types();
-      tasks.assign(b.begin(), b.end());
-    }
-    auto def = wf::parse_definition_value(*v, tasks);
-    if (!def) return r(bad_request(def.error().field, def.error().message));
-    send_to(gw, define_req{std::move(*def), std::move(r)});
-  });
+  rt.add("POST", "/api/v1/workflow-definitions",
+         [gw, known, check_input](http_request&& req, responder r) {
+           if (req.body.size() > wf::k_definition_bytes_max) {
+             return r(http_response::error(
+                 413, "definition_too_large",
+                 "a definition is at most " + std::to_string(wf::k_definition_bytes_max) +
+                     " bytes of JSON, got " + std::to_string(req.body.size())));
+           }
+           http_response err;
+           auto v = parse_body(req.body, err);
+           if (!v) return r(std::move(err));
+           std::vector<std::string> tasks = known ? known() : std::vector<std::string>{};
+           if (!known) {
+             auto b = wf::builtin_task_types();
+             tasks.assign(b.begin(), b.end());
+           }
+           auto def = wf::parse_definition_value(*v, tasks, check_input);
+           if (!def) return r(bad_request(def.error().field, def.error().message));
+           send_to(gw, define_req{std::move(*def), std::move(r)});
+         });
   rt.add("GET", "/api/v1/workflow-definitions/{name}", [gw](http_request&& req, responder r) {
     http_response err;
     auto name = id_param(req, "name", err);
@@ -961,7 +964,7 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     s->r = std::move(r);
     send_to(gw, std::move(*s));
   });
-  rt.add("GET", "/api/v1/workflows", [gw](http_request&& req, responder r) {
+  rt.add("GET", "/api/v1/workflows", [gw, list_max](http_request&& req, responder r) {
     http_response err;
     list_req q;
     if (!filter_params(req, q.q.status, q.q.definition, err)) return r(std::move(err));
@@ -974,7 +977,7 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
         return r(bad_request(name, "must be an RFC 3339 time such as 2026-01-02T03:04:05Z"));
       }
     }
-    if (!page_params(req, q.q.limit, q.q.cursor, err)) return r(std::move(err));
+    if (!page_params(req, list_max, q.q.limit, q.q.cursor, err)) return r(std::move(err));
     q.r = std::move(r);
     send_to(gw, std::move(q));
   });
@@ -1032,10 +1035,10 @@ caf::actor add_workflow_routes(router& rt, const workflow_routes_config& cfg) {
     send_to(gw,
             entity_req{entity_op::cancel, *id, wf::cmd::cancel{std::move(reason)}, std::move(r)});
   });
-  rt.add("GET", "/api/v1/dead-letters", [gw](http_request&& req, responder r) {
+  rt.add("GET", "/api/v1/dead-letters", [gw, list_max](http_request&& req, responder r) {
     http_response err;
     dead_letters_req q;
-    if (!page_params(req, q.q.limit, q.q.cursor, err)) return r(std::move(err));
+    if (!page_params(req, list_max, q.q.limit, q.q.cursor, err)) return r(std::move(err));
     for (auto [name, slot] :
          {std::pair{"definition", &q.q.definition}, std::pair{"step", &q.q.step}}) {
       auto it = req.query.find(name);

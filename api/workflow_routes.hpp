@@ -60,12 +60,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "api/http/router.hpp"
+
+namespace boost::json {
+class value;
+}  // namespace boost::json
 
 namespace wfe::workflow {
 struct task_load;
@@ -91,6 +97,10 @@ struct workflow_routes_config {
   std::shared_ptr<const workflow::task_load> load;  // start admission; may be null
   // Task types a definition may use (built-ins + handlers; queue:<name> always).
   std::function<std::vector<std::string>()> known_tasks;
+  // Refuses a step whose static input its task could never run with (workflow/definition.hpp:
+  // task_input_check); unset: no such check.
+  std::function<std::optional<std::string>(std::string_view task, const boost::json::value& input)>
+      check_task_input;
   std::uint32_t number_of_shards = 100;  // to name a workflow's journal stream
   // Listings' limit (pekko.workflow.store.list-default-limit / list-max-limit): the
   // definitions and the archive, as the index's own listings.

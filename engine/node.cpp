@@ -32,6 +32,7 @@
 #include "engine/core/metrics.hpp"
 #include "engine/workflow/runtime/workflow_runtime.hpp"
 #include "engine/workflow/store/workflow_index.hpp"
+#include "engine/workflow/tasks/builtin_tasks.hpp"
 #include "engine/workflow/tasks/task_dispatcher.hpp"
 #include "engine/workflow/tasks/task_handlers.hpp"
 #include "persistence/backup.hpp"
@@ -319,6 +320,9 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   wc.archiver = &parts.archiver;
   wc.load = parts.load;
   wc.known_tasks = [handlers] { return workflow::known_task_types(handlers.get()); };
+  wc.check_task_input = [tasks = s.tasks](std::string_view task, const boost::json::value& input) {
+    return workflow::check_builtin_input(task, input, tasks);
+  };
   wc.number_of_shards = s.workflow_runtime.number_of_shards;
   wc.list_default_limit = s.store.index.list_default_limit;
   wc.list_max_limit = s.store.index.list_max_limit;

@@ -315,20 +315,31 @@ validated<std::string> check_id(std::string_view id, std::string_view field) {
 }
 
 validated<workflow_definition> parse_definition_value(const json::value& body,
-                                                      std::span<const std::string> known_tasks) {
+                                                      std::span<const std::string> known_tasks,
+                                                      const task_input_check& check_input) {
   try {
-    return parse_object(body, known_tasks, true);
+    auto def = parse_object(body, known_tasks, true);
+    if (!def || !check_input) return def;
+    for (std::size_t i = 0; i < def->steps.size(); ++i) {
+      const auto& s = def->steps[i];
+      if (auto bad = check_input(s.task, *s.input)) {
+        return invalid("steps[" + std::to_string(i) + "].input",
+                       step_label(i, s.name) + ": " + *bad);
+      }
+    }
+    return def;
   } catch (const std::exception& e) {  // Boost.JSON allocation failures and the like
     return invalid("", std::string("cannot read the definition: ") + e.what());
   }
 }
 
 validated<workflow_definition> parse_definition(std::string_view body,
-                                                std::span<const std::string> known_tasks) {
+                                                std::span<const std::string> known_tasks,
+                                                const task_input_check& check_input) {
   try {
     auto v = parse_json(body);
     if (!v) return unexpected{std::move(v).error()};
-    return parse_definition_value(*v, known_tasks);
+    return parse_definition_value(*v, known_tasks, check_input);
   } catch (const std::exception& e) {  // allocation failures while parsing
     return invalid("", std::string("cannot read the definition: ") + e.what());
   }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -146,11 +147,19 @@ using validated = core::expected<T, validation_error>;
 // Validates an id; the error names `field`.
 [[nodiscard]] validated<std::string> check_id(std::string_view id, std::string_view field);
 
-// Parses and validates the JSON body. `known_tasks`: built-ins plus registered types.
+// At registration: why a step's static input can never run for its task type, or nullopt
+// (tasks/builtin_tasks.hpp: check_builtin_input, with the node's task settings).
+using task_input_check = std::function<std::optional<std::string>(std::string_view task,
+                                                                  const boost::json::value& input)>;
+
+// Parses and validates the JSON body. `known_tasks`: built-ins plus registered types;
+// `check_input`, when set, refuses a step whose input its task could never run with.
 [[nodiscard]] validated<workflow_definition> parse_definition(
-    std::string_view body, std::span<const std::string> known_tasks);
+    std::string_view body, std::span<const std::string> known_tasks,
+    const task_input_check& check_input = {});
 [[nodiscard]] validated<workflow_definition> parse_definition_value(
-    const boost::json::value& body, std::span<const std::string> known_tasks);
+    const boost::json::value& body, std::span<const std::string> known_tasks,
+    const task_input_check& check_input = {});
 
 // The definition as JSON in the request's shape, plus "version" (GET and storage).
 [[nodiscard]] boost::json::value to_json(const workflow_definition& def);

@@ -1,6 +1,9 @@
 #include "engine/workflow/definition.hpp"
 
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -117,6 +120,28 @@ TEST_CASE("an unknown task type is rejected naming the step") {
   REQUIRE_FALSE(r);
   CHECK(r.error().field == "steps[1].task");
   CHECK(r.error().message == "step 'pay': unknown task type 'teleport'");
+}
+
+TEST_CASE("a step input its task could never run with is refused naming the step") {
+  static const std::vector<std::string> tasks{"noop", "sleep"};
+  std::vector<std::string> asked;
+  const task_input_check check = [&](std::string_view task, const boost::json::value& input) {
+    asked.emplace_back(task);
+    if (task == "sleep" && !input.is_object()) return std::optional<std::string>("sleep: no");
+    return std::optional<std::string>();
+  };
+  auto r = parse_definition(
+      R"({"name":"x","steps":[{"name":"a","task":"noop"},{"name":"nap","task":"sleep","input":5}]})",
+      tasks, check);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().field == "steps[1].input");
+  CHECK(r.error().message == "step 'nap': sleep: no");
+  CHECK(asked == std::vector<std::string>{"noop", "sleep"});
+  CHECK(parse_definition(R"({"name":"x","steps":[{"name":"nap","task":"sleep","input":{"ms":1}}]})",
+                         tasks, check));
+  // Without a check (a stored definition, or a caller with none) the input is not looked at.
+  CHECK(
+      parse_definition(R"({"name":"x","steps":[{"name":"nap","task":"sleep","input":5}]})", tasks));
 }
 
 TEST_CASE("a task queue:<name> is an external task type, its name must be a valid id") {

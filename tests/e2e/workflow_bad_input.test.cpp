@@ -98,7 +98,24 @@ TEST_CASE("bad input gets a 4xx JSON error and persists nothing") {
   check_error(api.post("/api/v1/workflow-definitions",
                        std::string(R"({"name":"bad name","steps":[{"name":"a","task":"noop"}]})")),
               400);
-  for (const auto* name : {"cyc", "ut", "br", "x"}) {
+  // A built-in step's input its task could never run with (it would fail every attempt
+  // with invalid_input): refused with the definition, naming the step and the field.
+  for (const auto& [body, says] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"name":"bi1","steps":[{"name":"nap","task":"sleep","input":{"ms":-5}}]})",
+            R"(step 'nap': sleep: "ms" must be a non-negative integer)"},
+           {R"({"name":"bi2","steps":[{"name":"flaky","task":"fail"}]})",
+            "step 'flaky': fail: input must be an object"},
+           {R"({"name":"bi3","steps":[{"name":"a","task":"noop"},
+               {"name":"call","task":"http","dependsOn":["a"],
+                "input":{"url":"${steps.a.output.url}","method":"BREW"}}]})",
+            R"(step 'call': http: unsupported "method" BREW)"}}) {
+    CAPTURE(body);
+    auto r = api.post("/api/v1/workflow-definitions", body);
+    check_error(r, 400);
+    CHECK(json_of(r).at("error").at("field").as_string().ends_with("].input"));
+    CHECK(message_of(r).find(says) != std::string::npos);
+  }
+  for (const auto* name : {"cyc", "ut", "br", "x", "bi1", "bi2", "bi3"}) {
     CAPTURE(name);
     CHECK(check_error(api.get(std::string("/api/v1/workflow-definitions/") + name), 404) ==
           "definition_not_found");
@@ -146,8 +163,20 @@ TEST_CASE("bad input gets a 4xx JSON error and persists nothing") {
 
   // Bad query parameters.
   check_error(api.get("/api/v1/workflows?status=BOGUS"), 400);
-  check_error(api.get("/api/v1/workflows?limit=0"), 400);
   check_error(api.get("/api/v1/workflows?limit=abc"), 400);
+  // A listing's limit is refused with the same field and range below and above it (the
+  // index's list-max-limit, 1000 by default).
+  for (const auto* target : {"/api/v1/workflows", "/api/v1/dead-letters"}) {
+    for (const auto* limit : {"0", "1001"}) {
+      auto r = api.get(std::string(target) + "?limit=" + limit);
+      CAPTURE(target);
+      CAPTURE(limit);
+      check_error(r, 400);
+      CHECK(json_of(r).at("error").at("field") == "limit");
+      CHECK(message_of(r).find("between 1 and 1000") != std::string::npos);
+    }
+    CHECK(api.get(std::string(target) + "?limit=1000").status == 200);
+  }
   check_error(api.get("/api/v1/workflows?definition=bad%20name"), 400);
   check_error(api.get("/api/v1/dead-letters?limit=-1"), 400);
   check_error(api.get("/api/v1/workflows/" + id256 + "/history?limit=0"), 400);

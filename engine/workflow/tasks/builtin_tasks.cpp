@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "engine/workflow/placeholders.hpp"
+
 namespace wfe::workflow {
 
 namespace json = boost::json;
@@ -107,18 +109,19 @@ task_input<std::chrono::milliseconds> parse_sleep_input(const json::value& input
   return std::chrono::milliseconds(*ms);
 }
 
-task_result run_fail(const json::value& input, std::uint32_t attempt) {
+task_input<std::int64_t> parse_fail_input(const json::value& input) {
   const auto* o = as_object(input);
-  if (o == nullptr) {
-    return task_result::failure(std::string(k_invalid_input),
-                                "fail: input must be an object {\"times\":N}");
-  }
+  if (o == nullptr) return invalid("fail: input must be an object {\"times\":N}");
   bool present = false;
   auto times = read_count(*o, "fail", "times", present);
+  if (!times) return times;
+  if (!present) return invalid("fail: \"times\" is required");
+  return times;
+}
+
+task_result run_fail(const json::value& input, std::uint32_t attempt) {
+  auto times = parse_fail_input(input);
   if (!times) return std::move(times).error();
-  if (!present) {
-    return task_result::failure(std::string(k_invalid_input), "fail: \"times\" is required");
-  }
   if (static_cast<std::int64_t>(attempt) <= *times) {
     return task_result::failure("fail", "attempt " + std::to_string(attempt) + " of " +
                                             std::to_string(*times) + " failing attempts");
@@ -197,6 +200,55 @@ task_input<http_task_input> parse_http_input(const json::value& input, const tas
     }
   }
   return in;
+}
+
+namespace {
+
+// An http input as check_builtin_input checks it: each value holding a placeholder left
+// out (a "url" replaced by a valid one, a header's value by "x"), as its type and text are
+// known only once resolved; everything else as given.
+json::value without_placeholders(const json::object& in) {
+  json::object out;
+  for (const auto& [key, value] : in) {
+    if (!has_placeholders(value)) {
+      out[key] = value;
+    } else if (key == "url") {
+      out[key] = "http://placeholder.invalid/";
+    } else if (key == "headers" && value.is_object()) {
+      json::object headers;
+      for (const auto& [name, v] : value.get_object()) {
+        headers[name] = has_placeholders(v) ? json::value("x") : v;
+      }
+      out[key] = std::move(headers);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> check_builtin_input(std::string_view task, const json::value& input,
+                                               const task_settings& s) {
+  builtin_task b{};
+  if (!parse_builtin(task, b)) return std::nullopt;
+  const auto reason = [](const task_result& r) { return r.message; };
+  switch (b) {
+    case builtin_task::noop:
+      return std::nullopt;
+    case builtin_task::sleep:
+      if (auto ms = parse_sleep_input(input, s.sleep_max); !ms) return reason(ms.error());
+      return std::nullopt;
+    case builtin_task::fail:
+      if (auto times = parse_fail_input(input); !times) return reason(times.error());
+      return std::nullopt;
+    case builtin_task::http: {
+      const auto* o = as_object(input);
+      auto in = parse_http_input(o == nullptr ? input : without_placeholders(*o), s);
+      if (!in) return reason(in.error());
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> set_http_url(http_task_input& in, std::string_view url) {

@@ -45,6 +45,9 @@ using task_input = core::expected<T, task_result>;  // the parsed input or the f
 [[nodiscard]] task_input<std::chrono::milliseconds> parse_sleep_input(
     const boost::json::value& input, std::chrono::milliseconds max);
 
+// `fail`'s input {"times":N}: N.
+[[nodiscard]] task_input<std::int64_t> parse_fail_input(const boost::json::value& input);
+
 // The whole `fail` task: its result for `attempt`.
 [[nodiscard]] task_result run_fail(const boost::json::value& input, std::uint32_t attempt);
 
@@ -74,6 +77,14 @@ struct http_task_input {
 
 [[nodiscard]] task_input<http_task_input> parse_http_input(const boost::json::value& input,
                                                            const task_settings& s);
+
+// At registration (definition.hpp, task_input_check): why a built-in step's static input
+// can never run — the invalid_input message every attempt would fail with — or nullopt
+// (it can, or `task` is no built-in task). An `http` input's values that hold placeholders
+// are left to the run, which checks them once resolved; the rest is checked as given.
+[[nodiscard]] std::optional<std::string> check_builtin_input(std::string_view task,
+                                                             const boost::json::value& input,
+                                                             const task_settings& s);
 
 // The task result for a complete response: 2xx/3xx completed, 4xx/5xx failed;
 // {"status","body"}, and "headers" when given (input "responseHeaders": true). A failure

@@ -1,5 +1,11 @@
 #include "engine/workflow/tasks/builtin_tasks.hpp"
 
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
 #include <doctest/doctest.h>
 #include <boost/json.hpp>
 
@@ -127,4 +133,58 @@ TEST_CASE("handler registry: names are valid ids, not built-ins, not external, n
   CHECK(known_task_types(&h) == std::vector<std::string>{"noop", "sleep", "fail", "http", "signal",
                                                          "timer", "audit.v2", "charge"});
   CHECK(known_task_types(nullptr).size() == 6);
+}
+
+TEST_CASE("at registration, a built-in step's input that can never run is refused") {
+  task_settings s;
+  s.sleep_max = 1000ms;
+  s.http_timeout_max = 2000ms;
+  const auto check = [&](std::string_view task, const char* input) {
+    return check_builtin_input(task, json::parse(input), s);
+  };
+  // What the tasks run with passes; so does anything for a task that is no built-in.
+  for (auto [task, input] : std::vector<std::pair<const char*, const char*>>{
+           {"noop", "null"},
+           {"noop", "5"},
+           {"sleep", R"({"ms":1000})"},
+           {"fail", R"({"times":0})"},
+           {"http", R"({"url":"https://example.org/x","method":"put","timeoutMs":2000,
+                        "headers":{"X-A":"1"},"followRedirects":false})"},
+           {"charge", R"({"ms":-1})"},
+           {"queue:billing", "7"}}) {
+    CAPTURE(task);
+    CAPTURE(input);
+    CHECK_FALSE(check(task, input));
+  }
+  // Every one of these fails each attempt with invalid_input: the same message, at once.
+  for (auto [task, input, says] : std::vector<std::tuple<const char*, const char*, const char*>>{
+           {"sleep", "null", "sleep: input must be an object"},
+           {"sleep", R"({"ms":-5})", "sleep: \"ms\" must be a non-negative integer"},
+           {"sleep", R"({"ms":"${workflow.input.ms}"})", "sleep: \"ms\" must be a non-negative"},
+           {"sleep", R"({"ms":1001})", "sleep: \"ms\" must be at most 1000"},
+           {"fail", R"({})", "fail: \"times\" is required"},
+           {"fail", R"({"times":"x"})", "fail: \"times\" must be a non-negative integer"},
+           {"http", R"({})", "http: \"url\" (a string) is required"},
+           {"http", R"({"url":"ftp://x/"})", "http: \"url\" must start with http:// or https://"},
+           {"http", R"({"url":"http://x/","method":"BREW"})", "http: unsupported \"method\" BREW"},
+           {"http", R"({"url":"http://x/","timeoutMs":2001})", "\"timeoutMs\" must be between 1"},
+           {"http", R"({"url":"http://x/","headers":{"Host":"${workflow.id}"}})",
+            "header \"Host\" is set by the client itself"},
+           {"http", R"({"url":"${workflow.input.url}","method":"BREW"})",
+            "http: unsupported \"method\" BREW"}}) {
+    CAPTURE(task);
+    CAPTURE(input);
+    const auto bad = check(task, input);
+    REQUIRE(bad);
+    CHECK(bad->find(says) != std::string::npos);
+  }
+  // An http value holding a placeholder is checked when resolved: its text is not known.
+  for (const auto* input :
+       {R"({"url":"${steps.a.output.url}"})", R"({"url":"http://x/${workflow.id}"})",
+        R"({"url":"http://x/","method":"${workflow.input.m}","timeoutMs":"${workflow.input.t}",
+            "followRedirects":"${workflow.input.f}","headers":{"X-Id":"${workflow.input}"}})",
+        R"({"url":"http://x/","headers":"${workflow.input.headers}"})"}) {
+    CAPTURE(input);
+    CHECK_FALSE(check("http", input));
+  }
 }
