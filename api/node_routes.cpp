@@ -237,7 +237,16 @@ caf::behavior gateway(caf::event_based_actor* self, const node_routes_config& cf
               .then(done, failed);
         }
       },
-      [](health_atom, const responder& r) { r(http_response::json(200, R"({"status":"UP"})")); },
+      [health = cfg.health](health_atom, const responder& r) {
+        const auto down = health ? health->down() : decltype(health->down()){};
+        if (down.empty()) return r(http_response::json(200, R"({"status":"UP"})"));
+        boost::json::array components;
+        for (const auto& [component, reason] : down) {
+          components.push_back({{"component", component}, {"reason", reason}});
+        }
+        boost::json::object o{{"status", "DOWN"}, {"down", std::move(components)}};
+        r(http_response::json(503, boost::json::serialize(o)));
+      },
       [ask_view](ready_atom, const responder& r) {
         ask_view(r, [](const auto& v) {
           bool up = v.self_status == cluster::member_status::up;

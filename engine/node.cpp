@@ -28,6 +28,7 @@
 #include "cluster/tls_relay.hpp"
 #include "cluster/transport.hpp"
 #include "cluster/wire_envelope.hpp"
+#include "engine/core/health.hpp"
 #include "engine/core/loop_dispatcher.hpp"
 #include "engine/core/metrics.hpp"
 #include "engine/workflow/runtime/workflow_runtime.hpp"
@@ -124,6 +125,9 @@ class signal_watcher {
 // be opened (corruption, another process holding it) stops the start: never run with
 // quietly missing events.
 struct storage {
+  // What GET /health reports: the journal and the workflow index say when RocksDB will
+  // not write again before a restart (core/health.hpp).
+  std::shared_ptr<core::health> health = std::make_shared<core::health>();
   std::shared_ptr<persistence::journal_metrics> metrics;
   std::shared_ptr<persistence::rocksdb_journal> journal;
   std::shared_ptr<persistence::rocksdb_snapshot_store> snapshots;
@@ -144,7 +148,9 @@ bool open_storage(const persistence::persistence_settings& s, prometheus::Regist
     if (*adopted) log->warn("{}: {}", what, **adopted);
   }
   out.metrics = std::make_shared<persistence::journal_metrics>(&registry);
-  auto journal = persistence::rocksdb_journal::open(s.journal_config(), out.metrics);
+  auto journal_config = s.journal_config();
+  journal_config.health = out.health;
+  auto journal = persistence::rocksdb_journal::open(journal_config, out.metrics);
   if (!journal) {
     log->error("cannot open the journal at {}: {}", s.journal_dir.string(),
                journal.error().describe());
@@ -286,6 +292,7 @@ bool start_workflows(core::actor_runtime& runtime, const node_settings& s, const
   c.runtime = s.workflow_runtime;
   c.tasks = s.tasks;
   c.store = s.store;
+  c.store.index.health = st.health;
   c.entity = s.persistence.eventsourced();
   c.journal_actor = sa.journal;
   c.snapshots = sa.snapshots;
@@ -462,8 +469,8 @@ int run_node(const node_settings& s, const char* version) {
   }
   api::router routes;
   auto timeout = s.api.http.limits.request_timeout;
-  runtime.supervise(api::add_node_routes(
-      routes, {&runtime.system(), &membership, version, timeout, s.management.read_only}));
+  runtime.supervise(api::add_node_routes(routes, {&runtime.system(), &membership, version, timeout,
+                                                  s.management.read_only, st.health}));
   runtime.supervise(api::add_admin_routes(
       routes, {&runtime.system(), &backup, s.persistence.backup_dir.string(), timeout}));
   workflow::runtime::runtime_parts workflows;

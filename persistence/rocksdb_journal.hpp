@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "engine/core/health.hpp"
 #include "persistence/journal.hpp"
 #include "persistence/store_files.hpp"
 
@@ -57,6 +58,9 @@ struct rocksdb_journal_config {
   // All file I/O goes through this Env (not owned; must outlive the journal). Null:
   // the real file system. Tests inject faults (a full disk) through it.
   rocksdb::Env* env = nullptr;
+  // Told "journal" is down while RocksDB refuses to resume writing after a failed write
+  // (internal::refuses_to_resume), up once it resumes; may be null.
+  std::shared_ptr<core::health> health{};
 };
 
 class rocksdb_journal final : public journal {

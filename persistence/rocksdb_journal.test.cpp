@@ -139,7 +139,8 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
   wfe::test::temp_dir dir;
   auto fs = std::make_shared<wfe::test::full_disk_fs>();
   auto env = rocksdb::NewCompositeEnv(fs);
-  rocksdb_journal_config cfg{.dir = dir.path() / "j", .env = env.get()};
+  rocksdb_journal_config cfg{
+      .dir = dir.path() / "j", .env = env.get(), .health = std::make_shared<wfe::core::health>()};
   {
     auto j = open_ok(cfg);
     // RocksDB's info log goes to the node's log, not to a LOG file on the (full) disk:
@@ -157,6 +158,7 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
     }
     CHECK(*j->highest_sequence_nr(k_pid) == 5);
     CHECK(*replay_all(*j, k_pid) == 5);
+    CHECK(cfg.health->down().empty());  // a full disk needs room, not a restart
     // A failed batch of several requests (one id twice, one new id) moves no id's
     // sequence: the journal forgets what the batch had counted on.
     const persistence_id other{shard_id{2}, "other"};
@@ -193,6 +195,36 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
   REQUIRE(events.size() == 7);
   CHECK(events[5] == journal_event(6));
   CHECK(*j->highest_sequence_nr(k_pid) == 7);
+}
+
+TEST_CASE("a journal that will not resume after a damaged write is down in the node's health") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  rocksdb_journal_config cfg{
+      .dir = dir.path() / "j", .env = env.get(), .health = std::make_shared<wfe::core::health>()};
+  auto j = open_ok(cfg);
+  write_one_by_one(*j, k_pid, 3);
+  fs->corrupt = true;  // the WAL append fails as damaged data would
+  auto r = j->write(k_pid, {journal_event(4)});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::corruption);
+  CHECK(cfg.health->down().empty());  // not yet: the next write tries to resume
+  fs->corrupt = false;
+  r = j->write(k_pid, {journal_event(4)});
+  REQUIRE_FALSE(r.has_value());  // RocksDB keeps the error: only a reopen clears it
+  CHECK(r.error().message.find("resume failed") != std::string::npos);
+  const auto down = cfg.health->down();
+  REQUIRE(down.size() == 1);
+  CHECK(down[0].first == "journal");
+  CHECK(down[0].second.find(cfg.dir.string()) != std::string::npos);
+  CHECK(down[0].second.find("restart the node") != std::string::npos);
+  // Reads go on, and what was acknowledged is there.
+  CHECK(*j->highest_sequence_nr(k_pid) == 3);
+  CHECK(*replay_all(*j, k_pid) == 3);
+  j.reset();
+  auto reopened = open_ok(cfg);  // the restart: writing works again
+  CHECK(reopened->write(k_pid, {journal_event(4)}).has_value());
 }
 
 TEST_CASE("a write that finds the disk full deletes the files kept for live copies") {

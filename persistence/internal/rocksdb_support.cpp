@@ -20,6 +20,11 @@ error from_status(const rocksdb::Status& s, const std::string& context) {
   return error{code, context + ": " + s.ToString()};
 }
 
+bool refuses_to_resume(const rocksdb::Status& resumed) {
+  if (resumed.ok() || resumed.IsBusy()) return false;
+  return resumed.IsCorruption() || resumed.severity() >= rocksdb::Status::Severity::kFatalError;
+}
+
 result<done> check_format_version(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
                                   const rocksdb::WriteOptions& write_options, std::string_view what,
                                   const std::filesystem::path& dir, std::string_view current,

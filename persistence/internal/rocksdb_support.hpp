@@ -29,6 +29,12 @@ namespace wfe::persistence::internal {
 // reads "IO error: No space left on device"). `context` says what was being done.
 [[nodiscard]] error from_status(const rocksdb::Status& s, const std::string& context);
 
+// Whether `resumed`, what DB::Resume() answered after a failed write, says RocksDB will
+// not write again while this process has the store open: a fatal or unrecoverable
+// background error, such as damaged data (not a full disk, a hard error it resumes from,
+// nor Busy, its own recovery under way). core::health reports the store down then.
+[[nodiscard]] bool refuses_to_resume(const rocksdb::Status& resumed);
+
 // True when RocksDB could not take the directory's LOCK file: another process (a
 // running node) has the store open.
 [[nodiscard]] bool is_lock_error(const rocksdb::Status& s);

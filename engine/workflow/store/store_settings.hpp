@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 
 namespace rocksdb {
 class Env;
 }
 
 namespace wfe::core {
+class health;
 class settings_reader;
 }
 
@@ -44,6 +46,9 @@ struct index_settings {
   std::chrono::milliseconds write_retry_max_backoff{10'000};
   std::uint32_t max_retained_updates = 100'000;
   rocksdb::Env* env = nullptr;  // tests: a file system whose disk can fill up
+  // Told "workflow-index" is down while RocksDB refuses to resume writing after a failed
+  // write (persistence::internal::refuses_to_resume), up once it resumes; may be null.
+  std::shared_ptr<core::health> health{};
 };
 
 struct timer_settings {

@@ -12,6 +12,7 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include "engine/core/health.hpp"
 #include "engine/core/logging.hpp"
 #include "engine/workflow/store/index_codec.hpp"
 #include "engine/workflow/store/store_metrics.hpp"
@@ -146,6 +147,8 @@ struct counted_batch {
     ++n.deletes;
   }
 };
+
+constexpr std::string_view k_health_component = "workflow-index";  // in core::health
 
 struct workflow_index::impl {
   index_settings settings;
@@ -429,7 +432,15 @@ struct workflow_index::impl {
     if (b.batch.Count() == 0) return persistence::done{};
     if (needs_resume) {
       auto r = db->Resume();
-      if (r.ok()) needs_resume = false;
+      if (r.ok()) {
+        needs_resume = false;
+        if (settings.health) settings.health->set_up(k_health_component);
+      } else if (settings.health && persistence::internal::refuses_to_resume(r)) {
+        settings.health->set_down(
+            k_health_component,
+            error_of(r, "writing stopped after a failed write; resume failed").message +
+                "; restart the node (its start repairs the index from the journal)");
+      }
     }
     auto s = db->Write(write_options, &b.batch);
     if (!s.ok()) {

@@ -4,6 +4,8 @@
 // changed), the format-version wipe, and the index actor's batching.
 #include "engine/workflow/store/workflow_index.hpp"
 
+#include "engine/core/health.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <optional>
@@ -1127,7 +1129,9 @@ index_settings retrying(int min_ms, int max_ms) {
 }  // namespace
 
 TEST_CASE("index writes that fail on a full disk are written again once it has room") {
-  disk_index x(retrying(50, 200));
+  auto settings = retrying(50, 200);
+  settings.health = std::make_shared<wfe::core::health>();
+  disk_index x(settings);
   x.send(rec("wf-before", "d", workflow_status::running, 1000, 2));
   REQUIRE(x.reaches("wf-before", workflow_status::running));
 
@@ -1137,6 +1141,7 @@ TEST_CASE("index writes that fail on a full disk are written again once it has r
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // several tries, all failed
   CHECK(counter(x.registry, "workflow_index_write_failures_total") >= 2);
   CHECK_FALSE(x.status("wf-a"));
+  CHECK(settings.health->down().empty());  // a full disk needs room, not a restart
   // What changes meanwhile replaces what waits for the disk.
   x.send(rec("wf-a", "d", workflow_status::completed, 1001, 5));
   x.send(rec("wf-before", "d", workflow_status::failed, 1000, 4));
@@ -1170,7 +1175,9 @@ TEST_CASE("while index writes fail at most max-retained-updates wait, the oldest
 }
 
 TEST_CASE("an index write that fails other than by the disk is dropped, not tried again") {
-  disk_index x(retrying(20, 20));
+  auto settings = retrying(20, 20);
+  settings.health = std::make_shared<wfe::core::health>();
+  disk_index x(settings);
   x.fs->corrupt = true;
   x.send(rec("wf-a", "d", workflow_status::running, 1000, 2));
   x.send(rec("wf-b", "d", workflow_status::running, 1001, 2));
@@ -1189,6 +1196,13 @@ TEST_CASE("an index write that fails other than by the disk is dropped, not trie
   CHECK(counter(x.registry, "workflow_index_write_failures_total") == 0);
   const auto s = stats_of(*x.sys, x.actor);
   CHECK(s.running == 0);
+  // GET /health reports the index down (only a restart mends it): a liveness probe
+  // restarts the node, whose start repairs the index from the journal.
+  const auto down = settings.health->down();
+  REQUIRE(down.size() == 1);
+  CHECK(down[0].first == "workflow-index");
+  CHECK(down[0].second.find("injected by full_disk_fs") != std::string::npos);
+  CHECK(down[0].second.find("restart the node") != std::string::npos);
 }
 
 TEST_CASE("the index opens RocksDB with its bytes-per-sync, strict") {

@@ -1,0 +1,24 @@
+#include "engine/core/health.hpp"
+
+namespace wfe::core {
+
+void health::set_down(std::string_view component, std::string reason) {
+  std::scoped_lock lock(mutex_);
+  if (auto it = down_.find(component); it != down_.end()) {
+    it->second = std::move(reason);
+  } else {
+    down_.emplace(std::string(component), std::move(reason));
+  }
+}
+
+void health::set_up(std::string_view component) {
+  std::scoped_lock lock(mutex_);
+  if (auto it = down_.find(component); it != down_.end()) down_.erase(it);
+}
+
+std::vector<std::pair<std::string, std::string>> health::down() const {
+  std::scoped_lock lock(mutex_);
+  return {down_.begin(), down_.end()};
+}
+
+}  // namespace wfe::core
