@@ -125,8 +125,8 @@ class signal_watcher {
 // be opened (corruption, another process holding it) stops the start: never run with
 // quietly missing events.
 struct storage {
-  // What GET /health reports: the journal and the workflow index say when RocksDB will
-  // not write again before a restart (core/health.hpp).
+  // What GET /health reports: the journal, the snapshot store and the workflow index say
+  // when RocksDB will not write again before a restart (core/health.hpp).
   std::shared_ptr<core::health> health = std::make_shared<core::health>();
   std::shared_ptr<persistence::journal_metrics> metrics;
   std::shared_ptr<persistence::rocksdb_journal> journal;
@@ -157,8 +157,9 @@ bool open_storage(const persistence::persistence_settings& s, prometheus::Regist
     return false;
   }
   out.journal = std::move(*journal);
-  auto snapshots =
-      persistence::rocksdb_snapshot_store::open(s.snapshot_store_config(), out.metrics);
+  auto snapshot_config = s.snapshot_store_config();
+  snapshot_config.health = out.health;
+  auto snapshots = persistence::rocksdb_snapshot_store::open(snapshot_config, out.metrics);
   if (!snapshots) {
     log->error("cannot open the snapshot store at {}: {}", s.snapshot_dir.string(),
                snapshots.error().describe());

@@ -30,7 +30,7 @@ using internal::metadata;
 
 namespace {
 
-constexpr std::string_view k_health_component = "journal";  // in core::health
+constexpr std::string_view k_journal_health = "journal";  // in core::health
 
 std::string internal_error(std::string_view what, const std::exception& e) {
   return std::string(what) + ": unexpected exception: " + e.what();
@@ -166,12 +166,12 @@ struct rocksdb_journal::impl {
       auto e = internal::from_status(
           s, "journal " + cfg.dir.string() + " is read-only after a failed write; resume failed");
       if (cfg.health && internal::refuses_to_resume(s)) {
-        cfg.health->set_down(k_health_component, e.message + "; restart the node");
+        cfg.health->set_down(k_journal_health, e.message + "; restart the node");
       }
       return fail(std::move(e));
     }
     log->info("journal {} resumed writing after an earlier write failure", cfg.dir.string());
-    if (cfg.health) cfg.health->set_up(k_health_component);
+    if (cfg.health) cfg.health->set_up(k_journal_health);
     needs_resume = false;
     return done{};
   }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,8 @@
 
 namespace wfe::persistence {
 namespace {
+
+constexpr std::string_view k_snapshot_store_health = "snapshot-store";  // in core::health
 
 std::string encode(const persistence_id& pid, const snapshot& s) {
   proto::SnapshotEnvelope msg;
@@ -103,7 +106,18 @@ struct rocksdb_snapshot_store::impl {
   // Under write_mutex. After a failed write RocksDB refuses writes until Resume() (its
   // auto-resume is off, as in the journal); Busy = it is recovering by itself: just try.
   rocksdb::Status write(rocksdb::WriteBatch& batch) {
-    if (needs_resume && db->Resume().ok()) needs_resume = false;
+    if (needs_resume) {
+      auto resumed = db->Resume();
+      if (resumed.ok()) {
+        needs_resume = false;
+        if (cfg.health) cfg.health->set_up(k_snapshot_store_health);
+      } else if (cfg.health && internal::refuses_to_resume(resumed)) {
+        cfg.health->set_down(k_snapshot_store_health,
+                             "snapshot store " + cfg.dir.string() +
+                                 " is read-only after a failed write; resume failed: " +
+                                 resumed.ToString() + "; restart the node");
+      }
+    }
     auto st = db->Write(write_options, &batch);
     if (!st.ok()) needs_resume = true;
     if (st.IsNoSpace()) files.fs->release_all();  // as the journal does

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/health.hpp"
 #include "persistence/errc.hpp"
 #include "persistence/persistence_id.hpp"
 #include "persistence/store_files.hpp"
@@ -63,6 +64,9 @@ struct rocksdb_snapshot_store_config {
   store_files_config files{};
   // Not owned; tests inject faults through it. nullptr = the default environment.
   rocksdb::Env* env = nullptr;
+  // Told "snapshot-store" is down while RocksDB refuses to resume writing after a failed
+  // write (internal::refuses_to_resume), up once it resumes; may be null.
+  std::shared_ptr<core::health> health{};
 };
 
 class rocksdb_snapshot_store {

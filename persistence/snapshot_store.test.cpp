@@ -181,7 +181,8 @@ TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when s
   wfe::test::temp_dir dir;
   auto fs = std::make_shared<wfe::test::full_disk_fs>();
   auto env = rocksdb::NewCompositeEnv(fs);
-  auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get()});
+  auto health = std::make_shared<wfe::core::health>();
+  auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get(), .health = health});
   REQUIRE(store->save(k_snapshot_pid, snap(1)).has_value());
   fs->full = true;
   for (int attempt = 0; attempt < 2; ++attempt) {  // the second one tries Resume()
@@ -190,6 +191,7 @@ TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when s
     CHECK(r.error().code == errc::io_error);
   }
   CHECK(*store->load_latest(k_snapshot_pid, max_sequence_nr) == snap(1));
+  CHECK(health->down().empty());  // a full disk needs room, not a restart
   fs->full = false;
   const auto start = std::chrono::steady_clock::now();
   auto r = store->save(k_snapshot_pid, snap(3));
@@ -199,6 +201,25 @@ TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when s
   }
   REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().describe()));
   CHECK(*store->load_latest(k_snapshot_pid, max_sequence_nr) == snap(3));
+}
+
+TEST_CASE("a snapshot store that will not resume after a damaged write is down in the health") {
+  wfe::test::temp_dir dir;
+  auto fs = std::make_shared<wfe::test::full_disk_fs>();
+  auto env = rocksdb::NewCompositeEnv(fs);
+  auto health = std::make_shared<wfe::core::health>();
+  auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get(), .health = health});
+  REQUIRE(store->save(k_snapshot_pid, snap(1)).has_value());
+  fs->corrupt = true;
+  CHECK_FALSE(store->save(k_snapshot_pid, snap(2)).has_value());
+  CHECK(health->down().empty());  // the next write tries to resume
+  fs->corrupt = false;
+  CHECK_FALSE(store->save(k_snapshot_pid, snap(2)).has_value());
+  const auto down = health->down();
+  REQUIRE(down.size() == 1);
+  CHECK(down[0].first == "snapshot-store");
+  CHECK(down[0].second.find("restart the node") != std::string::npos);
+  CHECK(*store->load_latest(k_snapshot_pid, max_sequence_nr) == snap(1));  // reads go on
 }
 
 TEST_CASE("the snapshot store opens RocksDB with the journal's bytes-per-sync, strict") {

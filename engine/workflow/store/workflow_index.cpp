@@ -148,7 +148,7 @@ struct counted_batch {
   }
 };
 
-constexpr std::string_view k_health_component = "workflow-index";  // in core::health
+constexpr std::string_view k_index_health = "workflow-index";  // in core::health
 
 struct workflow_index::impl {
   index_settings settings;
@@ -434,10 +434,10 @@ struct workflow_index::impl {
       auto r = db->Resume();
       if (r.ok()) {
         needs_resume = false;
-        if (settings.health) settings.health->set_up(k_health_component);
+        if (settings.health) settings.health->set_up(k_index_health);
       } else if (settings.health && persistence::internal::refuses_to_resume(r)) {
         settings.health->set_down(
-            k_health_component,
+            k_index_health,
             error_of(r, "writing stopped after a failed write; resume failed").message +
                 "; restart the node (its start repairs the index from the journal)");
       }
