@@ -136,9 +136,8 @@ void expect_corruption(const error& e, const std::vector<std::string>& mentions)
 }  // namespace
 
 TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and writing resumes") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   rocksdb_journal_config cfg{
       .dir = dir.path() / "j", .env = env.get(), .health = std::make_shared<wfe::core::health>()};
   {
@@ -198,9 +197,8 @@ TEST_CASE("a full disk fails writes clearly, loses nothing acknowledged, and wri
 }
 
 TEST_CASE("a journal that will not resume after a damaged write is down in the node's health") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   rocksdb_journal_config cfg{
       .dir = dir.path() / "j", .env = env.get(), .health = std::make_shared<wfe::core::health>()};
   auto j = open_ok(cfg);
@@ -228,9 +226,8 @@ TEST_CASE("a journal that will not resume after a damaged write is down in the n
 }
 
 TEST_CASE("a write that finds the disk full deletes the files kept for live copies") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   rocksdb_journal_config cfg{.dir = dir.path() / "j",
                              .write_buffer_size_bytes = 64 * 1024,
                              .files = {.max_total_wal_size = 256 * 1024},

@@ -178,9 +178,8 @@ TEST_CASE("snapshots survive a reopen and delete_to removes the older ones") {
 }
 
 TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when space returns") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   auto health = std::make_shared<wfe::core::health>();
   auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get(), .health = health});
   REQUIRE(store->save(k_snapshot_pid, snap(1)).has_value());
@@ -204,9 +203,8 @@ TEST_CASE("a full disk fails a save with an I/O error, and saving resumes when s
 }
 
 TEST_CASE("a snapshot store that will not resume after a damaged write is down in the health") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   auto health = std::make_shared<wfe::core::health>();
   auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get(), .health = health});
   REQUIRE(store->save(k_snapshot_pid, snap(1)).has_value());
@@ -231,9 +229,8 @@ TEST_CASE("the snapshot store opens RocksDB with the journal's bytes-per-sync, s
 }
 
 TEST_CASE("delete_many deletes the snapshots of several ids in one synced write") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   auto store = open_store_ok({.dir = dir.path() / "s", .env = env.get()});
   const persistence_id a{shard_id{3}, "a"};
   const persistence_id b{shard_id{3}, "b"};
@@ -265,9 +262,8 @@ TEST_CASE("delete_many deletes the snapshots of several ids in one synced write"
 }
 
 TEST_CASE("deletes waiting for the snapshot store actor share one synced write") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   std::shared_ptr<rocksdb_snapshot_store> store =
       open_store_ok({.dir = dir.path() / "s", .env = env.get()});
   constexpr int ids = 6;
@@ -320,9 +316,8 @@ TEST_CASE("deletes waiting for the snapshot store actor share one synced write")
 
 TEST_CASE(
     "save_many saves several ids in one synced write, a second save of an id after the first") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   auto store = open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 2, .env = env.get()});
   const persistence_id a{shard_id{3}, "a"};
   const persistence_id b{shard_id{3}, "b"};
@@ -358,9 +353,8 @@ TEST_CASE(
 }
 
 TEST_CASE("saves waiting for the snapshot store actor share one synced write") {
-  wfe::test::temp_dir dir;
-  auto fs = std::make_shared<wfe::test::full_disk_fs>();
-  auto env = rocksdb::NewCompositeEnv(fs);
+  wfe::test::faulty_disk disk;
+  auto& [dir, fs, env] = disk;
   std::shared_ptr<rocksdb_snapshot_store> store =
       open_store_ok({.dir = dir.path() / "s", .keep_n_snapshots = 1, .env = env.get()});
   caf::actor_system_config cfg;

@@ -11,7 +11,10 @@
 #include <mutex>
 #include <string>
 
+#include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
+
+#include "tests/support/temp_dir.hpp"
 
 namespace wfe::test {
 
@@ -110,6 +113,14 @@ class full_disk_fs final : public rocksdb::FileSystemWrapper {
     full_disk_fs& fs_;
     bool wal_;
   };
+};
+
+// A temp dir on a full_disk_fs: what the stores' fault tests start from (`env` goes into
+// the store's config; `auto& [dir, fs, env] = disk;` names the parts).
+struct faulty_disk {
+  temp_dir dir;
+  std::shared_ptr<full_disk_fs> fs = std::make_shared<full_disk_fs>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
 };
 
 }  // namespace wfe::test
