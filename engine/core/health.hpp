@@ -18,9 +18,9 @@ namespace wfe::core {
 
 class health {
  public:
-  // `component` stopped for `reason` (replaces an earlier reason).
+  // `component` stopped for `reason` (replaces an earlier reason); logged when it was up.
   void set_down(std::string_view component, std::string reason);
-  // `component` works (again).
+  // `component` works (again); logged when it was down.
   void set_up(std::string_view component);
   // The stopped components and why, by name; empty: UP.
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> down() const;
