@@ -603,6 +603,10 @@ TEST_CASE("online backup, wipe, restore: every workflow, its history and the lis
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // a sanitizer's runtime
 // must be the first library: no LD_PRELOAD shim in front of it
 TEST_CASE("a disk that fails the journal's WAL writes: 5xx, /health DOWN, a restart recovers all") {
+  if (!std::filesystem::exists("/proc/self/fd")) {  // the shim tells files by their fd's link
+    MESSAGE("skipped: no /proc here");
+    return;
+  }
   temp_dir data;
   const auto trigger = data.path() / "fail-wal-writes";
   const auto journal_dir = data.path() / "data" / "journal";
