@@ -161,17 +161,13 @@ struct rocksdb_journal::impl {
   result<done> resume_if_needed() {
     if (!needs_resume) return done{};
     auto s = db->Resume();
+    internal::report_resume(s, cfg.health.get(), k_journal_health, "journal " + cfg.dir.string());
     if (s.IsBusy()) return done{};
     if (!s.ok()) {
-      auto e = internal::from_status(
-          s, "journal " + cfg.dir.string() + " is read-only after a failed write; resume failed");
-      if (cfg.health && internal::refuses_to_resume(s)) {
-        cfg.health->set_down(k_journal_health, e.message + "; restart the node");
-      }
-      return fail(std::move(e));
+      return fail(internal::from_status(
+          s, "journal " + cfg.dir.string() + " is read-only after a failed write; resume failed"));
     }
     log->info("journal {} resumed writing after an earlier write failure", cfg.dir.string());
-    if (cfg.health) cfg.health->set_up(k_journal_health);
     needs_resume = false;
     return done{};
   }

@@ -108,15 +108,9 @@ struct rocksdb_snapshot_store::impl {
   rocksdb::Status write(rocksdb::WriteBatch& batch) {
     if (needs_resume) {
       auto resumed = db->Resume();
-      if (resumed.ok()) {
-        needs_resume = false;
-        if (cfg.health) cfg.health->set_up(k_snapshot_store_health);
-      } else if (cfg.health && internal::refuses_to_resume(resumed)) {
-        cfg.health->set_down(k_snapshot_store_health,
-                             "snapshot store " + cfg.dir.string() +
-                                 " is read-only after a failed write; resume failed: " +
-                                 resumed.ToString() + "; restart the node");
-      }
+      internal::report_resume(resumed, cfg.health.get(), k_snapshot_store_health,
+                              "snapshot store " + cfg.dir.string());
+      if (resumed.ok()) needs_resume = false;
     }
     auto st = db->Write(write_options, &batch);
     if (!st.ok()) needs_resume = true;

@@ -8,6 +8,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 
+#include "engine/core/health.hpp"
 #include "engine/core/logging.hpp"
 #include "persistence/internal/copy_rollback.hpp"
 #include "persistence/internal/crc32c.hpp"
@@ -23,6 +24,17 @@ error from_status(const rocksdb::Status& s, const std::string& context) {
 bool refuses_to_resume(const rocksdb::Status& resumed) {
   if (resumed.ok() || resumed.IsBusy()) return false;
   return resumed.IsCorruption() || resumed.severity() >= rocksdb::Status::Severity::kFatalError;
+}
+
+void report_resume(const rocksdb::Status& resumed, core::health* health, std::string_view component,
+                   const std::string& what) {
+  if (health == nullptr) return;
+  if (resumed.ok()) {
+    health->set_up(component);
+  } else if (refuses_to_resume(resumed)) {
+    health->set_down(component, what + " is read-only after a failed write; resume failed: " +
+                                    resumed.ToString() + "; restart the node");
+  }
 }
 
 result<done> check_format_version(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,

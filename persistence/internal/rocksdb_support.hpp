@@ -23,6 +23,10 @@ struct WriteOptions;
 
 #include "persistence/journal.hpp"
 
+namespace wfe::core {
+class health;
+}
+
 namespace wfe::persistence::internal {
 
 // Corruption -> errc::corruption, everything else -> errc::io_error (a full disk
@@ -34,6 +38,13 @@ namespace wfe::persistence::internal {
 // background error, such as damaged data (not a full disk, a hard error it resumes from,
 // nor Busy, its own recovery under way). core::health reports the store down then.
 [[nodiscard]] bool refuses_to_resume(const rocksdb::Status& resumed);
+
+// Tells `health` (may be null) what DB::Resume() answered for the store `what` (e.g.
+// "journal /data/journal"): `component` up when it resumed, down when RocksDB refuses to
+// ("<what> is read-only after a failed write; resume failed: <status>; restart the
+// node"), nothing else (Busy, or an error it may yet resume from).
+void report_resume(const rocksdb::Status& resumed, core::health* health, std::string_view component,
+                   const std::string& what);
 
 // True when RocksDB could not take the directory's LOCK file: another process (a
 // running node) has the store open.

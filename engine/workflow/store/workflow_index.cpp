@@ -432,15 +432,9 @@ struct workflow_index::impl {
     if (b.batch.Count() == 0) return persistence::done{};
     if (needs_resume) {
       auto r = db->Resume();
-      if (r.ok()) {
-        needs_resume = false;
-        if (settings.health) settings.health->set_up(k_index_health);
-      } else if (settings.health && persistence::internal::refuses_to_resume(r)) {
-        settings.health->set_down(
-            k_index_health,
-            error_of(r, "writing stopped after a failed write; resume failed").message +
-                "; restart the node (its start repairs the index from the journal)");
-      }
+      persistence::internal::report_resume(r, settings.health.get(), k_index_health,
+                                           "workflow index " + settings.dir.string());
+      if (r.ok()) needs_resume = false;
     }
     auto s = db->Write(write_options, &b.batch);
     if (!s.ok()) {
